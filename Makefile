@@ -1,0 +1,59 @@
+# OnAir. `make run` and `make test` are all the set-up a fresh Debian 12
+# machine needs: both install what is missing first (make deps).
+
+GO       ?= go
+BIN      := bin
+# Debian packages: cgo libraries for the encoder, and the real peers tests talk to.
+APT_PACKAGES := pkg-config libavcodec-dev libavutil-dev libyuv-dev \
+	ffmpeg nginx libnginx-mod-rtmp
+# Pinned code generators for `make proto` (the proxy refuses @latest here).
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# Packages whose tests exercise concurrency run under the race detector.
+TEST_FLAGS ?= -race -timeout 12m
+
+.PHONY: all deps build run test bench proto lint clean
+
+all: build
+
+# Installs only what is missing, so a second run costs a second.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	$(GO) mod download
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: deps build
+	$(BIN)/master
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+proto:
+	@command -v protoc >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q protobuf-compiler; }
+	GOBIN=$(CURDIR)/$(BIN)/tools $(GO) install $(PROTOC_GEN_GO)
+	GOBIN=$(CURDIR)/$(BIN)/tools $(GO) install $(PROTOC_GEN_GO_GRPC)
+	PATH=$(CURDIR)/$(BIN)/tools:$$PATH protoc -I stub/proto \
+		--go_out=stub/pb --go_opt=paths=source_relative \
+		--go-grpc_out=stub/pb --go-grpc_opt=paths=source_relative \
+		stub/proto/*.proto
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,22 @@
+// Command master is OnAir's control process. It starts and supervises the
+// encoder and pluginhost children and serves the Control API; `master ctl`
+// is the command-line client that attaches to a running master.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "ctl" {
+		err = ctl(os.Args[2:])
+	} else {
+		err = run(os.Args[1:])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "master:", err)
+		os.Exit(exitCode(err))
+	}
+}

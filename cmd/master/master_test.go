@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// A SIGKILLed child is running again, with the desired state applied, within
+// a second, and the restart shows in status.
+func TestKilledChildRestartsConfigured(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil)
+	m.awaitConfigured(10*time.Second, "encoder", "pluginhost")
+	// Change the desired state first, so "configured" means the new child got
+	// the changed state and not just its defaults.
+	if _, err := m.ctl("start"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"encoder", "pluginhost"} {
+		before := m.awaitConfigured(5*time.Second, name)
+		old := child(before, name)
+		if err := syscall.Kill(int(old.GetPid()), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		took := m.await(name+" back after SIGKILL", time.Second, func() bool {
+			st := m.status()
+			c := child(st, name)
+			return configured(st, name) && c.GetPid() != old.GetPid()
+		})
+		after := child(m.status(), name)
+		t.Logf("%s: SIGKILL to running and configured in %s", name, took.Round(time.Millisecond))
+		if after.GetRestarts() != old.GetRestarts()+1 {
+			t.Errorf("%s restarts = %d, want %d", name, after.GetRestarts(), old.GetRestarts()+1)
+		}
+		if !strings.Contains(after.GetLastExit(), "killed") {
+			t.Errorf("%s last exit %q does not say it was killed", name, after.GetLastExit())
+		}
+	}
+	if st := m.status(); !st.GetLive() || st.GetRevision() < 2 {
+		t.Errorf("desired state lost across restarts: %v", st)
+	}
+}
+
+// A child that stops answering is killed and restarted within 3 s.
+func TestHungChildIsKilledAndRestarted(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, []string{"ONAIR_TEST_FAULTS=1"})
+	for _, name := range []string{"encoder", "pluginhost"} {
+		old := child(m.awaitConfigured(10*time.Second, name), name)
+		// The clock starts before the fault is sent, so the CLI's own start-up
+		// counts against the 3 s.
+		hungAt := time.Now()
+		if out, err := m.ctl("fault", name, "hang"); err != nil {
+			t.Fatalf("inject hang: %v\n%s", err, out)
+		}
+		m.await(name+" restarted after hanging", 3*time.Second-time.Since(hungAt), func() bool {
+			st := m.status()
+			return configured(st, name) && child(st, name).GetPid() != old.GetPid()
+		})
+		t.Logf("%s: hang to running again in %s", name, time.Since(hungAt).Round(time.Millisecond))
+		c := child(m.status(), name)
+		if !strings.Contains(c.GetLastExit(), "hung") {
+			t.Errorf("%s last exit %q does not say it hung", name, c.GetLastExit())
+		}
+		if alive(int(old.GetPid())) {
+			t.Errorf("hung %s (pid %d) is still alive", name, old.GetPid())
+		}
+	}
+}
+
+// Fault injection is refused unless switched on.
+func TestFaultInjectionOffByDefault(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil, "-children", "encoder")
+	m.awaitConfigured(10*time.Second, "encoder")
+	out, err := m.ctl("fault", "encoder", "crash")
+	if err == nil || !strings.Contains(out, "fault injection is off") {
+		t.Fatalf("fault injected without ONAIR_TEST_FAULTS: %v\n%s", err, out)
+	}
+	if c := child(m.status(), "encoder"); c.GetRestarts() != 0 {
+		t.Fatalf("encoder restarted: %v", c)
+	}
+}
+
+// Five crashes in a minute put a child in "failed"; `master ctl restart`
+// brings it back.
+func TestCrashLoopFailsUntilRestarted(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil, "-children", "encoder")
+	var lastPID int32
+	for i := 0; i < 5; i++ {
+		var c *pb.ChildStatus
+		m.await("encoder running", 10*time.Second, func() bool {
+			st := m.status()
+			c = child(st, "encoder")
+			return configured(st, "encoder") && c.GetPid() != lastPID
+		})
+		lastPID = c.GetPid()
+		if err := syscall.Kill(int(c.GetPid()), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.await("encoder failed", 5*time.Second, func() bool { return child(m.status(), "encoder").GetState() == "failed" })
+	// It stays failed: no restart happens on its own.
+	st := m.ctlStatusJSON()
+	if c := child(st, "encoder"); c.GetState() != "failed" || c.GetPid() != 0 && alive(int(c.GetPid())) {
+		t.Fatalf("failed encoder: %v", c)
+	}
+	out, err := m.ctl("status")
+	if err != nil || !strings.Contains(out, "failed") {
+		t.Fatalf("ctl status does not show failed: %v\n%s", err, out)
+	}
+	if out, err := m.ctl("restart", "encoder"); err != nil {
+		t.Fatalf("ctl restart: %v\n%s", err, out)
+	}
+	m.awaitConfigured(2*time.Second, "encoder")
+}
+
+// A SIGKILLed master leaves no child alive a second later.
+func TestKilledMasterLeavesNoOrphans(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil)
+	st := m.awaitConfigured(10*time.Second, "encoder", "pluginhost")
+	if err := m.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-m.exited
+	deadline := time.Now().Add(time.Second)
+	for _, c := range st.GetChildren() {
+		for alive(int(c.GetPid())) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s (pid %d) outlived the master by a second", c.GetName(), c.GetPid())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// Partial mode runs only the named child.
+func TestPartialMode(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil, "-children", "plugins")
+	st := m.awaitConfigured(10*time.Second, "pluginhost")
+	if len(st.GetChildren()) != 1 {
+		t.Fatalf("children = %v, want only the pluginhost", st.GetChildren())
+	}
+	out, err := m.ctl("restart", "encoder")
+	if err == nil || !strings.Contains(out, "not run by this master") {
+		t.Fatalf("restart of an absent child: %v\n%s", err, out)
+	}
+}
+
+// start/stop change the desired state, and every child applies it.
+func TestStartStopReachChildren(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil)
+	m.awaitConfigured(10*time.Second, "encoder", "pluginhost")
+	out, err := m.ctl("start")
+	if err != nil || !strings.Contains(out, "LIVE") {
+		t.Fatalf("ctl start: %v\n%s", err, out)
+	}
+	st := m.awaitConfigured(2*time.Second, "encoder", "pluginhost")
+	if !st.GetLive() {
+		t.Fatal("not live after start")
+	}
+	if _, err := m.ctl("stop"); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.awaitConfigured(2*time.Second, "encoder", "pluginhost"); st.GetLive() {
+		t.Fatal("live after stop")
+	}
+}
+
+func TestTokenRequired(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil, "-children", "encoder")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, tc := range []struct{ name, token, want string }{
+		{"missing", "", "missing token"},
+		{"wrong", strings.Repeat("0", len(m.token)), "wrong token"},
+		{"wrong length", "x", "wrong token"},
+	} {
+		c, conn, err := control.Dial(m.addr, tc.token, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Status(ctx, &pb.StatusRequest{})
+		conn.Close()
+		if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s token: got %v, want Unauthenticated %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := m.client.Status(ctx, &pb.StatusRequest{}); err != nil {
+		t.Fatalf("right token refused: %v", err)
+	}
+	// The CLI with a wrong token says so.
+	out, err := m.ctl("-token", "nope", "status")
+	if err == nil || !strings.Contains(out, "wrong token") {
+		t.Fatalf("ctl with a wrong token: %v\n%s", err, out)
+	}
+	if strings.Contains(m.out.String(), m.token) {
+		t.Fatal("the token appears in the master's log")
+	}
+}
+
+func TestTokenFileIsPrivate(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil, "-children", "encoder")
+	fi, err := os.Stat(filepath.Join(m.cfgDir, "onair", control.TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+// Off loopback the API must be TLS; the master refuses to start otherwise.
+func TestNonLoopbackWithoutTLSRefused(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(filepath.Join(binDir, "master"), "-listen", "0.0.0.0:0", "-headless")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "TLS is required") {
+		t.Fatalf("master on 0.0.0.0 without TLS: %v\n%s", err, out)
+	}
+}
+
+// With TLS the client pins the certificate: the right fingerprint works, a
+// wrong one is refused, and so is a plain connection.
+func TestTLSFingerprintPinned(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil, "-tls", "-children", "encoder")
+	if len(m.fp) != 64 {
+		t.Fatalf("fingerprint %q", m.fp)
+	}
+	if !strings.Contains(m.out.String(), m.fp) {
+		t.Error("the master does not print its fingerprint")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := m.client.Status(ctx, &pb.StatusRequest{}); err != nil {
+		t.Fatalf("right fingerprint: %v", err)
+	}
+	// Pasted with colons and upper case, as people copy fingerprints.
+	var colons []string
+	for i := 0; i < len(m.fp); i += 2 {
+		colons = append(colons, strings.ToUpper(m.fp[i:i+2]))
+	}
+	if out, err := m.ctl("-addr", m.addr, "-fingerprint", strings.Join(colons, ":"), "-token", m.token, "status"); err != nil {
+		t.Fatalf("fingerprint with colons: %v\n%s", err, out)
+	}
+	wrong := strings.Repeat("ab", 32)
+	out, err := m.ctl("-addr", m.addr, "-fingerprint", wrong, "-token", m.token, "status")
+	if err == nil || !strings.Contains(out, "does not match the pinned") {
+		t.Fatalf("wrong fingerprint accepted: %v\n%s", err, out)
+	}
+	plain, conn, err := control.Dial(m.addr, m.token, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := plain.Status(ctx, &pb.StatusRequest{}); err == nil {
+		t.Fatal("plain-text client accepted by a TLS master")
+	}
+}
+
+// A malformed config file is refused with its name, line and key.
+func TestMalformedConfigRefused(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	path := filepath.Join(home, "onair", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("control:\n  listen: 127.0.0.1:0\nencoder:\n  fps: sixty\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "master"), "-headless")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), path+":4: encoder.fps:") {
+		t.Fatalf("malformed config: %v\n%s", err, out)
+	}
+}
+
+// Flags override the file.
+func TestFlagsOverrideConfigFile(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "cfg.yaml")
+	if err := os.WriteFile(dir, []byte("children: plugins\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startMaster(t, nil, "-config", dir)
+	st := m.awaitConfigured(10*time.Second, "pluginhost")
+	if len(st.GetChildren()) != 1 {
+		t.Fatalf("config file's children: plugins ignored: %v", st.GetChildren())
+	}
+	m2 := startMaster(t, nil, "-config", dir, "-children", "encoder")
+	st = m2.awaitConfigured(10*time.Second, "encoder")
+	if len(st.GetChildren()) != 1 {
+		t.Fatalf("-children encoder did not override the file: %v", st.GetChildren())
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/internal/master"
+	"github.com/onair-studio/onair/internal/supervise"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// usageError exits with status 2, like the flag package.
+type usageError struct{ error }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// run is the master itself.
+func run(args []string) error {
+	dir, err := config.Dir()
+	if err != nil {
+		return err
+	}
+	// The file is read before the flags are defined, so that each flag's
+	// default is the file's value and a flag given overrides it.
+	cfgPath := flagValue(args, "config", filepath.Join(dir, "config.yaml"))
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return fmt.Errorf("refusing to start on a malformed config:\n%w", err)
+	}
+	exe, _ := os.Executable()
+	fs := flag.NewFlagSet("master", flag.ContinueOnError)
+	fs.String("config", cfgPath, "config file (YAML)")
+	binDir := fs.String("bin-dir", filepath.Dir(exe), "directory holding the encoder and pluginhost binaries")
+	fs.StringVar(&cfg.Control.Listen, "listen", cfg.Control.Listen, "Control API address (host:port; port 0 picks a free one)")
+	fs.BoolVar(&cfg.Control.TLS, "tls", cfg.Control.TLS, "serve the Control API over TLS (required off loopback)")
+	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: "+strings.Join(config.ChildrenModes, "|"))
+	fs.BoolVar(&cfg.Headless, "headless", cfg.Headless, "run without a window")
+	fs.StringVar(&cfg.Plugins.Dir, "plugins", cfg.Plugins.Dir, "plugins directory")
+	fs.StringVar(&cfg.Encoder.Source, "source", cfg.Encoder.Source, "video source: "+strings.Join(config.Sources, "|"))
+	fs.IntVar(&cfg.Encoder.Width, "width", cfg.Encoder.Width, "output width")
+	fs.IntVar(&cfg.Encoder.Height, "height", cfg.Encoder.Height, "output height")
+	fs.IntVar(&cfg.Encoder.FPS, "fps", cfg.Encoder.FPS, "output frame rate")
+	fs.IntVar(&cfg.Encoder.BitrateKbps, "bitrate", cfg.Encoder.BitrateKbps, "video bitrate in kbit/s")
+	fs.StringVar(&cfg.Encoder.Backend, "backend", cfg.Encoder.Backend, "H.264 encoder: "+strings.Join(config.Backends, "|"))
+	fs.StringVar(&cfg.Encoder.Preset, "preset", cfg.Encoder.Preset, "encoder preset")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q (did you mean 'master ctl %s'?)", fs.Arg(0), fs.Arg(0))}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	if err := control.CheckListen(cfg.Control.Listen, cfg.Control.TLS); err != nil {
+		return usageError{err}
+	}
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	token, err := control.LoadOrCreateToken(dir)
+	if err != nil {
+		return err
+	}
+	endpoint := control.Endpoint{}
+	var srvCert *tls.Certificate
+	if cfg.Control.TLS {
+		c, err := control.LoadOrCreateCert(dir)
+		if err != nil {
+			return err
+		}
+		srvCert = &c
+		endpoint.Fingerprint = control.Fingerprint(c)
+	}
+	ln, err := net.Listen("tcp", cfg.Control.Listen)
+	if err != nil {
+		return fmt.Errorf("control API: %w", err)
+	}
+	endpoint.Addr = ln.Addr().String()
+
+	m, err := master.Start(master.Options{
+		Config: cfg, BinDir: *binDir, Policy: supervise.DefaultPolicy(),
+		Log: log, ChildStderr: os.Stderr,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer m.Close()
+	srv := control.NewServer(token, srvCert)
+	pb.RegisterControlServer(srv, m)
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			log.Error("control API stopped", "err", err)
+		}
+	}()
+	defer srv.Stop()
+	if err := control.WriteEndpoint(dir, endpoint); err != nil {
+		log.Warn("cannot record the control endpoint for local clients", "err", err)
+	}
+
+	attach := "master ctl -addr " + endpoint.Addr
+	if endpoint.Fingerprint != "" {
+		attach += " -fingerprint " + endpoint.Fingerprint
+	}
+	log.Info("master running", "pid", os.Getpid(), "children", cfg.Children, "control", endpoint.Addr,
+		"tls_fingerprint", endpoint.Fingerprint, "token_file", filepath.Join(dir, control.TokenFile))
+	fmt.Fprintf(os.Stderr, "\nOnAir master is running. Status: master ctl status\nFrom another machine: %s -token TOKEN status\n(the token is in %s)\n\n",
+		attach, filepath.Join(dir, control.TokenFile))
+	if !cfg.Headless {
+		log.Info("no GUI in this build yet; running headless")
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	log.Info("shutting down", "signal", s.String())
+	return nil
+}
+
+// flagValue finds -name VALUE or -name=VALUE in args before flags are parsed.
+func flagValue(args []string, name, def string) string {
+	for i, a := range args {
+		a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return def
+}

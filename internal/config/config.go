@@ -1,0 +1,282 @@
+// Package config is OnAir's one configuration: a YAML file in the user config
+// directory, overridden by flags. A malformed file is refused with an error
+// that names the file, the line and the key; the master never starts on a
+// guess.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything the master can be told before it starts.
+type Config struct {
+	Control Control `yaml:"control"`
+	// Children the master starts: all, encoder or plugins.
+	Children string  `yaml:"children"`
+	Headless bool    `yaml:"headless"`
+	Encoder  Encoder `yaml:"encoder"`
+	Plugins  Plugins `yaml:"plugins"`
+}
+
+// Control is where the Control API listens.
+type Control struct {
+	Listen string `yaml:"listen"`
+	// TLS is required off loopback: attach clients pin the certificate's
+	// SHA-256 fingerprint.
+	TLS bool `yaml:"tls"`
+}
+
+// Encoder is the program's video settings.
+type Encoder struct {
+	Source          string `yaml:"source"`
+	Width           int    `yaml:"width"`
+	Height          int    `yaml:"height"`
+	FPS             int    `yaml:"fps"`
+	BitrateKbps     int    `yaml:"bitrate_kbps"`
+	KeyframeSeconds int    `yaml:"keyframe_seconds"`
+	Backend         string `yaml:"backend"`
+	Preset          string `yaml:"preset"`
+}
+
+// Plugins is where plugin binaries are found.
+type Plugins struct {
+	Dir string `yaml:"dir"`
+}
+
+// Allowed values, shared with flag help texts.
+var (
+	ChildrenModes = []string{"all", "encoder", "plugins"}
+	Sources       = []string{"auto", "pattern", "screen"}
+	Backends      = []string{"auto", "libx264", "h264_nvenc", "h264_vaapi", "h264_qsv"}
+	Presets       = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}
+)
+
+// Default is the configuration of a fresh install.
+func Default() Config {
+	return Config{
+		Control:  Control{Listen: "127.0.0.1:7000"},
+		Children: "all",
+		Encoder: Encoder{
+			Source: "auto", Width: 1280, Height: 720, FPS: 30,
+			BitrateKbps: 4500, KeyframeSeconds: 2, Backend: "auto", Preset: "veryfast",
+		},
+	}
+}
+
+// Dir is OnAir's directory in the user config dir (token, certificate,
+// config file).
+func Dir() (string, error) {
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the user config directory: %w", err)
+	}
+	return filepath.Join(base, "onair"), nil
+}
+
+// Error is a problem at one place in a config file.
+type Error struct {
+	File string // empty for values that came from flags
+	Line int
+	Key  string // dotted, e.g. encoder.fps
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.File == "":
+		return fmt.Sprintf("%s: %s", e.Key, e.Msg)
+	case e.Key == "":
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Msg)
+}
+
+// Load reads path over the defaults. A missing file gives the defaults.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cfg, nil
+	}
+	if err != nil {
+		return cfg, err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return cfg, nil
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return cfg, syntaxError(path, err)
+	}
+	lines := keyLines(&root)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, decodeError(path, lines, err)
+	}
+	if errs := cfg.check(); len(errs) > 0 {
+		for _, e := range errs {
+			e.File = path
+			e.Line = lines.line(e.Key)
+		}
+		return cfg, errors.Join(asErrors(errs)...)
+	}
+	return cfg, nil
+}
+
+// Validate checks values after flags have been applied.
+func (c Config) Validate() error { return errors.Join(asErrors(c.check())...) }
+
+// Save writes c to path, readable only by the user.
+func Save(path string, c Config) error {
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
+}
+
+func (c Config) check() []*Error {
+	var errs []*Error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &Error{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	oneOf := func(key, v string, allowed []string) {
+		if !slices.Contains(allowed, v) {
+			bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+		}
+	}
+	between := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(key, "%d is outside %d..%d", v, lo, hi)
+		}
+	}
+	if _, port, err := net.SplitHostPort(c.Control.Listen); err != nil {
+		bad("control.listen", "%q is not host:port (%v)", c.Control.Listen, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("control.listen", "port %q is not a number from 0 to 65535", port)
+	}
+	oneOf("children", c.Children, ChildrenModes)
+	e := c.Encoder
+	oneOf("encoder.source", e.Source, Sources)
+	between("encoder.width", e.Width, 16, 7680)
+	between("encoder.height", e.Height, 16, 4320)
+	if e.Width%2 != 0 || e.Height%2 != 0 {
+		bad("encoder.width", "%dx%d: width and height must be even for 4:2:0 video", e.Width, e.Height)
+	}
+	between("encoder.fps", e.FPS, 1, 240)
+	between("encoder.bitrate_kbps", e.BitrateKbps, 100, 100000)
+	between("encoder.keyframe_seconds", e.KeyframeSeconds, 1, 20)
+	oneOf("encoder.backend", e.Backend, Backends)
+	oneOf("encoder.preset", e.Preset, Presets)
+	return errs
+}
+
+func asErrors(errs []*Error) []error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return out
+}
+
+// keyPositions maps dotted keys to the line they are written on, and back.
+type keyPositions struct {
+	byKey  map[string]int
+	byLine map[int]string
+}
+
+func (k keyPositions) line(key string) int {
+	for ; key != ""; key = parentKey(key) {
+		if l, ok := k.byKey[key]; ok {
+			return l
+		}
+	}
+	return 1
+}
+
+func parentKey(key string) string {
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		return key[:i]
+	}
+	return ""
+}
+
+func keyLines(root *yaml.Node) keyPositions {
+	k := keyPositions{byKey: map[string]int{}, byLine: map[int]string{}}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, prefix)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key := n.Content[i].Value
+				if prefix != "" {
+					key = prefix + "." + key
+				}
+				k.byKey[key] = n.Content[i].Line
+				k.byLine[n.Content[i].Line] = key
+				if v := n.Content[i+1]; v.Line != n.Content[i].Line {
+					k.byLine[v.Line] = key
+				}
+				walk(n.Content[i+1], key)
+			}
+		}
+	}
+	walk(root, "")
+	return k
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+func syntaxError(path string, err error) error {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &Error{File: path, Line: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	n, _ := strconv.Atoi(m[1])
+	return &Error{File: path, Line: n, Msg: m[2]}
+}
+
+var unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
+
+// decodeError turns yaml.v3's "line N: ..." messages into file:line:key
+// errors.
+func decodeError(path string, lines keyPositions, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return syntaxError(path, err)
+	}
+	var out []error
+	for _, msg := range te.Errors {
+		m := yamlLine.FindStringSubmatch(msg)
+		if m == nil {
+			out = append(out, &Error{File: path, Line: 1, Msg: msg})
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		e := &Error{File: path, Line: n, Key: lines.byLine[n], Msg: m[2]}
+		if u := unknownField.FindStringSubmatch(m[2]); u != nil {
+			e.Msg = "unknown key " + strconv.Quote(u[1])
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestMissingFileGivesDefaults(t *testing.T) {
+	cfg, err := Load(filepath.Join(t.TempDir(), "none.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg != Default() {
+		t.Fatalf("got %+v, want defaults", cfg)
+	}
+}
+
+func TestValuesOverDefaults(t *testing.T) {
+	path := writeConfig(t, "control:\n  listen: 127.0.0.1:7100\nencoder:\n  fps: 60\n")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Control.Listen != "127.0.0.1:7100" || cfg.Encoder.FPS != 60 || cfg.Encoder.Width != 1280 {
+		t.Fatalf("got %+v", cfg)
+	}
+}
+
+// Every malformed file is refused with FILE:LINE: KEY: what is wrong.
+func TestMalformedNamesFileLineAndKey(t *testing.T) {
+	cases := []struct {
+		name, body, want string
+	}{
+		{"wrong type", "encoder:\n  width: 1280\n  fps: fast\n", ":3: encoder.fps: cannot unmarshal"},
+		{"unknown key", "control:\n  listen: 127.0.0.1:7000\n  lisen: x\n", `:3: control.lisen: unknown key "lisen"`},
+		{"out of range", "encoder:\n  height: 720\n\n  fps: 1000\n", ":4: encoder.fps: 1000 is outside 1..240"},
+		{"bad enum", "children: both\n", `:1: children: "both" is not one of all, encoder, plugins`},
+		{"bad address", "control:\n  listen: localhost\n", ":2: control.listen: \"localhost\" is not host:port"},
+		{"syntax", "encoder:\n  fps: 30\n   width: 2\n", ":3: "},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeConfig(t, c.body)
+			_, err := Load(path)
+			if err == nil {
+				t.Fatal("malformed config accepted")
+			}
+			if !strings.Contains(err.Error(), path+c.want) {
+				t.Fatalf("error %q does not contain %q", err, path+c.want)
+			}
+		})
+	}
+}
+
+func TestSaveIsPrivateAndRoundTrips(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "onair", "config.yaml")
+	cfg := Default()
+	cfg.Encoder.BitrateKbps = 6000
+	if err := Save(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	got, err := Load(path)
+	if err != nil || got != cfg {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+}

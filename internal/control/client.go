@@ -1,0 +1,71 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// EndpointFile is where a running master tells local clients how to reach it.
+const EndpointFile = "control.json"
+
+// Endpoint is how to reach a master: its address and, with TLS, the
+// certificate fingerprint to pin. It never holds the token.
+type Endpoint struct {
+	Addr        string `json:"addr"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// WriteEndpoint records a master's endpoint in dir.
+func WriteEndpoint(dir string, e Endpoint) error {
+	data, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writePrivate(filepath.Join(dir, EndpointFile), append(data, '\n'))
+}
+
+// ReadEndpoint returns the endpoint of the master last started from dir.
+func ReadEndpoint(dir string) (Endpoint, error) {
+	var e Endpoint
+	data, err := os.ReadFile(filepath.Join(dir, EndpointFile))
+	if err != nil {
+		return e, err
+	}
+	return e, json.Unmarshal(data, &e)
+}
+
+// Dial connects to a master's Control API. A non-empty fingerprint means
+// TLS, trusting only the certificate with that fingerprint.
+func Dial(addr, token, fingerprint string) (pb.ControlClient, *grpc.ClientConn, error) {
+	tr := insecure.NewCredentials()
+	if fingerprint != "" {
+		tr = credentials.NewTLS(pinnedTLS(fingerprint))
+	}
+	conn, err := grpc.Dial(addr,
+		grpc.WithTransportCredentials(tr),
+		grpc.WithPerRPCCredentials(bearer(token)),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("control API at %s: %w", addr, err)
+	}
+	return pb.NewControlClient(conn), conn, nil
+}
+
+// bearer sends the token with every call. Plain connections are allowed
+// because the master serves them on loopback only.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }

@@ -1,0 +1,62 @@
+// Package control secures the master's Control API: the token every call
+// carries, the TLS certificate required off loopback and pinned by its
+// fingerprint, and the client that attaches to a master.
+package control
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// TokenFile is the token's file name in the config dir.
+const TokenFile = "token"
+
+// LoadOrCreateToken returns the token in dir, making a random one on first
+// run. The file is readable by the user only.
+func LoadOrCreateToken(dir string) (string, error) {
+	path := filepath.Join(dir, TokenFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if tok := strings.TrimSpace(string(data)); tok != "" {
+			return tok, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("reading the control token: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(b)
+	if err := writePrivate(path, []byte(tok+"\n")); err != nil {
+		return "", fmt.Errorf("saving the control token: %w", err)
+	}
+	return tok, nil
+}
+
+// ReadToken returns the token a master on this machine made, for clients.
+func ReadToken(dir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, TokenFile))
+	if err != nil {
+		return "", fmt.Errorf("no token given and none found on this machine (%w): pass -token", err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// writePrivate writes a file only the user can read, in a directory only the
+// user can enter.
+func writePrivate(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,54 @@
+// Package state holds the master's desired state: the one source of truth
+// that every child is configured from, again after every restart.
+package state
+
+import (
+	"sync"
+
+	"github.com/onair-studio/onair/internal/config"
+)
+
+// Desired is what the user asked for.
+type Desired struct {
+	// Revision grows with every change, so a child's applied revision tells
+	// whether it is up to date.
+	Revision   uint64
+	Live       bool
+	Encoder    config.Encoder
+	PluginsDir string
+}
+
+// Store guards the desired state.
+type Store struct {
+	mu sync.Mutex
+	d  Desired
+}
+
+// NewStore starts at revision 1 with d.
+func NewStore(d Desired) *Store {
+	d.Revision = 1
+	return &Store{d: d}
+}
+
+// Get returns the current desired state.
+func (s *Store) Get() Desired {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.d
+}
+
+// Update changes the desired state and bumps its revision; it reports whether
+// anything changed (an unchanged state keeps its revision).
+func (s *Store) Update(change func(*Desired)) (Desired, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.d
+	change(&next)
+	next.Revision = s.d.Revision
+	if next == s.d {
+		return s.d, false
+	}
+	next.Revision++
+	s.d = next
+	return s.d, true
+}

@@ -1,0 +1,75 @@
+package supervise
+
+import "time"
+
+// Policy is how a child is watched and restarted.
+type Policy struct {
+	// FirstBackoff is the wait before the first restart; each crash doubles it
+	// up to MaxBackoff.
+	FirstBackoff time.Duration
+	MaxBackoff   time.Duration
+	// StableAfter is how long a child must run before a crash counts as a
+	// fresh start again (backoff back to FirstBackoff).
+	StableAfter time.Duration
+	// CrashLimit crashes within CrashWindow put the child in the failed state,
+	// where it stays until Restart is called.
+	CrashLimit  int
+	CrashWindow time.Duration
+	// PingEvery is how often the child is health-pinged; a child that has not
+	// answered for HangAfter is killed and restarted.
+	PingEvery time.Duration
+	HangAfter time.Duration
+	// StartTimeout bounds a child's start-up handshake.
+	StartTimeout time.Duration
+}
+
+// DefaultPolicy is what the master uses.
+func DefaultPolicy() Policy {
+	return Policy{
+		FirstBackoff: 100 * time.Millisecond,
+		MaxBackoff:   5 * time.Second,
+		StableAfter:  time.Minute,
+		CrashLimit:   5,
+		CrashWindow:  time.Minute,
+		PingEvery:    250 * time.Millisecond,
+		HangAfter:    2 * time.Second,
+		StartTimeout: 10 * time.Second,
+	}
+}
+
+// backoff tracks the restart delay and the recent crashes of one child.
+type backoff struct {
+	p       Policy
+	next    time.Duration
+	crashes []time.Time
+}
+
+func newBackoff(p Policy) *backoff { return &backoff{p: p, next: p.FirstBackoff} }
+
+// crash records a crash at now of a child that had been running for ran. It
+// returns the delay before the next start, or failed when the crash loop limit
+// is reached.
+func (b *backoff) crash(now time.Time, ran time.Duration) (delay time.Duration, failed bool) {
+	if ran >= b.p.StableAfter {
+		b.next = b.p.FirstBackoff
+	}
+	kept := b.crashes[:0]
+	for _, t := range b.crashes {
+		if now.Sub(t) < b.p.CrashWindow {
+			kept = append(kept, t)
+		}
+	}
+	b.crashes = append(kept, now)
+	if len(b.crashes) >= b.p.CrashLimit {
+		return 0, true
+	}
+	delay = b.next
+	b.next = min(b.next*2, b.p.MaxBackoff)
+	return delay, false
+}
+
+// reset forgets the crash history, as after an explicit restart.
+func (b *backoff) reset() {
+	b.next = b.p.FirstBackoff
+	b.crashes = nil
+}
