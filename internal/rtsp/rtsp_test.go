@@ -1,0 +1,233 @@
+package rtsp
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+)
+
+// collector is a Sink that keeps what arrives.
+type collector struct {
+	mu      sync.Mutex
+	starts  int
+	stops   int
+	aus     []AccessUnit
+	changed chan struct{}
+}
+
+func newCollector() *collector { return &collector{changed: make(chan struct{}, 1)} }
+
+func (c *collector) note() {
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (c *collector) SourceStarted(string, []byte, []byte) {
+	c.mu.Lock()
+	c.starts++
+	c.mu.Unlock()
+	c.note()
+}
+
+func (c *collector) AccessUnit(_ string, au AccessUnit) {
+	c.mu.Lock()
+	c.aus = append(c.aus, au)
+	c.mu.Unlock()
+	c.note()
+}
+
+func (c *collector) SourceStopped(string) {
+	c.mu.Lock()
+	c.stops++
+	c.mu.Unlock()
+	c.note()
+}
+
+func (c *collector) await(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		ok := cond()
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-c.changed:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// clip makes a short H.264 clip with ffmpeg and splits it into access units
+// (x264 writes an access unit delimiter before each one).
+func clip(t *testing.T, frames int) (aus [][][]byte, sps, pps []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps)")
+	}
+	path := filepath.Join(t.TempDir(), "clip.h264")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+		"-frames:v", strconv.Itoa(frames), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-bf", "0", "-g", "30",
+		"-x264-params", "aud=1", "-f", "h264", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aud := []byte{0, 0, 0, 1, 9}
+	for len(data) > 0 {
+		next := bytes.Index(data[1:], aud)
+		chunk := data
+		if next >= 0 {
+			chunk, data = data[:next+1], data[next+1:]
+		} else {
+			data = nil
+		}
+		var au h264.AnnexB
+		if err := au.Unmarshal(chunk); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range au {
+			switch h264.NALUType(n[0] & 0x1f) {
+			case h264.NALUTypeSPS:
+				sps = n
+			case h264.NALUTypePPS:
+				pps = n
+			}
+		}
+		aus = append(aus, au)
+	}
+	if len(aus) != frames || sps == nil {
+		t.Fatalf("clip has %d access units, want %d (sps %v)", len(aus), frames, sps != nil)
+	}
+	return aus, sps, pps
+}
+
+func startServer(t *testing.T, sink Sink) *Server {
+	t.Helper()
+	s, err := NewServer("127.0.0.1:0", RandomCredentials("encoder"), RandomCredentials("monitor"), sink, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Every access unit the encoder publishes reaches the master with its PTS,
+// and a new publisher on the same path is a new source.
+func TestPublishReachesSink(t *testing.T) {
+	aus, sps, pps := clip(t, 30)
+	sink := newCollector()
+	s := startServer(t, sink)
+	for run := 1; run <= 2; run++ {
+		p, err := Publish(s.PublishURL("program"), sps, pps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, au := range aus {
+			if err := p.WriteAccessUnit(AccessUnit{NALUs: au, PTS: time.Duration(i) * time.Second / 30}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sink.await(t, "all access units", func() bool { return len(sink.aus) == run*len(aus) })
+		p.Close()
+		sink.await(t, "publisher gone", func() bool { return sink.stops == run })
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if sink.starts != 2 {
+		t.Fatalf("%d sources started, want 2", sink.starts)
+	}
+	for i, au := range sink.aus {
+		want := time.Duration(i%len(aus)) * time.Second / 30
+		if d := au.PTS - want; d < -time.Millisecond || d > time.Millisecond {
+			t.Fatalf("access unit %d: PTS %v, want %v", i, au.PTS, want)
+		}
+		if !bytes.Equal(bytes.Join(au.NALUs, nil), bytes.Join(aus[i%len(aus)], nil)) {
+			t.Fatalf("access unit %d changed on the way", i)
+		}
+	}
+}
+
+// Publishing needs the publish credentials.
+func TestPublishWithoutCredentialsRefused(t *testing.T) {
+	_, sps, pps := clip(t, 1)
+	s := startServer(t, newCollector())
+	for _, url := range []string{
+		"rtsp://" + s.Addr() + "/program",
+		strings.Replace(s.PublishURL("program"), "encoder:", "encoder:x", 1),
+		s.MonitorURL("program"), // reading rights do not allow publishing
+	} {
+		if p, err := Publish(url, sps, pps); err == nil {
+			p.Close()
+			t.Fatalf("publish to %s accepted", url)
+		}
+	}
+}
+
+// A player with the monitor credentials watches the program; without them
+// it is refused.
+func TestMonitor(t *testing.T) {
+	aus, sps, pps := clip(t, 30)
+	s := startServer(t, newCollector())
+	p, err := Publish(s.PublishURL("program"), sps, pps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	published := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				published <- nil
+				return
+			case <-tick.C:
+			}
+			if err := p.WriteAccessUnit(AccessUnit{NALUs: aus[i%len(aus)], PTS: time.Duration(i) * time.Second / 30}); err != nil {
+				published <- err
+				return
+			}
+		}
+	}()
+	probe := func(url string) (string, error) {
+		cctx, ccancel := context.WithTimeout(ctx, 20*time.Second)
+		defer ccancel()
+		out, err := exec.CommandContext(cctx, "ffprobe", "-v", "error", "-rtsp_transport", "tcp",
+			"-select_streams", "v", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", url).CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	out, err := probe(s.MonitorURL("program"))
+	if err != nil || out != "h264,320,240" {
+		t.Fatalf("monitor: %v: %q", err, out)
+	}
+	for _, url := range []string{"rtsp://" + s.Addr() + "/program", strings.Replace(s.MonitorURL("program"), "monitor:", "monitor:x", 1)} {
+		if out, err := probe(url); err == nil || !strings.Contains(out, "401") {
+			t.Fatalf("monitor without the right credentials: %v: %q", err, out)
+		}
+	}
+	cancel()
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
+}

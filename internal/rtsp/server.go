@@ -1,0 +1,231 @@
+// Package rtsp is the return path between the encoder and the master: the
+// encoder publishes its H.264 over RTSP (TCP, loopback) to the master's
+// server, with credentials the master hands it for that run. The same server
+// lets any RTSP player watch the program as a monitor, read-only and behind
+// its own credentials.
+package rtsp
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/pion/rtp"
+)
+
+// Credentials are a user and password.
+type Credentials struct{ User, Pass string }
+
+// RandomCredentials are made fresh for each run.
+func RandomCredentials(user string) Credentials {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return Credentials{User: user, Pass: hex.EncodeToString(b)}
+}
+
+// AccessUnit is one encoded picture as NAL units without start codes.
+type AccessUnit struct {
+	NALUs [][]byte
+	// PTS on the publisher's clock (it starts over when the publisher does).
+	// The encoder uses no B-frames, so decode order is presentation order.
+	PTS time.Duration
+}
+
+// Sink receives what publishers send. Calls for one path come from one
+// goroutine at a time.
+type Sink interface {
+	// SourceStarted is called when a publisher begins on path: a restarted
+	// encoder starts its clock over and may change SPS/PPS.
+	SourceStarted(path string, sps, pps []byte)
+	AccessUnit(path string, au AccessUnit)
+	// SourceStopped is called when the publisher goes away.
+	SourceStopped(path string)
+}
+
+// Server is the master's RTSP server.
+type Server struct {
+	publish, read Credentials
+	sink          Sink
+	log           *slog.Logger
+	srv           *gortsplib.Server
+	addr          string
+
+	mu      sync.RWMutex
+	streams map[string]*stream // by path, without the leading slash
+}
+
+type stream struct {
+	publisher *gortsplib.ServerSession
+	media     *description.Media
+	out       *gortsplib.ServerStream
+}
+
+// NewServer listens on addr (host:port, port 0 picks one).
+func NewServer(addr string, publish, read Credentials, sink Sink, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("rtsp server: %w", err)
+	}
+	s := &Server{publish: publish, read: read, sink: sink, log: log, addr: ln.Addr().String(), streams: map[string]*stream{}}
+	s.srv = &gortsplib.Server{
+		Handler:     s,
+		RTSPAddress: s.addr,
+		// The listener is made above so that port 0 works and the address
+		// is known before Start.
+		Listen:       func(string, string) (net.Listener, error) { return ln, nil },
+		WriteTimeout: 5 * time.Second,
+	}
+	if err := s.srv.Start(); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("rtsp server: %w", err)
+	}
+	return s, nil
+}
+
+// Close stops the server and disconnects everyone.
+func (s *Server) Close() { s.srv.Close() }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.addr }
+
+// PublishURL is what a publisher is given for path.
+func (s *Server) PublishURL(path string) string { return s.url(s.publish, path) }
+
+// MonitorURL is what a player is given for path.
+func (s *Server) MonitorURL(path string) string { return s.url(s.read, path) }
+
+func (s *Server) url(c Credentials, path string) string {
+	u := url.URL{Scheme: "rtsp", User: url.UserPassword(c.User, c.Pass), Host: s.addr, Path: "/" + path}
+	return u.String()
+}
+
+func cleanPath(p string) string { return strings.Trim(p, "/") }
+
+func unauthorized() (*base.Response, error) {
+	return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
+}
+
+// OnAnnounce accepts a publisher with the publish credentials only.
+func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Response, error) {
+	if !ctx.Conn.VerifyCredentials(ctx.Request, s.publish.User, s.publish.Pass) {
+		return unauthorized()
+	}
+	var h264 *format.H264
+	media := ctx.Description.FindFormat(&h264)
+	if media == nil {
+		return &base.Response{StatusCode: base.StatusBadRequest}, fmt.Errorf("publisher offers no H.264 track")
+	}
+	path := cleanPath(ctx.Path)
+	out := &gortsplib.ServerStream{Server: s.srv, Desc: ctx.Description}
+	if err := out.Initialize(); err != nil {
+		return &base.Response{StatusCode: base.StatusInternalServerError}, err
+	}
+	s.mu.Lock()
+	old := s.streams[path]
+	s.streams[path] = &stream{publisher: ctx.Session, media: media, out: out}
+	s.mu.Unlock()
+	if old != nil {
+		// A new encoder replaces one that is still connected: the old one
+		// is stale by definition.
+		old.out.Close()
+		old.publisher.Close()
+	}
+	sps, pps := h264.SafeParams()
+	s.log.Info("rtsp publisher announced", "path", path)
+	s.sink.SourceStarted(path, sps, pps)
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// OnRecord routes the publisher's packets to the sink and to monitors.
+func (s *Server) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Response, error) {
+	path := cleanPath(ctx.Path)
+	s.mu.RLock()
+	st := s.streams[path]
+	s.mu.RUnlock()
+	if st == nil || st.publisher != ctx.Session {
+		return &base.Response{StatusCode: base.StatusBadRequest}, fmt.Errorf("no announced stream at %s", path)
+	}
+	var h264 *format.H264
+	ctx.Session.AnnouncedDescription().FindFormat(&h264)
+	dec, err := h264.CreateDecoder()
+	if err != nil {
+		return &base.Response{StatusCode: base.StatusInternalServerError}, err
+	}
+	ctx.Session.OnPacketRTP(st.media, h264, func(pkt *rtp.Packet) {
+		_ = st.out.WritePacketRTP(st.media, pkt)
+		pts, ok := ctx.Session.PacketPTS2(st.media, pkt)
+		if !ok {
+			return
+		}
+		nalus, err := dec.Decode(pkt)
+		if err != nil {
+			return // more packets needed, or a loss: the next keyframe recovers
+		}
+		s.sink.AccessUnit(path, AccessUnit{NALUs: nalus, PTS: time.Duration(pts) * time.Second / 90000})
+	})
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// OnSessionClose ends a stream when its publisher leaves.
+func (s *Server) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
+	s.mu.Lock()
+	var gone []string
+	for path, st := range s.streams {
+		if st.publisher == ctx.Session {
+			st.out.Close()
+			delete(s.streams, path)
+			gone = append(gone, path)
+		}
+	}
+	s.mu.Unlock()
+	for _, path := range gone {
+		s.log.Info("rtsp publisher left", "path", path, "err", ctx.Error)
+		s.sink.SourceStopped(path)
+	}
+}
+
+// OnDescribe serves monitors with the read credentials.
+func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	return s.readerStream(ctx.Conn, ctx.Request, ctx.Path)
+}
+
+// OnSetup lets the publisher set up its tracks and checks readers again.
+func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
+		return &base.Response{StatusCode: base.StatusOK}, nil, nil
+	}
+	return s.readerStream(ctx.Conn, ctx.Request, ctx.Path)
+}
+
+func (s *Server) readerStream(c *gortsplib.ServerConn, req *base.Request, path string) (*base.Response, *gortsplib.ServerStream, error) {
+	if !c.VerifyCredentials(req, s.read.User, s.read.Pass) {
+		res, err := unauthorized()
+		return res, nil, err
+	}
+	s.mu.RLock()
+	st := s.streams[cleanPath(path)]
+	s.mu.RUnlock()
+	if st == nil {
+		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
+	}
+	return &base.Response{StatusCode: base.StatusOK}, st.out, nil
+}
+
+// OnPlay lets an authenticated reader play.
+func (s *Server) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
