@@ -1,0 +1,422 @@
+package codec
+
+// #cgo pkg-config: libavcodec libavutil
+// #include <stdlib.h>
+// #include <libavcodec/avcodec.h>
+// #include <libavutil/dict.h>
+// #include <libavutil/hwcontext.h>
+// #include <libavutil/opt.h>
+// #include "avwrap.h"
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// Backend names accepted in Settings.Backend.
+const (
+	BackendAuto  = "auto"
+	BackendX264  = "libx264"
+	BackendNVENC = "h264_nvenc"
+	BackendVAAPI = "h264_vaapi"
+	BackendQSV   = "h264_qsv"
+)
+
+const (
+	tickRate     = 90000 // codec time base 1/90000, the RTP clock for H.264
+	hwFramesPool = 16
+)
+
+// autoOrder is the order "auto" tries: hardware first, x264 last.
+var autoOrder = []string{BackendNVENC, BackendVAAPI, BackendQSV, BackendX264}
+
+var x264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
+
+// nvencPreset maps x264 preset names onto NVENC's p1 (fastest) .. p7.
+var nvencPreset = map[string]string{
+	"ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3",
+	"fast": "p4", "medium": "p4", "slow": "p5", "slower": "p6", "veryslow": "p7", "placebo": "p7",
+}
+
+// qsvPreset maps x264 preset names onto QSV's seven target usages.
+var qsvPreset = map[string]string{
+	"ultrafast": "veryfast", "superfast": "veryfast", "veryfast": "veryfast", "faster": "faster",
+	"fast": "fast", "medium": "medium", "slow": "slow", "slower": "slower", "veryslow": "veryslow", "placebo": "veryslow",
+}
+
+var logOnce sync.Once
+
+// avEncoder is one opened libavcodec encoder context with the frames it is fed from.
+type avEncoder struct {
+	ctx    *C.AVCodecContext
+	sw     *C.AVFrame // software frame in the encoder's layout, refilled per frame
+	hw     *C.AVFrame // VAAPI surface the software frame is uploaded to, else nil
+	pkt    *C.AVPacket
+	format Format
+	// liveBitrate is true when the backend picks up new bit_rate/rc_max_rate
+	// values between frames; other backends are reopened instead.
+	liveBitrate bool
+}
+
+// backendError is a refusal with a reason a person can act on.
+type backendError struct {
+	backend, reason string
+}
+
+func (e *backendError) Error() string { return e.backend + ": " + e.reason }
+
+// withAVLog runs fn on one OS thread while keeping what libav* logs there,
+// and returns that text alongside fn's error.
+func withAVLog(fn func() error) (string, error) {
+	logOnce.Do(func() { C.onair_log_init() })
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	C.onair_capture_begin()
+	err := fn()
+	return C.GoString(C.onair_capture_end()), err
+}
+
+// refusal turns a failed open or test encode into a backendError whose
+// reason is what the library logged plus the error code's text.
+func refusal(backend string, err error, logged string) error {
+	var be *backendError
+	if errors.As(err, &be) {
+		return err
+	}
+	reason := err.Error()
+	if logged != "" {
+		reason = logged + " (" + reason + ")"
+	}
+	return &backendError{backend, reason}
+}
+
+func averr(op string, rc C.int) error {
+	var buf [256]C.char
+	C.av_strerror(rc, &buf[0], C.size_t(len(buf)))
+	return fmt.Errorf("%s: %s", op, C.GoString(&buf[0]))
+}
+
+func setOpt(d **C.AVDictionary, k, v string) {
+	ck, cv := C.CString(k), C.CString(v)
+	defer C.free(unsafe.Pointer(ck))
+	defer C.free(unsafe.Pointer(cv))
+	C.av_dict_set(d, ck, cv, 0)
+}
+
+// openAV opens backend with the resolved settings s.
+func openAV(backend string, s Settings) (_ *avEncoder, err error) {
+	name := C.CString(backend)
+	defer C.free(unsafe.Pointer(name))
+	codec := C.avcodec_find_encoder_by_name(name)
+	if codec == nil {
+		return nil, &backendError{backend, "encoder not compiled into libavcodec"}
+	}
+	av := &avEncoder{format: NV12}
+	defer func() {
+		if err != nil {
+			av.close() // whatever was set up before the failure
+		}
+	}()
+	if av.ctx = C.avcodec_alloc_context3(codec); av.ctx == nil {
+		return nil, errors.New("out of memory")
+	}
+	c := av.ctx
+	c.width, c.height = C.int(s.Width), C.int(s.Height)
+	c.time_base = C.AVRational{num: 1, den: tickRate}
+	c.framerate = C.AVRational{num: C.int(s.FPS), den: 1}
+	c.gop_size = C.int(s.FPS * s.KeyframeSeconds)
+	c.max_b_frames = C.int(s.BFrames)
+	setRate(c, s.BitrateKbps)
+	c.colorspace = C.AVCOL_SPC_SMPTE170M // libyuv's matrix
+	c.color_range = C.AVCOL_RANGE_MPEG
+	c.color_primaries = C.AVCOL_PRI_BT709 // screens are sRGB
+	c.color_trc = C.AVCOL_TRC_IEC61966_2_1
+
+	var opts *C.AVDictionary
+	defer C.av_dict_free(&opts)
+	switch backend {
+	case BackendX264:
+		av.format, av.liveBitrate = I420, true
+		setOpt(&opts, "preset", s.Preset)
+		setOpt(&opts, "tune", "zerolatency")
+		setOpt(&opts, "profile", s.Profile)
+		setOpt(&opts, "forced-idr", "1")
+		// Rate control counts frames, not timestamps: the compositor paces
+		// a constant rate, and the SPS then states the real frame rate.
+		setOpt(&opts, "x264-params", "force-cfr=1")
+	case BackendNVENC:
+		av.liveBitrate = true
+		setOpt(&opts, "preset", nvencPreset[s.Preset])
+		setOpt(&opts, "tune", "ull")
+		setOpt(&opts, "rc", "cbr")
+		setOpt(&opts, "zerolatency", "1")
+		setOpt(&opts, "forced-idr", "1")
+		setOpt(&opts, "profile", s.Profile)
+	case BackendQSV:
+		setOpt(&opts, "preset", qsvPreset[s.Preset])
+		setOpt(&opts, "forced_idr", "1")
+		setOpt(&opts, "look_ahead", "0")
+		setOpt(&opts, "async_depth", "1")
+		setOpt(&opts, "profile", s.Profile)
+	case BackendVAAPI:
+		// VAAPI has no speed presets; the driver decides.
+		setOpt(&opts, "rc_mode", "CBR")
+		prof := s.Profile
+		if prof == "baseline" {
+			prof = "constrained_baseline"
+		}
+		setOpt(&opts, "profile", prof)
+		if err := av.initVAAPI(s); err != nil {
+			return nil, err
+		}
+	}
+	if c.pix_fmt != C.AV_PIX_FMT_VAAPI {
+		c.pix_fmt = C.AV_PIX_FMT_NV12
+		if av.format == I420 {
+			c.pix_fmt = C.AV_PIX_FMT_YUV420P
+		}
+	}
+	if rc := C.avcodec_open2(c, codec, &opts); rc < 0 {
+		return nil, averr("avcodec_open2", rc)
+	}
+	if av.sw = C.av_frame_alloc(); av.sw == nil {
+		return nil, errors.New("out of memory")
+	}
+	if err := av.allocSW(); err != nil {
+		return nil, err
+	}
+	if av.pkt = C.av_packet_alloc(); av.pkt == nil {
+		return nil, errors.New("out of memory")
+	}
+	return av, nil
+}
+
+func setRate(c *C.AVCodecContext, kbps int) {
+	// CBR in the VBV sense: average = peak, one second of buffer.
+	bps := int64(kbps) * 1000
+	c.bit_rate = C.int64_t(bps)
+	c.rc_max_rate = C.int64_t(bps)
+	c.rc_buffer_size = C.int(bps)
+}
+
+// initVAAPI opens the VAAPI device and a pool of NV12 surfaces; frames are
+// uploaded into it with av_hwframe_transfer_data.
+func (av *avEncoder) initVAAPI(s Settings) error {
+	var dev *C.AVBufferRef
+	var cdev *C.char
+	if s.VAAPIDevice != "" {
+		cdev = C.CString(s.VAAPIDevice)
+		defer C.free(unsafe.Pointer(cdev))
+	}
+	if rc := C.av_hwdevice_ctx_create(&dev, C.AV_HWDEVICE_TYPE_VAAPI, cdev, nil, 0); rc < 0 {
+		return averr("cannot open a VAAPI device", rc)
+	}
+	defer C.av_buffer_unref(&dev)
+	frames := C.av_hwframe_ctx_alloc(dev)
+	if frames == nil {
+		return errors.New("av_hwframe_ctx_alloc failed")
+	}
+	defer C.av_buffer_unref(&frames)
+	fc := (*C.AVHWFramesContext)(unsafe.Pointer(frames.data))
+	fc.format = C.AV_PIX_FMT_VAAPI
+	fc.sw_format = C.AV_PIX_FMT_NV12
+	fc.width, fc.height = C.int(s.Width), C.int(s.Height)
+	fc.initial_pool_size = hwFramesPool
+	if rc := C.av_hwframe_ctx_init(frames); rc < 0 {
+		return averr("av_hwframe_ctx_init", rc)
+	}
+	av.ctx.hw_frames_ctx = C.av_buffer_ref(frames)
+	av.ctx.pix_fmt = C.AV_PIX_FMT_VAAPI
+	if av.hw = C.av_frame_alloc(); av.hw == nil {
+		return errors.New("out of memory")
+	}
+	return nil
+}
+
+// allocSW gives the software frame fresh buffers.
+func (av *avEncoder) allocSW() error {
+	f := av.sw
+	C.av_frame_unref(f)
+	f.width, f.height = av.ctx.width, av.ctx.height
+	f.format = C.int(C.AV_PIX_FMT_NV12)
+	if av.format == I420 {
+		f.format = C.int(C.AV_PIX_FMT_YUV420P)
+	}
+	if rc := C.av_frame_get_buffer(f, 0); rc < 0 {
+		return averr("av_frame_get_buffer", rc)
+	}
+	return nil
+}
+
+// fill copies fr into the software frame. An encoder still holding the
+// previous buffer gets to keep it; the copy goes into a new one.
+func (av *avEncoder) fill(fr *Frame) error {
+	if C.av_frame_is_writable(av.sw) == 0 {
+		if err := av.allocSW(); err != nil {
+			return err
+		}
+	}
+	p := func(i int) *C.uint8_t {
+		if fr.Planes[i] == nil || (fr.Format == NV12 && i == 2) {
+			return nil
+		}
+		return (*C.uint8_t)(unsafe.Pointer(&fr.Planes[i][0]))
+	}
+	if C.onair_fill(av.sw, p(0), C.int(fr.Strides[0]), p(1), C.int(fr.Strides[1]), p(2), C.int(fr.Strides[2])) != 0 {
+		return errors.New("codec: copying the frame into the encoder failed")
+	}
+	return nil
+}
+
+// fillBlack paints the software frame black, for test encodes.
+func (av *avEncoder) fillBlack() error {
+	if err := av.allocSW(); err != nil {
+		return err
+	}
+	f := av.sw
+	h := int(f.height)
+	planes := 3
+	if av.format == NV12 {
+		planes = 2
+	}
+	for i := 0; i < planes; i++ {
+		rows, val := h, byte(16)
+		if i > 0 {
+			rows, val = (h+1)/2, 128
+		}
+		b := unsafe.Slice((*byte)(unsafe.Pointer(f.data[i])), int(f.linesize[i])*rows)
+		for j := range b {
+			b[j] = val
+		}
+	}
+	return nil
+}
+
+// send submits the software frame with the given pts, as an IDR if key.
+func (av *avEncoder) send(pts int64, key bool) error {
+	f := av.sw
+	f.pts = C.int64_t(pts)
+	f.pict_type = C.AV_PICTURE_TYPE_NONE
+	f.key_frame = 0
+	if key {
+		f.pict_type = C.AV_PICTURE_TYPE_I
+		f.key_frame = 1
+	}
+	if av.hw != nil {
+		h := av.hw
+		C.av_frame_unref(h)
+		if rc := C.av_hwframe_get_buffer(av.ctx.hw_frames_ctx, h, 0); rc < 0 {
+			return averr("av_hwframe_get_buffer", rc)
+		}
+		if rc := C.av_hwframe_transfer_data(h, f, 0); rc < 0 {
+			return averr("av_hwframe_transfer_data", rc)
+		}
+		h.pts, h.pict_type, h.key_frame = f.pts, f.pict_type, f.key_frame
+		f = h
+	}
+	if rc := C.avcodec_send_frame(av.ctx, f); rc < 0 {
+		return averr("avcodec_send_frame", rc)
+	}
+	return nil
+}
+
+// rawPacket is one packet as libavcodec returned it, in 1/90000 ticks.
+type rawPacket struct {
+	data     []byte
+	pts, dts int64
+	key      bool
+}
+
+// drain collects every packet the encoder has ready; with flush it first
+// signals end of stream and waits for the last one.
+func (av *avEncoder) drain(flush bool) ([]rawPacket, error) {
+	if flush {
+		if rc := C.avcodec_send_frame(av.ctx, nil); rc < 0 && rc != C.ONAIR_EOF {
+			return nil, averr("avcodec_send_frame", rc)
+		}
+	}
+	var out []rawPacket
+	for {
+		rc := C.avcodec_receive_packet(av.ctx, av.pkt)
+		if rc == C.ONAIR_EAGAIN || rc == C.ONAIR_EOF {
+			return out, nil
+		}
+		if rc < 0 {
+			return out, averr("avcodec_receive_packet", rc)
+		}
+		p := av.pkt
+		out = append(out, rawPacket{
+			data: C.GoBytes(unsafe.Pointer(p.data), p.size),
+			pts:  int64(p.pts),
+			dts:  int64(p.dts),
+			key:  p.flags&C.AV_PKT_FLAG_KEY != 0,
+		})
+		C.av_packet_unref(p)
+	}
+}
+
+func (av *avEncoder) close() {
+	if av == nil {
+		return
+	}
+	C.av_packet_free(&av.pkt)
+	C.av_frame_free(&av.sw)
+	C.av_frame_free(&av.hw)
+	C.avcodec_free_context(&av.ctx)
+}
+
+// tryBackend opens backend and encodes one black frame through it, the
+// only proof that a hardware encoder really works on this machine.
+func tryBackend(backend string, s Settings) error {
+	logged, err := withAVLog(func() error {
+		av, err := openAV(backend, s)
+		if err != nil {
+			return err
+		}
+		defer av.close()
+		if err := av.fillBlack(); err != nil {
+			return err
+		}
+		if err := av.send(0, true); err != nil {
+			return err
+		}
+		pkts, err := av.drain(true)
+		if err != nil {
+			return err
+		}
+		if len(pkts) == 0 || len(pkts[0].data) == 0 {
+			return errors.New("test frame produced no output")
+		}
+		return nil
+	})
+	if err != nil {
+		return refusal(backend, err, logged)
+	}
+	return nil
+}
+
+// openBackend opens backend for real, with the same refusal reasons.
+func openBackend(backend string, s Settings) (*avEncoder, error) {
+	var av *avEncoder
+	logged, err := withAVLog(func() (err error) {
+		av, err = openAV(backend, s)
+		return err
+	})
+	if err != nil {
+		return nil, refusal(backend, err, logged)
+	}
+	return av, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
