@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -24,6 +27,10 @@ commands:
   start              go live
   stop               go off air
   restart CHILD      restart encoder or pluginhost at once (also out of 'failed')
+  bitrate KBPS       change the video bitrate live
+  snapshot [-o FILE] [-size WxH] [-format png|jpeg]
+                     save the current program picture
+  monitor-url        the RTSP address (with password) to watch the program
 
 On the master's own machine -addr, -token and -fingerprint are found in the
 config directory. From another machine pass all three.
@@ -115,6 +122,24 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			return usageError{errors.New("usage: master ctl restart encoder|pluginhost")}
 		}
 		st, err = c.Restart(ctx, &pb.ChildRequest{Child: args[1]})
+	case "bitrate":
+		kbps := 0
+		if len(args) == 2 {
+			kbps, err = strconv.Atoi(args[1])
+		}
+		if len(args) != 2 || err != nil {
+			return usageError{errors.New("usage: master ctl bitrate KBPS")}
+		}
+		st, err = c.SetBitrate(ctx, &pb.BitrateRequest{Kbps: int32(kbps)})
+	case "snapshot":
+		return snapshot(ctx, c, args[1:], out)
+	case "monitor-url":
+		r, err := c.MonitorURL(ctx, &pb.Empty{})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, r.GetUrl())
+		return err
 	case "fault": // for tests; the master refuses unless fault injection is on
 		if len(args) != 3 {
 			return usageError{errors.New("usage: master ctl fault CHILD hang|crash")}
@@ -131,12 +156,60 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 	return nil
 }
 
+func snapshot(ctx context.Context, c pb.ControlClient, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
+	file := fs.String("o", "snapshot.png", "output file")
+	size := fs.String("size", "", "WxH (default: the output size)")
+	format := fs.String("format", "", "png or jpeg (default: from the file name)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	req := &pb.SnapshotRequest{Format: *format}
+	if req.Format == "" {
+		req.Format = "png"
+		if ext := strings.ToLower(filepath.Ext(*file)); ext == ".jpg" || ext == ".jpeg" {
+			req.Format = "jpeg"
+		}
+	}
+	if *size != "" {
+		if _, err := fmt.Sscanf(*size, "%dx%d", &req.Width, &req.Height); err != nil {
+			return usageError{fmt.Errorf("-size %q: want WxH", *size)}
+		}
+	}
+	r, err := c.Snapshot(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*file, r.GetImage(), 0o644); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "wrote %s (%s, %d bytes)\n", *file, r.GetFormat(), len(r.GetImage()))
+	return err
+}
+
 func printStatus(out io.Writer, st *pb.MasterStatus) {
 	air := "off air"
 	if st.GetLive() {
 		air = "LIVE"
 	}
 	fmt.Fprintf(out, "master pid %d, %s, desired state revision %d\n", st.GetPid(), air, st.GetRevision())
+	fmt.Fprintf(out, "program: %d frames received; monitor %s\n", st.GetProgramFrames(), st.GetMonitor())
+	if e := st.GetEncoder(); e != nil {
+		fmt.Fprintf(out, "encoder: backend %q, %d captured, %d encoded, %d skipped, %.1f ms/frame\n",
+			e.GetBackend(), e.GetCapturedFrames(), e.GetEncodedFrames(), e.GetSkippedFrames(), e.GetEncodeMsPerFrame())
+		for _, r := range e.GetRefused() {
+			fmt.Fprintf(out, "  %s not used: %s\n", r.GetBackend(), r.GetReason())
+		}
+		for _, l := range e.GetLayerErrors() {
+			fmt.Fprintf(out, "  layer: %s\n", l)
+		}
+		if e.GetError() != "" {
+			fmt.Fprintf(out, "  error: %s\n", e.GetError())
+		}
+	}
+	if st.GetFallback() != "" {
+		fmt.Fprintf(out, "fallback: %s\n", st.GetFallback())
+	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHILD\tSTATE\tPID\tRESTARTS\tUPTIME\tREVISION\tLAST EXIT")
 	for _, c := range st.GetChildren() {

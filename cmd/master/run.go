@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -50,6 +51,7 @@ func run(args []string) error {
 	binDir := fs.String("bin-dir", filepath.Dir(exe), "directory holding the encoder and pluginhost binaries")
 	fs.StringVar(&cfg.Control.Listen, "listen", cfg.Control.Listen, "Control API address (host:port; port 0 picks a free one)")
 	fs.BoolVar(&cfg.Control.TLS, "tls", cfg.Control.TLS, "serve the Control API over TLS (required off loopback)")
+	fs.StringVar(&cfg.Monitor.Listen, "monitor", cfg.Monitor.Listen, "RTSP monitor address (host:port; port 0 picks a free one)")
 	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: "+strings.Join(config.ChildrenModes, "|"))
 	fs.BoolVar(&cfg.Headless, "headless", cfg.Headless, "run without a window")
 	fs.StringVar(&cfg.Plugins.Dir, "plugins", cfg.Plugins.Dir, "plugins directory")
@@ -95,7 +97,7 @@ func run(args []string) error {
 	endpoint.Addr = ln.Addr().String()
 
 	m, err := master.Start(master.Options{
-		Config: cfg, BinDir: *binDir, Policy: supervise.DefaultPolicy(),
+		Config: cfg, ConfigDir: dir, BinDir: *binDir, Policy: supervise.DefaultPolicy(),
 		Log: log, ChildStderr: os.Stderr,
 	})
 	if err != nil {
@@ -121,8 +123,11 @@ func run(args []string) error {
 	}
 	log.Info("master running", "pid", os.Getpid(), "children", cfg.Children, "control", endpoint.Addr,
 		"tls_fingerprint", endpoint.Fingerprint, "token_file", filepath.Join(dir, control.TokenFile))
-	fmt.Fprintf(os.Stderr, "\nOnAir master is running. Status: master ctl status\nFrom another machine: %s -token TOKEN status\n(the token is in %s)\n\n",
-		attach, filepath.Join(dir, control.TokenFile))
+	st, _ := m.Status(context.Background(), nil)
+	fmt.Fprintf(os.Stderr, "\nOnAir master is running. Status: master ctl status\n"+
+		"Watch the program: ffplay -rtsp_transport tcp \"$(master ctl monitor-url)\"   (%s)\n"+
+		"From another machine: %s -token TOKEN status\n(the token is in %s)\n\n",
+		st.GetMonitor(), attach, filepath.Join(dir, control.TokenFile))
 	if !cfg.Headless {
 		log.Info("no GUI in this build yet; running headless")
 	}

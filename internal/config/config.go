@@ -22,6 +22,7 @@ import (
 // Config is everything the master can be told before it starts.
 type Config struct {
 	Control Control `yaml:"control"`
+	Monitor Monitor `yaml:"monitor"`
 	// Children the master starts: all, encoder or plugins.
 	Children string  `yaml:"children"`
 	Headless bool    `yaml:"headless"`
@@ -35,6 +36,12 @@ type Control struct {
 	// TLS is required off loopback: attach clients pin the certificate's
 	// SHA-256 fingerprint.
 	TLS bool `yaml:"tls"`
+}
+
+// Monitor is the master's RTSP server: the encoder returns the program to it,
+// and any RTSP player can watch it there with the monitor password.
+type Monitor struct {
+	Listen string `yaml:"listen"`
 }
 
 // Encoder is the program's video settings.
@@ -66,6 +73,7 @@ var (
 func Default() Config {
 	return Config{
 		Control:  Control{Listen: "127.0.0.1:7000"},
+		Monitor:  Monitor{Listen: "127.0.0.1:8554"},
 		Children: "all",
 		Encoder: Encoder{
 			Source: "auto", Width: 1280, Height: 720, FPS: 30,
@@ -165,11 +173,15 @@ func (c Config) check() []*Error {
 			bad(key, "%d is outside %d..%d", v, lo, hi)
 		}
 	}
-	if _, port, err := net.SplitHostPort(c.Control.Listen); err != nil {
-		bad("control.listen", "%q is not host:port (%v)", c.Control.Listen, err)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		bad("control.listen", "port %q is not a number from 0 to 65535", port)
+	hostPort := func(key, v string) {
+		if _, port, err := net.SplitHostPort(v); err != nil {
+			bad(key, "%q is not host:port (%v)", v, err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad(key, "port %q is not a number from 0 to 65535", port)
+		}
 	}
+	hostPort("control.listen", c.Control.Listen)
+	hostPort("monitor.listen", c.Monitor.Listen)
 	oneOf("children", c.Children, ChildrenModes)
 	e := c.Encoder
 	oneOf("encoder.source", e.Source, Sources)
@@ -179,11 +191,21 @@ func (c Config) check() []*Error {
 		bad("encoder.width", "%dx%d: width and height must be even for 4:2:0 video", e.Width, e.Height)
 	}
 	between("encoder.fps", e.FPS, 1, 240)
-	between("encoder.bitrate_kbps", e.BitrateKbps, 100, 100000)
+	if err := CheckBitrate(e.BitrateKbps); err != nil {
+		bad("encoder.bitrate_kbps", "%v", err)
+	}
 	between("encoder.keyframe_seconds", e.KeyframeSeconds, 1, 20)
 	oneOf("encoder.backend", e.Backend, Backends)
 	oneOf("encoder.preset", e.Preset, Presets)
 	return errs
+}
+
+// CheckBitrate says whether kbps is a video bitrate the encoder accepts.
+func CheckBitrate(kbps int) error {
+	if kbps < 100 || kbps > 100000 {
+		return fmt.Errorf("%d kbit/s is outside 100..100000", kbps)
+	}
+	return nil
 }
 
 func asErrors(errs []*Error) []error {

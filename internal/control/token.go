@@ -18,25 +18,29 @@ const TokenFile = "token"
 
 // LoadOrCreateToken returns the token in dir, making a random one on first
 // run. The file is readable by the user only.
-func LoadOrCreateToken(dir string) (string, error) {
-	path := filepath.Join(dir, TokenFile)
+func LoadOrCreateToken(dir string) (string, error) { return LoadOrCreateSecret(dir, TokenFile) }
+
+// LoadOrCreateSecret returns the secret in dir/name, making a random one on
+// first run, readable by the user only.
+func LoadOrCreateSecret(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
 	data, err := os.ReadFile(path)
 	if err == nil {
-		if tok := strings.TrimSpace(string(data)); tok != "" {
-			return tok, nil
+		if secret := strings.TrimSpace(string(data)); secret != "" {
+			return secret, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("reading the control token: %w", err)
+		return "", fmt.Errorf("reading %s: %w", path, err)
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	tok := hex.EncodeToString(b)
-	if err := writePrivate(path, []byte(tok+"\n")); err != nil {
-		return "", fmt.Errorf("saving the control token: %w", err)
+	secret := hex.EncodeToString(b)
+	if err := writePrivate(path, []byte(secret+"\n")); err != nil {
+		return "", fmt.Errorf("saving %s: %w", path, err)
 	}
-	return tok, nil
+	return secret, nil
 }
 
 // ReadToken returns the token a master on this machine made, for clients.

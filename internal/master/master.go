@@ -8,15 +8,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/state"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub"
@@ -26,6 +31,8 @@ import (
 // Options configure a master.
 type Options struct {
 	Config config.Config
+	// ConfigDir keeps the monitor password.
+	ConfigDir string
 	// BinDir holds the encoder and pluginhost binaries.
 	BinDir string
 	Policy supervise.Policy
@@ -38,11 +45,23 @@ type Options struct {
 type Master struct {
 	pb.UnimplementedControlServer
 
-	log     *slog.Logger
-	state   *state.Store
-	encoder *supervise.Child[pb.EncoderClient]
-	plugins *supervise.Child[pb.PluginHostClient]
+	log      *slog.Logger
+	state    *state.Store
+	encoder  *supervise.Child[pb.EncoderClient]
+	plugins  *supervise.Child[pb.PluginHostClient]
+	rtsp     *rtsp.Server
+	program  *program
+	fallback fallback
+	// encoderStatus is the encoder's last answer to a health ping.
+	encoderStatus atomic.Pointer[pb.EncoderStatus]
 }
+
+// monitorUser is the RTSP user for players; its password is kept in the
+// config dir so a player's saved URL keeps working across runs.
+const (
+	monitorUser         = "monitor"
+	monitorPasswordFile = "monitor-password"
+)
 
 // Start starts the children that opts.Config.Children names.
 func Start(opts Options) (*Master, error) {
@@ -56,6 +75,18 @@ func Start(opts Options) (*Master, error) {
 			Encoder:    cfg.Encoder,
 			PluginsDir: cfg.Plugins.Dir,
 		}),
+		program: &program{},
+	}
+	monitorPass, err := control.LoadOrCreateSecret(opts.ConfigDir, monitorPasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	// The encoder gets fresh publish credentials each run: nothing else on
+	// the machine can inject a program.
+	m.rtsp, err = rtsp.NewServer(cfg.Monitor.Listen, rtsp.RandomCredentials("encoder"),
+		rtsp.Credentials{User: monitorUser, Pass: monitorPass}, m.program, opts.Log)
+	if err != nil {
+		return nil, err
 	}
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
@@ -69,19 +100,29 @@ func Start(opts Options) (*Master, error) {
 	if wantEncoder {
 		cmd, err := binary("encoder")
 		if err != nil {
+			m.Close()
 			return nil, err
 		}
 		m.encoder = supervise.Start(supervise.Spec[pb.EncoderClient]{
 			Name: "encoder", Command: cmd,
 			Handshake: stub.Handshake, Plugins: stub.Plugins, Dispense: stub.EncoderName,
 			Configure: func(ctx context.Context, c pb.EncoderClient) (uint64, error) {
-				st, err := c.Configure(ctx, encoderConfig(m.state.Get()))
+				cfg := encoderConfig(m.state.Get())
+				cfg.ReturnUrl = m.rtsp.PublishURL(programPath)
+				st, err := c.Configure(ctx, cfg)
+				if err == nil {
+					m.encoderStatus.Store(st)
+				}
 				return st.GetAppliedRevision(), err
 			},
 			Ping: func(ctx context.Context, c pb.EncoderClient) error {
-				_, err := c.Status(ctx, &pb.StatusRequest{})
+				st, err := c.Status(ctx, &pb.StatusRequest{})
+				if err == nil {
+					m.encoderStatus.Store(st)
+				}
 				return err
 			},
+			OnCrash: m.encoderCrashed,
 			Policy: opts.Policy, DialOptions: stub.DialOptions(),
 			Log: opts.Log, Stderr: opts.ChildStderr,
 		})
@@ -110,7 +151,7 @@ func Start(opts Options) (*Master, error) {
 	return m, nil
 }
 
-// Close stops the children.
+// Close stops the children and the return path.
 func (m *Master) Close() {
 	if m.encoder != nil {
 		m.encoder.Close()
@@ -118,6 +159,23 @@ func (m *Master) Close() {
 	if m.plugins != nil {
 		m.plugins.Close()
 	}
+	if m.rtsp != nil {
+		m.rtsp.Close()
+	}
+}
+
+// encoderCrashed moves the encoder off a hardware backend that keeps
+// crashing. It reports true when it did, so the crash loop count starts over
+// for the next backend.
+func (m *Master) encoderCrashed(supervise.Snapshot) bool {
+	backend := m.encoderStatus.Load().GetBackend()
+	reason, fellBack := m.fallback.crashed(backend, time.Now())
+	if !fellBack {
+		return false
+	}
+	m.log.Warn("encoder fallback", "reason", reason)
+	m.state.Update(exclude(backend))
+	return true
 }
 
 func encoderConfig(d state.Desired) *pb.EncoderConfig {
@@ -126,7 +184,7 @@ func encoderConfig(d state.Desired) *pb.EncoderConfig {
 		Revision: d.Revision, Live: d.Live, Source: e.Source,
 		Width: int32(e.Width), Height: int32(e.Height), Fps: int32(e.FPS),
 		BitrateKbps: int32(e.BitrateKbps), KeyframeSeconds: int32(e.KeyframeSeconds),
-		Backend: e.Backend, Preset: e.Preset,
+		Backend: e.Backend, Preset: e.Preset, ExcludeBackends: d.ExcludeBackends,
 	}
 }
 
@@ -147,7 +205,15 @@ func (m *Master) reconcile() {
 // Status reports the master and each child.
 func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, error) {
 	d := m.state.Get()
-	st := &pb.MasterStatus{Pid: int32(os.Getpid()), Live: d.Live, Revision: d.Revision}
+	st := &pb.MasterStatus{
+		Pid: int32(os.Getpid()), Live: d.Live, Revision: d.Revision,
+		ProgramFrames: m.program.frames.Load(),
+		Monitor:       redacted(m.rtsp.MonitorURL(programPath)),
+		Fallback:      m.fallback.last(),
+	}
+	if m.encoder != nil {
+		st.Encoder = m.encoderStatus.Load()
+	}
 	for _, s := range m.snapshots() {
 		st.Children = append(st.Children, &pb.ChildStatus{
 			Name: s.Name, State: string(s.State), Pid: int32(s.PID),
@@ -186,6 +252,34 @@ func (m *Master) setLive(ctx context.Context, live bool) (*pb.MasterStatus, erro
 		m.reconcile()
 	}
 	return m.Status(ctx, nil)
+}
+
+// SetBitrate changes the video bitrate; the encoder applies it live.
+func (m *Master) SetBitrate(ctx context.Context, req *pb.BitrateRequest) (*pb.MasterStatus, error) {
+	kbps := int(req.GetKbps())
+	if err := config.CheckBitrate(kbps); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if _, changed := m.state.Update(func(d *state.Desired) { d.Encoder.BitrateKbps = kbps }); changed {
+		m.log.Info("desired state changed", "bitrate_kbps", kbps)
+		m.reconcile()
+	}
+	return m.Status(ctx, nil)
+}
+
+// Snapshot asks the encoder for the current program picture.
+func (m *Master) Snapshot(ctx context.Context, req *pb.SnapshotRequest) (*pb.SnapshotReply, error) {
+	c, ok := m.encoderClient()
+	if !ok {
+		return nil, status.Error(codes.Unavailable, "encoder is not running")
+	}
+	return c.Snapshot(ctx, req)
+}
+
+// MonitorURL is the full RTSP address for players; the caller holds the
+// Control API token, so it may see the password.
+func (m *Master) MonitorURL(context.Context, *pb.Empty) (*pb.MonitorURLReply, error) {
+	return &pb.MonitorURLReply{Url: m.rtsp.MonitorURL(programPath)}, nil
 }
 
 // Restart restarts one child at once, also out of the failed state.
@@ -245,4 +339,13 @@ func (m *Master) pluginsClient() (pb.PluginHostClient, bool) {
 		return nil, false
 	}
 	return m.plugins.Client()
+}
+
+// redacted hides the password in a URL for logs and status.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

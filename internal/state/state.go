@@ -3,6 +3,7 @@
 package state
 
 import (
+	"reflect"
 	"sync"
 
 	"github.com/onair-studio/onair/internal/config"
@@ -16,6 +17,8 @@ type Desired struct {
 	Live       bool
 	Encoder    config.Encoder
 	PluginsDir string
+	// ExcludeBackends are hardware encoders that kept crashing.
+	ExcludeBackends []string
 }
 
 // Store guards the desired state.
@@ -38,14 +41,15 @@ func (s *Store) Get() Desired {
 }
 
 // Update changes the desired state and bumps its revision; it reports whether
-// anything changed (an unchanged state keeps its revision).
+// anything changed (an unchanged state keeps its revision). change must not
+// modify slices in place: they are shared with earlier copies.
 func (s *Store) Update(change func(*Desired)) (Desired, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := s.d
 	change(&next)
 	next.Revision = s.d.Revision
-	if next == s.d {
+	if reflect.DeepEqual(next, s.d) {
 		return s.d, false
 	}
 	next.Revision++

@@ -49,7 +49,11 @@ type Spec[T any] struct {
 	Configure func(ctx context.Context, c T) (uint64, error)
 	// Ping is the health check; it must go through the child's service, so a
 	// wedged service counts as hung.
-	Ping        func(ctx context.Context, c T) error
+	Ping func(ctx context.Context, c T) error
+	// OnCrash, if set, hears of each crash; returning true says its cause
+	// was dealt with (say, a fallback to another backend), so the crash loop
+	// count starts over.
+	OnCrash     func(Snapshot) bool
 	Policy      Policy
 	DialOptions []grpc.DialOption
 	Log         *slog.Logger
@@ -189,6 +193,9 @@ func (c *Child[T]) run() {
 			b.reset()
 			c.countRestart()
 			continue
+		}
+		if c.spec.OnCrash != nil && c.spec.OnCrash(c.Snapshot()) {
+			b.reset()
 		}
 		delay, failed := b.crash(time.Now(), end.ran)
 		if failed {

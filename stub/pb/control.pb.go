@@ -21,6 +21,94 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type BitrateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kbps          int32                  `protobuf:"varint,1,opt,name=kbps,proto3" json:"kbps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BitrateRequest) Reset() {
+	*x = BitrateRequest{}
+	mi := &file_control_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BitrateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BitrateRequest) ProtoMessage() {}
+
+func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
+func (*BitrateRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *BitrateRequest) GetKbps() int32 {
+	if x != nil {
+		return x.Kbps
+	}
+	return 0
+}
+
+type MonitorURLReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitorURLReply) Reset() {
+	*x = MonitorURLReply{}
+	mi := &file_control_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitorURLReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitorURLReply) ProtoMessage() {}
+
+func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
+func (*MonitorURLReply) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MonitorURLReply) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 type ChildRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Child         string                 `protobuf:"bytes,1,opt,name=child,proto3" json:"child,omitempty"`
@@ -30,7 +118,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -42,7 +130,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -55,7 +143,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_control_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -75,7 +163,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -87,7 +175,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -100,7 +188,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_control_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -122,15 +210,23 @@ type MasterStatus struct {
 	Pid   int32                  `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
 	Live  bool                   `protobuf:"varint,2,opt,name=live,proto3" json:"live,omitempty"`
 	// revision of the desired state.
-	Revision      uint64         `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
-	Children      []*ChildStatus `protobuf:"bytes,4,rep,name=children,proto3" json:"children,omitempty"`
+	Revision uint64         `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	Children []*ChildStatus `protobuf:"bytes,4,rep,name=children,proto3" json:"children,omitempty"`
+	// encoder is the encoder's last reported status.
+	Encoder *EncoderStatus `protobuf:"bytes,5,opt,name=encoder,proto3" json:"encoder,omitempty"`
+	// program_frames counts access units the master received from the encoder.
+	ProgramFrames uint64 `protobuf:"varint,6,opt,name=program_frames,json=programFrames,proto3" json:"program_frames,omitempty"`
+	// monitor is the RTSP monitor address with the password masked.
+	Monitor string `protobuf:"bytes,7,opt,name=monitor,proto3" json:"monitor,omitempty"`
+	// fallback says why the encoder moved off a hardware backend, if it did.
+	Fallback      string `protobuf:"bytes,8,opt,name=fallback,proto3" json:"fallback,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -142,7 +238,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -155,7 +251,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_control_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -186,6 +282,34 @@ func (x *MasterStatus) GetChildren() []*ChildStatus {
 	return nil
 }
 
+func (x *MasterStatus) GetEncoder() *EncoderStatus {
+	if x != nil {
+		return x.Encoder
+	}
+	return nil
+}
+
+func (x *MasterStatus) GetProgramFrames() uint64 {
+	if x != nil {
+		return x.ProgramFrames
+	}
+	return 0
+}
+
+func (x *MasterStatus) GetMonitor() string {
+	if x != nil {
+		return x.Monitor
+	}
+	return ""
+}
+
+func (x *MasterStatus) GetFallback() string {
+	if x != nil {
+		return x.Fallback
+	}
+	return ""
+}
+
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -206,7 +330,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -218,7 +342,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -231,7 +355,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -301,17 +425,25 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\"$\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\"$\n" +
+	"\x0eBitrateRequest\x12\x12\n" +
+	"\x04kbps\x18\x01 \x01(\x05R\x04kbps\"#\n" +
+	"\x0fMonitorURLReply\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\"$\n" +
 	"\fChildRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\x83\x01\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\x93\x02\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x121\n" +
-	"\bchildren\x18\x04 \x03(\v2\x15.onair.v1.ChildStatusR\bchildren\"\x95\x02\n" +
+	"\bchildren\x18\x04 \x03(\v2\x15.onair.v1.ChildStatusR\bchildren\x121\n" +
+	"\aencoder\x18\x05 \x01(\v2\x17.onair.v1.EncoderStatusR\aencoder\x12%\n" +
+	"\x0eprogram_frames\x18\x06 \x01(\x04R\rprogramFrames\x12\x18\n" +
+	"\amonitor\x18\a \x01(\tR\amonitor\x12\x1a\n" +
+	"\bfallback\x18\b \x01(\tR\bfallback\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -322,13 +454,18 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\x9a\x02\n" +
+	"lastStderr2\xd4\x03\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
 	"\x04Stop\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x129\n" +
 	"\aRestart\x12\x16.onair.v1.ChildRequest\x1a\x16.onair.v1.MasterStatus\x126\n" +
-	"\vInjectFault\x12\x16.onair.v1.FaultRequest\x1a\x0f.onair.v1.EmptyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\vInjectFault\x12\x16.onair.v1.FaultRequest\x1a\x0f.onair.v1.Empty\x12>\n" +
+	"\n" +
+	"SetBitrate\x12\x18.onair.v1.BitrateRequest\x1a\x16.onair.v1.MasterStatus\x12>\n" +
+	"\bSnapshot\x12\x19.onair.v1.SnapshotRequest\x1a\x17.onair.v1.SnapshotReply\x128\n" +
+	"\n" +
+	"MonitorURL\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.MonitorURLReplyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -342,34 +479,46 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_control_proto_goTypes = []any{
-	(*ChildRequest)(nil),  // 0: onair.v1.ChildRequest
-	(*FaultRequest)(nil),  // 1: onair.v1.FaultRequest
-	(*MasterStatus)(nil),  // 2: onair.v1.MasterStatus
-	(*ChildStatus)(nil),   // 3: onair.v1.ChildStatus
-	(*Fault)(nil),         // 4: onair.v1.Fault
-	(*StatusRequest)(nil), // 5: onair.v1.StatusRequest
-	(*Empty)(nil),         // 6: onair.v1.Empty
+	(*BitrateRequest)(nil),  // 0: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil), // 1: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),    // 2: onair.v1.ChildRequest
+	(*FaultRequest)(nil),    // 3: onair.v1.FaultRequest
+	(*MasterStatus)(nil),    // 4: onair.v1.MasterStatus
+	(*ChildStatus)(nil),     // 5: onair.v1.ChildStatus
+	(*Fault)(nil),           // 6: onair.v1.Fault
+	(*EncoderStatus)(nil),   // 7: onair.v1.EncoderStatus
+	(*StatusRequest)(nil),   // 8: onair.v1.StatusRequest
+	(*Empty)(nil),           // 9: onair.v1.Empty
+	(*SnapshotRequest)(nil), // 10: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),   // 11: onair.v1.SnapshotReply
 }
 var file_control_proto_depIdxs = []int32{
-	4, // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	3, // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	5, // 2: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	6, // 3: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	6, // 4: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	0, // 5: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	1, // 6: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	2, // 7: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	2, // 8: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	2, // 9: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	2, // 10: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	6, // 11: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	7, // [7:12] is the sub-list for method output_type
-	2, // [2:7] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6,  // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	5,  // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	7,  // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	8,  // 3: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	9,  // 4: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	9,  // 5: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	2,  // 6: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	3,  // 7: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	0,  // 8: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	10, // 9: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	9,  // 10: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	4,  // 11: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	4,  // 12: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	4,  // 13: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	4,  // 14: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	9,  // 15: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	4,  // 16: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	11, // 17: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	1,  // 18: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	11, // [11:19] is the sub-list for method output_type
+	3,  // [3:11] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -378,13 +527,14 @@ func file_control_proto_init() {
 		return
 	}
 	file_common_proto_init()
+	file_encoder_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,9 @@ const (
 	Control_Stop_FullMethodName        = "/onair.v1.Control/Stop"
 	Control_Restart_FullMethodName     = "/onair.v1.Control/Restart"
 	Control_InjectFault_FullMethodName = "/onair.v1.Control/InjectFault"
+	Control_SetBitrate_FullMethodName  = "/onair.v1.Control/SetBitrate"
+	Control_Snapshot_FullMethodName    = "/onair.v1.Control/Snapshot"
+	Control_MonitorURL_FullMethodName  = "/onair.v1.Control/MonitorURL"
 )
 
 // ControlClient is the client API for Control service.
@@ -40,6 +43,12 @@ type ControlClient interface {
 	// InjectFault is for tests: refused unless the master runs with
 	// ONAIR_TEST_FAULTS=1.
 	InjectFault(ctx context.Context, in *FaultRequest, opts ...grpc.CallOption) (*Empty, error)
+	// SetBitrate changes the video bitrate live, without restarting the encoder.
+	SetBitrate(ctx context.Context, in *BitrateRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// Snapshot is the current program picture.
+	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (*SnapshotReply, error)
+	// MonitorURL is the RTSP address, with credentials, to watch the program.
+	MonitorURL(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*MonitorURLReply, error)
 }
 
 type controlClient struct {
@@ -95,6 +104,33 @@ func (c *controlClient) InjectFault(ctx context.Context, in *FaultRequest, opts 
 	return out, nil
 }
 
+func (c *controlClient) SetBitrate(ctx context.Context, in *BitrateRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetBitrate_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (*SnapshotReply, error) {
+	out := new(SnapshotReply)
+	err := c.cc.Invoke(ctx, Control_Snapshot_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) MonitorURL(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*MonitorURLReply, error) {
+	out := new(MonitorURLReply)
+	err := c.cc.Invoke(ctx, Control_MonitorURL_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -109,6 +145,12 @@ type ControlServer interface {
 	// InjectFault is for tests: refused unless the master runs with
 	// ONAIR_TEST_FAULTS=1.
 	InjectFault(context.Context, *FaultRequest) (*Empty, error)
+	// SetBitrate changes the video bitrate live, without restarting the encoder.
+	SetBitrate(context.Context, *BitrateRequest) (*MasterStatus, error)
+	// Snapshot is the current program picture.
+	Snapshot(context.Context, *SnapshotRequest) (*SnapshotReply, error)
+	// MonitorURL is the RTSP address, with credentials, to watch the program.
+	MonitorURL(context.Context, *Empty) (*MonitorURLReply, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -130,6 +172,15 @@ func (UnimplementedControlServer) Restart(context.Context, *ChildRequest) (*Mast
 }
 func (UnimplementedControlServer) InjectFault(context.Context, *FaultRequest) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method InjectFault not implemented")
+}
+func (UnimplementedControlServer) SetBitrate(context.Context, *BitrateRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetBitrate not implemented")
+}
+func (UnimplementedControlServer) Snapshot(context.Context, *SnapshotRequest) (*SnapshotReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Snapshot not implemented")
+}
+func (UnimplementedControlServer) MonitorURL(context.Context, *Empty) (*MonitorURLReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method MonitorURL not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -234,6 +285,60 @@ func _Control_InjectFault_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_SetBitrate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BitrateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetBitrate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetBitrate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetBitrate(ctx, req.(*BitrateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_Snapshot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SnapshotRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Snapshot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Snapshot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Snapshot(ctx, req.(*SnapshotRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_MonitorURL_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).MonitorURL(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_MonitorURL_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).MonitorURL(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -260,6 +365,18 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "InjectFault",
 			Handler:    _Control_InjectFault_Handler,
+		},
+		{
+			MethodName: "SetBitrate",
+			Handler:    _Control_SetBitrate_Handler,
+		},
+		{
+			MethodName: "Snapshot",
+			Handler:    _Control_Snapshot_Handler,
+		},
+		{
+			MethodName: "MonitorURL",
+			Handler:    _Control_MonitorURL_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

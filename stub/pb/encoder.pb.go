@@ -34,6 +34,12 @@ type EncoderConfig struct {
 	KeyframeSeconds int32  `protobuf:"varint,8,opt,name=keyframe_seconds,json=keyframeSeconds,proto3" json:"keyframe_seconds,omitempty"`
 	Backend         string `protobuf:"bytes,9,opt,name=backend,proto3" json:"backend,omitempty"`
 	Preset          string `protobuf:"bytes,10,opt,name=preset,proto3" json:"preset,omitempty"`
+	// return_url is where to publish the program (RTSP, with this run's
+	// credentials).
+	ReturnUrl string `protobuf:"bytes,11,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
+	// exclude_backends are hardware backends that kept crashing; "auto" skips
+	// them.
+	ExcludeBackends []string `protobuf:"bytes,12,rep,name=exclude_backends,json=excludeBackends,proto3" json:"exclude_backends,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -138,13 +144,40 @@ func (x *EncoderConfig) GetPreset() string {
 	return ""
 }
 
+func (x *EncoderConfig) GetReturnUrl() string {
+	if x != nil {
+		return x.ReturnUrl
+	}
+	return ""
+}
+
+func (x *EncoderConfig) GetExcludeBackends() []string {
+	if x != nil {
+		return x.ExcludeBackends
+	}
+	return nil
+}
+
 type EncoderStatus struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	AppliedRevision uint64                 `protobuf:"varint,1,opt,name=applied_revision,json=appliedRevision,proto3" json:"applied_revision,omitempty"`
 	Live            bool                   `protobuf:"varint,2,opt,name=live,proto3" json:"live,omitempty"`
 	Config          *EncoderConfig         `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// backend is the H.264 encoder in use, empty while none is open.
+	Backend string `protobuf:"bytes,4,opt,name=backend,proto3" json:"backend,omitempty"`
+	// refused lists the backends that were tried and did not open, with why.
+	Refused          []*BackendRefusal `protobuf:"bytes,5,rep,name=refused,proto3" json:"refused,omitempty"`
+	CapturedFrames   uint64            `protobuf:"varint,6,opt,name=captured_frames,json=capturedFrames,proto3" json:"captured_frames,omitempty"`
+	EncodedFrames    uint64            `protobuf:"varint,7,opt,name=encoded_frames,json=encodedFrames,proto3" json:"encoded_frames,omitempty"`
+	SkippedFrames    uint64            `protobuf:"varint,8,opt,name=skipped_frames,json=skippedFrames,proto3" json:"skipped_frames,omitempty"`
+	EncodeMsPerFrame float64           `protobuf:"fixed64,9,opt,name=encode_ms_per_frame,json=encodeMsPerFrame,proto3" json:"encode_ms_per_frame,omitempty"`
+	// layer_errors are sources that cannot render (e.g. no display); the rest
+	// of the scene still does.
+	LayerErrors []string `protobuf:"bytes,10,rep,name=layer_errors,json=layerErrors,proto3" json:"layer_errors,omitempty"`
+	// error is why the pipeline is not running, if it is not.
+	Error         string `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EncoderStatus) Reset() {
@@ -198,11 +231,232 @@ func (x *EncoderStatus) GetConfig() *EncoderConfig {
 	return nil
 }
 
+func (x *EncoderStatus) GetBackend() string {
+	if x != nil {
+		return x.Backend
+	}
+	return ""
+}
+
+func (x *EncoderStatus) GetRefused() []*BackendRefusal {
+	if x != nil {
+		return x.Refused
+	}
+	return nil
+}
+
+func (x *EncoderStatus) GetCapturedFrames() uint64 {
+	if x != nil {
+		return x.CapturedFrames
+	}
+	return 0
+}
+
+func (x *EncoderStatus) GetEncodedFrames() uint64 {
+	if x != nil {
+		return x.EncodedFrames
+	}
+	return 0
+}
+
+func (x *EncoderStatus) GetSkippedFrames() uint64 {
+	if x != nil {
+		return x.SkippedFrames
+	}
+	return 0
+}
+
+func (x *EncoderStatus) GetEncodeMsPerFrame() float64 {
+	if x != nil {
+		return x.EncodeMsPerFrame
+	}
+	return 0
+}
+
+func (x *EncoderStatus) GetLayerErrors() []string {
+	if x != nil {
+		return x.LayerErrors
+	}
+	return nil
+}
+
+func (x *EncoderStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type BackendRefusal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Backend       string                 `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackendRefusal) Reset() {
+	*x = BackendRefusal{}
+	mi := &file_encoder_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackendRefusal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackendRefusal) ProtoMessage() {}
+
+func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackendRefusal.ProtoReflect.Descriptor instead.
+func (*BackendRefusal) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BackendRefusal) GetBackend() string {
+	if x != nil {
+		return x.Backend
+	}
+	return ""
+}
+
+func (x *BackendRefusal) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type SnapshotRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Width  int32                  `protobuf:"varint,1,opt,name=width,proto3" json:"width,omitempty"`
+	Height int32                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	// "png" or "jpeg"
+	Format        string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotRequest) Reset() {
+	*x = SnapshotRequest{}
+	mi := &file_encoder_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotRequest) ProtoMessage() {}
+
+func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
+func (*SnapshotRequest) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SnapshotRequest) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *SnapshotRequest) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *SnapshotRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+type SnapshotReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Image         []byte                 `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	Format        string                 `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotReply) Reset() {
+	*x = SnapshotReply{}
+	mi := &file_encoder_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotReply) ProtoMessage() {}
+
+func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotReply.ProtoReflect.Descriptor instead.
+func (*SnapshotReply) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SnapshotReply) GetImage() []byte {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *SnapshotReply) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
 var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\"\x97\x02\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\"\xe1\x02\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -214,15 +468,39 @@ const file_encoder_proto_rawDesc = "" +
 	"\x10keyframe_seconds\x18\b \x01(\x05R\x0fkeyframeSeconds\x12\x18\n" +
 	"\abackend\x18\t \x01(\tR\abackend\x12\x16\n" +
 	"\x06preset\x18\n" +
-	" \x01(\tR\x06preset\"\x7f\n" +
+	" \x01(\tR\x06preset\x12\x1d\n" +
+	"\n" +
+	"return_url\x18\v \x01(\tR\treturnUrl\x12)\n" +
+	"\x10exclude_backends\x18\f \x03(\tR\x0fexcludeBackends\"\xac\x03\n" +
 	"\rEncoderStatus\x12)\n" +
 	"\x10applied_revision\x18\x01 \x01(\x04R\x0fappliedRevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12/\n" +
-	"\x06config\x18\x03 \x01(\v2\x17.onair.v1.EncoderConfigR\x06config2\xb5\x01\n" +
+	"\x06config\x18\x03 \x01(\v2\x17.onair.v1.EncoderConfigR\x06config\x12\x18\n" +
+	"\abackend\x18\x04 \x01(\tR\abackend\x122\n" +
+	"\arefused\x18\x05 \x03(\v2\x18.onair.v1.BackendRefusalR\arefused\x12'\n" +
+	"\x0fcaptured_frames\x18\x06 \x01(\x04R\x0ecapturedFrames\x12%\n" +
+	"\x0eencoded_frames\x18\a \x01(\x04R\rencodedFrames\x12%\n" +
+	"\x0eskipped_frames\x18\b \x01(\x04R\rskippedFrames\x12-\n" +
+	"\x13encode_ms_per_frame\x18\t \x01(\x01R\x10encodeMsPerFrame\x12!\n" +
+	"\flayer_errors\x18\n" +
+	" \x03(\tR\vlayerErrors\x12\x14\n" +
+	"\x05error\x18\v \x01(\tR\x05error\"B\n" +
+	"\x0eBackendRefusal\x12\x18\n" +
+	"\abackend\x18\x01 \x01(\tR\abackend\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
+	"\x0fSnapshotRequest\x12\x14\n" +
+	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x05R\x06height\x12\x16\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\"=\n" +
+	"\rSnapshotReply\x12\x14\n" +
+	"\x05image\x18\x01 \x01(\fR\x05image\x12\x16\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format2\xa8\x02\n" +
 	"\aEncoder\x12=\n" +
 	"\tConfigure\x12\x17.onair.v1.EncoderConfig\x1a\x17.onair.v1.EncoderStatus\x12:\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x17.onair.v1.EncoderStatus\x12/\n" +
-	"\vInjectFault\x12\x0f.onair.v1.Fault\x1a\x0f.onair.v1.EmptyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\vInjectFault\x12\x0f.onair.v1.Fault\x1a\x0f.onair.v1.Empty\x121\n" +
+	"\rForceKeyframe\x12\x0f.onair.v1.Empty\x1a\x0f.onair.v1.Empty\x12>\n" +
+	"\bSnapshot\x12\x19.onair.v1.SnapshotRequest\x1a\x17.onair.v1.SnapshotReplyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_encoder_proto_rawDescOnce sync.Once
@@ -236,27 +514,35 @@ func file_encoder_proto_rawDescGZIP() []byte {
 	return file_encoder_proto_rawDescData
 }
 
-var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_encoder_proto_goTypes = []any{
-	(*EncoderConfig)(nil), // 0: onair.v1.EncoderConfig
-	(*EncoderStatus)(nil), // 1: onair.v1.EncoderStatus
-	(*StatusRequest)(nil), // 2: onair.v1.StatusRequest
-	(*Fault)(nil),         // 3: onair.v1.Fault
-	(*Empty)(nil),         // 4: onair.v1.Empty
+	(*EncoderConfig)(nil),   // 0: onair.v1.EncoderConfig
+	(*EncoderStatus)(nil),   // 1: onair.v1.EncoderStatus
+	(*BackendRefusal)(nil),  // 2: onair.v1.BackendRefusal
+	(*SnapshotRequest)(nil), // 3: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),   // 4: onair.v1.SnapshotReply
+	(*StatusRequest)(nil),   // 5: onair.v1.StatusRequest
+	(*Fault)(nil),           // 6: onair.v1.Fault
+	(*Empty)(nil),           // 7: onair.v1.Empty
 }
 var file_encoder_proto_depIdxs = []int32{
 	0, // 0: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
-	0, // 1: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	2, // 2: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	3, // 3: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	1, // 4: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	1, // 5: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	4, // 6: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	4, // [4:7] is the sub-list for method output_type
-	1, // [1:4] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 1: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
+	0, // 2: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	5, // 3: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	6, // 4: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	7, // 5: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	3, // 6: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	1, // 7: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	1, // 8: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	7, // 9: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	7, // 10: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	4, // 11: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	7, // [7:12] is the sub-list for method output_type
+	2, // [2:7] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }
@@ -271,7 +557,7 @@ func file_encoder_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_encoder_proto_rawDesc), len(file_encoder_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

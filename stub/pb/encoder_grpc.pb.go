@@ -19,9 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion7
 
 const (
-	Encoder_Configure_FullMethodName   = "/onair.v1.Encoder/Configure"
-	Encoder_Status_FullMethodName      = "/onair.v1.Encoder/Status"
-	Encoder_InjectFault_FullMethodName = "/onair.v1.Encoder/InjectFault"
+	Encoder_Configure_FullMethodName     = "/onair.v1.Encoder/Configure"
+	Encoder_Status_FullMethodName        = "/onair.v1.Encoder/Status"
+	Encoder_InjectFault_FullMethodName   = "/onair.v1.Encoder/InjectFault"
+	Encoder_ForceKeyframe_FullMethodName = "/onair.v1.Encoder/ForceKeyframe"
+	Encoder_Snapshot_FullMethodName      = "/onair.v1.Encoder/Snapshot"
 )
 
 // EncoderClient is the client API for Encoder service.
@@ -34,6 +36,11 @@ type EncoderClient interface {
 	// Status is also the master's health ping: it must answer within 2 s.
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*EncoderStatus, error)
 	InjectFault(ctx context.Context, in *Fault, opts ...grpc.CallOption) (*Empty, error)
+	// ForceKeyframe makes the next frame an IDR, so a (re)connecting output
+	// starts at once.
+	ForceKeyframe(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
+	// Snapshot returns the current composed frame as an image, synchronously.
+	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (*SnapshotReply, error)
 }
 
 type encoderClient struct {
@@ -71,6 +78,24 @@ func (c *encoderClient) InjectFault(ctx context.Context, in *Fault, opts ...grpc
 	return out, nil
 }
 
+func (c *encoderClient) ForceKeyframe(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error) {
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Encoder_ForceKeyframe_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *encoderClient) Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (*SnapshotReply, error) {
+	out := new(SnapshotReply)
+	err := c.cc.Invoke(ctx, Encoder_Snapshot_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EncoderServer is the server API for Encoder service.
 // All implementations must embed UnimplementedEncoderServer
 // for forward compatibility
@@ -81,6 +106,11 @@ type EncoderServer interface {
 	// Status is also the master's health ping: it must answer within 2 s.
 	Status(context.Context, *StatusRequest) (*EncoderStatus, error)
 	InjectFault(context.Context, *Fault) (*Empty, error)
+	// ForceKeyframe makes the next frame an IDR, so a (re)connecting output
+	// starts at once.
+	ForceKeyframe(context.Context, *Empty) (*Empty, error)
+	// Snapshot returns the current composed frame as an image, synchronously.
+	Snapshot(context.Context, *SnapshotRequest) (*SnapshotReply, error)
 	mustEmbedUnimplementedEncoderServer()
 }
 
@@ -96,6 +126,12 @@ func (UnimplementedEncoderServer) Status(context.Context, *StatusRequest) (*Enco
 }
 func (UnimplementedEncoderServer) InjectFault(context.Context, *Fault) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method InjectFault not implemented")
+}
+func (UnimplementedEncoderServer) ForceKeyframe(context.Context, *Empty) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ForceKeyframe not implemented")
+}
+func (UnimplementedEncoderServer) Snapshot(context.Context, *SnapshotRequest) (*SnapshotReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Snapshot not implemented")
 }
 func (UnimplementedEncoderServer) mustEmbedUnimplementedEncoderServer() {}
 
@@ -164,6 +200,42 @@ func _Encoder_InjectFault_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Encoder_ForceKeyframe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EncoderServer).ForceKeyframe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Encoder_ForceKeyframe_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EncoderServer).ForceKeyframe(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Encoder_Snapshot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SnapshotRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EncoderServer).Snapshot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Encoder_Snapshot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EncoderServer).Snapshot(ctx, req.(*SnapshotRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Encoder_ServiceDesc is the grpc.ServiceDesc for Encoder service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -182,6 +254,14 @@ var Encoder_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "InjectFault",
 			Handler:    _Encoder_InjectFault_Handler,
+		},
+		{
+			MethodName: "ForceKeyframe",
+			Handler:    _Encoder_ForceKeyframe_Handler,
+		},
+		{
+			MethodName: "Snapshot",
+			Handler:    _Encoder_Snapshot_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
