@@ -123,7 +123,7 @@ func Start(opts Options) (*Master, error) {
 				return err
 			},
 			OnCrash: m.encoderCrashed,
-			Policy: opts.Policy, DialOptions: stub.DialOptions(),
+			Policy:  opts.Policy, DialOptions: stub.DialOptions(),
 			Log: opts.Log, Stderr: opts.ChildStderr,
 		})
 	}
