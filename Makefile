@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin
 # Debian packages: cgo libraries for the encoder, and the real peers tests talk to.
 APT_PACKAGES := pkg-config libavcodec-dev libavutil-dev libyuv-dev \
-	ffmpeg nginx libnginx-mod-rtmp
+	ffmpeg nginx libnginx-mod-rtmp xvfb x11-utils xdotool imagemagick
 # Pinned code generators for `make proto` (the proxy refuses @latest here).
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0

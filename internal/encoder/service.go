@@ -1,11 +1,16 @@
-// Package encoder is the encoder child's service: it holds the configuration
-// the master sends and reports its status.
+// Package encoder is the encoder child's service: it turns the configuration
+// the master sends into a running pipeline (capture, compose, convert,
+// H.264, return path to the master) and reports on it.
 package encoder
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"sync"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/fault"
@@ -15,20 +20,67 @@ import (
 // Service implements pb.EncoderServer.
 type Service struct {
 	pb.UnimplementedEncoderServer
+	log *slog.Logger
 
-	mu  sync.Mutex
-	cfg *pb.EncoderConfig
+	mu       sync.Mutex
+	cfg      *pb.EncoderConfig
+	pipe     *pipeline
+	startErr string
+	refused  []*pb.BackendRefusal
 }
 
 // New returns an unconfigured encoder service.
-func New() *Service { return &Service{cfg: &pb.EncoderConfig{}} }
+func New() *Service {
+	return &Service{cfg: &pb.EncoderConfig{}, log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+}
 
-// Configure applies cfg; applying the same config twice changes nothing.
+// Configure applies cfg. It is idempotent: the same config again changes
+// nothing, a new bitrate is applied live, and any other change restarts the
+// pipeline. A pipeline that cannot start is reported in Status, not as an
+// error: the child itself is healthy.
 func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.EncoderStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	prev := s.cfg
 	s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
+	switch {
+	case s.pipe != nil && sameButBitrate(prev, cfg):
+		if prev.GetBitrateKbps() != cfg.GetBitrateKbps() {
+			if err := s.pipe.enc.SetBitrate(int(cfg.GetBitrateKbps())); err != nil {
+				return nil, status.Error(codes.InvalidArgument, err.Error())
+			}
+			s.log.Info("bitrate changed live", "kbps", cfg.GetBitrateKbps())
+		}
+	case cfg.GetReturnUrl() == "":
+		s.stopPipeline() // nowhere to send the program
+	default:
+		s.stopPipeline()
+		p, refused, err := startPipeline(s.cfg, s.log)
+		s.pipe, s.refused = p, refused
+		if err != nil {
+			s.startErr = err.Error()
+			s.log.Error("encoder pipeline did not start", "err", err)
+		}
+	}
 	return s.status(), nil
+}
+
+// sameButBitrate reports whether a and b differ at most in what a running
+// pipeline can change live.
+func sameButBitrate(a, b *pb.EncoderConfig) bool {
+	x, y := proto.Clone(a).(*pb.EncoderConfig), proto.Clone(b).(*pb.EncoderConfig)
+	for _, c := range []*pb.EncoderConfig{x, y} {
+		c.Revision, c.Live, c.BitrateKbps = 0, false, 0
+	}
+	return proto.Equal(x, y)
+}
+
+func (s *Service) stopPipeline() {
+	if s.pipe != nil {
+		s.pipe.close()
+		s.pipe = nil
+	}
+	s.startErr, s.refused = "", nil
 }
 
 // Status answers the master's health pings; it takes the service lock so a
@@ -40,11 +92,49 @@ func (s *Service) Status(context.Context, *pb.StatusRequest) (*pb.EncoderStatus,
 }
 
 func (s *Service) status() *pb.EncoderStatus {
-	return &pb.EncoderStatus{
+	st := &pb.EncoderStatus{
 		AppliedRevision: s.cfg.GetRevision(),
 		Live:            s.cfg.GetLive(),
 		Config:          proto.Clone(s.cfg).(*pb.EncoderConfig),
+		Refused:         s.refused,
+		Error:           s.startErr,
 	}
+	// The return URL holds this run's credentials: not for status readers.
+	st.Config.ReturnUrl = ""
+	if s.pipe != nil {
+		s.pipe.fill(st)
+	}
+	return st
+}
+
+// ForceKeyframe makes the next frame an IDR.
+func (s *Service) ForceKeyframe(context.Context, *pb.Empty) (*pb.Empty, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pipe == nil {
+		return nil, status.Error(codes.Unavailable, "the encoder is not running")
+	}
+	s.pipe.enc.ForceKeyframe()
+	return &pb.Empty{}, nil
+}
+
+// Snapshot is the current composed frame as PNG or JPEG.
+func (s *Service) Snapshot(_ context.Context, req *pb.SnapshotRequest) (*pb.SnapshotReply, error) {
+	s.mu.Lock()
+	p := s.pipe
+	s.mu.Unlock()
+	if p == nil {
+		return nil, status.Error(codes.Unavailable, "the encoder is not running")
+	}
+	format := req.GetFormat()
+	if format == "" {
+		format = "png"
+	}
+	img, err := p.comp.Snapshot(int(req.GetWidth()), int(req.GetHeight()), format)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &pb.SnapshotReply{Image: img, Format: format}, nil
 }
 
 // InjectFault is for tests only (see package fault).

@@ -1,0 +1,71 @@
+package capture
+
+import (
+	"fmt"
+	"image"
+	"time"
+)
+
+// Source produces pictures on demand. A source is used by one goroutine at a
+// time (the compositor's); Close may be called from another once reads stop.
+type Source interface {
+	// Read draws the picture for frame frameNo, captured at t, into all of
+	// dst.Bounds(), scaling when dst's size differs from Size.
+	Read(dst *image.RGBA, frameNo int64, t time.Time) error
+	// Size is the source's own size in pixels, or zero for sources that
+	// draw at any size (pattern, colour).
+	Size() image.Point
+	// Opaque reports whether every pixel Read writes has alpha 255, which
+	// lets a compositor copy instead of blend.
+	Opaque() bool
+	// Close releases what the source holds (X connection, shared memory).
+	Close() error
+	// String returns the source string the source was opened from.
+	String() string
+}
+
+// Open parses a source string (see ParseSpec) and opens the source. Screen
+// and window sources use the X display named by $DISPLAY.
+func Open(s string) (Source, error) {
+	spec, err := ParseSpec(s)
+	if err != nil {
+		return nil, err
+	}
+	return OpenSpec(spec)
+}
+
+// OpenSpec opens a parsed source.
+func OpenSpec(spec Spec) (Source, error) {
+	switch spec.Kind {
+	case KindPattern:
+		return patternSource{}, nil
+	case KindColor:
+		return newColorSource(spec), nil
+	case KindImage:
+		// A typed nil pointer must not leak out as a non-nil Source.
+		s, err := openImage(spec)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case KindScreen, KindWindow:
+		s, err := openScreen(spec)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("source %q: unknown kind %q", spec.String(), spec.Kind)
+}
+
+// patternSource draws RenderPattern.
+type patternSource struct{}
+
+func (patternSource) Read(dst *image.RGBA, frameNo int64, t time.Time) error {
+	RenderPattern(dst, frameNo, t)
+	return nil
+}
+func (patternSource) Size() image.Point { return image.Point{} }
+func (patternSource) Opaque() bool      { return true }
+func (patternSource) Close() error      { return nil }
+func (patternSource) String() string    { return string(KindPattern) }

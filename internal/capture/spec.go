@@ -1,0 +1,192 @@
+package capture
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"strconv"
+	"strings"
+)
+
+// Kind is the type of a source.
+type Kind string
+
+// The source kinds.
+const (
+	KindPattern Kind = "pattern"
+	KindScreen  Kind = "screen"
+	KindWindow  Kind = "window"
+	KindImage   Kind = "image"
+	KindColor   Kind = "color"
+)
+
+// Spec is a parsed source string.
+type Spec struct {
+	Kind Kind
+	// Display is the monitor index for screen sources, -1 for the whole X
+	// screen.
+	Display int
+	// Region is the part of the monitor to capture, relative to its
+	// top-left corner; empty means all of it.
+	Region image.Rectangle
+	// Window is the X window id of a window source; 0 means find the window
+	// titled WindowName.
+	Window     uint32
+	WindowName string
+	// Path is the file of an image source.
+	Path string
+	// Color is the colour of a colour source (not premultiplied).
+	Color color.NRGBA
+	// XDisplay names the X display for screen and window sources; empty
+	// means $DISPLAY. It is not part of the string form.
+	XDisplay string
+}
+
+// ParseSpec parses a source string:
+//
+//	pattern
+//	screen                  the whole X screen
+//	screen:N                monitor N (0 is the primary)
+//	screen:N:X,Y,WxH        region W×H at X,Y relative to monitor N's corner
+//	window:NAME             the window titled NAME (exact title first, then
+//	                        the first title containing NAME)
+//	window:0xID | window:ID the window with that X id (hex or decimal)
+//	image:PATH              a PNG or JPEG file
+//	color:#RRGGBB           a solid colour; color:#RRGGBBAA adds opacity
+//
+// Errors name the part that is wrong.
+func ParseSpec(s string) (Spec, error) {
+	kind, arg, hasArg := strings.Cut(s, ":")
+	bad := func(format string, a ...any) (Spec, error) {
+		return Spec{}, fmt.Errorf("source %q: %s", s, fmt.Sprintf(format, a...))
+	}
+	sp := Spec{Kind: Kind(kind), Display: -1}
+	switch sp.Kind {
+	case KindPattern:
+		if hasArg {
+			return bad("pattern takes no argument, got %q", arg)
+		}
+	case KindScreen:
+		if !hasArg {
+			return sp, nil
+		}
+		idx, region, hasRegion := strings.Cut(arg, ":")
+		n, err := strconv.Atoi(idx)
+		if err != nil || n < 0 {
+			return bad("display index %q is not a number 0 or above", idx)
+		}
+		sp.Display = n
+		if hasRegion {
+			r, err := parseRegion(region)
+			if err != nil {
+				return bad("region %q: %v", region, err)
+			}
+			sp.Region = r
+		}
+	case KindWindow:
+		if arg == "" {
+			return bad("window needs a name or an id, as window:NAME or window:0x1a00003")
+		}
+		if id, ok := parseWindowID(arg); ok {
+			sp.Window = id
+		} else {
+			sp.WindowName = arg
+		}
+	case KindImage:
+		if arg == "" {
+			return bad("image needs a file, as image:/path/logo.png")
+		}
+		sp.Path = arg
+	case KindColor:
+		c, err := parseColor(arg)
+		if err != nil {
+			return bad("colour %q: %v", arg, err)
+		}
+		sp.Color = c
+	default:
+		return bad("unknown kind %q (want pattern, screen, window, image or color)", kind)
+	}
+	return sp, nil
+}
+
+// String returns the source string that ParseSpec turns back into sp.
+func (sp Spec) String() string {
+	switch sp.Kind {
+	case KindScreen:
+		switch {
+		case sp.Display < 0:
+			return "screen"
+		case sp.Region.Empty():
+			return fmt.Sprintf("screen:%d", sp.Display)
+		}
+		r := sp.Region
+		return fmt.Sprintf("screen:%d:%d,%d,%dx%d", sp.Display, r.Min.X, r.Min.Y, r.Dx(), r.Dy())
+	case KindWindow:
+		if sp.Window != 0 {
+			return fmt.Sprintf("window:0x%x", sp.Window)
+		}
+		return "window:" + sp.WindowName
+	case KindImage:
+		return "image:" + sp.Path
+	case KindColor:
+		c := sp.Color
+		if c.A == 255 {
+			return fmt.Sprintf("color:#%02x%02x%02x", c.R, c.G, c.B)
+		}
+		return fmt.Sprintf("color:#%02x%02x%02x%02x", c.R, c.G, c.B, c.A)
+	}
+	return string(sp.Kind)
+}
+
+// parseRegion parses "X,Y,WxH".
+func parseRegion(s string) (image.Rectangle, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return image.Rectangle{}, fmt.Errorf("want X,Y,WxH")
+	}
+	ws, hs, ok := strings.Cut(parts[2], "x")
+	if !ok {
+		return image.Rectangle{}, fmt.Errorf("size %q is not WxH", parts[2])
+	}
+	var v [4]int
+	for i, p := range []string{parts[0], parts[1], ws, hs} {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return image.Rectangle{}, fmt.Errorf("%q is not a number", p)
+		}
+		v[i] = n
+	}
+	if v[2] <= 0 || v[3] <= 0 {
+		return image.Rectangle{}, fmt.Errorf("size %dx%d is empty", v[2], v[3])
+	}
+	if v[0] < 0 || v[1] < 0 {
+		return image.Rectangle{}, fmt.Errorf("position %d,%d is negative", v[0], v[1])
+	}
+	return image.Rect(v[0], v[1], v[0]+v[2], v[1]+v[3]), nil
+}
+
+func parseWindowID(s string) (uint32, bool) {
+	var n uint64
+	var err error
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		n, err = strconv.ParseUint(h, 16, 32)
+	} else {
+		n, err = strconv.ParseUint(s, 10, 32)
+	}
+	return uint32(n), err == nil && n != 0
+}
+
+func parseColor(s string) (color.NRGBA, error) {
+	h := strings.TrimPrefix(s, "#")
+	if len(h) != 6 && len(h) != 8 {
+		return color.NRGBA{}, fmt.Errorf("want #RRGGBB or #RRGGBBAA")
+	}
+	v, err := strconv.ParseUint(h, 16, 32)
+	if err != nil {
+		return color.NRGBA{}, fmt.Errorf("%q is not hexadecimal", h)
+	}
+	if len(h) == 6 {
+		v = v<<8 | 0xff
+	}
+	return color.NRGBA{R: uint8(v >> 24), G: uint8(v >> 16), B: uint8(v >> 8), A: uint8(v)}, nil
+}

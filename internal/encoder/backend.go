@@ -1,0 +1,80 @@
+package encoder
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/onair-studio/onair/internal/codec"
+	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// autoChain is the order "auto" tries: hardware first, x264 last.
+var autoChain = []string{codec.BackendNVENC, codec.BackendVAAPI, codec.BackendQSV, codec.BackendX264}
+
+// chain is the backends to try for cfg, best first. A named backend is the
+// only one tried, unless the master excluded it after repeated crashes: then
+// the encoder falls back through the auto chain.
+func chain(cfg *pb.EncoderConfig) []string {
+	named := cfg.GetBackend()
+	if named == "" || named == codec.BackendAuto || slices.Contains(cfg.GetExcludeBackends(), named) {
+		return autoChain
+	}
+	return []string{named}
+}
+
+// openEncoder opens the first backend of the chain that works, and says why
+// each one before it did not.
+func openEncoder(cfg *pb.EncoderConfig, log *slog.Logger) (*codec.Encoder, string, []*pb.BackendRefusal, error) {
+	var refused []*pb.BackendRefusal
+	for _, b := range chain(cfg) {
+		if slices.Contains(cfg.GetExcludeBackends(), b) {
+			refused = append(refused, &pb.BackendRefusal{Backend: b, Reason: "excluded: it kept crashing"})
+			continue
+		}
+		s := codec.Settings{
+			Backend: b, Width: int(cfg.GetWidth()), Height: int(cfg.GetHeight()), FPS: int(cfg.GetFps()),
+			BitrateKbps: int(cfg.GetBitrateKbps()), KeyframeSeconds: int(cfg.GetKeyframeSeconds()), Preset: cfg.GetPreset(),
+		}
+		if simulatedHardware(b) {
+			log.Warn("simulating a hardware encoder with libx264 (test fault injection)", "backend", b)
+			s.Backend = codec.BackendX264
+		}
+		enc, err := codec.Open(s)
+		if err == nil {
+			return enc, b, refused, nil
+		}
+		refused = append(refused, &pb.BackendRefusal{Backend: b, Reason: err.Error()})
+	}
+	var reasons []string
+	for _, r := range refused {
+		reasons = append(reasons, r.GetReason())
+	}
+	return nil, "", refused, errors.New("no H.264 encoder opened: " + strings.Join(reasons, "; "))
+}
+
+// fakeHardwareEnv names a hardware backend that tests make appear present,
+// with libx264 doing the work: no GPU exists where the tests run. With the
+// suffix ":crash" the simulated driver crashes the process shortly after it
+// starts encoding, as a buggy driver would. It is honoured only with fault
+// injection on.
+const fakeHardwareEnv = "ONAIR_TEST_FAKE_HW"
+
+// crashAfterFrames is when a simulated crashing driver takes the process down.
+const crashAfterFrames = 15
+
+func simulatedHardware(backend string) bool {
+	name, _, _ := strings.Cut(os.Getenv(fakeHardwareEnv), ":")
+	return fault.Enabled() && name != "" && name == backend
+}
+
+func simulatedCrash(backend string, frames uint64) {
+	if simulatedHardware(backend) && strings.HasSuffix(os.Getenv(fakeHardwareEnv), ":crash") && frames >= crashAfterFrames {
+		fmt.Fprintf(os.Stderr, "fatal: simulated %s driver crash\n", backend)
+		os.Exit(3)
+	}
+}

@@ -1,0 +1,153 @@
+package scene
+
+import (
+	"context"
+	"image"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type delivery struct {
+	frame *image.RGBA
+	n     int64
+	t     time.Time
+}
+
+// runUntil runs c at its frame rate, calling work for every frame, until
+// frame number last has been delivered (or the 30 s test limit passes).
+func runUntil(t *testing.T, c *Compositor, last int64, work func()) []delivery {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		got      []delivery
+		inFlight atomic.Int32
+	)
+	err := c.Run(ctx, func(f *image.RGBA, n int64, ts time.Time) {
+		if inFlight.Add(1) != 1 {
+			t.Error("two frames in flight at once")
+		}
+		defer inFlight.Add(-1)
+		mu.Lock()
+		got = append(got, delivery{f, n, ts})
+		mu.Unlock()
+		if work != nil {
+			work()
+		}
+		if n >= last {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("frame %d not reached in 30 s", last)
+	}
+	return got
+}
+
+// checkPacing asserts what holds for any consumer: one reused buffer,
+// strictly rising frame numbers whose gaps are exactly the skipped count,
+// and no frame composed before its slot.
+func checkPacing(t *testing.T, c *Compositor, got []delivery) {
+	t.Helper()
+	period := time.Second / 30
+	st := c.Stats()
+	if st.Composed != int64(len(got)) {
+		t.Errorf("composed %d, delivered %d", st.Composed, len(got))
+	}
+	last := got[len(got)-1].n
+	if st.Composed+st.Skipped != last+1 {
+		t.Errorf("composed %d + skipped %d != %d slots", st.Composed, st.Skipped, last+1)
+	}
+	if got[0].n != 0 {
+		t.Errorf("first frame number %d", got[0].n)
+	}
+	start := got[0].t
+	for i, d := range got {
+		if d.frame != got[0].frame {
+			t.Fatalf("frame %d in a new buffer", d.n)
+		}
+		if i > 0 && d.n <= got[i-1].n {
+			t.Fatalf("frame numbers not rising: %d after %d", d.n, got[i-1].n)
+		}
+		// Never early. (The run's start lies just before frame 0's time.)
+		if due := start.Add(time.Duration(d.n) * period); d.t.Before(due.Add(-time.Millisecond)) {
+			t.Errorf("frame %d composed %v before its slot", d.n, due.Sub(d.t))
+		}
+	}
+}
+
+func TestRunPaced(t *testing.T) {
+	c := newScene(t, 320, 180, Layer{Source: "pattern", Opacity: 1})
+	got := runUntil(t, c, 30, nil)
+	checkPacing(t, c, got)
+	// About one second for 30 slots at 30 fps. (Never less; more only when
+	// the machine is so busy that the last slots were missed.)
+	span := got[len(got)-1].t.Sub(got[0].t)
+	if span < 980*time.Millisecond || span > 1500*time.Millisecond {
+		t.Errorf("30 frames at 30 fps took %v", span)
+	}
+	// A fast consumer gets nearly every slot; a few may go to a busy machine.
+	if st := c.Stats(); st.Skipped > 10 {
+		t.Errorf("a fast consumer lost %d of %d slots", st.Skipped, st.Composed+st.Skipped)
+	}
+}
+
+func TestRunSlowConsumerSkips(t *testing.T) {
+	c := newScene(t, 320, 180, Layer{Source: "pattern", Opacity: 1})
+	// The consumer needs 50 ms a frame (a stand-in for an encoder slower
+	// than real time); slots are 33 ms apart.
+	got := runUntil(t, c, 30, func() { time.Sleep(50 * time.Millisecond) })
+	checkPacing(t, c, got)
+	st := c.Stats()
+	// 31 slots take at least 1 s; at 50 ms per frame at most 21 frames fit.
+	if st.Composed > 21 || st.Skipped < 10 {
+		t.Errorf("composed %d, skipped %d: want about 20 and 11", st.Composed, st.Skipped)
+	}
+	// When a frame is consumed late but the next slot has begun, that slot's
+	// frame is composed at once (gaps of 50 ms, frames 0, 1, 3, 4, 6, …),
+	// not at the following slot boundary (gaps of 67 ms). The median
+	// ignores the odd gap a busy machine adds.
+	var gaps []time.Duration
+	for i := 1; i < len(got); i++ {
+		gaps = append(gaps, got[i].t.Sub(got[i-1].t))
+	}
+	slices.Sort(gaps)
+	if med := gaps[len(gaps)/2]; med > 60*time.Millisecond {
+		t.Errorf("median gap %v between frames, want about 50 ms", med)
+	}
+}
+
+func TestRunOnce(t *testing.T) {
+	c := newScene(t, 64, 36, Layer{Source: "pattern", Opacity: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	done := make(chan error)
+	var once sync.Once
+	go func() {
+		done <- c.Run(ctx, func(*image.RGBA, int64, time.Time) { once.Do(func() { close(started) }) })
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no frame in 10 s")
+	}
+	if err := c.Run(ctx, func(*image.RGBA, int64, time.Time) {}); err == nil {
+		t.Error("a second Run while running was accepted")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after cancel: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop after cancel")
+	}
+}

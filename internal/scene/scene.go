@@ -1,0 +1,257 @@
+// Package scene composes OnAir's program picture: ordered layers of capture
+// sources plus runtime overlays, at the output size and frame rate.
+//
+// Frames are *image.RGBA (bytes R,G,B,A, premultiplied alpha; see package
+// capture), opaque, and reused from frame to frame.
+package scene
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/onair-studio/onair/internal/capture"
+)
+
+// Layer places one source on the output. Layers are drawn in order, later
+// ones above.
+type Layer struct {
+	// Source is a source string (see capture.ParseSpec), e.g. "screen:0".
+	Source string
+	// X, Y is the layer's top-left corner in output pixels; it may lie
+	// partly outside the output.
+	X, Y int
+	// W, H is the layer's size in output pixels; the source is scaled to
+	// it. A zero W or H means the output's width or height, so a layer
+	// with neither fills the program (a 1080p screen in a 720p program is
+	// scaled down, not cropped).
+	W, H int
+	// Opacity is 0 (invisible) to 1 (as the source is).
+	Opacity float64
+}
+
+// Options configure a Compositor.
+type Options struct {
+	Width, Height int
+	FPS           float64
+	Layers        []Layer
+	// XDisplay is the X display for screen and window layers; empty means
+	// $DISPLAY.
+	XDisplay string
+}
+
+// LayerStatus is one layer's health.
+type LayerStatus struct {
+	Source string
+	// Err is why the layer is not drawn now (its source did not open, or
+	// its last read failed); nil while it draws.
+	Err error
+	// Errors counts the frames composed without this layer because of an
+	// error.
+	Errors int64
+}
+
+// Stats are the compositor's counters.
+type Stats struct {
+	// Composed counts frames composed and handed to the consumer.
+	Composed int64
+	// Skipped counts frame slots that passed while an earlier frame was
+	// still being composed or consumed.
+	Skipped int64
+	Layers  []LayerStatus
+}
+
+// ErrNoFrame is returned by Snapshot before the first frame is composed.
+var ErrNoFrame = errors.New("scene: no frame composed yet")
+
+// Compositor renders the scene. Run drives it on a clock; Compose renders a
+// single frame. Overlays, Stats and Snapshot are safe from any goroutine.
+type Compositor struct {
+	w, h   int
+	fps    float64
+	layers []*layer
+
+	// frameMu guards out: held for writing while a frame is composed and
+	// for reading while Snapshot copies it.
+	frameMu  sync.RWMutex
+	out      *image.RGBA
+	hasFrame bool
+
+	ovMu     sync.Mutex
+	overlays []*overlay // replaced, never changed in place, so a reader may keep it
+
+	composed, skipped atomic.Int64
+	running           atomic.Bool
+}
+
+type layer struct {
+	cfg     Layer
+	src     capture.Source // nil when it failed to open
+	rect    image.Rectangle
+	buf     *image.RGBA
+	opacity uint32
+
+	mu     sync.Mutex
+	err    error
+	errors int64
+}
+
+// New opens every layer's source. A source that does not open (a bad
+// string, no X display, a missing file) does not fail New: the layer is
+// left out of every frame and its error shows in Stats, so the rest of the
+// scene still goes on air. New fails only for a bad output size, frame rate
+// or layer geometry.
+func New(opts Options) (*Compositor, error) {
+	if opts.Width <= 0 || opts.Height <= 0 || opts.Width > 16384 || opts.Height > 16384 {
+		return nil, fmt.Errorf("scene: output size %dx%d out of range", opts.Width, opts.Height)
+	}
+	if !(opts.FPS > 0 && opts.FPS <= 1000) {
+		return nil, fmt.Errorf("scene: frame rate %v out of range", opts.FPS)
+	}
+	c := &Compositor{
+		w: opts.Width, h: opts.Height, fps: opts.FPS,
+		out: image.NewRGBA(image.Rect(0, 0, opts.Width, opts.Height)),
+	}
+	for i, cfg := range opts.Layers {
+		if !(cfg.Opacity >= 0 && cfg.Opacity <= 1) {
+			c.Close()
+			return nil, fmt.Errorf("scene: layer %d (%s): opacity %v is not between 0 and 1", i, cfg.Source, cfg.Opacity)
+		}
+		if cfg.W < 0 || cfg.H < 0 || cfg.W > 16384 || cfg.H > 16384 {
+			c.Close()
+			return nil, fmt.Errorf("scene: layer %d (%s): size %dx%d out of range", i, cfg.Source, cfg.W, cfg.H)
+		}
+		c.layers = append(c.layers, openLayer(cfg, opts))
+	}
+	fillBlack(c.out)
+	return c, nil
+}
+
+func openLayer(cfg Layer, opts Options) *layer {
+	l := &layer{cfg: cfg, opacity: opacity16(cfg.Opacity)}
+	spec, err := capture.ParseSpec(cfg.Source)
+	if err == nil {
+		spec.XDisplay = opts.XDisplay
+		l.src, err = capture.OpenSpec(spec)
+	}
+	l.err = err
+	size := image.Pt(opts.Width, opts.Height)
+	if cfg.W > 0 {
+		size.X = cfg.W
+	}
+	if cfg.H > 0 {
+		size.Y = cfg.H
+	}
+	l.rect = image.Rectangle{Max: size}.Add(image.Pt(cfg.X, cfg.Y))
+	if l.src != nil {
+		l.buf = image.NewRGBA(image.Rectangle{Max: size})
+	}
+	return l
+}
+
+// setErr records the outcome of drawing the layer for one frame.
+func (l *layer) setErr(err error) {
+	l.mu.Lock()
+	l.err = err
+	if err != nil {
+		l.errors++
+	}
+	l.mu.Unlock()
+}
+
+// covers reports whether the layer fills the whole output opaquely, so it
+// can be read straight into the frame and nothing under it shows.
+func (l *layer) covers(out image.Rectangle) bool {
+	return l.src != nil && l.rect == out && l.opacity == fullOpacity && l.src.Opaque()
+}
+
+// Compose renders frame frameNo, captured at t, and returns it. The frame is
+// reused: it is valid until the next Compose. Do not call it while Run runs.
+func (c *Compositor) Compose(frameNo int64, t time.Time) *image.RGBA {
+	c.frameMu.Lock()
+	defer c.frameMu.Unlock()
+	out := c.out
+	for _, l := range c.layers {
+		if l.src == nil { // never opened: missing from every frame
+			l.mu.Lock()
+			l.errors++
+			l.mu.Unlock()
+		}
+	}
+
+	// The topmost layer that covers the output is read straight into it and
+	// the layers under it are not drawn at all: the common full-screen
+	// capture costs no extra copy.
+	base := -1
+	for i := len(c.layers) - 1; i >= 0; i-- {
+		if c.layers[i].covers(out.Rect) {
+			base = i
+			break
+		}
+	}
+	start := 0
+	if base >= 0 {
+		err := c.layers[base].src.Read(out, frameNo, t)
+		c.layers[base].setErr(err)
+		if err == nil {
+			start = base + 1
+		}
+	}
+	if start == 0 {
+		fillBlack(out)
+	}
+	for i := start; i < len(c.layers); i++ {
+		if i == base { // failed above
+			continue
+		}
+		l := c.layers[i]
+		if l.src == nil || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
+			continue
+		}
+		err := l.src.Read(l.buf, frameNo, t)
+		l.setErr(err)
+		if err == nil {
+			drawOver(out, l.buf, l.rect.Min, l.opacity, l.src.Opaque())
+		}
+	}
+
+	c.ovMu.Lock()
+	overlays := c.overlays
+	c.ovMu.Unlock()
+	for _, o := range overlays {
+		drawOver(out, o.img, o.at, o.opacity, o.opaque)
+	}
+	c.hasFrame = true
+	return out
+}
+
+// Stats returns the counters and every layer's status.
+func (c *Compositor) Stats() Stats {
+	s := Stats{Composed: c.composed.Load(), Skipped: c.skipped.Load()}
+	for _, l := range c.layers {
+		l.mu.Lock()
+		s.Layers = append(s.Layers, LayerStatus{Source: l.cfg.Source, Err: l.err, Errors: l.errors})
+		l.mu.Unlock()
+	}
+	return s
+}
+
+// Size returns the output size.
+func (c *Compositor) Size() (w, h int) { return c.w, c.h }
+
+// Close releases every source (X connections, shared memory). Stop Run
+// first; a frame composed after Close leaves the closed layers out.
+func (c *Compositor) Close() error {
+	c.frameMu.Lock()
+	defer c.frameMu.Unlock()
+	var errs []error
+	for _, l := range c.layers {
+		if l.src != nil {
+			errs = append(errs, l.src.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
