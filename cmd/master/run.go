@@ -55,7 +55,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: "+strings.Join(config.ChildrenModes, "|"))
 	fs.BoolVar(&cfg.Headless, "headless", cfg.Headless, "run without a window")
 	fs.StringVar(&cfg.Plugins.Dir, "plugins", cfg.Plugins.Dir, "plugins directory")
-	fs.StringVar(&cfg.Encoder.Source, "source", cfg.Encoder.Source, "video source: "+strings.Join(config.Sources, "|"))
+	fs.StringVar(&cfg.Encoder.Source, "source", cfg.Encoder.Source, "video source: auto, pattern, screen[:N[:X,Y,WxH]], window:NAME|0xID, image:PATH, color:#rrggbb")
 	fs.IntVar(&cfg.Encoder.Width, "width", cfg.Encoder.Width, "output width")
 	fs.IntVar(&cfg.Encoder.Height, "height", cfg.Encoder.Height, "output height")
 	fs.IntVar(&cfg.Encoder.FPS, "fps", cfg.Encoder.FPS, "output frame rate")

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/onair-studio/onair/internal/capture"
 )
 
 // Config is everything the master can be told before it starts.
@@ -46,6 +48,9 @@ type Monitor struct {
 
 // Encoder is the program's video settings.
 type Encoder struct {
+	// Source is "auto" (the screen when there is a display, else the test
+	// pattern) or a source string: pattern, screen[:N[:X,Y,WxH]],
+	// window:NAME|0xID, image:PATH, color:#rrggbb.
 	Source          string `yaml:"source"`
 	Width           int    `yaml:"width"`
 	Height          int    `yaml:"height"`
@@ -64,7 +69,6 @@ type Plugins struct {
 // Allowed values, shared with flag help texts.
 var (
 	ChildrenModes = []string{"all", "encoder", "plugins"}
-	Sources       = []string{"auto", "pattern", "screen"}
 	Backends      = []string{"auto", "libx264", "h264_nvenc", "h264_vaapi", "h264_qsv"}
 	Presets       = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}
 )
@@ -184,7 +188,11 @@ func (c Config) check() []*Error {
 	hostPort("monitor.listen", c.Monitor.Listen)
 	oneOf("children", c.Children, ChildrenModes)
 	e := c.Encoder
-	oneOf("encoder.source", e.Source, Sources)
+	if e.Source != "auto" {
+		if _, err := capture.ParseSpec(e.Source); err != nil {
+			bad("encoder.source", "%v", err)
+		}
+	}
 	between("encoder.width", e.Width, 16, 7680)
 	between("encoder.height", e.Height, 16, 4320)
 	if e.Width%2 != 0 || e.Height%2 != 0 {

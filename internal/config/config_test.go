@@ -46,6 +46,7 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 		{"unknown key", "control:\n  listen: 127.0.0.1:7000\n  lisen: x\n", `:3: control.lisen: unknown key "lisen"`},
 		{"out of range", "encoder:\n  height: 720\n\n  fps: 1000\n", ":4: encoder.fps: 1000 is outside 1..240"},
 		{"bad enum", "children: both\n", `:1: children: "both" is not one of all, encoder, plugins`},
+		{"bad source", "encoder:\n  source: screen:0:1,2\n", ":2: encoder.source: source \"screen:0:1,2\""},
 		{"bad address", "control:\n  listen: localhost\n", ":2: control.listen: \"localhost\" is not host:port"},
 		{"syntax", "encoder:\n  fps: 30\n   width: 2\n", ":3: "},
 	}
