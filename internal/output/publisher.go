@@ -1,0 +1,258 @@
+// Package output sends the program to live servers: one RTMP/RTMPS publisher
+// per destination, each with its own connection, queue and timeline.
+package output
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/onair-studio/onair/internal/output/rtmpwire"
+)
+
+// Config describes one destination.
+type Config struct {
+	// URL is rtmp://host[:port]/app/key or rtmps://host[:port]/app/key.
+	URL string
+	// TimelineStart is the RTMP timestamp of the first frame. A publisher that
+	// replaces a failed one can continue the old one's Stats().Timeline.
+	TimelineStart time.Duration
+	// Timeout bounds connecting: TCP, TLS, RTMP handshake, connect,
+	// createStream and publish together (default 5 s).
+	Timeout time.Duration
+	// WriteTimeout fails the session when a socket write stalls this long
+	// (default 10 s).
+	WriteTimeout time.Duration
+	// QueueSize is how many access units may wait for the connection before
+	// the queue drops to the next keyframe (default 256).
+	QueueSize int
+	// RootCAs verifies rtmps servers; nil means the system roots.
+	RootCAs *x509.CertPool
+	// OnKeyframeNeeded is called (from the publisher's goroutine, at most
+	// once a second) when frames are being dropped until a keyframe, so the
+	// encoder can send one now.
+	OnKeyframeNeeded func()
+	Log              *slog.Logger
+}
+
+// State is where a publisher is in its life.
+type State int
+
+const (
+	StateConnecting State = iota
+	StateLive
+	StateFailed // Err says why; make a new Publisher to retry
+	StateClosed
+)
+
+func (s State) String() string {
+	return [...]string{"connecting", "live", "failed", "closed"}[s]
+}
+
+// Stats is a snapshot of a publisher.
+type Stats struct {
+	State         State
+	Err           error
+	FramesSent    uint64
+	BytesSent     uint64 // FLV video payload bytes
+	FramesDropped uint64 // queue overflow, waiting for a keyframe, unusable frames
+	Timeline      time.Duration
+}
+
+// Publisher publishes one H.264 stream to one RTMP destination. One goroutine
+// owns the connection; the caller hands it access units through a bounded
+// queue and is never blocked. It connects once: after a failure, Close it
+// and make a new one.
+type Publisher struct {
+	cfg    Config
+	dest   destination
+	log    *slog.Logger
+	q      *queue
+	ctx    context.Context
+	cancel context.CancelFunc
+	live   chan struct{}
+	done   chan struct{}
+
+	srcMu  sync.Mutex
+	newSrc bool
+	srcSPS []byte // parameter sets given with NewSource
+	srcPPS []byte
+
+	mu    sync.Mutex
+	state State
+	err   error
+
+	sent, bytes, dropped atomic.Uint64
+	timeline             atomic.Int64
+
+	// owned by the publisher goroutine
+	tl               *timeline
+	sps, pps         []byte // parameter sets for the next keyframe
+	sentSPS, sentPPS []byte // what the last sequence header carried
+	ready            bool   // a sequence header went out for this source
+	lastKeyRequest   time.Time
+	warnedParams     bool
+}
+
+// NewPublisher starts publishing to cfg.URL in the background. It returns an
+// error at once only for a URL that cannot work (wrong scheme, no key).
+func NewPublisher(cfg Config) (*Publisher, error) {
+	d, err := parseDestination(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 256
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	p := &Publisher{
+		cfg:  cfg,
+		dest: d,
+		log:  cfg.Log.With("output", d.masked),
+		q:    newQueue(cfg.QueueSize),
+		live: make(chan struct{}),
+		done: make(chan struct{}),
+		tl:   newTimeline(cfg.TimelineStart),
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.timeline.Store(int64(cfg.TimelineStart))
+	go p.run()
+	return p, nil
+}
+
+// URL is the destination with its stream key masked.
+func (p *Publisher) URL() string { return p.dest.masked }
+
+// NewSource says a new source begins with the next access unit: its
+// timestamps start over, and sps/pps (nil if they come in-band) describe it.
+func (p *Publisher) NewSource(sps, pps []byte) {
+	p.srcMu.Lock()
+	defer p.srcMu.Unlock()
+	p.newSrc = true
+	p.srcSPS, p.srcPPS = nil, nil
+	if sps != nil && pps != nil {
+		p.srcSPS, p.srcPPS = clone(sps), clone(pps)
+	}
+}
+
+// WriteAccessUnit queues one access unit: NAL units without start codes, as
+// an RTP/H.264 decoder yields them, with its PTS and DTS. It copies what it
+// keeps and never blocks. Calls must come from one goroutine at a time.
+func (p *Publisher) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	u := &accessUnit{dts: dts, wall: time.Now()}
+	for _, n := range au {
+		if len(n) == 0 {
+			continue
+		}
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeIDR:
+			u.key = true
+		case h264.NALUTypeSPS:
+			u.sps = clone(n)
+		case h264.NALUTypePPS:
+			u.pps = clone(n)
+		}
+	}
+	if u.sps == nil || u.pps == nil {
+		u.sps, u.pps = nil, nil
+	}
+	u.tag = rtmpwire.AVCFrame(au, u.key, pts-dts)
+
+	p.srcMu.Lock()
+	if p.newSrc {
+		u.newSource = true
+		if u.sps == nil {
+			u.sps, u.pps = p.srcSPS, p.srcPPS
+		}
+		p.newSrc = false
+	}
+	p.srcMu.Unlock()
+	p.q.push(u)
+}
+
+// State returns the current state and, when failed, why.
+func (p *Publisher) State() (State, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state, p.err
+}
+
+// Stats returns counters and state; safe from any goroutine.
+func (p *Publisher) Stats() Stats {
+	st, err := p.State()
+	return Stats{
+		State:         st,
+		Err:           err,
+		FramesSent:    p.sent.Load(),
+		BytesSent:     p.bytes.Load(),
+		FramesDropped: p.dropped.Load() + p.q.droppedCount(),
+		Timeline:      time.Duration(p.timeline.Load()),
+	}
+}
+
+// Live is closed once the server accepted the stream.
+func (p *Publisher) Live() <-chan struct{} { return p.live }
+
+// Done is closed when the publisher stopped (failed or closed).
+func (p *Publisher) Done() <-chan struct{} { return p.done }
+
+// WaitLive waits until the stream is live (nil), the publisher stopped (its
+// error), or ctx ends.
+func (p *Publisher) WaitLive(ctx context.Context) error {
+	select {
+	case <-p.done:
+	case <-p.live:
+		select {
+		case <-p.done:
+		default:
+			return nil
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	_, err := p.State()
+	if err == nil {
+		err = errors.New("publisher closed")
+	}
+	return err
+}
+
+// Close unpublishes, lets queued frames out (within a second) and closes
+// the connection. It waits for the publisher goroutine to end.
+func (p *Publisher) Close() error {
+	p.cancel()
+	<-p.done
+	return nil
+}
+
+func (p *Publisher) setState(s State, err error) {
+	p.mu.Lock()
+	p.state, p.err = s, err
+	p.mu.Unlock()
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}

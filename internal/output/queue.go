@@ -1,0 +1,105 @@
+package output
+
+import (
+	"sync"
+	"time"
+)
+
+// accessUnit is one picture on its way to the RTMP writer.
+type accessUnit struct {
+	tag       []byte // FLV video tag body (AVCC)
+	key       bool   // contains an IDR
+	dts       time.Duration
+	wall      time.Time // when it was handed to the publisher
+	sps, pps  []byte    // parameter sets for it, in-band or given with NewSource
+	newSource bool      // first unit of a new source
+}
+
+// queue sits between the caller and the writer goroutine. Pushing never
+// blocks: when the writer falls behind and the queue is full, everything
+// queued is dropped and so is every later unit up to the next keyframe, so
+// what reaches the server always decodes. A new source also waits for a
+// keyframe, since the old source's reference pictures are gone.
+type queue struct {
+	mu      sync.Mutex
+	items   []*accessUnit
+	spare   []*accessUnit
+	max     int
+	waitKey bool
+	needKey bool // units were dropped waiting for a keyframe
+	dropped uint64
+	// what dropped units said that the next kept one must carry on
+	carrySource        bool
+	carrySPS, carryPPS []byte
+	wake               chan struct{}
+}
+
+func newQueue(max int) *queue {
+	return &queue{max: max, waitKey: true, wake: make(chan struct{}, 1)}
+}
+
+func (q *queue) push(au *accessUnit) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if au.newSource {
+		q.waitKey = true
+	}
+	if len(q.items) >= q.max {
+		for i, it := range q.items {
+			q.fold(it)
+			q.items[i] = nil
+		}
+		q.dropped += uint64(len(q.items))
+		q.items = q.items[:0]
+		q.waitKey = true
+	}
+	if q.waitKey && !au.key {
+		q.fold(au)
+		q.dropped++
+		q.needKey = true
+		return
+	}
+	q.waitKey = false
+	if q.carrySource {
+		au.newSource = true
+	}
+	if au.sps == nil {
+		au.sps, au.pps = q.carrySPS, q.carryPPS
+	}
+	q.carrySource, q.carrySPS, q.carryPPS = false, nil, nil
+	q.items = append(q.items, au)
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// fold keeps what a dropped unit says about its source.
+func (q *queue) fold(au *accessUnit) {
+	if au.newSource {
+		q.carrySource = true
+	}
+	if au.sps != nil {
+		q.carrySPS, q.carryPPS = au.sps, au.pps
+	}
+}
+
+// take returns the queued units (valid until the next take) and whether a
+// keyframe is wanted because units were dropped waiting for one.
+func (q *queue) take() ([]*accessUnit, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	clear(q.spare) // the writer is done with the previous batch
+	q.items = q.spare[:0]
+	q.spare = items
+	needKey := q.needKey
+	q.needKey = false
+	return items, needKey
+}
+
+func (q *queue) droppedCount() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
+}

@@ -1,0 +1,90 @@
+package output
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// destination is a parsed rtmp:// or rtmps:// publish URL.
+type destination struct {
+	tls    bool
+	addr   string // host:port to dial
+	host   string // for TLS server name
+	app    string // everything between host and the stream key
+	key    string // last path element, with any query (Twitch's ?bandwidthtest)
+	tcURL  string // scheme://host[:port]/app, sent in connect
+	masked string // the URL as it may be shown
+}
+
+// parseDestination splits a publish URL; errors never contain the key.
+func parseDestination(raw string) (destination, error) {
+	masked := MaskURL(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return destination{}, fmt.Errorf("invalid destination URL %s", masked)
+	}
+	d := destination{masked: masked}
+	port := "1935"
+	switch strings.ToLower(u.Scheme) {
+	case "rtmp":
+	case "rtmps":
+		d.tls, port = true, "443"
+	default:
+		return destination{}, fmt.Errorf("unsupported scheme %q in %s: want rtmp:// or rtmps://", u.Scheme, masked)
+	}
+	d.host = u.Hostname()
+	if d.host == "" {
+		return destination{}, fmt.Errorf("no host in %s", masked)
+	}
+	if u.Port() != "" {
+		port = u.Port()
+	}
+	d.addr = net.JoinHostPort(d.host, port)
+	path := strings.Trim(u.Path, "/")
+	i := strings.LastIndex(path, "/")
+	if i <= 0 || i == len(path)-1 {
+		return destination{}, fmt.Errorf("%s needs an application and a stream key: rtmp://host/app/key", masked)
+	}
+	d.app, d.key = path[:i], path[i+1:]
+	if u.RawQuery != "" {
+		d.key += "?" + u.RawQuery
+	}
+	d.tcURL = strings.ToLower(u.Scheme) + "://" + u.Host + "/" + d.app
+	return d, nil
+}
+
+// MaskURL hides the stream key (and any password) of a destination URL so it
+// can be logged or shown: rtmp://host/live/ab****.
+func MaskURL(raw string) string {
+	rest := raw
+	scheme := ""
+	if i := strings.Index(rest, "://"); i >= 0 {
+		scheme, rest = rest[:i+3], rest[i+3:]
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndex(host, "@"); at >= 0 {
+		user, _, _ := strings.Cut(host[:at], ":")
+		host = user + ":****@" + host[at+1:]
+	}
+	if path == "" {
+		return scheme + host
+	}
+	path, _, _ = strings.Cut(path, "?")
+	path = strings.TrimRight(path, "/")
+	dir, key := "", path
+	if i := strings.LastIndex(path, "/"); i >= 0 {
+		dir, key = path[:i+1], path[i+1:]
+	}
+	return scheme + host + "/" + dir + MaskKey(key)
+}
+
+// MaskKey keeps the first two characters of a stream key, when it is long
+// enough that they give little away.
+func MaskKey(key string) string {
+	if len(key) < 8 {
+		return "****"
+	}
+	return key[:2] + "****"
+}

@@ -1,0 +1,159 @@
+package output
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/yutopp/go-amf0"
+	"github.com/yutopp/go-rtmp/message"
+
+	"github.com/onair-studio/onair/internal/output/rtmpwire"
+)
+
+// run is the publisher goroutine: it connects, then owns the RTMP session
+// and sends what the queue hands it until Close or a failure.
+func (p *Publisher) run() {
+	defer close(p.done)
+	p.log.Info("rtmp output connecting")
+	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.Timeout)
+	s, err := openSession(ctx, p.dest, sessionOptions{rootCAs: p.cfg.RootCAs, writeTimeout: p.cfg.WriteTimeout})
+	cancel()
+	if err == nil {
+		p.setState(StateLive, nil)
+		close(p.live)
+		p.log.Info("rtmp output live")
+		if err = p.stream(s); err != nil {
+			err = fmt.Errorf("%s: connection lost: %w", p.dest.masked, err)
+		}
+		s.close(err == nil)
+	}
+	if err != nil && p.ctx.Err() == nil {
+		p.setState(StateFailed, err)
+		p.log.Warn("rtmp output failed", "err", err)
+		return
+	}
+	p.setState(StateClosed, nil)
+	p.log.Info("rtmp output closed", "frames", p.sent.Load())
+}
+
+// stream sends queued access units until Close or a connection failure.
+func (p *Publisher) stream(s *session) error {
+	for {
+		select {
+		case <-p.ctx.Done():
+			return nil
+		case <-s.readDone:
+			return s.readErr
+		case <-s.cs.Done():
+			return s.writeErr()
+		case ts := <-s.pings:
+			if err := s.pong(p.ctx, ts); err != nil {
+				return err
+			}
+		case <-p.q.wake:
+			units, needKey := p.q.take()
+			if needKey {
+				p.keyframeNeeded()
+			}
+			for _, u := range units {
+				if err := p.send(s, u); err != nil {
+					if p.ctx.Err() != nil {
+						return nil
+					}
+					return err
+				}
+			}
+		}
+	}
+}
+
+// send writes one access unit, preceded by a sequence header (and metadata)
+// when its parameter sets are new to this RTMP session.
+func (p *Publisher) send(s *session, u *accessUnit) error {
+	if u.newSource {
+		// Until the new source sends parameter sets, assume the old ones.
+		p.tl.newSource()
+		p.ready = false
+	}
+	if u.sps != nil {
+		p.sps, p.pps = u.sps, u.pps
+	}
+	header := false
+	if u.key {
+		if p.sps == nil {
+			if !p.warnedParams {
+				p.log.Warn("keyframe without SPS/PPS; waiting for one that has them")
+				p.warnedParams = true
+			}
+			p.drop()
+			return nil
+		}
+		header = !bytes.Equal(p.sps, p.sentSPS) || !bytes.Equal(p.pps, p.sentPPS)
+		p.ready = true
+	} else if !p.ready {
+		p.drop()
+		return nil
+	}
+	stamp := p.tl.stamp(u.dts, u.wall)
+	ts := uint32(stamp) // RTMP timestamps wrap after 49.7 days
+	if header {
+		seq, err := rtmpwire.AVCSequenceHeader(p.sps, p.pps)
+		if err != nil {
+			p.log.Warn("unusable SPS/PPS", "err", err)
+			p.ready = false
+			p.drop()
+			return nil
+		}
+		// Metadata goes at timestamp 0, as OBS and FFmpeg send it: FFmpeg's
+		// FLV reader takes a script tag at any other time for a subtitle stream.
+		if err := s.write(p.ctx, csidData, 0, s.streamID, metadata(p.sps)); err != nil {
+			return err
+		}
+		if err := s.write(p.ctx, csidVideo, ts, s.streamID, &message.VideoMessage{Payload: bytes.NewReader(seq)}); err != nil {
+			return err
+		}
+		p.sentSPS, p.sentPPS = p.sps, p.pps
+		p.log.Info("rtmp output sequence header", "timestamp_ms", ts)
+	}
+	if err := s.write(p.ctx, csidVideo, ts, s.streamID, &message.VideoMessage{Payload: bytes.NewReader(u.tag)}); err != nil {
+		return err
+	}
+	p.sent.Add(1)
+	p.bytes.Add(uint64(len(u.tag)))
+	p.timeline.Store(stamp * int64(time.Millisecond))
+	return nil
+}
+
+func (p *Publisher) drop() {
+	p.dropped.Add(1)
+	p.keyframeNeeded()
+}
+
+func (p *Publisher) keyframeNeeded() {
+	if p.cfg.OnKeyframeNeeded == nil || time.Since(p.lastKeyRequest) < time.Second {
+		return
+	}
+	p.lastKeyRequest = time.Now()
+	p.cfg.OnKeyframeNeeded()
+}
+
+// metadata is the @setDataFrame onMetaData message ingests show and some
+// players use to size their window before the first frame.
+func metadata(sps []byte) message.Message {
+	meta := amf0.ECMAArray{"videocodecid": 7, "encoder": "OnAir"}
+	var s h264.SPS
+	if s.Unmarshal(sps) == nil {
+		meta["width"], meta["height"] = s.Width(), s.Height()
+		if fps := s.FPS(); fps > 0 {
+			meta["framerate"] = fps
+		}
+	}
+	var body bytes.Buffer
+	enc := message.NewAMFEncoder(&body, message.EncodingTypeAMF0)
+	_ = enc.Encode("onMetaData")
+	_ = enc.Encode(meta)
+	return &message.DataMessage{Name: "@setDataFrame", Encoding: message.EncodingTypeAMF0, Body: &body}
+}

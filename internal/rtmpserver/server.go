@@ -1,0 +1,245 @@
+// Package rtmpserver is OnAir's embedded live server: it takes one publisher
+// per stream key and relays it to any number of RTMP players, each starting
+// at once from a cached keyframe. It is built on go-rtmp's server.
+//
+// Timestamps past 2^24 ms (4 h 40 min) are read and written correctly,
+// including the extended timestamps in type-3 chunks that go-rtmp itself
+// mishandles (see rtmpwire): a publisher whose chunks carry them, as FFmpeg,
+// OBS and nginx send them, and one whose chunks leave them out, as go-rtmp
+// does, are both understood.
+package rtmpserver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	rtmp "github.com/yutopp/go-rtmp"
+
+	"github.com/onair-studio/onair/internal/output"
+	"github.com/onair-studio/onair/internal/output/rtmpwire"
+)
+
+const chunkSize = 4096
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("rtmp server closed")
+
+// Config configures the server; zero fields take defaults.
+type Config struct {
+	// App is the application name in rtmp://host:port/App/Key ("live").
+	App string
+	// Key is the stream key a publisher must use.
+	Key string
+	// PlayName is the path players play, so that a player's URL does not
+	// give the publish key away. Empty means players play Key, as on
+	// nginx-rtmp.
+	PlayName string
+	// PlayerQueue is how many messages may wait for a slow player before it
+	// drops to the next keyframe (512).
+	PlayerQueue int
+	// MaxGOPBytes caps the keyframe cache (32 MiB).
+	MaxGOPBytes int
+	// WriteTimeout drops a client whose socket accepts nothing for this long (10 s).
+	WriteTimeout time.Duration
+	// SetupTimeout closes a connection that neither publishes nor plays
+	// within this time (10 s).
+	SetupTimeout time.Duration
+	Log          *slog.Logger
+}
+
+// Stats are counters for tests and status displays.
+type Stats struct {
+	Publishing  bool   // a publisher is live
+	Players     int    // players connected now
+	Publishes   uint64 // publish sessions accepted
+	Plays       uint64 // play sessions accepted
+	Refused     uint64 // connects, publishes and plays refused
+	VideoFrames uint64 // video messages received from publishers
+	PlayerDrops uint64 // messages dropped for slow players
+	Connections int    // connections open now
+}
+
+// Server is the embedded RTMP server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	rs     *rtmp.Server
+	stream *stream
+
+	mu     sync.Mutex
+	idle   *sync.Cond // signalled when a connection ends
+	conns  map[*conn]struct{}
+	closed bool
+	ln     net.Listener
+
+	publishes, plays, refusals, frames, drops atomic.Uint64
+}
+
+// New makes a server; it serves once Serve or ListenAndServe is called.
+func New(cfg Config) (*Server, error) {
+	if cfg.Key == "" {
+		return nil, errors.New("rtmp server needs a stream key")
+	}
+	if cfg.App == "" {
+		cfg.App = "live"
+	}
+	if cfg.PlayerQueue <= 0 {
+		cfg.PlayerQueue = 512
+	}
+	if cfg.MaxGOPBytes <= 0 {
+		cfg.MaxGOPBytes = 32 << 20
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.SetupTimeout <= 0 {
+		cfg.SetupTimeout = 10 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, stream: newStream(cfg.MaxGOPBytes), conns: map[*conn]struct{}{}}
+	s.idle = sync.NewCond(&s.mu)
+	s.rs = rtmp.NewServer(&rtmp.ServerConfig{OnConnect: s.accept})
+	return s, nil
+}
+
+// ListenAndServe listens on addr (host:port) and serves until Close.
+func (s *Server) ListenAndServe(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// Serve accepts connections on l until Close; it then returns
+// ErrServerClosed. It closes l.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed || s.ln != nil {
+		s.mu.Unlock()
+		l.Close()
+		if s.closed {
+			return ErrServerClosed
+		}
+		return errors.New("rtmp server is already serving")
+	}
+	s.ln = l
+	s.mu.Unlock()
+	s.log.Info("rtmp server: listening", "addr", l.Addr().String(), "stream", s.masked())
+	err := s.rs.Serve(listener{l, s})
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return ErrServerClosed
+	case errors.Is(err, rtmp.ErrClosed):
+		return net.ErrClosed // the listener was closed under us
+	}
+	return err
+}
+
+// listener handles accept errors for go-rtmp's Serve, which retries them in
+// a tight loop: it pauses on temporary ones (out of file descriptors), and
+// when the listener is closed it ends Serve.
+type listener struct {
+	net.Listener
+	s *Server
+}
+
+func (l listener) Accept() (net.Conn, error) {
+	pause := 5 * time.Millisecond
+	for {
+		c, err := l.Listener.Accept()
+		if err == nil {
+			return c, nil
+		}
+		if errors.Is(err, net.ErrClosed) {
+			_ = l.s.rs.Close() // Serve returns once its server is closed
+			return nil, err
+		}
+		l.s.log.Warn("rtmp server: accept failed", "err", err)
+		time.Sleep(pause)
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// Close stops listening, closes every connection and waits for them to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	ln := s.ln
+	s.mu.Unlock()
+	err := s.rs.Close()
+	if ln != nil {
+		ln.Close() // in case go-rtmp's Serve had not registered it yet
+	}
+	s.mu.Lock()
+	for len(s.conns) > 0 {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
+	return err
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	return Stats{
+		Publishing:  s.stream.publishing(),
+		Players:     s.stream.playerCount(),
+		Publishes:   s.publishes.Load(),
+		Plays:       s.plays.Load(),
+		Refused:     s.refusals.Load(),
+		VideoFrames: s.frames.Load(),
+		PlayerDrops: s.drops.Load(),
+		Connections: n,
+	}
+}
+
+// accept wraps a new connection for go-rtmp (see rtmpwire.Conn and conn).
+func (s *Server) accept(nc net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
+	c := newConn(rtmpwire.NewConn(nc, s.cfg.WriteTimeout))
+	c.setupDeadline(s.cfg.SetupTimeout)
+	s.mu.Lock()
+	if s.closed {
+		c.Close() // go-rtmp fails the handshake and ends the session
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	return c, &rtmp.ConnConfig{Handler: &handler{srv: s, c: c}}
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.idle.Broadcast()
+	s.mu.Unlock()
+}
+
+func (s *Server) refused(what string, c *conn, why string) {
+	s.refusals.Add(1)
+	s.log.Warn(fmt.Sprintf("rtmp server: %s refused: %s", what, why), "remote", c.remote)
+}
+
+func (s *Server) dropped(n int) { s.drops.Add(uint64(n)) }
+
+// masked is the stream path as it may be logged.
+func (s *Server) masked() string { return s.cfg.App + "/" + output.MaskKey(s.cfg.Key) }
