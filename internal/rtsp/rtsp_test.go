@@ -3,16 +3,15 @@ package rtsp
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/onair-studio/onair/internal/testpeer"
 )
 
 // collector is a Sink that keeps what arrives.
@@ -72,38 +71,12 @@ func (c *collector) await(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// clip makes a short H.264 clip with ffmpeg and splits it into access units
-// (x264 writes an access unit delimiter before each one).
+// clip makes a short 320x240 H.264 clip at 30 fps with ffmpeg.
 func clip(t *testing.T, frames int) (aus [][][]byte, sps, pps []byte) {
 	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (make deps)")
-	}
-	path := filepath.Join(t.TempDir(), "clip.h264")
-	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
-		"-frames:v", strconv.Itoa(frames), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-bf", "0", "-g", "30",
-		"-x264-params", "aud=1", "-f", "h264", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aud := []byte{0, 0, 0, 1, 9}
-	for len(data) > 0 {
-		next := bytes.Index(data[1:], aud)
-		chunk := data
-		if next >= 0 {
-			chunk, data = data[:next+1], data[next+1:]
-		} else {
-			data = nil
-		}
-		var au h264.AnnexB
-		if err := au.Unmarshal(chunk); err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range au {
+	path := testpeer.MakeClip(t, testpeer.ClipOptions{Seconds: float64(frames) / 30, Width: 320, Height: 240})
+	for _, au := range testpeer.ReadClip(t, path, 30) {
+		for _, n := range au.NALUs {
 			switch h264.NALUType(n[0] & 0x1f) {
 			case h264.NALUTypeSPS:
 				sps = n
@@ -111,10 +84,10 @@ func clip(t *testing.T, frames int) (aus [][][]byte, sps, pps []byte) {
 				pps = n
 			}
 		}
-		aus = append(aus, au)
+		aus = append(aus, au.NALUs)
 	}
-	if len(aus) != frames || sps == nil {
-		t.Fatalf("clip has %d access units, want %d (sps %v)", len(aus), frames, sps != nil)
+	if len(aus) != frames || sps == nil || pps == nil {
+		t.Fatalf("clip has %d access units, want %d (sps %v, pps %v)", len(aus), frames, sps != nil, pps != nil)
 	}
 	return aus, sps, pps
 }
