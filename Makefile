@@ -32,8 +32,10 @@ deps:
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+# Goes live at once to the embedded RTMP server (the screen when there is a
+# display, else the test pattern) and prints how to watch it.
 run: deps build
-	$(BIN)/master
+	$(BIN)/master -live
 
 test: deps
 	$(GO) vet ./...

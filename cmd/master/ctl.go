@@ -27,6 +27,7 @@ commands:
   start              go live
   stop               go off air
   restart CHILD      restart encoder or pluginhost at once (also out of 'failed')
+  reconnect N        retry destination N (from status) now
   bitrate KBPS       change the video bitrate live
   snapshot [-o FILE] [-size WxH] [-format png|jpeg]
                      save the current program picture
@@ -122,6 +123,15 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			return usageError{errors.New("usage: master ctl restart encoder|pluginhost")}
 		}
 		st, err = c.Restart(ctx, &pb.ChildRequest{Child: args[1]})
+	case "reconnect":
+		n := 0
+		if len(args) == 2 {
+			n, err = strconv.Atoi(args[1])
+		}
+		if len(args) != 2 || err != nil {
+			return usageError{errors.New("usage: master ctl reconnect N")}
+		}
+		st, err = c.Reconnect(ctx, &pb.DestinationRequest{Index: int32(n)})
 	case "bitrate":
 		kbps := 0
 		if len(args) == 2 {
@@ -206,6 +216,20 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 		if e.GetError() != "" {
 			fmt.Fprintf(out, "  error: %s\n", e.GetError())
 		}
+	}
+	if st.GetRtmpPlay() != "" {
+		fmt.Fprintf(out, "embedded RTMP server: play %s\n", st.GetRtmpPlay())
+	}
+	for i, d := range st.GetDestinations() {
+		fmt.Fprintf(out, "destination %d: %s  %s", i, d.GetUrl(), d.GetState())
+		if d.GetNextAttemptMs() > 0 {
+			fmt.Fprintf(out, " (next attempt in %dms)", d.GetNextAttemptMs())
+		}
+		fmt.Fprintf(out, "  sent %d frames, %d bytes, dropped %d", d.GetFramesSent(), d.GetBytesSent(), d.GetFramesDropped())
+		if d.GetError() != "" {
+			fmt.Fprintf(out, "  last error: %s", d.GetError())
+		}
+		fmt.Fprintln(out)
 	}
 	if st.GetFallback() != "" {
 		fmt.Fprintf(out, "fallback: %s\n", st.GetFallback())

@@ -84,7 +84,7 @@ func startMaster(t *testing.T, extraEnv []string, args ...string) *runningMaster
 	m := &runningMaster{t: t, cfgDir: t.TempDir(), out: &syncBuffer{}, exited: make(chan struct{})}
 	m.env = append(os.Environ(), "XDG_CONFIG_HOME="+m.cfgDir)
 	m.env = append(m.env, extraEnv...)
-	m.cmd = exec.Command(filepath.Join(binDir, "master"), append([]string{"-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0", "-headless"}, args...)...)
+	m.cmd = exec.Command(filepath.Join(binDir, "master"), append([]string{"-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0", "-rtmp-listen", "127.0.0.1:0", "-headless"}, args...)...)
 	m.cmd.Env = m.env
 	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
 	if err := m.cmd.Start(); err != nil {
@@ -227,4 +227,13 @@ func alive(pid int) bool {
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -52,6 +52,10 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Control.Listen, "listen", cfg.Control.Listen, "Control API address (host:port; port 0 picks a free one)")
 	fs.BoolVar(&cfg.Control.TLS, "tls", cfg.Control.TLS, "serve the Control API over TLS (required off loopback)")
 	fs.StringVar(&cfg.Monitor.Listen, "monitor", cfg.Monitor.Listen, "RTSP monitor address (host:port; port 0 picks a free one)")
+	fs.StringVar(&cfg.RTMPServer.Listen, "rtmp-listen", cfg.RTMPServer.Listen, "embedded RTMP server address (\"\" turns it off)")
+	var dests destFlag
+	fs.Var(&dests, "dest", "destination rtmp:// or rtmps:// URL with stream key (repeatable; replaces the config file's list)")
+	fs.BoolVar(&cfg.Live, "live", cfg.Live, "go live at once")
 	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: "+strings.Join(config.ChildrenModes, "|"))
 	fs.BoolVar(&cfg.Headless, "headless", cfg.Headless, "run without a window")
 	fs.StringVar(&cfg.Plugins.Dir, "plugins", cfg.Plugins.Dir, "plugins directory")
@@ -64,6 +68,9 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Encoder.Preset, "preset", cfg.Encoder.Preset, "encoder preset")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	if dests != nil {
+		cfg.Destinations = dests
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q (did you mean 'master ctl %s'?)", fs.Arg(0), fs.Arg(0))}
@@ -124,8 +131,14 @@ func run(args []string) error {
 	log.Info("master running", "pid", os.Getpid(), "children", cfg.Children, "control", endpoint.Addr,
 		"tls_fingerprint", endpoint.Fingerprint, "token_file", filepath.Join(dir, control.TokenFile))
 	st, _ := m.Status(context.Background(), nil)
-	fmt.Fprintf(os.Stderr, "\nOnAir master is running. Status: master ctl status\n"+
-		"Watch the program: ffplay -rtsp_transport tcp \"$(master ctl monitor-url)\"   (%s)\n"+
+	fmt.Fprintf(os.Stderr, "\nOnAir master is running. Status: master ctl status\n")
+	if st.GetRtmpPlay() != "" {
+		fmt.Fprintf(os.Stderr, "Watch the stream:  ffplay %s   (or open it in VLC)\n", st.GetRtmpPlay())
+	}
+	if !st.GetLive() {
+		fmt.Fprintf(os.Stderr, "Off air: go live with 'master ctl start'\n")
+	}
+	fmt.Fprintf(os.Stderr, "Watch the monitor: ffplay -rtsp_transport tcp \"$(master ctl monitor-url)\"   (%s)\n"+
 		"From another machine: %s -token TOKEN status\n(the token is in %s)\n\n",
 		st.GetMonitor(), attach, filepath.Join(dir, control.TokenFile))
 	if !cfg.Headless {
@@ -151,4 +164,14 @@ func flagValue(args []string, name, def string) string {
 		}
 	}
 	return def
+}
+
+// destFlag collects repeated -dest flags.
+type destFlag []string
+
+func (d *destFlag) String() string { return strings.Join(*d, ",") }
+
+func (d *destFlag) Set(v string) error {
+	*d = append(*d, v)
+	return nil
 }

@@ -25,6 +25,13 @@ import (
 type Config struct {
 	Control Control `yaml:"control"`
 	Monitor Monitor `yaml:"monitor"`
+	// RTMPServer is the embedded live server, the default destination.
+	RTMPServer RTMPServer `yaml:"rtmp_server"`
+	// Destinations are the live servers to stream to (rtmp:// or rtmps://
+	// URLs with the stream key). Empty means the embedded server.
+	Destinations []string `yaml:"destinations,omitempty"`
+	// Live starts streaming as soon as the master runs.
+	Live bool `yaml:"live"`
 	// Children the master starts: all, encoder or plugins.
 	Children string  `yaml:"children"`
 	Headless bool    `yaml:"headless"`
@@ -43,6 +50,11 @@ type Control struct {
 // Monitor is the master's RTSP server: the encoder returns the program to it,
 // and any RTSP player can watch it there with the monitor password.
 type Monitor struct {
+	Listen string `yaml:"listen"`
+}
+
+// RTMPServer is the embedded RTMP live server. An empty Listen turns it off.
+type RTMPServer struct {
 	Listen string `yaml:"listen"`
 }
 
@@ -76,9 +88,10 @@ var (
 // Default is the configuration of a fresh install.
 func Default() Config {
 	return Config{
-		Control:  Control{Listen: "127.0.0.1:7000"},
-		Monitor:  Monitor{Listen: "127.0.0.1:8554"},
-		Children: "all",
+		Control:    Control{Listen: "127.0.0.1:7000"},
+		Monitor:    Monitor{Listen: "127.0.0.1:8554"},
+		RTMPServer: RTMPServer{Listen: "127.0.0.1:1935"},
+		Children:   "all",
 		Encoder: Encoder{
 			Source: "auto", Width: 1280, Height: 720, FPS: 30,
 			BitrateKbps: 4500, KeyframeSeconds: 2, Backend: "auto", Preset: "veryfast",
@@ -186,6 +199,9 @@ func (c Config) check() []*Error {
 	}
 	hostPort("control.listen", c.Control.Listen)
 	hostPort("monitor.listen", c.Monitor.Listen)
+	if c.RTMPServer.Listen != "" {
+		hostPort("rtmp_server.listen", c.RTMPServer.Listen)
+	}
 	oneOf("children", c.Children, ChildrenModes)
 	e := c.Encoder
 	if e.Source != "auto" {

@@ -51,6 +51,8 @@ type Master struct {
 	plugins  *supervise.Child[pb.PluginHostClient]
 	rtsp     *rtsp.Server
 	program  *program
+	outputs  *outputs
+	rtmp     *embeddedServer
 	fallback fallback
 	// encoderStatus is the encoder's last answer to a health ping.
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
@@ -72,10 +74,15 @@ func Start(opts Options) (*Master, error) {
 	m := &Master{
 		log: opts.Log,
 		state: state.NewStore(state.Desired{
+			Live:       cfg.Live,
 			Encoder:    cfg.Encoder,
 			PluginsDir: cfg.Plugins.Dir,
 		}),
 		program: &program{},
+	}
+	fail := func(err error) (*Master, error) {
+		m.Close()
+		return nil, err
 	}
 	monitorPass, err := control.LoadOrCreateSecret(opts.ConfigDir, monitorPasswordFile)
 	if err != nil {
@@ -86,8 +93,19 @@ func Start(opts Options) (*Master, error) {
 	m.rtsp, err = rtsp.NewServer(cfg.Monitor.Listen, rtsp.RandomCredentials("encoder"),
 		rtsp.Credentials{User: monitorUser, Pass: monitorPass}, m.program, opts.Log)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
+	dests := cfg.Destinations
+	if cfg.RTMPServer.Listen != "" {
+		if m.rtmp, err = startEmbeddedServer(cfg.RTMPServer.Listen, opts.ConfigDir, opts.Log); err != nil {
+			return fail(err)
+		}
+		if len(dests) == 0 {
+			dests = []string{m.rtmp.publishURL()}
+		}
+	}
+	m.outputs = &outputs{log: opts.Log, urls: dests, keyframe: m.requestKeyframe}
+	m.program.add(m.outputs)
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
 	binary := func(name string) (func() *exec.Cmd, error) {
@@ -100,8 +118,7 @@ func Start(opts Options) (*Master, error) {
 	if wantEncoder {
 		cmd, err := binary("encoder")
 		if err != nil {
-			m.Close()
-			return nil, err
+			return fail(err)
 		}
 		m.encoder = supervise.Start(supervise.Spec[pb.EncoderClient]{
 			Name: "encoder", Command: cmd,
@@ -130,8 +147,7 @@ func Start(opts Options) (*Master, error) {
 	if wantPlugins {
 		cmd, err := binary("pluginhost")
 		if err != nil {
-			m.Close()
-			return nil, err
+			return fail(err)
 		}
 		m.plugins = supervise.Start(supervise.Spec[pb.PluginHostClient]{
 			Name: "pluginhost", Command: cmd,
@@ -148,6 +164,8 @@ func Start(opts Options) (*Master, error) {
 			Log: opts.Log, Stderr: opts.ChildStderr,
 		})
 	}
+	// Outputs start last: they ask the encoder for keyframes.
+	m.outputs.setLive(cfg.Live)
 	return m, nil
 }
 
@@ -159,9 +177,29 @@ func (m *Master) Close() {
 	if m.plugins != nil {
 		m.plugins.Close()
 	}
+	if m.outputs != nil {
+		m.outputs.close()
+	}
 	if m.rtsp != nil {
 		m.rtsp.Close()
 	}
+	if m.rtmp != nil {
+		m.rtmp.close()
+	}
+}
+
+// requestKeyframe asks the encoder for an IDR without waiting for it: a
+// (re)connecting destination then starts at once.
+func (m *Master) requestKeyframe() {
+	c, ok := m.encoderClient()
+	if !ok {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, _ = c.ForceKeyframe(ctx, &pb.Empty{})
+	}()
 }
 
 // encoderCrashed moves the encoder off a hardware backend that keeps
@@ -210,6 +248,10 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 		ProgramFrames: m.program.frames.Load(),
 		Monitor:       redacted(m.rtsp.MonitorURL(programPath)),
 		Fallback:      m.fallback.last(),
+		Destinations:  m.outputs.status(),
+	}
+	if m.rtmp != nil {
+		st.RtmpPlay = m.rtmp.playURL()
 	}
 	if m.encoder != nil {
 		st.Encoder = m.encoderStatus.Load()
@@ -249,6 +291,7 @@ func (m *Master) Stop(ctx context.Context, _ *pb.Empty) (*pb.MasterStatus, error
 func (m *Master) setLive(ctx context.Context, live bool) (*pb.MasterStatus, error) {
 	if _, changed := m.state.Update(func(d *state.Desired) { d.Live = live }); changed {
 		m.log.Info("desired state changed", "live", live)
+		m.outputs.setLive(live)
 		m.reconcile()
 	}
 	return m.Status(ctx, nil)
@@ -280,6 +323,14 @@ func (m *Master) Snapshot(ctx context.Context, req *pb.SnapshotRequest) (*pb.Sna
 // Control API token, so it may see the password.
 func (m *Master) MonitorURL(context.Context, *pb.Empty) (*pb.MonitorURLReply, error) {
 	return &pb.MonitorURLReply{Url: m.rtsp.MonitorURL(programPath)}, nil
+}
+
+// Reconnect skips a retrying destination's wait.
+func (m *Master) Reconnect(ctx context.Context, req *pb.DestinationRequest) (*pb.MasterStatus, error) {
+	if !m.outputs.reconnect(int(req.GetIndex())) {
+		return nil, status.Errorf(codes.InvalidArgument, "no live destination %d (see status; destinations run only while live)", req.GetIndex())
+	}
+	return m.Status(ctx, nil)
 }
 
 // Restart restarts one child at once, also out of the failed state.

@@ -21,6 +21,153 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type DestinationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DestinationRequest) Reset() {
+	*x = DestinationRequest{}
+	mi := &file_control_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DestinationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DestinationRequest) ProtoMessage() {}
+
+func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DestinationRequest.ProtoReflect.Descriptor instead.
+func (*DestinationRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DestinationRequest) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+type DestinationStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// url has its stream key masked.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// off (not live), connecting, live, retrying, failed
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// retrying: milliseconds until the next attempt.
+	NextAttemptMs int64  `protobuf:"varint,4,opt,name=next_attempt_ms,json=nextAttemptMs,proto3" json:"next_attempt_ms,omitempty"`
+	Attempts      uint32 `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	FramesSent    uint64 `protobuf:"varint,6,opt,name=frames_sent,json=framesSent,proto3" json:"frames_sent,omitempty"`
+	BytesSent     uint64 `protobuf:"varint,7,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
+	FramesDropped uint64 `protobuf:"varint,8,opt,name=frames_dropped,json=framesDropped,proto3" json:"frames_dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DestinationStatus) Reset() {
+	*x = DestinationStatus{}
+	mi := &file_control_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DestinationStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DestinationStatus) ProtoMessage() {}
+
+func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
+func (*DestinationStatus) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DestinationStatus) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DestinationStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *DestinationStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DestinationStatus) GetNextAttemptMs() int64 {
+	if x != nil {
+		return x.NextAttemptMs
+	}
+	return 0
+}
+
+func (x *DestinationStatus) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DestinationStatus) GetFramesSent() uint64 {
+	if x != nil {
+		return x.FramesSent
+	}
+	return 0
+}
+
+func (x *DestinationStatus) GetBytesSent() uint64 {
+	if x != nil {
+		return x.BytesSent
+	}
+	return 0
+}
+
+func (x *DestinationStatus) GetFramesDropped() uint64 {
+	if x != nil {
+		return x.FramesDropped
+	}
+	return 0
+}
+
 type BitrateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kbps          int32                  `protobuf:"varint,1,opt,name=kbps,proto3" json:"kbps,omitempty"`
@@ -30,7 +177,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -42,7 +189,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -55,7 +202,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_control_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -74,7 +221,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -86,7 +233,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -99,7 +246,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_control_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -118,7 +265,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -130,7 +277,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -143,7 +290,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_control_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -163,7 +310,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -175,7 +322,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -188,7 +335,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -219,14 +366,17 @@ type MasterStatus struct {
 	// monitor is the RTSP monitor address with the password masked.
 	Monitor string `protobuf:"bytes,7,opt,name=monitor,proto3" json:"monitor,omitempty"`
 	// fallback says why the encoder moved off a hardware backend, if it did.
-	Fallback      string `protobuf:"bytes,8,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	Fallback     string               `protobuf:"bytes,8,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	Destinations []*DestinationStatus `protobuf:"bytes,9,rep,name=destinations,proto3" json:"destinations,omitempty"`
+	// rtmp_play is where players watch the embedded RTMP server, if it runs.
+	RtmpPlay      string `protobuf:"bytes,10,opt,name=rtmp_play,json=rtmpPlay,proto3" json:"rtmp_play,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +388,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +401,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{4}
+	return file_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -310,6 +460,20 @@ func (x *MasterStatus) GetFallback() string {
 	return ""
 }
 
+func (x *MasterStatus) GetDestinations() []*DestinationStatus {
+	if x != nil {
+		return x.Destinations
+	}
+	return nil
+}
+
+func (x *MasterStatus) GetRtmpPlay() string {
+	if x != nil {
+		return x.RtmpPlay
+	}
+	return ""
+}
+
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -330,7 +494,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -342,7 +506,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -355,7 +519,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{5}
+	return file_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -425,7 +589,20 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\"$\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\"*\n" +
+	"\x12DestinationRequest\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\"\xfc\x01\n" +
+	"\x11DestinationStatus\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12&\n" +
+	"\x0fnext_attempt_ms\x18\x04 \x01(\x03R\rnextAttemptMs\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\rR\battempts\x12\x1f\n" +
+	"\vframes_sent\x18\x06 \x01(\x04R\n" +
+	"framesSent\x12\x1d\n" +
+	"\n" +
+	"bytes_sent\x18\a \x01(\x04R\tbytesSent\x12%\n" +
+	"\x0eframes_dropped\x18\b \x01(\x04R\rframesDropped\"$\n" +
 	"\x0eBitrateRequest\x12\x12\n" +
 	"\x04kbps\x18\x01 \x01(\x05R\x04kbps\"#\n" +
 	"\x0fMonitorURLReply\x12\x10\n" +
@@ -434,7 +611,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\x93\x02\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xf1\x02\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -443,7 +620,10 @@ const file_control_proto_rawDesc = "" +
 	"\aencoder\x18\x05 \x01(\v2\x17.onair.v1.EncoderStatusR\aencoder\x12%\n" +
 	"\x0eprogram_frames\x18\x06 \x01(\x04R\rprogramFrames\x12\x18\n" +
 	"\amonitor\x18\a \x01(\tR\amonitor\x12\x1a\n" +
-	"\bfallback\x18\b \x01(\tR\bfallback\"\x95\x02\n" +
+	"\bfallback\x18\b \x01(\tR\bfallback\x12?\n" +
+	"\fdestinations\x18\t \x03(\v2\x1b.onair.v1.DestinationStatusR\fdestinations\x12\x1b\n" +
+	"\trtmp_play\x18\n" +
+	" \x01(\tR\brtmpPlay\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -454,7 +634,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\xd4\x03\n" +
+	"lastStderr2\x97\x04\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -465,7 +645,8 @@ const file_control_proto_rawDesc = "" +
 	"SetBitrate\x12\x18.onair.v1.BitrateRequest\x1a\x16.onair.v1.MasterStatus\x12>\n" +
 	"\bSnapshot\x12\x19.onair.v1.SnapshotRequest\x1a\x17.onair.v1.SnapshotReply\x128\n" +
 	"\n" +
-	"MonitorURL\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.MonitorURLReplyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"MonitorURL\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.MonitorURLReply\x12A\n" +
+	"\tReconnect\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -479,46 +660,51 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_control_proto_goTypes = []any{
-	(*BitrateRequest)(nil),  // 0: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil), // 1: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),    // 2: onair.v1.ChildRequest
-	(*FaultRequest)(nil),    // 3: onair.v1.FaultRequest
-	(*MasterStatus)(nil),    // 4: onair.v1.MasterStatus
-	(*ChildStatus)(nil),     // 5: onair.v1.ChildStatus
-	(*Fault)(nil),           // 6: onair.v1.Fault
-	(*EncoderStatus)(nil),   // 7: onair.v1.EncoderStatus
-	(*StatusRequest)(nil),   // 8: onair.v1.StatusRequest
-	(*Empty)(nil),           // 9: onair.v1.Empty
-	(*SnapshotRequest)(nil), // 10: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),   // 11: onair.v1.SnapshotReply
+	(*DestinationRequest)(nil), // 0: onair.v1.DestinationRequest
+	(*DestinationStatus)(nil),  // 1: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),     // 2: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),    // 3: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),       // 4: onair.v1.ChildRequest
+	(*FaultRequest)(nil),       // 5: onair.v1.FaultRequest
+	(*MasterStatus)(nil),       // 6: onair.v1.MasterStatus
+	(*ChildStatus)(nil),        // 7: onair.v1.ChildStatus
+	(*Fault)(nil),              // 8: onair.v1.Fault
+	(*EncoderStatus)(nil),      // 9: onair.v1.EncoderStatus
+	(*StatusRequest)(nil),      // 10: onair.v1.StatusRequest
+	(*Empty)(nil),              // 11: onair.v1.Empty
+	(*SnapshotRequest)(nil),    // 12: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),      // 13: onair.v1.SnapshotReply
 }
 var file_control_proto_depIdxs = []int32{
-	6,  // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	5,  // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	7,  // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	8,  // 3: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	9,  // 4: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	9,  // 5: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	2,  // 6: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	3,  // 7: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	0,  // 8: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	10, // 9: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	9,  // 10: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	4,  // 11: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	4,  // 12: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	4,  // 13: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	4,  // 14: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	9,  // 15: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	4,  // 16: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	11, // 17: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	1,  // 18: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	11, // [11:19] is the sub-list for method output_type
-	3,  // [3:11] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	8,  // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	7,  // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	9,  // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	1,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	10, // 4: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	11, // 5: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	11, // 6: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	4,  // 7: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	5,  // 8: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	2,  // 9: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	12, // 10: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	11, // 11: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	0,  // 12: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	6,  // 13: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	6,  // 14: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	6,  // 15: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	6,  // 16: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	11, // 17: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	6,  // 18: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	13, // 19: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	3,  // 20: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	6,  // 21: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	13, // [13:22] is the sub-list for method output_type
+	4,  // [4:13] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -534,7 +720,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

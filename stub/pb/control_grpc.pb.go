@@ -27,6 +27,7 @@ const (
 	Control_SetBitrate_FullMethodName  = "/onair.v1.Control/SetBitrate"
 	Control_Snapshot_FullMethodName    = "/onair.v1.Control/Snapshot"
 	Control_MonitorURL_FullMethodName  = "/onair.v1.Control/MonitorURL"
+	Control_Reconnect_FullMethodName   = "/onair.v1.Control/Reconnect"
 )
 
 // ControlClient is the client API for Control service.
@@ -49,6 +50,8 @@ type ControlClient interface {
 	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (*SnapshotReply, error)
 	// MonitorURL is the RTSP address, with credentials, to watch the program.
 	MonitorURL(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*MonitorURLReply, error)
+	// Reconnect skips the retry wait of a destination (by index in status).
+	Reconnect(ctx context.Context, in *DestinationRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 }
 
 type controlClient struct {
@@ -131,6 +134,15 @@ func (c *controlClient) MonitorURL(ctx context.Context, in *Empty, opts ...grpc.
 	return out, nil
 }
 
+func (c *controlClient) Reconnect(ctx context.Context, in *DestinationRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_Reconnect_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -151,6 +163,8 @@ type ControlServer interface {
 	Snapshot(context.Context, *SnapshotRequest) (*SnapshotReply, error)
 	// MonitorURL is the RTSP address, with credentials, to watch the program.
 	MonitorURL(context.Context, *Empty) (*MonitorURLReply, error)
+	// Reconnect skips the retry wait of a destination (by index in status).
+	Reconnect(context.Context, *DestinationRequest) (*MasterStatus, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -181,6 +195,9 @@ func (UnimplementedControlServer) Snapshot(context.Context, *SnapshotRequest) (*
 }
 func (UnimplementedControlServer) MonitorURL(context.Context, *Empty) (*MonitorURLReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method MonitorURL not implemented")
+}
+func (UnimplementedControlServer) Reconnect(context.Context, *DestinationRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Reconnect not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -339,6 +356,24 @@ func _Control_MonitorURL_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_Reconnect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DestinationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Reconnect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Reconnect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Reconnect(ctx, req.(*DestinationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -377,6 +412,10 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MonitorURL",
 			Handler:    _Control_MonitorURL_Handler,
+		},
+		{
+			MethodName: "Reconnect",
+			Handler:    _Control_Reconnect_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

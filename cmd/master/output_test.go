@@ -1,0 +1,185 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onair-studio/onair/internal/testpeer"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// checkDecoded asserts that frames cover their time span with at most 2%
+// missing, at the right size, with increasing timestamps.
+func checkDecoded(t *testing.T, frames []testpeer.Frame, fps, w, h int) {
+	t.Helper()
+	if len(frames) < 2 {
+		t.Fatalf("reader decoded %d frames", len(frames))
+	}
+	span := frames[len(frames)-1].PTS - frames[0].PTS
+	want := int(span*time.Duration(fps)/time.Second) + 1
+	if len(frames)*100 < want*98 {
+		t.Fatalf("reader decoded %d frames over %v, want at least 98%% of %d", len(frames), span, want)
+	}
+	for i, f := range frames {
+		if f.Width != w || f.Height != h {
+			t.Fatalf("frame %d is %dx%d, want %dx%d", i, f.Width, f.Height, w, h)
+		}
+		if i > 0 && f.PTS <= frames[i-1].PTS {
+			t.Fatalf("frame %d: timestamp %v not after %v", i, f.PTS, frames[i-1].PTS)
+		}
+	}
+}
+
+func destinations(st *pb.MasterStatus) string {
+	var b strings.Builder
+	for i, d := range st.GetDestinations() {
+		fmt.Fprintf(&b, "\n  %d %s %s %q", i, d.GetUrl(), d.GetState(), d.GetError())
+	}
+	return b.String()
+}
+
+// The program goes out to a third-party live server (nginx) and reads back
+// whole, at the right size, with monotonic timestamps.
+func TestStreamToNginx(t *testing.T) {
+	t.Parallel()
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "640", "-height", "360",
+		"-dest", nginx.URL("live", "onair"), "-live")
+	m.await("destination live", 10*time.Second, func() bool {
+		d := m.status().GetDestinations()
+		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > 0
+	})
+	r := testpeer.StartReader(t, nginx.URL("live", "onair"), testpeer.ReaderOptions{})
+	checkDecoded(t, r.WaitFrames(150, 3*time.Second, 30*time.Second), 30, 640, 360)
+}
+
+// SIGKILL the encoder three times while live: the live server sees one
+// publish session throughout, the viewer never errors out, and each freeze
+// is under a second.
+func TestEncoderKilledWhileLive(t *testing.T) {
+	t.Parallel()
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "640", "-height", "360",
+		"-dest", nginx.URL("live", "onair"), "-live")
+	m.await("destination live", 10*time.Second, func() bool {
+		d := m.status().GetDestinations()
+		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > 0
+	})
+	r := testpeer.StartReader(t, nginx.URL("live", "onair"), testpeer.ReaderOptions{})
+	m.await("viewer playing", 15*time.Second, func() bool { return r.Count() > 30 })
+	for kill := 0; kill < 3; kill++ {
+		seen := r.Count()
+		m.await("viewer receiving", 10*time.Second, func() bool { return r.Count() > seen+90 })
+		pid := child(m.status(), "encoder").GetPid()
+		if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		m.await("encoder back", 5*time.Second, func() bool {
+			c := child(m.status(), "encoder")
+			return c.GetState() == "running" && c.GetPid() != pid
+		})
+	}
+	seen := r.Count()
+	m.await("viewer receiving after the last restart", 10*time.Second, func() bool { return r.Count() > seen+90 })
+	select {
+	case <-r.Done():
+		t.Fatalf("the viewer stopped: %s", r.Output())
+	default:
+	}
+	frames := r.Frames()
+	var worst time.Duration
+	for i := 1; i < len(frames); i++ {
+		worst = max(worst, frames[i].At.Sub(frames[i-1].At))
+		if frames[i].PTS <= frames[i-1].PTS {
+			t.Fatalf("frame %d: timestamp %v not after %v", i, frames[i].PTS, frames[i-1].PTS)
+		}
+	}
+	t.Logf("%d frames over %v, longest freeze %v", len(frames), frames[len(frames)-1].At.Sub(frames[0].At).Round(time.Millisecond), worst.Round(time.Millisecond))
+	if worst >= time.Second {
+		t.Errorf("a freeze lasted %v, want under 1s", worst)
+	}
+	if n := nginx.Publishes("onair"); n != 1 {
+		t.Errorf("nginx saw %d publish sessions, want exactly 1", n)
+	}
+	if c := child(m.status(), "encoder"); c.GetRestarts() != 3 {
+		t.Errorf("encoder restarts %d, want 3", c.GetRestarts())
+	}
+}
+
+// With no destination named, the master streams to its embedded server,
+// where any player can watch without knowing the stream key.
+func TestEmbeddedServerByDefault(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180", "-live")
+	st := m.status()
+	if st.GetRtmpPlay() == "" || len(st.GetDestinations()) != 1 {
+		t.Fatalf("no embedded server destination: %v", st)
+	}
+	r := testpeer.StartReader(t, st.GetRtmpPlay(), testpeer.ReaderOptions{})
+	checkDecoded(t, r.WaitFrames(60, 3*time.Second, 20*time.Second), 30, 320, 180)
+	key := strings.TrimSpace(readFile(t, m.cfgDir+"/onair/stream-key"))
+	if out := m.out.String(); strings.Contains(out, key) {
+		t.Fatal("the stream key appears in the master's log")
+	}
+	if out, _ := m.ctl("status"); strings.Contains(out, key) {
+		t.Fatal("the stream key appears in ctl status")
+	}
+}
+
+// Bad destinations each get a clear error of their own, nothing hangs, and
+// the good destination streams on.
+func TestBadDestinations(t *testing.T) {
+	t.Parallel()
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	embedded := testpeer.FreePort(t)
+	const secret = "sk_live_5ecret"
+	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180",
+		"-rtmp-listen", fmt.Sprintf("127.0.0.1:%d", embedded),
+		"-dest", "http://127.0.0.1/live/"+secret,
+		"-dest", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", testpeer.ClosedPort(t), secret),
+		"-dest", nginx.URL("nosuchapp", secret),
+		"-dest", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", embedded, secret),
+		"-dest", nginx.URL("live", "good"),
+		"-live")
+	want := []struct{ state, err string }{
+		{"failed", "unsupported scheme"},
+		{"retrying", "refused"},
+		{"retrying", "application"},
+		{"retrying", "stream key"},
+		{"live", ""},
+	}
+	var st *pb.MasterStatus
+	ok := func() bool {
+		st = m.status()
+		d := st.GetDestinations()
+		if len(d) != len(want) {
+			return false
+		}
+		for i, w := range want {
+			if d[i].GetState() != w.state || !strings.Contains(d[i].GetError(), w.err) {
+				return false
+			}
+		}
+		return d[4].GetFramesSent() > 30
+	}
+	start := time.Now()
+	for !ok() {
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("destinations not as expected:%s", destinations(st))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("destinations:%s", destinations(st))
+	if strings.Contains(m.out.String(), secret) || strings.Contains(destinations(st), secret) {
+		t.Fatal("a stream key appears unmasked in the log or status")
+	}
+	// "reconnect now" skips the wait: another attempt happens at once.
+	attempts := st.GetDestinations()[1].GetAttempts()
+	if out, err := m.ctl("reconnect", "1"); err != nil {
+		t.Fatalf("reconnect: %v\n%s", err, out)
+	}
+	m.await("reconnect attempt", 2*time.Second, func() bool { return m.status().GetDestinations()[1].GetAttempts() > attempts })
+}

@@ -1,0 +1,67 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/internal/rtmpserver"
+)
+
+// The embedded live server: the default destination, so a fresh install
+// streams somewhere real that any player can open. Publishing needs the
+// stream key kept in the config dir; players play PlayName, so the URL
+// handed to viewers does not give the key away.
+const (
+	streamKeyFile = "stream-key"
+	rtmpApp       = "live"
+	playName      = "program"
+)
+
+type embeddedServer struct {
+	srv    *rtmpserver.Server
+	addr   string // host:port to reach it on this machine
+	key    string
+	served chan error
+}
+
+func startEmbeddedServer(listen, configDir string, log *slog.Logger) (*embeddedServer, error) {
+	key, err := control.LoadOrCreateSecret(configDir, streamKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := rtmpserver.New(rtmpserver.Config{App: rtmpApp, Key: key, PlayName: playName, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("embedded RTMP server: %w (set rtmp_server.listen, or -rtmp-listen \"\" to turn it off)", err)
+	}
+	e := &embeddedServer{srv: srv, key: key, served: make(chan error, 1)}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	host, _, _ := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	e.addr = net.JoinHostPort(host, port)
+	go func() { e.served <- srv.Serve(ln) }()
+	return e, nil
+}
+
+func (e *embeddedServer) publishURL() string {
+	return fmt.Sprintf("rtmp://%s/%s/%s", e.addr, rtmpApp, e.key)
+}
+
+func (e *embeddedServer) playURL() string {
+	return fmt.Sprintf("rtmp://%s/%s/%s", e.addr, rtmpApp, playName)
+}
+
+func (e *embeddedServer) close() {
+	e.srv.Close()
+	if err := <-e.served; err != nil && !errors.Is(err, rtmpserver.ErrServerClosed) {
+		slog.Default().Warn("embedded RTMP server", "err", err)
+	}
+}

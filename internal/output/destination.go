@@ -1,0 +1,245 @@
+package output
+
+import (
+	"context"
+	"crypto/x509"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// DestinationConfig describes one live server to keep fed.
+type DestinationConfig struct {
+	URL string
+	// FirstRetry is the wait after the first failure; each further failure
+	// doubles it up to MaxRetry, with jitter so that destinations that failed
+	// together do not retry in step. A session that stayed live for MaxRetry
+	// starts over at FirstRetry.
+	FirstRetry, MaxRetry time.Duration
+	// OnKeyframeNeeded asks the encoder for an IDR, so a (re)connecting
+	// session starts at once instead of waiting for the next keyframe.
+	OnKeyframeNeeded func()
+	RootCAs          *x509.CertPool
+	Log              *slog.Logger
+}
+
+// DestinationState is what a streamer sees for one destination.
+type DestinationState string
+
+const (
+	DestConnecting DestinationState = "connecting"
+	DestLive       DestinationState = "live"
+	DestRetrying   DestinationState = "retrying"
+	// DestFailed is for a destination that cannot work as written (a wrong
+	// scheme, no stream key): retrying would not help.
+	DestFailed  DestinationState = "failed"
+	DestStopped DestinationState = "stopped"
+)
+
+// DestinationStatus is one destination's state and counters.
+type DestinationStatus struct {
+	URL           string // stream key masked
+	State         DestinationState
+	Err           error // the last error, kept while retrying
+	NextAttempt   time.Time
+	Attempts      int
+	FramesSent    uint64
+	BytesSent     uint64
+	FramesDropped uint64
+}
+
+// Destination keeps one live server fed: it runs a Publisher, and when that
+// fails it waits and starts a new one, continuing the timeline, on its own
+// schedule, without touching any other destination.
+type Destination struct {
+	cfg    DestinationConfig
+	log    *slog.Logger
+	masked string
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	now    chan struct{}
+
+	mu                sync.Mutex
+	pub               *Publisher
+	sps, pps          []byte // the current source's parameter sets, for new sessions
+	state             DestinationState
+	err               error
+	next              time.Time
+	attempts          int
+	sent, bytes, drop uint64 // from sessions that ended
+}
+
+// StartDestination starts publishing to cfg.URL at once.
+func StartDestination(cfg DestinationConfig) *Destination {
+	if cfg.FirstRetry <= 0 {
+		cfg.FirstRetry = time.Second
+	}
+	if cfg.MaxRetry <= 0 {
+		cfg.MaxRetry = 30 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	d := &Destination{
+		cfg: cfg, masked: MaskURL(cfg.URL), done: make(chan struct{}), now: make(chan struct{}, 1),
+		state: DestConnecting,
+	}
+	d.log = cfg.Log.With("destination", d.masked)
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	go d.run()
+	return d
+}
+
+func (d *Destination) run() {
+	defer close(d.done)
+	wait := d.cfg.FirstRetry
+	var timeline time.Duration
+	for {
+		d.mu.Lock()
+		d.attempts++
+		d.state, d.next = DestConnecting, time.Time{}
+		d.mu.Unlock()
+		pub, err := NewPublisher(Config{
+			URL: d.cfg.URL, TimelineStart: timeline, RootCAs: d.cfg.RootCAs,
+			OnKeyframeNeeded: d.cfg.OnKeyframeNeeded, Log: d.cfg.Log,
+		})
+		if err != nil {
+			d.log.Error("destination cannot work", "err", err)
+			d.setState(DestFailed, err)
+			return
+		}
+		d.mu.Lock()
+		d.pub = pub
+		if d.sps != nil {
+			pub.NewSource(d.sps, d.pps)
+		}
+		d.mu.Unlock()
+		d.keyframe()
+
+		liveAt := d.watch(pub)
+		st := pub.Stats()
+		d.mu.Lock()
+		d.pub = nil
+		d.sent, d.bytes, d.drop = d.sent+st.FramesSent, d.bytes+st.BytesSent, d.drop+st.FramesDropped
+		d.mu.Unlock()
+		if d.ctx.Err() != nil {
+			pub.Close()
+			d.setState(DestStopped, nil)
+			return
+		}
+		pub.Close()
+		if !liveAt.IsZero() && time.Since(liveAt) >= d.cfg.MaxRetry {
+			wait = d.cfg.FirstRetry
+		}
+		// Jitter: between 75% and 125% of the backoff.
+		delay := time.Duration(float64(wait) * (0.75 + rand.Float64()/2))
+		failedAt := time.Now()
+		d.mu.Lock()
+		d.state, d.err, d.next = DestRetrying, st.Err, failedAt.Add(delay)
+		d.mu.Unlock()
+		d.log.Warn("destination failed; retrying", "err", st.Err, "in", delay.Round(time.Millisecond))
+		wait = min(wait*2, d.cfg.MaxRetry)
+		t := time.NewTimer(delay)
+		select {
+		case <-d.ctx.Done():
+			t.Stop()
+			d.setState(DestStopped, nil)
+			return
+		case <-d.now:
+			t.Stop()
+		case <-t.C:
+		}
+		// The new session's timeline carries on from the old one's, plus
+		// the time off air, so viewers' players see no jump back.
+		timeline = st.Timeline + time.Since(failedAt)
+	}
+}
+
+// watch waits until pub stops or the destination is closed, noting when it
+// went live. It returns the time it went live (zero if it never did).
+func (d *Destination) watch(pub *Publisher) time.Time {
+	var liveAt time.Time
+	live := pub.Live()
+	for {
+		select {
+		case <-live:
+			liveAt, live = time.Now(), nil
+			d.setState(DestLive, nil)
+			d.log.Info("destination live")
+		case <-pub.Done():
+			return liveAt
+		case <-d.ctx.Done():
+			return liveAt
+		}
+	}
+}
+
+func (d *Destination) keyframe() {
+	if d.cfg.OnKeyframeNeeded != nil {
+		d.cfg.OnKeyframeNeeded()
+	}
+}
+
+func (d *Destination) setState(s DestinationState, err error) {
+	d.mu.Lock()
+	d.state = s
+	if err != nil || s == DestLive {
+		d.err = err
+	}
+	d.mu.Unlock()
+}
+
+// NewSource says the encoder restarted: timestamps start over and sps/pps
+// describe the new stream.
+func (d *Destination) NewSource(sps, pps []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sps, d.pps = clone(sps), clone(pps)
+	if d.pub != nil {
+		d.pub.NewSource(sps, pps)
+	}
+}
+
+// WriteAccessUnit hands one access unit to the current session, if any. It
+// never blocks. Calls must come from one goroutine at a time.
+func (d *Destination) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
+	d.mu.Lock()
+	pub := d.pub
+	d.mu.Unlock()
+	if pub != nil {
+		pub.WriteAccessUnit(au, pts, dts)
+	}
+}
+
+// ReconnectNow skips the wait of a retrying destination.
+func (d *Destination) ReconnectNow() {
+	select {
+	case d.now <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns the destination's state and counters.
+func (d *Destination) Status() DestinationStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := DestinationStatus{
+		URL: d.masked, State: d.state, Err: d.err, NextAttempt: d.next, Attempts: d.attempts,
+		FramesSent: d.sent, BytesSent: d.bytes, FramesDropped: d.drop,
+	}
+	if d.pub != nil {
+		st := d.pub.Stats()
+		s.FramesSent += st.FramesSent
+		s.BytesSent += st.BytesSent
+		s.FramesDropped += st.FramesDropped
+	}
+	return s
+}
+
+// Close ends the session and stops retrying.
+func (d *Destination) Close() {
+	d.cancel()
+	<-d.done
+}
