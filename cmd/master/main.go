@@ -1,6 +1,7 @@
 // Command master is OnAir's control process. It starts and supervises the
 // encoder and pluginhost children and serves the Control API; `master ctl`
-// is the command-line client that attaches to a running master.
+// is the command-line client that attaches to a running master, and
+// `master serve-rtmp` runs only the embedded RTMP live server.
 package main
 
 import (
@@ -10,9 +11,12 @@ import (
 
 func main() {
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == "ctl" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "ctl":
 		err = ctl(os.Args[2:])
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "serve-rtmp":
+		err = serveRTMP(os.Args[2:])
+	default:
 		err = run(os.Args[1:])
 	}
 	if err != nil {

@@ -2,6 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -182,4 +186,45 @@ func TestBadDestinations(t *testing.T) {
 		t.Fatalf("reconnect: %v\n%s", err, out)
 	}
 	m.await("reconnect attempt", 2*time.Second, func() bool { return m.status().GetDestinations()[1].GetAttempts() > attempts })
+}
+
+// `master serve-rtmp` runs the embedded live server alone: ffmpeg publishes
+// with the key from the config dir, and a player watches the play URL.
+func TestServeRTMPAlone(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	out := &syncBuffer{}
+	cmd := exec.Command(filepath.Join(binDir, "master"), "serve-rtmp", "-listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+	})
+	playLine := regexp.MustCompile(`Watch with:\s+ffplay (\S+)`)
+	var play string
+	testpeer.Await(t, 10*time.Second, "serve-rtmp ready", func() bool {
+		m := playLine.FindStringSubmatch(out.String())
+		if m != nil {
+			play = m[1]
+		}
+		return m != nil
+	})
+	key := strings.TrimSpace(readFile(t, filepath.Join(home, "onair", "stream-key")))
+	if strings.Contains(out.String(), key) {
+		t.Fatal("serve-rtmp prints the stream key")
+	}
+	clip := testpeer.MakeClip(t, testpeer.ClipOptions{Seconds: 3})
+	r := testpeer.StartReader(t, play, testpeer.ReaderOptions{})
+	testpeer.Await(t, 10*time.Second, "player connected", func() bool { return strings.Contains(out.String(), "player joined") })
+	pub := testpeer.PublishClip(t, clip, 30, strings.TrimSuffix(play, "program")+key, true)
+	if err := pub.Wait(20 * time.Second); err != nil {
+		t.Fatalf("ffmpeg publish: %v\n%s", err, pub.Output())
+	}
+	checkDecoded(t, r.WaitFrames(90, 3*time.Second, 20*time.Second), 30, 640, 360)
 }

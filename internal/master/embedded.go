@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 
 	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/rtmpserver"
 )
 
@@ -20,14 +22,18 @@ const (
 	playName      = "program"
 )
 
-type embeddedServer struct {
-	srv    *rtmpserver.Server
-	addr   string // host:port to reach it on this machine
-	key    string
-	served chan error
+// RTMPServer is the embedded live server, running in the master or alone.
+type RTMPServer struct {
+	srv     *rtmpserver.Server
+	addr    string // host:port to reach it on this machine
+	key     string
+	keyFile string
+	served  chan error
 }
 
-func startEmbeddedServer(listen, configDir string, log *slog.Logger) (*embeddedServer, error) {
+// StartRTMPServer serves RTMP on listen, with the stream key kept in
+// configDir (made on first run).
+func StartRTMPServer(listen, configDir string, log *slog.Logger) (*RTMPServer, error) {
 	key, err := control.LoadOrCreateSecret(configDir, streamKeyFile)
 	if err != nil {
 		return nil, err
@@ -40,7 +46,7 @@ func startEmbeddedServer(listen, configDir string, log *slog.Logger) (*embeddedS
 	if err != nil {
 		return nil, fmt.Errorf("embedded RTMP server: %w (set rtmp_server.listen, or -rtmp-listen \"\" to turn it off)", err)
 	}
-	e := &embeddedServer{srv: srv, key: key, served: make(chan error, 1)}
+	e := &RTMPServer{srv: srv, key: key, keyFile: filepath.Join(configDir, streamKeyFile), served: make(chan error, 1)}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	host, _, _ := net.SplitHostPort(listen)
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
@@ -51,15 +57,23 @@ func startEmbeddedServer(listen, configDir string, log *slog.Logger) (*embeddedS
 	return e, nil
 }
 
-func (e *embeddedServer) publishURL() string {
+func (e *RTMPServer) publishURL() string {
 	return fmt.Sprintf("rtmp://%s/%s/%s", e.addr, rtmpApp, e.key)
 }
 
-func (e *embeddedServer) playURL() string {
+// MaskedPublishURL is where to publish, with the key masked.
+func (e *RTMPServer) MaskedPublishURL() string { return output.MaskURL(e.publishURL()) }
+
+// KeyFile holds the stream key.
+func (e *RTMPServer) KeyFile() string { return e.keyFile }
+
+// PlayURL is where players watch; it holds no secret.
+func (e *RTMPServer) PlayURL() string {
 	return fmt.Sprintf("rtmp://%s/%s/%s", e.addr, rtmpApp, playName)
 }
 
-func (e *embeddedServer) close() {
+// Close stops serving.
+func (e *RTMPServer) Close() {
 	e.srv.Close()
 	if err := <-e.served; err != nil && !errors.Is(err, rtmpserver.ErrServerClosed) {
 		slog.Default().Warn("embedded RTMP server", "err", err)

@@ -52,7 +52,7 @@ type Master struct {
 	rtsp     *rtsp.Server
 	program  *program
 	outputs  *outputs
-	rtmp     *embeddedServer
+	rtmp     *RTMPServer
 	fallback fallback
 	// encoderStatus is the encoder's last answer to a health ping.
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
@@ -97,7 +97,7 @@ func Start(opts Options) (*Master, error) {
 	}
 	dests := cfg.Destinations
 	if cfg.RTMPServer.Listen != "" {
-		if m.rtmp, err = startEmbeddedServer(cfg.RTMPServer.Listen, opts.ConfigDir, opts.Log); err != nil {
+		if m.rtmp, err = StartRTMPServer(cfg.RTMPServer.Listen, opts.ConfigDir, opts.Log); err != nil {
 			return fail(err)
 		}
 		if len(dests) == 0 {
@@ -184,7 +184,7 @@ func (m *Master) Close() {
 		m.rtsp.Close()
 	}
 	if m.rtmp != nil {
-		m.rtmp.close()
+		m.rtmp.Close()
 	}
 }
 
@@ -251,7 +251,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 		Destinations:  m.outputs.status(),
 	}
 	if m.rtmp != nil {
-		st.RtmpPlay = m.rtmp.playURL()
+		st.RtmpPlay = m.rtmp.PlayURL()
 	}
 	if m.encoder != nil {
 		st.Encoder = m.encoderStatus.Load()

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/master"
+)
+
+// serveRTMP runs the embedded live server alone: another OnAir (or any RTMP
+// encoder) publishes to it, and players watch.
+func serveRTMP(args []string) error {
+	dir, err := config.Dir()
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("master serve-rtmp", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:1935", "address to serve RTMP on")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv, err := master.StartRTMPServer(*listen, dir, log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(os.Stderr, "\nRTMP live server on %s\nPublish to:  %s   (the key is in %s)\nWatch with:  ffplay %s\n\n",
+		*listen, srv.MaskedPublishURL(), srv.KeyFile(), srv.PlayURL())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	return nil
+}
