@@ -19,6 +19,7 @@ import (
 	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -32,9 +33,9 @@ type monitorFrame struct {
 
 // readMonitor plays the master's monitor and returns n access units from the
 // first keyframe on.
-func readMonitor(t *testing.T, m *runningMaster, n, fps int) []monitorFrame {
+func readMonitor(t *testing.T, m *testpeer.Master, n, fps int) []monitorFrame {
 	t.Helper()
-	url, err := m.ctl("monitor-url")
+	url, err := m.Ctl("monitor-url")
 	if err != nil {
 		t.Fatalf("monitor-url: %v %s", err, url)
 	}
@@ -103,7 +104,7 @@ func TestPatternOnMonitor(t *testing.T) {
 	t.Parallel()
 	const fps, frames = 30, 300
 	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "640", "-height", "360", "-fps", strconv.Itoa(fps))
-	m.awaitConfigured(10*time.Second, "encoder")
+	m.AwaitConfigured(10*time.Second, "encoder")
 	got := readMonitor(t, m, frames, fps)
 
 	var stream bytes.Buffer
@@ -163,7 +164,7 @@ func TestPatternOnMonitor(t *testing.T) {
 func TestSnapshot(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "640", "-height", "360")
-	m.await("frames composed", 10*time.Second, func() bool { return m.status().GetEncoder().GetCapturedFrames() > 0 })
+	m.Await("frames composed", 10*time.Second, func() bool { return m.Status().GetEncoder().GetCapturedFrames() > 0 })
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		file, size string
@@ -173,7 +174,7 @@ func TestSnapshot(t *testing.T) {
 		if tc.size != "" {
 			args = append(args, "-size", tc.size)
 		}
-		if out, err := m.ctl(args...); err != nil {
+		if out, err := m.Ctl(args...); err != nil {
 			t.Fatalf("snapshot: %v\n%s", err, out)
 		}
 		f, err := os.Open(filepath.Join(dir, tc.file))
@@ -208,8 +209,8 @@ func TestSnapshot(t *testing.T) {
 func TestBackendChoiceOnThisMachine(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180")
-	m.await("encoder backend chosen", 10*time.Second, func() bool { return m.status().GetEncoder().GetBackend() != "" })
-	e := m.status().GetEncoder()
+	m.Await("encoder backend chosen", 10*time.Second, func() bool { return m.Status().GetEncoder().GetBackend() != "" })
+	e := m.Status().GetEncoder()
 	if e.GetBackend() != "libx264" {
 		t.Fatalf("auto chose %q, want libx264", e.GetBackend())
 	}
@@ -224,14 +225,14 @@ func TestBackendChoiceOnThisMachine(t *testing.T) {
 	}
 
 	forced := startMaster(t, nil, "-children", "encoder", "-backend", "h264_nvenc", "-width", "320", "-height", "180")
-	st := forced.awaitConfigured(10*time.Second, "encoder")
+	st := forced.AwaitConfigured(10*time.Second, "encoder")
 	if msg := st.GetEncoder().GetError(); !strings.Contains(msg, "h264_nvenc") {
 		t.Fatalf("forcing h264_nvenc: status error %q does not name it", msg)
 	}
-	if c := child(forced.status(), "encoder"); c.GetRestarts() != 0 || c.GetState() != "running" {
+	if c := child(forced.Status(), "encoder"); c.GetRestarts() != 0 || c.GetState() != "running" {
 		t.Fatalf("forcing a missing backend crashed the encoder: %v", c)
 	}
-	out, _ := forced.ctl("status")
+	out, _ := forced.Ctl("status")
 	if !strings.Contains(out, "h264_nvenc") {
 		t.Fatalf("ctl status does not show why h264_nvenc is not used:\n%s", out)
 	}
@@ -245,8 +246,8 @@ func TestHardwareCrashLoopFallsBack(t *testing.T) {
 	m := startMaster(t, []string{"ONAIR_TEST_FAULTS=1", "ONAIR_TEST_FAKE_HW=h264_nvenc:crash"},
 		"-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180")
 	var st *pb.MasterStatus
-	m.await("fallback to libx264", 20*time.Second, func() bool {
-		st = m.status()
+	m.Await("fallback to libx264", 20*time.Second, func() bool {
+		st = m.Status()
 		return st.GetFallback() != "" && configured(st, "encoder") && st.GetEncoder().GetBackend() == "libx264"
 	})
 	if !strings.Contains(st.GetFallback(), "h264_nvenc") {
@@ -258,12 +259,12 @@ func TestHardwareCrashLoopFallsBack(t *testing.T) {
 	}
 	// It stays on libx264: frames keep coming with no further restart.
 	frames := st.GetProgramFrames()
-	m.await("program continues", 10*time.Second, func() bool { return m.status().GetProgramFrames() > frames+60 })
-	st = m.status()
+	m.Await("program continues", 10*time.Second, func() bool { return m.Status().GetProgramFrames() > frames+60 })
+	st = m.Status()
 	if c := child(st, "encoder"); c.GetRestarts() != restarts || c.GetState() != "running" || st.GetEncoder().GetBackend() != "libx264" {
 		t.Fatalf("after fallback: %v, backend %q", c, st.GetEncoder().GetBackend())
 	}
-	out, _ := m.ctl("status")
+	out, _ := m.Ctl("status")
 	if !strings.Contains(out, "fallback: h264_nvenc") {
 		t.Fatalf("ctl status does not show the fallback:\n%s", out)
 	}

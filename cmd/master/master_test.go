@@ -22,24 +22,24 @@ import (
 func TestKilledChildRestartsConfigured(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil)
-	m.awaitConfigured(10*time.Second, "encoder", "pluginhost")
+	m.AwaitConfigured(10*time.Second, "encoder", "pluginhost")
 	// Change the desired state first, so "configured" means the new child got
 	// the changed state and not just its defaults.
-	if _, err := m.ctl("start"); err != nil {
+	if _, err := m.Ctl("start"); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"encoder", "pluginhost"} {
-		before := m.awaitConfigured(5*time.Second, name)
+		before := m.AwaitConfigured(5*time.Second, name)
 		old := child(before, name)
 		if err := syscall.Kill(int(old.GetPid()), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		took := m.await(name+" back after SIGKILL", time.Second, func() bool {
-			st := m.status()
+		took := m.Await(name+" back after SIGKILL", time.Second, func() bool {
+			st := m.Status()
 			c := child(st, name)
 			return configured(st, name) && c.GetPid() != old.GetPid()
 		})
-		after := child(m.status(), name)
+		after := child(m.Status(), name)
 		t.Logf("%s: SIGKILL to running and configured in %s", name, took.Round(time.Millisecond))
 		if after.GetRestarts() != old.GetRestarts()+1 {
 			t.Errorf("%s restarts = %d, want %d", name, after.GetRestarts(), old.GetRestarts()+1)
@@ -48,7 +48,7 @@ func TestKilledChildRestartsConfigured(t *testing.T) {
 			t.Errorf("%s last exit %q does not say it was killed", name, after.GetLastExit())
 		}
 	}
-	if st := m.status(); !st.GetLive() || st.GetRevision() < 2 {
+	if st := m.Status(); !st.GetLive() || st.GetRevision() < 2 {
 		t.Errorf("desired state lost across restarts: %v", st)
 	}
 }
@@ -58,19 +58,19 @@ func TestHungChildIsKilledAndRestarted(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, []string{"ONAIR_TEST_FAULTS=1"})
 	for _, name := range []string{"encoder", "pluginhost"} {
-		old := child(m.awaitConfigured(10*time.Second, name), name)
+		old := child(m.AwaitConfigured(10*time.Second, name), name)
 		// The clock starts before the fault is sent, so the CLI's own start-up
 		// counts against the 3 s.
 		hungAt := time.Now()
-		if out, err := m.ctl("fault", name, "hang"); err != nil {
+		if out, err := m.Ctl("fault", name, "hang"); err != nil {
 			t.Fatalf("inject hang: %v\n%s", err, out)
 		}
-		m.await(name+" restarted after hanging", 3*time.Second-time.Since(hungAt), func() bool {
-			st := m.status()
+		m.Await(name+" restarted after hanging", 3*time.Second-time.Since(hungAt), func() bool {
+			st := m.Status()
 			return configured(st, name) && child(st, name).GetPid() != old.GetPid()
 		})
 		t.Logf("%s: hang to running again in %s", name, time.Since(hungAt).Round(time.Millisecond))
-		c := child(m.status(), name)
+		c := child(m.Status(), name)
 		if !strings.Contains(c.GetLastExit(), "hung") {
 			t.Errorf("%s last exit %q does not say it hung", name, c.GetLastExit())
 		}
@@ -84,12 +84,12 @@ func TestHungChildIsKilledAndRestarted(t *testing.T) {
 func TestFaultInjectionOffByDefault(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil, "-children", "encoder")
-	m.awaitConfigured(10*time.Second, "encoder")
-	out, err := m.ctl("fault", "encoder", "crash")
+	m.AwaitConfigured(10*time.Second, "encoder")
+	out, err := m.Ctl("fault", "encoder", "crash")
 	if err == nil || !strings.Contains(out, "fault injection is off") {
 		t.Fatalf("fault injected without ONAIR_TEST_FAULTS: %v\n%s", err, out)
 	}
-	if c := child(m.status(), "encoder"); c.GetRestarts() != 0 {
+	if c := child(m.Status(), "encoder"); c.GetRestarts() != 0 {
 		t.Fatalf("encoder restarted: %v", c)
 	}
 }
@@ -102,8 +102,8 @@ func TestCrashLoopFailsUntilRestarted(t *testing.T) {
 	var lastPID int32
 	for i := 0; i < 5; i++ {
 		var c *pb.ChildStatus
-		m.await("encoder running", 10*time.Second, func() bool {
-			st := m.status()
+		m.Await("encoder running", 10*time.Second, func() bool {
+			st := m.Status()
 			c = child(st, "encoder")
 			return configured(st, "encoder") && c.GetPid() != lastPID
 		})
@@ -112,31 +112,31 @@ func TestCrashLoopFailsUntilRestarted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m.await("encoder failed", 5*time.Second, func() bool { return child(m.status(), "encoder").GetState() == "failed" })
+	m.Await("encoder failed", 5*time.Second, func() bool { return child(m.Status(), "encoder").GetState() == "failed" })
 	// It stays failed: no restart happens on its own.
-	st := m.ctlStatusJSON()
+	st := m.CtlStatusJSON()
 	if c := child(st, "encoder"); c.GetState() != "failed" || c.GetPid() != 0 && alive(int(c.GetPid())) {
 		t.Fatalf("failed encoder: %v", c)
 	}
-	out, err := m.ctl("status")
+	out, err := m.Ctl("status")
 	if err != nil || !strings.Contains(out, "failed") {
 		t.Fatalf("ctl status does not show failed: %v\n%s", err, out)
 	}
-	if out, err := m.ctl("restart", "encoder"); err != nil {
+	if out, err := m.Ctl("restart", "encoder"); err != nil {
 		t.Fatalf("ctl restart: %v\n%s", err, out)
 	}
-	m.awaitConfigured(2*time.Second, "encoder")
+	m.AwaitConfigured(2*time.Second, "encoder")
 }
 
 // A SIGKILLed master leaves no child alive a second later.
 func TestKilledMasterLeavesNoOrphans(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil)
-	st := m.awaitConfigured(10*time.Second, "encoder", "pluginhost")
-	if err := m.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	st := m.AwaitConfigured(10*time.Second, "encoder", "pluginhost")
+	if err := m.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-m.exited
+	<-m.Exited
 	deadline := time.Now().Add(time.Second)
 	for _, c := range st.GetChildren() {
 		for alive(int(c.GetPid())) {
@@ -152,11 +152,11 @@ func TestKilledMasterLeavesNoOrphans(t *testing.T) {
 func TestPartialMode(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil, "-children", "plugins")
-	st := m.awaitConfigured(10*time.Second, "pluginhost")
+	st := m.AwaitConfigured(10*time.Second, "pluginhost")
 	if len(st.GetChildren()) != 1 {
 		t.Fatalf("children = %v, want only the pluginhost", st.GetChildren())
 	}
-	out, err := m.ctl("restart", "encoder")
+	out, err := m.Ctl("restart", "encoder")
 	if err == nil || !strings.Contains(out, "not run by this master") {
 		t.Fatalf("restart of an absent child: %v\n%s", err, out)
 	}
@@ -166,19 +166,19 @@ func TestPartialMode(t *testing.T) {
 func TestStartStopReachChildren(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil)
-	m.awaitConfigured(10*time.Second, "encoder", "pluginhost")
-	out, err := m.ctl("start")
+	m.AwaitConfigured(10*time.Second, "encoder", "pluginhost")
+	out, err := m.Ctl("start")
 	if err != nil || !strings.Contains(out, "LIVE") {
 		t.Fatalf("ctl start: %v\n%s", err, out)
 	}
-	st := m.awaitConfigured(2*time.Second, "encoder", "pluginhost")
+	st := m.AwaitConfigured(2*time.Second, "encoder", "pluginhost")
 	if !st.GetLive() {
 		t.Fatal("not live after start")
 	}
-	if _, err := m.ctl("stop"); err != nil {
+	if _, err := m.Ctl("stop"); err != nil {
 		t.Fatal(err)
 	}
-	if st := m.awaitConfigured(2*time.Second, "encoder", "pluginhost"); st.GetLive() {
+	if st := m.AwaitConfigured(2*time.Second, "encoder", "pluginhost"); st.GetLive() {
 		t.Fatal("live after stop")
 	}
 }
@@ -190,10 +190,10 @@ func TestTokenRequired(t *testing.T) {
 	defer cancel()
 	for _, tc := range []struct{ name, token, want string }{
 		{"missing", "", "missing token"},
-		{"wrong", strings.Repeat("0", len(m.token)), "wrong token"},
+		{"wrong", strings.Repeat("0", len(m.Token)), "wrong token"},
 		{"wrong length", "x", "wrong token"},
 	} {
-		c, conn, err := control.Dial(m.addr, tc.token, "")
+		c, conn, err := control.Dial(m.Addr, tc.token, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,15 +203,15 @@ func TestTokenRequired(t *testing.T) {
 			t.Errorf("%s token: got %v, want Unauthenticated %q", tc.name, err, tc.want)
 		}
 	}
-	if _, err := m.client.Status(ctx, &pb.StatusRequest{}); err != nil {
+	if _, err := m.Client.Status(ctx, &pb.StatusRequest{}); err != nil {
 		t.Fatalf("right token refused: %v", err)
 	}
 	// The CLI with a wrong token says so.
-	out, err := m.ctl("-token", "nope", "status")
+	out, err := m.Ctl("-token", "nope", "status")
 	if err == nil || !strings.Contains(out, "wrong token") {
 		t.Fatalf("ctl with a wrong token: %v\n%s", err, out)
 	}
-	if strings.Contains(m.out.String(), m.token) {
+	if strings.Contains(m.Out.String(), m.Token) {
 		t.Fatal("the token appears in the master's log")
 	}
 }
@@ -219,7 +219,7 @@ func TestTokenRequired(t *testing.T) {
 func TestTokenFileIsPrivate(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil, "-children", "encoder")
-	fi, err := os.Stat(filepath.Join(m.cfgDir, "onair", control.TokenFile))
+	fi, err := os.Stat(filepath.Join(m.ConfigHome, "onair", control.TokenFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,31 +244,31 @@ func TestNonLoopbackWithoutTLSRefused(t *testing.T) {
 func TestTLSFingerprintPinned(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil, "-tls", "-children", "encoder")
-	if len(m.fp) != 64 {
-		t.Fatalf("fingerprint %q", m.fp)
+	if len(m.Fingerprint) != 64 {
+		t.Fatalf("fingerprint %q", m.Fingerprint)
 	}
-	if !strings.Contains(m.out.String(), m.fp) {
+	if !strings.Contains(m.Out.String(), m.Fingerprint) {
 		t.Error("the master does not print its fingerprint")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := m.client.Status(ctx, &pb.StatusRequest{}); err != nil {
+	if _, err := m.Client.Status(ctx, &pb.StatusRequest{}); err != nil {
 		t.Fatalf("right fingerprint: %v", err)
 	}
 	// Pasted with colons and upper case, as people copy fingerprints.
 	var colons []string
-	for i := 0; i < len(m.fp); i += 2 {
-		colons = append(colons, strings.ToUpper(m.fp[i:i+2]))
+	for i := 0; i < len(m.Fingerprint); i += 2 {
+		colons = append(colons, strings.ToUpper(m.Fingerprint[i:i+2]))
 	}
-	if out, err := m.ctl("-addr", m.addr, "-fingerprint", strings.Join(colons, ":"), "-token", m.token, "status"); err != nil {
+	if out, err := m.Ctl("-addr", m.Addr, "-fingerprint", strings.Join(colons, ":"), "-token", m.Token, "status"); err != nil {
 		t.Fatalf("fingerprint with colons: %v\n%s", err, out)
 	}
 	wrong := strings.Repeat("ab", 32)
-	out, err := m.ctl("-addr", m.addr, "-fingerprint", wrong, "-token", m.token, "status")
+	out, err := m.Ctl("-addr", m.Addr, "-fingerprint", wrong, "-token", m.Token, "status")
 	if err == nil || !strings.Contains(out, "does not match the pinned") {
 		t.Fatalf("wrong fingerprint accepted: %v\n%s", err, out)
 	}
-	plain, conn, err := control.Dial(m.addr, m.token, "")
+	plain, conn, err := control.Dial(m.Addr, m.Token, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,12 +305,12 @@ func TestFlagsOverrideConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := startMaster(t, nil, "-config", dir)
-	st := m.awaitConfigured(10*time.Second, "pluginhost")
+	st := m.AwaitConfigured(10*time.Second, "pluginhost")
 	if len(st.GetChildren()) != 1 {
 		t.Fatalf("config file's children: plugins ignored: %v", st.GetChildren())
 	}
 	m2 := startMaster(t, nil, "-config", dir, "-children", "encoder")
-	st = m2.awaitConfigured(10*time.Second, "encoder")
+	st = m2.AwaitConfigured(10*time.Second, "encoder")
 	if len(st.GetChildren()) != 1 {
 		t.Fatalf("-children encoder did not override the file: %v", st.GetChildren())
 	}

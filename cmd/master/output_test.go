@@ -52,8 +52,8 @@ func TestStreamToNginx(t *testing.T) {
 	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
 	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "640", "-height", "360",
 		"-dest", nginx.URL("live", "onair"), "-live")
-	m.await("destination live", 10*time.Second, func() bool {
-		d := m.status().GetDestinations()
+	m.Await("destination live", 10*time.Second, func() bool {
+		d := m.Status().GetDestinations()
 		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > 0
 	})
 	r := testpeer.StartReader(t, nginx.URL("live", "onair"), testpeer.ReaderOptions{})
@@ -68,26 +68,26 @@ func TestEncoderKilledWhileLive(t *testing.T) {
 	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
 	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "640", "-height", "360",
 		"-dest", nginx.URL("live", "onair"), "-live")
-	m.await("destination live", 10*time.Second, func() bool {
-		d := m.status().GetDestinations()
+	m.Await("destination live", 10*time.Second, func() bool {
+		d := m.Status().GetDestinations()
 		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > 0
 	})
 	r := testpeer.StartReader(t, nginx.URL("live", "onair"), testpeer.ReaderOptions{})
-	m.await("viewer playing", 15*time.Second, func() bool { return r.Count() > 30 })
+	m.Await("viewer playing", 15*time.Second, func() bool { return r.Count() > 30 })
 	for kill := 0; kill < 3; kill++ {
 		seen := r.Count()
-		m.await("viewer receiving", 10*time.Second, func() bool { return r.Count() > seen+90 })
-		pid := child(m.status(), "encoder").GetPid()
+		m.Await("viewer receiving", 10*time.Second, func() bool { return r.Count() > seen+90 })
+		pid := child(m.Status(), "encoder").GetPid()
 		if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		m.await("encoder back", 5*time.Second, func() bool {
-			c := child(m.status(), "encoder")
+		m.Await("encoder back", 5*time.Second, func() bool {
+			c := child(m.Status(), "encoder")
 			return c.GetState() == "running" && c.GetPid() != pid
 		})
 	}
 	seen := r.Count()
-	m.await("viewer receiving after the last restart", 10*time.Second, func() bool { return r.Count() > seen+90 })
+	m.Await("viewer receiving after the last restart", 10*time.Second, func() bool { return r.Count() > seen+90 })
 	select {
 	case <-r.Done():
 		t.Fatalf("the viewer stopped: %s", r.Output())
@@ -108,7 +108,7 @@ func TestEncoderKilledWhileLive(t *testing.T) {
 	if n := nginx.Publishes("onair"); n != 1 {
 		t.Errorf("nginx saw %d publish sessions, want exactly 1", n)
 	}
-	if c := child(m.status(), "encoder"); c.GetRestarts() != 3 {
+	if c := child(m.Status(), "encoder"); c.GetRestarts() != 3 {
 		t.Errorf("encoder restarts %d, want 3", c.GetRestarts())
 	}
 }
@@ -118,17 +118,17 @@ func TestEncoderKilledWhileLive(t *testing.T) {
 func TestEmbeddedServerByDefault(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180", "-live")
-	st := m.status()
+	st := m.Status()
 	if st.GetRtmpPlay() == "" || len(st.GetDestinations()) != 1 {
 		t.Fatalf("no embedded server destination: %v", st)
 	}
 	r := testpeer.StartReader(t, st.GetRtmpPlay(), testpeer.ReaderOptions{})
 	checkDecoded(t, r.WaitFrames(60, 3*time.Second, 20*time.Second), 30, 320, 180)
-	key := strings.TrimSpace(readFile(t, m.cfgDir+"/onair/stream-key"))
-	if out := m.out.String(); strings.Contains(out, key) {
+	key := strings.TrimSpace(readFile(t, m.ConfigHome+"/onair/stream-key"))
+	if out := m.Out.String(); strings.Contains(out, key) {
 		t.Fatal("the stream key appears in the master's log")
 	}
-	if out, _ := m.ctl("status"); strings.Contains(out, key) {
+	if out, _ := m.Ctl("status"); strings.Contains(out, key) {
 		t.Fatal("the stream key appears in ctl status")
 	}
 }
@@ -157,7 +157,7 @@ func TestBadDestinations(t *testing.T) {
 	}
 	var st *pb.MasterStatus
 	ok := func() bool {
-		st = m.status()
+		st = m.Status()
 		d := st.GetDestinations()
 		if len(d) != len(want) {
 			return false
@@ -177,15 +177,15 @@ func TestBadDestinations(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("destinations:%s", destinations(st))
-	if strings.Contains(m.out.String(), secret) || strings.Contains(destinations(st), secret) {
+	if strings.Contains(m.Out.String(), secret) || strings.Contains(destinations(st), secret) {
 		t.Fatal("a stream key appears unmasked in the log or status")
 	}
 	// "reconnect now" skips the wait: another attempt happens at once.
 	attempts := st.GetDestinations()[1].GetAttempts()
-	if out, err := m.ctl("reconnect", "1"); err != nil {
+	if out, err := m.Ctl("reconnect", "1"); err != nil {
 		t.Fatalf("reconnect: %v\n%s", err, out)
 	}
-	m.await("reconnect attempt", 2*time.Second, func() bool { return m.status().GetDestinations()[1].GetAttempts() > attempts })
+	m.Await("reconnect attempt", 2*time.Second, func() bool { return m.Status().GetDestinations()[1].GetAttempts() > attempts })
 }
 
 // `master serve-rtmp` runs the embedded live server alone: ffmpeg publishes
@@ -193,7 +193,7 @@ func TestBadDestinations(t *testing.T) {
 func TestServeRTMPAlone(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
-	out := &syncBuffer{}
+	out := &testpeer.SyncBuffer{}
 	cmd := exec.Command(filepath.Join(binDir, "master"), "serve-rtmp", "-listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home)
 	cmd.Stdout, cmd.Stderr = out, out

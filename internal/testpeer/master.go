@@ -1,0 +1,233 @@
+package testpeer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// BuildOnAir builds master, encoder and pluginhost into dir, race-enabled
+// when race is set, from the module this package belongs to.
+func BuildOnAir(dir string, race bool) error {
+	root, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return err
+	}
+	args := []string{"build", "-o", dir + "/"}
+	if race {
+		args = append(args, "-race")
+	}
+	args = append(args, "./cmd/master", "./cmd/encoder", "./cmd/pluginhost")
+	build := exec.Command("go", args...)
+	build.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building OnAir: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// SyncBuffer collects a process's output while it runs.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Master is a real OnAir master process with its own config dir, on free
+// loopback ports.
+type Master struct {
+	T           testing.TB
+	BinDir      string
+	Cmd         *exec.Cmd
+	Env         []string
+	ConfigHome  string // XDG_CONFIG_HOME; OnAir's files are in ConfigHome/onair
+	Out         *SyncBuffer
+	Addr        string
+	Fingerprint string
+	Token       string
+	Client      pb.ControlClient
+	Exited      chan struct{}
+}
+
+// StartMaster runs binDir/master with args and waits until its Control API
+// answers. It is stopped with SIGTERM when the test ends, and must exit
+// cleanly then (a race-built master exits non-zero on a data race).
+func StartMaster(t testing.TB, binDir string, env []string, args ...string) *Master {
+	t.Helper()
+	m := &Master{T: t, BinDir: binDir, ConfigHome: t.TempDir(), Out: &SyncBuffer{}, Exited: make(chan struct{})}
+	m.Env = append(os.Environ(), "XDG_CONFIG_HOME="+m.ConfigHome)
+	m.Env = append(m.Env, env...)
+	ports := []string{"-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0", "-rtmp-listen", "127.0.0.1:0", "-headless"}
+	m.Cmd = exec.Command(filepath.Join(binDir, "master"), append(ports, args...)...)
+	m.Cmd.Env = m.Env
+	m.Cmd.Stdout, m.Cmd.Stderr = m.Out, m.Out
+	if err := m.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = m.Cmd.Wait(); close(m.Exited) }()
+	t.Cleanup(m.Stop)
+
+	dir := filepath.Join(m.ConfigHome, "onair")
+	m.Await("control endpoint written", 10*time.Second, func() bool {
+		e, err := control.ReadEndpoint(dir)
+		if err != nil {
+			return false
+		}
+		m.Addr, m.Fingerprint = e.Addr, e.Fingerprint
+		return true
+	})
+	tok, err := control.ReadToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Token = tok
+	client, conn, err := control.Dial(m.Addr, m.Token, m.Fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	m.Client = client
+	return m
+}
+
+// Stop sends SIGTERM and checks for a clean exit.
+func (m *Master) Stop() {
+	select {
+	case <-m.Exited:
+		return
+	default:
+	}
+	_ = m.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.Exited:
+	case <-time.After(15 * time.Second):
+		_ = m.Cmd.Process.Kill()
+		<-m.Exited
+		m.T.Errorf("master did not stop on SIGTERM; output:\n%s", m.Out)
+		return
+	}
+	if code := m.Cmd.ProcessState.ExitCode(); code != 0 {
+		m.T.Errorf("master exited with %d on SIGTERM; output:\n%s", code, m.Out)
+	}
+}
+
+// Await polls cond until it holds, failing the test after within or if the
+// master exits. It returns how long it took.
+func (m *Master) Await(what string, within time.Duration, cond func() bool) time.Duration {
+	m.T.Helper()
+	start := time.Now()
+	for !cond() {
+		select {
+		case <-m.Exited:
+			m.T.Fatalf("master exited while waiting for %s; output:\n%s", what, m.Out)
+		default:
+		}
+		if time.Since(start) > within {
+			m.T.Fatalf("%s: not within %s; output:\n%s", what, within, m.Out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// Status asks the Control API.
+func (m *Master) Status() *pb.MasterStatus {
+	m.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := m.Client.Status(ctx, &pb.StatusRequest{})
+	if err != nil {
+		m.T.Fatalf("status: %v", err)
+	}
+	return st
+}
+
+// AwaitConfigured waits until the named children run the desired state.
+func (m *Master) AwaitConfigured(within time.Duration, names ...string) *pb.MasterStatus {
+	m.T.Helper()
+	var st *pb.MasterStatus
+	m.Await(strings.Join(names, ", ")+" running and configured", within, func() bool {
+		st = m.Status()
+		for _, n := range names {
+			if !Configured(st, n) {
+				return false
+			}
+		}
+		return true
+	})
+	return st
+}
+
+// Ctl runs `master ctl` as a user would on the master's machine.
+func (m *Master) Ctl(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(m.BinDir, "master"), append([]string{"ctl"}, args...)...)
+	cmd.Env = m.Env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// CtlStatusJSON runs `master ctl status --json` and parses it.
+func (m *Master) CtlStatusJSON() *pb.MasterStatus {
+	m.T.Helper()
+	out, err := m.Ctl("status", "--json")
+	if err != nil {
+		m.T.Fatalf("ctl status --json: %v\n%s", err, out)
+	}
+	st := &pb.MasterStatus{}
+	if err := protojson.Unmarshal([]byte(out), st); err != nil {
+		m.T.Fatalf("ctl status --json printed no status JSON: %v\n%s", err, out)
+	}
+	return st
+}
+
+// Child finds a child in a status.
+func Child(st *pb.MasterStatus, name string) *pb.ChildStatus {
+	for _, c := range st.GetChildren() {
+		if c.GetName() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Configured reports whether the child runs with the current desired state.
+func Configured(st *pb.MasterStatus, name string) bool {
+	c := Child(st, name)
+	return c != nil && c.GetState() == "running" && c.GetConfiguredRevision() == st.GetRevision()
+}
+
+// Alive reports whether pid is a live process (a zombie counts as dead).
+func Alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
