@@ -1,0 +1,161 @@
+// Package master measures the master's promises under load with real
+// processes: how fast the program comes back after the encoder is killed,
+// and what each extra destination costs the master.
+//
+// Run with `make bench`, or alone:
+//
+//	go test -run '^$' -bench . ./bench/master
+package master
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onair-studio/onair/internal/testpeer"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries builds OnAir once per run, only when a benchmark needs it.
+func binaries(b *testing.B) string {
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "onair-bench")
+		if buildErr == nil {
+			buildErr = testpeer.BuildOnAir(binDir, false)
+		}
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	return binDir
+}
+
+func awaitLive(m *testpeer.Master, n int) {
+	m.Await("destinations live", 20*time.Second, func() bool {
+		d := m.Status().GetDestinations()
+		for _, x := range d {
+			if x.GetState() != "live" || x.GetFramesSent() == 0 {
+				return false
+			}
+		}
+		return len(d) == n
+	})
+}
+
+// BenchmarkEncoderKillRecovery SIGKILLs the encoder 20 times while live to
+// nginx and measures, at an ffmpeg viewer, the time from each kill to the
+// first frame of the new encoder (target: median ≤ 300 ms). It runs the
+// measurement once whatever b.N is.
+func BenchmarkEncoderKillRecovery(b *testing.B) {
+	const kills = 20
+	nginx := testpeer.StartNginx(b, testpeer.NginxOptions{})
+	m := testpeer.StartMaster(b, binaries(b), nil, "-children", "encoder", "-source", "pattern",
+		"-width", "1280", "-height", "720", "-dest", nginx.URL("live", "bench"), "-live")
+	awaitLive(m, 1)
+	r := testpeer.StartReader(b, nginx.URL("live", "bench"), testpeer.ReaderOptions{})
+	m.Await("viewer playing", 20*time.Second, func() bool { return r.Count() > 30 })
+	var killedAt []time.Time
+	for i := 0; i < kills; i++ {
+		seen := r.Count()
+		m.Await("viewer receiving", 10*time.Second, func() bool { return r.Count() > seen+60 })
+		// Each measured kill must be a first crash: an explicit restart
+		// clears the crash history (20 kills within a minute would
+		// otherwise be a crash loop with growing backoff). Its own gap
+		// lies outside the measuring window.
+		if i > 0 {
+			if out, err := m.Ctl("restart", "encoder"); err != nil {
+				b.Fatalf("restart: %v %s", err, out)
+			}
+			seen = r.Count()
+			m.Await("viewer receiving", 10*time.Second, func() bool {
+				return testpeer.Configured(m.Status(), "encoder") && r.Count() > seen+60
+			})
+		}
+		pid := testpeer.Child(m.Status(), "encoder").GetPid()
+		killedAt = append(killedAt, time.Now())
+		if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
+			b.Fatal(err)
+		}
+		m.Await("encoder back", 5*time.Second, func() bool {
+			c := testpeer.Child(m.Status(), "encoder")
+			return c.GetState() == "running" && c.GetPid() != pid
+		})
+	}
+	seen := r.Count()
+	m.Await("viewer receiving", 10*time.Second, func() bool { return r.Count() > seen+30 })
+
+	// The new encoder's first frame ends the longest silence after a kill;
+	// frames that were already on their way arrive before it.
+	frames := r.Frames()
+	var recovery []time.Duration
+	for _, k := range killedAt {
+		var gap, rec time.Duration
+		for j := 1; j < len(frames); j++ {
+			if frames[j].At.Before(k) || frames[j].At.After(k.Add(1500*time.Millisecond)) {
+				continue
+			}
+			if g := frames[j].At.Sub(frames[j-1].At); g > gap {
+				gap, rec = g, frames[j].At.Sub(k)
+			}
+		}
+		recovery = append(recovery, rec)
+	}
+	slices.Sort(recovery)
+	median, p95 := recovery[len(recovery)/2], recovery[len(recovery)*95/100]
+	fmt.Printf("encoder SIGKILL -> first new frame at the nginx viewer, %d kills: median %v, p95 %v, max %v (target median <= 300ms)\n",
+		kills, median.Round(time.Millisecond), p95.Round(time.Millisecond), recovery[len(recovery)-1].Round(time.Millisecond))
+	b.ReportMetric(float64(median.Milliseconds()), "median-ms")
+	b.ReportMetric(float64(p95.Milliseconds()), "p95-ms")
+}
+
+// cpuSeconds reads a process's user+system CPU time.
+func cpuSeconds(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
+
+// masterCPU streams 720p to n nginx destinations for a while and returns the
+// master's CPU use in CPU-seconds per second.
+func masterCPU(b *testing.B, n int) float64 {
+	nginx := testpeer.StartNginx(b, testpeer.NginxOptions{})
+	args := []string{"-children", "encoder", "-source", "pattern", "-width", "1280", "-height", "720", "-live"}
+	for i := 0; i < n; i++ {
+		args = append(args, "-dest", nginx.URL("live", fmt.Sprintf("d%d", i)))
+	}
+	m := testpeer.StartMaster(b, binaries(b), nil, args...)
+	defer m.Stop()
+	awaitLive(m, n)
+	pid := m.Cmd.Process.Pid
+	const window = 10 * time.Second
+	start, t0 := cpuSeconds(b, pid), time.Now()
+	time.Sleep(window) // a measurement window, not a wait for a condition
+	return (cpuSeconds(b, pid) - start) / time.Since(t0).Seconds()
+}
+
+// BenchmarkMasterCPUPerDestination compares the master's CPU with 1 and 10
+// destinations (target: under 5% more for ten).
+func BenchmarkMasterCPUPerDestination(b *testing.B) {
+	one := masterCPU(b, 1)
+	ten := masterCPU(b, 10)
+	fmt.Printf("master CPU at 720p30: 1 destination %.1f%% of a core, 10 destinations %.1f%% (+%.1f points, %.2f points per extra destination)\n",
+		one*100, ten*100, (ten-one)*100, (ten-one)*100/9)
+	b.ReportMetric(one*100, "cpu%-1dest")
+	b.ReportMetric(ten*100, "cpu%-10dest")
+}
