@@ -10,8 +10,11 @@ APT_PACKAGES := pkg-config libavcodec-dev libavutil-dev libyuv-dev \
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-# Packages whose tests exercise concurrency run under the race detector.
-TEST_FLAGS ?= -race -timeout 12m
+# Every package runs under the race detector. Packages run one at a time
+# (-p 1): several tests time restarts against real processes, and two
+# packages' worth of encoders and live servers on two cores would make those
+# times measure the machine rather than OnAir.
+TEST_FLAGS ?= -race -p 1 -timeout 14m
 
 .PHONY: all deps build run test bench proto lint clean
 

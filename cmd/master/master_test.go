@@ -20,7 +20,7 @@ import (
 // A SIGKILLed child is running again, with the desired state applied, within
 // a second, and the restart shows in status.
 func TestKilledChildRestartsConfigured(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it times a restart.
 	m := startMaster(t, nil)
 	m.AwaitConfigured(10*time.Second, "encoder", "pluginhost")
 	// Change the desired state first, so "configured" means the new child got
@@ -55,7 +55,7 @@ func TestKilledChildRestartsConfigured(t *testing.T) {
 
 // A child that stops answering is killed and restarted within 3 s.
 func TestHungChildIsKilledAndRestarted(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it times a restart.
 	m := startMaster(t, []string{"ONAIR_TEST_FAULTS=1"})
 	for _, name := range []string{"encoder", "pluginhost"} {
 		old := child(m.AwaitConfigured(10*time.Second, name), name)
@@ -97,7 +97,7 @@ func TestFaultInjectionOffByDefault(t *testing.T) {
 // Five crashes in a minute put a child in "failed"; `master ctl restart`
 // brings it back.
 func TestCrashLoopFailsUntilRestarted(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it times a restart.
 	m := startMaster(t, nil, "-children", "encoder")
 	var lastPID int32
 	for i := 0; i < 5; i++ {
@@ -130,7 +130,7 @@ func TestCrashLoopFailsUntilRestarted(t *testing.T) {
 
 // A SIGKILLed master leaves no child alive a second later.
 func TestKilledMasterLeavesNoOrphans(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it times a restart.
 	m := startMaster(t, nil)
 	st := m.AwaitConfigured(10*time.Second, "encoder", "pluginhost")
 	if err := m.Cmd.Process.Signal(syscall.SIGKILL); err != nil {

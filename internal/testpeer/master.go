@@ -19,24 +19,32 @@ import (
 	"github.com/onair-studio/onair/stub/pb"
 )
 
-// BuildOnAir builds master, encoder and pluginhost into dir, race-enabled
-// when race is set, from the module this package belongs to.
+// BuildOnAir builds master, encoder and pluginhost into dir from the module
+// this package belongs to. With race the master is race-enabled, so a data
+// race in it fails the test that stops it; the children are not, because
+// the race runtime slows their start-up several-fold and tests time their
+// restarts (their packages run under the race detector on their own).
 func BuildOnAir(dir string, race bool) error {
 	root, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return err
 	}
-	args := []string{"build", "-o", dir + "/"}
+	build := func(flags []string, pkgs ...string) error {
+		cmd := exec.Command("go", append(append([]string{"build", "-o", dir + "/"}, flags...), pkgs...)...)
+		cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building OnAir: %v\n%s", err, out)
+		}
+		return nil
+	}
+	var masterFlags []string
 	if race {
-		args = append(args, "-race")
+		masterFlags = []string{"-race"}
 	}
-	args = append(args, "./cmd/master", "./cmd/encoder", "./cmd/pluginhost")
-	build := exec.Command("go", args...)
-	build.Dir = filepath.Dir(strings.TrimSpace(string(root)))
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building OnAir: %v\n%s", err, out)
+	if err := build(masterFlags, "./cmd/master"); err != nil {
+		return err
 	}
-	return nil
+	return build(nil, "./cmd/encoder", "./cmd/pluginhost")
 }
 
 // SyncBuffer collects a process's output while it runs.
