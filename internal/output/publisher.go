@@ -32,6 +32,10 @@ type Config struct {
 	// QueueSize is how many access units may wait for the connection before
 	// the queue drops to the next keyframe (default 256).
 	QueueSize int
+	// MaxQueueAge is how long an access unit may wait before the queue drops
+	// to the next keyframe (default 3 s): a stalled server shows here long
+	// before a frame count fills.
+	MaxQueueAge time.Duration
 	// RootCAs verifies rtmps servers; nil means the system roots.
 	RootCAs *x509.CertPool
 	// OnKeyframeNeeded is called (from the publisher's goroutine, at most
@@ -116,6 +120,9 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 256
 	}
+	if cfg.MaxQueueAge <= 0 {
+		cfg.MaxQueueAge = 3 * time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +130,7 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 		cfg:  cfg,
 		dest: d,
 		log:  cfg.Log.With("output", d.masked),
-		q:    newQueue(cfg.QueueSize),
+		q:    newQueue(cfg.QueueSize, cfg.MaxQueueAge),
 		live: make(chan struct{}),
 		done: make(chan struct{}),
 		tl:   newTimeline(cfg.TimelineStart),

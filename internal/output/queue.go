@@ -16,8 +16,10 @@ type accessUnit struct {
 }
 
 // queue sits between the caller and the writer goroutine. Pushing never
-// blocks: when the writer falls behind and the queue is full, everything
-// queued is dropped and so is every later unit up to the next keyframe, so
+// blocks: when the writer falls behind and the queue is full, or its oldest
+// unit has waited longer than maxAge (late video is no use to viewers of a
+// live stream), everything queued is dropped and so is every later unit up
+// to the next keyframe, so
 // what reaches the server always decodes. A new source also waits for a
 // keyframe, since the old source's reference pictures are gone.
 type queue struct {
@@ -25,6 +27,7 @@ type queue struct {
 	items   []*accessUnit
 	spare   []*accessUnit
 	max     int
+	maxAge  time.Duration
 	waitKey bool
 	needKey bool // units were dropped waiting for a keyframe
 	dropped uint64
@@ -34,8 +37,8 @@ type queue struct {
 	wake               chan struct{}
 }
 
-func newQueue(max int) *queue {
-	return &queue{max: max, waitKey: true, wake: make(chan struct{}, 1)}
+func newQueue(max int, maxAge time.Duration) *queue {
+	return &queue{max: max, maxAge: maxAge, waitKey: true, wake: make(chan struct{}, 1)}
 }
 
 func (q *queue) push(au *accessUnit) {
@@ -44,7 +47,7 @@ func (q *queue) push(au *accessUnit) {
 	if au.newSource {
 		q.waitKey = true
 	}
-	if len(q.items) >= q.max {
+	if len(q.items) >= q.max || len(q.items) > 0 && au.wall.Sub(q.items[0].wall) > q.maxAge {
 		for i, it := range q.items {
 			q.fold(it)
 			q.items[i] = nil

@@ -1,9 +1,12 @@
 package output
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestQueueDropsToKeyframe(t *testing.T) {
-	q := newQueue(4)
+	q := newQueue(4, time.Hour)
 	push := func(key, newSource bool, sps string) {
 		u := &accessUnit{key: key, newSource: newSource}
 		if sps != "" {
@@ -36,5 +39,24 @@ func TestQueueDropsToKeyframe(t *testing.T) {
 	}
 	if d := q.droppedCount(); d != 7 {
 		t.Errorf("dropped %d, want 7", d)
+	}
+}
+
+// A stalled writer shows as age before the queue fills: units older than
+// maxAge are dropped, again to the next keyframe.
+func TestQueueDropsStaleUnits(t *testing.T) {
+	q := newQueue(100, 2*time.Second)
+	t0 := time.Now()
+	at := func(d time.Duration, key bool) { q.push(&accessUnit{key: key, wall: t0.Add(d)}) }
+	at(0, true)
+	at(time.Second, false)
+	at(2500*time.Millisecond, false) // the keyframe has waited 2.5 s: all go
+	at(3*time.Second, true)
+	units, _ := q.take()
+	if len(units) != 1 || !units[0].key || !units[0].wall.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("took %d units, want only the fresh keyframe", len(units))
+	}
+	if d := q.droppedCount(); d != 3 {
+		t.Errorf("dropped %d, want 3", d)
 	}
 }

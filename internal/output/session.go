@@ -63,6 +63,11 @@ type session struct {
 // openSession dials, handshakes, connects to the application, creates a
 // stream and publishes the key. ctx bounds all of it: on its deadline or
 // cancellation the socket is closed under whatever step is waiting.
+// sendBuffer is the socket send buffer of a session (the kernel doubles
+// it): about two seconds of 1 Mbit/s video, under a second at usual
+// streaming bitrates.
+const sendBuffer = 128 << 10
+
 func openSession(ctx context.Context, d destination, o sessionOptions) (_ *session, err error) {
 	step := "connecting"
 	s := &session{dest: d, readDone: make(chan struct{}), pings: make(chan uint32, 1)}
@@ -80,6 +85,13 @@ func openSession(ctx context.Context, d destination, o sessionOptions) (_ *sessi
 	var dialer net.Dialer
 	if s.raw, err = dialer.DialContext(ctx, "tcp", d.addr); err != nil {
 		return nil, err
+	}
+	if tc, ok := s.raw.(*net.TCPConn); ok {
+		// A fixed send buffer: left to autotuning, the kernel would soak up
+		// tens of seconds of video for a stalled server, all of it late.
+		// Kept small, a stall reaches our queue, which drops to the next
+		// keyframe and counts what it drops.
+		_ = tc.SetWriteBuffer(sendBuffer)
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = s.raw.SetDeadline(deadline)

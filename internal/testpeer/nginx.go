@@ -23,6 +23,7 @@ type Nginx struct {
 	Port      int
 	Dir       string // prefix directory holding config and logs
 	RecordDir string // where recordings go (Record option)
+	conf      string
 	proc      *Proc
 }
 
@@ -78,8 +79,33 @@ rtmp {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n.proc = start(t, nil, "nginx", "-c", confPath, "-p", n.Dir, "-e", n.ErrorLogPath())
-	ok := Eventually(10*time.Second, func() bool {
+	n.conf = confPath
+	if !n.run(t) {
+		select {
+		case <-n.proc.Done():
+			return nil, n.proc.Output() + n.ErrorLog()
+		default:
+		}
+		n.proc.Stop()
+		return nil, "port did not open: " + n.ErrorLog()
+	}
+	return n, ""
+}
+
+// Restart starts the server again on the same port after it was stopped or
+// killed, as a live server coming back.
+func (n *Nginx) Restart(t testing.TB) {
+	t.Helper()
+	n.proc.Stop()
+	if !n.run(t) {
+		t.Fatalf("nginx did not come back: %s%s", n.proc.Output(), n.ErrorLog())
+	}
+}
+
+// run starts the process and reports whether its port opened.
+func (n *Nginx) run(t testing.TB) bool {
+	n.proc = start(t, nil, "nginx", "-c", n.conf, "-p", n.Dir, "-e", n.ErrorLogPath())
+	return Eventually(10*time.Second, func() bool {
 		select {
 		case <-n.proc.Done():
 			return true
@@ -91,17 +117,16 @@ rtmp {
 			return true
 		}
 		return false
-	})
+	}) && n.running()
+}
+
+func (n *Nginx) running() bool {
 	select {
 	case <-n.proc.Done():
-		return nil, n.proc.Output() + n.ErrorLog()
+		return false
 	default:
+		return true
 	}
-	if !ok {
-		n.proc.Stop()
-		return nil, "port did not open: " + n.ErrorLog()
-	}
-	return n, ""
 }
 
 // Addr is host:port.

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onair-studio/onair/internal/testpeer"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// startThree streams to three nginx live servers and waits until all are live.
+func startThree(t *testing.T, width, height string) (*testpeer.Master, []*testpeer.Nginx) {
+	t.Helper()
+	var servers []*testpeer.Nginx
+	args := []string{"-children", "encoder", "-source", "pattern", "-width", width, "-height", height, "-live"}
+	for i := 0; i < 3; i++ {
+		n := testpeer.StartNginx(t, testpeer.NginxOptions{})
+		servers = append(servers, n)
+		args = append(args, "-dest", n.URL("live", "onair"))
+	}
+	m := startMaster(t, nil, args...)
+	m.Await("three destinations live", 15*time.Second, func() bool {
+		for _, d := range m.Status().GetDestinations() {
+			if d.GetState() != "live" || d.GetFramesSent() == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	return m, servers
+}
+
+// healthyKeepPace checks that destinations i and j sent every frame the
+// master received between two status snapshots, and dropped none.
+func healthyKeepPace(t *testing.T, before, after *pb.MasterStatus, healthy ...int) {
+	t.Helper()
+	program := after.GetProgramFrames() - before.GetProgramFrames()
+	for _, i := range healthy {
+		b, a := before.GetDestinations()[i], after.GetDestinations()[i]
+		sent := a.GetFramesSent() - b.GetFramesSent()
+		if a.GetFramesDropped() != 0 || a.GetState() != "live" || sent+3 < program || sent > program+3 {
+			t.Errorf("destination %d sent %d of %d program frames, dropped %d, state %s",
+				i, sent, program, a.GetFramesDropped(), a.GetState())
+		}
+	}
+}
+
+// One live server dies: the other two get every frame; when it comes back,
+// its destination reconnects on its own within its backoff.
+func TestLiveServerDownOthersUnaffected(t *testing.T) {
+	t.Parallel()
+	m, servers := startThree(t, "320", "180")
+	if err := syscall.Kill(servers[0].PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	m.Await("destination 0 retrying", 10*time.Second, func() bool {
+		return m.Status().GetDestinations()[0].GetState() == "retrying"
+	})
+	before := m.Status()
+	m.Await("three seconds of program", 10*time.Second, func() bool {
+		return m.Status().GetProgramFrames() > before.GetProgramFrames()+90
+	})
+	after := m.Status()
+	healthyKeepPace(t, before, after, 1, 2)
+	if d := after.GetDestinations()[0]; d.GetError() == "" {
+		t.Errorf("the dead server's destination shows no error: %v", d)
+	}
+
+	servers[0].Restart(t)
+	next := time.Duration(m.Status().GetDestinations()[0].GetNextAttemptMs()) * time.Millisecond
+	took := m.Await("destination 0 back", next+5*time.Second, func() bool {
+		d := m.Status().GetDestinations()[0]
+		return d.GetState() == "live"
+	})
+	t.Logf("destination 0 back %v after its server (next attempt was due in %v)", took.Round(time.Millisecond), next)
+	for i, n := range servers[1:] {
+		if got := n.Publishes("onair"); got != 1 {
+			t.Errorf("healthy server %d saw %d publish sessions, want 1", i+1, got)
+		}
+	}
+}
+
+// One live server stalls (SIGSTOP): the others lose nothing; the stalled
+// destination drops to keyframes, and recovers after SIGCONT.
+func TestStalledLiveServer(t *testing.T) {
+	t.Parallel()
+	// 720p: enough bytes per second that a stalled server's socket buffers
+	// fill in seconds, as they do at real streaming bitrates.
+	m, servers := startThree(t, "1280", "720")
+	stalled := servers[1].PID()
+	if err := syscall.Kill(stalled, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(stalled, syscall.SIGCONT) })
+	before := m.Status()
+	dropping := m.Await("stalled destination dropping or retrying", 60*time.Second, func() bool {
+		d := m.Status().GetDestinations()[1]
+		return d.GetFramesDropped() > 0 || d.GetState() == "retrying"
+	})
+	after := m.Status()
+	healthyKeepPace(t, before, after, 0, 2)
+	if err := syscall.Kill(stalled, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	sent := m.Status().GetDestinations()[1].GetFramesSent()
+	back := m.Await("stalled destination streaming again", 45*time.Second, func() bool {
+		d := m.Status().GetDestinations()[1]
+		return d.GetState() == "live" && d.GetFramesSent() > sent+60
+	})
+	d := m.Status().GetDestinations()[1]
+	t.Logf("stalled destination: dropping after %v, streaming again %v after SIGCONT; %d frames dropped, %d attempts",
+		dropping.Round(time.Millisecond), back.Round(time.Millisecond), d.GetFramesDropped(), d.GetAttempts())
+}
