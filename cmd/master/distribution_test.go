@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -111,4 +114,40 @@ func TestStalledLiveServer(t *testing.T) {
 	d := m.Status().GetDestinations()[1]
 	t.Logf("stalled destination: dropping after %v, streaming again %v after SIGCONT; %d frames dropped, %d attempts",
 		dropping.Round(time.Millisecond), back.Round(time.Millisecond), d.GetFramesDropped(), d.GetAttempts())
+}
+
+// Two destinations on different renditions each read back at their own
+// size; a rendition nobody uses is not encoded.
+func TestRenditions(t *testing.T) {
+	t.Parallel()
+	full, small := testpeer.StartNginx(t, testpeer.NginxOptions{}), testpeer.StartNginx(t, testpeer.NginxOptions{})
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf(`renditions:
+  - {name: 360p, width: 640, height: 360, bitrate_kbps: 800}
+  - {name: unused, width: 320, height: 180, bitrate_kbps: 300}
+destinations:
+  - %s
+  - url: %s
+    rendition: 360p
+`, full.URL("live", "full"), small.URL("live", "small"))
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startMaster(t, nil, "-config", cfg, "-children", "encoder", "-source", "pattern", "-width", "1280", "-height", "720", "-live")
+	m.Await("both destinations live", 15*time.Second, func() bool {
+		for _, d := range m.Status().GetDestinations() {
+			if d.GetState() != "live" || d.GetFramesSent() == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	rFull := testpeer.StartReader(t, full.URL("live", "full"), testpeer.ReaderOptions{})
+	rSmall := testpeer.StartReader(t, small.URL("live", "small"), testpeer.ReaderOptions{})
+	checkDecoded(t, rFull.WaitFrames(60, 3*time.Second, 20*time.Second), 30, 1280, 720)
+	checkDecoded(t, rSmall.WaitFrames(60, 3*time.Second, 20*time.Second), 30, 640, 360)
+	r := m.Status().GetEncoder().GetRenditions()
+	if len(r) != 1 || r[0].GetName() != "360p" || r[0].GetEncodedFrames() == 0 {
+		t.Fatalf("encoder renditions %v, want only 360p, encoding", r)
+	}
 }

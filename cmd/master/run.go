@@ -70,7 +70,10 @@ func run(args []string) error {
 		return usageError{err}
 	}
 	if dests != nil {
-		cfg.Destinations = dests
+		cfg.Destinations = nil
+		for _, u := range dests {
+			cfg.Destinations = append(cfg.Destinations, config.Destination{URL: u})
+		}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q (did you mean 'master ctl %s'?)", fs.Arg(0), fs.Arg(0))}

@@ -27,9 +27,12 @@ type Config struct {
 	Monitor Monitor `yaml:"monitor"`
 	// RTMPServer is the embedded live server, the default destination.
 	RTMPServer RTMPServer `yaml:"rtmp_server"`
-	// Destinations are the live servers to stream to (rtmp:// or rtmps://
-	// URLs with the stream key). Empty means the embedded server.
-	Destinations []string `yaml:"destinations,omitempty"`
+	// Destinations are the live servers to stream to. Empty means the
+	// embedded server.
+	Destinations []Destination `yaml:"destinations,omitempty"`
+	// Renditions are extra encodes of the program at other sizes, for
+	// destinations that name them.
+	Renditions []Rendition `yaml:"renditions,omitempty"`
 	// Live starts streaming as soon as the master runs.
 	Live bool `yaml:"live"`
 	// Children the master starts: all, encoder or plugins.
@@ -51,6 +54,44 @@ type Control struct {
 // and any RTSP player can watch it there with the monitor password.
 type Monitor struct {
 	Listen string `yaml:"listen"`
+}
+
+// Destination is one live server: an rtmp:// or rtmps:// URL with the
+// stream key, and the rendition it gets (empty: the program itself). In the
+// file it is either just the URL or a mapping with url and rendition.
+type Destination struct {
+	URL       string `yaml:"url"`
+	Rendition string `yaml:"rendition,omitempty"`
+}
+
+// UnmarshalYAML takes the short form, a bare URL, as well as the mapping.
+func (d *Destination) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		d.URL = n.Value
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a destination is a URL or a mapping with url and rendition", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch k, v := n.Content[i], n.Content[i+1]; k.Value {
+		case "url":
+			d.URL = v.Value
+		case "rendition":
+			d.Rendition = v.Value
+		default:
+			return fmt.Errorf("line %d: field %s not found in type config.Destination", k.Line, k.Value)
+		}
+	}
+	return nil
+}
+
+// Rendition is an extra encode of the program.
+type Rendition struct {
+	Name        string `yaml:"name"`
+	Width       int    `yaml:"width"`
+	Height      int    `yaml:"height"`
+	BitrateKbps int    `yaml:"bitrate_kbps"`
 }
 
 // RTMPServer is the embedded RTMP live server. An empty Listen turns it off.
@@ -220,6 +261,27 @@ func (c Config) check() []*Error {
 	}
 	between("encoder.keyframe_seconds", e.KeyframeSeconds, 1, 20)
 	oneOf("encoder.backend", e.Backend, Backends)
+	names := map[string]bool{}
+	for i, r := range c.Renditions {
+		key := fmt.Sprintf("renditions.%d", i)
+		if r.Name == "" || strings.ContainsAny(r.Name, "/ ") || names[r.Name] {
+			bad(key+".name", "%q: each rendition needs a unique name without spaces or slashes", r.Name)
+		}
+		names[r.Name] = true
+		between(key+".width", r.Width, 16, e.Width)
+		between(key+".height", r.Height, 16, e.Height)
+		if r.Width%2 != 0 || r.Height%2 != 0 {
+			bad(key+".width", "%dx%d: width and height must be even", r.Width, r.Height)
+		}
+		if err := CheckBitrate(r.BitrateKbps); err != nil {
+			bad(key+".bitrate_kbps", "%v", err)
+		}
+	}
+	for i, d := range c.Destinations {
+		if d.Rendition != "" && !names[d.Rendition] {
+			bad(fmt.Sprintf("destinations.%d.rendition", i), "no rendition named %q (see renditions)", d.Rendition)
+		}
+	}
 	oneOf("encoder.preset", e.Preset, Presets)
 	return errs
 }
@@ -284,6 +346,12 @@ func keyLines(root *yaml.Node) keyPositions {
 				}
 				walk(n.Content[i+1], key)
 			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				key := fmt.Sprintf("%s.%d", prefix, i)
+				k.byKey[key] = c.Line
+				walk(c, key)
+			}
 		}
 	}
 	walk(root, "")
@@ -306,12 +374,13 @@ var unknownField = regexp.MustCompile(`^field (\S+) not found in type`)
 // decodeError turns yaml.v3's "line N: ..." messages into file:line:key
 // errors.
 func decodeError(path string, lines keyPositions, err error) error {
+	msgs := []string{strings.TrimPrefix(err.Error(), "yaml: ")}
 	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return syntaxError(path, err)
+	if errors.As(err, &te) {
+		msgs = te.Errors
 	}
 	var out []error
-	for _, msg := range te.Errors {
+	for _, msg := range msgs {
 		m := yamlLine.FindStringSubmatch(msg)
 		if m == nil {
 			out = append(out, &Error{File: path, Line: 1, Msg: msg})

@@ -65,6 +65,34 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 	}
 }
 
+func TestDestinationsAndRenditions(t *testing.T) {
+	path := writeConfig(t, `renditions:
+  - {name: 360p, width: 640, height: 360, bitrate_kbps: 800}
+destinations:
+  - rtmp://a.example/live/k1
+  - url: rtmp://b.example/live/k2
+    rendition: 360p
+`)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Destination{{URL: "rtmp://a.example/live/k1"}, {URL: "rtmp://b.example/live/k2", Rendition: "360p"}}
+	if !reflect.DeepEqual(cfg.Destinations, want) || len(cfg.Renditions) != 1 || cfg.Renditions[0].Width != 640 {
+		t.Fatalf("got %+v %+v", cfg.Destinations, cfg.Renditions)
+	}
+	for body, want := range map[string]string{
+		"destinations:\n  - url: rtmp://x/live/k\n    rendition: 720p\n":               `:3: destinations.0.rendition: no rendition named "720p"`,
+		"destinations:\n  - url: rtmp://x/live/k\n    rendtion: 720p\n":                `:3: destinations.0.rendtion: unknown key "rendtion"`,
+		"renditions:\n  - {name: big, width: 3840, height: 2160, bitrate_kbps: 900}\n": ":2: renditions.0.width: 3840 is outside 16..1280",
+	} {
+		path := writeConfig(t, body)
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), path+want) {
+			t.Errorf("%q: error %v, want %q", body, err, want)
+		}
+	}
+}
+
 func TestSaveIsPrivateAndRoundTrips(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "onair", "config.yaml")
 	cfg := Default()

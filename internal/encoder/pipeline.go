@@ -5,38 +5,36 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"net/url"
 	"os"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/onair-studio/onair/internal/codec"
-	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/scene"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
+// RenditionPath is where a rendition is published on the return path.
+func RenditionPath(name string) string { return "rendition/" + name }
+
 // pipeline is one run of capture → compose → convert → encode → return path
 // with fixed settings. Settings other than the bitrate make a new pipeline.
 type pipeline struct {
-	log     *slog.Logger
-	cfg     *pb.EncoderConfig
-	comp    *scene.Compositor
-	enc     *codec.Encoder
-	backend string
-	refused []*pb.BackendRefusal
-	frame   *codec.Frame
-	fps     int
+	log        *slog.Logger
+	cfg        *pb.EncoderConfig
+	comp       *scene.Compositor
+	backend    string
+	refused    []*pb.BackendRefusal
+	fps        int
+	program    *track
+	renditions []*track
+	// i420 is the program picture as I420, the renditions' scaling source
+	// (the program track's own frame is NV12 on hardware encoders).
+	i420   *codec.Frame
+	scaler codec.Scaler
 
-	// pub belongs to the compositor's goroutine.
-	pub         *rtsp.Publisher
-	nextPublish time.Time
-	encoded     atomic.Uint64
-	encodeNanos atomic.Int64
-	errMu       sync.Mutex
-	err         string
-	stop        context.CancelFunc
-	done        chan struct{}
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // sourceFor turns the configured source into the scene's one full-frame
@@ -51,114 +49,128 @@ func sourceFor(src string) string {
 	return src
 }
 
-// startPipeline opens the sources and the encoder and starts the clock. When
-// no encoder opens, refused says why for each backend tried.
+// withPath replaces the path of the return URL, keeping its credentials.
+func withPath(raw, path string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Path = "/" + path
+	return u.String()
+}
+
+// startPipeline opens the sources and the encoders and starts the clock.
+// When no encoder opens, refused says why for each backend tried.
 func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refused []*pb.BackendRefusal, err error) {
 	p = &pipeline{log: log, cfg: cfg, fps: int(cfg.GetFps()), done: make(chan struct{})}
 	w, h := int(cfg.GetWidth()), int(cfg.GetHeight())
-	comp, err := scene.New(scene.Options{
+	p.comp, err = scene.New(scene.Options{
 		Width: w, Height: h, FPS: float64(cfg.GetFps()),
 		Layers: []scene.Layer{{Source: sourceFor(cfg.GetSource()), Opacity: 1}},
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	p.comp = comp
-	p.enc, p.backend, p.refused, err = openEncoder(cfg, log)
+	defer func() {
+		if err != nil {
+			p.close()
+			p = nil
+		}
+	}()
+	enc, backend, refused, err := openEncoder(cfg, log)
 	if err != nil {
-		comp.Close()
-		return nil, p.refused, err
+		return nil, refused, err
 	}
-	if p.frame, err = codec.NewFrame(p.enc.PixelFormat(), w, h); err != nil {
-		p.enc.Close()
-		comp.Close()
-		return nil, p.refused, err
+	p.backend, p.refused = backend, refused
+	if p.program, err = newTrack("program", cfg.GetReturnUrl(), enc, log); err != nil {
+		enc.Close()
+		return nil, refused, err
 	}
-	log.Info("encoding", "backend", p.backend, "size", fmt.Sprintf("%dx%d", w, h), "fps", p.fps, "kbps", cfg.GetBitrateKbps())
+	if len(cfg.GetRenditions()) > 0 {
+		if p.i420, err = codec.NewFrame(codec.I420, w, h); err != nil {
+			return nil, refused, err
+		}
+	}
+	for _, r := range cfg.GetRenditions() {
+		rc := &pb.EncoderConfig{Width: r.GetWidth(), Height: r.GetHeight(), BitrateKbps: r.GetBitrateKbps(),
+			Fps: cfg.GetFps(), KeyframeSeconds: cfg.GetKeyframeSeconds(), Preset: cfg.GetPreset(),
+			Backend: backend, ExcludeBackends: cfg.GetExcludeBackends()}
+		renc, _, _, err := openEncoder(rc, log)
+		if err != nil {
+			return nil, refused, fmt.Errorf("rendition %s: %w", r.GetName(), err)
+		}
+		t, err := newTrack(r.GetName(), withPath(cfg.GetReturnUrl(), RenditionPath(r.GetName())), renc, log)
+		if err != nil {
+			renc.Close()
+			return nil, refused, err
+		}
+		p.renditions = append(p.renditions, t)
+	}
+	log.Info("encoding", "backend", p.backend, "size", fmt.Sprintf("%dx%d", w, h), "fps", p.fps,
+		"kbps", cfg.GetBitrateKbps(), "renditions", len(p.renditions))
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	go func() {
 		defer close(p.done)
-		_ = comp.Run(ctx, p.encodeFrame)
+		_ = p.comp.Run(ctx, p.encodeFrame)
 	}()
-	return p, p.refused, nil
+	return p, refused, nil
 }
 
 // encodeFrame runs on the compositor's goroutine for every composed frame.
 func (p *pipeline) encodeFrame(img *image.RGBA, frameNo int64, captured time.Time) {
-	if err := p.frame.FromRGBA(img); err != nil {
-		p.setErr(err)
-		return
-	}
 	// The presentation time is the frame's slot, so skipped slots show as
 	// gaps and the clock never drifts from the frame rate.
 	pts := time.Duration(frameNo) * time.Second / time.Duration(p.fps)
-	start := time.Now()
-	pkts, err := p.enc.Encode(p.frame, pts, captured, false)
-	p.encodeNanos.Add(int64(time.Since(start)))
-	if err != nil {
-		p.setErr(fmt.Errorf("encode: %w", err))
+	if err := p.program.frame.FromRGBA(img); err != nil {
+		p.program.setErr(err)
 		return
 	}
-	for _, pkt := range pkts {
-		p.encoded.Add(1)
-		p.publish(pkt)
-	}
-	simulatedCrash(p.backend, p.encoded.Load())
-}
-
-// publish sends a packet to the master, connecting first if needed. The
-// first packet is a keyframe, so the parameter sets are known by then.
-func (p *pipeline) publish(pkt codec.Packet) {
-	if p.pub == nil {
-		if time.Now().Before(p.nextPublish) || !pkt.Keyframe {
-			return
-		}
-		sps, pps, _ := p.enc.ParameterSets()
-		pub, err := rtsp.Publish(p.cfg.GetReturnUrl(), sps, pps)
-		if err != nil {
-			// The master may be restarting its server; try again soon,
-			// from a keyframe.
-			p.nextPublish = time.Now().Add(500 * time.Millisecond)
-			p.setErr(err)
-			p.enc.ForceKeyframe()
-			return
-		}
-		p.pub = pub
-		p.setErr(nil)
-	}
-	if err := p.pub.WriteAccessUnit(rtsp.AccessUnit{NALUs: pkt.NALUs, PTS: pkt.PTS}); err != nil {
-		p.setErr(err)
-		p.pub.Close()
-		p.pub = nil
-		p.enc.ForceKeyframe()
-	}
-}
-
-func (p *pipeline) setErr(err error) {
-	p.errMu.Lock()
-	defer p.errMu.Unlock()
-	if err == nil {
-		p.err = ""
+	p.program.encode(pts, captured)
+	simulatedCrash(p.backend, p.program.encoded.Load())
+	if len(p.renditions) == 0 {
 		return
 	}
-	if p.err != err.Error() {
-		p.log.Warn("pipeline", "err", err)
+	src := p.program.frame
+	if src.Format != codec.I420 {
+		if err := p.i420.FromRGBA(img); err != nil {
+			p.program.setErr(err)
+			return
+		}
+		src = p.i420
 	}
-	p.err = err.Error()
+	for _, r := range p.renditions {
+		if err := p.scaler.Scale(r.frame, src); err != nil {
+			r.setErr(err)
+			continue
+		}
+		r.encode(pts, captured)
+	}
 }
 
-// close stops the pipeline and releases the encoder, sources and connection.
+func (p *pipeline) tracks() []*track {
+	if p.program == nil {
+		return p.renditions
+	}
+	return append([]*track{p.program}, p.renditions...)
+}
+
+// forceKeyframe makes the next frame of every track an IDR.
+func (p *pipeline) forceKeyframe() {
+	for _, t := range p.tracks() {
+		t.enc.ForceKeyframe()
+	}
+}
+
+// close stops the pipeline and releases the encoders, sources and
+// connections.
 func (p *pipeline) close() {
 	if p.stop != nil {
 		p.stop()
 		<-p.done
 	}
-	if p.pub != nil {
-		p.pub.Close()
-	}
-	if p.enc != nil {
-		p.enc.Close()
+	for _, t := range p.tracks() {
+		t.close()
 	}
 	if p.comp != nil {
 		p.comp.Close()
@@ -172,16 +184,21 @@ func (p *pipeline) fill(st *pb.EncoderStatus) {
 	stats := p.comp.Stats()
 	st.CapturedFrames = uint64(stats.Composed)
 	st.SkippedFrames = uint64(stats.Skipped)
-	st.EncodedFrames = p.encoded.Load()
+	st.EncodedFrames = p.program.encoded.Load()
 	if n := stats.Composed; n > 0 {
-		st.EncodeMsPerFrame = float64(p.encodeNanos.Load()) / float64(n) / 1e6
+		var nanos int64
+		for _, t := range p.tracks() {
+			nanos += t.encodeNanos.Load()
+		}
+		st.EncodeMsPerFrame = float64(nanos) / float64(n) / 1e6
 	}
 	for _, l := range stats.Layers {
 		if l.Err != nil {
 			st.LayerErrors = append(st.LayerErrors, fmt.Sprintf("%s: %v", l.Source, l.Err))
 		}
 	}
-	p.errMu.Lock()
-	st.Error = p.err
-	p.errMu.Unlock()
+	st.Error = p.program.lastErr()
+	for _, r := range p.renditions {
+		st.Renditions = append(st.Renditions, &pb.RenditionStatus{Name: r.name, EncodedFrames: r.encoded.Load(), Error: r.lastErr()})
+	}
 }

@@ -46,7 +46,7 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 	switch {
 	case s.pipe != nil && sameButBitrate(prev, cfg):
 		if prev.GetBitrateKbps() != cfg.GetBitrateKbps() {
-			if err := s.pipe.enc.SetBitrate(int(cfg.GetBitrateKbps())); err != nil {
+			if err := s.pipe.program.enc.SetBitrate(int(cfg.GetBitrateKbps())); err != nil {
 				return nil, status.Error(codes.InvalidArgument, err.Error())
 			}
 			s.log.Info("bitrate changed live", "kbps", cfg.GetBitrateKbps())
@@ -114,7 +114,7 @@ func (s *Service) ForceKeyframe(context.Context, *pb.Empty) (*pb.Empty, error) {
 	if s.pipe == nil {
 		return nil, status.Error(codes.Unavailable, "the encoder is not running")
 	}
-	s.pipe.enc.ForceKeyframe()
+	s.pipe.forceKeyframe()
 	return &pb.Empty{}, nil
 }
 

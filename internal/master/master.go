@@ -77,6 +77,7 @@ func Start(opts Options) (*Master, error) {
 			Live:       cfg.Live,
 			Encoder:    cfg.Encoder,
 			PluginsDir: cfg.Plugins.Dir,
+			Renditions: usedRenditions(cfg),
 		}),
 		program: &program{},
 	}
@@ -101,10 +102,10 @@ func Start(opts Options) (*Master, error) {
 			return fail(err)
 		}
 		if len(dests) == 0 {
-			dests = []string{m.rtmp.publishURL()}
+			dests = []config.Destination{{URL: m.rtmp.publishURL()}}
 		}
 	}
-	m.outputs = &outputs{log: opts.Log, urls: dests, keyframe: m.requestKeyframe}
+	m.outputs = newOutputs(dests, m.requestKeyframe, opts.Log)
 	m.program.add(m.outputs)
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
@@ -218,16 +219,37 @@ func (m *Master) encoderCrashed(supervise.Snapshot) bool {
 
 func encoderConfig(d state.Desired) *pb.EncoderConfig {
 	e := d.Encoder
-	return &pb.EncoderConfig{
+	c := &pb.EncoderConfig{
 		Revision: d.Revision, Live: d.Live, Source: e.Source,
 		Width: int32(e.Width), Height: int32(e.Height), Fps: int32(e.FPS),
 		BitrateKbps: int32(e.BitrateKbps), KeyframeSeconds: int32(e.KeyframeSeconds),
 		Backend: e.Backend, Preset: e.Preset, ExcludeBackends: d.ExcludeBackends,
 	}
+	for _, r := range d.Renditions {
+		c.Renditions = append(c.Renditions, &pb.Rendition{
+			Name: r.Name, Width: int32(r.Width), Height: int32(r.Height), BitrateKbps: int32(r.BitrateKbps),
+		})
+	}
+	return c
 }
 
 func pluginHostConfig(d state.Desired) *pb.PluginHostConfig {
 	return &pb.PluginHostConfig{Revision: d.Revision, PluginsDir: d.PluginsDir}
+}
+
+// usedRenditions are the renditions some destination names: a rendition no
+// one uses is not encoded.
+func usedRenditions(cfg config.Config) []config.Rendition {
+	var used []config.Rendition
+	for _, r := range cfg.Renditions {
+		for _, d := range cfg.Destinations {
+			if d.Rendition == r.Name {
+				used = append(used, r)
+				break
+			}
+		}
+	}
+	return used
 }
 
 // reconcile pushes a changed desired state to the running children.

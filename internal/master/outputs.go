@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/encoder"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/stub/pb"
@@ -15,12 +17,29 @@ import (
 // failing one costs the others nothing.
 type outputs struct {
 	log      *slog.Logger
-	urls     []string
+	targets  []target
 	keyframe func()
 
-	mu       sync.Mutex
-	dests    []*output.Destination // nil while off air
-	sps, pps []byte                // the current source's, for sessions that start later
+	mu     sync.Mutex
+	dests  []*output.Destination // nil while off air; same order as targets
+	params map[string][2][]byte  // SPS and PPS by return path, for sessions that start later
+}
+
+// target is a destination URL and the return path it is fed from.
+type target struct {
+	url, path string
+}
+
+func newOutputs(dests []config.Destination, keyframe func(), log *slog.Logger) *outputs {
+	o := &outputs{log: log, keyframe: keyframe, params: map[string][2][]byte{}}
+	for _, d := range dests {
+		path := programPath
+		if d.Rendition != "" {
+			path = encoder.RenditionPath(d.Rendition)
+		}
+		o.targets = append(o.targets, target{url: d.URL, path: path})
+	}
+	return o
 }
 
 // setLive starts or stops every destination.
@@ -38,36 +57,34 @@ func (o *outputs) setLive(live bool) {
 		return
 	}
 	o.dests = []*output.Destination{}
-	for _, u := range o.urls {
-		d := output.StartDestination(output.DestinationConfig{URL: u, OnKeyframeNeeded: o.keyframe, Log: o.log})
-		if o.sps != nil {
-			d.NewSource(o.sps, o.pps)
+	for _, t := range o.targets {
+		d := output.StartDestination(output.DestinationConfig{URL: t.url, OnKeyframeNeeded: o.keyframe, Log: o.log})
+		if p, ok := o.params[t.path]; ok {
+			d.NewSource(p[0], p[1])
 		}
 		o.dests = append(o.dests, d)
 	}
 }
 
 func (o *outputs) SourceStarted(path string, sps, pps []byte) {
-	if path != programPath {
-		return
-	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.sps, o.pps = sps, pps
-	for _, d := range o.dests {
-		d.NewSource(sps, pps)
+	o.params[path] = [2][]byte{sps, pps}
+	for i, d := range o.dests {
+		if o.targets[i].path == path {
+			d.NewSource(sps, pps)
+		}
 	}
 }
 
 func (o *outputs) AccessUnit(path string, au rtsp.AccessUnit) {
-	if path != programPath {
-		return
-	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, d := range o.dests {
-		// No B-frames: decode order is presentation order.
-		d.WriteAccessUnit(au.NALUs, au.PTS, au.PTS)
+	for i, d := range o.dests {
+		if o.targets[i].path == path {
+			// No B-frames: decode order is presentation order.
+			d.WriteAccessUnit(au.NALUs, au.PTS, au.PTS)
+		}
 	}
 }
 
@@ -87,9 +104,9 @@ func (o *outputs) status() []*pb.DestinationStatus {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.dests == nil {
-		out := make([]*pb.DestinationStatus, len(o.urls))
-		for i, u := range o.urls {
-			out[i] = &pb.DestinationStatus{Url: output.MaskURL(u), State: "off"}
+		out := make([]*pb.DestinationStatus, len(o.targets))
+		for i, t := range o.targets {
+			out[i] = &pb.DestinationStatus{Url: output.MaskURL(t.url), State: "off"}
 		}
 		return out
 	}

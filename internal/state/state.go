@@ -19,6 +19,8 @@ type Desired struct {
 	PluginsDir string
 	// ExcludeBackends are hardware encoders that kept crashing.
 	ExcludeBackends []string
+	// Renditions are the extra encodes some output uses.
+	Renditions []config.Rendition
 }
 
 // Store guards the desired state.

@@ -40,8 +40,12 @@ type EncoderConfig struct {
 	// exclude_backends are hardware backends that kept crashing; "auto" skips
 	// them.
 	ExcludeBackends []string `protobuf:"bytes,12,rep,name=exclude_backends,json=excludeBackends,proto3" json:"exclude_backends,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// renditions are extra encodes of the same composed frame at other sizes
+	// and bitrates, each published at return path "rendition/NAME". Only
+	// renditions some output uses are sent.
+	Renditions    []*Rendition `protobuf:"bytes,13,rep,name=renditions,proto3" json:"renditions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EncoderConfig) Reset() {
@@ -158,6 +162,141 @@ func (x *EncoderConfig) GetExcludeBackends() []string {
 	return nil
 }
 
+func (x *EncoderConfig) GetRenditions() []*Rendition {
+	if x != nil {
+		return x.Renditions
+	}
+	return nil
+}
+
+type Rendition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Width         int32                  `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
+	Height        int32                  `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
+	BitrateKbps   int32                  `protobuf:"varint,4,opt,name=bitrate_kbps,json=bitrateKbps,proto3" json:"bitrate_kbps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rendition) Reset() {
+	*x = Rendition{}
+	mi := &file_encoder_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rendition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rendition) ProtoMessage() {}
+
+func (x *Rendition) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rendition.ProtoReflect.Descriptor instead.
+func (*Rendition) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Rendition) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Rendition) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Rendition) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Rendition) GetBitrateKbps() int32 {
+	if x != nil {
+		return x.BitrateKbps
+	}
+	return 0
+}
+
+type RenditionStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	EncodedFrames uint64                 `protobuf:"varint,2,opt,name=encoded_frames,json=encodedFrames,proto3" json:"encoded_frames,omitempty"`
+	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenditionStatus) Reset() {
+	*x = RenditionStatus{}
+	mi := &file_encoder_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenditionStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenditionStatus) ProtoMessage() {}
+
+func (x *RenditionStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenditionStatus.ProtoReflect.Descriptor instead.
+func (*RenditionStatus) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RenditionStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RenditionStatus) GetEncodedFrames() uint64 {
+	if x != nil {
+		return x.EncodedFrames
+	}
+	return 0
+}
+
+func (x *RenditionStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type EncoderStatus struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	AppliedRevision uint64                 `protobuf:"varint,1,opt,name=applied_revision,json=appliedRevision,proto3" json:"applied_revision,omitempty"`
@@ -175,14 +314,15 @@ type EncoderStatus struct {
 	// of the scene still does.
 	LayerErrors []string `protobuf:"bytes,10,rep,name=layer_errors,json=layerErrors,proto3" json:"layer_errors,omitempty"`
 	// error is why the pipeline is not running, if it is not.
-	Error         string `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
+	Error         string             `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
+	Renditions    []*RenditionStatus `protobuf:"bytes,12,rep,name=renditions,proto3" json:"renditions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EncoderStatus) Reset() {
 	*x = EncoderStatus{}
-	mi := &file_encoder_proto_msgTypes[1]
+	mi := &file_encoder_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -194,7 +334,7 @@ func (x *EncoderStatus) String() string {
 func (*EncoderStatus) ProtoMessage() {}
 
 func (x *EncoderStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[1]
+	mi := &file_encoder_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -207,7 +347,7 @@ func (x *EncoderStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncoderStatus.ProtoReflect.Descriptor instead.
 func (*EncoderStatus) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{1}
+	return file_encoder_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EncoderStatus) GetAppliedRevision() uint64 {
@@ -287,6 +427,13 @@ func (x *EncoderStatus) GetError() string {
 	return ""
 }
 
+func (x *EncoderStatus) GetRenditions() []*RenditionStatus {
+	if x != nil {
+		return x.Renditions
+	}
+	return nil
+}
+
 type BackendRefusal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Backend       string                 `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
@@ -297,7 +444,7 @@ type BackendRefusal struct {
 
 func (x *BackendRefusal) Reset() {
 	*x = BackendRefusal{}
-	mi := &file_encoder_proto_msgTypes[2]
+	mi := &file_encoder_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +456,7 @@ func (x *BackendRefusal) String() string {
 func (*BackendRefusal) ProtoMessage() {}
 
 func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[2]
+	mi := &file_encoder_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +469,7 @@ func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRefusal.ProtoReflect.Descriptor instead.
 func (*BackendRefusal) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{2}
+	return file_encoder_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BackendRefusal) GetBackend() string {
@@ -351,7 +498,7 @@ type SnapshotRequest struct {
 
 func (x *SnapshotRequest) Reset() {
 	*x = SnapshotRequest{}
-	mi := &file_encoder_proto_msgTypes[3]
+	mi := &file_encoder_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -363,7 +510,7 @@ func (x *SnapshotRequest) String() string {
 func (*SnapshotRequest) ProtoMessage() {}
 
 func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[3]
+	mi := &file_encoder_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -376,7 +523,7 @@ func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{3}
+	return file_encoder_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SnapshotRequest) GetWidth() int32 {
@@ -410,7 +557,7 @@ type SnapshotReply struct {
 
 func (x *SnapshotReply) Reset() {
 	*x = SnapshotReply{}
-	mi := &file_encoder_proto_msgTypes[4]
+	mi := &file_encoder_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +569,7 @@ func (x *SnapshotReply) String() string {
 func (*SnapshotReply) ProtoMessage() {}
 
 func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[4]
+	mi := &file_encoder_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -435,7 +582,7 @@ func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotReply.ProtoReflect.Descriptor instead.
 func (*SnapshotReply) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{4}
+	return file_encoder_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SnapshotReply) GetImage() []byte {
@@ -456,7 +603,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\"\xe1\x02\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\"\x96\x03\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -471,7 +618,19 @@ const file_encoder_proto_rawDesc = "" +
 	" \x01(\tR\x06preset\x12\x1d\n" +
 	"\n" +
 	"return_url\x18\v \x01(\tR\treturnUrl\x12)\n" +
-	"\x10exclude_backends\x18\f \x03(\tR\x0fexcludeBackends\"\xac\x03\n" +
+	"\x10exclude_backends\x18\f \x03(\tR\x0fexcludeBackends\x123\n" +
+	"\n" +
+	"renditions\x18\r \x03(\v2\x13.onair.v1.RenditionR\n" +
+	"renditions\"p\n" +
+	"\tRendition\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05width\x18\x02 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x03 \x01(\x05R\x06height\x12!\n" +
+	"\fbitrate_kbps\x18\x04 \x01(\x05R\vbitrateKbps\"b\n" +
+	"\x0fRenditionStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
+	"\x0eencoded_frames\x18\x02 \x01(\x04R\rencodedFrames\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xe7\x03\n" +
 	"\rEncoderStatus\x12)\n" +
 	"\x10applied_revision\x18\x01 \x01(\x04R\x0fappliedRevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12/\n" +
@@ -484,7 +643,10 @@ const file_encoder_proto_rawDesc = "" +
 	"\x13encode_ms_per_frame\x18\t \x01(\x01R\x10encodeMsPerFrame\x12!\n" +
 	"\flayer_errors\x18\n" +
 	" \x03(\tR\vlayerErrors\x12\x14\n" +
-	"\x05error\x18\v \x01(\tR\x05error\"B\n" +
+	"\x05error\x18\v \x01(\tR\x05error\x129\n" +
+	"\n" +
+	"renditions\x18\f \x03(\v2\x19.onair.v1.RenditionStatusR\n" +
+	"renditions\"B\n" +
 	"\x0eBackendRefusal\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
@@ -514,35 +676,39 @@ func file_encoder_proto_rawDescGZIP() []byte {
 	return file_encoder_proto_rawDescData
 }
 
-var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_encoder_proto_goTypes = []any{
 	(*EncoderConfig)(nil),   // 0: onair.v1.EncoderConfig
-	(*EncoderStatus)(nil),   // 1: onair.v1.EncoderStatus
-	(*BackendRefusal)(nil),  // 2: onair.v1.BackendRefusal
-	(*SnapshotRequest)(nil), // 3: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),   // 4: onair.v1.SnapshotReply
-	(*StatusRequest)(nil),   // 5: onair.v1.StatusRequest
-	(*Fault)(nil),           // 6: onair.v1.Fault
-	(*Empty)(nil),           // 7: onair.v1.Empty
+	(*Rendition)(nil),       // 1: onair.v1.Rendition
+	(*RenditionStatus)(nil), // 2: onair.v1.RenditionStatus
+	(*EncoderStatus)(nil),   // 3: onair.v1.EncoderStatus
+	(*BackendRefusal)(nil),  // 4: onair.v1.BackendRefusal
+	(*SnapshotRequest)(nil), // 5: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),   // 6: onair.v1.SnapshotReply
+	(*StatusRequest)(nil),   // 7: onair.v1.StatusRequest
+	(*Fault)(nil),           // 8: onair.v1.Fault
+	(*Empty)(nil),           // 9: onair.v1.Empty
 }
 var file_encoder_proto_depIdxs = []int32{
-	0, // 0: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
-	2, // 1: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
-	0, // 2: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	5, // 3: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	6, // 4: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	7, // 5: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
-	3, // 6: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
-	1, // 7: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	1, // 8: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	7, // 9: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	7, // 10: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
-	4, // 11: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
-	7, // [7:12] is the sub-list for method output_type
-	2, // [2:7] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	1, // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
+	0, // 1: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
+	4, // 2: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
+	2, // 3: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
+	0, // 4: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	7, // 5: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	8, // 6: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	9, // 7: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	5, // 8: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	3, // 9: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	3, // 10: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	9, // 11: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	9, // 12: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	6, // 13: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	9, // [9:14] is the sub-list for method output_type
+	4, // [4:9] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }
@@ -557,7 +723,7 @@ func file_encoder_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_encoder_proto_rawDesc), len(file_encoder_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

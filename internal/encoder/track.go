@@ -1,0 +1,108 @@
+package encoder
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/onair-studio/onair/internal/codec"
+	"github.com/onair-studio/onair/internal/rtsp"
+)
+
+// track is one encode of the composed picture (the program, or a rendition)
+// and its publication on the return path. encode and publish run on the
+// compositor's goroutine; counters and the error are read from others.
+type track struct {
+	name  string
+	log   *slog.Logger
+	enc   *codec.Encoder
+	frame *codec.Frame
+	url   string
+
+	pub         *rtsp.Publisher
+	nextPublish time.Time
+	encoded     atomic.Uint64
+	encodeNanos atomic.Int64
+
+	errMu sync.Mutex
+	err   string
+}
+
+func newTrack(name, url string, enc *codec.Encoder, log *slog.Logger) (*track, error) {
+	s := enc.Settings()
+	frame, err := codec.NewFrame(enc.PixelFormat(), s.Width, s.Height)
+	if err != nil {
+		return nil, err
+	}
+	return &track{name: name, log: log.With("track", name), enc: enc, frame: frame, url: url}, nil
+}
+
+// encode encodes t.frame, already filled, and publishes what comes out.
+func (t *track) encode(pts time.Duration, captured time.Time) {
+	start := time.Now()
+	pkts, err := t.enc.Encode(t.frame, pts, captured, false)
+	t.encodeNanos.Add(int64(time.Since(start)))
+	if err != nil {
+		t.setErr(err)
+		return
+	}
+	for _, pkt := range pkts {
+		t.encoded.Add(1)
+		t.publish(pkt)
+	}
+}
+
+// publish sends a packet to the master, connecting first if needed. The
+// first packet is a keyframe, so the parameter sets are known by then.
+func (t *track) publish(pkt codec.Packet) {
+	if t.pub == nil {
+		if time.Now().Before(t.nextPublish) || !pkt.Keyframe {
+			return
+		}
+		sps, pps, _ := t.enc.ParameterSets()
+		pub, err := rtsp.Publish(t.url, sps, pps)
+		if err != nil {
+			// The master may be restarting its server; try again soon,
+			// from a keyframe.
+			t.nextPublish = time.Now().Add(500 * time.Millisecond)
+			t.setErr(err)
+			t.enc.ForceKeyframe()
+			return
+		}
+		t.pub = pub
+		t.setErr(nil)
+	}
+	if err := t.pub.WriteAccessUnit(rtsp.AccessUnit{NALUs: pkt.NALUs, PTS: pkt.PTS}); err != nil {
+		t.setErr(err)
+		t.pub.Close()
+		t.pub = nil
+		t.enc.ForceKeyframe()
+	}
+}
+
+func (t *track) setErr(err error) {
+	t.errMu.Lock()
+	defer t.errMu.Unlock()
+	if err == nil {
+		t.err = ""
+		return
+	}
+	if t.err != err.Error() {
+		t.log.Warn("track", "err", err)
+	}
+	t.err = err.Error()
+}
+
+func (t *track) lastErr() string {
+	t.errMu.Lock()
+	defer t.errMu.Unlock()
+	return t.err
+}
+
+func (t *track) close() {
+	if t.pub != nil {
+		t.pub.Close()
+	}
+	t.enc.Close()
+}
