@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # times measure the machine rather than OnAir.
 TEST_FLAGS ?= -race -p 1 -timeout 14m
 
-.PHONY: all deps build run test bench proto lint clean
+.PHONY: all deps build plugins run test bench proto lint clean
 
 all: build
 
@@ -32,8 +32,14 @@ deps:
 	fi
 	$(GO) mod download
 
-build:
+build: plugins
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+# Example plugins into bin/plugins/, with their sha256 manifest.
+plugins:
+	$(GO) build -trimpath -o $(BIN)/plugins/ ./plugins/...
+	$(GO) build -o $(BIN)/ ./cmd/pluginhost
+	$(BIN)/pluginhost -write-manifest $(BIN)/plugins
 
 # Goes live at once to the embedded RTMP server (the screen when there is a
 # display, else the test pattern) and prints how to watch it.

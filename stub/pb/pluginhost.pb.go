@@ -22,10 +22,12 @@ const (
 )
 
 type PluginHostConfig struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Revision      uint64                 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
-	PluginsDir    string                 `protobuf:"bytes,2,opt,name=plugins_dir,json=pluginsDir,proto3" json:"plugins_dir,omitempty"`
-	Plugins       []*PluginSpec          `protobuf:"bytes,3,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Revision uint64                 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	// plugins_dir holds the plugin binaries and their manifest
+	// (plugins.sha256). Empty means <user config dir>/onair/plugins.
+	PluginsDir    string        `protobuf:"bytes,2,opt,name=plugins_dir,json=pluginsDir,proto3" json:"plugins_dir,omitempty"`
+	Plugins       []*PluginSpec `protobuf:"bytes,3,rep,name=plugins,proto3" json:"plugins,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -82,9 +84,16 @@ func (x *PluginHostConfig) GetPlugins() []*PluginSpec {
 }
 
 type PluginSpec struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Params        map[string]string      `protobuf:"bytes,2,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name identifies the plugin instance: its overlay id and its line in
+	// status. Unless binary is set it is also the binary's file name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// params are checked against the plugin's schema (unknown names and
+	// malformed values are refused); those left out take their defaults.
+	Params map[string]string `protobuf:"bytes,2,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// binary is the file name in plugins_dir, when it differs from name (to
+	// run one plugin twice with different params, e.g. two clocks).
+	Binary        string `protobuf:"bytes,3,opt,name=binary,proto3" json:"binary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -133,11 +142,48 @@ func (x *PluginSpec) GetParams() map[string]string {
 	return nil
 }
 
+func (x *PluginSpec) GetBinary() string {
+	if x != nil {
+		return x.Binary
+	}
+	return ""
+}
+
 type PluginState struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
-	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// loading, running, backoff, failed, unloaded
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// error says what is wrong now, naming the binary: why the plugin is not
+	// running, or a problem while it runs (e.g. a rejected frame). Empty when
+	// all is well.
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// restarts counts starts after the first (crashes, hangs, retries).
+	Restarts uint32 `protobuf:"varint,4,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	// version and kind come from the plugin's Info.
+	Version string `protobuf:"bytes,5,opt,name=version,proto3" json:"version,omitempty"`
+	Kind    string `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"`
+	// binary is the file the plugin runs from.
+	Binary string `protobuf:"bytes,7,opt,name=binary,proto3" json:"binary,omitempty"`
+	Pid    int32  `protobuf:"varint,8,opt,name=pid,proto3" json:"pid,omitempty"`
+	// last_exit says how the previous process ended.
+	LastExit string `protobuf:"bytes,9,opt,name=last_exit,json=lastExit,proto3" json:"last_exit,omitempty"`
+	// configures counts Configure calls made to the plugin's processes.
+	Configures uint64 `protobuf:"varint,10,opt,name=configures,proto3" json:"configures,omitempty"`
+	// frames counts overlays published, rejected_frames frames refused.
+	Frames         uint64 `protobuf:"varint,11,opt,name=frames,proto3" json:"frames,omitempty"`
+	RejectedFrames uint64 `protobuf:"varint,12,opt,name=rejected_frames,json=rejectedFrames,proto3" json:"rejected_frames,omitempty"`
+	// events_dropped counts events not delivered because the plugin was not
+	// running or too far behind.
+	EventsDropped uint64 `protobuf:"varint,13,opt,name=events_dropped,json=eventsDropped,proto3" json:"events_dropped,omitempty"`
+	// in backoff: milliseconds until the next start.
+	NextStartMs int64          `protobuf:"varint,14,opt,name=next_start_ms,json=nextStartMs,proto3" json:"next_start_ms,omitempty"`
+	Description string         `protobuf:"bytes,15,opt,name=description,proto3" json:"description,omitempty"`
+	Schema      []*PluginParam `protobuf:"bytes,16,rep,name=schema,proto3" json:"schema,omitempty"`
+	// params are the values in effect (defaults filled in).
+	Params map[string]string `protobuf:"bytes,17,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// renders counts Render calls answered.
+	Renders       uint64 `protobuf:"varint,18,opt,name=renders,proto3" json:"renders,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -193,12 +239,125 @@ func (x *PluginState) GetError() string {
 	return ""
 }
 
+func (x *PluginState) GetRestarts() uint32 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
+func (x *PluginState) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *PluginState) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *PluginState) GetBinary() string {
+	if x != nil {
+		return x.Binary
+	}
+	return ""
+}
+
+func (x *PluginState) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *PluginState) GetLastExit() string {
+	if x != nil {
+		return x.LastExit
+	}
+	return ""
+}
+
+func (x *PluginState) GetConfigures() uint64 {
+	if x != nil {
+		return x.Configures
+	}
+	return 0
+}
+
+func (x *PluginState) GetFrames() uint64 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *PluginState) GetRejectedFrames() uint64 {
+	if x != nil {
+		return x.RejectedFrames
+	}
+	return 0
+}
+
+func (x *PluginState) GetEventsDropped() uint64 {
+	if x != nil {
+		return x.EventsDropped
+	}
+	return 0
+}
+
+func (x *PluginState) GetNextStartMs() int64 {
+	if x != nil {
+		return x.NextStartMs
+	}
+	return 0
+}
+
+func (x *PluginState) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *PluginState) GetSchema() []*PluginParam {
+	if x != nil {
+		return x.Schema
+	}
+	return nil
+}
+
+func (x *PluginState) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *PluginState) GetRenders() uint64 {
+	if x != nil {
+		return x.Renders
+	}
+	return 0
+}
+
 type PluginHostStatus struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	AppliedRevision uint64                 `protobuf:"varint,1,opt,name=applied_revision,json=appliedRevision,proto3" json:"applied_revision,omitempty"`
 	Plugins         []*PluginState         `protobuf:"bytes,2,rep,name=plugins,proto3" json:"plugins,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// plugins_dir is the directory in use; available lists the executable
+	// files found there at the last Configure.
+	PluginsDir string   `protobuf:"bytes,3,opt,name=plugins_dir,json=pluginsDir,proto3" json:"plugins_dir,omitempty"`
+	Available  []string `protobuf:"bytes,4,rep,name=available,proto3" json:"available,omitempty"`
+	// overlay_width and overlay_height are the output size overlays are
+	// rendered for (0 until WatchOverlays is called).
+	OverlayWidth  int32 `protobuf:"varint,5,opt,name=overlay_width,json=overlayWidth,proto3" json:"overlay_width,omitempty"`
+	OverlayHeight int32 `protobuf:"varint,6,opt,name=overlay_height,json=overlayHeight,proto3" json:"overlay_height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PluginHostStatus) Reset() {
@@ -245,35 +404,271 @@ func (x *PluginHostStatus) GetPlugins() []*PluginState {
 	return nil
 }
 
+func (x *PluginHostStatus) GetPluginsDir() string {
+	if x != nil {
+		return x.PluginsDir
+	}
+	return ""
+}
+
+func (x *PluginHostStatus) GetAvailable() []string {
+	if x != nil {
+		return x.Available
+	}
+	return nil
+}
+
+func (x *PluginHostStatus) GetOverlayWidth() int32 {
+	if x != nil {
+		return x.OverlayWidth
+	}
+	return 0
+}
+
+func (x *PluginHostStatus) GetOverlayHeight() int32 {
+	if x != nil {
+		return x.OverlayHeight
+	}
+	return 0
+}
+
+type WatchOverlaysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Width         int32                  `protobuf:"varint,1,opt,name=width,proto3" json:"width,omitempty"`
+	Height        int32                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchOverlaysRequest) Reset() {
+	*x = WatchOverlaysRequest{}
+	mi := &file_pluginhost_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchOverlaysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchOverlaysRequest) ProtoMessage() {}
+
+func (x *WatchOverlaysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginhost_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchOverlaysRequest.ProtoReflect.Descriptor instead.
+func (*WatchOverlaysRequest) Descriptor() ([]byte, []int) {
+	return file_pluginhost_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchOverlaysRequest) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *WatchOverlaysRequest) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+type Overlay struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the plugin's name (PluginSpec.name).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// version rises with every message about this id, across plugin restarts.
+	Version uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The overlay's rectangle in the output, inside it entirely.
+	X      int32 `protobuf:"varint,3,opt,name=x,proto3" json:"x,omitempty"`
+	Y      int32 `protobuf:"varint,4,opt,name=y,proto3" json:"y,omitempty"`
+	Width  int32 `protobuf:"varint,5,opt,name=width,proto3" json:"width,omitempty"`
+	Height int32 `protobuf:"varint,6,opt,name=height,proto3" json:"height,omitempty"`
+	// rgba is width*height*4 bytes: premultiplied RGBA, row-major, no padding.
+	Rgba []byte `protobuf:"bytes,7,opt,name=rgba,proto3" json:"rgba,omitempty"`
+	// opacity, 0..1, applies to the whole overlay.
+	Opacity float64 `protobuf:"fixed64,8,opt,name=opacity,proto3" json:"opacity,omitempty"`
+	// removed says the overlay is gone; the other fields are then empty.
+	Removed       bool `protobuf:"varint,9,opt,name=removed,proto3" json:"removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Overlay) Reset() {
+	*x = Overlay{}
+	mi := &file_pluginhost_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Overlay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Overlay) ProtoMessage() {}
+
+func (x *Overlay) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginhost_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Overlay.ProtoReflect.Descriptor instead.
+func (*Overlay) Descriptor() ([]byte, []int) {
+	return file_pluginhost_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Overlay) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Overlay) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Overlay) GetX() int32 {
+	if x != nil {
+		return x.X
+	}
+	return 0
+}
+
+func (x *Overlay) GetY() int32 {
+	if x != nil {
+		return x.Y
+	}
+	return 0
+}
+
+func (x *Overlay) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Overlay) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Overlay) GetRgba() []byte {
+	if x != nil {
+		return x.Rgba
+	}
+	return nil
+}
+
+func (x *Overlay) GetOpacity() float64 {
+	if x != nil {
+		return x.Opacity
+	}
+	return 0
+}
+
+func (x *Overlay) GetRemoved() bool {
+	if x != nil {
+		return x.Removed
+	}
+	return false
+}
+
 var File_pluginhost_proto protoreflect.FileDescriptor
 
 const file_pluginhost_proto_rawDesc = "" +
 	"\n" +
-	"\x10pluginhost.proto\x12\bonair.v1\x1a\fcommon.proto\"\x7f\n" +
+	"\x10pluginhost.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\fplugin.proto\"\x7f\n" +
 	"\x10PluginHostConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x1f\n" +
 	"\vplugins_dir\x18\x02 \x01(\tR\n" +
 	"pluginsDir\x12.\n" +
-	"\aplugins\x18\x03 \x03(\v2\x14.onair.v1.PluginSpecR\aplugins\"\x95\x01\n" +
+	"\aplugins\x18\x03 \x03(\v2\x14.onair.v1.PluginSpecR\aplugins\"\xad\x01\n" +
 	"\n" +
 	"PluginSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
-	"\x06params\x18\x02 \x03(\v2 .onair.v1.PluginSpec.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\x02 \x03(\v2 .onair.v1.PluginSpec.ParamsEntryR\x06params\x12\x16\n" +
+	"\x06binary\x18\x03 \x01(\tR\x06binary\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xeb\x04\n" +
 	"\vPluginState\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"n\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x1a\n" +
+	"\brestarts\x18\x04 \x01(\rR\brestarts\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\tR\aversion\x12\x12\n" +
+	"\x04kind\x18\x06 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06binary\x18\a \x01(\tR\x06binary\x12\x10\n" +
+	"\x03pid\x18\b \x01(\x05R\x03pid\x12\x1b\n" +
+	"\tlast_exit\x18\t \x01(\tR\blastExit\x12\x1e\n" +
+	"\n" +
+	"configures\x18\n" +
+	" \x01(\x04R\n" +
+	"configures\x12\x16\n" +
+	"\x06frames\x18\v \x01(\x04R\x06frames\x12'\n" +
+	"\x0frejected_frames\x18\f \x01(\x04R\x0erejectedFrames\x12%\n" +
+	"\x0eevents_dropped\x18\r \x01(\x04R\reventsDropped\x12\"\n" +
+	"\rnext_start_ms\x18\x0e \x01(\x03R\vnextStartMs\x12 \n" +
+	"\vdescription\x18\x0f \x01(\tR\vdescription\x12-\n" +
+	"\x06schema\x18\x10 \x03(\v2\x15.onair.v1.PluginParamR\x06schema\x129\n" +
+	"\x06params\x18\x11 \x03(\v2!.onair.v1.PluginState.ParamsEntryR\x06params\x12\x18\n" +
+	"\arenders\x18\x12 \x01(\x04R\arenders\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf9\x01\n" +
 	"\x10PluginHostStatus\x12)\n" +
 	"\x10applied_revision\x18\x01 \x01(\x04R\x0fappliedRevision\x12/\n" +
-	"\aplugins\x18\x02 \x03(\v2\x15.onair.v1.PluginStateR\aplugins2\xc1\x01\n" +
+	"\aplugins\x18\x02 \x03(\v2\x15.onair.v1.PluginStateR\aplugins\x12\x1f\n" +
+	"\vplugins_dir\x18\x03 \x01(\tR\n" +
+	"pluginsDir\x12\x1c\n" +
+	"\tavailable\x18\x04 \x03(\tR\tavailable\x12#\n" +
+	"\roverlay_width\x18\x05 \x01(\x05R\foverlayWidth\x12%\n" +
+	"\x0eoverlay_height\x18\x06 \x01(\x05R\roverlayHeight\"D\n" +
+	"\x14WatchOverlaysRequest\x12\x14\n" +
+	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x05R\x06height\"\xc5\x01\n" +
+	"\aOverlay\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\f\n" +
+	"\x01x\x18\x03 \x01(\x05R\x01x\x12\f\n" +
+	"\x01y\x18\x04 \x01(\x05R\x01y\x12\x14\n" +
+	"\x05width\x18\x05 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x06 \x01(\x05R\x06height\x12\x12\n" +
+	"\x04rgba\x18\a \x01(\fR\x04rgba\x12\x18\n" +
+	"\aopacity\x18\b \x01(\x01R\aopacity\x12\x18\n" +
+	"\aremoved\x18\t \x01(\bR\aremoved2\xb8\x02\n" +
 	"\n" +
 	"PluginHost\x12C\n" +
 	"\tConfigure\x12\x1a.onair.v1.PluginHostConfig\x1a\x1a.onair.v1.PluginHostStatus\x12=\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x1a.onair.v1.PluginHostStatus\x12/\n" +
-	"\vInjectFault\x12\x0f.onair.v1.Fault\x1a\x0f.onair.v1.EmptyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\vInjectFault\x12\x0f.onair.v1.Fault\x1a\x0f.onair.v1.Empty\x12D\n" +
+	"\rWatchOverlays\x12\x1e.onair.v1.WatchOverlaysRequest\x1a\x11.onair.v1.Overlay0\x01\x12/\n" +
+	"\x05Event\x12\x15.onair.v1.PluginEvent\x1a\x0f.onair.v1.EmptyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_pluginhost_proto_rawDescOnce sync.Once
@@ -287,32 +682,43 @@ func file_pluginhost_proto_rawDescGZIP() []byte {
 	return file_pluginhost_proto_rawDescData
 }
 
-var file_pluginhost_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_pluginhost_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_pluginhost_proto_goTypes = []any{
-	(*PluginHostConfig)(nil), // 0: onair.v1.PluginHostConfig
-	(*PluginSpec)(nil),       // 1: onair.v1.PluginSpec
-	(*PluginState)(nil),      // 2: onair.v1.PluginState
-	(*PluginHostStatus)(nil), // 3: onair.v1.PluginHostStatus
-	nil,                      // 4: onair.v1.PluginSpec.ParamsEntry
-	(*StatusRequest)(nil),    // 5: onair.v1.StatusRequest
-	(*Fault)(nil),            // 6: onair.v1.Fault
-	(*Empty)(nil),            // 7: onair.v1.Empty
+	(*PluginHostConfig)(nil),     // 0: onair.v1.PluginHostConfig
+	(*PluginSpec)(nil),           // 1: onair.v1.PluginSpec
+	(*PluginState)(nil),          // 2: onair.v1.PluginState
+	(*PluginHostStatus)(nil),     // 3: onair.v1.PluginHostStatus
+	(*WatchOverlaysRequest)(nil), // 4: onair.v1.WatchOverlaysRequest
+	(*Overlay)(nil),              // 5: onair.v1.Overlay
+	nil,                          // 6: onair.v1.PluginSpec.ParamsEntry
+	nil,                          // 7: onair.v1.PluginState.ParamsEntry
+	(*PluginParam)(nil),          // 8: onair.v1.PluginParam
+	(*StatusRequest)(nil),        // 9: onair.v1.StatusRequest
+	(*Fault)(nil),                // 10: onair.v1.Fault
+	(*PluginEvent)(nil),          // 11: onair.v1.PluginEvent
+	(*Empty)(nil),                // 12: onair.v1.Empty
 }
 var file_pluginhost_proto_depIdxs = []int32{
-	1, // 0: onair.v1.PluginHostConfig.plugins:type_name -> onair.v1.PluginSpec
-	4, // 1: onair.v1.PluginSpec.params:type_name -> onair.v1.PluginSpec.ParamsEntry
-	2, // 2: onair.v1.PluginHostStatus.plugins:type_name -> onair.v1.PluginState
-	0, // 3: onair.v1.PluginHost.Configure:input_type -> onair.v1.PluginHostConfig
-	5, // 4: onair.v1.PluginHost.Status:input_type -> onair.v1.StatusRequest
-	6, // 5: onair.v1.PluginHost.InjectFault:input_type -> onair.v1.Fault
-	3, // 6: onair.v1.PluginHost.Configure:output_type -> onair.v1.PluginHostStatus
-	3, // 7: onair.v1.PluginHost.Status:output_type -> onair.v1.PluginHostStatus
-	7, // 8: onair.v1.PluginHost.InjectFault:output_type -> onair.v1.Empty
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1,  // 0: onair.v1.PluginHostConfig.plugins:type_name -> onair.v1.PluginSpec
+	6,  // 1: onair.v1.PluginSpec.params:type_name -> onair.v1.PluginSpec.ParamsEntry
+	8,  // 2: onair.v1.PluginState.schema:type_name -> onair.v1.PluginParam
+	7,  // 3: onair.v1.PluginState.params:type_name -> onair.v1.PluginState.ParamsEntry
+	2,  // 4: onair.v1.PluginHostStatus.plugins:type_name -> onair.v1.PluginState
+	0,  // 5: onair.v1.PluginHost.Configure:input_type -> onair.v1.PluginHostConfig
+	9,  // 6: onair.v1.PluginHost.Status:input_type -> onair.v1.StatusRequest
+	10, // 7: onair.v1.PluginHost.InjectFault:input_type -> onair.v1.Fault
+	4,  // 8: onair.v1.PluginHost.WatchOverlays:input_type -> onair.v1.WatchOverlaysRequest
+	11, // 9: onair.v1.PluginHost.Event:input_type -> onair.v1.PluginEvent
+	3,  // 10: onair.v1.PluginHost.Configure:output_type -> onair.v1.PluginHostStatus
+	3,  // 11: onair.v1.PluginHost.Status:output_type -> onair.v1.PluginHostStatus
+	12, // 12: onair.v1.PluginHost.InjectFault:output_type -> onair.v1.Empty
+	5,  // 13: onair.v1.PluginHost.WatchOverlays:output_type -> onair.v1.Overlay
+	12, // 14: onair.v1.PluginHost.Event:output_type -> onair.v1.Empty
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_pluginhost_proto_init() }
@@ -321,13 +727,14 @@ func file_pluginhost_proto_init() {
 		return
 	}
 	file_common_proto_init()
+	file_plugin_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginhost_proto_rawDesc), len(file_pluginhost_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

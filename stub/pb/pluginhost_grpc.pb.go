@@ -19,9 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion7
 
 const (
-	PluginHost_Configure_FullMethodName   = "/onair.v1.PluginHost/Configure"
-	PluginHost_Status_FullMethodName      = "/onair.v1.PluginHost/Status"
-	PluginHost_InjectFault_FullMethodName = "/onair.v1.PluginHost/InjectFault"
+	PluginHost_Configure_FullMethodName     = "/onair.v1.PluginHost/Configure"
+	PluginHost_Status_FullMethodName        = "/onair.v1.PluginHost/Status"
+	PluginHost_InjectFault_FullMethodName   = "/onair.v1.PluginHost/InjectFault"
+	PluginHost_WatchOverlays_FullMethodName = "/onair.v1.PluginHost/WatchOverlays"
+	PluginHost_Event_FullMethodName         = "/onair.v1.PluginHost/Event"
 )
 
 // PluginHostClient is the client API for PluginHost service.
@@ -29,11 +31,28 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type PluginHostClient interface {
 	// Configure applies the desired state (which plugins, with which settings).
-	// It is idempotent.
+	// It is idempotent and returns at once: it loads plugins that are named and
+	// not loaded, unloads those no longer named, re-configures (without a
+	// restart) those whose params changed, and leaves the others alone. A
+	// plugin that failed is retried when its spec, its binary or the manifest
+	// changed.
 	Configure(ctx context.Context, in *PluginHostConfig, opts ...grpc.CallOption) (*PluginHostStatus, error)
 	// Status is also the master's health ping: it must answer within 2 s.
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*PluginHostStatus, error)
 	InjectFault(ctx context.Context, in *Fault, opts ...grpc.CallOption) (*Empty, error)
+	// WatchOverlays streams the overlay plugins' images rendered for an output
+	// of width x height: every current overlay right after the call starts,
+	// then each overlay when it changes, and removed=true when one goes away
+	// (plugin unloaded, crashed, restarting, or its frame was rejected).
+	// Unchanged overlays are never sent; a slow reader gets only the latest
+	// overlay of each plugin and never slows the plugins down. Overlays are
+	// rendered for the size of the latest call: a new call with another size
+	// re-renders them all.
+	WatchOverlays(ctx context.Context, in *WatchOverlaysRequest, opts ...grpc.CallOption) (PluginHost_WatchOverlaysClient, error)
+	// Event fans an event out to every running plugin's OnEvent. It returns at
+	// once; each plugin gets its events in order, and a plugin that does not
+	// answer within 2 s is killed and restarted.
+	Event(ctx context.Context, in *PluginEvent, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type pluginHostClient struct {
@@ -71,16 +90,74 @@ func (c *pluginHostClient) InjectFault(ctx context.Context, in *Fault, opts ...g
 	return out, nil
 }
 
+func (c *pluginHostClient) WatchOverlays(ctx context.Context, in *WatchOverlaysRequest, opts ...grpc.CallOption) (PluginHost_WatchOverlaysClient, error) {
+	stream, err := c.cc.NewStream(ctx, &PluginHost_ServiceDesc.Streams[0], PluginHost_WatchOverlays_FullMethodName, opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &pluginHostWatchOverlaysClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type PluginHost_WatchOverlaysClient interface {
+	Recv() (*Overlay, error)
+	grpc.ClientStream
+}
+
+type pluginHostWatchOverlaysClient struct {
+	grpc.ClientStream
+}
+
+func (x *pluginHostWatchOverlaysClient) Recv() (*Overlay, error) {
+	m := new(Overlay)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *pluginHostClient) Event(ctx context.Context, in *PluginEvent, opts ...grpc.CallOption) (*Empty, error) {
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, PluginHost_Event_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginHostServer is the server API for PluginHost service.
 // All implementations must embed UnimplementedPluginHostServer
 // for forward compatibility
 type PluginHostServer interface {
 	// Configure applies the desired state (which plugins, with which settings).
-	// It is idempotent.
+	// It is idempotent and returns at once: it loads plugins that are named and
+	// not loaded, unloads those no longer named, re-configures (without a
+	// restart) those whose params changed, and leaves the others alone. A
+	// plugin that failed is retried when its spec, its binary or the manifest
+	// changed.
 	Configure(context.Context, *PluginHostConfig) (*PluginHostStatus, error)
 	// Status is also the master's health ping: it must answer within 2 s.
 	Status(context.Context, *StatusRequest) (*PluginHostStatus, error)
 	InjectFault(context.Context, *Fault) (*Empty, error)
+	// WatchOverlays streams the overlay plugins' images rendered for an output
+	// of width x height: every current overlay right after the call starts,
+	// then each overlay when it changes, and removed=true when one goes away
+	// (plugin unloaded, crashed, restarting, or its frame was rejected).
+	// Unchanged overlays are never sent; a slow reader gets only the latest
+	// overlay of each plugin and never slows the plugins down. Overlays are
+	// rendered for the size of the latest call: a new call with another size
+	// re-renders them all.
+	WatchOverlays(*WatchOverlaysRequest, PluginHost_WatchOverlaysServer) error
+	// Event fans an event out to every running plugin's OnEvent. It returns at
+	// once; each plugin gets its events in order, and a plugin that does not
+	// answer within 2 s is killed and restarted.
+	Event(context.Context, *PluginEvent) (*Empty, error)
 	mustEmbedUnimplementedPluginHostServer()
 }
 
@@ -96,6 +173,12 @@ func (UnimplementedPluginHostServer) Status(context.Context, *StatusRequest) (*P
 }
 func (UnimplementedPluginHostServer) InjectFault(context.Context, *Fault) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method InjectFault not implemented")
+}
+func (UnimplementedPluginHostServer) WatchOverlays(*WatchOverlaysRequest, PluginHost_WatchOverlaysServer) error {
+	return status.Errorf(codes.Unimplemented, "method WatchOverlays not implemented")
+}
+func (UnimplementedPluginHostServer) Event(context.Context, *PluginEvent) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Event not implemented")
 }
 func (UnimplementedPluginHostServer) mustEmbedUnimplementedPluginHostServer() {}
 
@@ -164,6 +247,45 @@ func _PluginHost_InjectFault_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PluginHost_WatchOverlays_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchOverlaysRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PluginHostServer).WatchOverlays(m, &pluginHostWatchOverlaysServer{stream})
+}
+
+type PluginHost_WatchOverlaysServer interface {
+	Send(*Overlay) error
+	grpc.ServerStream
+}
+
+type pluginHostWatchOverlaysServer struct {
+	grpc.ServerStream
+}
+
+func (x *pluginHostWatchOverlaysServer) Send(m *Overlay) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func _PluginHost_Event_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PluginEvent)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginHostServer).Event(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginHost_Event_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginHostServer).Event(ctx, req.(*PluginEvent))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PluginHost_ServiceDesc is the grpc.ServiceDesc for PluginHost service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -183,7 +305,17 @@ var PluginHost_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "InjectFault",
 			Handler:    _PluginHost_InjectFault_Handler,
 		},
+		{
+			MethodName: "Event",
+			Handler:    _PluginHost_Event_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchOverlays",
+			Handler:       _PluginHost_WatchOverlays_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "pluginhost.proto",
 }
