@@ -231,6 +231,13 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 		}
 		fmt.Fprintln(out)
 	}
+	for _, p := range st.GetPlugins() {
+		fmt.Fprintf(out, "plugin %s: %s, %d restarts", p.GetName(), p.GetState(), p.GetRestarts())
+		if p.GetError() != "" {
+			fmt.Fprintf(out, "  error: %s", p.GetError())
+		}
+		fmt.Fprintln(out)
+	}
 	if st.GetFallback() != "" {
 		fmt.Fprintf(out, "fallback: %s\n", st.GetFallback())
 	}

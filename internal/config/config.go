@@ -114,9 +114,22 @@ type Encoder struct {
 	Preset          string `yaml:"preset"`
 }
 
-// Plugins is where plugin binaries are found.
+// Plugins is where plugin binaries are found and which ones run (see
+// PLUGINS.md).
 type Plugins struct {
-	Dir string `yaml:"dir"`
+	// Dir is the plugins directory; empty means the user config dir's
+	// onair/plugins.
+	Dir  string   `yaml:"dir"`
+	List []Plugin `yaml:"list,omitempty"`
+}
+
+// Plugin is one plugin instance.
+type Plugin struct {
+	// Name identifies the instance (its overlay and its status line) and,
+	// unless Binary is set, names the binary in the plugins directory.
+	Name   string            `yaml:"name"`
+	Binary string            `yaml:"binary,omitempty"`
+	Params map[string]string `yaml:"params,omitempty"`
 }
 
 // Allowed values, shared with flag help texts.
@@ -276,6 +289,13 @@ func (c Config) check() []*Error {
 		if err := CheckBitrate(r.BitrateKbps); err != nil {
 			bad(key+".bitrate_kbps", "%v", err)
 		}
+	}
+	plugins := map[string]bool{}
+	for i, p := range c.Plugins.List {
+		if p.Name == "" || strings.ContainsAny(p.Name, "/ ") || plugins[p.Name] {
+			bad(fmt.Sprintf("plugins.list.%d.name", i), "%q: each plugin needs a unique name without spaces or slashes", p.Name)
+		}
+		plugins[p.Name] = true
 	}
 	for i, d := range c.Destinations {
 		if d.Rendition != "" && !names[d.Rendition] {

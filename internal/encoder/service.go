@@ -27,11 +27,16 @@ type Service struct {
 	pipe     *pipeline
 	startErr string
 	refused  []*pb.BackendRefusal
+	overlays map[string]*pb.Overlay // by id
 }
 
 // New returns an unconfigured encoder service.
 func New() *Service {
-	return &Service{cfg: &pb.EncoderConfig{}, log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	return &Service{
+		cfg:      &pb.EncoderConfig{},
+		log:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		overlays: map[string]*pb.Overlay{},
+	}
 }
 
 // Configure applies cfg. It is idempotent: the same config again changes
@@ -60,6 +65,8 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 		if err != nil {
 			s.startErr = err.Error()
 			s.log.Error("encoder pipeline did not start", "err", err)
+		} else {
+			s.applyOverlays(p)
 		}
 	}
 	return s.status(), nil

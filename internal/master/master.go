@@ -54,8 +54,12 @@ type Master struct {
 	outputs  *outputs
 	rtmp     *RTMPServer
 	fallback fallback
-	// encoderStatus is the encoder's last answer to a health ping.
+	overlays *overlayRelay
+	stop     context.CancelFunc // ends the master's own goroutines
+	// encoderStatus and pluginsStatus are the children's last answers to a
+	// health ping.
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
+	pluginsStatus atomic.Pointer[pb.PluginHostStatus]
 }
 
 // monitorUser is the RTSP user for players; its password is kept in the
@@ -77,10 +81,17 @@ func Start(opts Options) (*Master, error) {
 			Live:       cfg.Live,
 			Encoder:    cfg.Encoder,
 			PluginsDir: cfg.Plugins.Dir,
+			Plugins:    cfg.Plugins.List,
 			Renditions: usedRenditions(cfg),
 		}),
 		program: &program{},
 	}
+	// The relay exists before the children (their configure hooks use it);
+	// its goroutine starts after them.
+	m.overlays = newOverlayRelay(opts.Log, m.encoderClient, m.pluginsClient, func() (int32, int32) {
+		e := m.state.Get().Encoder
+		return int32(e.Width), int32(e.Height)
+	})
 	fail := func(err error) (*Master, error) {
 		m.Close()
 		return nil, err
@@ -130,6 +141,7 @@ func Start(opts Options) (*Master, error) {
 				st, err := c.Configure(ctx, cfg)
 				if err == nil {
 					m.encoderStatus.Store(st)
+					m.overlays.encoderRestarted()
 				}
 				return st.GetAppliedRevision(), err
 			},
@@ -140,8 +152,11 @@ func Start(opts Options) (*Master, error) {
 				}
 				return err
 			},
-			OnCrash: m.encoderCrashed,
-			Policy:  opts.Policy, DialOptions: stub.DialOptions(),
+			OnCrash: func(s supervise.Snapshot) bool {
+				m.event("child_restarted", "child", "encoder", "reason", s.LastExit)
+				return m.encoderCrashed(s)
+			},
+			Policy: opts.Policy, DialOptions: stub.DialOptions(),
 			Log: opts.Log, Stderr: opts.ChildStderr,
 		})
 	}
@@ -155,23 +170,39 @@ func Start(opts Options) (*Master, error) {
 			Handshake: stub.Handshake, Plugins: stub.Plugins, Dispense: stub.PluginHostName,
 			Configure: func(ctx context.Context, c pb.PluginHostClient) (uint64, error) {
 				st, err := c.Configure(ctx, pluginHostConfig(m.state.Get()))
+				if err == nil {
+					m.pluginsStatus.Store(st)
+				}
 				return st.GetAppliedRevision(), err
 			},
 			Ping: func(ctx context.Context, c pb.PluginHostClient) error {
-				_, err := c.Status(ctx, &pb.StatusRequest{})
+				st, err := c.Status(ctx, &pb.StatusRequest{})
+				if err == nil {
+					m.pluginsStatus.Store(st)
+				}
 				return err
+			},
+			OnCrash: func(s supervise.Snapshot) bool {
+				m.event("child_restarted", "child", "pluginhost", "reason", s.LastExit)
+				return false
 			},
 			Policy: opts.Policy, DialOptions: stub.DialOptions(),
 			Log: opts.Log, Stderr: opts.ChildStderr,
 		})
 	}
-	// Outputs start last: they ask the encoder for keyframes.
+	// Outputs and overlays start last: they talk to the children.
 	m.outputs.setLive(cfg.Live)
+	ctx, stop := context.WithCancel(context.Background())
+	m.stop = stop
+	go m.overlays.run(ctx)
 	return m, nil
 }
 
 // Close stops the children and the return path.
 func (m *Master) Close() {
+	if m.stop != nil {
+		m.stop()
+	}
 	if m.encoder != nil {
 		m.encoder.Close()
 	}
@@ -234,7 +265,28 @@ func encoderConfig(d state.Desired) *pb.EncoderConfig {
 }
 
 func pluginHostConfig(d state.Desired) *pb.PluginHostConfig {
-	return &pb.PluginHostConfig{Revision: d.Revision, PluginsDir: d.PluginsDir}
+	c := &pb.PluginHostConfig{Revision: d.Revision, PluginsDir: d.PluginsDir}
+	for _, p := range d.Plugins {
+		c.Plugins = append(c.Plugins, &pb.PluginSpec{Name: p.Name, Binary: p.Binary, Params: p.Params})
+	}
+	return c
+}
+
+// event tells the plugins something happened, without waiting for them.
+func (m *Master) event(kind string, kv ...string) {
+	c, ok := m.pluginsClient()
+	if !ok {
+		return
+	}
+	ev := &pb.PluginEvent{Kind: kind, Fields: map[string]string{}, UnixMs: time.Now().UnixMilli()}
+	for i := 0; i+1 < len(kv); i += 2 {
+		ev.Fields[kv[i]] = kv[i+1]
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _ = c.Event(ctx, ev)
+	}()
 }
 
 // usedRenditions are the renditions some destination names: a rendition no
@@ -278,6 +330,9 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 	if m.encoder != nil {
 		st.Encoder = m.encoderStatus.Load()
 	}
+	if m.plugins != nil {
+		st.Plugins = m.pluginsStatus.Load().GetPlugins()
+	}
 	for _, s := range m.snapshots() {
 		st.Children = append(st.Children, &pb.ChildStatus{
 			Name: s.Name, State: string(s.State), Pid: int32(s.PID),
@@ -314,6 +369,11 @@ func (m *Master) setLive(ctx context.Context, live bool) (*pb.MasterStatus, erro
 	if _, changed := m.state.Update(func(d *state.Desired) { d.Live = live }); changed {
 		m.log.Info("desired state changed", "live", live)
 		m.outputs.setLive(live)
+		if live {
+			m.event("stream_started")
+		} else {
+			m.event("stream_stopped")
+		}
 		m.reconcile()
 	}
 	return m.Status(ctx, nil)

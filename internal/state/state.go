@@ -19,6 +19,8 @@ type Desired struct {
 	PluginsDir string
 	// ExcludeBackends are hardware encoders that kept crashing.
 	ExcludeBackends []string
+	// Plugins are the plugin instances the pluginhost runs.
+	Plugins []config.Plugin
 	// Renditions are the extra encodes some output uses.
 	Renditions []config.Rendition
 }

@@ -369,7 +369,9 @@ type MasterStatus struct {
 	Fallback     string               `protobuf:"bytes,8,opt,name=fallback,proto3" json:"fallback,omitempty"`
 	Destinations []*DestinationStatus `protobuf:"bytes,9,rep,name=destinations,proto3" json:"destinations,omitempty"`
 	// rtmp_play is where players watch the embedded RTMP server, if it runs.
-	RtmpPlay      string `protobuf:"bytes,10,opt,name=rtmp_play,json=rtmpPlay,proto3" json:"rtmp_play,omitempty"`
+	RtmpPlay string `protobuf:"bytes,10,opt,name=rtmp_play,json=rtmpPlay,proto3" json:"rtmp_play,omitempty"`
+	// plugins are the pluginhost's last reported plugin states.
+	Plugins       []*PluginState `protobuf:"bytes,11,rep,name=plugins,proto3" json:"plugins,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -472,6 +474,13 @@ func (x *MasterStatus) GetRtmpPlay() string {
 		return x.RtmpPlay
 	}
 	return ""
+}
+
+func (x *MasterStatus) GetPlugins() []*PluginState {
+	if x != nil {
+		return x.Plugins
+	}
+	return nil
 }
 
 type ChildStatus struct {
@@ -589,7 +598,7 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\"*\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"*\n" +
 	"\x12DestinationRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\"\xfc\x01\n" +
 	"\x11DestinationStatus\x12\x10\n" +
@@ -611,7 +620,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xf1\x02\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xa2\x03\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -623,7 +632,8 @@ const file_control_proto_rawDesc = "" +
 	"\bfallback\x18\b \x01(\tR\bfallback\x12?\n" +
 	"\fdestinations\x18\t \x03(\v2\x1b.onair.v1.DestinationStatusR\fdestinations\x12\x1b\n" +
 	"\trtmp_play\x18\n" +
-	" \x01(\tR\brtmpPlay\"\x95\x02\n" +
+	" \x01(\tR\brtmpPlay\x12/\n" +
+	"\aplugins\x18\v \x03(\v2\x15.onair.v1.PluginStateR\aplugins\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -672,39 +682,41 @@ var file_control_proto_goTypes = []any{
 	(*ChildStatus)(nil),        // 7: onair.v1.ChildStatus
 	(*Fault)(nil),              // 8: onair.v1.Fault
 	(*EncoderStatus)(nil),      // 9: onair.v1.EncoderStatus
-	(*StatusRequest)(nil),      // 10: onair.v1.StatusRequest
-	(*Empty)(nil),              // 11: onair.v1.Empty
-	(*SnapshotRequest)(nil),    // 12: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),      // 13: onair.v1.SnapshotReply
+	(*PluginState)(nil),        // 10: onair.v1.PluginState
+	(*StatusRequest)(nil),      // 11: onair.v1.StatusRequest
+	(*Empty)(nil),              // 12: onair.v1.Empty
+	(*SnapshotRequest)(nil),    // 13: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),      // 14: onair.v1.SnapshotReply
 }
 var file_control_proto_depIdxs = []int32{
 	8,  // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
 	7,  // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
 	9,  // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
 	1,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	10, // 4: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	11, // 5: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	11, // 6: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	4,  // 7: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	5,  // 8: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	2,  // 9: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	12, // 10: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	11, // 11: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	0,  // 12: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	6,  // 13: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	6,  // 14: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	6,  // 15: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	6,  // 16: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	11, // 17: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	6,  // 18: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	13, // 19: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	3,  // 20: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	6,  // 21: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	13, // [13:22] is the sub-list for method output_type
-	4,  // [4:13] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	10, // 4: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	11, // 5: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	12, // 6: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	12, // 7: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	4,  // 8: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	5,  // 9: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	2,  // 10: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	13, // 11: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	12, // 12: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	0,  // 13: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	6,  // 14: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	6,  // 15: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	6,  // 16: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	6,  // 17: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	12, // 18: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	6,  // 19: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	14, // 20: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	3,  // 21: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	6,  // 22: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	14, // [14:23] is the sub-list for method output_type
+	5,  // [5:14] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -714,6 +726,7 @@ func file_control_proto_init() {
 	}
 	file_common_proto_init()
 	file_encoder_proto_init()
+	file_pluginhost_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

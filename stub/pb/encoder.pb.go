@@ -603,7 +603,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\"\x96\x03\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\x96\x03\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -656,13 +656,15 @@ const file_encoder_proto_rawDesc = "" +
 	"\x06format\x18\x03 \x01(\tR\x06format\"=\n" +
 	"\rSnapshotReply\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\fR\x05image\x12\x16\n" +
-	"\x06format\x18\x02 \x01(\tR\x06format2\xa8\x02\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format2\xda\x02\n" +
 	"\aEncoder\x12=\n" +
 	"\tConfigure\x12\x17.onair.v1.EncoderConfig\x1a\x17.onair.v1.EncoderStatus\x12:\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x17.onair.v1.EncoderStatus\x12/\n" +
 	"\vInjectFault\x12\x0f.onair.v1.Fault\x1a\x0f.onair.v1.Empty\x121\n" +
 	"\rForceKeyframe\x12\x0f.onair.v1.Empty\x1a\x0f.onair.v1.Empty\x12>\n" +
-	"\bSnapshot\x12\x19.onair.v1.SnapshotRequest\x1a\x17.onair.v1.SnapshotReplyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\bSnapshot\x12\x19.onair.v1.SnapshotRequest\x1a\x17.onair.v1.SnapshotReply\x120\n" +
+	"\n" +
+	"SetOverlay\x12\x11.onair.v1.Overlay\x1a\x0f.onair.v1.EmptyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_encoder_proto_rawDescOnce sync.Once
@@ -688,27 +690,30 @@ var file_encoder_proto_goTypes = []any{
 	(*StatusRequest)(nil),   // 7: onair.v1.StatusRequest
 	(*Fault)(nil),           // 8: onair.v1.Fault
 	(*Empty)(nil),           // 9: onair.v1.Empty
+	(*Overlay)(nil),         // 10: onair.v1.Overlay
 }
 var file_encoder_proto_depIdxs = []int32{
-	1, // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
-	0, // 1: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
-	4, // 2: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
-	2, // 3: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
-	0, // 4: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	7, // 5: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	8, // 6: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	9, // 7: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
-	5, // 8: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
-	3, // 9: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	3, // 10: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	9, // 11: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	9, // 12: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
-	6, // 13: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
-	9, // [9:14] is the sub-list for method output_type
-	4, // [4:9] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	1,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
+	0,  // 1: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
+	4,  // 2: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
+	2,  // 3: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
+	0,  // 4: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	7,  // 5: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	8,  // 6: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	9,  // 7: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	5,  // 8: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	10, // 9: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
+	3,  // 10: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	3,  // 11: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	9,  // 12: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	9,  // 13: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	6,  // 14: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	9,  // 15: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
+	10, // [10:16] is the sub-list for method output_type
+	4,  // [4:10] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }
@@ -717,6 +722,7 @@ func file_encoder_proto_init() {
 		return
 	}
 	file_common_proto_init()
+	file_pluginhost_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -24,6 +24,7 @@ const (
 	Encoder_InjectFault_FullMethodName   = "/onair.v1.Encoder/InjectFault"
 	Encoder_ForceKeyframe_FullMethodName = "/onair.v1.Encoder/ForceKeyframe"
 	Encoder_Snapshot_FullMethodName      = "/onair.v1.Encoder/Snapshot"
+	Encoder_SetOverlay_FullMethodName    = "/onair.v1.Encoder/SetOverlay"
 )
 
 // EncoderClient is the client API for Encoder service.
@@ -41,6 +42,10 @@ type EncoderClient interface {
 	ForceKeyframe(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	// Snapshot returns the current composed frame as an image, synchronously.
 	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (*SnapshotReply, error)
+	// SetOverlay adds, replaces or (removed) takes away a plugin's overlay
+	// layer, drawn above the scene. The master sends overlays in order and
+	// again after every encoder restart.
+	SetOverlay(ctx context.Context, in *Overlay, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type encoderClient struct {
@@ -96,6 +101,15 @@ func (c *encoderClient) Snapshot(ctx context.Context, in *SnapshotRequest, opts 
 	return out, nil
 }
 
+func (c *encoderClient) SetOverlay(ctx context.Context, in *Overlay, opts ...grpc.CallOption) (*Empty, error) {
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Encoder_SetOverlay_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EncoderServer is the server API for Encoder service.
 // All implementations must embed UnimplementedEncoderServer
 // for forward compatibility
@@ -111,6 +125,10 @@ type EncoderServer interface {
 	ForceKeyframe(context.Context, *Empty) (*Empty, error)
 	// Snapshot returns the current composed frame as an image, synchronously.
 	Snapshot(context.Context, *SnapshotRequest) (*SnapshotReply, error)
+	// SetOverlay adds, replaces or (removed) takes away a plugin's overlay
+	// layer, drawn above the scene. The master sends overlays in order and
+	// again after every encoder restart.
+	SetOverlay(context.Context, *Overlay) (*Empty, error)
 	mustEmbedUnimplementedEncoderServer()
 }
 
@@ -132,6 +150,9 @@ func (UnimplementedEncoderServer) ForceKeyframe(context.Context, *Empty) (*Empty
 }
 func (UnimplementedEncoderServer) Snapshot(context.Context, *SnapshotRequest) (*SnapshotReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Snapshot not implemented")
+}
+func (UnimplementedEncoderServer) SetOverlay(context.Context, *Overlay) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetOverlay not implemented")
 }
 func (UnimplementedEncoderServer) mustEmbedUnimplementedEncoderServer() {}
 
@@ -236,6 +257,24 @@ func _Encoder_Snapshot_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Encoder_SetOverlay_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Overlay)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EncoderServer).SetOverlay(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Encoder_SetOverlay_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EncoderServer).SetOverlay(ctx, req.(*Overlay))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Encoder_ServiceDesc is the grpc.ServiceDesc for Encoder service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -262,6 +301,10 @@ var Encoder_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Snapshot",
 			Handler:    _Encoder_Snapshot_Handler,
+		},
+		{
+			MethodName: "SetOverlay",
+			Handler:    _Encoder_SetOverlay_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

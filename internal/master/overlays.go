@@ -1,0 +1,118 @@
+package master
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// overlayRelay carries plugin overlays from the pluginhost to the encoder's
+// compositor. One goroutine sends everything to the encoder, in order, so an
+// update can never be overtaken by an older copy; it works apart from the
+// video, which never waits for an overlay.
+type overlayRelay struct {
+	log     *slog.Logger
+	encoder func() (pb.EncoderClient, bool)
+	plugins func() (pb.PluginHostClient, bool)
+	size    func() (w, h int32)
+
+	msgs   chan *pb.Overlay // nil: the pluginhost's stream ended
+	resync chan struct{}    // a new encoder needs every overlay again
+}
+
+func newOverlayRelay(log *slog.Logger, enc func() (pb.EncoderClient, bool), ph func() (pb.PluginHostClient, bool), size func() (int32, int32)) *overlayRelay {
+	return &overlayRelay{log: log, encoder: enc, plugins: ph, size: size,
+		msgs: make(chan *pb.Overlay), resync: make(chan struct{}, 1)}
+}
+
+// encoderRestarted asks for every overlay to be sent again.
+func (r *overlayRelay) encoderRestarted() {
+	select {
+	case r.resync <- struct{}{}:
+	default:
+	}
+}
+
+func (r *overlayRelay) run(ctx context.Context) {
+	go r.watch(ctx)
+	cache := map[string]*pb.Overlay{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.resync:
+			for _, o := range cache {
+				r.send(ctx, o)
+			}
+		case o := <-r.msgs:
+			if o == nil {
+				// The pluginhost is gone: its overlays go with it until the
+				// new one sends them again.
+				for id := range cache {
+					r.send(ctx, &pb.Overlay{Id: id, Removed: true})
+				}
+				clear(cache)
+				continue
+			}
+			if o.GetRemoved() {
+				delete(cache, o.GetId())
+			} else {
+				cache[o.GetId()] = o
+			}
+			r.send(ctx, o)
+		}
+	}
+}
+
+func (r *overlayRelay) send(ctx context.Context, o *pb.Overlay) {
+	c, ok := r.encoder()
+	if !ok {
+		return // the encoder's restart will ask for a resync
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := c.SetOverlay(sctx, o); err != nil {
+		r.log.Warn("overlay not delivered to the encoder", "id", o.GetId(), "err", err)
+	}
+}
+
+// watch follows the running pluginhost's overlay stream, starting over when
+// the pluginhost restarts.
+func (r *overlayRelay) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		c, ok := r.plugins()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		w, h := r.size()
+		sctx, cancel := context.WithCancel(ctx)
+		stream, err := c.WatchOverlays(sctx, &pb.WatchOverlaysRequest{Width: w, Height: h})
+		for err == nil {
+			var o *pb.Overlay
+			if o, err = stream.Recv(); err == nil {
+				select {
+				case r.msgs <- o:
+				case <-ctx.Done():
+				}
+			}
+		}
+		cancel()
+		select {
+		case r.msgs <- nil:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
