@@ -19,7 +19,8 @@ import (
 	"github.com/onair-studio/onair/stub/pb"
 )
 
-// BuildOnAir builds master, encoder and pluginhost into dir from the module
+// BuildOnAir builds master, encoder and pluginhost into dir, and the
+// example plugins with their manifest into dir/plugins, from the module
 // this package belongs to. With race the master is race-enabled, so a data
 // race in it fails the test that stops it; the children are not, because
 // the race runtime slows their start-up several-fold and tests time their
@@ -44,7 +45,20 @@ func BuildOnAir(dir string, race bool) error {
 	if err := build(masterFlags, "./cmd/master"); err != nil {
 		return err
 	}
-	return build(nil, "./cmd/encoder", "./cmd/pluginhost")
+	if err := build(nil, "./cmd/encoder", "./cmd/pluginhost"); err != nil {
+		return err
+	}
+	// The example plugins, with their manifest, in dir/plugins.
+	plugins := filepath.Join(dir, "plugins")
+	cmd := exec.Command("go", "build", "-o", plugins+"/", "./plugins/...")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building plugins: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(filepath.Join(dir, "pluginhost"), "-write-manifest", plugins).CombinedOutput(); err != nil {
+		return fmt.Errorf("plugin manifest: %v\n%s", err, out)
+	}
+	return nil
 }
 
 // SyncBuffer collects a process's output while it runs.

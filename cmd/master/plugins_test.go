@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onair-studio/onair/internal/capture"
+	"github.com/onair-studio/onair/internal/testpeer"
+)
+
+// startWithPlugins runs a master at 640x360 with the given plugin list
+// (YAML list items) from the example plugins.
+func startWithPlugins(t *testing.T, list string, extra ...string) *testpeer.Master {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf("plugins:\n  dir: %s\n  list:\n%s", filepath.Join(binDir, "plugins"), list)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-config", cfg, "-source", "pattern", "-width", "640", "-height", "360", "-live"}, extra...)
+	return startMaster(t, []string{"ONAIR_TEST_FAULTS=1"}, args...)
+}
+
+// programFrame decodes one frame of the program as a monitor viewer sees it.
+func programFrame(t *testing.T, m *testpeer.Master) *image.RGBA {
+	t.Helper()
+	url, err := m.Ctl("monitor-url")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffmpeg", "-v", "error", "-rtsp_transport", "tcp", "-i", strings.TrimSpace(url),
+		"-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg reading the monitor: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgba := image.NewRGBA(img.Bounds())
+	for y := 0; y < img.Bounds().Dy(); y++ {
+		for x := 0; x < img.Bounds().Dx(); x++ {
+			rgba.Set(x, y, img.At(x, y))
+		}
+	}
+	return rgba
+}
+
+// mean is the average colour of r in img.
+func mean(img *image.RGBA, r image.Rectangle) (red, green, blue float64) {
+	n := 0.0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := img.RGBAAt(x, y)
+			red, green, blue, n = red+float64(c.R), green+float64(c.G), blue+float64(c.B), n+1
+		}
+	}
+	return red / n, green / n, blue / n
+}
+
+// Where the watermark (bottom right) and the clock (top right) draw, the
+// program differs from the bare test pattern.
+var (
+	watermarkArea = image.Rect(440, 285, 610, 330)
+	clockArea     = image.Rect(485, 20, 620, 60)
+)
+
+func overlaysVisible(img *image.RGBA) (watermark, clock bool) {
+	bare := image.NewRGBA(img.Bounds())
+	capture.RenderPattern(bare, 0, time.Now())
+	wr, wg, _ := mean(img, watermarkArea)
+	_, _, bareBlue := mean(bare, clockArea)
+	_, _, blue := mean(img, clockArea)
+	// The watermark is a red badge where the pattern is near black; the
+	// clock's dark box dims the blue bar under it.
+	return wr > 100 && wr > wg+50, blue < bareBlue-40
+}
+
+// The clock and the watermark reach the program output where they belong.
+func TestPluginOverlaysInProgram(t *testing.T) {
+	t.Parallel()
+	m := startWithPlugins(t, "    - name: clock\n    - name: watermark\n", "-children", "all")
+	m.Await("plugins running", 15*time.Second, func() bool {
+		st := m.Status()
+		return len(st.GetPlugins()) == 2 && st.GetPlugins()[0].GetState() == "running" && st.GetPlugins()[1].GetState() == "running"
+	})
+	var wm, clock bool
+	m.Await("overlays in the program", 10*time.Second, func() bool {
+		wm, clock = overlaysVisible(programFrame(t, m))
+		return wm && clock
+	})
+	// And not without plugins: the same areas of a plugin-free program are
+	// the bare pattern.
+	bare := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "640", "-height", "360")
+	bare.AwaitConfigured(10*time.Second, "encoder")
+	if wm, clock := overlaysVisible(programFrame(t, bare)); wm || clock {
+		t.Fatalf("overlays found without plugins (watermark %v, clock %v): the check cannot tell", wm, clock)
+	}
+}
+
+// A crashing plugin costs only itself: the stream never stops, the plugin
+// is restarted, and the other plugin is untouched.
+func TestCrashingPluginLeavesVideoAlone(t *testing.T) {
+	t.Parallel()
+	m := startWithPlugins(t, "    - name: clock\n    - name: chaos\n      params: {mode: crash}\n", "-children", "all")
+	st := m.Status()
+	r := testpeer.StartReader(t, st.GetRtmpPlay(), testpeer.ReaderOptions{})
+	m.Await("chaos restarted twice", 20*time.Second, func() bool {
+		for _, p := range m.Status().GetPlugins() {
+			if p.GetName() == "chaos" && p.GetRestarts() >= 2 {
+				return true
+			}
+		}
+		return false
+	})
+	seen := r.Count()
+	m.Await("viewer still receiving", 10*time.Second, func() bool { return r.Count() > seen+30 })
+	for _, p := range m.Status().GetPlugins() {
+		if p.GetName() == "clock" && (p.GetRestarts() != 0 || p.GetState() != "running") {
+			t.Errorf("clock was touched by chaos's crashes: %v", p)
+		}
+	}
+	checkNoFreeze(t, r.Frames(), time.Second)
+}
+
+// SIGKILL the pluginhost: the video continues, and the overlays come back
+// with the restarted pluginhost.
+func TestPluginHostKilled(t *testing.T) {
+	t.Parallel()
+	m := startWithPlugins(t, "    - name: watermark\n", "-children", "all")
+	m.Await("watermark in the program", 20*time.Second, func() bool {
+		wm, _ := overlaysVisible(programFrame(t, m))
+		return wm
+	})
+	r := testpeer.StartReader(t, m.Status().GetRtmpPlay(), testpeer.ReaderOptions{})
+	m.Await("viewer playing", 10*time.Second, func() bool { return r.Count() > 30 })
+	ph := child(m.Status(), "pluginhost")
+	if err := syscall.Kill(int(ph.GetPid()), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	m.Await("pluginhost back", 5*time.Second, func() bool {
+		c := child(m.Status(), "pluginhost")
+		return c.GetState() == "running" && c.GetPid() != ph.GetPid()
+	})
+	m.Await("watermark back in the program", 20*time.Second, func() bool {
+		wm, _ := overlaysVisible(programFrame(t, m))
+		return wm
+	})
+	seen := r.Count()
+	m.Await("viewer still receiving", 10*time.Second, func() bool { return r.Count() > seen+30 })
+	checkNoFreeze(t, r.Frames(), time.Second)
+	if c := child(m.Status(), "encoder"); c.GetRestarts() != 0 {
+		t.Errorf("the encoder restarted with the pluginhost: %v", c)
+	}
+}
+
+// checkNoFreeze fails if the viewer waited longer than limit for a frame.
+func checkNoFreeze(t *testing.T, frames []testpeer.Frame, limit time.Duration) {
+	t.Helper()
+	for i := 1; i < len(frames); i++ {
+		if gap := frames[i].At.Sub(frames[i-1].At); gap > limit {
+			t.Fatalf("the video stopped for %v at frame %d", gap, i)
+		}
+	}
+}
