@@ -28,6 +28,9 @@ commands:
   stop               go off air
   restart CHILD      restart encoder or pluginhost at once (also out of 'failed')
   reconnect N        retry destination N (from status) now
+  record [-o FILE] [-rendition NAME]
+                     start recording (crash-safe MP4)
+  record stop        stop recording
   bitrate KBPS       change the video bitrate live
   snapshot [-o FILE] [-size WxH] [-format png|jpeg]
                      save the current program picture
@@ -132,6 +135,19 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			return usageError{errors.New("usage: master ctl reconnect N")}
 		}
 		st, err = c.Reconnect(ctx, &pb.DestinationRequest{Index: int32(n)})
+	case "record":
+		req := &pb.RecordRequest{}
+		if len(args) == 2 && args[1] == "stop" {
+			req.Stop = true
+		} else {
+			fs := flag.NewFlagSet("record", flag.ContinueOnError)
+			fs.StringVar(&req.Path, "o", "", "file (default: ~/onair-recordings/onair-DATE-TIME.mp4)")
+			fs.StringVar(&req.Rendition, "rendition", "", "record this rendition instead of the program")
+			if err := fs.Parse(args[1:]); err != nil {
+				return usageError{err}
+			}
+		}
+		st, err = c.Record(ctx, req)
 	case "bitrate":
 		kbps := 0
 		if len(args) == 2 {
@@ -228,6 +244,14 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 		fmt.Fprintf(out, "  sent %d frames, %d bytes, dropped %d", d.GetFramesSent(), d.GetBytesSent(), d.GetFramesDropped())
 		if d.GetError() != "" {
 			fmt.Fprintf(out, "  last error: %s", d.GetError())
+		}
+		fmt.Fprintln(out)
+	}
+	if r := st.GetRecording(); r != nil {
+		fmt.Fprintf(out, "recording: %s %s, %d frames, %d bytes, dropped %d", r.GetState(), r.GetPath(),
+			r.GetFramesWritten(), r.GetBytes(), r.GetFramesDropped())
+		if r.GetError() != "" {
+			fmt.Fprintf(out, "  error: %s", r.GetError())
 		}
 		fmt.Fprintln(out)
 	}

@@ -56,6 +56,7 @@ func run(args []string) error {
 	var dests destFlag
 	fs.Var(&dests, "dest", "destination rtmp:// or rtmps:// URL with stream key (repeatable; replaces the config file's list)")
 	fs.BoolVar(&cfg.Live, "live", cfg.Live, "go live at once")
+	fs.StringVar(&cfg.Record.Path, "record", cfg.Record.Path, "record to this file from the start (crash-safe MP4; the name may hold a Go time layout)")
 	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: "+strings.Join(config.ChildrenModes, "|"))
 	fs.BoolVar(&cfg.Headless, "headless", cfg.Headless, "run without a window")
 	fs.StringVar(&cfg.Plugins.Dir, "plugins", cfg.Plugins.Dir, "plugins directory")

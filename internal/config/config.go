@@ -35,6 +35,8 @@ type Config struct {
 	Renditions []Rendition `yaml:"renditions,omitempty"`
 	// Live starts streaming as soon as the master runs.
 	Live bool `yaml:"live"`
+	// Record starts recording as soon as the master runs, when Path is set.
+	Record Record `yaml:"record"`
 	// Children the master starts: all, encoder or plugins.
 	Children string  `yaml:"children"`
 	Headless bool    `yaml:"headless"`
@@ -84,6 +86,13 @@ func (d *Destination) UnmarshalYAML(n *yaml.Node) error {
 		}
 	}
 	return nil
+}
+
+// Record is a recording: a file path whose name (without extension) may
+// hold a Go time layout, and the rendition to record (empty: the program).
+type Record struct {
+	Path      string `yaml:"path"`
+	Rendition string `yaml:"rendition,omitempty"`
 }
 
 // Rendition is an extra encode of the program.
@@ -296,6 +305,9 @@ func (c Config) check() []*Error {
 			bad(fmt.Sprintf("plugins.list.%d.name", i), "%q: each plugin needs a unique name without spaces or slashes", p.Name)
 		}
 		plugins[p.Name] = true
+	}
+	if r := c.Record.Rendition; r != "" && !names[r] {
+		bad("record.rendition", "no rendition named %q (see renditions)", r)
 	}
 	for i, d := range c.Destinations {
 		if d.Rendition != "" && !names[d.Rendition] {

@@ -45,17 +45,18 @@ type Options struct {
 type Master struct {
 	pb.UnimplementedControlServer
 
-	log      *slog.Logger
-	state    *state.Store
-	encoder  *supervise.Child[pb.EncoderClient]
-	plugins  *supervise.Child[pb.PluginHostClient]
-	rtsp     *rtsp.Server
-	program  *program
-	outputs  *outputs
-	rtmp     *RTMPServer
-	fallback fallback
-	overlays *overlayRelay
-	stop     context.CancelFunc // ends the master's own goroutines
+	log       *slog.Logger
+	state     *state.Store
+	encoder   *supervise.Child[pb.EncoderClient]
+	plugins   *supervise.Child[pb.PluginHostClient]
+	rtsp      *rtsp.Server
+	program   *program
+	outputs   *outputs
+	rtmp      *RTMPServer
+	fallback  fallback
+	overlays  *overlayRelay
+	recording recording
+	stop      context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
@@ -195,6 +196,12 @@ func Start(opts Options) (*Master, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	m.stop = stop
 	go m.overlays.run(ctx)
+	if cfg.Record.Path != "" {
+		if err := m.startRecording(cfg.Record.Path, cfg.Record.Rendition); err != nil {
+			// The broadcast matters more than the recording: say so and go on.
+			m.log.Error("recording did not start", "err", err)
+		}
+	}
 	return m, nil
 }
 
@@ -202,6 +209,9 @@ func Start(opts Options) (*Master, error) {
 func (m *Master) Close() {
 	if m.stop != nil {
 		m.stop()
+	}
+	if err := m.stopRecording(); err != nil {
+		m.log.Error("recording", "err", err)
 	}
 	if m.encoder != nil {
 		m.encoder.Close()
@@ -333,6 +343,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 	if m.plugins != nil {
 		st.Plugins = m.pluginsStatus.Load().GetPlugins()
 	}
+	st.Recording = m.recordingStatus()
 	for _, s := range m.snapshots() {
 		st.Children = append(st.Children, &pb.ChildStatus{
 			Name: s.Name, State: string(s.State), Pid: int32(s.PID),

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +24,13 @@ func (p *program) add(c rtsp.Sink) {
 	p.mu.Lock()
 	p.consumers = append(p.consumers, c)
 	p.mu.Unlock()
+}
+
+func (p *program) remove(c rtsp.Sink) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// A new slice: each() may be iterating over the old one.
+	p.consumers = slices.DeleteFunc(slices.Clone(p.consumers), func(x rtsp.Sink) bool { return x == c })
 }
 
 func (p *program) each(f func(rtsp.Sink)) {

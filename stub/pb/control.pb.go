@@ -21,6 +21,155 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RecordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Stop  bool                   `protobuf:"varint,1,opt,name=stop,proto3" json:"stop,omitempty"`
+	// path is the file; its name without extension may hold a Go time layout
+	// (onair-2006-01-02-150405.mp4). Empty: the configured or default path.
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// rendition records that rendition instead of the program; it must be
+	// one a destination uses.
+	Rendition     string `protobuf:"bytes,3,opt,name=rendition,proto3" json:"rendition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordRequest) Reset() {
+	*x = RecordRequest{}
+	mi := &file_control_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordRequest) ProtoMessage() {}
+
+func (x *RecordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
+func (*RecordRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RecordRequest) GetStop() bool {
+	if x != nil {
+		return x.Stop
+	}
+	return false
+}
+
+func (x *RecordRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *RecordRequest) GetRendition() string {
+	if x != nil {
+		return x.Rendition
+	}
+	return ""
+}
+
+type RecordingStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// recording, failed, stopped
+	State         string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	Path          string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Bytes         uint64 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	FramesWritten uint64 `protobuf:"varint,4,opt,name=frames_written,json=framesWritten,proto3" json:"frames_written,omitempty"`
+	FramesDropped uint64 `protobuf:"varint,5,opt,name=frames_dropped,json=framesDropped,proto3" json:"frames_dropped,omitempty"`
+	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordingStatus) Reset() {
+	*x = RecordingStatus{}
+	mi := &file_control_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordingStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordingStatus) ProtoMessage() {}
+
+func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordingStatus.ProtoReflect.Descriptor instead.
+func (*RecordingStatus) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RecordingStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *RecordingStatus) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *RecordingStatus) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *RecordingStatus) GetFramesWritten() uint64 {
+	if x != nil {
+		return x.FramesWritten
+	}
+	return 0
+}
+
+func (x *RecordingStatus) GetFramesDropped() uint64 {
+	if x != nil {
+		return x.FramesDropped
+	}
+	return 0
+}
+
+func (x *RecordingStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type DestinationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
@@ -30,7 +179,7 @@ type DestinationRequest struct {
 
 func (x *DestinationRequest) Reset() {
 	*x = DestinationRequest{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -42,7 +191,7 @@ func (x *DestinationRequest) String() string {
 func (*DestinationRequest) ProtoMessage() {}
 
 func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -55,7 +204,7 @@ func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationRequest.ProtoReflect.Descriptor instead.
 func (*DestinationRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_control_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *DestinationRequest) GetIndex() int32 {
@@ -84,7 +233,7 @@ type DestinationStatus struct {
 
 func (x *DestinationStatus) Reset() {
 	*x = DestinationStatus{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -96,7 +245,7 @@ func (x *DestinationStatus) String() string {
 func (*DestinationStatus) ProtoMessage() {}
 
 func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -109,7 +258,7 @@ func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
 func (*DestinationStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_control_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DestinationStatus) GetUrl() string {
@@ -177,7 +326,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +338,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +351,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_control_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -221,7 +370,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -233,7 +382,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -246,7 +395,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -265,7 +414,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -277,7 +426,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -290,7 +439,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{4}
+	return file_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -310,7 +459,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -322,7 +471,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -335,7 +484,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{5}
+	return file_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -371,14 +520,16 @@ type MasterStatus struct {
 	// rtmp_play is where players watch the embedded RTMP server, if it runs.
 	RtmpPlay string `protobuf:"bytes,10,opt,name=rtmp_play,json=rtmpPlay,proto3" json:"rtmp_play,omitempty"`
 	// plugins are the pluginhost's last reported plugin states.
-	Plugins       []*PluginState `protobuf:"bytes,11,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	Plugins []*PluginState `protobuf:"bytes,11,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	// recording is absent when nothing was recorded since the master started.
+	Recording     *RecordingStatus `protobuf:"bytes,12,opt,name=recording,proto3" json:"recording,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -390,7 +541,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -403,7 +554,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{6}
+	return file_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -483,6 +634,13 @@ func (x *MasterStatus) GetPlugins() []*PluginState {
 	return nil
 }
 
+func (x *MasterStatus) GetRecording() *RecordingStatus {
+	if x != nil {
+		return x.Recording
+	}
+	return nil
+}
+
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -503,7 +661,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +673,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +686,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{7}
+	return file_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -598,7 +756,18 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"*\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"U\n" +
+	"\rRecordRequest\x12\x12\n" +
+	"\x04stop\x18\x01 \x01(\bR\x04stop\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1c\n" +
+	"\trendition\x18\x03 \x01(\tR\trendition\"\xb5\x01\n" +
+	"\x0fRecordingStatus\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x04R\x05bytes\x12%\n" +
+	"\x0eframes_written\x18\x04 \x01(\x04R\rframesWritten\x12%\n" +
+	"\x0eframes_dropped\x18\x05 \x01(\x04R\rframesDropped\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"*\n" +
 	"\x12DestinationRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\"\xfc\x01\n" +
 	"\x11DestinationStatus\x12\x10\n" +
@@ -620,7 +789,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xa2\x03\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xdb\x03\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -633,7 +802,8 @@ const file_control_proto_rawDesc = "" +
 	"\fdestinations\x18\t \x03(\v2\x1b.onair.v1.DestinationStatusR\fdestinations\x12\x1b\n" +
 	"\trtmp_play\x18\n" +
 	" \x01(\tR\brtmpPlay\x12/\n" +
-	"\aplugins\x18\v \x03(\v2\x15.onair.v1.PluginStateR\aplugins\"\x95\x02\n" +
+	"\aplugins\x18\v \x03(\v2\x15.onair.v1.PluginStateR\aplugins\x127\n" +
+	"\trecording\x18\f \x01(\v2\x19.onair.v1.RecordingStatusR\trecording\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -644,7 +814,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\x97\x04\n" +
+	"lastStderr2\xd2\x04\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -656,7 +826,8 @@ const file_control_proto_rawDesc = "" +
 	"\bSnapshot\x12\x19.onair.v1.SnapshotRequest\x1a\x17.onair.v1.SnapshotReply\x128\n" +
 	"\n" +
 	"MonitorURL\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.MonitorURLReply\x12A\n" +
-	"\tReconnect\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\tReconnect\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatus\x129\n" +
+	"\x06Record\x12\x17.onair.v1.RecordRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -670,53 +841,58 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_control_proto_goTypes = []any{
-	(*DestinationRequest)(nil), // 0: onair.v1.DestinationRequest
-	(*DestinationStatus)(nil),  // 1: onair.v1.DestinationStatus
-	(*BitrateRequest)(nil),     // 2: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil),    // 3: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),       // 4: onair.v1.ChildRequest
-	(*FaultRequest)(nil),       // 5: onair.v1.FaultRequest
-	(*MasterStatus)(nil),       // 6: onair.v1.MasterStatus
-	(*ChildStatus)(nil),        // 7: onair.v1.ChildStatus
-	(*Fault)(nil),              // 8: onair.v1.Fault
-	(*EncoderStatus)(nil),      // 9: onair.v1.EncoderStatus
-	(*PluginState)(nil),        // 10: onair.v1.PluginState
-	(*StatusRequest)(nil),      // 11: onair.v1.StatusRequest
-	(*Empty)(nil),              // 12: onair.v1.Empty
-	(*SnapshotRequest)(nil),    // 13: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),      // 14: onair.v1.SnapshotReply
+	(*RecordRequest)(nil),      // 0: onair.v1.RecordRequest
+	(*RecordingStatus)(nil),    // 1: onair.v1.RecordingStatus
+	(*DestinationRequest)(nil), // 2: onair.v1.DestinationRequest
+	(*DestinationStatus)(nil),  // 3: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),     // 4: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),    // 5: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),       // 6: onair.v1.ChildRequest
+	(*FaultRequest)(nil),       // 7: onair.v1.FaultRequest
+	(*MasterStatus)(nil),       // 8: onair.v1.MasterStatus
+	(*ChildStatus)(nil),        // 9: onair.v1.ChildStatus
+	(*Fault)(nil),              // 10: onair.v1.Fault
+	(*EncoderStatus)(nil),      // 11: onair.v1.EncoderStatus
+	(*PluginState)(nil),        // 12: onair.v1.PluginState
+	(*StatusRequest)(nil),      // 13: onair.v1.StatusRequest
+	(*Empty)(nil),              // 14: onair.v1.Empty
+	(*SnapshotRequest)(nil),    // 15: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),      // 16: onair.v1.SnapshotReply
 }
 var file_control_proto_depIdxs = []int32{
-	8,  // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	7,  // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	9,  // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	1,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	10, // 4: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	11, // 5: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	12, // 6: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	12, // 7: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	4,  // 8: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	5,  // 9: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	2,  // 10: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	13, // 11: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	12, // 12: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	0,  // 13: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	6,  // 14: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	6,  // 15: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	6,  // 16: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	6,  // 17: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	12, // 18: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	6,  // 19: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	14, // 20: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	3,  // 21: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	6,  // 22: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	14, // [14:23] is the sub-list for method output_type
-	5,  // [5:14] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	10, // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	9,  // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	11, // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	3,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	12, // 4: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	1,  // 5: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	13, // 6: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	14, // 7: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	14, // 8: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	6,  // 9: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	7,  // 10: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	4,  // 11: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	15, // 12: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	14, // 13: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	2,  // 14: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	0,  // 15: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	8,  // 16: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	8,  // 17: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	8,  // 18: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	8,  // 19: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	14, // 20: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	8,  // 21: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	16, // 22: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	5,  // 23: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	8,  // 24: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	8,  // 25: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	16, // [16:26] is the sub-list for method output_type
+	6,  // [6:16] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -733,7 +909,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	Control_Snapshot_FullMethodName    = "/onair.v1.Control/Snapshot"
 	Control_MonitorURL_FullMethodName  = "/onair.v1.Control/MonitorURL"
 	Control_Reconnect_FullMethodName   = "/onair.v1.Control/Reconnect"
+	Control_Record_FullMethodName      = "/onair.v1.Control/Record"
 )
 
 // ControlClient is the client API for Control service.
@@ -52,6 +53,8 @@ type ControlClient interface {
 	MonitorURL(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*MonitorURLReply, error)
 	// Reconnect skips the retry wait of a destination (by index in status).
 	Reconnect(ctx context.Context, in *DestinationRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// Record starts (or with stop, ends) recording to a crash-safe file.
+	Record(ctx context.Context, in *RecordRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 }
 
 type controlClient struct {
@@ -143,6 +146,15 @@ func (c *controlClient) Reconnect(ctx context.Context, in *DestinationRequest, o
 	return out, nil
 }
 
+func (c *controlClient) Record(ctx context.Context, in *RecordRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_Record_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -165,6 +177,8 @@ type ControlServer interface {
 	MonitorURL(context.Context, *Empty) (*MonitorURLReply, error)
 	// Reconnect skips the retry wait of a destination (by index in status).
 	Reconnect(context.Context, *DestinationRequest) (*MasterStatus, error)
+	// Record starts (or with stop, ends) recording to a crash-safe file.
+	Record(context.Context, *RecordRequest) (*MasterStatus, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -198,6 +212,9 @@ func (UnimplementedControlServer) MonitorURL(context.Context, *Empty) (*MonitorU
 }
 func (UnimplementedControlServer) Reconnect(context.Context, *DestinationRequest) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Reconnect not implemented")
+}
+func (UnimplementedControlServer) Record(context.Context, *RecordRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Record not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -374,6 +391,24 @@ func _Control_Reconnect_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_Record_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Record(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Record_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Record(ctx, req.(*RecordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -416,6 +451,10 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Reconnect",
 			Handler:    _Control_Reconnect_Handler,
+		},
+		{
+			MethodName: "Record",
+			Handler:    _Control_Record_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
