@@ -71,10 +71,11 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 	if err != nil {
 		return nil, nil, err
 	}
+	// Every failure below returns nil for p, so release through a copy.
+	started := p
 	defer func() {
 		if err != nil {
-			p.close()
-			p = nil
+			started.close()
 		}
 	}()
 	enc, backend, refused, err := openEncoder(cfg, log)
