@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # (-p 1): several tests time restarts against real processes, and two
 # packages' worth of encoders and live servers on two cores would make those
 # times measure the machine rather than OnAir.
-TEST_FLAGS ?= -race -p 1 -timeout 14m
+TEST_FLAGS ?= -race -p 1 -count=1 -timeout 14m
 
 .PHONY: all deps build plugins run test bench proto lint clean
 
