@@ -28,6 +28,7 @@ commands:
   stop               go off air
   restart CHILD      restart encoder or pluginhost at once (also out of 'failed')
   reconnect N        retry destination N (from status) now
+  key set NAME       store destination NAME's stream key, read from stdin
   record [-o FILE] [-rendition NAME]
                      start recording (crash-safe MP4)
   record stop        stop recording
@@ -135,6 +136,15 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			return usageError{errors.New("usage: master ctl reconnect N")}
 		}
 		st, err = c.Reconnect(ctx, &pb.DestinationRequest{Index: int32(n)})
+	case "key":
+		if len(args) != 3 || args[1] != "set" {
+			return usageError{errors.New("usage: master ctl key set NAME   (the key is read from stdin)")}
+		}
+		key, err := io.ReadAll(io.LimitReader(os.Stdin, 4096))
+		if err != nil {
+			return err
+		}
+		st, err = c.SetStreamKey(ctx, &pb.StreamKeyRequest{Name: args[2], Key: strings.TrimSpace(string(key))})
 	case "record":
 		req := &pb.RecordRequest{}
 		if len(args) == 2 && args[1] == "stop" {
@@ -237,7 +247,11 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 		fmt.Fprintf(out, "embedded RTMP server: play %s\n", st.GetRtmpPlay())
 	}
 	for i, d := range st.GetDestinations() {
-		fmt.Fprintf(out, "destination %d: %s  %s", i, d.GetUrl(), d.GetState())
+		name := d.GetName()
+		if name != "" {
+			name += " "
+		}
+		fmt.Fprintf(out, "destination %d: %s%s  %s", i, name, d.GetUrl(), d.GetState())
 		if d.GetNextAttemptMs() > 0 {
 			fmt.Fprintf(out, " (next attempt in %dms)", d.GetNextAttemptMs())
 		}

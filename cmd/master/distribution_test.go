@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -149,5 +151,48 @@ destinations:
 	r := m.Status().GetEncoder().GetRenditions()
 	if len(r) != 1 || r[0].GetName() != "360p" || r[0].GetEncodedFrames() == 0 {
 		t.Fatalf("encoder renditions %v, want only 360p, encoding", r)
+	}
+}
+
+// A stream key lives apart from the URL: a destination without one says so,
+// `master ctl key set` stores it (readable by the user only) and the
+// destination goes live with it, and the key never shows.
+func TestStreamKeyStoredApart(t *testing.T) {
+	t.Parallel()
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf(`destinations:
+  - {name: main, service: custom, url: "rtmp://%s/live"}
+  - {name: tw, service: twitch}
+`, nginx.Addr())
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startMaster(t, nil, "-config", cfg, "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180", "-live")
+	d := m.Status().GetDestinations()
+	if d[1].GetState() != "failed" || !strings.Contains(d[1].GetError(), "master ctl key set tw") {
+		t.Fatalf("twitch without a key: %v", d[1])
+	}
+	const key = "sk_live_4f00d"
+	cmd := exec.Command(filepath.Join(binDir, "master"), "ctl", "key", "set", "main")
+	cmd.Env = m.Env
+	cmd.Stdin = strings.NewReader(key + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("key set: %v\n%s", err, out)
+	}
+	m.Await("main live with its key", 10*time.Second, func() bool {
+		d := m.Status().GetDestinations()[0]
+		return d.GetState() == "live" && d.GetFramesSent() > 0
+	})
+	if nginx.Publishes(key) != 1 {
+		t.Errorf("nginx did not see a publish with the stored key")
+	}
+	fi, err := os.Stat(filepath.Join(m.ConfigHome, "onair", "stream-keys", "main"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	out, _ := m.Ctl("status")
+	if strings.Contains(out, key) || strings.Contains(m.Out.String(), key) {
+		t.Fatal("the stream key shows in status or the log")
 	}
 }

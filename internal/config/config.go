@@ -58,11 +58,21 @@ type Monitor struct {
 	Listen string `yaml:"listen"`
 }
 
-// Destination is one live server: an rtmp:// or rtmps:// URL with the
-// stream key, and the rendition it gets (empty: the program itself). In the
-// file it is either just the URL or a mapping with url and rendition.
+// Destination is one live server. In the file it is either just an rtmp://
+// or rtmps:// URL with the stream key, or a mapping:
+//
+//   - name: main             # shown in status; names the stored key
+//     service: twitch        # twitch | youtube | facebook | custom (default)
+//     url: rtmp://host/app   # custom only: the server, or the whole URL
+//     rendition: 720p        # optional: a rendition instead of the program
+//
+// The stream key is best kept apart from the URL, in the master's key store
+// (`master ctl key set NAME`); a `key:` field also works.
 type Destination struct {
-	URL       string `yaml:"url"`
+	Name      string `yaml:"name,omitempty"`
+	Service   string `yaml:"service,omitempty"`
+	URL       string `yaml:"url,omitempty"`
+	Key       string `yaml:"key,omitempty"`
 	Rendition string `yaml:"rendition,omitempty"`
 }
 
@@ -73,20 +83,22 @@ func (d *Destination) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a destination is a URL or a mapping with url and rendition", n.Line)
+		return fmt.Errorf("line %d: a destination is a URL or a mapping (name, service, url, key, rendition)", n.Line)
 	}
+	fields := map[string]*string{"name": &d.Name, "service": &d.Service, "url": &d.URL, "key": &d.Key, "rendition": &d.Rendition}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		switch k, v := n.Content[i], n.Content[i+1]; k.Value {
-		case "url":
-			d.URL = v.Value
-		case "rendition":
-			d.Rendition = v.Value
-		default:
+		k, v := n.Content[i], n.Content[i+1]
+		f, ok := fields[k.Value]
+		if !ok {
 			return fmt.Errorf("line %d: field %s not found in type config.Destination", k.Line, k.Value)
 		}
+		*f = v.Value
 	}
 	return nil
 }
+
+// Services are the destination presets.
+var Services = []string{"twitch", "youtube", "facebook", "custom"}
 
 // Record is a recording: a file path whose name (without extension) may
 // hold a Go time layout, and the rendition to record (empty: the program).
@@ -309,10 +321,25 @@ func (c Config) check() []*Error {
 	if r := c.Record.Rendition; r != "" && !names[r] {
 		bad("record.rendition", "no rendition named %q (see renditions)", r)
 	}
+	destNames := map[string]bool{}
 	for i, d := range c.Destinations {
+		key := fmt.Sprintf("destinations.%d", i)
 		if d.Rendition != "" && !names[d.Rendition] {
-			bad(fmt.Sprintf("destinations.%d.rendition", i), "no rendition named %q (see renditions)", d.Rendition)
+			bad(key+".rendition", "no rendition named %q (see renditions)", d.Rendition)
 		}
+		if d.Service != "" {
+			oneOf(key+".service", d.Service, Services)
+		}
+		if d.Service != "" && d.Service != "custom" && d.URL != "" {
+			bad(key+".url", "%s has its own server: leave url out", d.Service)
+		}
+		if (d.Service == "" || d.Service == "custom") && d.URL == "" {
+			bad(key+".url", "a custom destination needs a url")
+		}
+		if d.Name != "" && (strings.ContainsAny(d.Name, "/ ") || destNames[d.Name]) {
+			bad(key+".name", "%q: destination names are unique, without spaces or slashes", d.Name)
+		}
+		destNames[d.Name] = true
 	}
 	oneOf("encoder.preset", e.Preset, Presets)
 	return errs

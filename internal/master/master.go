@@ -117,7 +117,7 @@ func Start(opts Options) (*Master, error) {
 			dests = []config.Destination{{URL: m.rtmp.publishURL()}}
 		}
 	}
-	m.outputs = newOutputs(dests, m.requestKeyframe, opts.Log)
+	m.outputs = newOutputs(dests, keyStore{dir: filepath.Join(opts.ConfigDir, "stream-keys")}, m.requestKeyframe, opts.Log)
 	m.program.add(m.outputs)
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
@@ -416,6 +416,15 @@ func (m *Master) Snapshot(ctx context.Context, req *pb.SnapshotRequest) (*pb.Sna
 // Control API token, so it may see the password.
 func (m *Master) MonitorURL(context.Context, *pb.Empty) (*pb.MonitorURLReply, error) {
 	return &pb.MonitorURLReply{Url: m.rtsp.MonitorURL(programPath)}, nil
+}
+
+// SetStreamKey stores a destination's key and reconnects it.
+func (m *Master) SetStreamKey(ctx context.Context, req *pb.StreamKeyRequest) (*pb.MasterStatus, error) {
+	if err := m.outputs.setKey(req.GetName(), req.GetKey()); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	m.log.Info("stream key stored", "destination", req.GetName())
+	return m.Status(ctx, nil)
 }
 
 // Reconnect skips a retrying destination's wait.

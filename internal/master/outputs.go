@@ -1,6 +1,7 @@
 package master
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -17,29 +18,73 @@ import (
 // failing one costs the others nothing.
 type outputs struct {
 	log      *slog.Logger
-	targets  []target
+	keys     keyStore
 	keyframe func()
 
-	mu     sync.Mutex
-	dests  []*output.Destination // nil while off air; same order as targets
-	params map[string][2][]byte  // SPS and PPS by return path, for sessions that start later
+	mu      sync.Mutex
+	targets []target
+	dests   []*output.Destination // nil while off air; same order as targets
+	params  map[string][2][]byte  // SPS and PPS by return path, for sessions that start later
 }
 
-// target is a destination URL and the return path it is fed from.
+// target is a configured destination, the URL it resolved to (or why it
+// did not), and the return path it is fed from.
 type target struct {
-	url, path string
+	dest config.Destination
+	url  string
+	err  error
+	path string
 }
 
-func newOutputs(dests []config.Destination, keyframe func(), log *slog.Logger) *outputs {
-	o := &outputs{log: log, keyframe: keyframe, params: map[string][2][]byte{}}
+func newOutputs(dests []config.Destination, keys keyStore, keyframe func(), log *slog.Logger) *outputs {
+	o := &outputs{log: log, keys: keys, keyframe: keyframe, params: map[string][2][]byte{}}
 	for _, d := range dests {
 		path := programPath
 		if d.Rendition != "" {
 			path = encoder.RenditionPath(d.Rendition)
 		}
-		o.targets = append(o.targets, target{url: d.URL, path: path})
+		t := target{dest: d, path: path}
+		t.url, t.err = keys.resolve(d)
+		o.targets = append(o.targets, t)
 	}
 	return o
+}
+
+// start begins publishing to target i; nil when it cannot work as written.
+func (o *outputs) start(i int) *output.Destination {
+	t := o.targets[i]
+	if t.err != nil {
+		return nil
+	}
+	d := output.StartDestination(output.DestinationConfig{URL: t.url, OnKeyframeNeeded: o.keyframe, Log: o.log})
+	if p, ok := o.params[t.path]; ok {
+		d.NewSource(p[0], p[1])
+	}
+	return d
+}
+
+// setKey stores a destination's key and, if live, reconnects it with it.
+func (o *outputs) setKey(name, key string) error {
+	if err := o.keys.set(name, key); err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := range o.targets {
+		t := &o.targets[i]
+		if t.dest.Name != name {
+			continue
+		}
+		t.url, t.err = o.keys.resolve(t.dest)
+		if o.dests != nil {
+			if o.dests[i] != nil {
+				o.dests[i].Close()
+			}
+			o.dests[i] = o.start(i)
+		}
+		return nil
+	}
+	return fmt.Errorf("no destination named %q", name)
 }
 
 // setLive starts or stops every destination.
@@ -51,18 +96,16 @@ func (o *outputs) setLive(live bool) {
 	}
 	if !live {
 		for _, d := range o.dests {
-			d.Close()
+			if d != nil {
+				d.Close()
+			}
 		}
 		o.dests = nil
 		return
 	}
-	o.dests = []*output.Destination{}
-	for _, t := range o.targets {
-		d := output.StartDestination(output.DestinationConfig{URL: t.url, OnKeyframeNeeded: o.keyframe, Log: o.log})
-		if p, ok := o.params[t.path]; ok {
-			d.NewSource(p[0], p[1])
-		}
-		o.dests = append(o.dests, d)
+	o.dests = make([]*output.Destination, len(o.targets))
+	for i := range o.targets {
+		o.dests[i] = o.start(i)
 	}
 }
 
@@ -71,7 +114,7 @@ func (o *outputs) SourceStarted(path string, sps, pps []byte) {
 	defer o.mu.Unlock()
 	o.params[path] = [2][]byte{sps, pps}
 	for i, d := range o.dests {
-		if o.targets[i].path == path {
+		if d != nil && o.targets[i].path == path {
 			d.NewSource(sps, pps)
 		}
 	}
@@ -81,7 +124,7 @@ func (o *outputs) AccessUnit(path string, au rtsp.AccessUnit) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i, d := range o.dests {
-		if o.targets[i].path == path {
+		if d != nil && o.targets[i].path == path {
 			// No B-frames: decode order is presentation order.
 			d.WriteAccessUnit(au.NALUs, au.PTS, au.PTS)
 		}
@@ -93,7 +136,7 @@ func (o *outputs) SourceStopped(string) {}
 func (o *outputs) reconnect(i int) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if i < 0 || i >= len(o.dests) {
+	if i < 0 || i >= len(o.dests) || o.dests[i] == nil {
 		return false
 	}
 	o.dests[i].ReconnectNow()
@@ -103,27 +146,29 @@ func (o *outputs) reconnect(i int) bool {
 func (o *outputs) status() []*pb.DestinationStatus {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.dests == nil {
-		out := make([]*pb.DestinationStatus, len(o.targets))
-		for i, t := range o.targets {
-			out[i] = &pb.DestinationStatus{Url: output.MaskURL(t.url), State: "off"}
-		}
-		return out
-	}
 	var out []*pb.DestinationStatus
-	for _, d := range o.dests {
-		s := d.Status()
-		ds := &pb.DestinationStatus{
-			Url: s.URL, State: string(s.State), Attempts: uint32(s.Attempts),
-			FramesSent: s.FramesSent, BytesSent: s.BytesSent, FramesDropped: s.FramesDropped,
+	for i, t := range o.targets {
+		ds := &pb.DestinationStatus{Name: t.dest.Name, Url: output.MaskURL(t.url), State: "off"}
+		if ds.Url == "" {
+			ds.Url = t.dest.Service
 		}
+		out = append(out, ds)
+		switch {
+		case t.err != nil:
+			ds.State, ds.Error = string(output.DestFailed), t.err.Error()
+			continue
+		case o.dests == nil || o.dests[i] == nil:
+			continue
+		}
+		s := o.dests[i].Status()
+		ds.State, ds.Attempts = string(s.State), uint32(s.Attempts)
+		ds.FramesSent, ds.BytesSent, ds.FramesDropped = s.FramesSent, s.BytesSent, s.FramesDropped
 		if s.Err != nil {
 			ds.Error = s.Err.Error()
 		}
 		if !s.NextAttempt.IsZero() {
 			ds.NextAttemptMs = max(time.Until(s.NextAttempt), 0).Milliseconds()
 		}
-		out = append(out, ds)
 	}
 	return out
 }

@@ -52,3 +52,20 @@ func TestMaskURL(t *testing.T) {
 		}
 	}
 }
+
+func TestDestinationURL(t *testing.T) {
+	for _, tc := range []struct{ service, server, key, want, err string }{
+		{"twitch", "", "live_1_abc", "rtmps://live.twitch.tv:443/app/live_1_abc", ""},
+		{"youtube", "ignored", "k", "rtmps://a.rtmps.youtube.com:443/live2/k", ""},
+		{"facebook", "", "", "", "facebook needs a stream key"},
+		{"custom", "rtmp://host/live/", "k", "rtmp://host/live/k", ""},
+		{"", "rtmp://host/live/k", "", "rtmp://host/live/k", ""},
+		{"mixer", "", "k", "", "unknown service"},
+		{"custom", "", "k", "", "no URL"},
+	} {
+		got, err := DestinationURL(tc.service, tc.server, tc.key)
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q %q %q: got %q, %v; want %q, %q", tc.service, tc.server, tc.key, got, err, tc.want, tc.err)
+		}
+	}
+}

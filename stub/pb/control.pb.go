@@ -21,6 +21,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type StreamKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the destination's name in the config.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamKeyRequest) Reset() {
+	*x = StreamKeyRequest{}
+	mi := &file_control_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamKeyRequest) ProtoMessage() {}
+
+func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamKeyRequest.ProtoReflect.Descriptor instead.
+func (*StreamKeyRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *StreamKeyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StreamKeyRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 type RecordRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Stop  bool                   `protobuf:"varint,1,opt,name=stop,proto3" json:"stop,omitempty"`
@@ -36,7 +89,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +101,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +114,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_control_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *RecordRequest) GetStop() bool {
@@ -100,7 +153,7 @@ type RecordingStatus struct {
 
 func (x *RecordingStatus) Reset() {
 	*x = RecordingStatus{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -112,7 +165,7 @@ func (x *RecordingStatus) String() string {
 func (*RecordingStatus) ProtoMessage() {}
 
 func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -125,7 +178,7 @@ func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingStatus.ProtoReflect.Descriptor instead.
 func (*RecordingStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_control_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RecordingStatus) GetState() string {
@@ -179,7 +232,7 @@ type DestinationRequest struct {
 
 func (x *DestinationRequest) Reset() {
 	*x = DestinationRequest{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -191,7 +244,7 @@ func (x *DestinationRequest) String() string {
 func (*DestinationRequest) ProtoMessage() {}
 
 func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -204,7 +257,7 @@ func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationRequest.ProtoReflect.Descriptor instead.
 func (*DestinationRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_control_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DestinationRequest) GetIndex() int32 {
@@ -227,13 +280,14 @@ type DestinationStatus struct {
 	FramesSent    uint64 `protobuf:"varint,6,opt,name=frames_sent,json=framesSent,proto3" json:"frames_sent,omitempty"`
 	BytesSent     uint64 `protobuf:"varint,7,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
 	FramesDropped uint64 `protobuf:"varint,8,opt,name=frames_dropped,json=framesDropped,proto3" json:"frames_dropped,omitempty"`
+	Name          string `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DestinationStatus) Reset() {
 	*x = DestinationStatus{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -245,7 +299,7 @@ func (x *DestinationStatus) String() string {
 func (*DestinationStatus) ProtoMessage() {}
 
 func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -258,7 +312,7 @@ func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
 func (*DestinationStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_control_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DestinationStatus) GetUrl() string {
@@ -317,6 +371,13 @@ func (x *DestinationStatus) GetFramesDropped() uint64 {
 	return 0
 }
 
+func (x *DestinationStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type BitrateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kbps          int32                  `protobuf:"varint,1,opt,name=kbps,proto3" json:"kbps,omitempty"`
@@ -326,7 +387,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +399,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +412,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{4}
+	return file_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -370,7 +431,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +443,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +456,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{5}
+	return file_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -414,7 +475,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +487,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +500,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{6}
+	return file_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -459,7 +520,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +532,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +545,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{7}
+	return file_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -529,7 +590,7 @@ type MasterStatus struct {
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +602,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +615,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{8}
+	return file_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -661,7 +722,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +734,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,7 +747,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{9}
+	return file_control_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -756,7 +817,10 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"U\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"8\n" +
+	"\x10StreamKeyRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"U\n" +
 	"\rRecordRequest\x12\x12\n" +
 	"\x04stop\x18\x01 \x01(\bR\x04stop\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1c\n" +
@@ -769,7 +833,7 @@ const file_control_proto_rawDesc = "" +
 	"\x0eframes_dropped\x18\x05 \x01(\x04R\rframesDropped\x12\x14\n" +
 	"\x05error\x18\x06 \x01(\tR\x05error\"*\n" +
 	"\x12DestinationRequest\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x05R\x05index\"\xfc\x01\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\"\x90\x02\n" +
 	"\x11DestinationStatus\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x14\n" +
@@ -780,7 +844,8 @@ const file_control_proto_rawDesc = "" +
 	"framesSent\x12\x1d\n" +
 	"\n" +
 	"bytes_sent\x18\a \x01(\x04R\tbytesSent\x12%\n" +
-	"\x0eframes_dropped\x18\b \x01(\x04R\rframesDropped\"$\n" +
+	"\x0eframes_dropped\x18\b \x01(\x04R\rframesDropped\x12\x12\n" +
+	"\x04name\x18\t \x01(\tR\x04name\"$\n" +
 	"\x0eBitrateRequest\x12\x12\n" +
 	"\x04kbps\x18\x01 \x01(\x05R\x04kbps\"#\n" +
 	"\x0fMonitorURLReply\x12\x10\n" +
@@ -814,7 +879,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\xd2\x04\n" +
+	"lastStderr2\x96\x05\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -827,7 +892,8 @@ const file_control_proto_rawDesc = "" +
 	"\n" +
 	"MonitorURL\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.MonitorURLReply\x12A\n" +
 	"\tReconnect\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatus\x129\n" +
-	"\x06Record\x12\x17.onair.v1.RecordRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\x06Record\x12\x17.onair.v1.RecordRequest\x1a\x16.onair.v1.MasterStatus\x12B\n" +
+	"\fSetStreamKey\x12\x1a.onair.v1.StreamKeyRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -841,55 +907,58 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_control_proto_goTypes = []any{
-	(*RecordRequest)(nil),      // 0: onair.v1.RecordRequest
-	(*RecordingStatus)(nil),    // 1: onair.v1.RecordingStatus
-	(*DestinationRequest)(nil), // 2: onair.v1.DestinationRequest
-	(*DestinationStatus)(nil),  // 3: onair.v1.DestinationStatus
-	(*BitrateRequest)(nil),     // 4: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil),    // 5: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),       // 6: onair.v1.ChildRequest
-	(*FaultRequest)(nil),       // 7: onair.v1.FaultRequest
-	(*MasterStatus)(nil),       // 8: onair.v1.MasterStatus
-	(*ChildStatus)(nil),        // 9: onair.v1.ChildStatus
-	(*Fault)(nil),              // 10: onair.v1.Fault
-	(*EncoderStatus)(nil),      // 11: onair.v1.EncoderStatus
-	(*PluginState)(nil),        // 12: onair.v1.PluginState
-	(*StatusRequest)(nil),      // 13: onair.v1.StatusRequest
-	(*Empty)(nil),              // 14: onair.v1.Empty
-	(*SnapshotRequest)(nil),    // 15: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),      // 16: onair.v1.SnapshotReply
+	(*StreamKeyRequest)(nil),   // 0: onair.v1.StreamKeyRequest
+	(*RecordRequest)(nil),      // 1: onair.v1.RecordRequest
+	(*RecordingStatus)(nil),    // 2: onair.v1.RecordingStatus
+	(*DestinationRequest)(nil), // 3: onair.v1.DestinationRequest
+	(*DestinationStatus)(nil),  // 4: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),     // 5: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),    // 6: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),       // 7: onair.v1.ChildRequest
+	(*FaultRequest)(nil),       // 8: onair.v1.FaultRequest
+	(*MasterStatus)(nil),       // 9: onair.v1.MasterStatus
+	(*ChildStatus)(nil),        // 10: onair.v1.ChildStatus
+	(*Fault)(nil),              // 11: onair.v1.Fault
+	(*EncoderStatus)(nil),      // 12: onair.v1.EncoderStatus
+	(*PluginState)(nil),        // 13: onair.v1.PluginState
+	(*StatusRequest)(nil),      // 14: onair.v1.StatusRequest
+	(*Empty)(nil),              // 15: onair.v1.Empty
+	(*SnapshotRequest)(nil),    // 16: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),      // 17: onair.v1.SnapshotReply
 }
 var file_control_proto_depIdxs = []int32{
-	10, // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	9,  // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	11, // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	3,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	12, // 4: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	1,  // 5: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
-	13, // 6: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	14, // 7: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	14, // 8: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	6,  // 9: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	7,  // 10: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	4,  // 11: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	15, // 12: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	14, // 13: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	2,  // 14: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	0,  // 15: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	8,  // 16: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	8,  // 17: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	8,  // 18: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	8,  // 19: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	14, // 20: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	8,  // 21: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	16, // 22: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	5,  // 23: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	8,  // 24: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	8,  // 25: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	16, // [16:26] is the sub-list for method output_type
-	6,  // [6:16] is the sub-list for method input_type
+	11, // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	10, // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	12, // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	4,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	13, // 4: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	2,  // 5: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	14, // 6: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	15, // 7: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	15, // 8: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	7,  // 9: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	8,  // 10: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	5,  // 11: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	16, // 12: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	15, // 13: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	3,  // 14: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	1,  // 15: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	0,  // 16: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	9,  // 17: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	9,  // 18: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	9,  // 19: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	9,  // 20: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	15, // 21: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	9,  // 22: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	17, // 23: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	6,  // 24: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	9,  // 25: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	9,  // 26: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	9,  // 27: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	17, // [17:28] is the sub-list for method output_type
+	6,  // [6:17] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -909,7 +978,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion7
 
 const (
-	Control_Status_FullMethodName      = "/onair.v1.Control/Status"
-	Control_Start_FullMethodName       = "/onair.v1.Control/Start"
-	Control_Stop_FullMethodName        = "/onair.v1.Control/Stop"
-	Control_Restart_FullMethodName     = "/onair.v1.Control/Restart"
-	Control_InjectFault_FullMethodName = "/onair.v1.Control/InjectFault"
-	Control_SetBitrate_FullMethodName  = "/onair.v1.Control/SetBitrate"
-	Control_Snapshot_FullMethodName    = "/onair.v1.Control/Snapshot"
-	Control_MonitorURL_FullMethodName  = "/onair.v1.Control/MonitorURL"
-	Control_Reconnect_FullMethodName   = "/onair.v1.Control/Reconnect"
-	Control_Record_FullMethodName      = "/onair.v1.Control/Record"
+	Control_Status_FullMethodName       = "/onair.v1.Control/Status"
+	Control_Start_FullMethodName        = "/onair.v1.Control/Start"
+	Control_Stop_FullMethodName         = "/onair.v1.Control/Stop"
+	Control_Restart_FullMethodName      = "/onair.v1.Control/Restart"
+	Control_InjectFault_FullMethodName  = "/onair.v1.Control/InjectFault"
+	Control_SetBitrate_FullMethodName   = "/onair.v1.Control/SetBitrate"
+	Control_Snapshot_FullMethodName     = "/onair.v1.Control/Snapshot"
+	Control_MonitorURL_FullMethodName   = "/onair.v1.Control/MonitorURL"
+	Control_Reconnect_FullMethodName    = "/onair.v1.Control/Reconnect"
+	Control_Record_FullMethodName       = "/onair.v1.Control/Record"
+	Control_SetStreamKey_FullMethodName = "/onair.v1.Control/SetStreamKey"
 )
 
 // ControlClient is the client API for Control service.
@@ -55,6 +56,9 @@ type ControlClient interface {
 	Reconnect(ctx context.Context, in *DestinationRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 	// Record starts (or with stop, ends) recording to a crash-safe file.
 	Record(ctx context.Context, in *RecordRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetStreamKey stores a destination's stream key in the master's key
+	// store, apart from the URL, and reconnects that destination with it.
+	SetStreamKey(ctx context.Context, in *StreamKeyRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 }
 
 type controlClient struct {
@@ -155,6 +159,15 @@ func (c *controlClient) Record(ctx context.Context, in *RecordRequest, opts ...g
 	return out, nil
 }
 
+func (c *controlClient) SetStreamKey(ctx context.Context, in *StreamKeyRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetStreamKey_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -179,6 +192,9 @@ type ControlServer interface {
 	Reconnect(context.Context, *DestinationRequest) (*MasterStatus, error)
 	// Record starts (or with stop, ends) recording to a crash-safe file.
 	Record(context.Context, *RecordRequest) (*MasterStatus, error)
+	// SetStreamKey stores a destination's stream key in the master's key
+	// store, apart from the URL, and reconnects that destination with it.
+	SetStreamKey(context.Context, *StreamKeyRequest) (*MasterStatus, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -215,6 +231,9 @@ func (UnimplementedControlServer) Reconnect(context.Context, *DestinationRequest
 }
 func (UnimplementedControlServer) Record(context.Context, *RecordRequest) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Record not implemented")
+}
+func (UnimplementedControlServer) SetStreamKey(context.Context, *StreamKeyRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetStreamKey not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -409,6 +428,24 @@ func _Control_Record_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_SetStreamKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StreamKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetStreamKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetStreamKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetStreamKey(ctx, req.(*StreamKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -455,6 +492,10 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Record",
 			Handler:    _Control_Record_Handler,
+		},
+		{
+			MethodName: "SetStreamKey",
+			Handler:    _Control_SetStreamKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
