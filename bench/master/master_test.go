@@ -159,3 +159,46 @@ func BenchmarkMasterCPUPerDestination(b *testing.B) {
 	b.ReportMetric(one*100, "cpu%-1dest")
 	b.ReportMetric(ten*100, "cpu%-10dest")
 }
+
+// encoderCPU streams 720p with the given renditions (each to its own nginx
+// stream so it is really encoded) and returns the encoder's CPU use in
+// CPU-seconds per second.
+func encoderCPU(b *testing.B, renditions []string) float64 {
+	nginx := testpeer.StartNginx(b, testpeer.NginxOptions{})
+	var rends, dests strings.Builder
+	dests.WriteString("destinations:\n  - " + nginx.URL("live", "program") + "\n")
+	for i, r := range renditions {
+		var w, h int
+		fmt.Sscanf(r, "%dx%d", &w, &h)
+		if i == 0 {
+			rends.WriteString("renditions:\n")
+		}
+		fmt.Fprintf(&rends, "  - {name: r%d, width: %d, height: %d, bitrate_kbps: 1000}\n", i, w, h)
+		fmt.Fprintf(&dests, "  - {url: %s, rendition: r%d}\n", nginx.URL("live", fmt.Sprintf("r%d", i)), i)
+	}
+	cfg := rends.String() + dests.String()
+	path := b.TempDir() + "/config.yaml"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	m := testpeer.StartMaster(b, binaries(b), nil, "-config", path, "-children", "encoder", "-source", "pattern",
+		"-width", "1280", "-height", "720", "-preset", "veryfast", "-live")
+	defer m.Stop()
+	awaitLive(m, 1+len(renditions))
+	pid := int(testpeer.Child(m.Status(), "encoder").GetPid())
+	const window = 10 * time.Second
+	start, t0 := cpuSeconds(b, pid), time.Now()
+	time.Sleep(window) // a measurement window, not a wait for a condition
+	return (cpuSeconds(b, pid) - start) / time.Since(t0).Seconds()
+}
+
+// BenchmarkRenditionsEncoderCPU compares the encoder's CPU for the 720p
+// program alone and with two more renditions (640x360, 320x180).
+func BenchmarkRenditionsEncoderCPU(b *testing.B) {
+	one := encoderCPU(b, nil)
+	three := encoderCPU(b, []string{"640x360", "320x180"})
+	fmt.Printf("encoder CPU at 720p30 veryfast: program only %.0f%% of a core, with 360p and 180p renditions %.0f%% (x%.2f)\n",
+		one*100, three*100, three/one)
+	b.ReportMetric(one*100, "cpu%-1")
+	b.ReportMetric(three*100, "cpu%-3")
+}
