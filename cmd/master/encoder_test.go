@@ -269,3 +269,60 @@ func TestHardwareCrashLoopFallsBack(t *testing.T) {
 		t.Fatalf("ctl status does not show the fallback:\n%s", out)
 	}
 }
+
+// Layers from the config make the scene in order, placed and blended; a
+// layer whose source cannot open is reported and the rest still renders.
+func TestSceneLayers(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	body := `encoder:
+  layers:
+    - {source: pattern}
+    - {source: "color:#ff0000", x: 0, y: 0, width: 100, height: 100}
+    - {source: "color:#00ff00", x: 540, y: 260, width: 100, height: 100, opacity: 0.5}
+    - {source: "window:no-such-window-anywhere", x: 200, y: 100, width: 100, height: 100}
+`
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startMaster(t, nil, "-config", cfg, "-children", "encoder", "-width", "640", "-height", "360")
+	m.Await("frames composed", 10*time.Second, func() bool { return m.Status().GetEncoder().GetCapturedFrames() > 0 })
+	file := filepath.Join(t.TempDir(), "s.png")
+	if out, err := m.Ctl("snapshot", "-o", file); err != nil {
+		t.Fatalf("snapshot: %v\n%s", err, out)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(x, y int, r, g, b uint32) {
+		t.Helper()
+		cr, cg, cb, _ := img.At(x, y).RGBA()
+		cr, cg, cb = cr>>8, cg>>8, cb>>8
+		if diff(cr, r) > 8 || diff(cg, g) > 8 || diff(cb, b) > 8 {
+			t.Errorf("pixel (%d,%d) is %d,%d,%d, want about %d,%d,%d", x, y, cr, cg, cb, r, g, b)
+		}
+	}
+	near(50, 50, 255, 0, 0) // the red square over the bars
+	// Half-transparent green over the pattern's dark band.
+	bare := image.NewRGBA(image.Rect(0, 0, 640, 360))
+	capture.RenderPattern(bare, 0, time.Now())
+	under := bare.RGBAAt(635, 355)
+	near(635, 355, uint32(under.R)/2, (uint32(under.G)+255)/2, uint32(under.B)/2)
+	errs := m.Status().GetEncoder().GetLayerErrors()
+	if len(errs) != 1 || !strings.Contains(errs[0], "no-such-window-anywhere") {
+		t.Errorf("layer errors %q, want the missing window's", errs)
+	}
+}
+
+func diff(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -37,6 +38,9 @@ type Config struct {
 	Live bool `yaml:"live"`
 	// Record starts recording as soon as the master runs, when Path is set.
 	Record Record `yaml:"record"`
+	// Retry is how a failed destination retries: First after the first
+	// failure, doubling (with jitter) up to Max.
+	Retry Retry `yaml:"retry"`
 	// Children the master starts: all, encoder or plugins.
 	Children string  `yaml:"children"`
 	Headless bool    `yaml:"headless"`
@@ -100,6 +104,12 @@ func (d *Destination) UnmarshalYAML(n *yaml.Node) error {
 // Services are the destination presets.
 var Services = []string{"twitch", "youtube", "facebook", "custom"}
 
+// Retry is a destination's retry schedule.
+type Retry struct {
+	First time.Duration `yaml:"first"`
+	Max   time.Duration `yaml:"max"`
+}
+
 // Record is a recording: a file path whose name (without extension) may
 // hold a Go time layout, and the rendition to record (empty: the program).
 type Record struct {
@@ -125,14 +135,28 @@ type Encoder struct {
 	// Source is "auto" (the screen when there is a display, else the test
 	// pattern) or a source string: pattern, screen[:N[:X,Y,WxH]],
 	// window:NAME|0xID, image:PATH, color:#rrggbb.
-	Source          string `yaml:"source"`
-	Width           int    `yaml:"width"`
-	Height          int    `yaml:"height"`
-	FPS             int    `yaml:"fps"`
-	BitrateKbps     int    `yaml:"bitrate_kbps"`
-	KeyframeSeconds int    `yaml:"keyframe_seconds"`
-	Backend         string `yaml:"backend"`
-	Preset          string `yaml:"preset"`
+	Source string `yaml:"source"`
+	// Layers, bottom first, make the scene; empty means one full-frame
+	// layer of Source.
+	Layers          []Layer `yaml:"layers,omitempty"`
+	Width           int     `yaml:"width"`
+	Height          int     `yaml:"height"`
+	FPS             int     `yaml:"fps"`
+	BitrateKbps     int     `yaml:"bitrate_kbps"`
+	KeyframeSeconds int     `yaml:"keyframe_seconds"`
+	Backend         string  `yaml:"backend"`
+	Preset          string  `yaml:"preset"`
+}
+
+// Layer places a source in the scene, in output pixels.
+type Layer struct {
+	Source string `yaml:"source"`
+	X      int    `yaml:"x"`
+	Y      int    `yaml:"y"`
+	// Width and Height 0 take the source's own size, or the output's.
+	Width   int      `yaml:"width"`
+	Height  int      `yaml:"height"`
+	Opacity *float64 `yaml:"opacity,omitempty"` // default 1
 }
 
 // Plugins is where plugin binaries are found and which ones run (see
@@ -166,6 +190,7 @@ func Default() Config {
 		Control:    Control{Listen: "127.0.0.1:7000"},
 		Monitor:    Monitor{Listen: "127.0.0.1:8554"},
 		RTMPServer: RTMPServer{Listen: "127.0.0.1:1935"},
+		Retry:      Retry{First: time.Second, Max: 30 * time.Second},
 		Children:   "all",
 		Encoder: Encoder{
 			Source: "auto", Width: 1280, Height: 720, FPS: 30,
@@ -283,6 +308,21 @@ func (c Config) check() []*Error {
 		if _, err := capture.ParseSpec(e.Source); err != nil {
 			bad("encoder.source", "%v", err)
 		}
+	}
+	for i, l := range e.Layers {
+		key := fmt.Sprintf("encoder.layers.%d", i)
+		if _, err := capture.ParseSpec(l.Source); err != nil {
+			bad(key+".source", "%v", err)
+		}
+		if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
+			bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)
+		}
+		if o := l.Opacity; o != nil && (*o < 0 || *o > 1) {
+			bad(key+".opacity", "%v is outside 0..1", *o)
+		}
+	}
+	if r := c.Retry; r.First <= 0 || r.Max < r.First {
+		bad("retry.first", "retry waits must be positive, first (%v) at most max (%v)", r.First, r.Max)
 	}
 	between("encoder.width", e.Width, 16, 7680)
 	between("encoder.height", e.Height, 16, 4320)

@@ -49,6 +49,20 @@ func sourceFor(src string) string {
 	return src
 }
 
+// layers is the scene the config asks for: its layers, or one full-frame
+// layer of its source.
+func layers(cfg *pb.EncoderConfig) []scene.Layer {
+	if len(cfg.GetLayers()) == 0 {
+		return []scene.Layer{{Source: sourceFor(cfg.GetSource()), Opacity: 1}}
+	}
+	var out []scene.Layer
+	for _, l := range cfg.GetLayers() {
+		out = append(out, scene.Layer{Source: sourceFor(l.GetSource()), X: int(l.GetX()), Y: int(l.GetY()),
+			W: int(l.GetWidth()), H: int(l.GetHeight()), Opacity: l.GetOpacity()})
+	}
+	return out
+}
+
 // withPath replaces the path of the return URL, keeping its credentials.
 func withPath(raw, path string) string {
 	u, err := url.Parse(raw)
@@ -64,10 +78,7 @@ func withPath(raw, path string) string {
 func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refused []*pb.BackendRefusal, err error) {
 	p = &pipeline{log: log, cfg: cfg, fps: int(cfg.GetFps()), done: make(chan struct{})}
 	w, h := int(cfg.GetWidth()), int(cfg.GetHeight())
-	p.comp, err = scene.New(scene.Options{
-		Width: w, Height: h, FPS: float64(cfg.GetFps()),
-		Layers: []scene.Layer{{Source: sourceFor(cfg.GetSource()), Opacity: 1}},
-	})
+	p.comp, err = scene.New(scene.Options{Width: w, Height: h, FPS: float64(cfg.GetFps()), Layers: layers(cfg)})
 	if err != nil {
 		return nil, nil, err
 	}

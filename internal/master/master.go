@@ -117,7 +117,7 @@ func Start(opts Options) (*Master, error) {
 			dests = []config.Destination{{URL: m.rtmp.publishURL()}}
 		}
 	}
-	m.outputs = newOutputs(dests, keyStore{dir: filepath.Join(opts.ConfigDir, "stream-keys")}, m.requestKeyframe, opts.Log)
+	m.outputs = newOutputs(dests, keyStore{dir: filepath.Join(opts.ConfigDir, "stream-keys")}, cfg.Retry, m.requestKeyframe, opts.Log)
 	m.program.add(m.outputs)
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
@@ -265,6 +265,14 @@ func encoderConfig(d state.Desired) *pb.EncoderConfig {
 		Width: int32(e.Width), Height: int32(e.Height), Fps: int32(e.FPS),
 		BitrateKbps: int32(e.BitrateKbps), KeyframeSeconds: int32(e.KeyframeSeconds),
 		Backend: e.Backend, Preset: e.Preset, ExcludeBackends: d.ExcludeBackends,
+	}
+	for _, l := range e.Layers {
+		opacity := 1.0
+		if l.Opacity != nil {
+			opacity = *l.Opacity
+		}
+		c.Layers = append(c.Layers, &pb.Layer{Source: l.Source, X: int32(l.X), Y: int32(l.Y),
+			Width: int32(l.Width), Height: int32(l.Height), Opacity: opacity})
 	}
 	for _, r := range d.Renditions {
 		c.Renditions = append(c.Renditions, &pb.Rendition{

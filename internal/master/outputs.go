@@ -19,6 +19,7 @@ import (
 type outputs struct {
 	log      *slog.Logger
 	keys     keyStore
+	retry    config.Retry
 	keyframe func()
 
 	mu      sync.Mutex
@@ -36,8 +37,8 @@ type target struct {
 	path string
 }
 
-func newOutputs(dests []config.Destination, keys keyStore, keyframe func(), log *slog.Logger) *outputs {
-	o := &outputs{log: log, keys: keys, keyframe: keyframe, params: map[string][2][]byte{}}
+func newOutputs(dests []config.Destination, keys keyStore, retry config.Retry, keyframe func(), log *slog.Logger) *outputs {
+	o := &outputs{log: log, keys: keys, retry: retry, keyframe: keyframe, params: map[string][2][]byte{}}
 	for _, d := range dests {
 		path := programPath
 		if d.Rendition != "" {
@@ -56,7 +57,9 @@ func (o *outputs) start(i int) *output.Destination {
 	if t.err != nil {
 		return nil
 	}
-	d := output.StartDestination(output.DestinationConfig{URL: t.url, OnKeyframeNeeded: o.keyframe, Log: o.log})
+	d := output.StartDestination(output.DestinationConfig{
+		URL: t.url, FirstRetry: o.retry.First, MaxRetry: o.retry.Max, OnKeyframeNeeded: o.keyframe, Log: o.log,
+	})
 	if p, ok := o.params[t.path]; ok {
 		d.NewSource(p[0], p[1])
 	}

@@ -43,7 +43,10 @@ type EncoderConfig struct {
 	// renditions are extra encodes of the same composed frame at other sizes
 	// and bitrates, each published at return path "rendition/NAME". Only
 	// renditions some output uses are sent.
-	Renditions    []*Rendition `protobuf:"bytes,13,rep,name=renditions,proto3" json:"renditions,omitempty"`
+	Renditions []*Rendition `protobuf:"bytes,13,rep,name=renditions,proto3" json:"renditions,omitempty"`
+	// layers, bottom first, make the scene; empty means one full-frame layer
+	// of source.
+	Layers        []*Layer `protobuf:"bytes,14,rep,name=layers,proto3" json:"layers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -169,6 +172,100 @@ func (x *EncoderConfig) GetRenditions() []*Rendition {
 	return nil
 }
 
+func (x *EncoderConfig) GetLayers() []*Layer {
+	if x != nil {
+		return x.Layers
+	}
+	return nil
+}
+
+type Layer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source is a source string: pattern, screen[:N[:X,Y,WxH]], window:NAME,
+	// image:PATH, color:#rrggbb.
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	X      int32  `protobuf:"varint,2,opt,name=x,proto3" json:"x,omitempty"`
+	Y      int32  `protobuf:"varint,3,opt,name=y,proto3" json:"y,omitempty"`
+	// width and height 0: the source's own size, or the output's.
+	Width         int32   `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
+	Height        int32   `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	Opacity       float64 `protobuf:"fixed64,6,opt,name=opacity,proto3" json:"opacity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Layer) Reset() {
+	*x = Layer{}
+	mi := &file_encoder_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Layer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Layer) ProtoMessage() {}
+
+func (x *Layer) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Layer.ProtoReflect.Descriptor instead.
+func (*Layer) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Layer) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Layer) GetX() int32 {
+	if x != nil {
+		return x.X
+	}
+	return 0
+}
+
+func (x *Layer) GetY() int32 {
+	if x != nil {
+		return x.Y
+	}
+	return 0
+}
+
+func (x *Layer) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *Layer) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *Layer) GetOpacity() float64 {
+	if x != nil {
+		return x.Opacity
+	}
+	return 0
+}
+
 type Rendition struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -181,7 +278,7 @@ type Rendition struct {
 
 func (x *Rendition) Reset() {
 	*x = Rendition{}
-	mi := &file_encoder_proto_msgTypes[1]
+	mi := &file_encoder_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -193,7 +290,7 @@ func (x *Rendition) String() string {
 func (*Rendition) ProtoMessage() {}
 
 func (x *Rendition) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[1]
+	mi := &file_encoder_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -206,7 +303,7 @@ func (x *Rendition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rendition.ProtoReflect.Descriptor instead.
 func (*Rendition) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{1}
+	return file_encoder_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Rendition) GetName() string {
@@ -248,7 +345,7 @@ type RenditionStatus struct {
 
 func (x *RenditionStatus) Reset() {
 	*x = RenditionStatus{}
-	mi := &file_encoder_proto_msgTypes[2]
+	mi := &file_encoder_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +357,7 @@ func (x *RenditionStatus) String() string {
 func (*RenditionStatus) ProtoMessage() {}
 
 func (x *RenditionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[2]
+	mi := &file_encoder_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +370,7 @@ func (x *RenditionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenditionStatus.ProtoReflect.Descriptor instead.
 func (*RenditionStatus) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{2}
+	return file_encoder_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RenditionStatus) GetName() string {
@@ -322,7 +419,7 @@ type EncoderStatus struct {
 
 func (x *EncoderStatus) Reset() {
 	*x = EncoderStatus{}
-	mi := &file_encoder_proto_msgTypes[3]
+	mi := &file_encoder_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -334,7 +431,7 @@ func (x *EncoderStatus) String() string {
 func (*EncoderStatus) ProtoMessage() {}
 
 func (x *EncoderStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[3]
+	mi := &file_encoder_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -347,7 +444,7 @@ func (x *EncoderStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncoderStatus.ProtoReflect.Descriptor instead.
 func (*EncoderStatus) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{3}
+	return file_encoder_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EncoderStatus) GetAppliedRevision() uint64 {
@@ -444,7 +541,7 @@ type BackendRefusal struct {
 
 func (x *BackendRefusal) Reset() {
 	*x = BackendRefusal{}
-	mi := &file_encoder_proto_msgTypes[4]
+	mi := &file_encoder_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -456,7 +553,7 @@ func (x *BackendRefusal) String() string {
 func (*BackendRefusal) ProtoMessage() {}
 
 func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[4]
+	mi := &file_encoder_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -469,7 +566,7 @@ func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRefusal.ProtoReflect.Descriptor instead.
 func (*BackendRefusal) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{4}
+	return file_encoder_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BackendRefusal) GetBackend() string {
@@ -498,7 +595,7 @@ type SnapshotRequest struct {
 
 func (x *SnapshotRequest) Reset() {
 	*x = SnapshotRequest{}
-	mi := &file_encoder_proto_msgTypes[5]
+	mi := &file_encoder_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +607,7 @@ func (x *SnapshotRequest) String() string {
 func (*SnapshotRequest) ProtoMessage() {}
 
 func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[5]
+	mi := &file_encoder_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +620,7 @@ func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{5}
+	return file_encoder_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SnapshotRequest) GetWidth() int32 {
@@ -557,7 +654,7 @@ type SnapshotReply struct {
 
 func (x *SnapshotReply) Reset() {
 	*x = SnapshotReply{}
-	mi := &file_encoder_proto_msgTypes[6]
+	mi := &file_encoder_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +666,7 @@ func (x *SnapshotReply) String() string {
 func (*SnapshotReply) ProtoMessage() {}
 
 func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[6]
+	mi := &file_encoder_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +679,7 @@ func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotReply.ProtoReflect.Descriptor instead.
 func (*SnapshotReply) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{6}
+	return file_encoder_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SnapshotReply) GetImage() []byte {
@@ -603,7 +700,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\x96\x03\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\xbf\x03\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -621,7 +718,15 @@ const file_encoder_proto_rawDesc = "" +
 	"\x10exclude_backends\x18\f \x03(\tR\x0fexcludeBackends\x123\n" +
 	"\n" +
 	"renditions\x18\r \x03(\v2\x13.onair.v1.RenditionR\n" +
-	"renditions\"p\n" +
+	"renditions\x12'\n" +
+	"\x06layers\x18\x0e \x03(\v2\x0f.onair.v1.LayerR\x06layers\"\x83\x01\n" +
+	"\x05Layer\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
+	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
+	"\x01y\x18\x03 \x01(\x05R\x01y\x12\x14\n" +
+	"\x05width\x18\x04 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x05 \x01(\x05R\x06height\x12\x18\n" +
+	"\aopacity\x18\x06 \x01(\x01R\aopacity\"p\n" +
 	"\tRendition\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05width\x18\x02 \x01(\x05R\x05width\x12\x16\n" +
@@ -678,42 +783,44 @@ func file_encoder_proto_rawDescGZIP() []byte {
 	return file_encoder_proto_rawDescData
 }
 
-var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_encoder_proto_goTypes = []any{
 	(*EncoderConfig)(nil),   // 0: onair.v1.EncoderConfig
-	(*Rendition)(nil),       // 1: onair.v1.Rendition
-	(*RenditionStatus)(nil), // 2: onair.v1.RenditionStatus
-	(*EncoderStatus)(nil),   // 3: onair.v1.EncoderStatus
-	(*BackendRefusal)(nil),  // 4: onair.v1.BackendRefusal
-	(*SnapshotRequest)(nil), // 5: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),   // 6: onair.v1.SnapshotReply
-	(*StatusRequest)(nil),   // 7: onair.v1.StatusRequest
-	(*Fault)(nil),           // 8: onair.v1.Fault
-	(*Empty)(nil),           // 9: onair.v1.Empty
-	(*Overlay)(nil),         // 10: onair.v1.Overlay
+	(*Layer)(nil),           // 1: onair.v1.Layer
+	(*Rendition)(nil),       // 2: onair.v1.Rendition
+	(*RenditionStatus)(nil), // 3: onair.v1.RenditionStatus
+	(*EncoderStatus)(nil),   // 4: onair.v1.EncoderStatus
+	(*BackendRefusal)(nil),  // 5: onair.v1.BackendRefusal
+	(*SnapshotRequest)(nil), // 6: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),   // 7: onair.v1.SnapshotReply
+	(*StatusRequest)(nil),   // 8: onair.v1.StatusRequest
+	(*Fault)(nil),           // 9: onair.v1.Fault
+	(*Empty)(nil),           // 10: onair.v1.Empty
+	(*Overlay)(nil),         // 11: onair.v1.Overlay
 }
 var file_encoder_proto_depIdxs = []int32{
-	1,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
-	0,  // 1: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
-	4,  // 2: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
-	2,  // 3: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
-	0,  // 4: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	7,  // 5: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	8,  // 6: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	9,  // 7: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
-	5,  // 8: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
-	10, // 9: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
-	3,  // 10: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	3,  // 11: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	9,  // 12: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	9,  // 13: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
-	6,  // 14: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
-	9,  // 15: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
-	10, // [10:16] is the sub-list for method output_type
-	4,  // [4:10] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	2,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
+	1,  // 1: onair.v1.EncoderConfig.layers:type_name -> onair.v1.Layer
+	0,  // 2: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
+	5,  // 3: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
+	3,  // 4: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
+	0,  // 5: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	8,  // 6: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	9,  // 7: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	10, // 8: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	6,  // 9: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	11, // 10: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
+	4,  // 11: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	4,  // 12: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	10, // 13: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	10, // 14: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	7,  // 15: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	10, // 16: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
+	11, // [11:17] is the sub-list for method output_type
+	5,  // [5:11] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }
@@ -729,7 +836,7 @@ func file_encoder_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_encoder_proto_rawDesc), len(file_encoder_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
