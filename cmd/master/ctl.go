@@ -29,6 +29,9 @@ commands:
   restart CHILD      restart encoder or pluginhost at once (also out of 'failed')
   reconnect N        retry destination N (from status) now
   key set NAME       store destination NAME's stream key, read from stdin
+  dest add [-name N] [-service twitch|youtube|facebook|custom] [-url URL] [-rendition R] [-key-stdin]
+                     add a destination (saved to the config file; the key to the key store)
+  dest rm N          remove destination N (from status)
   record [-o FILE] [-rendition NAME]
                      start recording (crash-safe MP4)
   record stop        stop recording
@@ -145,6 +148,36 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			return err
 		}
 		st, err = c.SetStreamKey(ctx, &pb.StreamKeyRequest{Name: args[2], Key: strings.TrimSpace(string(key))})
+	case "dest":
+		if len(args) == 3 && args[1] == "rm" {
+			n, err := strconv.Atoi(args[2])
+			if err != nil {
+				return usageError{errors.New("usage: master ctl dest rm N")}
+			}
+			st, err = c.RemoveDestination(ctx, &pb.DestinationRequest{Index: int32(n)})
+			break
+		}
+		if len(args) < 2 || args[1] != "add" {
+			return usageError{errors.New("usage: master ctl dest add|rm ...")}
+		}
+		spec := &pb.DestinationSpec{}
+		fs := flag.NewFlagSet("dest add", flag.ContinueOnError)
+		fs.StringVar(&spec.Name, "name", "", "name (shown in status; names the stored key)")
+		fs.StringVar(&spec.Service, "service", "", "twitch, youtube, facebook or custom")
+		fs.StringVar(&spec.Url, "url", "", "custom: the server URL, or the whole URL with the key")
+		fs.StringVar(&spec.Rendition, "rendition", "", "a configured rendition instead of the program")
+		keyStdin := fs.Bool("key-stdin", false, "read the stream key from stdin")
+		if err := fs.Parse(args[2:]); err != nil {
+			return usageError{err}
+		}
+		if *keyStdin {
+			key, err := io.ReadAll(io.LimitReader(os.Stdin, 4096))
+			if err != nil {
+				return err
+			}
+			spec.Key = strings.TrimSpace(string(key))
+		}
+		st, err = c.AddDestination(ctx, spec)
 	case "record":
 		req := &pb.RecordRequest{}
 		if len(args) == 2 && args[1] == "stop" {

@@ -196,3 +196,41 @@ func TestStreamKeyStoredApart(t *testing.T) {
 		t.Fatal("the stream key shows in status or the log")
 	}
 }
+
+// Destinations can be added and removed on a live master through the
+// Control API; the config file follows, without the key.
+func TestDestinationsOverAPI(t *testing.T) {
+	t.Parallel()
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	m := startMaster(t, nil, "-config", cfg, "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180", "-live")
+	const key = "sk_api_77"
+	cmd := exec.Command(filepath.Join(binDir, "master"), "ctl", "dest", "add", "-name", "relay", "-service", "custom",
+		"-url", "rtmp://"+nginx.Addr()+"/live", "-key-stdin")
+	cmd.Env = m.Env
+	cmd.Stdin = strings.NewReader(key)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("dest add: %v\n%s", err, out)
+	}
+	m.Await("added destination live", 10*time.Second, func() bool {
+		d := m.Status().GetDestinations()
+		return len(d) == 2 && d[1].GetName() == "relay" && d[1].GetState() == "live" && d[1].GetFramesSent() > 0
+	})
+	file := readFile(t, cfg)
+	if !strings.Contains(file, "name: relay") || strings.Contains(file, key) {
+		t.Fatalf("config file after add:\n%s", file)
+	}
+	if out, err := m.Ctl("dest", "rm", "1"); err != nil {
+		t.Fatalf("dest rm: %v\n%s", err, out)
+	}
+	if d := m.Status().GetDestinations(); len(d) != 1 {
+		t.Fatalf("after rm: %v", d)
+	}
+	if strings.Contains(readFile(t, cfg), "relay") {
+		t.Fatal("the removed destination is still in the config file")
+	}
+	testpeer.Await(t, 10*time.Second, "nginx session ended", func() bool { return nginx.PublishSessions(key) == 1 })
+	if out, _ := m.Ctl("dest", "add", "-service", "myspace"); !strings.Contains(out, "myspace") {
+		t.Fatalf("a bad service is not refused clearly: %s", out)
+	}
+}

@@ -108,7 +108,7 @@ func run(args []string) error {
 	endpoint.Addr = ln.Addr().String()
 
 	m, err := master.Start(master.Options{
-		Config: cfg, ConfigDir: dir, BinDir: *binDir, Policy: supervise.DefaultPolicy(),
+		Config: cfg, ConfigDir: dir, ConfigPath: cfgPath, BinDir: *binDir, Policy: supervise.DefaultPolicy(),
 		Log: log, ChildStderr: os.Stderr,
 	})
 	if err != nil {

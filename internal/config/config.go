@@ -263,6 +263,20 @@ func Load(path string) (Config, error) {
 // Validate checks values after flags have been applied.
 func (c Config) Validate() error { return errors.Join(asErrors(c.check())...) }
 
+// Update changes the file at path (the defaults if it does not exist yet)
+// and saves it, checked: flags given to a running master stay out of it.
+func Update(path string, change func(*Config)) error {
+	c, err := Load(path)
+	if err != nil {
+		return err
+	}
+	change(&c)
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return Save(path, c)
+}
+
 // Save writes c to path, readable only by the user.
 func Save(path string, c Config) error {
 	data, err := yaml.Marshal(c)

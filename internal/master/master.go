@@ -31,8 +31,11 @@ import (
 // Options configure a master.
 type Options struct {
 	Config config.Config
-	// ConfigDir keeps the monitor password.
+	// ConfigDir keeps the monitor password, the stream keys and the token.
 	ConfigDir string
+	// ConfigPath is the config file that destination changes are saved to;
+	// empty saves nothing.
+	ConfigPath string
 	// BinDir holds the encoder and pluginhost binaries.
 	BinDir string
 	Policy supervise.Policy
@@ -45,18 +48,20 @@ type Options struct {
 type Master struct {
 	pb.UnimplementedControlServer
 
-	log       *slog.Logger
-	state     *state.Store
-	encoder   *supervise.Child[pb.EncoderClient]
-	plugins   *supervise.Child[pb.PluginHostClient]
-	rtsp      *rtsp.Server
-	program   *program
-	outputs   *outputs
-	rtmp      *RTMPServer
-	fallback  fallback
-	overlays  *overlayRelay
-	recording recording
-	stop      context.CancelFunc // ends the master's own goroutines
+	log        *slog.Logger
+	configPath string
+	renditions []config.Rendition // all configured, used or not
+	state      *state.Store
+	encoder    *supervise.Child[pb.EncoderClient]
+	plugins    *supervise.Child[pb.PluginHostClient]
+	rtsp       *rtsp.Server
+	program    *program
+	outputs    *outputs
+	rtmp       *RTMPServer
+	fallback   fallback
+	overlays   *overlayRelay
+	recording  recording
+	stop       context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
@@ -77,13 +82,13 @@ func Start(opts Options) (*Master, error) {
 	}
 	cfg := opts.Config
 	m := &Master{
-		log: opts.Log,
+		log: opts.Log, configPath: opts.ConfigPath, renditions: cfg.Renditions,
 		state: state.NewStore(state.Desired{
 			Live:       cfg.Live,
 			Encoder:    cfg.Encoder,
 			PluginsDir: cfg.Plugins.Dir,
 			Plugins:    cfg.Plugins.List,
-			Renditions: usedRenditions(cfg),
+			Renditions: usedRenditions(cfg.Renditions, cfg.Destinations),
 		}),
 		program: &program{},
 	}
@@ -309,10 +314,10 @@ func (m *Master) event(kind string, kv ...string) {
 
 // usedRenditions are the renditions some destination names: a rendition no
 // one uses is not encoded.
-func usedRenditions(cfg config.Config) []config.Rendition {
+func usedRenditions(all []config.Rendition, dests []config.Destination) []config.Rendition {
 	var used []config.Rendition
-	for _, r := range cfg.Renditions {
-		for _, d := range cfg.Destinations {
+	for _, r := range all {
+		for _, d := range dests {
 			if d.Rendition == r.Name {
 				used = append(used, r)
 				break

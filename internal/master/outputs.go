@@ -3,6 +3,7 @@ package master
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,6 +65,51 @@ func (o *outputs) start(i int) *output.Destination {
 		d.NewSource(p[0], p[1])
 	}
 	return d
+}
+
+// add appends a destination, starting it if live.
+func (o *outputs) add(d config.Destination) {
+	path := programPath
+	if d.Rendition != "" {
+		path = encoder.RenditionPath(d.Rendition)
+	}
+	t := target{dest: d, path: path}
+	t.url, t.err = o.keys.resolve(d)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.targets = append(o.targets, t)
+	if o.dests != nil {
+		o.dests = append(o.dests, o.start(len(o.targets)-1))
+	}
+}
+
+// remove stops and forgets destination i, returning its config.
+func (o *outputs) remove(i int) (config.Destination, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if i < 0 || i >= len(o.targets) {
+		return config.Destination{}, false
+	}
+	d := o.targets[i].dest
+	if o.dests != nil {
+		if o.dests[i] != nil {
+			o.dests[i].Close()
+		}
+		o.dests = slices.Delete(o.dests, i, i+1)
+	}
+	o.targets = slices.Delete(o.targets, i, i+1)
+	return d, true
+}
+
+// destinations is the current list.
+func (o *outputs) destinations() []config.Destination {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []config.Destination
+	for _, t := range o.targets {
+		out = append(out, t.dest)
+	}
+	return out
 }
 
 // setKey stores a destination's key and, if live, reconnects it with it.

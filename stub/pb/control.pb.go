@@ -21,6 +21,87 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type DestinationSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name shows in status and names the stored key.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// service: twitch, youtube, facebook or custom (default).
+	Service string `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	// url: custom only, the server or the whole URL with its key.
+	Url string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// key is stored in the key store, never in the config file.
+	Key string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	// rendition: a configured rendition instead of the program.
+	Rendition     string `protobuf:"bytes,5,opt,name=rendition,proto3" json:"rendition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DestinationSpec) Reset() {
+	*x = DestinationSpec{}
+	mi := &file_control_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DestinationSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DestinationSpec) ProtoMessage() {}
+
+func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DestinationSpec.ProtoReflect.Descriptor instead.
+func (*DestinationSpec) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DestinationSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DestinationSpec) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *DestinationSpec) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DestinationSpec) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *DestinationSpec) GetRendition() string {
+	if x != nil {
+		return x.Rendition
+	}
+	return ""
+}
+
 type StreamKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name is the destination's name in the config.
@@ -32,7 +113,7 @@ type StreamKeyRequest struct {
 
 func (x *StreamKeyRequest) Reset() {
 	*x = StreamKeyRequest{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +125,7 @@ func (x *StreamKeyRequest) String() string {
 func (*StreamKeyRequest) ProtoMessage() {}
 
 func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +138,7 @@ func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamKeyRequest.ProtoReflect.Descriptor instead.
 func (*StreamKeyRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_control_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *StreamKeyRequest) GetName() string {
@@ -89,7 +170,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -101,7 +182,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -114,7 +195,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_control_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RecordRequest) GetStop() bool {
@@ -153,7 +234,7 @@ type RecordingStatus struct {
 
 func (x *RecordingStatus) Reset() {
 	*x = RecordingStatus{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -165,7 +246,7 @@ func (x *RecordingStatus) String() string {
 func (*RecordingStatus) ProtoMessage() {}
 
 func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -178,7 +259,7 @@ func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingStatus.ProtoReflect.Descriptor instead.
 func (*RecordingStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_control_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RecordingStatus) GetState() string {
@@ -232,7 +313,7 @@ type DestinationRequest struct {
 
 func (x *DestinationRequest) Reset() {
 	*x = DestinationRequest{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -244,7 +325,7 @@ func (x *DestinationRequest) String() string {
 func (*DestinationRequest) ProtoMessage() {}
 
 func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -257,7 +338,7 @@ func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationRequest.ProtoReflect.Descriptor instead.
 func (*DestinationRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_control_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DestinationRequest) GetIndex() int32 {
@@ -287,7 +368,7 @@ type DestinationStatus struct {
 
 func (x *DestinationStatus) Reset() {
 	*x = DestinationStatus{}
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +380,7 @@ func (x *DestinationStatus) String() string {
 func (*DestinationStatus) ProtoMessage() {}
 
 func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +393,7 @@ func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
 func (*DestinationStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{4}
+	return file_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DestinationStatus) GetUrl() string {
@@ -387,7 +468,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +480,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +493,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{5}
+	return file_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -431,7 +512,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +524,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +537,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{6}
+	return file_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -475,7 +556,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +568,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +581,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{7}
+	return file_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -520,7 +601,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +613,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +626,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{8}
+	return file_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -590,7 +671,7 @@ type MasterStatus struct {
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +683,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +696,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{9}
+	return file_control_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -722,7 +803,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +815,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +828,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{10}
+	return file_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -817,7 +898,13 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"8\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"\x81\x01\n" +
+	"\x0fDestinationSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\x12\x1c\n" +
+	"\trendition\x18\x05 \x01(\tR\trendition\"8\n" +
 	"\x10StreamKeyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"U\n" +
@@ -879,7 +966,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\x96\x05\n" +
+	"lastStderr2\xa6\x06\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -893,7 +980,9 @@ const file_control_proto_rawDesc = "" +
 	"MonitorURL\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.MonitorURLReply\x12A\n" +
 	"\tReconnect\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatus\x129\n" +
 	"\x06Record\x12\x17.onair.v1.RecordRequest\x1a\x16.onair.v1.MasterStatus\x12B\n" +
-	"\fSetStreamKey\x12\x1a.onair.v1.StreamKeyRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\fSetStreamKey\x12\x1a.onair.v1.StreamKeyRequest\x1a\x16.onair.v1.MasterStatus\x12C\n" +
+	"\x0eAddDestination\x12\x19.onair.v1.DestinationSpec\x1a\x16.onair.v1.MasterStatus\x12I\n" +
+	"\x11RemoveDestination\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -907,58 +996,63 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_control_proto_goTypes = []any{
-	(*StreamKeyRequest)(nil),   // 0: onair.v1.StreamKeyRequest
-	(*RecordRequest)(nil),      // 1: onair.v1.RecordRequest
-	(*RecordingStatus)(nil),    // 2: onair.v1.RecordingStatus
-	(*DestinationRequest)(nil), // 3: onair.v1.DestinationRequest
-	(*DestinationStatus)(nil),  // 4: onair.v1.DestinationStatus
-	(*BitrateRequest)(nil),     // 5: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil),    // 6: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),       // 7: onair.v1.ChildRequest
-	(*FaultRequest)(nil),       // 8: onair.v1.FaultRequest
-	(*MasterStatus)(nil),       // 9: onair.v1.MasterStatus
-	(*ChildStatus)(nil),        // 10: onair.v1.ChildStatus
-	(*Fault)(nil),              // 11: onair.v1.Fault
-	(*EncoderStatus)(nil),      // 12: onair.v1.EncoderStatus
-	(*PluginState)(nil),        // 13: onair.v1.PluginState
-	(*StatusRequest)(nil),      // 14: onair.v1.StatusRequest
-	(*Empty)(nil),              // 15: onair.v1.Empty
-	(*SnapshotRequest)(nil),    // 16: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),      // 17: onair.v1.SnapshotReply
+	(*DestinationSpec)(nil),    // 0: onair.v1.DestinationSpec
+	(*StreamKeyRequest)(nil),   // 1: onair.v1.StreamKeyRequest
+	(*RecordRequest)(nil),      // 2: onair.v1.RecordRequest
+	(*RecordingStatus)(nil),    // 3: onair.v1.RecordingStatus
+	(*DestinationRequest)(nil), // 4: onair.v1.DestinationRequest
+	(*DestinationStatus)(nil),  // 5: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),     // 6: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),    // 7: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),       // 8: onair.v1.ChildRequest
+	(*FaultRequest)(nil),       // 9: onair.v1.FaultRequest
+	(*MasterStatus)(nil),       // 10: onair.v1.MasterStatus
+	(*ChildStatus)(nil),        // 11: onair.v1.ChildStatus
+	(*Fault)(nil),              // 12: onair.v1.Fault
+	(*EncoderStatus)(nil),      // 13: onair.v1.EncoderStatus
+	(*PluginState)(nil),        // 14: onair.v1.PluginState
+	(*StatusRequest)(nil),      // 15: onair.v1.StatusRequest
+	(*Empty)(nil),              // 16: onair.v1.Empty
+	(*SnapshotRequest)(nil),    // 17: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),      // 18: onair.v1.SnapshotReply
 }
 var file_control_proto_depIdxs = []int32{
-	11, // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	10, // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	12, // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	4,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	13, // 4: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	2,  // 5: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
-	14, // 6: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	15, // 7: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	15, // 8: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	7,  // 9: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	8,  // 10: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	5,  // 11: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	16, // 12: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	15, // 13: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	3,  // 14: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	1,  // 15: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	0,  // 16: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	9,  // 17: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	9,  // 18: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	9,  // 19: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	9,  // 20: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	15, // 21: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	9,  // 22: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	17, // 23: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	6,  // 24: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	9,  // 25: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	9,  // 26: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	9,  // 27: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	17, // [17:28] is the sub-list for method output_type
-	6,  // [6:17] is the sub-list for method input_type
+	12, // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	11, // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	13, // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	5,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	14, // 4: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	3,  // 5: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	15, // 6: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	16, // 7: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	16, // 8: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	8,  // 9: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	9,  // 10: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	6,  // 11: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	17, // 12: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	16, // 13: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	4,  // 14: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	2,  // 15: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	1,  // 16: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	0,  // 17: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	4,  // 18: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	10, // 19: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	10, // 20: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	10, // 21: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	10, // 22: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	16, // 23: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	10, // 24: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	18, // 25: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	7,  // 26: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	10, // 27: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	10, // 28: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	10, // 29: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	10, // 30: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	10, // 31: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	19, // [19:32] is the sub-list for method output_type
+	6,  // [6:19] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -978,7 +1072,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

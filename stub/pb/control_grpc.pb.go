@@ -19,17 +19,19 @@ import (
 const _ = grpc.SupportPackageIsVersion7
 
 const (
-	Control_Status_FullMethodName       = "/onair.v1.Control/Status"
-	Control_Start_FullMethodName        = "/onair.v1.Control/Start"
-	Control_Stop_FullMethodName         = "/onair.v1.Control/Stop"
-	Control_Restart_FullMethodName      = "/onair.v1.Control/Restart"
-	Control_InjectFault_FullMethodName  = "/onair.v1.Control/InjectFault"
-	Control_SetBitrate_FullMethodName   = "/onair.v1.Control/SetBitrate"
-	Control_Snapshot_FullMethodName     = "/onair.v1.Control/Snapshot"
-	Control_MonitorURL_FullMethodName   = "/onair.v1.Control/MonitorURL"
-	Control_Reconnect_FullMethodName    = "/onair.v1.Control/Reconnect"
-	Control_Record_FullMethodName       = "/onair.v1.Control/Record"
-	Control_SetStreamKey_FullMethodName = "/onair.v1.Control/SetStreamKey"
+	Control_Status_FullMethodName            = "/onair.v1.Control/Status"
+	Control_Start_FullMethodName             = "/onair.v1.Control/Start"
+	Control_Stop_FullMethodName              = "/onair.v1.Control/Stop"
+	Control_Restart_FullMethodName           = "/onair.v1.Control/Restart"
+	Control_InjectFault_FullMethodName       = "/onair.v1.Control/InjectFault"
+	Control_SetBitrate_FullMethodName        = "/onair.v1.Control/SetBitrate"
+	Control_Snapshot_FullMethodName          = "/onair.v1.Control/Snapshot"
+	Control_MonitorURL_FullMethodName        = "/onair.v1.Control/MonitorURL"
+	Control_Reconnect_FullMethodName         = "/onair.v1.Control/Reconnect"
+	Control_Record_FullMethodName            = "/onair.v1.Control/Record"
+	Control_SetStreamKey_FullMethodName      = "/onair.v1.Control/SetStreamKey"
+	Control_AddDestination_FullMethodName    = "/onair.v1.Control/AddDestination"
+	Control_RemoveDestination_FullMethodName = "/onair.v1.Control/RemoveDestination"
 )
 
 // ControlClient is the client API for Control service.
@@ -59,6 +61,10 @@ type ControlClient interface {
 	// SetStreamKey stores a destination's stream key in the master's key
 	// store, apart from the URL, and reconnects that destination with it.
 	SetStreamKey(ctx context.Context, in *StreamKeyRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// AddDestination and RemoveDestination change the destination list (and
+	// the config file); a live master starts or stops that destination only.
+	AddDestination(ctx context.Context, in *DestinationSpec, opts ...grpc.CallOption) (*MasterStatus, error)
+	RemoveDestination(ctx context.Context, in *DestinationRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 }
 
 type controlClient struct {
@@ -168,6 +174,24 @@ func (c *controlClient) SetStreamKey(ctx context.Context, in *StreamKeyRequest, 
 	return out, nil
 }
 
+func (c *controlClient) AddDestination(ctx context.Context, in *DestinationSpec, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_AddDestination_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) RemoveDestination(ctx context.Context, in *DestinationRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_RemoveDestination_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -195,6 +219,10 @@ type ControlServer interface {
 	// SetStreamKey stores a destination's stream key in the master's key
 	// store, apart from the URL, and reconnects that destination with it.
 	SetStreamKey(context.Context, *StreamKeyRequest) (*MasterStatus, error)
+	// AddDestination and RemoveDestination change the destination list (and
+	// the config file); a live master starts or stops that destination only.
+	AddDestination(context.Context, *DestinationSpec) (*MasterStatus, error)
+	RemoveDestination(context.Context, *DestinationRequest) (*MasterStatus, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -234,6 +262,12 @@ func (UnimplementedControlServer) Record(context.Context, *RecordRequest) (*Mast
 }
 func (UnimplementedControlServer) SetStreamKey(context.Context, *StreamKeyRequest) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetStreamKey not implemented")
+}
+func (UnimplementedControlServer) AddDestination(context.Context, *DestinationSpec) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AddDestination not implemented")
+}
+func (UnimplementedControlServer) RemoveDestination(context.Context, *DestinationRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RemoveDestination not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -446,6 +480,42 @@ func _Control_SetStreamKey_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_AddDestination_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DestinationSpec)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).AddDestination(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_AddDestination_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).AddDestination(ctx, req.(*DestinationSpec))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_RemoveDestination_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DestinationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RemoveDestination(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RemoveDestination_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RemoveDestination(ctx, req.(*DestinationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -496,6 +566,14 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetStreamKey",
 			Handler:    _Control_SetStreamKey_Handler,
+		},
+		{
+			MethodName: "AddDestination",
+			Handler:    _Control_AddDestination_Handler,
+		},
+		{
+			MethodName: "RemoveDestination",
+			Handler:    _Control_RemoveDestination_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
