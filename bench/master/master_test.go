@@ -8,6 +8,8 @@
 package master
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/onair-studio/onair/internal/testpeer"
+	"github.com/onair-studio/onair/stub/pb"
 )
 
 var (
@@ -201,4 +204,46 @@ func BenchmarkRenditionsEncoderCPU(b *testing.B) {
 		one*100, three*100, three/one)
 	b.ReportMetric(one*100, "cpu%-1")
 	b.ReportMetric(three*100, "cpu%-3")
+}
+
+// BenchmarkOverlayLatency measures how long a plugin's change takes to show
+// in the program: the clock plugin's text changes on every wall-clock
+// second, and snapshots of the program taken every 10 ms show when it
+// arrived (plugin render tick, pluginhost, master relay, compositor).
+func BenchmarkOverlayLatency(b *testing.B) {
+	cfg := b.TempDir() + "/config.yaml"
+	body := fmt.Sprintf("plugins:\n  dir: %s/plugins\n  list:\n    - name: clock\n", binaries(b))
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	m := testpeer.StartMaster(b, binaries(b), nil, "-config", cfg, "-source", "color:#202020", "-width", "640", "-height", "360")
+	region := func() []byte {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		r, err := m.Client.Snapshot(ctx, &pb.SnapshotRequest{Format: "png"})
+		if err != nil {
+			return nil
+		}
+		return r.GetImage()
+	}
+	m.Await("clock overlay", 20*time.Second, func() bool {
+		p := m.Status().GetPlugins()
+		return len(p) == 1 && p[0].GetFrames() > 0
+	})
+	var lat []time.Duration
+	prev := region()
+	for len(lat) < 10 {
+		time.Sleep(10 * time.Millisecond) // the sampling period of the measurement
+		cur := region()
+		if cur == nil || bytes.Equal(cur, prev) {
+			continue
+		}
+		now := time.Now()
+		prev = cur
+		lat = append(lat, now.Sub(now.Truncate(time.Second)))
+	}
+	slices.Sort(lat)
+	fmt.Printf("plugin overlay change -> visible in the program (clock plugin, 10 changes): median %v, max %v\n",
+		lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "median-ms")
 }
