@@ -326,3 +326,5 @@ func diff(a, b uint32) uint32 {
 	}
 	return b - a
 }
+
+func decodePNG(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -86,7 +87,9 @@ func run(args []string) error {
 		return usageError{err}
 	}
 
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logs := master.NewLogBus()
+	logOut := io.MultiWriter(os.Stderr, logs)
+	log := slog.New(slog.NewTextHandler(logOut, nil))
 	token, err := control.LoadOrCreateToken(dir)
 	if err != nil {
 		return err
@@ -109,7 +112,7 @@ func run(args []string) error {
 
 	m, err := master.Start(master.Options{
 		Config: cfg, ConfigDir: dir, ConfigPath: cfgPath, BinDir: *binDir, Policy: supervise.DefaultPolicy(),
-		Log: log, ChildStderr: os.Stderr,
+		Log: log, ChildStderr: logOut, Logs: logs,
 	})
 	if err != nil {
 		ln.Close()

@@ -42,6 +42,9 @@ type Options struct {
 	Log    *slog.Logger
 	// ChildStderr receives the children's stderr lines.
 	ChildStderr io.Writer
+	// Logs, if set, is what the master's log and ChildStderr also write to;
+	// WatchEvents serves its lines.
+	Logs *LogBus
 }
 
 // Master implements pb.ControlServer over the supervised children.
@@ -49,6 +52,7 @@ type Master struct {
 	pb.UnimplementedControlServer
 
 	log        *slog.Logger
+	logs       *LogBus
 	configPath string
 	renditions []config.Rendition // all configured, used or not
 	state      *state.Store
@@ -82,7 +86,7 @@ func Start(opts Options) (*Master, error) {
 	}
 	cfg := opts.Config
 	m := &Master{
-		log: opts.Log, configPath: opts.ConfigPath, renditions: cfg.Renditions,
+		log: opts.Log, logs: opts.Logs, configPath: opts.ConfigPath, renditions: cfg.Renditions,
 		state: state.NewStore(state.Desired{
 			Live:       cfg.Live,
 			Encoder:    cfg.Encoder,
@@ -357,6 +361,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 		st.Plugins = m.pluginsStatus.Load().GetPlugins()
 	}
 	st.Recording = m.recordingStatus()
+	fillDesired(st, d)
 	for _, s := range m.snapshots() {
 		st.Children = append(st.Children, &pb.ChildStatus{
 			Name: s.Name, State: string(s.State), Pid: int32(s.PID),

@@ -21,6 +21,293 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type EncoderSettings struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Width           int32                  `protobuf:"varint,1,opt,name=width,proto3" json:"width,omitempty"`
+	Height          int32                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	Fps             int32                  `protobuf:"varint,3,opt,name=fps,proto3" json:"fps,omitempty"`
+	BitrateKbps     int32                  `protobuf:"varint,4,opt,name=bitrate_kbps,json=bitrateKbps,proto3" json:"bitrate_kbps,omitempty"`
+	KeyframeSeconds int32                  `protobuf:"varint,5,opt,name=keyframe_seconds,json=keyframeSeconds,proto3" json:"keyframe_seconds,omitempty"`
+	Preset          string                 `protobuf:"bytes,6,opt,name=preset,proto3" json:"preset,omitempty"`
+	Backend         string                 `protobuf:"bytes,7,opt,name=backend,proto3" json:"backend,omitempty"`
+	Source          string                 `protobuf:"bytes,8,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *EncoderSettings) Reset() {
+	*x = EncoderSettings{}
+	mi := &file_control_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EncoderSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EncoderSettings) ProtoMessage() {}
+
+func (x *EncoderSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EncoderSettings.ProtoReflect.Descriptor instead.
+func (*EncoderSettings) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *EncoderSettings) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *EncoderSettings) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *EncoderSettings) GetFps() int32 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *EncoderSettings) GetBitrateKbps() int32 {
+	if x != nil {
+		return x.BitrateKbps
+	}
+	return 0
+}
+
+func (x *EncoderSettings) GetKeyframeSeconds() int32 {
+	if x != nil {
+		return x.KeyframeSeconds
+	}
+	return 0
+}
+
+func (x *EncoderSettings) GetPreset() string {
+	if x != nil {
+		return x.Preset
+	}
+	return ""
+}
+
+func (x *EncoderSettings) GetBackend() string {
+	if x != nil {
+		return x.Backend
+	}
+	return ""
+}
+
+func (x *EncoderSettings) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+type Scene struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Layers        []*Layer               `protobuf:"bytes,1,rep,name=layers,proto3" json:"layers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Scene) Reset() {
+	*x = Scene{}
+	mi := &file_control_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Scene) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Scene) ProtoMessage() {}
+
+func (x *Scene) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Scene.ProtoReflect.Descriptor instead.
+func (*Scene) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Scene) GetLayers() []*Layer {
+	if x != nil {
+		return x.Layers
+	}
+	return nil
+}
+
+type PluginList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plugins       []*PluginSpec          `protobuf:"bytes,1,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginList) Reset() {
+	*x = PluginList{}
+	mi := &file_control_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginList) ProtoMessage() {}
+
+func (x *PluginList) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginList.ProtoReflect.Descriptor instead.
+func (*PluginList) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PluginList) GetPlugins() []*PluginSpec {
+	if x != nil {
+		return x.Plugins
+	}
+	return nil
+}
+
+type WatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_control_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{3}
+}
+
+type Event struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UnixMs int64                  `protobuf:"varint,1,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
+	// status is set on status events.
+	Status *MasterStatus `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// log is set on log events: one line of the master's log, children's
+	// lines included.
+	Log           string `protobuf:"bytes,3,opt,name=log,proto3" json:"log,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Event) Reset() {
+	*x = Event{}
+	mi := &file_control_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Event) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Event) ProtoMessage() {}
+
+func (x *Event) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Event.ProtoReflect.Descriptor instead.
+func (*Event) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Event) GetUnixMs() int64 {
+	if x != nil {
+		return x.UnixMs
+	}
+	return 0
+}
+
+func (x *Event) GetStatus() *MasterStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *Event) GetLog() string {
+	if x != nil {
+		return x.Log
+	}
+	return ""
+}
+
 type DestinationSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name shows in status and names the stored key.
@@ -39,7 +326,7 @@ type DestinationSpec struct {
 
 func (x *DestinationSpec) Reset() {
 	*x = DestinationSpec{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -51,7 +338,7 @@ func (x *DestinationSpec) String() string {
 func (*DestinationSpec) ProtoMessage() {}
 
 func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -64,7 +351,7 @@ func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationSpec.ProtoReflect.Descriptor instead.
 func (*DestinationSpec) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DestinationSpec) GetName() string {
@@ -113,7 +400,7 @@ type StreamKeyRequest struct {
 
 func (x *StreamKeyRequest) Reset() {
 	*x = StreamKeyRequest{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -125,7 +412,7 @@ func (x *StreamKeyRequest) String() string {
 func (*StreamKeyRequest) ProtoMessage() {}
 
 func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -138,7 +425,7 @@ func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamKeyRequest.ProtoReflect.Descriptor instead.
 func (*StreamKeyRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StreamKeyRequest) GetName() string {
@@ -170,7 +457,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -182,7 +469,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -195,7 +482,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RecordRequest) GetStop() bool {
@@ -234,7 +521,7 @@ type RecordingStatus struct {
 
 func (x *RecordingStatus) Reset() {
 	*x = RecordingStatus{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +533,7 @@ func (x *RecordingStatus) String() string {
 func (*RecordingStatus) ProtoMessage() {}
 
 func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +546,7 @@ func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingStatus.ProtoReflect.Descriptor instead.
 func (*RecordingStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecordingStatus) GetState() string {
@@ -313,7 +600,7 @@ type DestinationRequest struct {
 
 func (x *DestinationRequest) Reset() {
 	*x = DestinationRequest{}
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -325,7 +612,7 @@ func (x *DestinationRequest) String() string {
 func (*DestinationRequest) ProtoMessage() {}
 
 func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -338,7 +625,7 @@ func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationRequest.ProtoReflect.Descriptor instead.
 func (*DestinationRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{4}
+	return file_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DestinationRequest) GetIndex() int32 {
@@ -368,7 +655,7 @@ type DestinationStatus struct {
 
 func (x *DestinationStatus) Reset() {
 	*x = DestinationStatus{}
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +667,7 @@ func (x *DestinationStatus) String() string {
 func (*DestinationStatus) ProtoMessage() {}
 
 func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +680,7 @@ func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
 func (*DestinationStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{5}
+	return file_control_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DestinationStatus) GetUrl() string {
@@ -468,7 +755,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +767,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +780,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{6}
+	return file_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -512,7 +799,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +811,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +824,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{7}
+	return file_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -556,7 +843,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +855,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +868,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{8}
+	return file_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -601,7 +888,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +900,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +913,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{9}
+	return file_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -664,14 +951,19 @@ type MasterStatus struct {
 	// plugins are the pluginhost's last reported plugin states.
 	Plugins []*PluginState `protobuf:"bytes,11,rep,name=plugins,proto3" json:"plugins,omitempty"`
 	// recording is absent when nothing was recorded since the master started.
-	Recording     *RecordingStatus `protobuf:"bytes,12,opt,name=recording,proto3" json:"recording,omitempty"`
+	Recording *RecordingStatus `protobuf:"bytes,12,opt,name=recording,proto3" json:"recording,omitempty"`
+	// settings are the desired video settings; scene its layers (empty: one
+	// full-frame layer of settings.source); plugin_list the desired plugins.
+	Settings      *EncoderSettings `protobuf:"bytes,13,opt,name=settings,proto3" json:"settings,omitempty"`
+	Scene         []*Layer         `protobuf:"bytes,14,rep,name=scene,proto3" json:"scene,omitempty"`
+	PluginList    []*PluginSpec    `protobuf:"bytes,15,rep,name=plugin_list,json=pluginList,proto3" json:"plugin_list,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +975,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +988,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{10}
+	return file_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -783,6 +1075,27 @@ func (x *MasterStatus) GetRecording() *RecordingStatus {
 	return nil
 }
 
+func (x *MasterStatus) GetSettings() *EncoderSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *MasterStatus) GetScene() []*Layer {
+	if x != nil {
+		return x.Scene
+	}
+	return nil
+}
+
+func (x *MasterStatus) GetPluginList() []*PluginSpec {
+	if x != nil {
+		return x.PluginList
+	}
+	return nil
+}
+
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -803,7 +1116,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1128,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1141,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{11}
+	return file_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -898,7 +1211,26 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"\x81\x01\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"\xe9\x01\n" +
+	"\x0fEncoderSettings\x12\x14\n" +
+	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x05R\x06height\x12\x10\n" +
+	"\x03fps\x18\x03 \x01(\x05R\x03fps\x12!\n" +
+	"\fbitrate_kbps\x18\x04 \x01(\x05R\vbitrateKbps\x12)\n" +
+	"\x10keyframe_seconds\x18\x05 \x01(\x05R\x0fkeyframeSeconds\x12\x16\n" +
+	"\x06preset\x18\x06 \x01(\tR\x06preset\x12\x18\n" +
+	"\abackend\x18\a \x01(\tR\abackend\x12\x16\n" +
+	"\x06source\x18\b \x01(\tR\x06source\"0\n" +
+	"\x05Scene\x12'\n" +
+	"\x06layers\x18\x01 \x03(\v2\x0f.onair.v1.LayerR\x06layers\"<\n" +
+	"\n" +
+	"PluginList\x12.\n" +
+	"\aplugins\x18\x01 \x03(\v2\x14.onair.v1.PluginSpecR\aplugins\"\x0e\n" +
+	"\fWatchRequest\"b\n" +
+	"\x05Event\x12\x17\n" +
+	"\aunix_ms\x18\x01 \x01(\x03R\x06unixMs\x12.\n" +
+	"\x06status\x18\x02 \x01(\v2\x16.onair.v1.MasterStatusR\x06status\x12\x10\n" +
+	"\x03log\x18\x03 \x01(\tR\x03log\"\x81\x01\n" +
 	"\x0fDestinationSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12\x10\n" +
@@ -941,7 +1273,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xdb\x03\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xf0\x04\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -955,7 +1287,11 @@ const file_control_proto_rawDesc = "" +
 	"\trtmp_play\x18\n" +
 	" \x01(\tR\brtmpPlay\x12/\n" +
 	"\aplugins\x18\v \x03(\v2\x15.onair.v1.PluginStateR\aplugins\x127\n" +
-	"\trecording\x18\f \x01(\v2\x19.onair.v1.RecordingStatusR\trecording\"\x95\x02\n" +
+	"\trecording\x18\f \x01(\v2\x19.onair.v1.RecordingStatusR\trecording\x125\n" +
+	"\bsettings\x18\r \x01(\v2\x19.onair.v1.EncoderSettingsR\bsettings\x12%\n" +
+	"\x05scene\x18\x0e \x03(\v2\x0f.onair.v1.LayerR\x05scene\x125\n" +
+	"\vplugin_list\x18\x0f \x03(\v2\x14.onair.v1.PluginSpecR\n" +
+	"pluginList\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -966,7 +1302,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\xa6\x06\n" +
+	"lastStderr2\x92\b\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -982,7 +1318,13 @@ const file_control_proto_rawDesc = "" +
 	"\x06Record\x12\x17.onair.v1.RecordRequest\x1a\x16.onair.v1.MasterStatus\x12B\n" +
 	"\fSetStreamKey\x12\x1a.onair.v1.StreamKeyRequest\x1a\x16.onair.v1.MasterStatus\x12C\n" +
 	"\x0eAddDestination\x12\x19.onair.v1.DestinationSpec\x1a\x16.onair.v1.MasterStatus\x12I\n" +
-	"\x11RemoveDestination\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\x11RemoveDestination\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatus\x12?\n" +
+	"\n" +
+	"SetEncoder\x12\x19.onair.v1.EncoderSettings\x1a\x16.onair.v1.MasterStatus\x123\n" +
+	"\bSetScene\x12\x0f.onair.v1.Scene\x1a\x16.onair.v1.MasterStatus\x12:\n" +
+	"\n" +
+	"SetPlugins\x12\x14.onair.v1.PluginList\x1a\x16.onair.v1.MasterStatus\x128\n" +
+	"\vWatchEvents\x12\x16.onair.v1.WatchRequest\x1a\x0f.onair.v1.Event0\x01B*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -996,66 +1338,87 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_control_proto_goTypes = []any{
-	(*DestinationSpec)(nil),    // 0: onair.v1.DestinationSpec
-	(*StreamKeyRequest)(nil),   // 1: onair.v1.StreamKeyRequest
-	(*RecordRequest)(nil),      // 2: onair.v1.RecordRequest
-	(*RecordingStatus)(nil),    // 3: onair.v1.RecordingStatus
-	(*DestinationRequest)(nil), // 4: onair.v1.DestinationRequest
-	(*DestinationStatus)(nil),  // 5: onair.v1.DestinationStatus
-	(*BitrateRequest)(nil),     // 6: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil),    // 7: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),       // 8: onair.v1.ChildRequest
-	(*FaultRequest)(nil),       // 9: onair.v1.FaultRequest
-	(*MasterStatus)(nil),       // 10: onair.v1.MasterStatus
-	(*ChildStatus)(nil),        // 11: onair.v1.ChildStatus
-	(*Fault)(nil),              // 12: onair.v1.Fault
-	(*EncoderStatus)(nil),      // 13: onair.v1.EncoderStatus
-	(*PluginState)(nil),        // 14: onair.v1.PluginState
-	(*StatusRequest)(nil),      // 15: onair.v1.StatusRequest
-	(*Empty)(nil),              // 16: onair.v1.Empty
-	(*SnapshotRequest)(nil),    // 17: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),      // 18: onair.v1.SnapshotReply
+	(*EncoderSettings)(nil),    // 0: onair.v1.EncoderSettings
+	(*Scene)(nil),              // 1: onair.v1.Scene
+	(*PluginList)(nil),         // 2: onair.v1.PluginList
+	(*WatchRequest)(nil),       // 3: onair.v1.WatchRequest
+	(*Event)(nil),              // 4: onair.v1.Event
+	(*DestinationSpec)(nil),    // 5: onair.v1.DestinationSpec
+	(*StreamKeyRequest)(nil),   // 6: onair.v1.StreamKeyRequest
+	(*RecordRequest)(nil),      // 7: onair.v1.RecordRequest
+	(*RecordingStatus)(nil),    // 8: onair.v1.RecordingStatus
+	(*DestinationRequest)(nil), // 9: onair.v1.DestinationRequest
+	(*DestinationStatus)(nil),  // 10: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),     // 11: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),    // 12: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),       // 13: onair.v1.ChildRequest
+	(*FaultRequest)(nil),       // 14: onair.v1.FaultRequest
+	(*MasterStatus)(nil),       // 15: onair.v1.MasterStatus
+	(*ChildStatus)(nil),        // 16: onair.v1.ChildStatus
+	(*Layer)(nil),              // 17: onair.v1.Layer
+	(*PluginSpec)(nil),         // 18: onair.v1.PluginSpec
+	(*Fault)(nil),              // 19: onair.v1.Fault
+	(*EncoderStatus)(nil),      // 20: onair.v1.EncoderStatus
+	(*PluginState)(nil),        // 21: onair.v1.PluginState
+	(*StatusRequest)(nil),      // 22: onair.v1.StatusRequest
+	(*Empty)(nil),              // 23: onair.v1.Empty
+	(*SnapshotRequest)(nil),    // 24: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),      // 25: onair.v1.SnapshotReply
 }
 var file_control_proto_depIdxs = []int32{
-	12, // 0: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	11, // 1: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	13, // 2: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	5,  // 3: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	14, // 4: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	3,  // 5: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
-	15, // 6: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	16, // 7: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	16, // 8: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	8,  // 9: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	9,  // 10: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	6,  // 11: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	17, // 12: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	16, // 13: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	4,  // 14: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	2,  // 15: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	1,  // 16: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	0,  // 17: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
-	4,  // 18: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
-	10, // 19: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	10, // 20: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	10, // 21: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	10, // 22: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	16, // 23: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	10, // 24: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	18, // 25: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	7,  // 26: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	10, // 27: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	10, // 28: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	10, // 29: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	10, // 30: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	10, // 31: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	19, // [19:32] is the sub-list for method output_type
-	6,  // [6:19] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	17, // 0: onair.v1.Scene.layers:type_name -> onair.v1.Layer
+	18, // 1: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
+	15, // 2: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
+	19, // 3: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	16, // 4: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	20, // 5: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	10, // 6: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	21, // 7: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	8,  // 8: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	0,  // 9: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
+	17, // 10: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
+	18, // 11: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
+	22, // 12: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	23, // 13: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	23, // 14: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	13, // 15: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	14, // 16: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	11, // 17: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	24, // 18: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	23, // 19: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	9,  // 20: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	7,  // 21: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	6,  // 22: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	5,  // 23: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	9,  // 24: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	0,  // 25: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
+	1,  // 26: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
+	2,  // 27: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
+	3,  // 28: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
+	15, // 29: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	15, // 30: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	15, // 31: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	15, // 32: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	23, // 33: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	15, // 34: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	25, // 35: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	12, // 36: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	15, // 37: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	15, // 38: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	15, // 39: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	15, // 40: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	15, // 41: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	15, // 42: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	15, // 43: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	15, // 44: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	4,  // 45: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	29, // [29:46] is the sub-list for method output_type
+	12, // [12:29] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -1072,7 +1435,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,10 @@ const (
 	Control_SetStreamKey_FullMethodName      = "/onair.v1.Control/SetStreamKey"
 	Control_AddDestination_FullMethodName    = "/onair.v1.Control/AddDestination"
 	Control_RemoveDestination_FullMethodName = "/onair.v1.Control/RemoveDestination"
+	Control_SetEncoder_FullMethodName        = "/onair.v1.Control/SetEncoder"
+	Control_SetScene_FullMethodName          = "/onair.v1.Control/SetScene"
+	Control_SetPlugins_FullMethodName        = "/onair.v1.Control/SetPlugins"
+	Control_WatchEvents_FullMethodName       = "/onair.v1.Control/WatchEvents"
 )
 
 // ControlClient is the client API for Control service.
@@ -65,6 +69,17 @@ type ControlClient interface {
 	// the config file); a live master starts or stops that destination only.
 	AddDestination(ctx context.Context, in *DestinationSpec, opts ...grpc.CallOption) (*MasterStatus, error)
 	RemoveDestination(ctx context.Context, in *DestinationRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetEncoder changes the video settings: a new bitrate is applied live,
+	// anything else restarts the encoder's pipeline. Saved to the config file.
+	SetEncoder(ctx context.Context, in *EncoderSettings, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetScene replaces the scene's layers (bottom first). Saved.
+	SetScene(ctx context.Context, in *Scene, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetPlugins replaces the plugin list: the pluginhost loads, unloads and
+	// re-configures to match. Saved.
+	SetPlugins(ctx context.Context, in *PluginList, opts ...grpc.CallOption) (*MasterStatus, error)
+	// WatchEvents streams the master's status at once and whenever it
+	// changes (at most a few times a second), and its log lines as they come.
+	WatchEvents(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (Control_WatchEventsClient, error)
 }
 
 type controlClient struct {
@@ -192,6 +207,65 @@ func (c *controlClient) RemoveDestination(ctx context.Context, in *DestinationRe
 	return out, nil
 }
 
+func (c *controlClient) SetEncoder(ctx context.Context, in *EncoderSettings, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetEncoder_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SetScene(ctx context.Context, in *Scene, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetScene_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SetPlugins(ctx context.Context, in *PluginList, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetPlugins_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) WatchEvents(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (Control_WatchEventsClient, error) {
+	stream, err := c.cc.NewStream(ctx, &Control_ServiceDesc.Streams[0], Control_WatchEvents_FullMethodName, opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &controlWatchEventsClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type Control_WatchEventsClient interface {
+	Recv() (*Event, error)
+	grpc.ClientStream
+}
+
+type controlWatchEventsClient struct {
+	grpc.ClientStream
+}
+
+func (x *controlWatchEventsClient) Recv() (*Event, error) {
+	m := new(Event)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -223,6 +297,17 @@ type ControlServer interface {
 	// the config file); a live master starts or stops that destination only.
 	AddDestination(context.Context, *DestinationSpec) (*MasterStatus, error)
 	RemoveDestination(context.Context, *DestinationRequest) (*MasterStatus, error)
+	// SetEncoder changes the video settings: a new bitrate is applied live,
+	// anything else restarts the encoder's pipeline. Saved to the config file.
+	SetEncoder(context.Context, *EncoderSettings) (*MasterStatus, error)
+	// SetScene replaces the scene's layers (bottom first). Saved.
+	SetScene(context.Context, *Scene) (*MasterStatus, error)
+	// SetPlugins replaces the plugin list: the pluginhost loads, unloads and
+	// re-configures to match. Saved.
+	SetPlugins(context.Context, *PluginList) (*MasterStatus, error)
+	// WatchEvents streams the master's status at once and whenever it
+	// changes (at most a few times a second), and its log lines as they come.
+	WatchEvents(*WatchRequest, Control_WatchEventsServer) error
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -268,6 +353,18 @@ func (UnimplementedControlServer) AddDestination(context.Context, *DestinationSp
 }
 func (UnimplementedControlServer) RemoveDestination(context.Context, *DestinationRequest) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RemoveDestination not implemented")
+}
+func (UnimplementedControlServer) SetEncoder(context.Context, *EncoderSettings) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetEncoder not implemented")
+}
+func (UnimplementedControlServer) SetScene(context.Context, *Scene) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetScene not implemented")
+}
+func (UnimplementedControlServer) SetPlugins(context.Context, *PluginList) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetPlugins not implemented")
+}
+func (UnimplementedControlServer) WatchEvents(*WatchRequest, Control_WatchEventsServer) error {
+	return status.Errorf(codes.Unimplemented, "method WatchEvents not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -516,6 +613,81 @@ func _Control_RemoveDestination_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_SetEncoder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EncoderSettings)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetEncoder(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetEncoder_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetEncoder(ctx, req.(*EncoderSettings))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SetScene_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Scene)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetScene(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetScene_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetScene(ctx, req.(*Scene))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SetPlugins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PluginList)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetPlugins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetPlugins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetPlugins(ctx, req.(*PluginList))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_WatchEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ControlServer).WatchEvents(m, &controlWatchEventsServer{stream})
+}
+
+type Control_WatchEventsServer interface {
+	Send(*Event) error
+	grpc.ServerStream
+}
+
+type controlWatchEventsServer struct {
+	grpc.ServerStream
+}
+
+func (x *controlWatchEventsServer) Send(m *Event) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -575,7 +747,25 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RemoveDestination",
 			Handler:    _Control_RemoveDestination_Handler,
 		},
+		{
+			MethodName: "SetEncoder",
+			Handler:    _Control_SetEncoder_Handler,
+		},
+		{
+			MethodName: "SetScene",
+			Handler:    _Control_SetScene_Handler,
+		},
+		{
+			MethodName: "SetPlugins",
+			Handler:    _Control_SetPlugins_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchEvents",
+			Handler:       _Control_WatchEvents_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "control.proto",
 }

@@ -1,0 +1,133 @@
+package master
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/state"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// change validates a new desired state with the config's own checks, makes
+// it current, pushes it to the children and saves part of it to the config
+// file.
+func (m *Master) change(ctx context.Context, apply func(*state.Desired), save func(*config.Config)) (*pb.MasterStatus, error) {
+	next := m.state.Get()
+	apply(&next)
+	check := config.Default()
+	check.Encoder, check.Renditions, check.Plugins.List = next.Encoder, m.renditions, next.Plugins
+	if err := check.Validate(); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if _, changed := m.state.Update(apply); changed {
+		m.reconcile()
+	}
+	if m.configPath != "" {
+		if err := config.Update(m.configPath, save); err != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "applied, but not saved to %s: %v", m.configPath, err)
+		}
+	}
+	return m.Status(ctx, nil)
+}
+
+// SetEncoder changes the video settings.
+func (m *Master) SetEncoder(ctx context.Context, s *pb.EncoderSettings) (*pb.MasterStatus, error) {
+	set := func(e *config.Encoder) {
+		e.Width, e.Height, e.FPS = int(s.GetWidth()), int(s.GetHeight()), int(s.GetFps())
+		e.BitrateKbps, e.KeyframeSeconds = int(s.GetBitrateKbps()), int(s.GetKeyframeSeconds())
+		e.Preset, e.Backend, e.Source = s.GetPreset(), s.GetBackend(), s.GetSource()
+	}
+	return m.change(ctx, func(d *state.Desired) { set(&d.Encoder) }, func(c *config.Config) { set(&c.Encoder) })
+}
+
+// SetScene replaces the scene's layers.
+func (m *Master) SetScene(ctx context.Context, sc *pb.Scene) (*pb.MasterStatus, error) {
+	var layers []config.Layer
+	for _, l := range sc.GetLayers() {
+		opacity := l.GetOpacity()
+		layers = append(layers, config.Layer{Source: l.GetSource(), X: int(l.GetX()), Y: int(l.GetY()),
+			Width: int(l.GetWidth()), Height: int(l.GetHeight()), Opacity: &opacity})
+	}
+	return m.change(ctx, func(d *state.Desired) { d.Encoder.Layers = layers },
+		func(c *config.Config) { c.Encoder.Layers = layers })
+}
+
+// SetPlugins replaces the plugin list.
+func (m *Master) SetPlugins(ctx context.Context, pl *pb.PluginList) (*pb.MasterStatus, error) {
+	var list []config.Plugin
+	for _, p := range pl.GetPlugins() {
+		list = append(list, config.Plugin{Name: p.GetName(), Binary: p.GetBinary(), Params: p.GetParams()})
+	}
+	return m.change(ctx, func(d *state.Desired) { d.Plugins = list }, func(c *config.Config) { c.Plugins.List = list })
+}
+
+// fillDesired adds the desired settings, scene and plugins to a status.
+func fillDesired(st *pb.MasterStatus, d state.Desired) {
+	e := d.Encoder
+	st.Settings = &pb.EncoderSettings{
+		Width: int32(e.Width), Height: int32(e.Height), Fps: int32(e.FPS), BitrateKbps: int32(e.BitrateKbps),
+		KeyframeSeconds: int32(e.KeyframeSeconds), Preset: e.Preset, Backend: e.Backend, Source: e.Source,
+	}
+	st.Scene = encoderConfig(d).GetLayers()
+	for _, p := range d.Plugins {
+		st.PluginList = append(st.PluginList, &pb.PluginSpec{Name: p.Name, Binary: p.Binary, Params: p.Params})
+	}
+}
+
+// WatchEvents streams status changes and log lines until the client leaves.
+func (m *Master) WatchEvents(_ *pb.WatchRequest, stream pb.Control_WatchEventsServer) error {
+	ctx := stream.Context()
+	var lines chan string
+	if m.logs != nil {
+		recent, c, unsubscribe := m.logs.subscribe()
+		defer unsubscribe()
+		lines = c
+		for _, l := range recent {
+			if err := stream.Send(&pb.Event{UnixMs: time.Now().UnixMilli(), Log: l}); err != nil {
+				return err
+			}
+		}
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var last *pb.MasterStatus
+	for {
+		st, _ := m.Status(ctx, nil)
+		if cmp := withoutClocks(st); last == nil || !proto.Equal(cmp, last) {
+			last = cmp
+			if err := stream.Send(&pb.Event{UnixMs: time.Now().UnixMilli(), Status: st}); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case l := <-lines:
+			if err := stream.Send(&pb.Event{UnixMs: time.Now().UnixMilli(), Log: l}); err != nil {
+				return err
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// withoutClocks drops what changes with every tick (uptimes, countdowns),
+// so only real changes are sent.
+func withoutClocks(st *pb.MasterStatus) *pb.MasterStatus {
+	c := proto.Clone(st).(*pb.MasterStatus)
+	for _, ch := range c.GetChildren() {
+		ch.UptimeMs, ch.NextStartMs = 0, 0
+	}
+	for _, d := range c.GetDestinations() {
+		d.NextAttemptMs = 0
+	}
+	for _, p := range c.GetPlugins() {
+		p.NextStartMs = 0
+	}
+	return c
+}
