@@ -88,6 +88,9 @@ func NewServer(addr string, publish, read Credentials, sink Sink, log *slog.Logg
 		// is known before Start.
 		Listen:       func(string, string) (net.Listener, error) { return ln, nil },
 		WriteTimeout: 5 * time.Second,
+		// Room for a few keyframes per reader, so a monitor on a busy
+		// machine does not lose packets.
+		WriteQueueSize: 1024,
 	}
 	if err := s.srv.Start(); err != nil {
 		ln.Close()
