@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/plugins/sdk"
 	"github.com/onair-studio/onair/stub"
 	"github.com/onair-studio/onair/stub/pb"
@@ -212,7 +213,7 @@ type ending struct {
 
 func (r *runner) run() {
 	defer close(r.done)
-	b := newBackoff(r.o)
+	b := supervise.NewCrashHistory(r.o.Policy)
 	for starts := 0; ; starts++ {
 		if starts > 0 {
 			r.update(func(st *pb.PluginState) { st.Restarts++ })
@@ -228,7 +229,7 @@ func (r *runner) run() {
 		r.update(func(st *pb.PluginState) { st.LastExit = e.reason })
 		delay, failed := time.Duration(0), e.kind == endPermanent
 		if e.kind == endCrash {
-			delay, failed = b.crash(time.Now(), e.ran)
+			delay, failed = b.Crash(time.Now(), e.ran)
 			if failed {
 				e.reason = fmt.Sprintf("%s; it crashed %d times within %s, so it stays stopped until its "+
 					"spec, its binary or the manifest changes", e.reason, r.o.CrashLimit, r.o.CrashWindow)
@@ -253,7 +254,7 @@ func (r *runner) run() {
 			return
 		}
 		if failed {
-			b.reset()
+			b.Reset()
 		}
 	}
 }
@@ -323,7 +324,7 @@ func (r *runner) runOnce() ending {
 	cmd.Dir = dir
 	cmd.Env = pluginEnv()
 	dieWithParent(cmd)
-	tail := newTailLines(stderrLines, r.name+" | ", r.o.Stderr)
+	tail := supervise.NewTailLines(stderrLines, r.name+" | ", r.o.Stderr)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  stub.PluginHandshake,
 		Plugins:          stub.PluginSet,
@@ -581,7 +582,7 @@ func checkBinary(path string) error {
 // startFailed explains why a plugin process could not be started or did not
 // complete the handshake. Failures that another try cannot fix are
 // permanent.
-func startFailed(path string, want []byte, err error, cmd *exec.Cmd, tail *tailLines, started time.Time) ending {
+func startFailed(path string, want []byte, err error, cmd *exec.Cmd, tail *supervise.TailLines, started time.Time) ending {
 	dir := filepath.Dir(path)
 	permanent := func(format string, a ...any) ending {
 		return ending{kind: endPermanent, reason: path + ": " + fmt.Sprintf(format, a...)}
@@ -623,13 +624,13 @@ func startFailed(path string, want []byte, err error, cmd *exec.Cmd, tail *tailL
 
 // exitReason is why a process ended: what happened, its exit status and
 // what it said last.
-func exitReason(path, what string, cmd *exec.Cmd, tail *tailLines) string {
+func exitReason(path, what string, cmd *exec.Cmd, tail *supervise.TailLines) string {
 	st := "not started"
 	if cmd.ProcessState != nil {
 		st = cmd.ProcessState.String()
 	}
 	msg := fmt.Sprintf("%s: %s (%s)", path, what, st)
-	if w := tail.lastWords(); w != "" {
+	if w := tail.LastWords(); w != "" {
 		msg += "; it said: " + w
 	}
 	return msg

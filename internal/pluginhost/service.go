@@ -26,23 +26,18 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
 // Options are how plugins are run and watched.
 type Options struct {
-	// FirstBackoff is the wait before restarting a crashed plugin; each
-	// crash doubles it up to MaxBackoff. A plugin that ran StableAfter
-	// starts over at FirstBackoff.
-	FirstBackoff time.Duration
-	MaxBackoff   time.Duration
-	StableAfter  time.Duration
-	// CrashLimit crashes within CrashWindow put a plugin in the failed
-	// state until its spec, its binary or the manifest changes.
-	CrashLimit  int
-	CrashWindow time.Duration
-	// StartTimeout bounds a plugin's start-up handshake.
-	StartTimeout time.Duration
+	// Policy is how a crashed plugin is restarted: the same backoff and
+	// crash-loop rules the master applies to its children. CrashLimit
+	// crashes within CrashWindow put a plugin in the failed state until its
+	// spec, its binary or the manifest changes. (Its ping settings are not
+	// used: calls have their own deadlines below.)
+	supervise.Policy
 	// RenderEvery is how often overlay plugins are rendered.
 	RenderEvery time.Duration
 	// RenderDeadline bounds Render, CallDeadline every other call; a plugin
@@ -59,12 +54,7 @@ type Options struct {
 // DefaultOptions is what the pluginhost child uses.
 func DefaultOptions() Options {
 	return Options{
-		FirstBackoff:   100 * time.Millisecond,
-		MaxBackoff:     5 * time.Second,
-		StableAfter:    time.Minute,
-		CrashLimit:     5,
-		CrashWindow:    time.Minute,
-		StartTimeout:   10 * time.Second,
+		Policy:         supervise.DefaultPolicy(),
 		RenderEvery:    100 * time.Millisecond,
 		RenderDeadline: 500 * time.Millisecond,
 		CallDeadline:   2 * time.Second,

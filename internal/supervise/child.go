@@ -101,7 +101,7 @@ type Child[T any] struct {
 	revision  uint64
 	client    T
 	hasClient bool
-	stderr    *tailLines
+	stderr    *TailLines
 }
 
 // Start begins supervising; the first start happens at once.
@@ -183,21 +183,21 @@ func (c *Child[T]) setState(s State) {
 func (c *Child[T]) run() {
 	defer close(c.done)
 	defer c.setState(Stopped)
-	b := newBackoff(c.spec.Policy)
+	b := NewCrashHistory(c.spec.Policy)
 	for {
 		end := c.runOnce()
 		switch end.kind {
 		case endClosed:
 			return
 		case endRestart:
-			b.reset()
+			b.Reset()
 			c.countRestart()
 			continue
 		}
 		if c.spec.OnCrash != nil && c.spec.OnCrash(c.Snapshot()) {
-			b.reset()
+			b.Reset()
 		}
-		delay, failed := b.crash(time.Now(), end.ran)
+		delay, failed := b.Crash(time.Now(), end.ran)
 		if failed {
 			c.setState(Failed)
 			c.log.Error("child failed: crash loop, waiting for an explicit restart",
@@ -205,7 +205,7 @@ func (c *Child[T]) run() {
 			if !c.waitForRestart(0) {
 				return
 			}
-			b.reset()
+			b.Reset()
 		} else {
 			c.mu.Lock()
 			c.state = Backoff
@@ -268,7 +268,7 @@ func (c *Child[T]) runOnce() end {
 	p := c.spec.Policy
 	c.mu.Lock()
 	c.state, c.pid, c.hasClient = Starting, 0, false
-	c.stderr = newTailLines(20, c.spec.Name+" | ", c.spec.Stderr)
+	c.stderr = NewTailLines(20, c.spec.Name+" | ", c.spec.Stderr)
 	stderr := c.stderr
 	c.mu.Unlock()
 
@@ -396,7 +396,7 @@ func (c *Child[T]) ping(ctx context.Context, t T, lastOK *atomic.Int64) {
 }
 
 // exited records why the child is gone and logs it with its last words.
-func (c *Child[T]) exited(cmd *exec.Cmd, why string, stderr *tailLines) {
+func (c *Child[T]) exited(cmd *exec.Cmd, why string, stderr *TailLines) {
 	status := "not started"
 	if cmd.ProcessState != nil {
 		status = cmd.ProcessState.String()

@@ -37,19 +37,21 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// backoff tracks the restart delay and the recent crashes of one child.
-type backoff struct {
+// CrashHistory tracks the restart delay and the recent crashes of one process.
+// The pluginhost applies it to plugins too, so both follow the same rules.
+type CrashHistory struct {
 	p       Policy
 	next    time.Duration
 	crashes []time.Time
 }
 
-func newBackoff(p Policy) *backoff { return &backoff{p: p, next: p.FirstBackoff} }
+// NewCrashHistory starts with no crashes.
+func NewCrashHistory(p Policy) *CrashHistory { return &CrashHistory{p: p, next: p.FirstBackoff} }
 
-// crash records a crash at now of a child that had been running for ran. It
-// returns the delay before the next start, or failed when the crash loop limit
-// is reached.
-func (b *backoff) crash(now time.Time, ran time.Duration) (delay time.Duration, failed bool) {
+// Crash records a crash at now of a process that had been running for ran.
+// It returns the delay before the next start, or failed when the crash loop
+// limit is reached.
+func (b *CrashHistory) Crash(now time.Time, ran time.Duration) (delay time.Duration, failed bool) {
 	if ran >= b.p.StableAfter {
 		b.next = b.p.FirstBackoff
 	}
@@ -68,8 +70,8 @@ func (b *backoff) crash(now time.Time, ran time.Duration) (delay time.Duration, 
 	return delay, false
 }
 
-// reset forgets the crash history, as after an explicit restart.
-func (b *backoff) reset() {
+// Reset forgets the crash history, as after an explicit restart.
+func (b *CrashHistory) Reset() {
 	b.next = b.p.FirstBackoff
 	b.crashes = nil
 }
