@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -247,7 +248,9 @@ func Load(path string) (Config, error) {
 	lines := keyLines(&root)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
+	if err := dec.Decode(&cfg); errors.Is(err, io.EOF) {
+		return cfg, nil // only comments: the defaults
+	} else if err != nil {
 		return cfg, decodeError(path, lines, err)
 	}
 	if errs := cfg.check(); len(errs) > 0 {
@@ -331,7 +334,7 @@ func (c Config) check() []*Error {
 		if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
 			bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)
 		}
-		if o := l.Opacity; o != nil && (*o < 0 || *o > 1) {
+		if o := l.Opacity; o != nil && !(*o >= 0 && *o <= 1) { // NaN too
 			bad(key+".opacity", "%v is outside 0..1", *o)
 		}
 	}
