@@ -5,7 +5,8 @@ GO       ?= go
 BIN      := bin
 # Debian packages: cgo libraries for the encoder, and the real peers tests talk to.
 APT_PACKAGES := pkg-config libavcodec-dev libavutil-dev libyuv-dev \
-	ffmpeg nginx libnginx-mod-rtmp xvfb x11-utils xdotool imagemagick
+	ffmpeg nginx libnginx-mod-rtmp xvfb x11-utils xdotool imagemagick \
+	libgl1-mesa-dev xorg-dev
 # Pinned code generators for `make proto` (the proxy refuses @latest here).
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
@@ -16,7 +17,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # times measure the machine rather than OnAir.
 TEST_FLAGS ?= -race -p 1 -count=1 -timeout 14m
 
-.PHONY: all deps build plugins run test bench proto lint clean
+.PHONY: all deps build plugins run test bench fuzz soak proto lint clean
 
 all: build
 
@@ -54,6 +55,43 @@ test: deps
 bench: deps build
 	$(GO) test -run '^$$' -bench . ./...
 	$(GO) run ./bench/codec
+
+# Fuzz every target for FUZZTIME (make fuzz FUZZTIME=1m for longer runs).
+# `go test -fuzz` takes one target of one package at a time, so the targets
+# run one after another, each on one core (-parallel 1). The pluginhost
+# package's TestMain builds the example plugins before fuzzing starts, which
+# outlasts a short -fuzztime, so that target runs a number of inputs instead.
+# A failing input is saved under the package's testdata/fuzz/NAME/ and is
+# replayed by every later `go test`.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := \
+	internal/codec:FuzzCaptureTimeSEI \
+	internal/codec:FuzzParseCaptureTime \
+	internal/codec:FuzzEmulationPrevention \
+	internal/output/rtmpwire:FuzzAVCSequenceHeader \
+	internal/output/rtmpwire:FuzzAVCFrame \
+	internal/output/rtmpwire:FuzzVideoTag \
+	internal/output/rtmpwire:FuzzFixerArbitrary \
+	internal/output/rtmpwire:FuzzFixerWellFormed \
+	internal/output:FuzzTimeline \
+	internal/config:FuzzLoad \
+	internal/pluginhost:FuzzParseManifest:20000x
+
+fuzz: deps
+	@failed=; for t in $(FUZZ_TARGETS); do \
+		set -- $$(echo $$t | tr : ' '); time=$${3:-$(FUZZTIME)}; \
+		echo "== $$2 ($$1, $$time)"; \
+		$(GO) test -run '^$$' -fuzz "^$$2\$$" -fuzztime $$time -fuzzminimizetime 1000x -parallel 1 ./$$1 \
+			|| failed="$$failed $$2"; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz: failing:$$failed"; exit 1; }
+
+# The chaos soak (bench/soak): real master, encoder, pluginhost, plugins and
+# nginx, one random fault every 1-3 s for SOAK (make soak SOAK=2m).
+SOAK ?= 5m
+SOAK_TIMEOUT ?= 40m
+soak: deps
+	ONAIR_SOAK=$(SOAK) $(GO) test -v -count=1 -run '^TestSoak$$' -timeout $(SOAK_TIMEOUT) ./bench/soak
 
 proto:
 	@command -v protoc >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q protobuf-compiler; }

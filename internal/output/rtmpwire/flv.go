@@ -29,6 +29,10 @@ func AVCSequenceHeader(sps, pps []byte) ([]byte, error) {
 	if len(pps) == 0 {
 		return nil, fmt.Errorf("empty PPS")
 	}
+	// The record stores each length in 16 bits.
+	if len(sps) > 0xffff || len(pps) > 0xffff {
+		return nil, fmt.Errorf("SPS (%d bytes) or PPS (%d bytes) longer than 65535 bytes", len(sps), len(pps))
+	}
 	b := make([]byte, 0, 5+11+len(sps)+len(pps)+4)
 	b = append(b, flvKeyframe|flvCodecAVC, avcSequenceHeader, 0, 0, 0)
 	b = append(b,
