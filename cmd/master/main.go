@@ -1,7 +1,9 @@
 // Command master is OnAir's control process. It starts and supervises the
-// encoder and pluginhost children and serves the Control API; `master ctl`
-// is the command-line client that attaches to a running master, and
-// `master serve-rtmp` runs only the embedded RTMP live server.
+// encoder and pluginhost children and serves the Control API. With a display
+// and without -headless it opens the studio window on a detached engine;
+// `master attach ADDR` opens it against a running master, `master ctl` is
+// the command-line client, and `master serve-rtmp` runs only the embedded
+// RTMP live server.
 package main
 
 import (
@@ -14,6 +16,8 @@ func main() {
 	switch {
 	case len(os.Args) > 1 && os.Args[1] == "ctl":
 		err = ctl(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "attach":
+		err = attachGUI(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "serve-rtmp":
 		err = serveRTMP(os.Args[2:])
 	default:

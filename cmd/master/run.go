@@ -60,6 +60,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Record.Path, "record", cfg.Record.Path, "record to this file from the start (crash-safe MP4; the name may hold a Go time layout)")
 	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: "+strings.Join(config.ChildrenModes, "|"))
 	fs.BoolVar(&cfg.Headless, "headless", cfg.Headless, "run without a window")
+	attachAddr := fs.String("attach", "", "open the window against the running master at HOST:PORT (as 'master attach')")
 	fs.StringVar(&cfg.Plugins.Dir, "plugins", cfg.Plugins.Dir, "plugins directory")
 	fs.StringVar(&cfg.Encoder.Source, "source", cfg.Encoder.Source, "video source: auto, pattern, screen[:N[:X,Y,WxH]], window:NAME|0xID, image:PATH, color:#rrggbb")
 	fs.IntVar(&cfg.Encoder.Width, "width", cfg.Encoder.Width, "output width")
@@ -85,6 +86,12 @@ func run(args []string) error {
 	}
 	if err := control.CheckListen(cfg.Control.Listen, cfg.Control.TLS); err != nil {
 		return usageError{err}
+	}
+	if *attachAddr != "" {
+		return attachGUI([]string{*attachAddr})
+	}
+	if !cfg.Headless && haveDisplay() {
+		return localGUI(dir, args)
 	}
 
 	logs := master.NewLogBus()
@@ -149,7 +156,7 @@ func run(args []string) error {
 		"From another machine: %s -token TOKEN status\n(the token is in %s)\n\n",
 		st.GetMonitor(), attach, filepath.Join(dir, control.TokenFile))
 	if !cfg.Headless {
-		log.Info("no GUI in this build yet; running headless")
+		log.Info("no display for a window; running headless")
 	}
 
 	sig := make(chan os.Signal, 1)

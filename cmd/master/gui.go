@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/onair-studio/onair/ui"
+	"github.com/onair-studio/onair/ui/link"
+	"github.com/onair-studio/onair/ui/stats"
+)
+
+// previewEvery is how often the window asks the master for a snapshot.
+const previewEvery = 250 * time.Millisecond
+
+// haveDisplay says whether a window can open here.
+func haveDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
+
+// localGUI is plain `master` on a desktop: the window attaches to the
+// engine on this machine, started detached if none runs, through the same
+// Control API as a remote attach.
+func localGUI(dir string, args []string) error {
+	pid, started, err := localEngine(dir, args)
+	if err != nil {
+		return err
+	}
+	if started {
+		fmt.Fprintf(os.Stderr, "Started the OnAir engine (pid %d; log %s). It keeps streaming if this window closes.\n",
+			pid, filepath.Join(dir, engineLogFile))
+	} else {
+		fmt.Fprintf(os.Stderr, "Attached to the running OnAir engine (pid %d); flags given now do not change it.\n", pid)
+	}
+	return runWindow(window{resolve: localTarget(dir), sameMachine: true, ownsEngine: true})
+}
+
+// window is what the studio window attaches to.
+type window struct {
+	resolve link.Resolver
+	// sameMachine: the engine's processes can be read for their CPU.
+	sameMachine bool
+	// ownsEngine: this machine's engine, which closing the window may stop.
+	ownsEngine bool
+	// gate asks for what attaching needs and calls open when the user may
+	// go on. It is shown first if gateFirst, and again when the master
+	// refuses the token.
+	gate      func(w fyne.Window, do func(func()), open func())
+	gateFirst bool
+}
+
+func runWindow(win window) error {
+	a := app.NewWithID("studio.onair")
+	w := a.NewWindow("OnAir")
+	w.Resize(fyne.NewSize(1200, 760))
+	opt := ui.Options{Window: w, PreviewEvery: previewEvery, OnTitle: w.SetTitle}
+	if win.sameMachine {
+		opt.CPUTicks = stats.ProcTicks
+	}
+	studio := ui.New(opt)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var linkDone chan struct{}
+	// open shows the studio and follows the master; on the UI goroutine.
+	var open func()
+	open = func() {
+		w.SetContent(studio.Content())
+		lctx, lcancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		linkDone = done
+		h := studio.Handler()
+		if win.gate != nil {
+			report := h.Disconnected
+			h.Disconnected = func(err error, retryIn time.Duration, attempt int) {
+				if status.Code(err) != codes.Unauthenticated {
+					report(err, retryIn, attempt)
+					return
+				}
+				lcancel() // a wrong token stays wrong: ask again
+				fyne.Do(func() { win.gate(w, fyne.Do, open) })
+			}
+		}
+		go func() {
+			defer lcancel()
+			link.Run(lctx, win.resolve, h, link.DefaultBackoff)
+			close(done)
+		}()
+	}
+	if win.gate != nil && win.gateFirst {
+		win.gate(w, fyne.Do, open)
+	} else {
+		open()
+	}
+
+	// A signal ends the window only: the engine is a separate process.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		select {
+		case <-sig:
+			fyne.Do(func() {
+				if pid := studio.Status().GetPid(); win.ownsEngine && pid > 0 {
+					fmt.Fprintf(os.Stderr, "Closing the window; the engine keeps running (pid %d). Stop it with: kill %[1]d\n", pid)
+				}
+				a.Quit()
+			})
+		case <-ctx.Done():
+		}
+	}()
+	if win.ownsEngine {
+		w.SetCloseIntercept(func() { confirmQuit(a, w, studio) })
+	}
+	w.ShowAndRun()
+	cancel()
+	if linkDone != nil {
+		select {
+		case <-linkDone:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return nil
+}
+
+// confirmQuit asks whether the engine on this machine should stop with the
+// window; keeping it is the default, since it may be live or recording.
+func confirmQuit(a fyne.App, w fyne.Window, studio *ui.Studio) {
+	st := studio.Status()
+	msg := "The engine is off air. Stop it too, or keep it running for a later window?"
+	if st.GetLive() || st.GetRecording().GetState() == "recording" {
+		msg = "The engine is live or recording. Keep it running (the stream goes on), or stop it?"
+	}
+	var d dialog.Dialog
+	keep := widget.NewButton("Keep the engine running", func() { a.Quit() })
+	keep.Importance = widget.HighImportance
+	stop := widget.NewButton("Stop the engine", func() {
+		if err := stopEngine(int(st.GetPid())); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the engine:", err)
+		}
+		a.Quit()
+	})
+	stop.Importance = widget.DangerImportance
+	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	label := widget.NewLabel(msg)
+	label.Wrapping = fyne.TextWrapWord
+	d = dialog.NewCustomWithoutButtons("Quit OnAir", container.NewVBox(label, container.NewHBox(cancel, stop, keep)), w)
+	d.Resize(fyne.NewSize(460, 0))
+	d.Show()
+}
+
+// isLoopback reports whether addr is on this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
+}

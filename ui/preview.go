@@ -1,0 +1,106 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"image"
+	_ "image/jpeg" // snapshots come as JPEG
+	_ "image/png"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// previewWidth is the snapshot width asked for: enough for half a screen,
+// small enough that the encoder makes a few a second for almost nothing.
+const previewWidth = 640
+
+// preview shows the program from snapshots the master takes a few times a
+// second: no decoder in the GUI, and the same picture local or attached.
+type preview struct {
+	s       *Studio
+	img     *canvas.Image
+	note    *widget.Label
+	cancel  context.CancelFunc
+	content fyne.CanvasObject
+}
+
+func newPreview(s *Studio) *preview {
+	p := &preview{s: s}
+	p.img = canvas.NewImageFromImage(image.NewRGBA(image.Rect(0, 0, 16, 9)))
+	p.img.FillMode = canvas.ImageFillContain
+	p.img.ScaleMode = canvas.ImageScaleFastest
+	p.img.SetMinSize(fyne.NewSize(320, 180))
+	p.note = widget.NewLabel("No picture yet")
+	p.note.Alignment = fyne.TextAlignCenter
+	p.content = container.NewStack(canvas.NewRectangle(previewBackground), p.img, container.NewCenter(p.note))
+	return p
+}
+
+// start follows the master with c until stop.
+func (p *preview) start(c pb.ControlClient) {
+	p.stop()
+	if p.s.opt.PreviewEvery <= 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	go p.loop(ctx, c, p.s.opt.PreviewEvery)
+}
+
+func (p *preview) stop() {
+	if p.cancel != nil {
+		p.cancel()
+		p.cancel = nil
+	}
+}
+
+// loop asks for one snapshot at a time, so a slow master is never asked
+// again before it answered.
+func (p *preview) loop(ctx context.Context, c pb.ControlClient, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		im, err := snapshot(ctx, c)
+		if ctx.Err() != nil {
+			return
+		}
+		p.s.opt.Do(func() {
+			if ctx.Err() == nil {
+				p.show(im, err)
+			}
+		})
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func snapshot(ctx context.Context, c pb.ControlClient) (image.Image, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	r, err := c.Snapshot(ctx, &pb.SnapshotRequest{Width: previewWidth, Format: "jpeg"})
+	if err != nil {
+		return nil, err
+	}
+	im, _, err := image.Decode(bytes.NewReader(r.GetImage()))
+	return im, err
+}
+
+func (p *preview) show(im image.Image, err error) {
+	if err != nil {
+		p.note.SetText("No picture: " + errText(err))
+		p.note.Show()
+		return
+	}
+	p.note.Hide()
+	p.img.Image = im
+	p.img.Refresh()
+}

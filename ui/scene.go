@@ -1,0 +1,136 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// scenePanel lists the scene's layers, top first as the viewer sees them,
+// with buttons to add, edit, remove and reorder them; plugin overlays are
+// listed above them, placed through their plugin's settings.
+type scenePanel struct {
+	s        *Studio
+	add      *widget.Button
+	layers   *fyne.Container
+	overlays *fyne.Container
+	shown    []*pb.Layer
+	overlaid string // the overlay lines shown, to rebuild them only on change
+	content  fyne.CanvasObject
+}
+
+func newScenePanel(s *Studio) *scenePanel {
+	p := &scenePanel{s: s, layers: container.NewVBox(), overlays: container.NewVBox()}
+	p.add = widget.NewButtonWithIcon("Add source", theme.ContentAddIcon(), func() { newLayerForm(s, -1, nil).show() })
+	note := widget.NewLabel("Top of the list is drawn on top.")
+	note.Importance = widget.LowImportance
+	p.content = container.NewBorder(container.NewVBox(p.add, note), nil, nil, nil,
+		container.NewVScroll(container.NewVBox(p.overlays, p.layers)))
+	return p
+}
+
+// sceneLayers is the scene as the master composes it, bottom first. An
+// empty scene is one full-frame layer of the encoder's source.
+func sceneLayers(st *pb.MasterStatus) []*pb.Layer {
+	if len(st.GetScene()) > 0 {
+		out := make([]*pb.Layer, len(st.GetScene()))
+		for i, l := range st.GetScene() {
+			out[i] = proto.Clone(l).(*pb.Layer)
+		}
+		return out
+	}
+	if src := st.GetSettings().GetSource(); src != "" && src != "auto" {
+		return []*pb.Layer{{Source: src, Opacity: 1}}
+	}
+	return nil
+}
+
+func (p *scenePanel) update(st *pb.MasterStatus) {
+	layers := sceneLayers(st)
+	if !sameLayers(layers, p.shown) {
+		p.shown = layers
+		p.layers.RemoveAll()
+		for i := len(layers) - 1; i >= 0; i-- {
+			p.layers.Add(p.layerRow(i, layers))
+		}
+	}
+	var lines []string
+	for _, pl := range st.GetPlugins() {
+		pos := pl.GetParams()["position"]
+		if pos == "" {
+			pos = "its own place"
+		}
+		lines = append(lines, fmt.Sprintf("Plugin overlay: %s (%s), at %s", pl.GetName(), pl.GetState(), pos))
+	}
+	if key := strings.Join(lines, "\n"); key != p.overlaid {
+		p.overlaid = key
+		p.overlays.RemoveAll()
+		for _, l := range lines {
+			p.overlays.Add(container.NewVBox(widget.NewLabel(l), widget.NewSeparator()))
+		}
+	}
+}
+
+func sameLayers(a, b []*pb.Layer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !proto.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *scenePanel) layerRow(i int, layers []*pb.Layer) fyne.CanvasObject {
+	l := layers[i]
+	size := "own size"
+	if l.GetWidth() > 0 || l.GetHeight() > 0 {
+		size = fmt.Sprintf("%dx%d", l.GetWidth(), l.GetHeight())
+	}
+	desc := widget.NewLabel(fmt.Sprintf("at %d,%d, %s, opacity %.2g", l.GetX(), l.GetY(), size, l.GetOpacity()))
+	up := widget.NewButtonWithIcon("", theme.MoveUpIcon(), func() { p.move(i, i+1) })
+	down := widget.NewButtonWithIcon("", theme.MoveDownIcon(), func() { p.move(i, i-1) })
+	if i == len(layers)-1 {
+		up.Disable()
+	}
+	if i == 0 {
+		down.Disable()
+	}
+	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() { newLayerForm(p.s, i, l).show() })
+	remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() { p.remove(i) })
+	return container.NewVBox(bold(l.GetSource()), desc, container.NewHBox(up, down, edit, remove), widget.NewSeparator())
+}
+
+// move swaps layer i with layer j (bottom first), one step up or down.
+func (p *scenePanel) move(i, j int) {
+	layers := sceneLayers(p.s.status)
+	if i < 0 || j < 0 || i >= len(layers) || j >= len(layers) {
+		return
+	}
+	layers[i], layers[j] = layers[j], layers[i]
+	p.s.setScene("Reorder sources", layers)
+}
+
+func (p *scenePanel) remove(i int) {
+	layers := sceneLayers(p.s.status)
+	if i >= len(layers) {
+		return
+	}
+	p.s.setScene("Remove source", append(layers[:i], layers[i+1:]...))
+}
+
+func (s *Studio) setScene(what string, layers []*pb.Layer) {
+	s.call(what, func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+		return c.SetScene(ctx, &pb.Scene{Layers: layers})
+	}, nil)
+}

@@ -1,0 +1,266 @@
+// Package ui is OnAir's studio window, built with fyne over the master's
+// Control API only: the same code drives a master on this machine and one
+// attached from another. It has no app or window bootstrap of its own (that
+// needs cgo and a display), so every view here is tested with fyne's test
+// driver.
+//
+// Threading: widgets are touched only on the UI goroutine. Control API calls
+// run on their own goroutines and hand their results back through
+// Options.Do (fyne.Do in the app); events from the master arrive the same
+// way, and each one updates only the views it concerns.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+	"google.golang.org/grpc/status"
+
+	"github.com/onair-studio/onair/stub/pb"
+	"github.com/onair-studio/onair/ui/link"
+	_ "github.com/onair-studio/onair/ui/locale" // before fyne reads the locale
+	"github.com/onair-studio/onair/ui/stats"
+)
+
+// Options connect the studio to its window and its machine.
+type Options struct {
+	// Window is the parent of the studio's dialogs.
+	Window fyne.Window
+	// Do runs a function on the UI goroutine; fyne.Do when nil.
+	Do func(func())
+	// CPUTicks reads the CPU time of the master's processes; nil when the
+	// master is on another machine, where it cannot be read.
+	CPUTicks func(pids []int) (uint64, bool)
+	// PreviewEvery is how often the preview asks for a snapshot; 0 turns
+	// the preview off.
+	PreviewEvery time.Duration
+	// OnTitle is told the window title whenever it changes.
+	OnTitle func(string)
+}
+
+// Studio is the main window's content and state.
+type Studio struct {
+	opt       Options
+	client    pb.ControlClient // nil while not connected
+	addr      string
+	status    *pb.MasterStatus
+	connected bool
+	everUp    bool
+	meter     *stats.Meter
+	reading   stats.Reading
+	title     string
+
+	conn    *widget.Label // connection state
+	message *widget.Label // what the last failed action said
+	live    *liveBar
+	preview *preview
+	stats   *statsBar
+	dests   *destinations
+	scene   *scenePanel
+	encoder *encoderPanel
+	procs   *processes
+	plugins *pluginsPanel
+	logs    *logView
+	root    fyne.CanvasObject
+}
+
+// New builds the studio, disconnected until Connected is called.
+func New(opt Options) *Studio {
+	if opt.Do == nil {
+		opt.Do = fyne.Do
+	}
+	s := &Studio{opt: opt, meter: &stats.Meter{CPUTicks: opt.CPUTicks}}
+	s.conn = widget.NewLabel("Connecting…")
+	s.conn.Truncation = fyne.TextTruncateEllipsis
+	s.message = widget.NewLabel("")
+	s.message.Importance = widget.DangerImportance
+	s.message.Wrapping = fyne.TextWrapWord
+	s.message.Hide()
+	s.live = newLiveBar(s)
+	s.preview = newPreview(s)
+	s.stats = newStatsBar()
+	s.dests = newDestinations(s)
+	s.scene = newScenePanel(s)
+	s.encoder = newEncoderPanel(s)
+	s.procs = newProcesses(s)
+	s.plugins = newPluginsPanel(s)
+	s.logs = newLogView()
+
+	tabs := container.NewAppTabs(
+		container.NewTabItem("Destinations", s.dests.content),
+		container.NewTabItem("Scene", s.scene.content),
+		container.NewTabItem("Encoder", s.encoder.content),
+		container.NewTabItem("Plugins", s.plugins.content),
+		container.NewTabItem("Processes", s.procs.content),
+	)
+	left := container.NewBorder(nil, s.stats.content, nil, nil, s.preview.content)
+	body := container.NewHSplit(left, tabs)
+	body.Offset = 0.5
+	main := container.NewVSplit(body, s.logs.content)
+	main.Offset = 0.78
+	top := container.NewVBox(container.NewBorder(nil, nil, s.live.content, nil, s.conn), s.message)
+	s.root = container.NewBorder(top, nil, nil, nil, main)
+	s.setTitle()
+	return s
+}
+
+// Content is the studio's root widget.
+func (s *Studio) Content() fyne.CanvasObject { return s.root }
+
+// Status is the master's last status; nil before the first.
+func (s *Studio) Status() *pb.MasterStatus { return s.status }
+
+// Title is the window title: state and address, so the task bar shows it.
+func (s *Studio) Title() string { return s.title }
+
+// Connected is called on the UI goroutine when the event stream is up.
+func (s *Studio) Connected(c pb.ControlClient, addr string, again bool) {
+	s.client, s.addr, s.connected = c, addr, true
+	if again || s.everUp {
+		s.conn.SetText("Reconnected to the engine at " + addr)
+	} else {
+		s.conn.SetText("Connected to the engine at " + addr)
+	}
+	s.conn.Importance = widget.SuccessImportance
+	s.conn.Refresh()
+	s.everUp = true
+	s.live.refresh()
+	s.preview.start(c)
+	s.setTitle()
+}
+
+// Disconnected is called on the UI goroutine when the stream ended or
+// could not start.
+func (s *Studio) Disconnected(err error, retryIn time.Duration, attempt int) {
+	s.client, s.connected = nil, false
+	s.preview.stop()
+	what := "Connecting to the engine"
+	if s.everUp {
+		what = "Engine connection lost"
+	}
+	s.conn.SetText(fmt.Sprintf("%s (%s) — reconnecting in %s, attempt %d…",
+		what, errText(err), retryIn.Round(100*time.Millisecond), attempt))
+	s.conn.Importance = widget.WarningImportance
+	s.conn.Refresh()
+	s.live.refresh()
+	s.setTitle()
+}
+
+// Handler hands the link's reports to the studio on the UI goroutine.
+func (s *Studio) Handler() link.Handler {
+	return link.Handler{
+		Connected: func(c pb.ControlClient, addr string, again bool) {
+			s.opt.Do(func() { s.Connected(c, addr, again) })
+		},
+		Disconnected: func(err error, retryIn time.Duration, attempt int) {
+			s.opt.Do(func() { s.Disconnected(err, retryIn, attempt) })
+		},
+		Event: func(ev *pb.Event) { s.opt.Do(func() { s.Apply(ev) }) },
+	}
+}
+
+// Apply takes one event from the master, on the UI goroutine.
+func (s *Studio) Apply(ev *pb.Event) {
+	if ev.GetLog() != "" {
+		s.logs.add(ev.GetLog())
+	}
+	if st := ev.GetStatus(); st != nil {
+		at := time.UnixMilli(ev.GetUnixMs())
+		if ev.GetUnixMs() == 0 {
+			at = time.Now()
+		}
+		s.applyStatus(st, at)
+	}
+}
+
+func (s *Studio) applyStatus(st *pb.MasterStatus, at time.Time) {
+	s.status = st
+	// Rates come from events only: their times are the master's clock.
+	if !at.IsZero() {
+		s.reading = s.meter.Add(st, at)
+	}
+	s.live.update(st)
+	s.stats.update(st, s.reading)
+	s.dests.update(st)
+	s.scene.update(st)
+	s.encoder.update(st)
+	s.procs.update(st)
+	s.plugins.update(st)
+	s.setTitle()
+}
+
+func (s *Studio) setTitle() {
+	t := "OnAir"
+	switch {
+	case !s.connected:
+		t += " — reconnecting…"
+	case s.status.GetLive():
+		t += " — LIVE"
+	default:
+		t += " — off air"
+	}
+	if s.addr != "" {
+		t += " — " + s.addr
+	}
+	if t != s.title {
+		s.title = t
+		if s.opt.OnTitle != nil {
+			s.opt.OnTitle(t)
+		}
+	}
+}
+
+var errNotConnected = errors.New("not connected to the engine")
+
+// call runs a Control API call off the UI goroutine and applies the status
+// it returns; what names the action in an error. done, if set, runs on the
+// UI goroutine afterwards.
+func (s *Studio) call(what string, fn func(context.Context, pb.ControlClient) (*pb.MasterStatus, error), done func(error)) {
+	c := s.client
+	if c == nil {
+		s.fail(what, errNotConnected)
+		if done != nil {
+			done(errNotConnected)
+		}
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		st, err := fn(ctx, c)
+		cancel()
+		s.opt.Do(func() {
+			if err != nil {
+				s.fail(what, err)
+			} else {
+				s.message.Hide()
+				if st != nil {
+					s.applyStatus(st, time.Time{})
+				}
+			}
+			if done != nil {
+				done(err)
+			}
+		})
+	}()
+}
+
+func (s *Studio) fail(what string, err error) {
+	s.message.SetText(what + ": " + errText(err))
+	s.message.Show()
+}
+
+// errText is a gRPC error's message without the code prefix.
+func errText(err error) string {
+	if err == nil {
+		return "closed"
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Message()
+	}
+	return err.Error()
+}
