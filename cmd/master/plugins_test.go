@@ -55,20 +55,9 @@ func programFrame(t *testing.T, m *testpeer.Master) *image.RGBA {
 	return rgba
 }
 
-// mean is the average colour of r in img.
-func mean(img *image.RGBA, r image.Rectangle) (red, green, blue float64) {
-	n := 0.0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			c := img.RGBAAt(x, y)
-			red, green, blue, n = red+float64(c.R), green+float64(c.G), blue+float64(c.B), n+1
-		}
-	}
-	return red / n, green / n, blue / n
-}
-
 // Where the watermark (bottom right) and the clock (top right) draw, the
-// program differs from the bare test pattern.
+// program differs from the bare test pattern (areas inside both overlays,
+// away from the pattern's moving box and digits).
 var (
 	watermarkArea = image.Rect(440, 285, 610, 330)
 	clockArea     = image.Rect(485, 20, 620, 60)
@@ -77,12 +66,30 @@ var (
 func overlaysVisible(img *image.RGBA) (watermark, clock bool) {
 	bare := image.NewRGBA(img.Bounds())
 	capture.RenderPattern(bare, 0, time.Now())
-	wr, wg, _ := mean(img, watermarkArea)
-	_, _, bareBlue := mean(bare, clockArea)
-	_, _, blue := mean(img, clockArea)
-	// The watermark is a red badge where the pattern is near black; the
-	// clock's dark box dims the blue bar under it.
-	return wr > 100 && wr > wg+50, blue < bareBlue-40
+	return changed(img, bare, watermarkArea) > 0.5, changed(img, bare, clockArea) > 0.5
+}
+
+// changed is the share of r's pixels that differ clearly from the bare
+// pattern: far more than H.264 changes, as a drawn overlay does.
+func changed(img, bare *image.RGBA, r image.Rectangle) float64 {
+	n, total := 0, 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			a, b := img.RGBAAt(x, y), bare.RGBAAt(x, y)
+			if absDiff(a.R, b.R) > 60 || absDiff(a.G, b.G) > 60 || absDiff(a.B, b.B) > 60 {
+				n++
+			}
+			total++
+		}
+	}
+	return float64(n) / float64(total)
+}
+
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
 }
 
 // The clock and the watermark reach the program output where they belong.
@@ -94,8 +101,15 @@ func TestPluginOverlaysInProgram(t *testing.T) {
 		return len(st.GetPlugins()) == 2 && st.GetPlugins()[0].GetState() == "running" && st.GetPlugins()[1].GetState() == "running"
 	})
 	var wm, clock bool
+	var last *image.RGBA
+	defer func() {
+		if t.Failed() && last != nil {
+			saveFrame(t, last, "program-without-overlays.png")
+		}
+	}()
 	m.Await("overlays in the program", 10*time.Second, func() bool {
-		wm, clock = overlaysVisible(programFrame(t, m))
+		last = programFrame(t, m)
+		wm, clock = overlaysVisible(last)
 		return wm && clock
 	})
 	// And not without plugins: the same areas of a plugin-free program are
@@ -169,6 +183,22 @@ func checkNoFreeze(t *testing.T, frames []testpeer.Frame, limit time.Duration) {
 	for i := 1; i < len(frames); i++ {
 		if gap := frames[i].At.Sub(frames[i-1].At); gap > limit {
 			t.Fatalf("the video stopped for %v at frame %d", gap, i)
+		}
+	}
+}
+
+// saveFrame keeps a picture a failed test looked at, for the person reading
+// the failure.
+func saveFrame(t *testing.T, img *image.RGBA, name string) {
+	dir := os.Getenv("ONAIR_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err == nil {
+		path := filepath.Join(dir, name)
+		if os.WriteFile(path, b.Bytes(), 0o644) == nil {
+			t.Logf("the frame looked at is in %s", path)
 		}
 	}
 }

@@ -38,20 +38,38 @@ func (r *overlayRelay) encoderRestarted() {
 func (r *overlayRelay) run(ctx context.Context) {
 	go r.watch(ctx)
 	cache := map[string]*pb.Overlay{}
+	// pending: the encoder may lack overlays (it restarted, or a send
+	// failed); everything goes again as soon as it runs.
+	pending := false
+	retry := time.NewTicker(100 * time.Millisecond)
+	defer retry.Stop()
+	sendAll := func() {
+		pending = false
+		for _, o := range cache {
+			if !r.send(ctx, o) {
+				pending = true
+				return
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.resync:
-			for _, o := range cache {
-				r.send(ctx, o)
+			sendAll()
+		case <-retry.C:
+			if pending {
+				sendAll()
 			}
 		case o := <-r.msgs:
 			if o == nil {
 				// The pluginhost is gone: its overlays go with it until the
 				// new one sends them again.
 				for id := range cache {
-					r.send(ctx, &pb.Overlay{Id: id, Removed: true})
+					if !r.send(ctx, &pb.Overlay{Id: id, Removed: true}) {
+						pending = true
+					}
 				}
 				clear(cache)
 				continue
@@ -61,21 +79,27 @@ func (r *overlayRelay) run(ctx context.Context) {
 			} else {
 				cache[o.GetId()] = o
 			}
-			r.send(ctx, o)
+			if !r.send(ctx, o) {
+				pending = true
+			}
 		}
 	}
 }
 
-func (r *overlayRelay) send(ctx context.Context, o *pb.Overlay) {
+// send delivers one overlay message; false means the encoder did not take
+// it (not running yet, or restarting).
+func (r *overlayRelay) send(ctx context.Context, o *pb.Overlay) bool {
 	c, ok := r.encoder()
 	if !ok {
-		return // the encoder's restart will ask for a resync
+		return false
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	if _, err := c.SetOverlay(sctx, o); err != nil {
 		r.log.Warn("overlay not delivered to the encoder", "id", o.GetId(), "err", err)
+		return false
 	}
+	return true
 }
 
 // watch follows the running pluginhost's overlay stream, starting over when
