@@ -56,14 +56,16 @@ bench: deps build
 	$(GO) test -run '^$$' -bench . ./...
 	$(GO) run ./bench/codec
 
-# Fuzz every target for FUZZTIME (make fuzz FUZZTIME=1m for longer runs).
+# Fuzz every target for FUZZTIME (make fuzz FUZZTIME=1m for longer runs). The
+# default is a number of inputs, not a time: a time limit that ends while the
+# fuzzer minimises a new input is reported as "context deadline exceeded".
 # `go test -fuzz` takes one target of one package at a time, so the targets
 # run one after another, each on one core (-parallel 1). The pluginhost
 # package's TestMain builds the example plugins before fuzzing starts, which
 # outlasts a short -fuzztime, so that target runs a number of inputs instead.
 # A failing input is saved under the package's testdata/fuzz/NAME/ and is
 # replayed by every later `go test`.
-FUZZTIME ?= 5s
+FUZZTIME ?= 10000x
 FUZZ_TARGETS := \
 	internal/codec:FuzzCaptureTimeSEI \
 	internal/codec:FuzzParseCaptureTime \
