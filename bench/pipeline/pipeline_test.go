@@ -8,6 +8,7 @@ package pipeline
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,29 +47,30 @@ func procStat(b *testing.B, pid int) (cpu float64, peakKiB int) {
 	return (ut + st) / 100, peakKiB
 }
 
-func BenchmarkPipelineVsFFmpeg(b *testing.B) {
-	bin, err := os.MkdirTemp("", "onair-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(bin)
+// screenStage builds OnAir and starts Xvfb with moving content (ffplay
+// showing a test source full size) and an nginx live server.
+func screenStage(b *testing.B, w, h int) (bin string, x *xvfb.Server, nginx *testpeer.Nginx) {
+	bin = b.TempDir()
 	if err := testpeer.BuildOnAir(bin, false); err != nil {
 		b.Fatal(err)
 	}
-	x, err := xvfb.Start(width, height)
+	x, err := xvfb.Start(w, h)
 	if err != nil {
 		b.Skipf("no Xvfb: %v", err)
 	}
-	defer x.Close()
-	// Moving content on the screen: ffplay showing a test source full size.
+	b.Cleanup(func() { x.Close() })
 	player := exec.Command("ffplay", "-v", "error", "-an", "-noborder", "-left", "0", "-top", "0",
-		"-x", strconv.Itoa(width), "-y", strconv.Itoa(height), "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", width, height, fps))
+		"-x", strconv.Itoa(w), "-y", strconv.Itoa(h), "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", w, h, fps))
 	player.Env = append(os.Environ(), "DISPLAY="+x.Display, "SDL_AUDIODRIVER=dummy")
 	if err := player.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = player.Process.Kill(); _ = player.Wait() }()
-	nginx := testpeer.StartNginx(b, testpeer.NginxOptions{})
+	b.Cleanup(func() { _ = player.Process.Kill(); _ = player.Wait() })
+	return bin, x, testpeer.StartNginx(b, testpeer.NginxOptions{})
+}
+
+func BenchmarkPipelineVsFFmpeg(b *testing.B) {
+	bin, x, nginx := screenStage(b, width, height)
 
 	// OnAir: master and encoder.
 	m := testpeer.StartMaster(b, bin, []string{"DISPLAY=" + x.Display}, "-children", "encoder", "-source", "screen",
@@ -126,4 +128,48 @@ func BenchmarkPipelineVsFFmpeg(b *testing.B) {
 		ffmpegPerFrame*1000, ffCPU, ffFrames, ru.Maxrss/1024)
 	fmt.Printf("  ratio OnAir/ffmpeg %.2f (target <= 0.95)\n", onair/ffmpegPerFrame)
 	b.ReportMetric(onair/ffmpegPerFrame, "cpu-ratio")
+}
+
+// BenchmarkSustainedFPS raises the frame rate of OnAir's screen pipeline
+// (capture, compose, convert, encode, send to nginx) until frames are
+// skipped, at 720p veryfast and 1080p ultrafast, and reports the highest
+// rate held for 8 s with none skipped.
+func BenchmarkSustainedFPS(b *testing.B) {
+	for _, c := range []struct {
+		w, h   int
+		preset string
+	}{{1280, 720, "veryfast"}, {1920, 1080, "ultrafast"}} {
+		bin, x, nginx := screenStage(b, c.w, c.h)
+		m := testpeer.StartMaster(b, bin, []string{"DISPLAY=" + x.Display}, "-children", "encoder", "-source", "screen",
+			"-width", strconv.Itoa(c.w), "-height", strconv.Itoa(c.h), "-preset", c.preset, "-bitrate", "6000",
+			"-dest", nginx.URL("live", "fps"), "-live")
+		best := 0
+		for _, rate := range []int{30, 45, 60, 75, 90, 120} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			set := m.Status().GetSettings()
+			set.Fps = int32(rate)
+			_, err := m.Client.SetEncoder(ctx, set)
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.Await("running at the new rate", 20*time.Second, func() bool {
+				e := m.Status().GetEncoder()
+				return e.GetConfig().GetFps() == int32(rate) && e.GetEncodedFrames() > uint64(rate)
+			})
+			s0 := m.Status().GetEncoder()
+			time.Sleep(8 * time.Second) // the measurement window
+			s1 := m.Status().GetEncoder()
+			skipped := s1.GetSkippedFrames() - s0.GetSkippedFrames()
+			got := float64(s1.GetEncodedFrames()-s0.GetEncodedFrames()) / 8
+			fmt.Printf("%dx%d %s at %d fps: %.1f fps encoded, %d skipped\n", c.w, c.h, c.preset, rate, got, skipped)
+			if skipped > 0 {
+				break
+			}
+			best = rate
+		}
+		m.Stop()
+		fmt.Printf("highest sustained rate with no skipped frames, %dx%d %s from the X screen: %d fps\n", c.w, c.h, c.preset, best)
+		b.ReportMetric(float64(best), fmt.Sprintf("fps-%dp", c.h))
+	}
 }
