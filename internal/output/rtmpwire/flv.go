@@ -80,7 +80,8 @@ func AVCFrame(au [][]byte, key bool, cts time.Duration) []byte {
 		b[0] = flvKeyframe | flvCodecAVC
 	}
 	b[1] = avcNALU
-	c := max(cts.Milliseconds(), 0)
+	// The field is a signed 24-bit number of milliseconds.
+	c := min(max(cts.Milliseconds(), 0), 1<<23-1)
 	b[2], b[3], b[4] = byte(c>>16), byte(c>>8), byte(c)
 	for _, n := range au {
 		if len(n) > 0 && h264.NALUType(n[0]&0x1f) != h264.NALUTypeAccessUnitDelimiter {
