@@ -202,3 +202,33 @@ func saveFrame(t *testing.T, img *image.RGBA, name string) {
 		}
 	}
 }
+
+// Plugins hear what happens: going live, each destination's state, and a
+// child's restart reach the eventlog plugin's file.
+func TestPluginEvents(t *testing.T) {
+	t.Parallel()
+	logFile := filepath.Join(t.TempDir(), "events.log")
+	m := startWithPlugins(t, "    - name: eventlog\n      params: {file: "+logFile+"}\n", "-children", "all")
+	// startWithPlugins goes live at start; stop and start again so the
+	// plugin, running by then, hears both.
+	m.Await("eventlog running", 15*time.Second, func() bool {
+		p := m.Status().GetPlugins()
+		return len(p) == 1 && p[0].GetState() == "running"
+	})
+	for _, c := range []string{"stop", "start"} {
+		if out, err := m.Ctl(c); err != nil {
+			t.Fatalf("%s: %v\n%s", c, err, out)
+		}
+	}
+	enc := child(m.Status(), "encoder")
+	if err := syscall.Kill(int(enc.GetPid()), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testpeer.Await(t, 15*time.Second, "events in the plugin's file", func() bool {
+		b, _ := os.ReadFile(logFile)
+		s := string(b)
+		return strings.Contains(s, "stream_stopped") && strings.Contains(s, "stream_started") &&
+			strings.Contains(s, "destination_state") && strings.Contains(s, `state="live"`) &&
+			strings.Contains(s, "child_restarted") && strings.Contains(s, `child="encoder"`)
+	})
+}

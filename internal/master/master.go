@@ -21,6 +21,7 @@ import (
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/state"
 	"github.com/onair-studio/onair/internal/supervise"
@@ -127,6 +128,13 @@ func Start(opts Options) (*Master, error) {
 		}
 	}
 	m.outputs = newOutputs(dests, keyStore{dir: filepath.Join(opts.ConfigDir, "stream-keys")}, cfg.Retry, m.requestKeyframe, opts.Log)
+	m.outputs.onState = func(dest string, s output.DestinationState, err error) {
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		m.event("destination_state", "destination", dest, "state", string(s), "error", msg)
+	}
 	m.program.add(m.outputs)
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"

@@ -22,6 +22,8 @@ type outputs struct {
 	keys     keyStore
 	retry    config.Retry
 	keyframe func()
+	// onState hears each destination's state changes (name or masked URL).
+	onState func(dest string, s output.DestinationState, err error)
 
 	mu      sync.Mutex
 	targets []target
@@ -58,8 +60,17 @@ func (o *outputs) start(i int) *output.Destination {
 	if t.err != nil {
 		return nil
 	}
+	name := t.dest.Name
+	if name == "" {
+		name = output.MaskURL(t.url)
+	}
+	var onState func(output.DestinationState, error)
+	if o.onState != nil {
+		onState = func(s output.DestinationState, err error) { o.onState(name, s, err) }
+	}
 	d := output.StartDestination(output.DestinationConfig{
-		URL: t.url, FirstRetry: o.retry.First, MaxRetry: o.retry.Max, OnKeyframeNeeded: o.keyframe, Log: o.log,
+		URL: t.url, FirstRetry: o.retry.First, MaxRetry: o.retry.Max, OnKeyframeNeeded: o.keyframe,
+		OnState: onState, Log: o.log,
 	})
 	if p, ok := o.params[t.path]; ok {
 		d.NewSource(p[0], p[1])

@@ -20,8 +20,11 @@ type DestinationConfig struct {
 	// OnKeyframeNeeded asks the encoder for an IDR, so a (re)connecting
 	// session starts at once instead of waiting for the next keyframe.
 	OnKeyframeNeeded func()
-	RootCAs          *x509.CertPool
-	Log              *slog.Logger
+	// OnState, if set, hears every change of state, from the destination's
+	// own goroutine; it must not block.
+	OnState func(s DestinationState, err error)
+	RootCAs *x509.CertPool
+	Log     *slog.Logger
 }
 
 // DestinationState is what a streamer sees for one destination.
@@ -101,6 +104,7 @@ func (d *Destination) run() {
 		d.attempts++
 		d.state, d.next = DestConnecting, time.Time{}
 		d.mu.Unlock()
+		d.notify(DestConnecting, nil)
 		pub, err := NewPublisher(Config{
 			URL: d.cfg.URL, TimelineStart: timeline, RootCAs: d.cfg.RootCAs,
 			OnKeyframeNeeded: d.cfg.OnKeyframeNeeded, Log: d.cfg.Log,
@@ -139,6 +143,7 @@ func (d *Destination) run() {
 		d.mu.Lock()
 		d.state, d.err, d.next = DestRetrying, st.Err, failedAt.Add(delay)
 		d.mu.Unlock()
+		d.notify(DestRetrying, st.Err)
 		d.log.Warn("destination failed; retrying", "err", st.Err, "in", delay.Round(time.Millisecond))
 		wait = min(wait*2, d.cfg.MaxRetry)
 		t := time.NewTimer(delay)
@@ -189,6 +194,13 @@ func (d *Destination) setState(s DestinationState, err error) {
 		d.err = err
 	}
 	d.mu.Unlock()
+	d.notify(s, err)
+}
+
+func (d *Destination) notify(s DestinationState, err error) {
+	if d.cfg.OnState != nil {
+		d.cfg.OnState(s, err)
+	}
 }
 
 // NewSource says the encoder restarted: timestamps start over and sps/pps
