@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -126,14 +125,11 @@ func BenchmarkEncoderKillRecovery(b *testing.B) {
 
 // cpuSeconds reads a process's user+system CPU time.
 func cpuSeconds(b *testing.B, pid int) float64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	cpu, _, err := testpeer.ProcUsage(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100 // USER_HZ
+	return cpu.Seconds()
 }
 
 // masterCPU streams 720p to n nginx destinations for a while and returns the

@@ -31,20 +31,11 @@ const (
 
 // procStat returns a process's CPU seconds and peak resident memory (KiB).
 func procStat(b *testing.B, pid int) (cpu float64, peakKiB int) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, peak, err := testpeer.ProcUsage(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			peakKiB, _ = strconv.Atoi(strings.Fields(v)[0])
-		}
-	}
-	return (ut + st) / 100, peakKiB
+	return d.Seconds(), peak
 }
 
 // screenStage builds OnAir and starts Xvfb with moving content (ffplay

@@ -143,11 +143,11 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		if len(args) != 3 || args[1] != "set" {
 			return usageError{errors.New("usage: master ctl key set NAME   (the key is read from stdin)")}
 		}
-		key, err := io.ReadAll(io.LimitReader(os.Stdin, 4096))
+		key, err := readKey()
 		if err != nil {
 			return err
 		}
-		st, err = c.SetStreamKey(ctx, &pb.StreamKeyRequest{Name: args[2], Key: strings.TrimSpace(string(key))})
+		st, err = c.SetStreamKey(ctx, &pb.StreamKeyRequest{Name: args[2], Key: key})
 	case "dest":
 		if len(args) == 3 && args[1] == "rm" {
 			n, err := strconv.Atoi(args[2])
@@ -171,11 +171,9 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			return usageError{err}
 		}
 		if *keyStdin {
-			key, err := io.ReadAll(io.LimitReader(os.Stdin, 4096))
-			if err != nil {
+			if spec.Key, err = readKey(); err != nil {
 				return err
 			}
-			spec.Key = strings.TrimSpace(string(key))
 		}
 		st, err = c.AddDestination(ctx, spec)
 	case "record":
@@ -323,4 +321,11 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 			(time.Duration(c.GetUptimeMs()) * time.Millisecond).String(), c.GetConfiguredRevision(), c.GetLastExit())
 	}
 	tw.Flush()
+}
+
+// readKey reads a stream key from stdin, so it never shows in a process
+// list or a shell history.
+func readKey() (string, error) {
+	key, err := io.ReadAll(io.LimitReader(os.Stdin, 4096))
+	return strings.TrimSpace(string(key)), err
 }

@@ -30,7 +30,7 @@ func WriteEndpoint(dir string, e Endpoint) error {
 	if err != nil {
 		return err
 	}
-	return writePrivate(filepath.Join(dir, EndpointFile), append(data, '\n'))
+	return WritePrivate(filepath.Join(dir, EndpointFile), append(data, '\n'))
 }
 
 // ReadEndpoint returns the endpoint of the master last started from dir.

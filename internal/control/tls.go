@@ -64,10 +64,10 @@ func LoadOrCreateCert(dir string) (tls.Certificate, error) {
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	if err := writePrivate(keyPath, keyPEM); err != nil {
+	if err := WritePrivate(keyPath, keyPEM); err != nil {
 		return cert, err
 	}
-	if err := writePrivate(certPath, certPEM); err != nil {
+	if err := WritePrivate(certPath, certPEM); err != nil {
 		return cert, err
 	}
 	return tls.X509KeyPair(certPEM, keyPEM)

@@ -37,7 +37,7 @@ func LoadOrCreateSecret(dir, name string) (string, error) {
 		return "", err
 	}
 	secret := hex.EncodeToString(b)
-	if err := writePrivate(path, []byte(secret+"\n")); err != nil {
+	if err := WritePrivate(path, []byte(secret+"\n")); err != nil {
 		return "", fmt.Errorf("saving %s: %w", path, err)
 	}
 	return secret, nil
@@ -52,9 +52,9 @@ func ReadToken(dir string) (string, error) {
 	return strings.TrimSpace(string(data)), nil
 }
 
-// writePrivate writes a file only the user can read, in a directory only the
-// user can enter.
-func writePrivate(path string, data []byte) error {
+// WritePrivate writes a file only the user can read, in a directory only the
+// user can enter, replacing it whole.
+func WritePrivate(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}

@@ -72,9 +72,17 @@ func simulatedHardware(backend string) bool {
 	return fault.Enabled() && name != "" && name == backend
 }
 
-func simulatedCrash(backend string, frames uint64) {
-	if simulatedHardware(backend) && strings.HasSuffix(os.Getenv(fakeHardwareEnv), ":crash") && frames >= crashAfterFrames {
-		fmt.Fprintf(os.Stderr, "fatal: simulated %s driver crash\n", backend)
-		os.Exit(3)
+// simulatedCrashAfter is how many frames a simulated crashing driver
+// encodes before it takes the process down; 0 means it never does. It is
+// decided once per pipeline, not looked up per frame.
+func simulatedCrashAfter(backend string) uint64 {
+	if simulatedHardware(backend) && strings.HasSuffix(os.Getenv(fakeHardwareEnv), ":crash") {
+		return crashAfterFrames
 	}
+	return 0
+}
+
+func simulatedCrash(backend string) {
+	fmt.Fprintf(os.Stderr, "fatal: simulated %s driver crash\n", backend)
+	os.Exit(3)
 }

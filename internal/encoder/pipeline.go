@@ -32,6 +32,8 @@ type pipeline struct {
 	// (the program track's own frame is NV12 on hardware encoders).
 	i420   *codec.Frame
 	scaler codec.Scaler
+	// crashAfter is for tests only (see simulatedCrashAfter).
+	crashAfter uint64
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -94,6 +96,7 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 		return nil, refused, err
 	}
 	p.backend, p.refused = backend, refused
+	p.crashAfter = simulatedCrashAfter(backend)
 	if p.program, err = newTrack("program", cfg.GetReturnUrl(), enc, log); err != nil {
 		enc.Close()
 		return nil, refused, err
@@ -139,7 +142,9 @@ func (p *pipeline) encodeFrame(img *image.RGBA, frameNo int64, captured time.Tim
 		return
 	}
 	p.program.encode(pts, captured)
-	simulatedCrash(p.backend, p.program.encoded.Load())
+	if p.crashAfter > 0 && p.program.encoded.Load() >= p.crashAfter {
+		simulatedCrash(p.backend)
+	}
 	if len(p.renditions) == 0 {
 		return
 	}

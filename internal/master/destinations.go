@@ -17,10 +17,7 @@ import (
 // Its key goes to the key store, never to the file.
 func (m *Master) AddDestination(ctx context.Context, spec *pb.DestinationSpec) (*pb.MasterStatus, error) {
 	d := config.Destination{Name: spec.GetName(), Service: spec.GetService(), URL: spec.GetUrl(), Rendition: spec.GetRendition()}
-	check := config.Default()
-	check.Encoder, check.Renditions = m.state.Get().Encoder, m.renditions
-	check.Destinations = append(m.outputs.destinations(), d)
-	if err := check.Validate(); err != nil {
+	if err := m.validate(m.state.Get(), append(m.outputs.destinations(), d)); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	if spec.GetKey() != "" {

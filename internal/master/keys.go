@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/output"
 )
 
@@ -32,10 +33,7 @@ func (k keyStore) set(name, key string) error {
 	if strings.TrimSpace(key) == "" {
 		return errors.New("empty stream key")
 	}
-	if err := os.MkdirAll(k.dir, 0o700); err != nil {
-		return err
-	}
-	return os.WriteFile(k.path(name), []byte(strings.TrimSpace(key)+"\n"), 0o600)
+	return control.WritePrivate(k.path(name), []byte(strings.TrimSpace(key)+"\n"))
 }
 
 // resolve turns a configured destination into the URL to publish to, with

@@ -19,9 +19,7 @@ import (
 func (m *Master) change(ctx context.Context, apply func(*state.Desired), save func(*config.Config)) (*pb.MasterStatus, error) {
 	next := m.state.Get()
 	apply(&next)
-	check := config.Default()
-	check.Encoder, check.Renditions, check.Plugins.List = next.Encoder, m.renditions, next.Plugins
-	if err := check.Validate(); err != nil {
+	if err := m.validate(next, m.outputs.destinations()); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	if _, changed := m.state.Update(apply); changed {
@@ -33,6 +31,15 @@ func (m *Master) change(ctx context.Context, apply func(*state.Desired), save fu
 		}
 	}
 	return m.Status(ctx, nil)
+}
+
+// validate runs the config file's own checks on a desired state and a
+// destination list, so nothing the file would refuse gets in through the
+// API either.
+func (m *Master) validate(d state.Desired, dests []config.Destination) error {
+	c := config.Default()
+	c.Encoder, c.Renditions, c.Plugins.List, c.Destinations = d.Encoder, m.renditions, d.Plugins, dests
+	return c.Validate()
 }
 
 // SetEncoder changes the video settings.
