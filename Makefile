@@ -71,6 +71,7 @@ FUZZ_TARGETS := \
 	internal/codec:FuzzParseCaptureTime \
 	internal/codec:FuzzEmulationPrevention \
 	internal/output/rtmpwire:FuzzAVCSequenceHeader \
+	internal/output/rtmpwire:FuzzAnnexBToAVCC \
 	internal/output/rtmpwire:FuzzAVCFrame \
 	internal/output/rtmpwire:FuzzVideoTag \
 	internal/output/rtmpwire:FuzzFixerArbitrary \

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -244,65 +242,4 @@ func BenchmarkOverlayLatency(b *testing.B) {
 	fmt.Printf("plugin overlay change -> visible in the program (clock plugin, 10 changes): median %v, max %v\n",
 		lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "median-ms")
-}
-
-// BenchmarkEndToEndLatency measures capture → viewer latency: the encoder
-// stamps each frame's capture time in an SEI, the master sends it to nginx,
-// and an ffmpeg viewer copies the stream to this process as it arrives,
-// which reads the stamps (same machine, same clock). Target: p50 within two
-// frame intervals plus the encode time.
-func BenchmarkEndToEndLatency(b *testing.B) {
-	nginx := testpeer.StartNginx(b, testpeer.NginxOptions{})
-	m := testpeer.StartMaster(b, binaries(b), nil, "-children", "encoder", "-source", "pattern",
-		"-width", "1280", "-height", "720", "-preset", "veryfast", "-dest", nginx.URL("live", "lat"), "-live")
-	awaitLive(m, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	viewer := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-fflags", "nobuffer", "-probesize", "32",
-		"-analyzeduration", "0", "-rw_timeout", "5000000", "-i", nginx.URL("live", "lat"),
-		"-c", "copy", "-f", "h264", "-")
-	out, err := viewer.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := viewer.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { cancel(); _ = viewer.Wait() }()
-
-	// Each access unit carries one capture-time SEI: find SEI NAL units as
-	// bytes arrive and read their stamps.
-	var lat []time.Duration
-	var buf []byte
-	chunk := make([]byte, 64<<10)
-	sei := []byte{0, 0, 1, 6}
-	for len(lat) < 300 {
-		n, err := out.Read(chunk)
-		if err != nil {
-			b.Fatalf("viewer: %v", err)
-		}
-		now := time.Now()
-		buf = append(buf, chunk[:n]...)
-		for {
-			i := bytes.Index(buf, sei)
-			if i < 0 {
-				break
-			}
-			j := bytes.Index(buf[i+4:], []byte{0, 0, 1})
-			if j < 0 {
-				break
-			}
-			if t, ok := codec.ParseCaptureTimeAnnexB(buf[i : i+4+j]); ok {
-				lat = append(lat, now.Sub(t))
-			}
-			buf = buf[i+4+j:]
-		}
-	}
-	lat = lat[30:] // the first frames wait in the server's keyframe cache
-	slices.Sort(lat)
-	enc := m.Status().GetEncoder().GetEncodeMsPerFrame()
-	fmt.Printf("capture -> nginx viewer latency at 720p30 veryfast, %d frames: p50 %v, p95 %v (encode %.1f ms/frame; target p50 <= %.0f ms)\n",
-		len(lat), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond), enc, 2*1000/30.0+enc)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
 }

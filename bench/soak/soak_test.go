@@ -10,11 +10,9 @@
 //     on it never stopped receiving frames (the longest gap is reported);
 //   - the recording plays (ffprobe reads it and ffmpeg decodes it);
 //   - no process the master or the pluginhost started outlives the master;
-//   - the master's open file descriptors and OS threads are flat from the
-//     start of the faults to the end (the master has no endpoint that
-//     counts goroutines, so threads stand in for them: a goroutine leak
-//     that blocks in syscalls shows there, one parked on a channel does
-//     not; its resident memory is reported too).
+//   - the master's open file descriptors, goroutines (from its status) and
+//     OS threads are flat from the start of the faults to the end (its
+//     resident memory is reported too).
 //
 // It is skipped unless ONAIR_SOAK holds a duration:
 //
@@ -66,8 +64,9 @@ const (
 	maxFreeze     = 9 * time.Second
 	// Tolerances for "flat": a few descriptors and threads come and go
 	// with connections in flight and with the Go runtime's thread pool.
-	fdSlack     = 8
-	threadSlack = 8
+	fdSlack        = 8
+	threadSlack    = 8
+	goroutineSlack = 10
 )
 
 func TestSoak(t *testing.T) {
@@ -112,7 +111,6 @@ plugins:
 	recording := filepath.Join(t.TempDir(), "soak.mp4")
 	m := testpeer.StartMaster(t, bin, nil, "-config", cfg, "-source", "pattern",
 		"-width", "640", "-height", "360", "-live", "-record", recording)
-	masterPID := m.Cmd.Process.Pid
 
 	w := &world{t: t, m: m, bin: bin, seen: map[proc]string{}}
 	w.awaitSteady(60 * time.Second)
@@ -121,7 +119,7 @@ plugins:
 
 	stopTracking := w.track()
 	defer stopTracking()
-	before := sampleMaster(t, masterPID)
+	before := sampleMaster(t, m)
 	say(t, "soak: master before the faults: %s", before)
 
 	// The faults.
@@ -229,7 +227,7 @@ plugins:
 	for time.Now().Before(deadline) {
 		time.Sleep(time.Second + time.Duration(rng.Int63n(int64(2*time.Second))))
 		if time.Now().After(nextSample) {
-			series = append(series, sampleMaster(t, masterPID))
+			series = append(series, sampleMaster(t, m))
 			nextSample = nextSample.Add(10 * time.Second)
 		}
 		w.rescueFailed()
@@ -265,7 +263,7 @@ plugins:
 	recovered := time.Since(faultsEnd)
 	seenAt := reader.Count()
 	m.Await("the viewer receiving after the faults", 20*time.Second, func() bool { return reader.Count() > seenAt+60 })
-	after := sampleMaster(t, masterPID)
+	after := sampleMaster(t, m)
 	say(t, "soak: master after the faults:  %s (all live and running again %v after the last fault)", after, recovered.Round(100*time.Millisecond))
 	series = append([]sample{before}, append(series, after)...)
 
@@ -320,10 +318,13 @@ plugins:
 
 	// Flat descriptors and threads.
 	lo, hi := minMax(series)
-	say(t, "soak: master over the run: fds %d..%d, threads %d..%d, rss %d..%d MiB", lo.fds, hi.fds,
-		lo.threads, hi.threads, lo.rssKiB>>10, hi.rssKiB>>10)
+	say(t, "soak: master over the run: fds %d..%d, goroutines %d..%d, threads %d..%d, rss %d..%d MiB", lo.fds, hi.fds,
+		lo.goroutines, hi.goroutines, lo.threads, hi.threads, lo.rssKiB>>10, hi.rssKiB>>10)
 	if after.fds > before.fds+fdSlack {
 		t.Errorf("the master's open descriptors grew from %d to %d", before.fds, after.fds)
+	}
+	if after.goroutines > before.goroutines+goroutineSlack {
+		t.Errorf("the master's goroutines grew from %d to %d", before.goroutines, after.goroutines)
 	}
 	if after.threads > before.threads+threadSlack {
 		t.Errorf("the master's threads grew from %d to %d", before.threads, after.threads)
@@ -569,19 +570,20 @@ func (w *world) awaitSteady(within time.Duration) time.Duration {
 
 // sample is the master's resource use at one moment.
 type sample struct {
-	fds, threads int
-	rssKiB       int
+	fds, goroutines, threads int
+	rssKiB                   int
 }
 
 func (s sample) String() string {
-	return fmt.Sprintf("%d open fds, %d threads, %d MiB resident", s.fds, s.threads, s.rssKiB>>10)
+	return fmt.Sprintf("%d open fds, %d goroutines, %d threads, %d MiB resident", s.fds, s.goroutines, s.threads, s.rssKiB>>10)
 }
 
 // sampleMaster measures the master five times over two seconds and keeps
 // the median of each figure, so a connection in flight does not count.
-func sampleMaster(t *testing.T, pid int) sample {
+func sampleMaster(t *testing.T, m *testpeer.Master) sample {
 	t.Helper()
-	var fds, threads, rss []int
+	pid := m.Cmd.Process.Pid
+	var fds, goroutines, threads, rss []int
 	for i := 0; i < 5; i++ {
 		if i > 0 {
 			time.Sleep(500 * time.Millisecond)
@@ -591,6 +593,7 @@ func sampleMaster(t *testing.T, pid int) sample {
 			t.Fatalf("master's descriptors: %v", err)
 		}
 		fds = append(fds, len(entries))
+		goroutines = append(goroutines, int(m.Status().GetGoroutines()))
 		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		if err != nil {
 			t.Fatalf("master's status: %v", err)
@@ -602,7 +605,7 @@ func sampleMaster(t *testing.T, pid int) sample {
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	return sample{fds: median(fds), threads: median(threads), rssKiB: median(rss)}
+	return sample{fds: median(fds), goroutines: median(goroutines), threads: median(threads), rssKiB: median(rss)}
 }
 
 func statusField(status []byte, name string) int {
@@ -622,6 +625,7 @@ func minMax(series []sample) (lo, hi sample) {
 	lo, hi = series[0], series[0]
 	for _, s := range series[1:] {
 		lo.fds, hi.fds = min(lo.fds, s.fds), max(hi.fds, s.fds)
+		lo.goroutines, hi.goroutines = min(lo.goroutines, s.goroutines), max(hi.goroutines, s.goroutines)
 		lo.threads, hi.threads = min(lo.threads, s.threads), max(hi.threads, s.threads)
 		lo.rssKiB, hi.rssKiB = min(lo.rssKiB, s.rssKiB), max(hi.rssKiB, s.rssKiB)
 	}

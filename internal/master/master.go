@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -358,6 +359,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 		Monitor:       redacted(m.rtsp.MonitorURL(programPath)),
 		Fallback:      m.fallback.last(),
 		Destinations:  m.outputs.status(),
+		Goroutines:    int32(runtime.NumGoroutine()),
 	}
 	if m.rtmp != nil {
 		st.RtmpPlay = m.rtmp.PlayURL()

@@ -182,3 +182,26 @@ func PublishClip(t testing.TB, clip string, fps int, url string, realtime bool, 
 	args = append(args, "-f", "flv", url)
 	return start(t, nil, "ffmpeg", args...)
 }
+
+// TestSourceFrames renders n frames of ffmpeg's moving test source
+// (testsrc2) at w×h, each 4 bytes per pixel in B,G,R,A order: moving
+// content for a screen, drawn once so showing it later costs little.
+func TestSourceFrames(t testing.TB, w, h, n int) [][]byte {
+	t.Helper()
+	Need(t, "ffmpeg")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=30", w, h),
+		"-frames:v", itoa(n), "-pix_fmt", "bgra", "-f", "rawvideo", "-").Output()
+	if err != nil {
+		t.Fatalf("render test source: %v", err)
+	}
+	size := 4 * w * h
+	if len(out) != n*size {
+		t.Fatalf("render test source: %d bytes, want %d", len(out), n*size)
+	}
+	frames := make([][]byte, n)
+	for i := range frames {
+		frames[i] = out[i*size : (i+1)*size : (i+1)*size]
+	}
+	return frames
+}

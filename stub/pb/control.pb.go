@@ -954,9 +954,12 @@ type MasterStatus struct {
 	Recording *RecordingStatus `protobuf:"bytes,12,opt,name=recording,proto3" json:"recording,omitempty"`
 	// settings are the desired video settings; scene its layers (empty: one
 	// full-frame layer of settings.source); plugin_list the desired plugins.
-	Settings      *EncoderSettings `protobuf:"bytes,13,opt,name=settings,proto3" json:"settings,omitempty"`
-	Scene         []*Layer         `protobuf:"bytes,14,rep,name=scene,proto3" json:"scene,omitempty"`
-	PluginList    []*PluginSpec    `protobuf:"bytes,15,rep,name=plugin_list,json=pluginList,proto3" json:"plugin_list,omitempty"`
+	Settings   *EncoderSettings `protobuf:"bytes,13,opt,name=settings,proto3" json:"settings,omitempty"`
+	Scene      []*Layer         `protobuf:"bytes,14,rep,name=scene,proto3" json:"scene,omitempty"`
+	PluginList []*PluginSpec    `protobuf:"bytes,15,rep,name=plugin_list,json=pluginList,proto3" json:"plugin_list,omitempty"`
+	// goroutines is the master's goroutine count now: a leak shows as growth
+	// over a long run.
+	Goroutines    int32 `protobuf:"varint,16,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1094,6 +1097,13 @@ func (x *MasterStatus) GetPluginList() []*PluginSpec {
 		return x.PluginList
 	}
 	return nil
+}
+
+func (x *MasterStatus) GetGoroutines() int32 {
+	if x != nil {
+		return x.Goroutines
+	}
+	return 0
 }
 
 type ChildStatus struct {
@@ -1273,7 +1283,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xf0\x04\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\x90\x05\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1291,7 +1301,10 @@ const file_control_proto_rawDesc = "" +
 	"\bsettings\x18\r \x01(\v2\x19.onair.v1.EncoderSettingsR\bsettings\x12%\n" +
 	"\x05scene\x18\x0e \x03(\v2\x0f.onair.v1.LayerR\x05scene\x125\n" +
 	"\vplugin_list\x18\x0f \x03(\v2\x14.onair.v1.PluginSpecR\n" +
-	"pluginList\"\x95\x02\n" +
+	"pluginList\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\x10 \x01(\x05R\n" +
+	"goroutines\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +

@@ -123,3 +123,6 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }

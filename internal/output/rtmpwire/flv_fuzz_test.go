@@ -251,3 +251,45 @@ func FuzzVideoTag(f *testing.F) {
 		}
 	})
 }
+
+// Annex-B as the encoder writes it, split into NAL units and turned into an
+// AVCC frame tag, reads back (as AVCC) as the same NAL units in order,
+// minus access unit delimiters; bytes that are not Annex-B are refused,
+// never half-converted.
+func FuzzAnnexBToAVCC(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 1, 0x68, 0xee, 0x3c, 0x80, 0, 0, 1, 0x65, 0x88, 0x84})
+	f.Add([]byte{0, 0, 1, 0x41, 0x9a, 0, 0, 3, 1})
+	f.Add([]byte{0, 0, 1})
+	f.Add([]byte{0x65, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, annexB []byte) {
+		var au h264.AnnexB
+		if err := au.Unmarshal(annexB); err != nil {
+			return
+		}
+		var want [][]byte
+		for _, n := range au {
+			if len(n) > 0 && h264.NALUType(n[0]&0x1f) != h264.NALUTypeAccessUnitDelimiter {
+				want = append(want, n)
+			}
+		}
+		tag := AVCFrame(au, h264.IsRandomAccess(au), 0)
+		if len(want) == 0 {
+			if len(tag) != 5 {
+				t.Fatalf("%d-byte tag for an access unit with nothing to send", len(tag))
+			}
+			return
+		}
+		var got h264.AVCC
+		if err := got.Unmarshal(tag[5:]); err != nil {
+			t.Fatalf("the tag's payload is not AVCC: %v", err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d NAL units read back, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("NAL unit %d read back as %x, want %x", i, got[i], want[i])
+			}
+		}
+	})
+}
