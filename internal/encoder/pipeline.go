@@ -19,6 +19,14 @@ func RenditionPath(name string) string { return "rendition/" + name }
 
 // pipeline is one run of capture → compose → convert → encode → return path
 // with fixed settings. Settings other than the bitrate make a new pipeline.
+//
+// Two goroutines share the work: the compositor's captures, composes and
+// converts each frame into a free picture, and the encoding goroutine
+// encodes and publishes it. So the next frame is captured while this one is
+// encoded, and the pipeline keeps up with whichever of the two is slower
+// rather than with their sum. There are two pictures: when the encoder
+// holds both, the compositor waits and the slots that pass are skipped, so
+// at most one frame ever waits and frames are dropped, never queued.
 type pipeline struct {
 	log        *slog.Logger
 	cfg        *pb.EncoderConfig
@@ -28,15 +36,25 @@ type pipeline struct {
 	fps        int
 	program    *track
 	renditions []*track
-	// i420 is the program picture as I420, the renditions' scaling source
-	// (the program track's own frame is NV12 on hardware encoders).
-	i420   *codec.Frame
-	scaler codec.Scaler
+	scaler     codec.Scaler
 	// crashAfter is for tests only (see simulatedCrashAfter).
 	crashAfter uint64
 
-	stop context.CancelFunc
-	done chan struct{}
+	free  chan *picture // pictures the compositor may fill
+	ready chan *picture // filled pictures, in order, for the encoding goroutine
+	ctx   context.Context
+	stop  context.CancelFunc
+	done  chan struct{} // both goroutines have ended
+}
+
+// picture is one composed frame converted for the encoders.
+type picture struct {
+	program *codec.Frame // in the program encoder's pixel format
+	// i420 is the renditions' scaling source when the program's format is
+	// not I420 (NV12 on hardware encoders); nil otherwise.
+	i420     *codec.Frame
+	pts      time.Duration
+	captured time.Time
 }
 
 // sourceFor turns the configured source into the scene's one full-frame
@@ -101,11 +119,6 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 		enc.Close()
 		return nil, refused, err
 	}
-	if len(cfg.GetRenditions()) > 0 {
-		if p.i420, err = codec.NewFrame(codec.I420, w, h); err != nil {
-			return nil, refused, err
-		}
-	}
 	for _, r := range cfg.GetRenditions() {
 		rc := &pb.EncoderConfig{Width: r.GetWidth(), Height: r.GetHeight(), BitrateKbps: r.GetBitrateKbps(),
 			Fps: cfg.GetFps(), KeyframeSeconds: cfg.GetKeyframeSeconds(), Preset: cfg.GetPreset(),
@@ -123,45 +136,82 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 	}
 	log.Info("encoding", "backend", p.backend, "size", fmt.Sprintf("%dx%d", w, h), "fps", p.fps,
 		"kbps", cfg.GetBitrateKbps(), "renditions", len(p.renditions))
-	ctx, cancel := context.WithCancel(context.Background())
-	p.stop = cancel
+	const pictures = 2
+	p.free, p.ready = make(chan *picture, pictures), make(chan *picture, pictures)
+	for i := 0; i < pictures; i++ {
+		pic := &picture{program: p.program.frame}
+		if i > 0 {
+			if pic.program, err = codec.NewFrame(p.program.frame.Format, w, h); err != nil {
+				return nil, refused, err
+			}
+		}
+		if len(p.renditions) > 0 && pic.program.Format != codec.I420 {
+			if pic.i420, err = codec.NewFrame(codec.I420, w, h); err != nil {
+				return nil, refused, err
+			}
+		}
+		p.free <- pic
+	}
+	p.ctx, p.stop = context.WithCancel(context.Background())
+	encoded := make(chan struct{})
+	go func() {
+		defer close(encoded)
+		for pic := range p.ready {
+			p.encode(pic)
+			p.free <- pic
+		}
+	}()
 	go func() {
 		defer close(p.done)
-		_ = p.comp.Run(ctx, p.encodeFrame)
+		_ = p.comp.Run(p.ctx, p.convert)
+		close(p.ready)
+		<-encoded
 	}()
 	return p, refused, nil
 }
 
-// encodeFrame runs on the compositor's goroutine for every composed frame.
-func (p *pipeline) encodeFrame(img *image.RGBA, frameNo int64, captured time.Time) {
-	// The presentation time is the frame's slot, so skipped slots show as
-	// gaps and the clock never drifts from the frame rate.
-	pts := time.Duration(frameNo) * time.Second / time.Duration(p.fps)
-	if err := p.program.frame.FromRGBA(img); err != nil {
-		p.program.setErr(err)
+// convert runs on the compositor's goroutine for every composed frame: it
+// converts the frame into a free picture and hands it to the encoder.
+func (p *pipeline) convert(img *image.RGBA, frameNo int64, captured time.Time) {
+	var pic *picture
+	select {
+	case pic = <-p.free:
+	case <-p.ctx.Done():
 		return
 	}
-	p.program.encode(pts, captured)
+	// The presentation time is the frame's slot, so skipped slots show as
+	// gaps and the clock never drifts from the frame rate.
+	pic.pts = time.Duration(frameNo) * time.Second / time.Duration(p.fps)
+	pic.captured = captured
+	err := pic.program.FromRGBA(img)
+	if err == nil && pic.i420 != nil {
+		err = pic.i420.FromRGBA(img)
+	}
+	if err != nil {
+		p.program.setErr(err)
+		p.free <- pic
+		return
+	}
+	p.ready <- pic
+}
+
+// encode runs on the encoding goroutine: it encodes a picture for the
+// program and every rendition and publishes the results.
+func (p *pipeline) encode(pic *picture) {
+	p.program.encode(pic.program, pic.pts, pic.captured)
 	if p.crashAfter > 0 && p.program.encoded.Load() >= p.crashAfter {
 		simulatedCrash(p.backend)
 	}
-	if len(p.renditions) == 0 {
-		return
-	}
-	src := p.program.frame
-	if src.Format != codec.I420 {
-		if err := p.i420.FromRGBA(img); err != nil {
-			p.program.setErr(err)
-			return
-		}
-		src = p.i420
+	src := pic.program
+	if pic.i420 != nil {
+		src = pic.i420
 	}
 	for _, r := range p.renditions {
 		if err := p.scaler.Scale(r.frame, src); err != nil {
 			r.setErr(err)
 			continue
 		}
-		r.encode(pts, captured)
+		r.encode(r.frame, pic.pts, pic.captured)
 	}
 }
 

@@ -12,12 +12,13 @@ import (
 
 // track is one encode of the composed picture (the program, or a rendition)
 // and its publication on the return path. encode and publish run on the
-// compositor's goroutine; counters and the error are read from others.
+// pipeline's encoding goroutine; counters and the error are read from
+// others.
 type track struct {
 	name  string
 	log   *slog.Logger
 	enc   *codec.Encoder
-	frame *codec.Frame
+	frame *codec.Frame // a picture in the encoder's pixel format and size
 	url   string
 
 	pub         *rtsp.Publisher
@@ -38,10 +39,10 @@ func newTrack(name, url string, enc *codec.Encoder, log *slog.Logger) (*track, e
 	return &track{name: name, log: log.With("track", name), enc: enc, frame: frame, url: url}, nil
 }
 
-// encode encodes t.frame, already filled, and publishes what comes out.
-func (t *track) encode(pts time.Duration, captured time.Time) {
+// encode encodes frame and publishes what comes out.
+func (t *track) encode(frame *codec.Frame, pts time.Duration, captured time.Time) {
 	start := time.Now()
-	pkts, err := t.enc.Encode(t.frame, pts, captured, false)
+	pkts, err := t.enc.Encode(frame, pts, captured, false)
 	t.encodeNanos.Add(int64(time.Since(start)))
 	if err != nil {
 		t.setErr(err)
