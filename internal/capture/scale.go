@@ -66,10 +66,7 @@ func (s *bgrxScaler) convert(dst *image.RGBA, src []byte, stride, sw, sh int) {
 		return
 	}
 	if dw == sw && dh == sh {
-		for y := 0; y < dh; y++ {
-			di := dst.PixOffset(db.Min.X, db.Min.Y+y)
-			bgrxRow(dst.Pix[di:di+4*dw], src[y*stride:y*stride+4*sw])
-		}
+		bgrxToRGBA(dst.Pix[dst.PixOffset(db.Min.X, db.Min.Y):], dst.Stride, src, stride, sw, sh)
 		return
 	}
 	if s.sw != sw || s.dw != dw {
@@ -87,6 +84,13 @@ func (s *bgrxScaler) convert(dst *image.RGBA, src []byte, stride, sw, sh int) {
 			v := binary.LittleEndian.Uint32(row[off:])
 			binary.LittleEndian.PutUint32(out[4*x:], v>>16&0xff|v&0xff00|(v&0xff)<<16|0xff000000)
 		}
+	}
+}
+
+// bgrxToRGBAGo is bgrxToRGBA in Go, two pixels at a time.
+func bgrxToRGBAGo(dst []byte, dstStride int, src []byte, srcStride, w, h int) {
+	for y := 0; y < h; y++ {
+		bgrxRow(dst[y*dstStride:y*dstStride+4*w], src[y*srcStride:y*srcStride+4*w])
 	}
 }
 
