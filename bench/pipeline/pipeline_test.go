@@ -35,7 +35,7 @@ const (
 	width, height = 1280, 720
 	fps           = 30
 	kbps          = 3000
-	window        = 20 * time.Second
+	window        = 10 * time.Second
 	loopFrames    = 60 // distinct frames of moving content, shown in a loop
 )
 
@@ -95,14 +95,42 @@ func screenStage(b *testing.B, content [][]byte, w, h, rate int) *stage {
 	return s
 }
 
+// BenchmarkPipelineVsFFmpeg alternates OnAir and ffmpeg, window after
+// window, so a change in what else the machine does hits both; the ratio
+// reported is the median of the rounds'.
 func BenchmarkPipelineVsFFmpeg(b *testing.B) {
+	const rounds = 3
 	s := screenStage(b, nil, width, height, fps)
-	xvfbPID := s.x.PID()
+	fmt.Printf("whole pipeline, X11 screen %dx%d at %d fps, veryfast, %d kbit/s, to nginx, %d rounds of %v each:\n",
+		width, height, fps, kbps, rounds, window)
+	var ratios []float64
+	for r := 1; r <= rounds; r++ {
+		onair := measureOnAir(b, s)
+		ff := measureFFmpeg(b, s)
+		ratio := onair.cpuPerFrame / ff.cpuPerFrame
+		ratios = append(ratios, ratio)
+		fmt.Printf("  round %d: OnAir %.2f ms CPU/frame (%s); ffmpeg %.2f ms CPU/frame (%s); ratio %.2f\n",
+			r, onair.cpuPerFrame*1000, onair.detail, ff.cpuPerFrame*1000, ff.detail, ratio)
+	}
+	slices.Sort(ratios)
+	median := ratios[len(ratios)/2]
+	fmt.Printf("  ratio OnAir/ffmpeg, median of %d rounds: %.2f (target <= 0.95)\n", rounds, median)
+	b.ReportMetric(median, "cpu-ratio")
+}
 
-	// OnAir: master and encoder.
+// usage is one side's cost over a measurement window.
+type usage struct {
+	cpuPerFrame float64 // seconds
+	detail      string
+}
+
+// measureOnAir runs a master and encoder on the stage's screen and
+// measures one window once it is live.
+func measureOnAir(b *testing.B, s *stage) usage {
 	m := testpeer.StartMaster(b, binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
 		"-width", strconv.Itoa(width), "-height", strconv.Itoa(height), "-fps", strconv.Itoa(fps), "-preset", "veryfast",
 		"-bitrate", strconv.Itoa(kbps), "-dest", s.nginx.URL("live", "onair"), "-live")
+	defer m.Stop()
 	m.Await("live", 20*time.Second, func() bool {
 		d := m.Status().GetDestinations()
 		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > fps
@@ -111,21 +139,25 @@ func BenchmarkPipelineVsFFmpeg(b *testing.B) {
 	master, encoder := m.Cmd.Process.Pid, int(testpeer.Child(st0, "encoder").GetPid())
 	mc0, _ := procStat(b, master)
 	ec0, _ := procStat(b, encoder)
-	xc0, _ := procStat(b, xvfbPID)
+	xc0, _ := procStat(b, s.x.PID())
 	time.Sleep(window) // the measurement window
 	st1 := m.Status()
 	mc1, mPeak := procStat(b, master)
 	ec1, ePeak := procStat(b, encoder)
-	xc1, _ := procStat(b, xvfbPID)
-	m.Stop()
+	xc1, _ := procStat(b, s.x.PID())
 	frames := float64(st1.GetEncoder().GetEncodedFrames() - st0.GetEncoder().GetEncodedFrames())
 	skipped := st1.GetEncoder().GetSkippedFrames() - st0.GetEncoder().GetSkippedFrames()
-	onair := (mc1 - mc0 + ec1 - ec0) / frames
+	return usage{cpuPerFrame: (mc1 - mc0 + ec1 - ec0) / frames, detail: fmt.Sprintf(
+		"master %.1f s + encoder %.1f s over %.0f frames, %d skipped; peak RSS master %d MiB, encoder %d MiB; Xvfb %.1f s",
+		mc1-mc0, ec1-ec0, frames, skipped, mPeak/1024, ePeak/1024, xc1-xc0)}
+}
 
-	// ffmpeg: x11grab straight to the same server, same settings.
+// measureFFmpeg runs ffmpeg's x11grab straight to the same server, same
+// settings, for one window.
+func measureFFmpeg(b *testing.B, s *stage) usage {
 	ff := exec.Command("ffmpeg", "-hide_banner", "-nostats", "-loglevel", "error",
 		"-f", "x11grab", "-framerate", strconv.Itoa(fps), "-video_size", fmt.Sprintf("%dx%d", width, height), "-i", s.x.Display,
-		"-t", strconv.Itoa(int(window.Seconds())), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+		"-t", strconv.Itoa(int(window.Seconds())+1), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
 		"-b:v", fmt.Sprintf("%dk", kbps), "-maxrate", fmt.Sprintf("%dk", kbps), "-bufsize", fmt.Sprintf("%dk", kbps),
 		"-g", strconv.Itoa(2*fps), "-bf", "0", "-pix_fmt", "yuv420p", "-progress", "pipe:1", "-f", "flv", s.nginx.URL("live", "ffmpeg"))
 	ff.Env = append(os.Environ(), "DISPLAY="+s.x.Display)
@@ -136,29 +168,29 @@ func BenchmarkPipelineVsFFmpeg(b *testing.B) {
 	if err := ff.Start(); err != nil {
 		b.Fatal(err)
 	}
-	xf0, _ := procStat(b, xvfbPID)
-	ffFrames := 0.0
+	// Like OnAir's, the window starts once a second of frames went out, so
+	// start-up is not counted; ffmpeg runs a second longer to fill it.
+	var frames, startFrames, startCPU, xc0 float64
 	sc := bufio.NewScanner(progress)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "frame="); ok {
-			ffFrames, _ = strconv.ParseFloat(v, 64)
+			frames, _ = strconv.ParseFloat(v, 64)
+			if startFrames == 0 && frames >= fps {
+				startFrames = frames
+				startCPU, _ = procStat(b, ff.Process.Pid)
+				xc0, _ = procStat(b, s.x.PID())
+			}
 		}
 	}
 	if err := ff.Wait(); err != nil {
 		b.Fatalf("ffmpeg: %v", err)
 	}
-	xf1, _ := procStat(b, xvfbPID)
+	xc1, _ := procStat(b, s.x.PID())
 	ru := ff.ProcessState.SysUsage().(*syscall.Rusage)
-	ffCPU := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	ffmpegPerFrame := ffCPU / ffFrames
-
-	fmt.Printf("whole pipeline, X11 screen %dx%d at %d fps, veryfast, %d kbit/s, to nginx, %v each:\n", width, height, fps, kbps, window)
-	fmt.Printf("  OnAir  %.2f ms CPU/frame (master %.1f s + encoder %.1f s over %.0f frames, %d skipped); peak RSS master %d MiB, encoder %d MiB; Xvfb %.1f s\n",
-		onair*1000, mc1-mc0, ec1-ec0, frames, skipped, mPeak/1024, ePeak/1024, xc1-xc0)
-	fmt.Printf("  ffmpeg %.2f ms CPU/frame (%.1f s over %.0f frames); peak RSS %d MiB; Xvfb %.1f s\n",
-		ffmpegPerFrame*1000, ffCPU, ffFrames, ru.Maxrss/1024, xf1-xf0)
-	fmt.Printf("  ratio OnAir/ffmpeg %.2f (target <= 0.95)\n", onair/ffmpegPerFrame)
-	b.ReportMetric(onair/ffmpegPerFrame, "cpu-ratio")
+	cpu := time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds() - startCPU
+	frames -= startFrames
+	return usage{cpuPerFrame: cpu / frames, detail: fmt.Sprintf("%.1f s over %.0f frames; peak RSS %d MiB; Xvfb %.1f s",
+		cpu, frames, ru.Maxrss/1024, xc1-xc0)}
 }
 
 // bareX264FPS is how many frames a second libx264 alone encodes the
