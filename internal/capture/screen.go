@@ -223,11 +223,22 @@ func UsesSHM(src Source) bool {
 	return s.data != nil
 }
 
-func (s *screenSource) Read(dst *image.RGBA, _ int64, _ time.Time) (err error) {
+func (s *screenSource) Read(dst *image.RGBA, _ int64, _ time.Time) error {
+	_, err := s.read(dst, false)
+	return err
+}
+
+func (s *screenSource) ReadBGRX(dst *image.RGBA, _ int64, _ time.Time) (raw bool, err error) {
+	return s.read(dst, true)
+}
+
+// read captures into dst, as B,G,R,X when rawOK and the picture needs
+// neither scaling nor clipping (then raw is true), else as R,G,B,A.
+func (s *screenSource) read(dst *image.RGBA, rawOK bool) (raw bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn == nil {
-		return fmt.Errorf("screen capture: %s: closed", s.spec)
+		return false, fmt.Errorf("screen capture: %s: closed", s.spec)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -245,22 +256,29 @@ func (s *screenSource) Read(dst *image.RGBA, _ int64, _ time.Time) (err error) {
 	rect := s.rect
 	if s.window != 0 {
 		if rect, err = s.windowRect(); err != nil {
-			return fmt.Errorf("screen capture: %s: %w", s.spec, err)
+			return false, fmt.Errorf("screen capture: %s: %w", s.spec, err)
 		}
 	}
 	clip := rect.Intersect(s.screen)
 	if clip.Empty() {
 		fillRect(dst, image.Rect(0, 0, dst.Bounds().Dx(), dst.Bounds().Dy()), patternBox)
-		return nil
+		return false, nil
 	}
 	pix, err := s.grab(clip)
 	if err != nil {
-		return fmt.Errorf("screen capture: %s: %w", s.spec, err)
+		return false, fmt.Errorf("screen capture: %s: %w", s.spec, err)
+	}
+	db := dst.Bounds()
+	if rawOK && clip == rect && db.Dx() == clip.Dx() && db.Dy() == clip.Dy() {
+		for y := 0; y < db.Dy(); y++ {
+			i := dst.PixOffset(db.Min.X, db.Min.Y+y)
+			copy(dst.Pix[i:i+4*db.Dx()], pix[4*y*clip.Dx():])
+		}
+		return true, nil
 	}
 	out := dst
 	if clip != rect {
 		// Partly off screen: black around the visible part.
-		db := dst.Bounds()
 		fillRect(dst, image.Rect(0, 0, db.Dx(), db.Dy()), patternBox)
 		sx := func(x int) int { return (x - rect.Min.X) * db.Dx() / rect.Dx() }
 		sy := func(y int) int { return (y - rect.Min.Y) * db.Dy() / rect.Dy() }
@@ -268,7 +286,7 @@ func (s *screenSource) Read(dst *image.RGBA, _ int64, _ time.Time) (err error) {
 		out = dst.SubImage(sub).(*image.RGBA)
 	}
 	s.scaler.convert(out, pix, 4*clip.Dx(), clip.Dx(), clip.Dy())
-	return nil
+	return false, nil
 }
 
 // grab fetches r (inside the screen) as B,G,R,X rows 4*r.Dx() bytes apart.

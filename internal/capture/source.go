@@ -24,6 +24,24 @@ type Source interface {
 	String() string
 }
 
+// RawReader is implemented by sources that can hand over a picture as the
+// X server holds it, bytes B,G,R,X (X undefined) rather than R,G,B,A: a
+// compositor passing a full-frame capture straight to an encoder that reads
+// that order saves a conversion pass over every pixel.
+type RawReader interface {
+	// ReadBGRX is Read, except that when raw is true dst holds B,G,R,X.
+	// When the picture needs scaling or clipping it is drawn as Read draws
+	// it and raw is false.
+	ReadBGRX(dst *image.RGBA, frameNo int64, t time.Time) (raw bool, err error)
+}
+
+// BGRXToRGBA converts X11 pixels (B,G,R,X, rows stride bytes apart) of
+// dst's size into dst as R,G,B,A with alpha 255.
+func BGRXToRGBA(dst *image.RGBA, src []byte, stride int) {
+	b := dst.Bounds()
+	bgrxToRGBA(dst.Pix[dst.PixOffset(b.Min.X, b.Min.Y):], dst.Stride, src, stride, b.Dx(), b.Dy())
+}
+
 // Open parses a source string (see ParseSpec) and opens the source. Screen
 // and window sources use the X display named by $DISPLAY.
 func Open(s string) (Source, error) {

@@ -3,7 +3,6 @@ package encoder
 import (
 	"context"
 	"fmt"
-	"image"
 	"log/slog"
 	"net/url"
 	"os"
@@ -172,7 +171,7 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 
 // convert runs on the compositor's goroutine for every composed frame: it
 // converts the frame into a free picture and hands it to the encoder.
-func (p *pipeline) convert(img *image.RGBA, frameNo int64, captured time.Time) {
+func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 	var pic *picture
 	select {
 	case pic = <-p.free:
@@ -183,9 +182,13 @@ func (p *pipeline) convert(img *image.RGBA, frameNo int64, captured time.Time) {
 	// gaps and the clock never drifts from the frame rate.
 	pic.pts = time.Duration(frameNo) * time.Second / time.Duration(p.fps)
 	pic.captured = captured
-	err := pic.program.FromRGBA(img)
+	from := func(f *codec.Frame) error { return f.FromRGBA(img.RGBA) }
+	if img.BGRX {
+		from = func(f *codec.Frame) error { return f.FromBGRA(img.Pix, img.Stride) }
+	}
+	err := from(pic.program)
 	if err == nil && pic.i420 != nil {
-		err = pic.i420.FromRGBA(img)
+		err = from(pic.i420)
 	}
 	if err != nil {
 		p.program.setErr(err)

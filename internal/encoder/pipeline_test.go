@@ -3,11 +3,14 @@ package encoder
 import (
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/onair-studio/onair/internal/capture/xvfb"
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/stub/pb"
@@ -18,6 +21,7 @@ type received struct {
 	pts      []time.Duration
 	captured []time.Time
 	idr      []bool
+	annexB   []byte // the access units, in order
 }
 
 // sink is a master's side of the return path, recording per path.
@@ -39,13 +43,17 @@ func (s *sink) AccessUnit(path string, au rtsp.AccessUnit) {
 	t, _ := codec.ParseCaptureTime(au.NALUs)
 	r.pts, r.captured = append(r.pts, au.PTS), append(r.captured, t)
 	r.idr = append(r.idr, h264.IsRandomAccess(au.NALUs))
+	if b, err := h264.AnnexB(au.NALUs).Marshal(); err == nil {
+		r.annexB = append(r.annexB, b...)
+	}
 }
 
 func (s *sink) get(path string) received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.paths[path]; r != nil {
-		return received{append([]time.Duration(nil), r.pts...), append([]time.Time(nil), r.captured...), append([]bool(nil), r.idr...)}
+		return received{append([]time.Duration(nil), r.pts...), append([]time.Time(nil), r.captured...),
+			append([]bool(nil), r.idr...), append([]byte(nil), r.annexB...)}
 	}
 	return received{}
 }
@@ -124,6 +132,84 @@ func TestPipelineDeliversInOrder(t *testing.T) {
 	for i, pts := range low.pts {
 		if c, ok := at[pts]; ok && !c.Equal(low.captured[i]) {
 			t.Fatalf("PTS %v: program captured at %v, rendition at %v", pts, c, low.captured[i])
+		}
+	}
+}
+
+// The screen, passed from capture to the encoder without a conversion to
+// RGBA, keeps its colours: the program decoded by ffmpeg shows what the X
+// screen shows, for the program and for a rendition scaled from it.
+func TestScreenColoursSurviveEncoding(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg is not installed")
+	}
+	const w, h = 320, 180
+	srv, err := xvfb.Start(w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	// Four flat quadrants, B,G,R,X in memory.
+	quadrant := [4][3]byte{{200, 30, 30}, {30, 200, 30}, {30, 30, 200}, {220, 220, 40}} // R,G,B
+	shown := make([]byte, 4*w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			q := quadrant[2*(2*y/h)+2*x/w]
+			copy(shown[4*(y*w+x):], []byte{q[2], q[1], q[0], 255})
+		}
+	}
+	anim, err := srv.Animate([][]byte{shown}, w, h, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(anim.Close)
+	t.Setenv("DISPLAY", srv.Display)
+
+	s := &sink{paths: map[string]*received{}}
+	rs, err := rtsp.NewServer("127.0.0.1:0", rtsp.RandomCredentials("encoder"), rtsp.RandomCredentials("monitor"), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	cfg := &pb.EncoderConfig{Source: "screen", Width: w, Height: h, Fps: 30, BitrateKbps: 2000, KeyframeSeconds: 1,
+		Backend: codec.BackendX264, Preset: "ultrafast", ReturnUrl: rs.PublishURL("program"),
+		Renditions: []*pb.Rendition{{Name: "half", Width: w / 2, Height: h / 2, BitrateKbps: 500}}}
+	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(s.get("program").pts) < 15 || len(s.get(RenditionPath("half")).pts) < 15 {
+		if time.Now().After(deadline) {
+			p.close()
+			t.Fatal("no frames after 20 s")
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval
+	}
+	p.close()
+
+	for _, c := range []struct {
+		path string
+		w, h int
+	}{{"program", w, h}, {RenditionPath("half"), w / 2, h / 2}} {
+		file := filepath.Join(t.TempDir(), "out.h264")
+		if err := os.WriteFile(file, s.get(c.path).annexB, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("ffmpeg", "-v", "error", "-i", file, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-").Output()
+		if err != nil || len(out) != 3*c.w*c.h {
+			t.Fatalf("%s: decoding: %v (%d bytes)", c.path, err, len(out))
+		}
+		for i, q := range quadrant {
+			// The middle of each quadrant, away from edges blurred by 4:2:0.
+			x, y := (2*(i%2)+1)*c.w/4, (2*(i/2)+1)*c.h/4
+			px := out[3*(y*c.w+x):][:3]
+			for ch := range 3 {
+				if d := int(px[ch]) - int(q[ch]); d < -12 || d > 12 {
+					t.Errorf("%s: quadrant %d at %d,%d decodes as R,G,B %v, the screen shows %v", c.path, i, x, y, px, q)
+					break
+				}
+			}
 		}
 	}
 }

@@ -7,6 +7,16 @@ import (
 	"time"
 )
 
+// Frame is a composed picture handed to a Consumer.
+type Frame struct {
+	*image.RGBA
+	// BGRX is true when the frame is a full-frame screen capture passed on
+	// as the X server holds it: bytes B,G,R,X (X undefined), not R,G,B,A.
+	// Nothing is drawn over such a frame, and leaving it unconverted saves
+	// a pass over every pixel.
+	BGRX bool
+}
+
 // Consumer receives each composed frame, on the compositor's goroutine.
 //
 // frame is reused for the next frame: convert or copy it before returning.
@@ -20,7 +30,7 @@ import (
 // most one frame is ever in flight. When it returns late, the slots that
 // went by are counted as skipped and the next frame is the one due now:
 // frames are dropped, never queued.
-type Consumer func(frame *image.RGBA, frameNo int64, captureTime time.Time)
+type Consumer func(frame Frame, frameNo int64, captureTime time.Time)
 
 // Run composes frames on the clock until ctx ends, handing each to consume.
 // Frame n is due at start + n/fps; a frame composed late but within its slot
@@ -55,7 +65,7 @@ func (c *Compositor) Run(ctx context.Context, consume Consumer) error {
 			return nil
 		}
 		t := time.Now()
-		consume(c.Compose(n, t), n, t)
+		consume(c.compose(n, t, true), n, t)
 		c.composed.Add(1)
 		if ctx.Err() != nil { // slots after the stop are not skipped ones
 			return nil

@@ -27,13 +27,13 @@ func runUntil(t *testing.T, c *Compositor, last int64, work func()) []delivery {
 		got      []delivery
 		inFlight atomic.Int32
 	)
-	err := c.Run(ctx, func(f *image.RGBA, n int64, ts time.Time) {
+	err := c.Run(ctx, func(f Frame, n int64, ts time.Time) {
 		if inFlight.Add(1) != 1 {
 			t.Error("two frames in flight at once")
 		}
 		defer inFlight.Add(-1)
 		mu.Lock()
-		got = append(got, delivery{f, n, ts})
+		got = append(got, delivery{f.RGBA, n, ts})
 		mu.Unlock()
 		if work != nil {
 			work()
@@ -131,14 +131,14 @@ func TestRunOnce(t *testing.T) {
 	done := make(chan error)
 	var once sync.Once
 	go func() {
-		done <- c.Run(ctx, func(*image.RGBA, int64, time.Time) { once.Do(func() { close(started) }) })
+		done <- c.Run(ctx, func(Frame, int64, time.Time) { once.Do(func() { close(started) }) })
 	}()
 	select {
 	case <-started:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no frame in 10 s")
 	}
-	if err := c.Run(ctx, func(*image.RGBA, int64, time.Time) {}); err == nil {
+	if err := c.Run(ctx, func(Frame, int64, time.Time) {}); err == nil {
 		t.Error("a second Run while running was accepted")
 	}
 	cancel()

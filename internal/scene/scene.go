@@ -78,6 +78,7 @@ type Compositor struct {
 	// for reading while Snapshot copies it.
 	frameMu  sync.RWMutex
 	out      *image.RGBA
+	outBGRX  bool // out holds B,G,R,X (see Frame)
 	hasFrame bool
 
 	ovMu     sync.Mutex
@@ -171,9 +172,19 @@ func (l *layer) covers(out image.Rectangle) bool {
 // Compose renders frame frameNo, captured at t, and returns it. The frame is
 // reused: it is valid until the next Compose. Do not call it while Run runs.
 func (c *Compositor) Compose(frameNo int64, t time.Time) *image.RGBA {
+	return c.compose(frameNo, t, false).RGBA
+}
+
+// compose renders a frame; with rawOK, a full-frame screen capture with
+// nothing drawn over it is left as the X server's B,G,R,X.
+func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	c.frameMu.Lock()
 	defer c.frameMu.Unlock()
 	out := c.out
+	c.outBGRX = false
+	c.ovMu.Lock()
+	overlays := c.overlays
+	c.ovMu.Unlock()
 	for _, l := range c.layers {
 		if l.src == nil { // never opened: missing from every frame
 			l.mu.Lock()
@@ -194,7 +205,13 @@ func (c *Compositor) Compose(frameNo int64, t time.Time) *image.RGBA {
 	}
 	start := 0
 	if base >= 0 {
-		err := c.layers[base].src.Read(out, frameNo, t)
+		var err error
+		rr, ok := c.layers[base].src.(capture.RawReader)
+		if rawOK && ok && base == len(c.layers)-1 && len(overlays) == 0 {
+			c.outBGRX, err = rr.ReadBGRX(out, frameNo, t)
+		} else {
+			err = c.layers[base].src.Read(out, frameNo, t)
+		}
 		c.layers[base].setErr(err)
 		if err == nil {
 			start = base + 1
@@ -218,14 +235,11 @@ func (c *Compositor) Compose(frameNo int64, t time.Time) *image.RGBA {
 		}
 	}
 
-	c.ovMu.Lock()
-	overlays := c.overlays
-	c.ovMu.Unlock()
 	for _, o := range overlays {
 		drawOver(out, o.img, o.at, o.opacity, o.opaque)
 	}
 	c.hasFrame = true
-	return out
+	return Frame{RGBA: out, BGRX: c.outBGRX}
 }
 
 // Stats returns the counters and every layer's status.

@@ -5,7 +5,9 @@ package scene
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"image"
+	_ "image/png"
 	"os"
 	"strconv"
 	"strings"
@@ -118,5 +120,89 @@ func TestScreenLayer(t *testing.T) {
 	c.Compose(10, t0)
 	if c.Stats().Layers[0].Err == nil {
 		t.Error("a closed screen layer reports no error")
+	}
+}
+
+// A full-frame screen layer with nothing over it reaches the consumer as
+// the X server's B,G,R,X, unconverted; snapshots still show true colours;
+// once an overlay is drawn over it the frames are R,G,B,A again.
+func TestScreenPassedRaw(t *testing.T) {
+	const w, h = 64, 48
+	srv, err := xvfb.Start(w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	shown := make([]byte, 4*w*h) // B,G,R,X: a distinct colour per column and row
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			copy(shown[4*(y*w+x):], []byte{byte(4 * x), byte(5 * y), 200, 255})
+		}
+	}
+	anim, err := srv.Animate([][]byte{shown}, w, h, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(anim.Close)
+	for anim.Shown() == 0 {
+		time.Sleep(time.Millisecond) // until the picture is on screen
+	}
+	c, err := New(Options{Width: w, Height: h, FPS: 100, XDisplay: srv.Display, Layers: []Layer{{Source: "screen", Opacity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+
+	type got struct {
+		bgrx bool
+		pix  []byte
+	}
+	frames := make(chan got, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(ctx, func(f Frame, _ int64, _ time.Time) {
+			select {
+			case frames <- got{f.BGRX, append([]byte(nil), f.Pix...)}:
+			default: // the test is not reading now
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+
+	f := <-frames
+	if !f.bgrx {
+		t.Fatal("a full-frame screen capture was converted to RGBA")
+	}
+	for i := 0; i < len(shown); i += 4 {
+		if !bytes.Equal(f.pix[i:i+3], shown[i:i+3]) {
+			t.Fatalf("pixel %d: %v, want B,G,R %v", i/4, f.pix[i:i+3], shown[i:i+3])
+		}
+	}
+
+	png, err := c.Snapshot(0, 0, "png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := image.Decode(bytes.NewReader(png))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, g, b, a := img.At(10, 20).RGBA(); r>>8 != 200 || g>>8 != 100 || b>>8 != 40 || a>>8 != 255 {
+		t.Errorf("snapshot at 10,20: %d,%d,%d,%d; want 200,100,40,255", r>>8, g>>8, b>>8, a>>8)
+	}
+
+	ov := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	if err := c.SetOverlay("box", ov, 0, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f = <-frames
+		if !f.bgrx {
+			break
+		}
+	}
+	if px := f.pix[4*(20*w+10):][:4]; !bytes.Equal(px, []byte{200, 100, 40, 255}) {
+		t.Errorf("with an overlay, pixel 10,20 is %v, want R,G,B,A 200,100,40,255", px)
 	}
 }

@@ -42,7 +42,11 @@ func (c *Compositor) Snapshot(w, h int, format string) ([]byte, error) {
 		c.frameMu.RUnlock()
 		return nil, ErrNoFrame
 	}
-	copy(frame.Pix, c.out.Pix)
+	if c.outBGRX {
+		capture.BGRXToRGBA(frame, c.out.Pix, c.out.Stride)
+	} else {
+		copy(frame.Pix, c.out.Pix)
+	}
 	c.frameMu.RUnlock()
 
 	pic := frame

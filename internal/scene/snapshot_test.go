@@ -111,7 +111,7 @@ func TestSnapshotWhileRunning(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	done := make(chan error)
-	go func() { done <- c.Run(ctx, func(*image.RGBA, int64, time.Time) {}) }()
+	go func() { done <- c.Run(ctx, func(Frame, int64, time.Time) {}) }()
 	ov := image.NewRGBA(image.Rect(0, 0, 32, 32))
 	for taken := 0; taken < 10; {
 		c.SetOverlay("clock", ov, taken, taken, 0.5)
