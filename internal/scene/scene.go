@@ -2,7 +2,9 @@
 // sources plus runtime overlays, at the output size and frame rate.
 //
 // Frames are *image.RGBA (bytes R,G,B,A, premultiplied alpha; see package
-// capture), opaque, and reused from frame to frame.
+// capture), opaque, and reused from frame to frame. The one exception is a
+// frame Run hands its consumer straight from a full-frame screen capture,
+// which stays in the X server's byte order (see Frame).
 package scene
 
 import (
