@@ -56,10 +56,11 @@ const (
 	pluginBudget = 3
 	budgetWindow = 70 * time.Second
 	// Bounds on what the viewer may see. ffmpeg gives up after
-	// readerTimeout without data. The longest freeze allowed is the
-	// master's restart backoff cap (5 s, reached when the encoder crashes
-	// again and again without a stable minute) after the 2 s it takes to
-	// notice a frozen encoder, plus a restart.
+	// readerTimeout without data. A frozen encoder is noticed after its 2 s
+	// health-ping timeout; a restart then waits at most 0.8 s of backoff
+	// (it doubles from 0.1 s only for crashes less than 10 s apart, and a
+	// fifth crash within a minute fails the child instead), plus start-up.
+	// maxFreeze leaves room for a loaded machine on top of that.
 	readerTimeout = 20 * time.Second
 	maxFreeze     = 9 * time.Second
 	// Tolerances for "flat": a few descriptors and threads come and go

@@ -28,7 +28,11 @@ func DefaultPolicy() Policy {
 	return Policy{
 		FirstBackoff: 100 * time.Millisecond,
 		MaxBackoff:   5 * time.Second,
-		StableAfter:  time.Minute,
+		// A child that ran this long was not crash-looping: its next crash
+		// waits FirstBackoff again, so an encoder that dies now and then
+		// costs a fraction of a second each time, not a growing freeze.
+		// Crashes closer together still back off and hit CrashLimit.
+		StableAfter:  10 * time.Second,
 		CrashLimit:   5,
 		CrashWindow:  time.Minute,
 		PingEvery:    250 * time.Millisecond,
