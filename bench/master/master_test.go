@@ -14,7 +14,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,26 +21,6 @@ import (
 	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
 )
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries builds OnAir once per run, only when a benchmark needs it.
-func binaries(b *testing.B) string {
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "onair-bench")
-		if buildErr == nil {
-			buildErr = testpeer.BuildOnAir(binDir, false)
-		}
-	})
-	if buildErr != nil {
-		b.Fatal(buildErr)
-	}
-	return binDir
-}
 
 func awaitLive(m *testpeer.Master, n int) {
 	m.Await("destinations live", 20*time.Second, func() bool {
@@ -62,7 +41,7 @@ func awaitLive(m *testpeer.Master, n int) {
 func BenchmarkEncoderKillRecovery(b *testing.B) {
 	const kills = 20
 	nginx := testpeer.StartNginx(b, testpeer.NginxOptions{})
-	m := testpeer.StartMaster(b, binaries(b), nil, "-children", "encoder", "-source", "pattern",
+	m := testpeer.StartMaster(b, testpeer.Binaries(b), nil, "-children", "encoder", "-source", "pattern",
 		"-width", "1280", "-height", "720", "-dest", nginx.URL("live", "bench"), "-live")
 	awaitLive(m, 1)
 	r := testpeer.StartReader(b, nginx.URL("live", "bench"), testpeer.ReaderOptions{})
@@ -138,7 +117,7 @@ func masterCPU(b *testing.B, n int) float64 {
 	for i := 0; i < n; i++ {
 		args = append(args, "-dest", nginx.URL("live", fmt.Sprintf("d%d", i)))
 	}
-	m := testpeer.StartMaster(b, binaries(b), nil, args...)
+	m := testpeer.StartMaster(b, testpeer.Binaries(b), nil, args...)
 	defer m.Stop()
 	awaitLive(m, n)
 	pid := m.Cmd.Process.Pid
@@ -180,7 +159,7 @@ func encoderCPU(b *testing.B, renditions []string) float64 {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	m := testpeer.StartMaster(b, binaries(b), nil, "-config", path, "-children", "encoder", "-source", "pattern",
+	m := testpeer.StartMaster(b, testpeer.Binaries(b), nil, "-config", path, "-children", "encoder", "-source", "pattern",
 		"-width", "1280", "-height", "720", "-preset", "veryfast", "-live")
 	defer m.Stop()
 	awaitLive(m, 1+len(renditions))
@@ -208,11 +187,11 @@ func BenchmarkRenditionsEncoderCPU(b *testing.B) {
 // arrived (plugin render tick, pluginhost, master relay, compositor).
 func BenchmarkOverlayLatency(b *testing.B) {
 	cfg := b.TempDir() + "/config.yaml"
-	body := fmt.Sprintf("plugins:\n  dir: %s/plugins\n  list:\n    - name: clock\n", binaries(b))
+	body := fmt.Sprintf("plugins:\n  dir: %s/plugins\n  list:\n    - name: clock\n", testpeer.Binaries(b))
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	m := testpeer.StartMaster(b, binaries(b), nil, "-config", cfg, "-source", "color:#202020", "-width", "640", "-height", "360")
+	m := testpeer.StartMaster(b, testpeer.Binaries(b), nil, "-config", cfg, "-source", "color:#202020", "-width", "640", "-height", "360")
 	region := func() []byte {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,26 +37,6 @@ const (
 	window        = 10 * time.Second
 	loopFrames    = 60 // distinct frames of moving content, shown in a loop
 )
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries builds OnAir once per run, only when a benchmark needs it.
-func binaries(b *testing.B) string {
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "onair-bench")
-		if buildErr == nil {
-			buildErr = testpeer.BuildOnAir(binDir, false)
-		}
-	})
-	if buildErr != nil {
-		b.Fatal(buildErr)
-	}
-	return binDir
-}
 
 // procStat returns a process's CPU seconds and peak resident memory (KiB).
 func procStat(b *testing.B, pid int) (cpu float64, peakKiB int) {
@@ -127,7 +106,7 @@ type usage struct {
 // measureOnAir runs a master and encoder on the stage's screen and
 // measures one window once it is live.
 func measureOnAir(b *testing.B, s *stage) usage {
-	m := testpeer.StartMaster(b, binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
+	m := testpeer.StartMaster(b, testpeer.Binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
 		"-width", strconv.Itoa(width), "-height", strconv.Itoa(height), "-fps", strconv.Itoa(fps), "-preset", "veryfast",
 		"-bitrate", strconv.Itoa(kbps), "-dest", s.nginx.URL("live", "onair"), "-live")
 	defer m.Stop()
@@ -258,7 +237,7 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		bare, cores := bareX264FPS(b, content, c.w, c.h, c.preset, 30, kbps)
 		s := screenStage(b, content, c.w, c.h, 30)
 		fmt.Printf("%dx%d %s: bare libx264 on the same frames: %.1f fps, %.2f cores busy\n", c.w, c.h, c.preset, bare, cores)
-		m := testpeer.StartMaster(b, binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
+		m := testpeer.StartMaster(b, testpeer.Binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
 			"-width", strconv.Itoa(c.w), "-height", strconv.Itoa(c.h), "-preset", c.preset, "-bitrate", strconv.Itoa(kbps),
 			"-dest", s.nginx.URL("live", "fps"), "-live")
 		held := func(rate int) bool {
@@ -317,7 +296,7 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 	for _, source := range []string{"pattern", "screen"} {
 		b.Run(source, func(b *testing.B) {
 			s := screenStage(b, nil, width, height, fps)
-			m := testpeer.StartMaster(b, binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder",
+			m := testpeer.StartMaster(b, testpeer.Binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder",
 				"-source", source, "-width", strconv.Itoa(width), "-height", strconv.Itoa(height), "-fps", strconv.Itoa(fps),
 				"-preset", "veryfast", "-dest", s.nginx.URL("live", "lat"), "-live")
 			m.Await("live", 20*time.Second, func() bool {

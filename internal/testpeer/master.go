@@ -62,6 +62,28 @@ func BuildOnAir(dir string, race bool) error {
 	return nil
 }
 
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// Binaries builds OnAir (no race detector) once per test binary, the first
+// time a test or benchmark needs it, and returns the directory. It is for
+// benchmarks, which run many short-lived masters from one build.
+func Binaries(t testing.TB) string {
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "onair-bench")
+		if buildErr == nil {
+			buildErr = BuildOnAir(buildDir, false)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildDir
+}
+
 // SyncBuffer collects a process's output while it runs.
 type SyncBuffer struct {
 	mu  sync.Mutex
