@@ -221,4 +221,23 @@ func BenchmarkOverlayLatency(b *testing.B) {
 	fmt.Printf("plugin overlay change -> visible in the program (clock plugin, 10 changes): median %v, max %v\n",
 		lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "median-ms")
+
+	// Every OnAir process of this studio, at 640x360 with one plugin.
+	st := m.Status()
+	names, pids := []string{"master"}, []int{m.Cmd.Process.Pid}
+	for _, c := range st.GetChildren() {
+		names, pids = append(names, c.GetName()), append(pids, int(c.GetPid()))
+	}
+	for _, p := range st.GetPlugins() {
+		names, pids = append(names, "plugin "+p.GetName()), append(pids, int(p.GetPid()))
+	}
+	fmt.Print("peak RSS of every process (640x360, clock plugin):")
+	for i, pid := range pids {
+		_, peak, err := testpeer.ProcUsage(pid)
+		if err != nil {
+			b.Fatalf("%s: %v", names[i], err)
+		}
+		fmt.Printf(" %s %d MiB;", names[i], peak/1024)
+	}
+	fmt.Println()
 }

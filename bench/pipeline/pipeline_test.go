@@ -207,7 +207,7 @@ func bareX264FPS(b *testing.B, content [][]byte, w, h int, preset string, rate, 
 		}
 		wall := time.Since(start)
 		if f := n / wall.Seconds(); f > fps {
-			fps, cores = f, (selfCPU() - cpu0).Seconds()/wall.Seconds()
+			fps, cores = f, (selfCPU()-cpu0).Seconds()/wall.Seconds()
 		}
 		enc.Close()
 	}
