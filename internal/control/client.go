@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -43,6 +45,11 @@ func ReadEndpoint(dir string) (Endpoint, error) {
 	return e, json.Unmarshal(data, &e)
 }
 
+// KeepaliveTime is how long a client connection may be silent before it
+// pings the master; 10 s is the least gRPC allows. The master accepts pings
+// this often (see NewServer).
+const KeepaliveTime = 10 * time.Second
+
 // Dial connects to a master's Control API. A non-empty fingerprint means
 // TLS, trusting only the certificate with that fingerprint.
 func Dial(addr, token, fingerprint string) (pb.ControlClient, *grpc.ClientConn, error) {
@@ -53,6 +60,12 @@ func Dial(addr, token, fingerprint string) (pb.ControlClient, *grpc.ClientConn, 
 	conn, err := grpc.Dial(addr,
 		grpc.WithTransportCredentials(tr),
 		grpc.WithPerRPCCredentials(bearer(token)),
+		// A master that stops answering (a frozen process, or a pulled
+		// cable between the two PCs of an attach setup) sends no error:
+		// pings notice it within about 15 s, and a watching window says so.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time: KeepaliveTime, Timeout: 5 * time.Second, PermitWithoutStream: true,
+		}),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("control API at %s: %w", addr, err)

@@ -145,3 +145,95 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// freezer forwards TCP connections to a backend until Freeze, then keeps
+// them open and silent both ways: a frozen master, or a pulled cable.
+type freezer struct {
+	ln     net.Listener
+	frozen chan struct{}
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func startFreezer(t *testing.T, backend string) *freezer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{ln: ln, frozen: make(chan struct{})}
+	t.Cleanup(func() {
+		ln.Close()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, c := range f.conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", backend)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			f.mu.Lock()
+			f.conns = append(f.conns, in, out)
+			f.mu.Unlock()
+			go f.pipe(in, out)
+			go f.pipe(out, in)
+		}
+	}()
+	return f
+}
+
+func (f *freezer) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		select {
+		case <-f.frozen:
+			return // drop everything from now on, and keep dst open
+		default:
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			dst.Close()
+			return
+		}
+	}
+}
+
+func (f *freezer) Freeze() { close(f.frozen) }
+
+// A master that stops answering without closing anything is noticed by the
+// keepalive pings, and the window hears it lost the master.
+func TestNoticesAFrozenMaster(t *testing.T) {
+	t.Parallel()
+	addr, _ := serve(t, 1)
+	f := startFreezer(t, addr)
+	r := &record{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		Run(ctx, Fixed(Target{Addr: f.ln.Addr().String(), Token: "tok"}), r.handler(), DefaultBackoff)
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+
+	testpeer.Await(t, 5*time.Second, "first status", func() bool { p, _, _ := r.snapshot(); return len(p) == 1 })
+	f.Freeze()
+	frozen := time.Now()
+	testpeer.Await(t, control.KeepaliveTime+15*time.Second, "the frozen master noticed", func() bool {
+		_, _, d := r.snapshot()
+		return d > 0
+	})
+	t.Logf("a frozen master was noticed after %v", time.Since(frozen).Round(100*time.Millisecond))
+}
