@@ -33,9 +33,6 @@ type Options struct {
 	Window fyne.Window
 	// Do runs a function on the UI goroutine; fyne.Do when nil.
 	Do func(func())
-	// CPUTicks reads the CPU time of the master's processes; nil when the
-	// master is on another machine, where it cannot be read.
-	CPUTicks func(pids []int) (uint64, bool)
 	// PreviewEvery is how often the preview asks for a snapshot; 0 turns
 	// the preview off.
 	PreviewEvery time.Duration
@@ -74,7 +71,7 @@ func New(opt Options) *Studio {
 	if opt.Do == nil {
 		opt.Do = fyne.Do
 	}
-	s := &Studio{opt: opt, meter: &stats.Meter{CPUTicks: opt.CPUTicks}}
+	s := &Studio{opt: opt, meter: &stats.Meter{}}
 	s.conn = widget.NewLabel("Connecting…")
 	s.conn.Truncation = fyne.TextTruncateEllipsis
 	s.message = widget.NewLabel("")

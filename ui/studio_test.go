@@ -315,13 +315,13 @@ func TestPreviewShowsSnapshots(t *testing.T) {
 }
 
 func TestLogLinesAndStats(t *testing.T) {
-	ticks := uint64(0)
-	r := newRig(t, func(o *Options) { o.CPUTicks = func([]int) (uint64, bool) { ticks += 50; return ticks, true } })
+	r := newRig(t)
 	r.await("the log line", func() bool { return len(r.studio.logs.lines) > 0 && r.studio.logs.lines[0] == "master running" })
 	base := time.Now()
 	for i := uint64(1); i <= 3; i++ {
 		r.master.setAt(base.Add(time.Duration(i)*time.Second), func(st *pb.MasterStatus) {
 			st.Encoder.EncodedFrames, st.Encoder.SkippedFrames = 30*i, 2
+			st.CpuTicks = 50 * i // half a core, as the master measures it
 			st.Destinations = []*pb.DestinationStatus{{State: "live", BytesSent: 500_000 * i, FramesDropped: 1}}
 		})
 		r.await("the event", func() bool { return r.studio.status.GetEncoder().GetEncodedFrames() == 30*i })

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/onair-studio/onair/ui"
 	"github.com/onair-studio/onair/ui/link"
-	"github.com/onair-studio/onair/ui/stats"
 )
 
 // previewEvery is how often the window asks the master for a snapshot.
@@ -43,14 +41,12 @@ func localGUI(dir string, args []string) error {
 	} else {
 		fmt.Fprintf(os.Stderr, "Attached to the running OnAir engine (pid %d); flags given now do not change it.\n", pid)
 	}
-	return runWindow(window{resolve: localTarget(dir), sameMachine: true, ownsEngine: true})
+	return runWindow(window{resolve: localTarget(dir), ownsEngine: true})
 }
 
 // window is what the studio window attaches to.
 type window struct {
 	resolve link.Resolver
-	// sameMachine: the engine's processes can be read for their CPU.
-	sameMachine bool
 	// ownsEngine: this machine's engine, which closing the window may stop.
 	ownsEngine bool
 	// gate asks for what attaching needs and calls open when the user may
@@ -65,9 +61,6 @@ func runWindow(win window) error {
 	w := a.NewWindow("OnAir")
 	w.Resize(fyne.NewSize(1200, 760))
 	opt := ui.Options{Window: w, PreviewEvery: previewEvery, OnTitle: w.SetTitle}
-	if win.sameMachine {
-		opt.CPUTicks = stats.ProcTicks
-	}
 	studio := ui.New(opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -157,14 +150,4 @@ func confirmQuit(a fyne.App, w fyne.Window, studio *ui.Studio) {
 	d = dialog.NewCustomWithoutButtons("Quit OnAir", container.NewVBox(label, container.NewHBox(cancel, stop, keep)), w)
 	d.Resize(fyne.NewSize(460, 0))
 	d.Show()
-}
-
-// isLoopback reports whether addr is on this machine.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

@@ -175,6 +175,13 @@ func TestStartStopReachChildren(t *testing.T) {
 	if !st.GetLive() {
 		t.Fatal("not live after start")
 	}
+	// The status carries the studio's CPU time, which is what a window
+	// attached from another PC shows.
+	if c0 := m.Status().GetCpuTicks(); c0 == 0 {
+		t.Error("the status reports no CPU time")
+	} else {
+		m.Await("CPU time growing while live", 10*time.Second, func() bool { return m.Status().GetCpuTicks() > c0 })
+	}
 	if _, err := m.Ctl("stop"); err != nil {
 		t.Fatal(err)
 	}

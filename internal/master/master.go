@@ -23,6 +23,7 @@ import (
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/fault"
 	"github.com/onair-studio/onair/internal/output"
+	"github.com/onair-studio/onair/internal/procstat"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/state"
 	"github.com/onair-studio/onair/internal/supervise"
@@ -380,7 +381,24 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 			NextStartMs: s.NextStart.Milliseconds(), LastStderr: s.LastStderr,
 		})
 	}
+	st.CpuTicks, _ = procstat.Ticks(pids(st))
 	return st, nil
+}
+
+// pids are the master's and its children's processes, plugins included.
+func pids(st *pb.MasterStatus) []int {
+	out := []int{int(st.GetPid())}
+	for _, c := range st.GetChildren() {
+		if c.GetPid() > 0 {
+			out = append(out, int(c.GetPid()))
+		}
+	}
+	for _, p := range st.GetPlugins() {
+		if p.GetPid() > 0 {
+			out = append(out, int(p.GetPid()))
+		}
+	}
+	return out
 }
 
 func (m *Master) snapshots() []supervise.Snapshot {

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/internal/procstat"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -280,18 +281,11 @@ func Alive(pid int) bool {
 // ProcUsage returns a live process's CPU time (user + system) and its peak
 // resident memory in KiB, from /proc, for benchmarks.
 func ProcUsage(pid int) (cpu time.Duration, peakKiB int, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
+	ticks, ok := procstat.Ticks([]int{pid})
+	if !ok {
+		return 0, 0, fmt.Errorf("process %d: CPU time not readable", pid)
 	}
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	cpu = time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	cpu = time.Duration(ticks) * time.Second / 100 // clock ticks
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err

@@ -1,6 +1,7 @@
 // Package stats turns the master's running counters into the rates the
-// stats bar shows: frames per second, outgoing bitrate, and, for a master on
-// this machine, the CPU its processes use.
+// stats bar shows: frames per second, outgoing bitrate, and the CPU the
+// master's processes use (which the master reports, so an attached window
+// on another PC shows it too).
 package stats
 
 import (
@@ -22,10 +23,6 @@ type Reading struct {
 // Meter keeps the previous sample. Rates are taken over at least a second,
 // because status events come several times a second and would jitter.
 type Meter struct {
-	// CPUTicks, when set, returns the CPU time used so far by the given
-	// processes in clock ticks (1/100 s), and whether it could read them.
-	CPUTicks func(pids []int) (uint64, bool)
-
 	prev   sample
 	have   bool
 	latest Reading
@@ -51,9 +48,7 @@ func (m *Meter) Add(st *pb.MasterStatus, at time.Time) Reading {
 		dropped += d.GetFramesDropped()
 	}
 	dropped += st.GetRecording().GetFramesDropped()
-	if m.CPUTicks != nil {
-		s.ticks, s.cpuOK = m.CPUTicks(Pids(st))
-	}
+	s.ticks, s.cpuOK = st.GetCpuTicks(), st.GetCpuTicks() > 0
 	m.latest.Skipped, m.latest.Dropped = st.GetEncoder().GetSkippedFrames(), dropped
 	// A new master, or counters that went back (a restarted encoder),
 	// start the window again.
@@ -76,20 +71,4 @@ func (m *Meter) Add(st *pb.MasterStatus, at time.Time) Reading {
 	m.latest.Valid = true
 	m.prev = s
 	return m.latest
-}
-
-// Pids are the master's and its children's processes, plugins included.
-func Pids(st *pb.MasterStatus) []int {
-	pids := []int{int(st.GetPid())}
-	for _, c := range st.GetChildren() {
-		if c.GetPid() > 0 {
-			pids = append(pids, int(c.GetPid()))
-		}
-	}
-	for _, p := range st.GetPlugins() {
-		if p.GetPid() > 0 {
-			pids = append(pids, int(p.GetPid()))
-		}
-	}
-	return pids
 }

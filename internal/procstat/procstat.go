@@ -1,4 +1,6 @@
-package stats
+// Package procstat reads how much CPU processes on this machine have used,
+// from /proc.
+package procstat
 
 import (
 	"fmt"
@@ -7,10 +9,9 @@ import (
 	"strings"
 )
 
-// ProcTicks reads user and system CPU time of processes on this machine
-// from /proc, in clock ticks. It fails when none can be read (the master is
-// on another machine).
-func ProcTicks(pids []int) (uint64, bool) {
+// Ticks is the user and system CPU time the processes have used so far, in
+// clock ticks (1/100 s). It fails when none of them can be read.
+func Ticks(pids []int) (uint64, bool) {
 	var total uint64
 	read := 0
 	for _, pid := range pids {
