@@ -19,9 +19,9 @@ func RenditionPath(name string) string { return "rendition/" + name }
 // pipeline is one run of capture → compose → convert → encode → return path
 // with fixed settings. Settings other than the bitrate make a new pipeline.
 //
-// Two goroutines share the work: the compositor's captures, composes and
-// converts each frame into a free picture, and the encoding goroutine
-// encodes and publishes it. So the next frame is captured while this one is
+// Two goroutines share the work: the compositor's goroutine captures,
+// composes and converts each frame into a free picture, and the encoding
+// goroutine encodes and publishes it. So the next frame is captured while this one is
 // encoded, and the pipeline keeps up with whichever of the two is slower
 // rather than with their sum. There are two pictures: when the encoder
 // holds both, the compositor waits and the slots that pass are skipped, so
