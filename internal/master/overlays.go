@@ -38,13 +38,28 @@ func (r *overlayRelay) encoderRestarted() {
 func (r *overlayRelay) run(ctx context.Context) {
 	go r.watch(ctx)
 	cache := map[string]*pb.Overlay{}
-	// pending: the encoder may lack overlays (it restarted, or a send
-	// failed); everything goes again as soon as it runs.
+	// removed: removals the encoder has not taken yet, so an overlay whose
+	// plugin took it away does not stay on air.
+	removed := map[string]bool{}
+	// pending: the encoder may lack overlays or removals (it restarted, or
+	// a send failed); everything goes again as soon as it runs.
 	pending := false
 	retry := time.NewTicker(100 * time.Millisecond)
 	defer retry.Stop()
+	remove := func(id string) {
+		if r.send(ctx, &pb.Overlay{Id: id, Removed: true}) {
+			delete(removed, id)
+		} else {
+			removed[id], pending = true, true
+		}
+	}
 	sendAll := func() {
 		pending = false
+		for id := range removed {
+			if remove(id); pending {
+				return
+			}
+		}
 		for _, o := range cache {
 			if !r.send(ctx, o) {
 				pending = true
@@ -67,18 +82,18 @@ func (r *overlayRelay) run(ctx context.Context) {
 				// The pluginhost is gone: its overlays go with it until the
 				// new one sends them again.
 				for id := range cache {
-					if !r.send(ctx, &pb.Overlay{Id: id, Removed: true}) {
-						pending = true
-					}
+					remove(id)
 				}
 				clear(cache)
 				continue
 			}
 			if o.GetRemoved() {
 				delete(cache, o.GetId())
-			} else {
-				cache[o.GetId()] = o
+				remove(o.GetId())
+				continue
 			}
+			cache[o.GetId()] = o
+			delete(removed, o.GetId())
 			if !r.send(ctx, o) {
 				pending = true
 			}
