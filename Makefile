@@ -52,10 +52,11 @@ test: deps
 	$(GO) test $(TEST_FLAGS) ./...
 
 # Speed targets, each compared with ffmpeg in the same run (ratios printed).
-# The screen pipeline's rate search alone takes several minutes: more than
-# go test's default 10-minute limit on a slow machine.
+# One package at a time (-p 1): two benchmarks sharing the cores would
+# measure each other. The screen pipeline's rate search alone takes several
+# minutes, more than go test's default 10-minute limit on a slow machine.
 bench: deps build
-	$(GO) test -run '^$$' -bench . -timeout 60m ./...
+	$(GO) test -run '^$$' -bench . -p 1 -timeout 60m ./...
 	$(GO) run ./bench/codec
 
 # Fuzz every target for FUZZTIME (make fuzz FUZZTIME=1m for longer runs). The
