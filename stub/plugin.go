@@ -2,9 +2,7 @@ package stub
 
 import (
 	"context"
-	"os"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
@@ -29,8 +27,8 @@ const PluginProtocolVersion = 1
 const PluginDispense = "plugin"
 
 // PluginMaxMessage bounds one message between the pluginhost and a plugin
-// (plugin.proto documents it for authors).
-const PluginMaxMessage = 64 << 20
+// (plugin.proto documents it for authors): the children's own limit.
+const PluginMaxMessage = maxMessage
 
 // PluginPlugin serves pb.PluginServer in a plugin binary and dispenses a
 // pb.PluginClient in the pluginhost.
@@ -54,19 +52,8 @@ var PluginSet = plugin.PluginSet{PluginDispense: &PluginPlugin{}}
 // ServePlugin runs a plugin binary's service until the pluginhost closes it.
 // Authors use the SDK (plugins/sdk) rather than this.
 func ServePlugin(impl pb.PluginServer) {
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: PluginHandshake,
-		Plugins:         plugin.PluginSet{PluginDispense: &PluginPlugin{Impl: impl}},
-		Logger:          hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}),
-		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(PluginMaxMessage), grpc.MaxSendMsgSize(PluginMaxMessage))
-			return grpc.NewServer(opts...)
-		},
-	})
+	serve(PluginHandshake, plugin.PluginSet{PluginDispense: &PluginPlugin{Impl: impl}})
 }
 
 // PluginDialOptions are the pluginhost's side of PluginMaxMessage.
-func PluginDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(PluginMaxMessage), grpc.MaxCallSendMsgSize(PluginMaxMessage))}
-}
+func PluginDialOptions() []grpc.DialOption { return DialOptions() }

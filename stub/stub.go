@@ -73,10 +73,13 @@ const maxMessage = 64 << 20
 
 // Serve runs a child's service until the master closes it. name is EncoderName
 // or PluginHostName, p the matching plugin with its Impl set.
-func Serve(name string, p plugin.Plugin) {
+func Serve(name string, p plugin.Plugin) { serve(Handshake, plugin.PluginSet{name: p}) }
+
+// serve runs a go-plugin server for the master's children and for plugins.
+func serve(h plugin.HandshakeConfig, set plugin.PluginSet) {
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: Handshake,
-		Plugins:         plugin.PluginSet{name: p},
+		HandshakeConfig: h,
+		Plugins:         set,
 		// go-plugin's own chatter stays out of the master's log unless it
 		// is a warning.
 		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}),

@@ -49,10 +49,7 @@ func NewAttachForm(addr, fingerprint string, firstUse bool, token string, do fun
 	f.token.entry.SetText(token)
 	f.remember = widget.NewCheck("Remember the token for this master", nil)
 	f.remember.SetChecked(true)
-	f.msg = widget.NewLabel("")
-	f.msg.Importance = widget.DangerImportance
-	f.msg.Wrapping = fyne.TextWrapWord
-	f.msg.Hide()
+	f.msg = errorLabel()
 	f.connect = widget.NewButton("Attach", f.submit)
 	f.connect.Importance = widget.HighImportance
 	f.form.save = f.connect

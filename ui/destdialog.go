@@ -73,10 +73,7 @@ func newDestForm(s *Studio, index int) *destForm {
 	}))
 	f.rend.entry.SetPlaceHolder("blank: the program")
 
-	f.errMsg = widget.NewLabel("")
-	f.errMsg.Importance = widget.DangerImportance
-	f.errMsg.Wrapping = fyne.TextWrapWord
-	f.errMsg.Hide()
+	f.errMsg = errorLabel()
 	f.save = widget.NewButton("Save", f.submit)
 	f.save.Importance = widget.HighImportance
 	f.cancel = widget.NewButton("Cancel", func() { f.close() })
@@ -188,9 +185,7 @@ func (f *destForm) show() {
 	if f.index >= 0 {
 		title = "Edit destination"
 	}
-	f.dlg = dialog.NewCustomWithoutButtons(title, f.content, f.s.opt.Window)
-	f.dlg.Resize(fyne.NewSize(520, 0))
-	f.dlg.Show()
+	f.dlg = f.s.showDialog(title, f.content, 520)
 }
 
 func (f *destForm) close() {

@@ -68,12 +68,10 @@ func (d *destinations) newRow(i int) *destRow {
 	r := &destRow{
 		title:    bold(""),
 		state:    widget.NewLabel(""),
-		errMsg:   widget.NewLabel(""),
+		errMsg:   errorLabel(), // shown by set
 		counters: widget.NewLabel(""),
 	}
 	r.title.Truncation = fyne.TextTruncateEllipsis
-	r.errMsg.Importance = widget.DangerImportance
-	r.errMsg.Wrapping = fyne.TextWrapWord
 	r.reconnect = widget.NewButtonWithIcon("Reconnect", theme.ViewRefreshIcon(), func() {
 		d.s.call("Reconnect", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
 			return c.Reconnect(ctx, &pb.DestinationRequest{Index: int32(i)})

@@ -255,7 +255,7 @@ func newRig(t *testing.T, opts ...func(*Options)) *rig {
 		close(done)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	r.await("connected", func() bool { return r.studio.connected && r.studio.status != nil })
+	r.await("connected", func() bool { return r.studio.connected() && r.studio.status != nil })
 	return r
 }
 

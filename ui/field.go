@@ -3,6 +3,7 @@ package ui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 )
@@ -21,11 +22,17 @@ type field struct {
 
 func newField(label string, e *widget.Entry, check func(string) error) *field {
 	f := &field{label: label, entry: e, check: check}
-	f.msg = widget.NewLabel("")
-	f.msg.Importance = widget.DangerImportance
-	f.msg.Wrapping = fyne.TextWrapWord
-	f.msg.Hide()
+	f.msg = errorLabel()
 	return f
+}
+
+// errorLabel is a hidden, wrapping label for what went wrong.
+func errorLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.Importance = widget.DangerImportance
+	l.Wrapping = fyne.TextWrapWord
+	l.Hide()
+	return l
 }
 
 // validate runs the check and shows its message if the user has typed here.
@@ -81,6 +88,15 @@ func (fm *form) validate() bool {
 		}
 	}
 	return ok
+}
+
+// showDialog shows content in a dialog of the studio's window, width wide,
+// with the content's own buttons.
+func (s *Studio) showDialog(title string, content fyne.CanvasObject, width float32) dialog.Dialog {
+	d := dialog.NewCustomWithoutButtons(title, content, s.opt.Window)
+	d.Resize(fyne.NewSize(width, 0))
+	d.Show()
+	return d
 }
 
 // grid lays out label / widget pairs.

@@ -84,7 +84,7 @@ func (b *liveBar) refresh() {
 	} else {
 		b.record.SetText("Record")
 	}
-	if b.busy || !b.s.connected {
+	if b.busy || !b.s.connected() {
 		b.goLive.Disable()
 		b.record.Disable()
 	} else {

@@ -147,7 +147,5 @@ func (f *layerForm) show() {
 	if f.index >= 0 {
 		title = "Edit source"
 	}
-	f.dlg = dialog.NewCustomWithoutButtons(title, f.content, f.s.opt.Window)
-	f.dlg.Resize(fyne.NewSize(480, 0))
-	f.dlg.Show()
+	f.dlg = f.s.showDialog(title, f.content, 480)
 }

@@ -55,9 +55,7 @@ func newLoadForm(s *Studio) *loadForm {
 }
 
 func (f *loadForm) show() {
-	f.dlg = dialog.NewCustomWithoutButtons("Load plugin", f.content, f.s.opt.Window)
-	f.dlg.Resize(fyne.NewSize(420, 0))
-	f.dlg.Show()
+	f.dlg = f.s.showDialog("Load plugin", f.content, 420)
 }
 
 // pluginForm edits a plugin's parameters from the schema it reports, each
@@ -132,7 +130,5 @@ func (f *pluginForm) submit() {
 }
 
 func (f *pluginForm) show() {
-	f.dlg = dialog.NewCustomWithoutButtons("Configure "+f.name, f.content, f.s.opt.Window)
-	f.dlg.Resize(fyne.NewSize(520, 0))
-	f.dlg.Show()
+	f.dlg = f.s.showDialog("Configure "+f.name, f.content, 520)
 }

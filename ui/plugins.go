@@ -73,9 +73,7 @@ func (p *pluginsPanel) update(st *pb.MasterStatus) {
 }
 
 func (p *pluginsPanel) newRow(i int) *pluginRow {
-	r := &pluginRow{title: bold(""), state: widget.NewLabel(""), detail: widget.NewLabel(""), errMsg: widget.NewLabel("")}
-	r.errMsg.Importance = widget.DangerImportance
-	r.errMsg.Wrapping = fyne.TextWrapWord
+	r := &pluginRow{title: bold(""), state: widget.NewLabel(""), detail: widget.NewLabel(""), errMsg: errorLabel()} // errMsg is shown by set
 	r.detail.Wrapping = fyne.TextWrapWord
 	r.configure = widget.NewButtonWithIcon("Configure", theme.SettingsIcon(), func() {
 		if l := p.s.status.GetPluginList(); i < len(l) {

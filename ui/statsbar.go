@@ -46,11 +46,7 @@ func (b *statsBar) update(st *pb.MasterStatus, r stats.Reading) {
 	} else {
 		b.cpu.SetText("CPU –")
 	}
-	if be := st.GetEncoder().GetBackend(); be != "" {
-		b.backend.SetText(be)
-	} else {
-		b.backend.SetText("")
-	}
+	b.backend.SetText(st.GetEncoder().GetBackend())
 }
 
 func warnIf(bad bool) widget.Importance {

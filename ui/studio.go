@@ -42,15 +42,14 @@ type Options struct {
 
 // Studio is the main window's content and state.
 type Studio struct {
-	opt       Options
-	client    pb.ControlClient // nil while not connected
-	addr      string
-	status    *pb.MasterStatus
-	connected bool
-	everUp    bool
-	meter     *stats.Meter
-	reading   stats.Reading
-	title     string
+	opt     Options
+	client  pb.ControlClient // nil while not connected
+	addr    string
+	status  *pb.MasterStatus
+	everUp  bool
+	meter   *stats.Meter
+	reading stats.Reading
+	title   string
 
 	conn    *widget.Label // connection state
 	message *widget.Label // what the last failed action said
@@ -74,10 +73,7 @@ func New(opt Options) *Studio {
 	s := &Studio{opt: opt, meter: &stats.Meter{}}
 	s.conn = widget.NewLabel("Connecting…")
 	s.conn.Truncation = fyne.TextTruncateEllipsis
-	s.message = widget.NewLabel("")
-	s.message.Importance = widget.DangerImportance
-	s.message.Wrapping = fyne.TextWrapWord
-	s.message.Hide()
+	s.message = errorLabel()
 	s.live = newLiveBar(s)
 	s.preview = newPreview(s)
 	s.stats = newStatsBar()
@@ -117,7 +113,7 @@ func (s *Studio) Title() string { return s.title }
 
 // Connected is called on the UI goroutine when the event stream is up.
 func (s *Studio) Connected(c pb.ControlClient, addr string, again bool) {
-	s.client, s.addr, s.connected = c, addr, true
+	s.client, s.addr = c, addr
 	if again || s.everUp {
 		s.conn.SetText("Reconnected to the engine at " + addr)
 	} else {
@@ -134,7 +130,7 @@ func (s *Studio) Connected(c pb.ControlClient, addr string, again bool) {
 // Disconnected is called on the UI goroutine when the stream ended or
 // could not start.
 func (s *Studio) Disconnected(err error, retryIn time.Duration, attempt int) {
-	s.client, s.connected = nil, false
+	s.client = nil
 	s.preview.stop()
 	what := "Connecting to the engine"
 	if s.everUp {
@@ -194,7 +190,7 @@ func (s *Studio) applyStatus(st *pb.MasterStatus, at time.Time) {
 func (s *Studio) setTitle() {
 	t := "OnAir"
 	switch {
-	case !s.connected:
+	case !s.connected():
 		t += " — reconnecting…"
 	case s.status.GetLive():
 		t += " — LIVE"
@@ -211,6 +207,10 @@ func (s *Studio) setTitle() {
 		}
 	}
 }
+
+// connected reports whether the event stream is up: the link hands over a
+// client only then.
+func (s *Studio) connected() bool { return s.client != nil }
 
 var errNotConnected = errors.New("not connected to the engine")
 

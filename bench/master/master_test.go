@@ -109,6 +109,15 @@ func cpuSeconds(b *testing.B, pid int) float64 {
 	return cpu.Seconds()
 }
 
+// cpuRate measures a process's CPU use over a 10 s window, in CPU-seconds
+// per second.
+func cpuRate(b *testing.B, pid int) float64 {
+	const window = 10 * time.Second
+	start, t0 := cpuSeconds(b, pid), time.Now()
+	time.Sleep(window) // a measurement window, not a wait for a condition
+	return (cpuSeconds(b, pid) - start) / time.Since(t0).Seconds()
+}
+
 // masterCPU streams 720p to n nginx destinations for a while and returns the
 // master's CPU use in CPU-seconds per second.
 func masterCPU(b *testing.B, n int) float64 {
@@ -120,11 +129,7 @@ func masterCPU(b *testing.B, n int) float64 {
 	m := testpeer.StartMaster(b, testpeer.Binaries(b), nil, args...)
 	defer m.Stop()
 	awaitLive(m, n)
-	pid := m.Cmd.Process.Pid
-	const window = 10 * time.Second
-	start, t0 := cpuSeconds(b, pid), time.Now()
-	time.Sleep(window) // a measurement window, not a wait for a condition
-	return (cpuSeconds(b, pid) - start) / time.Since(t0).Seconds()
+	return cpuRate(b, m.Cmd.Process.Pid)
 }
 
 // BenchmarkMasterCPUPerDestination compares the master's CPU with 1 and 10
@@ -163,11 +168,7 @@ func encoderCPU(b *testing.B, renditions []string) float64 {
 		"-width", "1280", "-height", "720", "-preset", "veryfast", "-live")
 	defer m.Stop()
 	awaitLive(m, 1+len(renditions))
-	pid := int(testpeer.Child(m.Status(), "encoder").GetPid())
-	const window = 10 * time.Second
-	start, t0 := cpuSeconds(b, pid), time.Now()
-	time.Sleep(window) // a measurement window, not a wait for a condition
-	return (cpuSeconds(b, pid) - start) / time.Since(t0).Seconds()
+	return cpuRate(b, int(testpeer.Child(m.Status(), "encoder").GetPid()))
 }
 
 // BenchmarkRenditionsEncoderCPU compares the encoder's CPU for the 720p

@@ -147,6 +147,9 @@ func measureFFmpeg(b *testing.B, s *stage) usage {
 	if err := ff.Start(); err != nil {
 		b.Fatal(err)
 	}
+	// On a failure below, ffmpeg must not outlive the benchmark; after
+	// Wait this is a no-op.
+	defer func() { _ = ff.Process.Kill() }()
 	// Like OnAir's, the window starts once a second of frames went out, so
 	// start-up is not counted; ffmpeg runs a second longer to fill it.
 	var frames, startFrames, startCPU, xc0 float64

@@ -231,7 +231,7 @@ plugins:
 			series = append(series, sampleMaster(t, m))
 			nextSample = nextSample.Add(10 * time.Second)
 		}
-		w.rescueFailed()
+		w.rescueFailed(w.status())
 		st := w.status()
 		if st == nil {
 			continue
@@ -309,10 +309,11 @@ plugins:
 	}
 
 	// Exactly one publish session at destination 0.
-	if n := dest0.Publishes(stream); n != 1 {
-		t.Errorf("destination 0's nginx saw %d publish sessions, want 1", n)
+	publishes := dest0.Publishes(stream)
+	if publishes != 1 {
+		t.Errorf("destination 0's nginx saw %d publish sessions, want 1", publishes)
 	}
-	say(t, "soak: destination 0 publish sessions: %d; destination 1: %d", dest0.Publishes(stream), dest1.Publishes(stream))
+	say(t, "soak: destination 0 publish sessions: %d; destination 1: %d", publishes, dest1.Publishes(stream))
 	if d := dests; len(d) != 2 || d[0].GetState() != "live" || d[1].GetState() != "live" {
 		t.Errorf("destinations after recovery: %v", d)
 	}
@@ -334,8 +335,7 @@ plugins:
 	// No orphans: stop the master, then every process seen must be gone.
 	stopTracking()
 	m.Stop()
-	time.Sleep(200 * time.Millisecond) // let the kernel deliver the parent-death signals
-	var orphans []string
+	var orphans []string // the parent-death signals take a moment to land
 	testpeer.Eventually(5*time.Second, func() bool {
 		orphans = w.survivors()
 		return len(orphans) == 0
@@ -503,8 +503,7 @@ func (w *world) survivors() []string {
 
 // rescueFailed restarts a child the master gave up on (or the pluginhost,
 // when a plugin was given up on), as a user would, and counts it.
-func (w *world) rescueFailed() {
-	st := w.status()
+func (w *world) rescueFailed(st *pb.MasterStatus) {
 	if st == nil {
 		return
 	}
@@ -529,12 +528,10 @@ func (w *world) rescue(child, why string) {
 }
 
 // awaitSteady waits until both children run the desired state, both
-// plugins run and both destinations are live, restarting what failed, and
-// returns how long that took.
-func (w *world) awaitSteady(within time.Duration) time.Duration {
+// plugins run and both destinations are live, restarting what failed.
+func (w *world) awaitSteady(within time.Duration) {
 	w.t.Helper()
 	var last *pb.MasterStatus
-	start := time.Now()
 	ok := testpeer.Eventually(within, func() bool {
 		st := w.status()
 		if st == nil {
@@ -542,22 +539,24 @@ func (w *world) awaitSteady(within time.Duration) time.Duration {
 		}
 		last = st
 		if !testpeer.Configured(st, "encoder") || !testpeer.Configured(st, "pluginhost") {
-			for _, c := range st.GetChildren() {
-				if c.GetState() == "failed" {
-					w.rescueFailed()
-				}
+			if slices.ContainsFunc(st.GetChildren(), func(c *pb.ChildStatus) bool { return c.GetState() == "failed" }) {
+				w.rescueFailed(st)
 			}
 			return false
 		}
-		running := 0
+		running, failed := 0, false
 		for _, p := range st.GetPlugins() {
-			if p.GetState() == "running" {
+			switch p.GetState() {
+			case "running":
 				running++
-			} else if p.GetState() == "failed" {
-				w.rescueFailed()
+			case "failed":
+				failed = true
 			}
 		}
 		if running != 2 {
+			if failed {
+				w.rescueFailed(st)
+			}
 			return false
 		}
 		d := st.GetDestinations()
@@ -566,7 +565,6 @@ func (w *world) awaitSteady(within time.Duration) time.Duration {
 	if !ok {
 		w.t.Fatalf("not steady within %v: %v\nmaster output:\n%s", within, last, tail(w.m.Out.String(), 4000))
 	}
-	return time.Since(start)
 }
 
 // sample is the master's resource use at one moment.

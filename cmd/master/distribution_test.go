@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -174,10 +173,7 @@ func TestStreamKeyStoredApart(t *testing.T) {
 		t.Fatalf("twitch without a key: %v", d[1])
 	}
 	const key = "sk_live_4f00d"
-	cmd := exec.Command(filepath.Join(binDir, "master"), "ctl", "key", "set", "main")
-	cmd.Env = m.Env
-	cmd.Stdin = strings.NewReader(key + "\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := ctlStdin(m, key+"\n", "key", "set", "main"); err != nil {
 		t.Fatalf("key set: %v\n%s", err, out)
 	}
 	m.Await("main live with its key", 10*time.Second, func() bool {
@@ -205,11 +201,8 @@ func TestDestinationsOverAPI(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	m := startMaster(t, nil, "-config", cfg, "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180", "-live")
 	const key = "sk_api_77"
-	cmd := exec.Command(filepath.Join(binDir, "master"), "ctl", "dest", "add", "-name", "relay", "-service", "custom",
-		"-url", "rtmp://"+nginx.Addr()+"/live", "-key-stdin")
-	cmd.Env = m.Env
-	cmd.Stdin = strings.NewReader(key)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := ctlStdin(m, key, "dest", "add", "-name", "relay", "-service", "custom",
+		"-url", "rtmp://"+nginx.Addr()+"/live", "-key-stdin"); err != nil {
 		t.Fatalf("dest add: %v\n%s", err, out)
 	}
 	m.Await("added destination live", 10*time.Second, func() bool {

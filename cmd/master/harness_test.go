@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/onair-studio/onair/internal/testpeer"
@@ -44,4 +47,14 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// ctlStdin runs `master ctl` like m.Ctl, with stdin (for keys, which are
+// never passed as arguments).
+func ctlStdin(m *testpeer.Master, stdin string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(m.BinDir, "master"), append([]string{"ctl"}, args...)...)
+	cmd.Env = m.Env
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

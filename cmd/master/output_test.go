@@ -169,12 +169,8 @@ func TestBadDestinations(t *testing.T) {
 		}
 		return d[4].GetFramesSent() > 30
 	}
-	start := time.Now()
-	for !ok() {
-		if time.Since(start) > 15*time.Second {
-			t.Fatalf("destinations not as expected:%s", destinations(st))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testpeer.Eventually(15*time.Second, ok) {
+		t.Fatalf("destinations not as expected:%s", destinations(st))
 	}
 	t.Logf("destinations:%s", destinations(st))
 	if strings.Contains(m.Out.String(), secret) || strings.Contains(destinations(st), secret) {

@@ -360,8 +360,9 @@ func TestScreenCapture(t *testing.T) {
 			// not be new; what must hold is that ours is there and no
 			// other client appeared.
 			now := xClients(t, c)
+			present := now[ours]
 			delete(now, ours)
-			if added := newClients(clients0, now); len(added) != 0 || !xClients(t, c)[ours] {
+			if added := newClients(clients0, now); len(added) != 0 || !present {
 				t.Fatalf("%s: other new X clients %#x, or the source's %#x missing", when, added, ours)
 			}
 		}

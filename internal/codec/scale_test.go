@@ -19,19 +19,19 @@ func TestScale(t *testing.T) {
 			img.SetRGBA(x, y, c)
 		}
 	}
-	src, _ := NewFrame(I420, 640, 360)
+	src := mustFrame(t, I420, 640, 360)
 	if err := src.FromRGBA(img); err != nil {
 		t.Fatal(err)
 	}
 	var s Scaler
 	for _, format := range []Format{I420, NV12} {
-		dst, _ := NewFrame(format, 320, 180)
+		dst := mustFrame(t, format, 320, 180)
 		if err := s.Scale(dst, src); err != nil {
 			t.Fatal(err)
 		}
 		left, right := dst.Planes[0][90*320+40], dst.Planes[0][90*320+280]
 		wantL, wantR := src.Planes[0][180*640+80], src.Planes[0][180*640+560]
-		if d(left, wantL) > 1 || d(right, wantR) > 1 {
+		if !within1(int(left), int(wantL)) || !within1(int(right), int(wantR)) {
 			t.Errorf("%v: luma left %d right %d, want %d and %d", format, left, right, wantL, wantR)
 		}
 		// Chroma of the left half: U at (20,45) in I420; interleaved in NV12.
@@ -39,19 +39,12 @@ func TestScale(t *testing.T) {
 		if format == NV12 {
 			u = dst.Planes[1][45*dst.Strides[1]+40]
 		}
-		if wantU := src.Planes[1][90*src.Strides[1]+40]; d(u, wantU) > 1 {
+		if wantU := src.Planes[1][90*src.Strides[1]+40]; !within1(int(u), int(wantU)) {
 			t.Errorf("%v: U %d, want %d", format, u, wantU)
 		}
 	}
-	nv, _ := NewFrame(NV12, 640, 360)
+	nv := mustFrame(t, NV12, 640, 360)
 	if err := s.Scale(src, nv); err == nil {
 		t.Error("scaling from NV12 accepted")
 	}
-}
-
-func d(a, b byte) int {
-	if a > b {
-		return int(a - b)
-	}
-	return int(b - a)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/onair-studio/onair/internal/codec"
@@ -35,15 +36,16 @@ type pipeline struct {
 	fps        int
 	program    *track
 	renditions []*track
-	scaler     codec.Scaler
 	// crashAfter is for tests only (see simulatedCrashAfter).
 	crashAfter uint64
 
 	free  chan *picture // pictures the compositor may fill
 	ready chan *picture // filled pictures, in order, for the encoding goroutine
-	ctx   context.Context
-	stop  context.CancelFunc
-	done  chan struct{} // both goroutines have ended
+	// keyNext asks for the next picture converted to be a keyframe.
+	keyNext atomic.Bool
+	ctx     context.Context
+	stop    context.CancelFunc
+	done    chan struct{} // both goroutines have ended
 }
 
 // picture is one composed frame converted for the encoders.
@@ -54,6 +56,7 @@ type picture struct {
 	i420     *codec.Frame
 	pts      time.Duration
 	captured time.Time
+	keyframe bool // forced: an IDR in every track
 }
 
 // sourceFor turns the configured source into the scene's one full-frame
@@ -182,6 +185,7 @@ func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 	// gaps and the clock never drifts from the frame rate.
 	pic.pts = time.Duration(frameNo) * time.Second / time.Duration(p.fps)
 	pic.captured = captured
+	pic.keyframe = p.keyNext.Swap(false)
 	from := func(f *codec.Frame) error { return f.FromRGBA(img.RGBA) }
 	if img.BGRX {
 		from = func(f *codec.Frame) error { return f.FromBGRA(img.Pix, img.Stride) }
@@ -191,6 +195,9 @@ func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 		err = from(pic.i420)
 	}
 	if err != nil {
+		if pic.keyframe {
+			p.keyNext.Store(true) // still wanted, on the next picture
+		}
 		p.program.setErr(err)
 		p.free <- pic
 		return
@@ -201,7 +208,7 @@ func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 // encode runs on the encoding goroutine: it encodes a picture for the
 // program and every rendition and publishes the results.
 func (p *pipeline) encode(pic *picture) {
-	p.program.encode(pic.program, pic.pts, pic.captured)
+	p.program.encode(pic.program, pic.pts, pic.captured, pic.keyframe)
 	if p.crashAfter > 0 && p.program.encoded.Load() >= p.crashAfter {
 		simulatedCrash(p.backend)
 	}
@@ -210,11 +217,11 @@ func (p *pipeline) encode(pic *picture) {
 		src = pic.i420
 	}
 	for _, r := range p.renditions {
-		if err := p.scaler.Scale(r.frame, src); err != nil {
+		if err := r.scaler.Scale(r.frame, src); err != nil {
 			r.setErr(err)
 			continue
 		}
-		r.encode(r.frame, pic.pts, pic.captured)
+		r.encode(r.frame, pic.pts, pic.captured, pic.keyframe)
 	}
 }
 
@@ -225,12 +232,9 @@ func (p *pipeline) tracks() []*track {
 	return append([]*track{p.program}, p.renditions...)
 }
 
-// forceKeyframe makes the next frame of every track an IDR.
-func (p *pipeline) forceKeyframe() {
-	for _, t := range p.tracks() {
-		t.enc.ForceKeyframe()
-	}
-}
+// forceKeyframe makes the next picture an IDR in every track: the same
+// picture everywhere, so players can switch renditions at it.
+func (p *pipeline) forceKeyframe() { p.keyNext.Store(true) }
 
 // close stops the pipeline and releases the encoders, sources and
 // connections.

@@ -58,6 +58,17 @@ func (s *sink) get(path string) received {
 	return received{}
 }
 
+// forcedKey is the index of the first keyframe (after the first frame) on
+// a picture composed after forcedAt or while it was being composed, or -1.
+func forcedKey(r received, forcedAt time.Time) int {
+	for i, idr := range r.idr {
+		if idr && i > 0 && r.captured[i].After(forcedAt.Add(-time.Second/30)) {
+			return i
+		}
+	}
+	return -1
+}
+
 // The pipeline's two goroutines (compose and convert, then encode and
 // publish) deliver every frame of the program and of a rendition, in
 // order, on the frame clock, stamped with its capture time, while status
@@ -114,15 +125,13 @@ func TestPipelineDeliversInOrder(t *testing.T) {
 				t.Fatalf("%s: frame %d captured at %v, not after frame %d at %v", name, i, r.captured[i], i-1, r.captured[i-1])
 			}
 		}
-		keyframes := 0
-		for i, idr := range r.idr {
-			if idr && i > 0 && r.captured[i].After(forcedAt) {
-				keyframes++
-			}
-		}
-		if keyframes == 0 {
+		if forcedKey(r, forcedAt) < 0 {
 			t.Errorf("%s: no keyframe after the forced one (GOP 10 s)", name)
 		}
+	}
+	// Both tracks have the forced keyframe on the same picture.
+	if i, j := forcedKey(program, forcedAt), forcedKey(low, forcedAt); i >= 0 && j >= 0 && program.pts[i] != low.pts[j] {
+		t.Errorf("forced keyframe at PTS %v in the program, %v in the rendition", program.pts[i], low.pts[j])
 	}
 	// The same picture has the same PTS and capture time in both tracks.
 	at := map[time.Duration]time.Time{}

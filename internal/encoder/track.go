@@ -20,6 +20,10 @@ type track struct {
 	enc   *codec.Encoder
 	frame *codec.Frame // a picture in the encoder's pixel format and size
 	url   string
+	// scaler fills frame from the program's picture (renditions only).
+	// One per track: a shared one would re-allocate its scratch frame
+	// every time renditions of different sizes alternate.
+	scaler codec.Scaler
 
 	pub         *rtsp.Publisher
 	nextPublish time.Time
@@ -39,10 +43,11 @@ func newTrack(name, url string, enc *codec.Encoder, log *slog.Logger) (*track, e
 	return &track{name: name, log: log.With("track", name), enc: enc, frame: frame, url: url}, nil
 }
 
-// encode encodes frame and publishes what comes out.
-func (t *track) encode(frame *codec.Frame, pts time.Duration, captured time.Time) {
+// encode encodes frame (as an IDR when keyframe) and publishes what comes
+// out.
+func (t *track) encode(frame *codec.Frame, pts time.Duration, captured time.Time, keyframe bool) {
 	start := time.Now()
-	pkts, err := t.enc.Encode(frame, pts, captured, false)
+	pkts, err := t.enc.Encode(frame, pts, captured, keyframe)
 	t.encodeNanos.Add(int64(time.Since(start)))
 	if err != nil {
 		t.setErr(err)

@@ -43,15 +43,25 @@ type target struct {
 func newOutputs(dests []config.Destination, keys keyStore, retry config.Retry, keyframe func(), log *slog.Logger) *outputs {
 	o := &outputs{log: log, keys: keys, retry: retry, keyframe: keyframe, params: map[string][2][]byte{}}
 	for _, d := range dests {
-		path := programPath
-		if d.Rendition != "" {
-			path = encoder.RenditionPath(d.Rendition)
-		}
-		t := target{dest: d, path: path}
-		t.url, t.err = keys.resolve(d)
-		o.targets = append(o.targets, t)
+		o.targets = append(o.targets, o.target(d))
 	}
 	return o
+}
+
+// target resolves a configured destination.
+func (o *outputs) target(d config.Destination) target {
+	t := target{dest: d, path: sourcePath(d.Rendition)}
+	t.url, t.err = o.keys.resolve(d)
+	return t
+}
+
+// sourcePath is the return path a rendition (or, for "", the program) is
+// published on.
+func sourcePath(rendition string) string {
+	if rendition == "" {
+		return programPath
+	}
+	return encoder.RenditionPath(rendition)
 }
 
 // start begins publishing to target i; nil when it cannot work as written.
@@ -80,12 +90,7 @@ func (o *outputs) start(i int) *output.Destination {
 
 // add appends a destination, starting it if live.
 func (o *outputs) add(d config.Destination) {
-	path := programPath
-	if d.Rendition != "" {
-		path = encoder.RenditionPath(d.Rendition)
-	}
-	t := target{dest: d, path: path}
-	t.url, t.err = o.keys.resolve(d)
+	t := o.target(d)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.targets = append(o.targets, t)

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/onair-studio/onair/internal/config"
-	"github.com/onair-studio/onair/internal/encoder"
 	"github.com/onair-studio/onair/internal/record"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -45,13 +44,10 @@ func (m *Master) Record(ctx context.Context, req *pb.RecordRequest) (*pb.MasterS
 }
 
 func (m *Master) startRecording(path, rendition string) error {
-	source := programPath
-	if rendition != "" {
-		if !slices.ContainsFunc(m.state.Get().Renditions, func(r config.Rendition) bool { return r.Name == rendition }) {
-			return fmt.Errorf("rendition %q is not encoded: only renditions a destination uses can be recorded", rendition)
-		}
-		source = encoder.RenditionPath(rendition)
+	if rendition != "" && !slices.ContainsFunc(m.state.Get().Renditions, func(r config.Rendition) bool { return r.Name == rendition }) {
+		return fmt.Errorf("rendition %q is not encoded: only renditions a destination uses can be recorded", rendition)
 	}
+	source := sourcePath(rendition)
 	if path == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
@@ -87,10 +83,11 @@ func (m *Master) stopRecording() error {
 	}
 	m.program.remove(rec)
 	err := rec.Close()
+	s := rec.Status()
 	m.recording.mu.Lock()
-	m.recording.last = recordingStatus(rec.Status())
+	m.recording.last = recordingStatus(s)
 	m.recording.mu.Unlock()
-	m.log.Info("recording stopped", "path", rec.Status().Path, "err", err)
+	m.log.Info("recording stopped", "path", s.Path, "err", err)
 	return err
 }
 

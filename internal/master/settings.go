@@ -103,14 +103,20 @@ func (m *Master) WatchEvents(_ *pb.WatchRequest, stream pb.Control_WatchEventsSe
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var last *pb.MasterStatus
-	for {
+	// sendStatus sends the status if it changed. It runs on the tick only:
+	// a burst of log lines costs no status work.
+	sendStatus := func() error {
 		st, _ := m.Status(ctx, nil)
 		if cmp := withoutClocks(st); last == nil || !proto.Equal(cmp, last) {
 			last = cmp
-			if err := stream.Send(&pb.Event{UnixMs: time.Now().UnixMilli(), Status: st}); err != nil {
-				return err
-			}
+			return stream.Send(&pb.Event{UnixMs: time.Now().UnixMilli(), Status: st})
 		}
+		return nil
+	}
+	if err := sendStatus(); err != nil {
+		return err
+	}
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
@@ -119,6 +125,9 @@ func (m *Master) WatchEvents(_ *pb.WatchRequest, stream pb.Control_WatchEventsSe
 				return err
 			}
 		case <-tick.C:
+			if err := sendStatus(); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -128,12 +128,11 @@ func (d *Destination) run() {
 		d.pub = nil
 		d.sent, d.bytes, d.drop = d.sent+st.FramesSent, d.bytes+st.BytesSent, d.drop+st.FramesDropped
 		d.mu.Unlock()
+		pub.Close()
 		if d.ctx.Err() != nil {
-			pub.Close()
 			d.setState(DestStopped, nil)
 			return
 		}
-		pub.Close()
 		if !liveAt.IsZero() && time.Since(liveAt) >= d.cfg.MaxRetry {
 			wait = d.cfg.FirstRetry
 		}

@@ -60,14 +60,14 @@ type session struct {
 	closed   sync.Once
 }
 
-// openSession dials, handshakes, connects to the application, creates a
-// stream and publishes the key. ctx bounds all of it: on its deadline or
-// cancellation the socket is closed under whatever step is waiting.
 // sendBuffer is the socket send buffer of a session (the kernel doubles
 // it): about two seconds of 1 Mbit/s video, under a second at usual
 // streaming bitrates.
 const sendBuffer = 128 << 10
 
+// openSession dials, handshakes, connects to the application, creates a
+// stream and publishes the key. ctx bounds all of it: on its deadline or
+// cancellation the socket is closed under whatever step is waiting.
 func openSession(ctx context.Context, d destination, o sessionOptions) (_ *session, err error) {
 	step := "connecting"
 	s := &session{dest: d, readDone: make(chan struct{}), pings: make(chan uint32, 1)}

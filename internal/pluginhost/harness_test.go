@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -169,34 +169,14 @@ func (h *harness) plugin(name string) *pb.PluginState {
 	return nil
 }
 
-// await polls cond until it holds; it fails the test after within.
-func await(t *testing.T, what string, within time.Duration, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // awaitPlugin waits until name's state satisfies cond, and returns it.
 func (h *harness) awaitPlugin(name, what string, within time.Duration, cond func(*pb.PluginState) bool) *pb.PluginState {
 	h.t.Helper()
 	var last *pb.PluginState
-	start := time.Now()
-	for {
-		last = h.plugin(name)
-		if cond(last) {
-			return last
-		}
-		if time.Since(start) > within {
-			h.t.Fatalf("%s %s: not within %s; state: %v", name, what, within, last)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testpeer.Eventually(within, func() bool { last = h.plugin(name); return cond(last) }) {
+		h.t.Fatalf("%s %s: not within %s; state: %v", name, what, within, last)
 	}
+	return last
 }
 
 func (h *harness) awaitRunning(names ...string) {
@@ -206,30 +186,12 @@ func (h *harness) awaitRunning(names ...string) {
 	}
 }
 
-// alive reports whether a process runs (a zombie waiting to be reaped by
-// init does not).
-func alive(pid int32) bool {
-	err := syscall.Kill(int(pid), 0)
-	if err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the parenthesised command name.
-	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] != 'Z'
-	}
-	return true
-}
-
 // checkNoProcesses fails the test if a plugin process outlived the service.
 func (h *harness) checkNoProcesses() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for pid := range h.pids {
-		if alive(pid) {
+		if testpeer.Alive(int(pid)) {
 			h.t.Errorf("plugin process %d still running after Close", pid)
 		}
 	}
@@ -317,7 +279,7 @@ func (w *watcher) version(id string) uint64 {
 
 func (w *watcher) await(what string, within time.Duration, cond func() bool) {
 	w.t.Helper()
-	await(w.t, what, within, cond)
+	testpeer.Await(w.t, within, what, cond)
 }
 
 // pixel returns the premultiplied RGBA at x, y of an overlay.

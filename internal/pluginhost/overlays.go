@@ -150,14 +150,6 @@ func (o *overlays) removeLocked(id string) {
 	}
 }
 
-// has reports whether id has an overlay from owner.
-func (o *overlays) has(id string, owner any) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	c, ok := o.cur[id]
-	return ok && c.owner == owner
-}
-
 func sameOverlay(a, b *pb.Overlay) bool {
 	return a.X == b.X && a.Y == b.Y && a.Width == b.Width && a.Height == b.Height &&
 		a.Opacity == b.Opacity && bytes.Equal(a.Rgba, b.Rgba)

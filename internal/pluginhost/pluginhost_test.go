@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/plugins/sdk"
 	"github.com/onair-studio/onair/stub"
 	"github.com/onair-studio/onair/stub/pb"
@@ -314,7 +315,7 @@ func TestConfigureIdempotent(t *testing.T) {
 	h.awaitPlugin("watermark", "unloaded", 5*time.Second, func(p *pb.PluginState) bool {
 		return p.GetState() == StateUnloaded && p.GetPid() == 0
 	})
-	await(t, "watermark process gone", 5*time.Second, func() bool { return !alive(m0.GetPid()) })
+	testpeer.Await(t, 5*time.Second, "watermark process gone", func() bool { return !testpeer.Alive(int(m0.GetPid())) })
 	w.await("watermark overlay removed", 5*time.Second, func() bool { return w.current("watermark") == nil })
 	if m := w.messages("watermark"); !m[len(m)-1].GetRemoved() {
 		t.Errorf("last watermark message %v, want removed", m[len(m)-1])
@@ -341,7 +342,7 @@ func TestEventLog(t *testing.T) {
 		}
 	}
 	var lines []string
-	await(t, "three lines in the log", 5*time.Second, func() bool {
+	testpeer.Await(t, 5*time.Second, "three lines in the log", func() bool {
 		data, _ := os.ReadFile(logFile)
 		lines = strings.Split(strings.TrimSpace(string(data)), "\n")
 		return len(lines) == 3
@@ -428,6 +429,6 @@ func TestChildBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, pid := range pids {
-		await(t, "plugin killed with the pluginhost", 5*time.Second, func() bool { return !alive(int32(pid)) })
+		testpeer.Await(t, 5*time.Second, "plugin killed with the pluginhost", func() bool { return !testpeer.Alive(pid) })
 	}
 }

@@ -211,6 +211,11 @@ type ending struct {
 	ran    time.Duration
 }
 
+// permanentEnd is an ending another try cannot fix, explained for path.
+func permanentEnd(path, format string, a ...any) ending {
+	return ending{kind: endPermanent, reason: path + ": " + fmt.Sprintf(format, a...)}
+}
+
 func (r *runner) run() {
 	defer close(r.done)
 	b := supervise.NewCrashHistory(r.o.Policy)
@@ -300,9 +305,7 @@ func (r *runner) runOnce() ending {
 	sp := r.currentSpec()
 	r.update(func(st *pb.PluginState) { st.State, st.Binary, st.Error = StateLoading, sp.path, "" })
 	dir := filepath.Dir(sp.path)
-	permanent := func(format string, a ...any) ending {
-		return ending{kind: endPermanent, reason: sp.path + ": " + fmt.Sprintf(format, a...)}
-	}
+	permanent := func(format string, a ...any) ending { return permanentEnd(sp.path, format, a...) }
 	if err := checkBinary(sp.path); err != nil {
 		return permanent("%v", err)
 	}
@@ -530,10 +533,8 @@ func (r *runner) reject(inst *instance, why string) {
 	inst.needFull = true
 	r.ovs.remove(r.name, r)
 	msg := r.currentSpec().path + ": " + why
-	r.mu.Lock()
-	repeated := r.st.Error == msg
-	r.mu.Unlock()
-	r.update(func(st *pb.PluginState) { st.RejectedFrames++; st.Error = msg })
+	var repeated bool
+	r.update(func(st *pb.PluginState) { repeated = st.Error == msg; st.RejectedFrames++; st.Error = msg })
 	if !repeated {
 		r.log.Warn("plugin frame rejected", "err", msg)
 	}
@@ -584,9 +585,7 @@ func checkBinary(path string) error {
 // permanent.
 func startFailed(path string, want []byte, err error, cmd *exec.Cmd, tail *supervise.TailLines, started time.Time) ending {
 	dir := filepath.Dir(path)
-	permanent := func(format string, a ...any) ending {
-		return ending{kind: endPermanent, reason: path + ": " + fmt.Sprintf(format, a...)}
-	}
+	permanent := func(format string, a ...any) ending { return permanentEnd(path, format, a...) }
 	said := strings.Join(tail.Last(), "\n")
 	exited0 := cmd.ProcessState != nil && cmd.ProcessState.Exited() && cmd.ProcessState.ExitCode() == 0
 	msg := err.Error()

@@ -182,9 +182,7 @@ func New(cfg Config) (*Recorder, error) {
 		return nil, err
 	}
 	if free, err := cfg.freeSpace(filepath.Dir(r.w.name)); err == nil && free < minFree {
-		r.w.sync.stop()
-		r.w.f.Close()
-		os.Remove(r.w.name)
+		r.w.closeFile() // empty: removed
 		return nil, fmt.Errorf("record: cannot record to %s: %w (%d KiB free)", r.w.name, syscall.ENOSPC, free>>10)
 	}
 	r.st.State = Recording

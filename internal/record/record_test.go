@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
@@ -297,5 +296,3 @@ func TestTimeline(t *testing.T) {
 		t.Fatal("tick conversion")
 	}
 }
-
-var _ rtsp.Sink = (*Recorder)(nil)

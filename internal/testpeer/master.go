@@ -32,11 +32,11 @@ func BuildOnAir(dir string, race bool) error {
 	if err != nil {
 		return err
 	}
-	build := func(flags []string, pkgs ...string) error {
-		cmd := exec.Command("go", append(append([]string{"build", "-o", dir + "/"}, flags...), pkgs...)...)
+	build := func(out string, flags []string, pkgs ...string) error {
+		cmd := exec.Command("go", append(append([]string{"build", "-o", out + "/"}, flags...), pkgs...)...)
 		cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building OnAir: %v\n%s", err, out)
+			return fmt.Errorf("building %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 		}
 		return nil
 	}
@@ -44,18 +44,16 @@ func BuildOnAir(dir string, race bool) error {
 	if race {
 		masterFlags = []string{"-race"}
 	}
-	if err := build(masterFlags, "./cmd/master"); err != nil {
+	if err := build(dir, masterFlags, "./cmd/master"); err != nil {
 		return err
 	}
-	if err := build(nil, "./cmd/encoder", "./cmd/pluginhost"); err != nil {
+	if err := build(dir, nil, "./cmd/encoder", "./cmd/pluginhost"); err != nil {
 		return err
 	}
 	// The example plugins, with their manifest, in dir/plugins.
 	plugins := filepath.Join(dir, "plugins")
-	cmd := exec.Command("go", "build", "-o", plugins+"/", "./plugins/...")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building plugins: %v\n%s", err, out)
+	if err := build(plugins, nil, "./plugins/..."); err != nil {
+		return err
 	}
 	if out, err := exec.Command(filepath.Join(dir, "pluginhost"), "-write-manifest", plugins).CombinedOutput(); err != nil {
 		return fmt.Errorf("plugin manifest: %v\n%s", err, out)
@@ -186,16 +184,18 @@ func (m *Master) Stop() {
 func (m *Master) Await(what string, within time.Duration, cond func() bool) time.Duration {
 	m.T.Helper()
 	start := time.Now()
-	for !cond() {
+	if !Eventually(within, func() bool {
+		if cond() {
+			return true
+		}
 		select {
 		case <-m.Exited:
 			m.T.Fatalf("master exited while waiting for %s; output:\n%s", what, m.Out)
 		default:
 		}
-		if time.Since(start) > within {
-			m.T.Fatalf("%s: not within %s; output:\n%s", what, within, m.Out)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return false
+	}) {
+		m.T.Fatalf("%s: not within %s; output:\n%s", what, within, m.Out)
 	}
 	return time.Since(start)
 }

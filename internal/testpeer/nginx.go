@@ -81,10 +81,8 @@ rtmp {
 	}
 	n.conf = confPath
 	if !n.run(t) {
-		select {
-		case <-n.proc.Done():
+		if !n.running() {
 			return nil, n.proc.Output() + n.ErrorLog()
-		default:
 		}
 		n.proc.Stop()
 		return nil, "port did not open: " + n.ErrorLog()

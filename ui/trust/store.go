@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/onair-studio/onair/internal/control"
 )
 
 // File is the store's name in the config dir.
@@ -63,14 +65,7 @@ func (s *Store) Remember(addr string, m Master) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
-		return err
-	}
-	tmp := s.Path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.Path)
+	return control.WritePrivate(s.Path, append(data, '\n'))
 }
 
 func (s *Store) load() (map[string]Master, error) {
