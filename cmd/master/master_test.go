@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -233,6 +235,74 @@ func TestTokenFileIsPrivate(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("token file mode %v, want 0600", fi.Mode().Perm())
 	}
+}
+
+// A SIGTERM that lands while the children are still starting (a service
+// manager stopping the studio right after launch) is a clean stop: exit 0 and
+// no child left behind.
+func TestSIGTERMDuringStartupIsClean(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "master"), "-headless", "-children", "all",
+		"-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0", "-rtmp-listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home)
+	out := &testpeer.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+
+	// The token is written before any child starts. Polled without a pause,
+	// so that the signal lands while the children are being started.
+	token := filepath.Join(home, "onair", control.TokenFile)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, err := os.Stat(token); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no token file within 10 s:\n%s", out)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("master did not stop on SIGTERM during startup:\n%s", out)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("master exited with %d on SIGTERM during startup:\n%s", code, out)
+	}
+	testpeer.Await(t, 5*time.Second, "no child of this studio left", func() bool {
+		return len(processesWithEnv("XDG_CONFIG_HOME="+home)) == 0
+	})
+}
+
+// processesWithEnv lists the pids whose environment holds kv.
+func processesWithEnv(kv string) []int {
+	var pids []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		for _, e := range strings.Split(string(env), "\x00") {
+			if e == kv {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }
 
 // Off loopback the API must be TLS; the master refuses to start otherwise.

@@ -94,6 +94,12 @@ func run(args []string) error {
 		return localGUI(dir, args)
 	}
 
+	// Catch signals before anything is announced: a supervisor or test that
+	// sees the endpoint file may stop us at once, and that must be a clean stop.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+
 	logs := master.NewLogBus()
 	logOut := io.MultiWriter(os.Stderr, logs)
 	log := slog.New(slog.NewTextHandler(logOut, nil))
@@ -159,8 +165,6 @@ func run(args []string) error {
 		log.Info("no display for a window; running headless")
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
 	log.Info("shutting down", "signal", s.String())
 	return nil

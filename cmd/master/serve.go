@@ -24,6 +24,9 @@ func serveRTMP(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
+	sig := make(chan os.Signal, 1) // before the address is announced, as in run
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srv, err := master.StartRTMPServer(*listen, dir, log)
 	if err != nil {
@@ -32,8 +35,6 @@ func serveRTMP(args []string) error {
 	defer srv.Close()
 	fmt.Fprintf(os.Stderr, "\nRTMP live server on %s\nPublish to:  %s   (the key is in %s)\nWatch with:  ffplay %s\n\n",
 		*listen, srv.MaskedPublishURL(), srv.KeyFile(), srv.PlayURL())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	return nil
 }
