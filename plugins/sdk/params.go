@@ -2,14 +2,11 @@ package sdk
 
 import (
 	"fmt"
-	"image"
 	"image/color"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
+	"github.com/onair-studio/onair/internal/param"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -22,98 +19,22 @@ var (
 
 // ParseColor reads #rgb, #rrggbb or #rrggbbaa (straight alpha, as people write
 // colours) and returns it premultiplied, as Go's colour types are.
-func ParseColor(s string) (color.RGBA, error) {
-	h := strings.TrimPrefix(strings.TrimSpace(s), "#")
-	if len(h) == 3 {
-		h = string([]byte{h[0], h[0], h[1], h[1], h[2], h[2]})
-	}
-	if len(h) == 6 {
-		h += "ff"
-	}
-	v, err := strconv.ParseUint(h, 16, 32)
-	if len(h) != 8 || err != nil {
-		return color.RGBA{}, fmt.Errorf("colour %q: want #rgb, #rrggbb or #rrggbbaa", s)
-	}
-	r, g, b, a := uint32(v>>24), uint32(v>>16&0xff), uint32(v>>8&0xff), uint32(v&0xff)
-	return color.RGBA{R: uint8(r * a / 255), G: uint8(g * a / 255), B: uint8(b * a / 255), A: uint8(a)}, nil
-}
+func ParseColor(s string) (color.RGBA, error) { return param.ParseColor(s) }
 
 // Position is where an overlay goes: an anchor (AX, AY in 0, 0.5, 1 of the
-// free space) or, when Absolute, the top-left corner at Pt.
-type Position struct {
-	AX, AY   float64
-	Absolute bool
-	Pt       image.Point
-}
-
-var anchors = map[string][2]float64{
-	"top-left": {0, 0}, "top": {0.5, 0}, "top-right": {1, 0},
-	"left": {0, 0.5}, "center": {0.5, 0.5}, "right": {1, 0.5},
-	"bottom-left": {0, 1}, "bottom": {0.5, 1}, "bottom-right": {1, 1},
-}
+// free space) or, when Absolute, the top-left corner at Pt. Its Place method
+// returns the top-left corner for an overlay of a given size.
+type Position = param.Position
 
 // ParsePosition reads an anchor (top-left, top, top-right, left, center,
-// right, bottom-left, bottom, bottom-right) or "X,Y" in pixels from the
-// output's top-left corner.
-func ParsePosition(s string) (Position, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if a, ok := anchors[s]; ok {
-		return Position{AX: a[0], AY: a[1]}, nil
-	}
-	xs, ys, ok := strings.Cut(s, ",")
-	x, errX := strconv.Atoi(strings.TrimSpace(xs))
-	y, errY := strconv.Atoi(strings.TrimSpace(ys))
-	if !ok || errX != nil || errY != nil || x < 0 || y < 0 {
-		return Position{}, fmt.Errorf("position %q: want top-left, top, top-right, left, center, right, "+
-			"bottom-left, bottom, bottom-right, or X,Y", s)
-	}
-	return Position{Absolute: true, Pt: image.Pt(x, y)}, nil
-}
-
-// Place returns the top-left corner for an overlay of the given size in the
-// output, keeping margin pixels from the edges it is anchored to.
-func (p Position) Place(size, output image.Point, margin int) image.Point {
-	if p.Absolute {
-		return p.Pt
-	}
-	free := output.Sub(size).Sub(image.Pt(2*margin, 2*margin))
-	return image.Pt(margin+int(math.Round(p.AX*float64(free.X))), margin+int(math.Round(p.AY*float64(free.Y))))
-}
+// right, bottom-left, bottom, bottom-right; any case) or "X,Y" in pixels from
+// the output's top-left corner.
+func ParsePosition(s string) (Position, error) { return param.ParsePosition(s) }
 
 // CheckValue reports whether v is a valid value of parameter type typ. The
 // empty string is valid for every type (the plugin decides what it means).
-func CheckValue(typ, v string) error {
-	var err error
-	switch typ {
-	case TypeString, TypeInt, TypeFloat, TypeBool, TypeDuration, TypeColor, TypePosition:
-		if v == "" {
-			return nil
-		}
-	default:
-		return fmt.Errorf("unknown parameter type %q", typ)
-	}
-	switch typ {
-	case TypeInt:
-		_, err = strconv.Atoi(v)
-	case TypeFloat:
-		var f float64
-		if f, err = strconv.ParseFloat(v, 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
-			err = fmt.Errorf("not a finite number")
-		}
-	case TypeBool:
-		_, err = strconv.ParseBool(v)
-	case TypeDuration:
-		_, err = time.ParseDuration(v)
-	case TypeColor:
-		_, err = ParseColor(v)
-	case TypePosition:
-		_, err = ParsePosition(v)
-	}
-	if err != nil {
-		return fmt.Errorf("%q is not a valid %s", v, typ)
-	}
-	return nil
-}
+// The GUI's plugin dialog checks with the same rule.
+func CheckValue(typ, v string) error { return param.Check(typ, v) }
 
 // CheckInfo reports whether a plugin's Info is usable: a known kind and a
 // schema with unique names, known types and valid defaults.

@@ -36,6 +36,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onair-studio/onair/internal/param"
 	"github.com/onair-studio/onair/stub"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -51,13 +52,13 @@ const (
 // Parameter types. The pluginhost checks values against them before
 // Configure, so a plugin can parse its parameters without second-guessing.
 const (
-	TypeString   = "string"
-	TypeInt      = "int"
-	TypeFloat    = "float"
-	TypeBool     = "bool"
-	TypeDuration = "duration" // Go syntax: 500ms, 2s, 1m30s
-	TypeColor    = "color"    // #rgb, #rrggbb, #rrggbbaa (see ParseColor)
-	TypePosition = "position" // an anchor or X,Y (see ParsePosition)
+	TypeString   = param.String
+	TypeInt      = param.Int
+	TypeFloat    = param.Float
+	TypeBool     = param.Bool
+	TypeDuration = param.Duration // Go syntax: 500ms, 2s, 1m30s
+	TypeColor    = param.Color    // #rgb, #rrggbb, #rrggbbaa (see ParseColor)
+	TypePosition = param.Place    // an anchor or X,Y (see ParsePosition)
 )
 
 // Info describes a plugin.

@@ -88,10 +88,10 @@ func TestResolve(t *testing.T) {
 		want  string
 	}{
 		{map[string]string{"colr": "#000"}, `unknown parameter "colr" (known: color, mode, pos, size)`},
-		{map[string]string{"size": "big"}, `parameter size: "big" is not a valid int`},
-		{map[string]string{"color": "red"}, `parameter color: "red" is not a valid color`},
+		{map[string]string{"size": "big"}, `parameter size: "big" is not a valid int (want a whole number)`},
+		{map[string]string{"color": "red"}, `parameter color: "red" is not a valid color (want #rgb, #rrggbb or #rrggbbaa)`},
 		{map[string]string{"mode": "c"}, `parameter mode: "c" is not one of a, b`},
-		{map[string]string{"pos": "middle"}, `parameter pos: "middle" is not a valid position`},
+		{map[string]string{"pos": "-5,-5"}, `parameter pos: "-5,-5" is not a valid position (want top-left, top, top-right, left, center, right, bottom-left, bottom, bottom-right, or X,Y in pixels)`},
 	} {
 		if _, err := Resolve(schema, c.given); err == nil || err.Error() != c.want {
 			t.Errorf("%v: error %v, want %q", c.given, err, c.want)
@@ -102,28 +102,6 @@ func TestResolve(t *testing.T) {
 	}
 	if err := CheckInfo(Info{Kind: KindEvent, Params: []Param{{Name: "x", Type: "blob"}}}); err == nil {
 		t.Error("unknown parameter type accepted")
-	}
-}
-
-func TestColorAndPlace(t *testing.T) {
-	c, err := ParseColor("#ff000080")
-	if err != nil || c != (color.RGBA{128, 0, 0, 128}) {
-		t.Fatalf("#ff000080 = %v, %v; want premultiplied {128 0 0 128}", c, err)
-	}
-	if c, _ := ParseColor("#0f0"); c != (color.RGBA{0, 255, 0, 255}) {
-		t.Fatalf("#0f0 = %v", c)
-	}
-	out, size := image.Pt(640, 360), image.Pt(100, 50)
-	for pos, want := range map[string]image.Point{
-		"top-left": {10, 10}, "bottom-right": {530, 300}, "center": {270, 155}, "7,9": {7, 9},
-	} {
-		p, err := ParsePosition(pos)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := p.Place(size, out, 10); got != want {
-			t.Errorf("%s: %v, want %v", pos, got, want)
-		}
 	}
 }
 

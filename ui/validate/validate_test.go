@@ -70,6 +70,9 @@ func TestParam(t *testing.T) {
 		{"duration", "500ms", true}, {"duration", "5", false},
 		{"color", "#ff8800", true}, {"color", "orange", false},
 		{"position", "top-right", true}, {"position", "10,20", true}, {"position", "middle", false},
+		// Where the dialog once let through what the pluginhost refuses, or
+		// refused what it takes.
+		{"position", "-5,-5", false}, {"float", "NaN", false}, {"position", "Bottom-Right", true}, {"color", "#FFF", true},
 		{"string", "anything", true},
 	} {
 		if err := Param(&pb.PluginParam{Type: c.typ}, c.v); (err == nil) != c.ok {
