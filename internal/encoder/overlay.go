@@ -38,12 +38,17 @@ func (s *Service) SetOverlay(_ context.Context, o *pb.Overlay) (*pb.Empty, error
 	return &pb.Empty{}, nil
 }
 
-// overlayImage checks an overlay's pixels and wraps them without a copy
+// overlayImage checks an overlay's size, pixels and opacity and wraps them without a copy
 // (the compositor copies what it keeps).
 func overlayImage(o *pb.Overlay) (*image.RGBA, error) {
 	w, h := int(o.GetWidth()), int(o.GetHeight())
 	if w <= 0 || h <= 0 || w > 16384 || h > 16384 || len(o.GetRgba()) != w*h*4 {
 		return nil, fmt.Errorf("overlay %s: %dx%d with %d bytes of pixels", o.GetId(), w, h, len(o.GetRgba()))
+	}
+	// Checked here as well as by the compositor, so a refused overlay is
+	// never kept for the next pipeline.
+	if op := o.GetOpacity(); !(op >= 0 && op <= 1) {
+		return nil, fmt.Errorf("overlay %s: opacity %v is not between 0 and 1", o.GetId(), op)
 	}
 	return &image.RGBA{Pix: o.GetRgba(), Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}, nil
 }

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -47,10 +50,25 @@ func (r *overlayRelay) run(ctx context.Context) {
 	retry := time.NewTicker(100 * time.Millisecond)
 	defer retry.Stop()
 	remove := func(id string) {
-		if r.send(ctx, &pb.Overlay{Id: id, Removed: true}) {
-			delete(removed, id)
-		} else {
+		if r.send(ctx, &pb.Overlay{Id: id, Removed: true}) == retryLater {
 			removed[id], pending = true, true
+		} else {
+			delete(removed, id)
+		}
+	}
+	// set sends an overlay and keeps it for resending. One the encoder
+	// refuses as malformed is dropped, keeping the last good one: sent
+	// again it would be refused again, and hold up the others.
+	set := func(o *pb.Overlay, last *pb.Overlay) {
+		switch r.send(ctx, o) {
+		case retryLater:
+			pending = true
+		case refused:
+			if last != nil {
+				cache[o.GetId()] = last
+			} else {
+				delete(cache, o.GetId())
+			}
 		}
 	}
 	sendAll := func() {
@@ -61,8 +79,7 @@ func (r *overlayRelay) run(ctx context.Context) {
 			}
 		}
 		for _, o := range cache {
-			if !r.send(ctx, o) {
-				pending = true
+			if set(o, nil); pending {
 				return
 			}
 		}
@@ -92,29 +109,43 @@ func (r *overlayRelay) run(ctx context.Context) {
 				remove(o.GetId())
 				continue
 			}
+			last := cache[o.GetId()]
 			cache[o.GetId()] = o
 			delete(removed, o.GetId())
-			if !r.send(ctx, o) {
-				pending = true
-			}
+			set(o, last)
 		}
 	}
 }
 
-// send delivers one overlay message; false means the encoder did not take
-// it (not running yet, or restarting).
-func (r *overlayRelay) send(ctx context.Context, o *pb.Overlay) bool {
+// delivery is what became of one overlay message.
+type delivery int
+
+const (
+	delivered  delivery = iota
+	retryLater          // the encoder is not running, restarting or busy
+	refused             // the encoder judged the overlay malformed
+)
+
+// send delivers one overlay message.
+func (r *overlayRelay) send(ctx context.Context, o *pb.Overlay) delivery {
 	c, ok := r.encoder()
 	if !ok {
-		return false
+		return retryLater
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if _, err := c.SetOverlay(sctx, o); err != nil {
-		r.log.Warn("overlay not delivered to the encoder", "id", o.GetId(), "err", err)
-		return false
+	_, err := c.SetOverlay(sctx, o)
+	switch {
+	case err == nil:
+		return delivered
+	case status.Code(err) == codes.InvalidArgument:
+		r.log.Warn("the encoder refused a malformed overlay; the plugin's last good one stays",
+			"id", o.GetId(), "err", status.Convert(err).Message())
+		return refused
+	default:
+		r.log.Warn("overlay not delivered to the encoder; it will be sent again", "id", o.GetId(), "err", err)
+		return retryLater
 	}
-	return true
 }
 
 // watch follows the running pluginhost's overlay stream, starting over when
