@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -355,8 +356,10 @@ func (c Config) check() []*Error {
 	names := map[string]bool{}
 	for i, r := range c.Renditions {
 		key := fmt.Sprintf("renditions.%d", i)
-		if r.Name == "" || strings.ContainsAny(r.Name, "/ ") || names[r.Name] {
-			bad(key+".name", "%q: each rendition needs a unique name without spaces or slashes", r.Name)
+		if err := CheckName(r.Name); err != nil {
+			bad(key+".name", "%v", err)
+		} else if names[r.Name] {
+			bad(key+".name", "%q: rendition names are unique", r.Name)
 		}
 		names[r.Name] = true
 		between(key+".width", r.Width, 16, e.Width)
@@ -370,8 +373,10 @@ func (c Config) check() []*Error {
 	}
 	plugins := map[string]bool{}
 	for i, p := range c.Plugins.List {
-		if p.Name == "" || strings.ContainsAny(p.Name, "/ ") || plugins[p.Name] {
-			bad(fmt.Sprintf("plugins.list.%d.name", i), "%q: each plugin needs a unique name without spaces or slashes", p.Name)
+		if err := CheckName(p.Name); err != nil {
+			bad(fmt.Sprintf("plugins.list.%d.name", i), "%v", err)
+		} else if plugins[p.Name] {
+			bad(fmt.Sprintf("plugins.list.%d.name", i), "%q: plugin names are unique", p.Name)
 		}
 		plugins[p.Name] = true
 	}
@@ -393,8 +398,12 @@ func (c Config) check() []*Error {
 		if (d.Service == "" || d.Service == "custom") && d.URL == "" {
 			bad(key+".url", "a custom destination needs a url")
 		}
-		if d.Name != "" && (strings.ContainsAny(d.Name, "/ ") || destNames[d.Name]) {
-			bad(key+".name", "%q: destination names are unique, without spaces or slashes", d.Name)
+		if d.Name != "" {
+			if err := CheckName(d.Name); err != nil {
+				bad(key+".name", "%v", err)
+			} else if destNames[d.Name] {
+				bad(key+".name", "%q: destination names are unique", d.Name)
+			}
 		}
 		destNames[d.Name] = true
 	}
@@ -510,4 +519,22 @@ func decodeError(path string, lines keyPositions, err error) error {
 		out = append(out, e)
 	}
 	return errors.Join(out...)
+}
+
+// CheckName checks a destination, rendition or plugin name. Names are typed
+// in commands and become file names (a destination's stream key is kept in a
+// file named after it), so they are non-empty, at most 64 characters, without
+// spaces, slashes or control characters, and not "." or "..".
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("a name is required")
+	case len(name) > 64:
+		return fmt.Errorf("%q: names are at most 64 characters", name)
+	case name == "." || name == "..":
+		return fmt.Errorf("%q is not a name", name)
+	case strings.IndexFunc(name, func(r rune) bool { return r == '/' || r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fmt.Errorf("%q: names have no spaces or slashes", name)
+	}
+	return nil
 }

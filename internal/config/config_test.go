@@ -50,6 +50,11 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 		{"bad source", "encoder:\n  source: screen:0:1,2\n", ":2: encoder.source: source \"screen:0:1,2\""},
 		{"bad address", "control:\n  listen: localhost\n", ":2: control.listen: \"localhost\" is not host:port"},
 		{"syntax", "encoder:\n  fps: 30\n   width: 2\n", ":3: "},
+		// A destination's name names its key file: ".." would be the parent
+		// directory.
+		{"dot-dot name", "destinations:\n  - {name: main, url: rtmp://a/live}\n  - {name: \"..\", url: rtmp://b/live}\n",
+			`:3: destinations.1.name: ".." is not a name`},
+		{"repeated name", "plugins:\n  list:\n    - {name: clock}\n    - {name: clock}\n", `:4: plugins.list.1.name: "clock": plugin names are unique`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -110,5 +115,17 @@ func TestSaveIsPrivateAndRoundTrips(t *testing.T) {
 	got, err := Load(path)
 	if err != nil || !reflect.DeepEqual(got, cfg) {
 		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"main": true, "twitch-2": true, "360p": true, "ü": true,
+		"": false, ".": false, "..": false, "a/b": false, `a\b`: false, "a b": false, "a\tb": false, "a\nb": false,
+		strings.Repeat("x", 64): true, strings.Repeat("x", 65): false,
+	} {
+		if err := CheckName(name); (err == nil) != ok {
+			t.Errorf("CheckName(%q) = %v, want ok=%v", name, err, ok)
+		}
 	}
 }

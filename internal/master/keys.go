@@ -27,8 +27,8 @@ func (k keyStore) get(name string) (string, error) {
 }
 
 func (k keyStore) set(name, key string) error {
-	if name == "" || strings.ContainsAny(name, "/ ") {
-		return fmt.Errorf("destination name %q: names are non-empty, without spaces or slashes", name)
+	if err := config.CheckName(name); err != nil {
+		return fmt.Errorf("destination name: %w", err)
 	}
 	if strings.TrimSpace(key) == "" {
 		return errors.New("empty stream key")

@@ -81,17 +81,17 @@ func OneOf(allowed []string) func(string) error {
 	}
 }
 
-// Name checks a destination or plugin name: no spaces or slashes, not one
-// of taken. Empty is allowed when optional.
+// Name checks a destination or plugin name by the master's rule
+// (config.CheckName), and that it is not one of taken. Empty is allowed when
+// optional.
 func Name(s string, optional bool, taken []string) error {
-	switch {
-	case s == "" && optional:
+	if s == "" && optional {
 		return nil
-	case s == "":
-		return errors.New("a name is required")
-	case strings.ContainsAny(s, "/ \t"):
-		return errors.New("no spaces or slashes")
-	case slices.Contains(taken, s):
+	}
+	if err := config.CheckName(s); err != nil {
+		return err
+	}
+	if slices.Contains(taken, s) {
 		return fmt.Errorf("%q is taken", s)
 	}
 	return nil

@@ -39,7 +39,8 @@ func TestKeyAndNames(t *testing.T) {
 	if Key("ab cd", "twitch", true) == nil {
 		t.Error("a key with a space passed")
 	}
-	if Name("main", false, []string{"main"}) == nil || Name("a/b", true, nil) == nil || Name("", true, nil) != nil {
+	if Name("main", false, []string{"main"}) == nil || Name("a/b", true, nil) == nil || Name("", true, nil) != nil ||
+		Name("..", true, nil) == nil || Name("", false, nil) == nil {
 		t.Error("name checks")
 	}
 }
