@@ -79,7 +79,7 @@ FUZZ_TARGETS := \
 	internal/output/rtmpwire:FuzzVideoTag \
 	internal/output/rtmpwire:FuzzFixerArbitrary \
 	internal/output/rtmpwire:FuzzFixerWellFormed \
-	internal/output:FuzzTimeline \
+	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
 	internal/pluginhost:FuzzParseManifest:20000x
 

@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
 	"github.com/onair-studio/onair/internal/output/rtmpwire"
+	"github.com/onair-studio/onair/internal/timeline"
 )
 
 // Config describes one destination.
@@ -96,7 +97,7 @@ type Publisher struct {
 	timeline             atomic.Int64
 
 	// owned by the publisher goroutine
-	tl               *timeline
+	tl               *timeline.Timeline
 	sps, pps         []byte // parameter sets for the next keyframe
 	sentSPS, sentPPS []byte // what the last sequence header carried
 	ready            bool   // a sequence header went out for this source
@@ -133,7 +134,7 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 		q:    newQueue(cfg.QueueSize, cfg.MaxQueueAge),
 		live: make(chan struct{}),
 		done: make(chan struct{}),
-		tl:   newTimeline(cfg.TimelineStart),
+		tl:   timeline.New(cfg.TimelineStart, 1000), // RTMP counts milliseconds
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.timeline.Store(int64(cfg.TimelineStart))

@@ -75,7 +75,7 @@ func (p *Publisher) stream(s *session) error {
 func (p *Publisher) send(s *session, u *accessUnit) error {
 	if u.newSource {
 		// Until the new source sends parameter sets, assume the old ones.
-		p.tl.newSource()
+		p.tl.NewSource()
 		p.ready = false
 	}
 	if u.sps != nil {
@@ -97,7 +97,7 @@ func (p *Publisher) send(s *session, u *accessUnit) error {
 		p.drop()
 		return nil
 	}
-	stamp := p.tl.stamp(u.dts, u.wall)
+	stamp := p.tl.Stamp(u.dts, u.wall)
 	ts := uint32(stamp) // RTMP timestamps wrap after 49.7 days
 	if header {
 		seq, err := rtmpwire.AVCSequenceHeader(p.sps, p.pps)

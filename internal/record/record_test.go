@@ -261,38 +261,3 @@ func TestFileNames(t *testing.T) {
 		t.Errorf("empty recording left a file: %v", err)
 	}
 }
-
-func TestTimeline(t *testing.T) {
-	t.Parallel()
-	tl := newTimeline()
-	wall := time.Unix(1000, 0)
-	var last int64 = -1
-	stamp := func(pts, at time.Duration) int64 {
-		out := tl.stamp(pts, wall.Add(at))
-		if out <= last {
-			t.Fatalf("stamp(%v) = %d after %d", pts, out, last)
-		}
-		last = out
-		return out
-	}
-	if got := stamp(5*time.Second, 0); got != 0 {
-		t.Fatalf("first frame at %d, want 0", got)
-	}
-	if got := stamp(5*time.Second+frameDur, frameDur); got != toTicks(frameDur) {
-		t.Fatalf("second frame at %d", got)
-	}
-	// Restart: the clock starts over, 2 s of wall time later.
-	tl.newSource()
-	if got := stamp(0, frameDur+2*time.Second); got != toTicks(frameDur+2*time.Second) {
-		t.Fatalf("after restart %d, want %d", got, toTicks(frameDur+2*time.Second))
-	}
-	stamp(frameDur, 2*frameDur+2*time.Second)
-	// A clock that steps back without notice is a restart too.
-	got := stamp(0, 2*frameDur+2*time.Second+time.Millisecond)
-	if want := toTicks(2*frameDur + 2*time.Second + frameDur); got != want {
-		t.Fatalf("step back: %d, want %d (one frame on)", got, want)
-	}
-	if toTicks(time.Second) != timescale || toTicks(frameDur) != timescale/fps || toTicks(3*time.Hour) != 3*3600*timescale {
-		t.Fatal("tick conversion")
-	}
-}

@@ -11,7 +11,13 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+
+	"github.com/onair-studio/onair/internal/timeline"
 )
+
+// timescale is the media timescale of the recorded track: 90 kHz, the
+// RTP clock of the return path, so no precision is lost on the way.
+const timescale = 90000
 
 const (
 	trackID = 1
@@ -34,7 +40,7 @@ type writer struct {
 	inited  bool // the init segment is in the file
 	w, h    int  // resolution of the current file
 	frag    time.Duration
-	tl      *timeline
+	tl      *timeline.Timeline
 	pending []sample // the fragment being collected
 	pbytes  int
 
@@ -56,7 +62,7 @@ type sample struct {
 }
 
 func newWriter(r *Recorder, names func(int) string) *writer {
-	return &writer{r: r, names: names, frag: r.cfg.MaxFragment, tl: newTimeline()}
+	return &writer{r: r, names: names, frag: r.cfg.MaxFragment, tl: timeline.New(0, timescale)}
 }
 
 // openNext creates the next file of the recording: the first free name from
@@ -76,7 +82,7 @@ func (w *writer) openNext() error {
 			return err
 		}
 		w.f, w.name, w.off, w.dirty, w.seq, w.inited = f, name, 0, false, 0, false
-		w.tl = newTimeline()
+		w.tl = timeline.New(0, timescale)
 		w.sync = startSyncer(w.r, f, name)
 		w.r.update(func(s *Status) {
 			s.Path = name
@@ -137,7 +143,7 @@ func (w *writer) noteQueueDrops(total uint64) {
 func (w *writer) handle(it item) {
 	switch it.kind {
 	case itemStart:
-		w.tl.newSource()
+		w.tl.NewSource()
 		if it.sps != nil && it.pps != nil {
 			w.sps, w.pps, w.announced = it.sps, it.pps, true
 		}
@@ -145,7 +151,7 @@ func (w *writer) handle(it item) {
 		// The last frame's duration is only known when the next source
 		// starts (it lasts until then); everything before it goes to disk
 		// now.
-		w.tl.newSource()
+		w.tl.NewSource()
 		w.flushKnown()
 	case itemFrame:
 		w.frame(it)
@@ -185,8 +191,8 @@ func (w *writer) frame(it item) {
 		}
 		w.announced, w.needKey = false, false
 	}
-	dts := w.tl.stamp(it.pts, it.wall)
-	if len(w.pending) > 0 && (it.idr || dts-w.pending[0].dts >= toTicks(w.frag) || w.pbytes+len(payload) > maxFragmentBytes) {
+	dts := w.tl.Stamp(it.pts, it.wall)
+	if len(w.pending) > 0 && (it.idr || dts-w.pending[0].dts >= w.tl.Ticks(w.frag) || w.pbytes+len(payload) > maxFragmentBytes) {
 		w.flushAll(dts)
 		if w.needKey {
 			// That write failed: the next fragment must begin with a
@@ -442,7 +448,7 @@ func (w *writer) pendingEnd() int64 {
 	if len(w.pending) == 0 {
 		return 0
 	}
-	return w.pending[len(w.pending)-1].dts + w.tl.frameDur
+	return w.pending[len(w.pending)-1].dts + w.tl.FrameTicks()
 }
 
 // finish ends the recording on Close.

@@ -1,4 +1,4 @@
-package output
+package timeline
 
 import (
 	"encoding/binary"
@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// FuzzTimeline drives the RTMP timeline with arbitrary sequences of source
-// timestamps, arrival times and new-source marks. Run it with:
+// FuzzTimeline drives a timeline in milliseconds (RTMP) or 90 kHz ticks
+// (recordings) with arbitrary sequences of source timestamps, arrival times
+// and new-source marks. Run it with:
 //
-//	go test -run '^$' -fuzz '^FuzzTimeline$' -fuzztime 20s ./internal/output
+//	go test -run '^$' -fuzz '^FuzzTimeline$' -fuzztime 20s ./internal/timeline
 //
 // Each step of the input is 8 bytes: a flags byte (bit 0: a new source
 // begins before this frame), a signed 32-bit DTS step in microseconds (one
@@ -18,13 +19,12 @@ import (
 // microseconds (arrivals never go back: they are monotonic clock readings).
 //
 // Whatever the sequence: the first output is the start; every output is
-// strictly greater than the one before; lastTimestamp is the last output;
-// within one source (no mark, DTS not back, forward at most
-// maxSourceJump) the output advances by the DTS step, give or take the
-// rounding to milliseconds, or by 1 ms when that would not advance it; and
-// where a new source begins (a mark, a DTS step back or a jump over
-// maxSourceJump) the output advances by the arrival gap, at least one
-// frame interval, and at least 1 ms.
+// strictly greater than the one before; Last is the last output; within one
+// source (no mark, DTS not back, forward at most MaxSourceJump) the output
+// advances by the DTS step, give or take the rounding to ticks, or by 1 tick
+// when that would not advance it; and where a new source begins (a mark, a
+// DTS step back or a jump over MaxSourceJump) the output advances by the
+// arrival gap, at least one frame interval, and at least 1 tick.
 func FuzzTimeline(f *testing.F) {
 	step := func(mark bool, dtsMicros int32, wallMicros uint32) []byte {
 		b := []byte{0}
@@ -53,6 +53,10 @@ func FuzzTimeline(f *testing.F) {
 	f.Add(int64(1<<33), int64(1<<50), append(step(true, 0, 0), step(true, 0, 1)...))
 	f.Add(int64(0), int64(0), []byte{0xff, 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xf8, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, startMs, firstDTS int64, steps []byte) {
+		rate := int64(1000)
+		if startMs%2 != 0 {
+			rate = 90000
+		}
 		// Realistic ranges, so that no sum overflows int64 nanoseconds:
 		// sessions that start within 34 years, source clocks within
 		// ±13 days (fuzzed steps may move them up to ±9 years).
@@ -62,12 +66,12 @@ func FuzzTimeline(f *testing.F) {
 		}
 		dts := time.Duration(firstDTS % (1 << 50))
 		wall := time.Unix(1_700_000_000, 0)
-		tl := newTimeline(start)
+		tl := New(start, rate)
 		var (
 			last     int64
 			lastDTS  time.Duration
 			lastWall time.Time
-			frameDur = time.Second / 30
+			frameDur = tl.Ticks(time.Second / 30)
 		)
 		for i := 0; i == 0 || len(steps) >= 8; i++ {
 			mark := false
@@ -85,39 +89,40 @@ func FuzzTimeline(f *testing.F) {
 				dts += d
 				wall = wall.Add(time.Duration(uint32(s[5])<<16|uint32(s[6])<<8|uint32(s[7])) * time.Microsecond)
 				if mark {
-					tl.newSource()
+					tl.NewSource()
 				}
 			}
-			out := tl.stamp(dts, wall)
-			if got := tl.lastTimestamp(); got != time.Duration(out)*time.Millisecond {
-				t.Fatalf("frame %d: lastTimestamp %v after stamping %d ms", i, got, out)
+			out := tl.Stamp(dts, wall)
+			if got := tl.Last(); got != out {
+				t.Fatalf("frame %d: Last %d after stamping %d", i, got, out)
 			}
 			if i == 0 {
-				if out != start.Milliseconds() {
-					t.Fatalf("first timestamp %d, want the start %d", out, start.Milliseconds())
+				if out != tl.Ticks(start) {
+					t.Fatalf("first timestamp %d, want the start %d", out, tl.Ticks(start))
 				}
 			} else {
 				step := out - last
 				if step < 1 {
-					t.Fatalf("frame %d: %d ms after %d ms, not increasing", i, out, last)
+					t.Fatalf("frame %d: %d after %d, not increasing", i, out, last)
 				}
 				d := dts - lastDTS
-				switch newSource := mark || d < 0 || d > maxSourceJump; {
+				dt := tl.Ticks(dts) - tl.Ticks(lastDTS)
+				switch newSource := mark || dt < 0 || dt > tl.Ticks(MaxSourceJump); {
 				case newSource:
-					want := max(wall.Sub(lastWall), frameDur).Milliseconds()
+					want := max(tl.Ticks(wall.Sub(lastWall)), frameDur)
 					if want < 1 {
 						want = 1
 					}
 					if step != want {
-						t.Fatalf("frame %d begins a new source %v after the last frame: step %d ms, want %d",
+						t.Fatalf("frame %d begins a new source %v after the last frame: step %d, want %d",
 							i, wall.Sub(lastWall), step, want)
 					}
 				default:
-					if hi := d.Milliseconds() + 1; step > max(hi, 1) {
-						t.Fatalf("frame %d: DTS step %v became %d ms", i, d, step)
+					if step > max(dt, 1) {
+						t.Fatalf("frame %d: DTS step %v (%d ticks) became %d", i, d, dt, step)
 					}
-					if d > 0 && d <= 250*time.Millisecond {
-						frameDur = d
+					if dt > 0 && dt <= tl.Ticks(250*time.Millisecond) {
+						frameDur = dt
 					}
 				}
 			}
