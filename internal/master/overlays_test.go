@@ -61,9 +61,8 @@ func (f *flakyEncoder) ids() []string {
 	return ids
 }
 
-// A plugin's overlay that is taken away leaves the program even when the
-// encoder missed the first removal, and a set that failed is sent again.
-func TestOverlayRelayRetriesRemovalsAndSets(t *testing.T) {
+// startRelay runs an overlay relay into a flakyEncoder until the test ends.
+func startRelay(t *testing.T) (*flakyEncoder, *overlayRelay) {
 	enc := &flakyEncoder{shown: map[string]bool{}, sets: map[string]int{}}
 	r := newOverlayRelay(slog.New(slog.NewTextHandler(io.Discard, nil)),
 		func() (pb.EncoderClient, bool) { return enc, true },
@@ -72,7 +71,14 @@ func TestOverlayRelayRetriesRemovalsAndSets(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
+	return enc, r
+}
+
+// A plugin's overlay that is taken away leaves the program even when the
+// encoder missed the first removal, and a set that failed is sent again.
+func TestOverlayRelayRetriesRemovalsAndSets(t *testing.T) {
+	enc, r := startRelay(t)
 
 	r.msgs <- &pb.Overlay{Id: "clock"}
 	r.msgs <- &pb.Overlay{Id: "logo"}
@@ -99,15 +105,7 @@ func TestOverlayRelayRetriesRemovalsAndSets(t *testing.T) {
 // it would be refused every time and, kept for resending, hold up the good
 // overlays after an encoder restart. The plugin's last good one stays.
 func TestOverlayRelayDropsRefusedOverlays(t *testing.T) {
-	enc := &flakyEncoder{shown: map[string]bool{}, sets: map[string]int{}}
-	r := newOverlayRelay(slog.New(slog.NewTextHandler(io.Discard, nil)),
-		func() (pb.EncoderClient, bool) { return enc, true },
-		func() (pb.PluginHostClient, bool) { return nil, false },
-		func() (int32, int32) { return 640, 360 })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	enc, r := startRelay(t)
 
 	r.msgs <- &pb.Overlay{Id: "clock"}
 	r.msgs <- &pb.Overlay{Id: "clock", Width: -1} // the clock's plugin lies once
