@@ -39,7 +39,7 @@ type destForm struct {
 }
 
 // destOrig is what an edited destination looked like.
-type destOrig struct{ name, service, url string }
+type destOrig struct{ name, service, url, rendition string }
 
 func newDestForm(s *Studio, index int) *destForm {
 	f := &destForm{s: s, index: index}
@@ -51,7 +51,7 @@ func newDestForm(s *Studio, index int) *destForm {
 	}
 	if index >= 0 {
 		d := s.status.GetDestinations()[index]
-		f.orig = destOrig{name: d.GetName(), service: serviceOf(d.GetUrl()), url: serverOf(d.GetUrl())}
+		f.orig = destOrig{name: d.GetName(), service: serviceOf(d.GetUrl()), url: serverOf(d.GetUrl()), rendition: d.GetRendition()}
 	}
 
 	f.server = widget.NewLabel("")
@@ -81,10 +81,11 @@ func newDestForm(s *Studio, index int) *destForm {
 
 	f.name.entry.SetText(f.orig.name)
 	f.url.entry.SetText(f.orig.url)
+	f.rend.entry.SetText(f.orig.rendition)
 	if f.index >= 0 {
 		f.key.entry.SetPlaceHolder("unchanged")
 	}
-	f.name.touched, f.url.touched, f.key.touched = false, false, false
+	f.name.touched, f.url.touched, f.key.touched, f.rend.touched = false, false, false, false
 	f.service.SetSelected(firstNonEmpty(f.orig.service, "twitch"))
 
 	rows := grid(
@@ -99,9 +100,10 @@ func newDestForm(s *Studio, index int) *destForm {
 	return f
 }
 
-// keepsKey: an edited destination with a name may keep its stored key.
+// keepsKey: an edited destination with a name may keep its stored key (the
+// master moves it along when the name changes).
 func (f *destForm) keepsKey() bool {
-	return f.index >= 0 && f.orig.name != "" && f.name.entry.Text == f.orig.name
+	return f.index >= 0 && f.orig.name != "" && strings.TrimSpace(f.name.entry.Text) != ""
 }
 
 // A stored key is filed under the name, so a key needs one; so does a
@@ -146,9 +148,9 @@ func (f *destForm) submit() {
 		return
 	}
 	sp, index := f.spec(), f.index
-	keyOnly := index >= 0 && sp.Name != "" && sp.Name == f.orig.name && sp.Service == f.orig.service &&
-		(sp.Service != "custom" || sp.Url == f.orig.url) && sp.Rendition == ""
-	if index >= 0 && keyOnly && sp.Key == "" {
+	unchanged := index >= 0 && sp.Name == f.orig.name && sp.Service == f.orig.service &&
+		(sp.Service != "custom" || sp.Url == f.orig.url) && sp.Rendition == f.orig.rendition
+	if unchanged && sp.Key == "" {
 		f.close() // nothing changed
 		return
 	}
@@ -161,14 +163,10 @@ func (f *destForm) submit() {
 		switch {
 		case index < 0:
 			return c.AddDestination(ctx, sp)
-		case keyOnly:
+		case unchanged && sp.Name != "":
 			return c.SetStreamKey(ctx, &pb.StreamKeyRequest{Name: sp.Name, Key: sp.Key})
 		}
-		// The API has no update: replace it (it moves to the end of the list).
-		if _, err := c.RemoveDestination(ctx, &pb.DestinationRequest{Index: int32(index)}); err != nil {
-			return nil, err
-		}
-		return c.AddDestination(ctx, sp)
+		return c.UpdateDestination(ctx, &pb.DestinationUpdate{Index: int32(index), Spec: sp})
 	}, func(err error) {
 		if err != nil {
 			f.errMsg.SetText(errText(err))

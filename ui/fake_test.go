@@ -148,6 +148,15 @@ func (m *fakeMaster) AddDestination(_ context.Context, r *pb.DestinationSpec) (*
 	return m.status(), nil
 }
 
+func (m *fakeMaster) UpdateDestination(_ context.Context, r *pb.DestinationUpdate) (*pb.MasterStatus, error) {
+	m.record("UpdateDestination", r)
+	m.set(func(st *pb.MasterStatus) {
+		st.Destinations[r.GetIndex()] = &pb.DestinationStatus{Name: r.GetSpec().GetName(), Url: "rtmp://masked/****",
+			State: "off", Rendition: r.GetSpec().GetRendition()}
+	})
+	return m.status(), nil
+}
+
 func (m *fakeMaster) SetEncoder(_ context.Context, r *pb.EncoderSettings) (*pb.MasterStatus, error) {
 	m.record("SetEncoder", r)
 	m.set(func(st *pb.MasterStatus) { st.Settings = r })

@@ -178,6 +178,46 @@ func TestEditKeepsTheKeyHidden(t *testing.T) {
 	}
 }
 
+// An edit replaces the destination in place, with the rendition it had
+// unless changed, and without a key the stored one stays (also when the
+// destination is renamed).
+func TestEditUpdatesInPlace(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.Destinations = []*pb.DestinationStatus{
+			{Name: "main", Url: "rtmps://live.twitch.tv:443/app/li****", State: "live", Rendition: "360p"},
+			{Name: "backup", Url: "rtmp://example.com/live/sk****", State: "live"},
+		}
+	})
+	r.await("two rows", func() bool { return len(r.studio.dests.rows) == 2 })
+	f := newDestForm(r.studio, 0)
+	if f.rend.entry.Text != "360p" {
+		t.Fatalf("edit prefill: rendition %q, want 360p", f.rend.entry.Text)
+	}
+	f.name.entry.SetText("twitch-main")
+	if f.save.Disabled() {
+		t.Fatalf("a renamed preset cannot be saved without typing its key again: key message %q", f.key.msg.Text)
+	}
+	test.Tap(f.save)
+	r.await("UpdateDestination", func() bool { return r.master.called("UpdateDestination") != "" })
+	got := r.master.called("UpdateDestination")
+	for _, want := range []string{`spec:{name:"twitch-main"`, `service:"twitch"`, `rendition:"360p"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("sent %s, missing %s", got, want)
+		}
+	}
+	if strings.Contains(got, "index:") || strings.Contains(got, "key:") {
+		t.Errorf("sent %s: want index 0 and no key", got)
+	}
+	if c := r.master.called("RemoveDestination") + r.master.called("AddDestination"); c != "" {
+		t.Errorf("an edit removed or added: %s", c)
+	}
+	r.await("the row renamed in place", func() bool {
+		d := r.studio.status.GetDestinations()
+		return len(d) == 2 && d[0].GetName() == "twitch-main" && d[1].GetName() == "backup"
+	})
+}
+
 func TestEncoderSettingsValidateInRange(t *testing.T) {
 	r := newRig(t)
 	p := r.studio.encoder

@@ -31,6 +31,8 @@ commands:
   key set NAME       store destination NAME's stream key, read from stdin
   dest add [-name N] [-service twitch|youtube|facebook|custom] [-url URL] [-rendition R] [-key-stdin]
                      add a destination (saved to the config file; the key to the key store)
+  dest edit N [same flags as add]
+                     replace destination N in place (a stored key stays unless -key-stdin)
   dest rm N          remove destination N (from status)
   record [-o FILE] [-rendition NAME]
                      start recording (crash-safe MP4)
@@ -157,17 +159,27 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			st, err = c.RemoveDestination(ctx, &pb.DestinationRequest{Index: int32(n)})
 			break
 		}
-		if len(args) < 2 || args[1] != "add" {
-			return usageError{errors.New("usage: master ctl dest add|rm ...")}
+		if len(args) < 2 || args[1] != "add" && args[1] != "edit" {
+			return usageError{errors.New("usage: master ctl dest add|edit|rm ...")}
+		}
+		rest, index := args[2:], -1
+		if args[1] == "edit" {
+			if len(rest) > 0 {
+				index, err = strconv.Atoi(rest[0])
+			}
+			if len(rest) == 0 || err != nil || index < 0 {
+				return usageError{errors.New("usage: master ctl dest edit N [-name N] [-service S] [-url URL] [-rendition R] [-key-stdin]")}
+			}
+			rest = rest[1:]
 		}
 		spec := &pb.DestinationSpec{}
-		fs := flag.NewFlagSet("dest add", flag.ContinueOnError)
+		fs := flag.NewFlagSet("dest "+args[1], flag.ContinueOnError)
 		fs.StringVar(&spec.Name, "name", "", "name (shown in status; names the stored key)")
 		fs.StringVar(&spec.Service, "service", "", "twitch, youtube, facebook or custom")
 		fs.StringVar(&spec.Url, "url", "", "custom: the server URL, or the whole URL with the key")
 		fs.StringVar(&spec.Rendition, "rendition", "", "a configured rendition instead of the program")
-		keyStdin := fs.Bool("key-stdin", false, "read the stream key from stdin")
-		if err := fs.Parse(args[2:]); err != nil {
+		keyStdin := fs.Bool("key-stdin", false, "read the stream key from stdin (edit: without it, the stored key stays)")
+		if err := fs.Parse(rest); err != nil {
 			return usageError{err}
 		}
 		if *keyStdin {
@@ -175,7 +187,11 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 				return err
 			}
 		}
-		st, err = c.AddDestination(ctx, spec)
+		if index >= 0 {
+			st, err = c.UpdateDestination(ctx, &pb.DestinationUpdate{Index: int32(index), Spec: spec})
+		} else {
+			st, err = c.AddDestination(ctx, spec)
+		}
 	case "record":
 		req := &pb.RecordRequest{}
 		if len(args) == 2 && args[1] == "stop" {
@@ -283,6 +299,9 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 			name += " "
 		}
 		fmt.Fprintf(out, "destination %d: %s%s  %s", i, name, d.GetUrl(), d.GetState())
+		if d.GetRendition() != "" {
+			fmt.Fprintf(out, "  rendition %s", d.GetRendition())
+		}
 		if d.GetNextAttemptMs() > 0 {
 			fmt.Fprintf(out, " (next attempt in %dms)", d.GetNextAttemptMs())
 		}

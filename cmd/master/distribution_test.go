@@ -193,8 +193,8 @@ func TestStreamKeyStoredApart(t *testing.T) {
 	}
 }
 
-// Destinations can be added and removed on a live master through the
-// Control API; the config file follows, without the key.
+// Destinations can be added, edited in place and removed on a live master
+// through the Control API; the config file follows, without the key.
 func TestDestinationsOverAPI(t *testing.T) {
 	t.Parallel()
 	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
@@ -213,16 +213,58 @@ func TestDestinationsOverAPI(t *testing.T) {
 	if !strings.Contains(file, "name: relay") || strings.Contains(file, key) {
 		t.Fatalf("config file after add:\n%s", file)
 	}
+
+	// Renamed in place: it keeps its place and its stored key, and goes
+	// live again with that key.
+	if out, err := m.Ctl("dest", "edit", "1", "-name", "backup", "-service", "custom", "-url", "rtmp://"+nginx.Addr()+"/live"); err != nil {
+		t.Fatalf("dest edit: %v\n%s", err, out)
+	}
+	m.Await("the renamed destination live with the stored key", 10*time.Second, func() bool {
+		d := m.Status().GetDestinations()
+		return len(d) == 2 && d[1].GetName() == "backup" && d[1].GetState() == "live" && nginx.Publishes(key) == 2
+	})
+	file = readFile(t, cfg)
+	if !strings.Contains(file, "name: backup") || strings.Contains(file, "relay") || strings.Contains(file, key) {
+		t.Fatalf("config file after edit:\n%s", file)
+	}
+	// A refused edit changes nothing: the destination stays, live.
+	if out, err := m.Ctl("dest", "edit", "1", "-name", "backup", "-service", "myspace"); err == nil || !strings.Contains(out, "myspace") {
+		t.Fatalf("a bad edit is not refused clearly: %v\n%s", err, out)
+	}
+	if d := m.Status().GetDestinations(); len(d) != 2 || d[1].GetName() != "backup" || d[1].GetState() != "live" {
+		t.Fatalf("after a refused edit: %v", d)
+	}
+
+	// A key written in the URL stays when an edit sends the URL back
+	// without it, as the window does (it is only ever shown masked).
+	const inline = "sk_inline_55"
+	if out, err := m.Ctl("dest", "add", "-name", "inline", "-url", "rtmp://"+nginx.Addr()+"/live/"+inline); err != nil {
+		t.Fatalf("dest add: %v\n%s", err, out)
+	}
+	m.Await("the inline-key destination live", 10*time.Second, func() bool { return nginx.Publishes(inline) == 1 })
+	if out, err := m.Ctl("dest", "edit", "2", "-name", "inline2", "-url", "rtmp://"+nginx.Addr()+"/live"); err != nil {
+		t.Fatalf("dest edit: %v\n%s", err, out)
+	}
+	m.Await("the edited destination live with its inline key", 10*time.Second, func() bool {
+		d := m.Status().GetDestinations()
+		return len(d) == 3 && d[2].GetName() == "inline2" && d[2].GetState() == "live" && nginx.Publishes(inline) == 2
+	})
+	if out, err := m.Ctl("dest", "rm", "2"); err != nil {
+		t.Fatalf("dest rm: %v\n%s", err, out)
+	}
+
 	if out, err := m.Ctl("dest", "rm", "1"); err != nil {
 		t.Fatalf("dest rm: %v\n%s", err, out)
 	}
 	if d := m.Status().GetDestinations(); len(d) != 1 {
 		t.Fatalf("after rm: %v", d)
 	}
-	if strings.Contains(readFile(t, cfg), "relay") {
+	if strings.Contains(readFile(t, cfg), "backup") {
 		t.Fatal("the removed destination is still in the config file")
 	}
-	testpeer.Await(t, 10*time.Second, "nginx session ended", func() bool { return nginx.PublishSessions(key) == 1 })
+	testpeer.Await(t, 10*time.Second, "nginx sessions ended", func() bool {
+		return nginx.PublishSessions(key) == 2 && nginx.PublishSessions(inline) == 2
+	})
 	if out, _ := m.Ctl("dest", "add", "-service", "myspace"); !strings.Contains(out, "myspace") {
 		t.Fatalf("a bad service is not refused clearly: %s", out)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -16,7 +17,7 @@ import (
 // AddDestination adds a destination for this run and to the config file.
 // Its key goes to the key store, never to the file.
 func (m *Master) AddDestination(ctx context.Context, spec *pb.DestinationSpec) (*pb.MasterStatus, error) {
-	d := config.Destination{Name: spec.GetName(), Service: spec.GetService(), URL: spec.GetUrl(), Rendition: spec.GetRendition()}
+	d := destinationOf(spec)
 	if err := m.validate(m.state.Get(), append(m.outputs.destinations(), d)); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -35,6 +36,77 @@ func (m *Master) AddDestination(ctx context.Context, spec *pb.DestinationSpec) (
 		return nil, status.Errorf(codes.FailedPrecondition, "added for this run, but not saved to %s: %v", m.configPath, err)
 	}
 	return m.Status(ctx, nil)
+}
+
+// UpdateDestination replaces destination i in place, for this run and in the
+// config file. Everything is checked before anything changes, so a refused
+// edit loses nothing (a remove followed by a refused add would lose it).
+func (m *Master) UpdateDestination(ctx context.Context, req *pb.DestinationUpdate) (*pb.MasterStatus, error) {
+	i, spec := int(req.GetIndex()), req.GetSpec()
+	list := m.outputs.destinations()
+	if i < 0 || i >= len(list) {
+		return nil, status.Errorf(codes.InvalidArgument, "no destination %d", i)
+	}
+	old, d := list[i], destinationOf(spec)
+	if spec.GetKey() == "" && d.URL != old.URL && d.URL == withoutKey(old.URL) {
+		// The edit sent back the server without the key it was shown
+		// masked: the key written in the URL stays.
+		d.URL = old.URL
+	}
+	list[i] = d
+	if err := m.validate(m.state.Get(), list); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	key := spec.GetKey()
+	if key == "" && d.Name != old.Name && old.Name != "" && d.Name != "" {
+		// Renamed: the stored key follows the destination.
+		var err error
+		if key, err = m.outputs.keys.get(old.Name); err != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "reading the stored key of %s: %v", old.Name, err)
+		}
+	}
+	if key != "" {
+		if d.Name == "" {
+			return nil, status.Error(codes.InvalidArgument, "a destination with a stored key needs a name")
+		}
+		if err := m.outputs.keys.set(d.Name, key); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+	}
+	if !m.outputs.replace(i, old, d) {
+		return nil, status.Errorf(codes.Aborted, "destination %d changed meanwhile; nothing was updated", i)
+	}
+	m.log.Info("destination updated", "index", i, "name", d.Name, "service", d.Service)
+	m.destinationsChanged()
+	err := m.saveDestinations(func(list []config.Destination) []config.Destination {
+		if j := slices.IndexFunc(list, func(x config.Destination) bool { return reflect.DeepEqual(x, old) }); j >= 0 {
+			list[j] = d
+		}
+		return list // one from a flag stays as the flag says
+	})
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "updated for this run, but not saved to %s: %v", m.configPath, err)
+	}
+	return m.Status(ctx, nil)
+}
+
+// withoutKey drops the last path element (where a stream key goes) from an
+// RTMP URL: rtmp://host/app/KEY becomes rtmp://host/app.
+func withoutKey(raw string) string {
+	u, _, _ := strings.Cut(raw, "?")
+	u = strings.TrimRight(u, "/")
+	scheme, rest, ok := strings.Cut(u, "://")
+	first, last := strings.Index(rest, "/"), strings.LastIndex(rest, "/")
+	if !ok || first < 0 || last == first {
+		return raw // no key in it
+	}
+	return scheme + "://" + rest[:last]
+}
+
+// destinationOf is a destination as the API describes it; the key is not
+// part of it (it goes to the key store).
+func destinationOf(spec *pb.DestinationSpec) config.Destination {
+	return config.Destination{Name: spec.GetName(), Service: spec.GetService(), URL: spec.GetUrl(), Rendition: spec.GetRendition()}
 }
 
 // RemoveDestination stops and removes destination i (by its place in status).

@@ -3,6 +3,7 @@ package master
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -97,6 +98,26 @@ func (o *outputs) add(d config.Destination) {
 	if o.dests != nil {
 		o.dests = append(o.dests, o.start(len(o.targets)-1))
 	}
+}
+
+// replace puts d in place of destination i, restarting that destination's
+// session if live. False: destination i is no longer old (another call
+// changed the list meanwhile), and nothing was replaced.
+func (o *outputs) replace(i int, old, d config.Destination) bool {
+	t := o.target(d)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if i >= len(o.targets) || !reflect.DeepEqual(o.targets[i].dest, old) {
+		return false
+	}
+	o.targets[i] = t
+	if o.dests != nil {
+		if o.dests[i] != nil {
+			o.dests[i].Close()
+		}
+		o.dests[i] = o.start(i)
+	}
+	return true
 }
 
 // remove stops and forgets destination i, returning its config.
@@ -213,7 +234,7 @@ func (o *outputs) status() []*pb.DestinationStatus {
 	defer o.mu.Unlock()
 	var out []*pb.DestinationStatus
 	for i, t := range o.targets {
-		ds := &pb.DestinationStatus{Name: t.dest.Name, Url: output.MaskURL(t.url), State: "off"}
+		ds := &pb.DestinationStatus{Name: t.dest.Name, Url: output.MaskURL(t.url), State: "off", Rendition: t.dest.Rendition}
 		if ds.Url == "" {
 			ds.Url = t.dest.Service
 		}

@@ -635,6 +635,58 @@ func (x *DestinationRequest) GetIndex() int32 {
 	return 0
 }
 
+type DestinationUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Spec          *DestinationSpec       `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DestinationUpdate) Reset() {
+	*x = DestinationUpdate{}
+	mi := &file_control_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DestinationUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DestinationUpdate) ProtoMessage() {}
+
+func (x *DestinationUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DestinationUpdate.ProtoReflect.Descriptor instead.
+func (*DestinationUpdate) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DestinationUpdate) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *DestinationUpdate) GetSpec() *DestinationSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
 type DestinationStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// url has its stream key masked.
@@ -649,13 +701,15 @@ type DestinationStatus struct {
 	BytesSent     uint64 `protobuf:"varint,7,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
 	FramesDropped uint64 `protobuf:"varint,8,opt,name=frames_dropped,json=framesDropped,proto3" json:"frames_dropped,omitempty"`
 	Name          string `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`
+	// rendition it is fed from; empty: the program.
+	Rendition     string `protobuf:"bytes,10,opt,name=rendition,proto3" json:"rendition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DestinationStatus) Reset() {
 	*x = DestinationStatus{}
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +721,7 @@ func (x *DestinationStatus) String() string {
 func (*DestinationStatus) ProtoMessage() {}
 
 func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +734,7 @@ func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
 func (*DestinationStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{10}
+	return file_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DestinationStatus) GetUrl() string {
@@ -746,6 +800,13 @@ func (x *DestinationStatus) GetName() string {
 	return ""
 }
 
+func (x *DestinationStatus) GetRendition() string {
+	if x != nil {
+		return x.Rendition
+	}
+	return ""
+}
+
 type BitrateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kbps          int32                  `protobuf:"varint,1,opt,name=kbps,proto3" json:"kbps,omitempty"`
@@ -755,7 +816,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +828,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +841,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{11}
+	return file_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -799,7 +860,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +872,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +885,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{12}
+	return file_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -843,7 +904,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[13]
+	mi := &file_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +916,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[13]
+	mi := &file_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +929,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{13}
+	return file_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -888,7 +949,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[14]
+	mi := &file_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +961,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[14]
+	mi := &file_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +974,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{14}
+	return file_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -969,7 +1030,7 @@ type MasterStatus struct {
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[15]
+	mi := &file_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1042,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[15]
+	mi := &file_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1055,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{15}
+	return file_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -1136,7 +1197,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[16]
+	mi := &file_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1209,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[16]
+	mi := &file_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1222,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{16}
+	return file_control_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -1272,7 +1333,10 @@ const file_control_proto_rawDesc = "" +
 	"\x0eframes_dropped\x18\x05 \x01(\x04R\rframesDropped\x12\x14\n" +
 	"\x05error\x18\x06 \x01(\tR\x05error\"*\n" +
 	"\x12DestinationRequest\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\x05R\x05index\"\x90\x02\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\"X\n" +
+	"\x11DestinationUpdate\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12-\n" +
+	"\x04spec\x18\x02 \x01(\v2\x19.onair.v1.DestinationSpecR\x04spec\"\xae\x02\n" +
 	"\x11DestinationStatus\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x14\n" +
@@ -1284,7 +1348,9 @@ const file_control_proto_rawDesc = "" +
 	"\n" +
 	"bytes_sent\x18\a \x01(\x04R\tbytesSent\x12%\n" +
 	"\x0eframes_dropped\x18\b \x01(\x04R\rframesDropped\x12\x12\n" +
-	"\x04name\x18\t \x01(\tR\x04name\"$\n" +
+	"\x04name\x18\t \x01(\tR\x04name\x12\x1c\n" +
+	"\trendition\x18\n" +
+	" \x01(\tR\trendition\"$\n" +
 	"\x0eBitrateRequest\x12\x12\n" +
 	"\x04kbps\x18\x01 \x01(\x05R\x04kbps\"#\n" +
 	"\x0fMonitorURLReply\x12\x10\n" +
@@ -1326,7 +1392,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\x92\b\n" +
+	"lastStderr2\xdc\b\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -1342,7 +1408,8 @@ const file_control_proto_rawDesc = "" +
 	"\x06Record\x12\x17.onair.v1.RecordRequest\x1a\x16.onair.v1.MasterStatus\x12B\n" +
 	"\fSetStreamKey\x12\x1a.onair.v1.StreamKeyRequest\x1a\x16.onair.v1.MasterStatus\x12C\n" +
 	"\x0eAddDestination\x12\x19.onair.v1.DestinationSpec\x1a\x16.onair.v1.MasterStatus\x12I\n" +
-	"\x11RemoveDestination\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatus\x12?\n" +
+	"\x11RemoveDestination\x12\x1c.onair.v1.DestinationRequest\x1a\x16.onair.v1.MasterStatus\x12H\n" +
+	"\x11UpdateDestination\x12\x1b.onair.v1.DestinationUpdate\x1a\x16.onair.v1.MasterStatus\x12?\n" +
 	"\n" +
 	"SetEncoder\x12\x19.onair.v1.EncoderSettings\x1a\x16.onair.v1.MasterStatus\x123\n" +
 	"\bSetScene\x12\x0f.onair.v1.Scene\x1a\x16.onair.v1.MasterStatus\x12:\n" +
@@ -1362,7 +1429,7 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_control_proto_goTypes = []any{
 	(*EncoderSettings)(nil),    // 0: onair.v1.EncoderSettings
 	(*Scene)(nil),              // 1: onair.v1.Scene
@@ -1374,75 +1441,79 @@ var file_control_proto_goTypes = []any{
 	(*RecordRequest)(nil),      // 7: onair.v1.RecordRequest
 	(*RecordingStatus)(nil),    // 8: onair.v1.RecordingStatus
 	(*DestinationRequest)(nil), // 9: onair.v1.DestinationRequest
-	(*DestinationStatus)(nil),  // 10: onair.v1.DestinationStatus
-	(*BitrateRequest)(nil),     // 11: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil),    // 12: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),       // 13: onair.v1.ChildRequest
-	(*FaultRequest)(nil),       // 14: onair.v1.FaultRequest
-	(*MasterStatus)(nil),       // 15: onair.v1.MasterStatus
-	(*ChildStatus)(nil),        // 16: onair.v1.ChildStatus
-	(*Layer)(nil),              // 17: onair.v1.Layer
-	(*PluginSpec)(nil),         // 18: onair.v1.PluginSpec
-	(*Fault)(nil),              // 19: onair.v1.Fault
-	(*EncoderStatus)(nil),      // 20: onair.v1.EncoderStatus
-	(*PluginState)(nil),        // 21: onair.v1.PluginState
-	(*StatusRequest)(nil),      // 22: onair.v1.StatusRequest
-	(*Empty)(nil),              // 23: onair.v1.Empty
-	(*SnapshotRequest)(nil),    // 24: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),      // 25: onair.v1.SnapshotReply
+	(*DestinationUpdate)(nil),  // 10: onair.v1.DestinationUpdate
+	(*DestinationStatus)(nil),  // 11: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),     // 12: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),    // 13: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),       // 14: onair.v1.ChildRequest
+	(*FaultRequest)(nil),       // 15: onair.v1.FaultRequest
+	(*MasterStatus)(nil),       // 16: onair.v1.MasterStatus
+	(*ChildStatus)(nil),        // 17: onair.v1.ChildStatus
+	(*Layer)(nil),              // 18: onair.v1.Layer
+	(*PluginSpec)(nil),         // 19: onair.v1.PluginSpec
+	(*Fault)(nil),              // 20: onair.v1.Fault
+	(*EncoderStatus)(nil),      // 21: onair.v1.EncoderStatus
+	(*PluginState)(nil),        // 22: onair.v1.PluginState
+	(*StatusRequest)(nil),      // 23: onair.v1.StatusRequest
+	(*Empty)(nil),              // 24: onair.v1.Empty
+	(*SnapshotRequest)(nil),    // 25: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),      // 26: onair.v1.SnapshotReply
 }
 var file_control_proto_depIdxs = []int32{
-	17, // 0: onair.v1.Scene.layers:type_name -> onair.v1.Layer
-	18, // 1: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
-	15, // 2: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
-	19, // 3: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	16, // 4: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	20, // 5: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	10, // 6: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	21, // 7: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	8,  // 8: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
-	0,  // 9: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
-	17, // 10: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
-	18, // 11: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
-	22, // 12: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	23, // 13: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	23, // 14: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	13, // 15: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	14, // 16: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	11, // 17: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	24, // 18: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	23, // 19: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	9,  // 20: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	7,  // 21: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	6,  // 22: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	5,  // 23: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
-	9,  // 24: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
-	0,  // 25: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
-	1,  // 26: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
-	2,  // 27: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
-	3,  // 28: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
-	15, // 29: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	15, // 30: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	15, // 31: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	15, // 32: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	23, // 33: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	15, // 34: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	25, // 35: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	12, // 36: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	15, // 37: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	15, // 38: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	15, // 39: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	15, // 40: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	15, // 41: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	15, // 42: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	15, // 43: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	15, // 44: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	4,  // 45: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	29, // [29:46] is the sub-list for method output_type
-	12, // [12:29] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	18, // 0: onair.v1.Scene.layers:type_name -> onair.v1.Layer
+	19, // 1: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
+	16, // 2: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
+	5,  // 3: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
+	20, // 4: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	17, // 5: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	21, // 6: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	11, // 7: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	22, // 8: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	8,  // 9: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	0,  // 10: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
+	18, // 11: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
+	19, // 12: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
+	23, // 13: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	24, // 14: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	24, // 15: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	14, // 16: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	15, // 17: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	12, // 18: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	25, // 19: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	24, // 20: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	9,  // 21: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	7,  // 22: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	6,  // 23: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	5,  // 24: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	9,  // 25: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	10, // 26: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
+	0,  // 27: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
+	1,  // 28: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
+	2,  // 29: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
+	3,  // 30: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
+	16, // 31: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	16, // 32: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	16, // 33: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	16, // 34: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	24, // 35: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	16, // 36: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	26, // 37: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	13, // 38: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	16, // 39: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	16, // 40: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	16, // 41: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	16, // 42: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	16, // 43: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	16, // 44: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	16, // 45: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	16, // 46: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	16, // 47: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	4,  // 48: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	31, // [31:49] is the sub-list for method output_type
+	13, // [13:31] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -1459,7 +1530,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

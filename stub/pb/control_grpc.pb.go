@@ -32,6 +32,7 @@ const (
 	Control_SetStreamKey_FullMethodName      = "/onair.v1.Control/SetStreamKey"
 	Control_AddDestination_FullMethodName    = "/onair.v1.Control/AddDestination"
 	Control_RemoveDestination_FullMethodName = "/onair.v1.Control/RemoveDestination"
+	Control_UpdateDestination_FullMethodName = "/onair.v1.Control/UpdateDestination"
 	Control_SetEncoder_FullMethodName        = "/onair.v1.Control/SetEncoder"
 	Control_SetScene_FullMethodName          = "/onair.v1.Control/SetScene"
 	Control_SetPlugins_FullMethodName        = "/onair.v1.Control/SetPlugins"
@@ -69,6 +70,11 @@ type ControlClient interface {
 	// the config file); a live master starts or stops that destination only.
 	AddDestination(ctx context.Context, in *DestinationSpec, opts ...grpc.CallOption) (*MasterStatus, error)
 	RemoveDestination(ctx context.Context, in *DestinationRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// UpdateDestination replaces destination index with spec in place (and
+	// in the config file). It is checked first: a refused update changes
+	// nothing. Without a key, a destination keeps its stored key, also when
+	// renamed; a live master restarts that destination's session only.
+	UpdateDestination(ctx context.Context, in *DestinationUpdate, opts ...grpc.CallOption) (*MasterStatus, error)
 	// SetEncoder changes the video settings: a new bitrate is applied live,
 	// anything else restarts the encoder's pipeline. Saved to the config file.
 	SetEncoder(ctx context.Context, in *EncoderSettings, opts ...grpc.CallOption) (*MasterStatus, error)
@@ -207,6 +213,15 @@ func (c *controlClient) RemoveDestination(ctx context.Context, in *DestinationRe
 	return out, nil
 }
 
+func (c *controlClient) UpdateDestination(ctx context.Context, in *DestinationUpdate, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_UpdateDestination_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *controlClient) SetEncoder(ctx context.Context, in *EncoderSettings, opts ...grpc.CallOption) (*MasterStatus, error) {
 	out := new(MasterStatus)
 	err := c.cc.Invoke(ctx, Control_SetEncoder_FullMethodName, in, out, opts...)
@@ -297,6 +312,11 @@ type ControlServer interface {
 	// the config file); a live master starts or stops that destination only.
 	AddDestination(context.Context, *DestinationSpec) (*MasterStatus, error)
 	RemoveDestination(context.Context, *DestinationRequest) (*MasterStatus, error)
+	// UpdateDestination replaces destination index with spec in place (and
+	// in the config file). It is checked first: a refused update changes
+	// nothing. Without a key, a destination keeps its stored key, also when
+	// renamed; a live master restarts that destination's session only.
+	UpdateDestination(context.Context, *DestinationUpdate) (*MasterStatus, error)
 	// SetEncoder changes the video settings: a new bitrate is applied live,
 	// anything else restarts the encoder's pipeline. Saved to the config file.
 	SetEncoder(context.Context, *EncoderSettings) (*MasterStatus, error)
@@ -353,6 +373,9 @@ func (UnimplementedControlServer) AddDestination(context.Context, *DestinationSp
 }
 func (UnimplementedControlServer) RemoveDestination(context.Context, *DestinationRequest) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RemoveDestination not implemented")
+}
+func (UnimplementedControlServer) UpdateDestination(context.Context, *DestinationUpdate) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateDestination not implemented")
 }
 func (UnimplementedControlServer) SetEncoder(context.Context, *EncoderSettings) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetEncoder not implemented")
@@ -613,6 +636,24 @@ func _Control_RemoveDestination_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_UpdateDestination_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DestinationUpdate)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).UpdateDestination(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_UpdateDestination_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).UpdateDestination(ctx, req.(*DestinationUpdate))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Control_SetEncoder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(EncoderSettings)
 	if err := dec(in); err != nil {
@@ -746,6 +787,10 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RemoveDestination",
 			Handler:    _Control_RemoveDestination_Handler,
+		},
+		{
+			MethodName: "UpdateDestination",
+			Handler:    _Control_UpdateDestination_Handler,
 		},
 		{
 			MethodName: "SetEncoder",
