@@ -326,7 +326,7 @@ func (r *runner) runOnce() ending {
 	cmd := exec.Command(sp.path)
 	cmd.Dir = dir
 	cmd.Env = pluginEnv()
-	dieWithParent(cmd)
+	supervise.DieWithParent(cmd)
 	tail := supervise.NewTailLines(stderrLines, r.name+" | ", r.o.Stderr)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  stub.PluginHandshake,
@@ -346,9 +346,7 @@ func (r *runner) runOnce() ending {
 	// stop ends this process: crash says why it ended badly, with its exit
 	// status and last words.
 	stop := func() {
-		if cmd.Process != nil {
-			_ = cmd.Process.Kill() // an error means it is gone already
-		}
+		supervise.Kill(cmd)
 		client.Kill()
 	}
 	crash := func(what string) ending {
@@ -624,11 +622,7 @@ func startFailed(path string, want []byte, err error, cmd *exec.Cmd, tail *super
 // exitReason is why a process ended: what happened, its exit status and
 // what it said last.
 func exitReason(path, what string, cmd *exec.Cmd, tail *supervise.TailLines) string {
-	st := "not started"
-	if cmd.ProcessState != nil {
-		st = cmd.ProcessState.String()
-	}
-	msg := fmt.Sprintf("%s: %s (%s)", path, what, st)
+	msg := fmt.Sprintf("%s: %s (%s)", path, what, supervise.ExitStatus(cmd))
 	if w := tail.LastWords(); w != "" {
 		msg += "; it said: " + w
 	}

@@ -273,7 +273,7 @@ func (c *Child[T]) runOnce() end {
 	c.mu.Unlock()
 
 	cmd := c.spec.Command()
-	dieWithParent(cmd)
+	DieWithParent(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  c.spec.Handshake,
 		Plugins:          c.spec.Plugins,
@@ -287,7 +287,7 @@ func (c *Child[T]) runOnce() end {
 	})
 	started := time.Now()
 	fail := func(what string, err error) end {
-		kill(cmd)
+		Kill(cmd)
 		client.Kill()
 		c.exited(cmd, what+": "+err.Error(), stderr)
 		return end{kind: endCrash}
@@ -336,7 +336,7 @@ func (c *Child[T]) runOnce() end {
 			switch cmd2 {
 			case cmdRestart:
 				c.log.Info("restart requested", "pid", cmd.Process.Pid)
-				kill(cmd)
+				Kill(cmd)
 				client.Kill()
 				c.exited(cmd, "restarted on request", stderr)
 				return end{kind: endRestart}
@@ -354,7 +354,7 @@ func (c *Child[T]) runOnce() end {
 				return end{kind: endCrash, ran: ran}
 			}
 			if silent := time.Since(time.Unix(0, lastOK.Load())); silent > p.HangAfter {
-				kill(cmd)
+				Kill(cmd)
 				client.Kill()
 				c.exited(cmd, fmt.Sprintf("hung: no answer to health pings for %s, killed", silent.Round(time.Millisecond)), stderr)
 				return end{kind: endCrash, ran: ran}
@@ -397,10 +397,7 @@ func (c *Child[T]) ping(ctx context.Context, t T, lastOK *atomic.Int64) {
 
 // exited records why the child is gone and logs it with its last words.
 func (c *Child[T]) exited(cmd *exec.Cmd, why string, stderr *TailLines) {
-	status := "not started"
-	if cmd.ProcessState != nil {
-		status = cmd.ProcessState.String()
-	}
+	status := ExitStatus(cmd)
 	reason := status
 	if why != "" {
 		reason = why + " (" + status + ")"
@@ -413,9 +410,18 @@ func (c *Child[T]) exited(cmd *exec.Cmd, why string, stderr *TailLines) {
 	c.log.Warn("child exited", "reason", reason, "last_stderr", strings.Join(stderr.Last(), "\n"))
 }
 
-// kill sends SIGKILL at once: go-plugin's own Kill first asks politely and
-// waits 2 s, which a hung child would spend entirely.
-func kill(cmd *exec.Cmd) {
+// ExitStatus is how cmd's process ended ("exit status 2", "signal: killed"),
+// or "not started".
+func ExitStatus(cmd *exec.Cmd) string {
+	if cmd.ProcessState == nil {
+		return "not started"
+	}
+	return cmd.ProcessState.String()
+}
+
+// Kill sends SIGKILL at once: go-plugin's own Kill first asks politely and
+// waits 2 s, which a hung child (or plugin) would spend entirely.
+func Kill(cmd *exec.Cmd) {
 	if cmd.Process != nil {
 		_ = cmd.Process.Kill() // an error means it is gone already
 	}

@@ -5,9 +5,9 @@ import (
 	"syscall"
 )
 
-// dieWithParent makes the kernel SIGKILL the child when the master dies, so a
-// killed master leaves no orphans behind.
-func dieWithParent(cmd *exec.Cmd) {
+// DieWithParent makes the kernel SIGKILL the child when its parent dies, so
+// a killed master (or pluginhost) leaves no orphans behind.
+func DieWithParent(cmd *exec.Cmd) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}

@@ -4,6 +4,6 @@ package supervise
 
 import "os/exec"
 
-// dieWithParent has no kernel support off Linux; children there notice the
-// master's death when their go-plugin connection closes.
-func dieWithParent(*exec.Cmd) {}
+// DieWithParent has no kernel support off Linux; children there notice their
+// parent's death when their go-plugin connection closes.
+func DieWithParent(*exec.Cmd) {}
