@@ -278,6 +278,40 @@ func TestHardwareCrashLoopFallsBack(t *testing.T) {
 	}
 }
 
+// A driver that crashes the encoder while it is being opened would do so on
+// every start: the first such crash is pinned on that backend, which is left
+// out at once, and the program goes on with the next one. The cost is one
+// encoder restart. No GPU exists here, so a test-only fault makes libx264
+// pose as a VA-API driver that crashes while opening.
+func TestHardwareCrashWhileOpeningFallsBackAtOnce(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, []string{"ONAIR_TEST_FAULTS=1", "ONAIR_TEST_FAKE_HW=h264_vaapi:crash-open"},
+		"-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180", "-backend", "auto")
+	var st *pb.MasterStatus
+	m.Await("the program on libx264", 20*time.Second, func() bool {
+		st = m.Status()
+		return configured(st, "encoder") && st.GetEncoder().GetBackend() == "libx264" && st.GetProgramFrames() > 0
+	})
+	if !strings.Contains(st.GetFallback(), "h264_vaapi crashed the encoder while opening") {
+		t.Fatalf("fallback reason %q does not name the backend that crashed while opening", st.GetFallback())
+	}
+	if r := child(st, "encoder").GetRestarts(); r != 1 {
+		t.Fatalf("%d encoder restarts, want exactly 1 (the crash while opening)", r)
+	}
+	refused := false
+	for _, r := range st.GetEncoder().GetRefused() {
+		refused = refused || r.GetBackend() == "h264_vaapi" && strings.Contains(r.GetReason(), "excluded")
+	}
+	if !refused {
+		t.Fatalf("status does not say h264_vaapi is left out: %v", st.GetEncoder().GetRefused())
+	}
+	frames := st.GetProgramFrames()
+	m.Await("the program continues", 10*time.Second, func() bool { return m.Status().GetProgramFrames() > frames+60 })
+	if c := child(m.Status(), "encoder"); c.GetRestarts() != 1 || c.GetState() != "running" {
+		t.Fatalf("after the fallback: %v", c)
+	}
+}
+
 // Layers from the config make the scene in order, placed and blended; a
 // layer whose source cannot open is reported and the rest still renders.
 func TestSceneLayers(t *testing.T) {

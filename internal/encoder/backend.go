@@ -33,18 +33,23 @@ func openEncoder(cfg *pb.EncoderConfig, log *slog.Logger) (*codec.Encoder, strin
 	var refused []*pb.BackendRefusal
 	for _, b := range chain(cfg) {
 		if slices.Contains(cfg.GetExcludeBackends(), b) {
-			refused = append(refused, &pb.BackendRefusal{Backend: b, Reason: "excluded: it kept crashing"})
+			refused = append(refused, &pb.BackendRefusal{Backend: b, Reason: "excluded: its driver crashed the encoder"})
 			continue
 		}
 		s := codec.Settings{
 			Backend: b, Width: int(cfg.GetWidth()), Height: int(cfg.GetHeight()), FPS: int(cfg.GetFps()),
 			BitrateKbps: int(cfg.GetBitrateKbps()), KeyframeSeconds: int(cfg.GetKeyframeSeconds()), Preset: cfg.GetPreset(),
 		}
+		opening(cfg.GetOpeningFile(), b, log)
 		if simulatedHardware(b) {
 			log.Warn("simulating a hardware encoder with libx264 (test fault injection)", "backend", b)
 			s.Backend = codec.BackendX264
+			if simulatedOpenCrash(b) {
+				simulatedCrash(b)
+			}
 		}
 		enc, err := codec.Open(s)
+		opening(cfg.GetOpeningFile(), "", log)
 		if err == nil {
 			return enc, b, refused, nil
 		}
@@ -57,11 +62,25 @@ func openEncoder(cfg *pb.EncoderConfig, log *slog.Logger) (*codec.Encoder, strin
 	return nil, "", refused, errors.New("no H.264 encoder opened: " + strings.Join(reasons, "; "))
 }
 
+// opening records which hardware backend is being opened ("" once the open
+// returned), so that a driver that takes the process down while opening is
+// known by name: the master then leaves that backend out. libx264 is not
+// recorded; it cannot take a driver down with it.
+func opening(file, backend string, log *slog.Logger) {
+	if file == "" || backend == codec.BackendX264 {
+		return
+	}
+	if err := os.WriteFile(file, []byte(backend), 0o600); err != nil {
+		log.Warn("cannot record the backend being opened", "file", file, "err", err)
+	}
+}
+
 // fakeHardwareEnv names a hardware backend that tests make appear present,
 // with libx264 doing the work: no GPU exists where the tests run. With the
 // suffix ":crash" the simulated driver crashes the process shortly after it
-// starts encoding, as a buggy driver would. It is honoured only with fault
-// injection on.
+// starts encoding, as a buggy driver would; with ":crash-open" it crashes
+// the process while the encoder is being opened. It is honoured only with
+// fault injection on.
 const fakeHardwareEnv = "ONAIR_TEST_FAKE_HW"
 
 // crashAfterFrames is when a simulated crashing driver takes the process down.
@@ -80,6 +99,12 @@ func simulatedCrashAfter(backend string) uint64 {
 		return crashAfterFrames
 	}
 	return 0
+}
+
+// simulatedOpenCrash: the simulated driver takes the process down while
+// the encoder is being opened.
+func simulatedOpenCrash(backend string) bool {
+	return simulatedHardware(backend) && strings.HasSuffix(os.Getenv(fakeHardwareEnv), ":crash-open")
 }
 
 func simulatedCrash(backend string) {

@@ -124,7 +124,7 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 	for _, r := range cfg.GetRenditions() {
 		rc := &pb.EncoderConfig{Width: r.GetWidth(), Height: r.GetHeight(), BitrateKbps: r.GetBitrateKbps(),
 			Fps: cfg.GetFps(), KeyframeSeconds: cfg.GetKeyframeSeconds(), Preset: cfg.GetPreset(),
-			Backend: backend, ExcludeBackends: cfg.GetExcludeBackends()}
+			Backend: backend, ExcludeBackends: cfg.GetExcludeBackends(), OpeningFile: cfg.GetOpeningFile()}
 		renc, _, _, err := openEncoder(rc, log)
 		if err != nil {
 			return nil, refused, fmt.Errorf("rendition %s: %w", r.GetName(), err)

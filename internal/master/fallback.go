@@ -46,6 +46,15 @@ func (f *fallback) crashed(backend string, now time.Time) (string, bool) {
 	return f.reason, true
 }
 
+// crashedOpening records that backend's driver crashed the encoder while
+// it was being opened, and returns the reason it is excluded.
+func (f *fallback) crashedOpening(backend string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reason = fmt.Sprintf("%s crashed the encoder while opening; falling back to the next backend", backend)
+	return f.reason
+}
+
 func (f *fallback) last() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

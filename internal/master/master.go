@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -66,9 +67,12 @@ type Master struct {
 	outputs    *outputs
 	rtmp       *RTMPServer
 	fallback   fallback
-	overlays   *overlayRelay
-	recording  recording
-	stop       context.CancelFunc // ends the master's own goroutines
+	// openingFile is where the encoder names the hardware backend it is
+	// opening, so a driver that crashes it while opening is known.
+	openingFile string
+	overlays    *overlayRelay
+	recording   recording
+	stop        context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
@@ -152,12 +156,17 @@ func Start(opts Options) (*Master, error) {
 		if err != nil {
 			return fail(err)
 		}
+		if opts.ConfigDir != "" {
+			m.openingFile = filepath.Join(opts.ConfigDir, openingFileName)
+			_ = os.Remove(m.openingFile) // a previous run's is stale
+		}
 		m.encoder = supervise.Start(supervise.Spec[pb.EncoderClient]{
 			Name: "encoder", Command: cmd,
 			Handshake: stub.Handshake, Plugins: stub.Plugins, Dispense: stub.EncoderName,
 			Configure: func(ctx context.Context, c pb.EncoderClient) (uint64, error) {
 				cfg := encoderConfig(m.state.Get())
 				cfg.ReturnUrl = m.rtsp.PublishURL(programPath)
+				cfg.OpeningFile = m.openingFile
 				st, err := c.Configure(ctx, cfg)
 				if err == nil {
 					m.encoderStatus.Store(st)
@@ -235,6 +244,9 @@ func (m *Master) Close() {
 	if m.encoder != nil {
 		m.encoder.Close()
 	}
+	if m.openingFile != "" {
+		_ = os.Remove(m.openingFile)
+	}
 	if m.plugins != nil {
 		m.plugins.Close()
 	}
@@ -263,18 +275,45 @@ func (m *Master) requestKeyframe() {
 	}()
 }
 
+// openingFileName is the encoder's opening file in the config dir.
+const openingFileName = "encoder-opening"
+
 // encoderCrashed moves the encoder off a hardware backend that keeps
-// crashing. It reports true when it did, so the crash loop count starts over
-// for the next backend.
+// crashing, or at once off one whose driver crashed it while opening (that
+// would happen on every start). It reports true when it did, so the crash
+// loop count starts over for the next backend.
 func (m *Master) encoderCrashed(supervise.Snapshot) bool {
-	backend := m.encoderStatus.Load().GetBackend()
-	reason, fellBack := m.fallback.crashed(backend, time.Now())
+	var (
+		reason   string
+		fellBack bool
+	)
+	backend := m.backendOpening()
+	if backend != "" {
+		reason, fellBack = m.fallback.crashedOpening(backend), true
+	} else {
+		backend = m.encoderStatus.Load().GetBackend()
+		reason, fellBack = m.fallback.crashed(backend, time.Now())
+	}
 	if !fellBack {
 		return false
 	}
 	m.log.Warn("encoder fallback", "reason", reason)
 	m.state.Update(exclude(backend))
 	return true
+}
+
+// backendOpening is the hardware backend a dead encoder was opening, if it
+// died while opening one; the record is cleared for the next encoder.
+func (m *Master) backendOpening() string {
+	if m.openingFile == "" {
+		return ""
+	}
+	b, err := os.ReadFile(m.openingFile)
+	if err != nil {
+		return ""
+	}
+	_ = os.Remove(m.openingFile)
+	return strings.TrimSpace(string(b))
 }
 
 func encoderConfig(d state.Desired) *pb.EncoderConfig {

@@ -17,7 +17,8 @@ type Desired struct {
 	Live       bool
 	Encoder    config.Encoder
 	PluginsDir string
-	// ExcludeBackends are hardware encoders that kept crashing.
+	// ExcludeBackends are hardware encoders whose drivers crashed the encoder
+	// (repeatedly, or once while opening).
 	ExcludeBackends []string
 	// Plugins are the plugin instances the pluginhost runs.
 	Plugins []config.Plugin

@@ -37,8 +37,8 @@ type EncoderConfig struct {
 	// return_url is where to publish the program (RTSP, with this run's
 	// credentials).
 	ReturnUrl string `protobuf:"bytes,11,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
-	// exclude_backends are hardware backends that kept crashing; "auto" skips
-	// them.
+	// exclude_backends are hardware backends whose drivers crashed the
+	// encoder (repeatedly, or once while opening); "auto" skips them.
 	ExcludeBackends []string `protobuf:"bytes,12,rep,name=exclude_backends,json=excludeBackends,proto3" json:"exclude_backends,omitempty"`
 	// renditions are extra encodes of the same composed frame at other sizes
 	// and bitrates, each published at return path "rendition/NAME". Only
@@ -46,7 +46,11 @@ type EncoderConfig struct {
 	Renditions []*Rendition `protobuf:"bytes,13,rep,name=renditions,proto3" json:"renditions,omitempty"`
 	// layers, bottom first, make the scene; empty means one full-frame layer
 	// of source.
-	Layers        []*Layer `protobuf:"bytes,14,rep,name=layers,proto3" json:"layers,omitempty"`
+	Layers []*Layer `protobuf:"bytes,14,rep,name=layers,proto3" json:"layers,omitempty"`
+	// opening_file, if set, is where the encoder writes the name of the
+	// hardware backend it is opening, emptied once the open returned. If the
+	// encoder dies meanwhile, the master reads which driver took it down.
+	OpeningFile   string `protobuf:"bytes,15,opt,name=opening_file,json=openingFile,proto3" json:"opening_file,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -177,6 +181,13 @@ func (x *EncoderConfig) GetLayers() []*Layer {
 		return x.Layers
 	}
 	return nil
+}
+
+func (x *EncoderConfig) GetOpeningFile() string {
+	if x != nil {
+		return x.OpeningFile
+	}
+	return ""
 }
 
 type Layer struct {
@@ -700,7 +711,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\xbf\x03\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\xe2\x03\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -719,7 +730,8 @@ const file_encoder_proto_rawDesc = "" +
 	"\n" +
 	"renditions\x18\r \x03(\v2\x13.onair.v1.RenditionR\n" +
 	"renditions\x12'\n" +
-	"\x06layers\x18\x0e \x03(\v2\x0f.onair.v1.LayerR\x06layers\"\x83\x01\n" +
+	"\x06layers\x18\x0e \x03(\v2\x0f.onair.v1.LayerR\x06layers\x12!\n" +
+	"\fopening_file\x18\x0f \x01(\tR\vopeningFile\"\x83\x01\n" +
 	"\x05Layer\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
