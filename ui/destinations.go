@@ -43,7 +43,7 @@ func newDestinations(s *Studio) *destinations {
 }
 
 func (d *destinations) update(st *pb.MasterStatus) {
-	if p := st.GetRtmpPlay(); p != "" && len(st.GetDestinations()) == 0 {
+	if p := st.GetRtmpPlay(); p != "" {
 		d.play.SetText("Streaming to the built-in server: play " + p)
 		d.play.Show()
 	} else {

@@ -218,6 +218,21 @@ func TestEditUpdatesInPlace(t *testing.T) {
 	})
 }
 
+// While the program goes to the built-in server (its destination in the
+// list), the window says where to watch it; otherwise it says nothing.
+func TestBuiltInServerPlayURL(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.RtmpPlay = "rtmp://127.0.0.1:1935/live/program"
+		st.Destinations = []*pb.DestinationStatus{{Url: "rtmp://127.0.0.1:1935/live/ab****", State: "live"}}
+	})
+	r.await("the play URL shown", func() bool {
+		return r.studio.dests.play.Visible() && strings.Contains(r.studio.dests.play.Text, "rtmp://127.0.0.1:1935/live/program")
+	})
+	r.master.set(func(st *pb.MasterStatus) { st.RtmpPlay, st.Destinations = "", nil })
+	r.await("the play URL hidden", func() bool { return !r.studio.dests.play.Visible() })
+}
+
 func TestEncoderSettingsValidateInRange(t *testing.T) {
 	r := newRig(t)
 	p := r.studio.encoder

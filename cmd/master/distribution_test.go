@@ -172,6 +172,11 @@ func TestStreamKeyStoredApart(t *testing.T) {
 	if d[1].GetState() != "failed" || !strings.Contains(d[1].GetError(), "master ctl key set tw") {
 		t.Fatalf("twitch without a key: %v", d[1])
 	}
+	// The embedded server runs, but the program goes elsewhere: nobody is
+	// told to watch it there.
+	if p := m.Status().GetRtmpPlay(); p != "" || strings.Contains(m.Out.String(), "Watch the stream") {
+		t.Errorf("players pointed at the embedded server (%q), which nothing feeds", p)
+	}
 	const key = "sk_live_4f00d"
 	if out, err := ctlStdin(m, key+"\n", "key", "set", "main"); err != nil {
 		t.Fatalf("key set: %v\n%s", err, out)

@@ -114,7 +114,8 @@ func TestEncoderKilledWhileLive(t *testing.T) {
 }
 
 // With no destination named, the master streams to its embedded server,
-// where any player can watch without knowing the stream key.
+// where any player can watch without knowing the stream key; status points
+// players there only while the program goes there.
 func TestEmbeddedServerByDefault(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, nil, "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180", "-live")
@@ -127,6 +128,17 @@ func TestEmbeddedServerByDefault(t *testing.T) {
 	key := strings.TrimSpace(readFile(t, m.ConfigHome+"/onair/stream-key"))
 	if out := m.Out.String(); strings.Contains(out, key) {
 		t.Fatal("the stream key appears in the master's log")
+	}
+	if !strings.Contains(m.Out.String(), "Watch the stream:  ffplay "+st.GetRtmpPlay()) {
+		t.Error("the master does not say where to watch")
+	}
+	// Once nothing feeds it, nobody is pointed at it: a player would wait
+	// forever.
+	if out, err := m.Ctl("dest", "rm", "0"); err != nil {
+		t.Fatalf("dest rm: %v\n%s", err, out)
+	}
+	if p := m.Status().GetRtmpPlay(); p != "" {
+		t.Errorf("status still points players at %s with no destination feeding it", p)
 	}
 	if out, _ := m.Ctl("status"); strings.Contains(out, key) {
 		t.Fatal("the stream key appears in ctl status")

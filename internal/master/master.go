@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -401,7 +402,11 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 		Destinations:  m.outputs.status(),
 		Goroutines:    int32(runtime.NumGoroutine()),
 	}
-	if m.rtmp != nil {
+	// Players are pointed at the embedded server only while the program
+	// goes there: with other destinations it runs, but nothing plays.
+	if m.rtmp != nil && slices.ContainsFunc(m.outputs.destinations(), func(d config.Destination) bool {
+		return d.URL == m.rtmp.publishURL()
+	}) {
 		st.RtmpPlay = m.rtmp.PlayURL()
 	}
 	if m.encoder != nil {

@@ -1007,7 +1007,8 @@ type MasterStatus struct {
 	// fallback says why the encoder moved off a hardware backend, if it did.
 	Fallback     string               `protobuf:"bytes,8,opt,name=fallback,proto3" json:"fallback,omitempty"`
 	Destinations []*DestinationStatus `protobuf:"bytes,9,rep,name=destinations,proto3" json:"destinations,omitempty"`
-	// rtmp_play is where players watch the embedded RTMP server, if it runs.
+	// rtmp_play is where players watch the program on the embedded RTMP
+	// server; set only while a destination feeds it.
 	RtmpPlay string `protobuf:"bytes,10,opt,name=rtmp_play,json=rtmpPlay,proto3" json:"rtmp_play,omitempty"`
 	// plugins are the pluginhost's last reported plugin states.
 	Plugins []*PluginState `protobuf:"bytes,11,rep,name=plugins,proto3" json:"plugins,omitempty"`
