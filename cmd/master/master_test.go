@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -303,6 +304,28 @@ func processesWithEnv(kv string) []int {
 		}
 	}
 	return pids
+}
+
+// The master holds the broadcast and must outlive any driver: it links none
+// of the codec, GPU or capture libraries (those load only in the encoder), so
+// a broken driver install cannot stop it from starting or take it down.
+func TestMasterLinksNoCodecOrDriver(t *testing.T) {
+	f, err := elf.Open(filepath.Join(binDir, "master"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range libs {
+		for _, banned := range []string{"libavcodec", "libavutil", "libx264", "libva", "libvdpau", "libOpenCL", "libmfx", "libcuda", "libyuv"} {
+			if strings.HasPrefix(l, banned) {
+				t.Errorf("the master links %s", l)
+			}
+		}
+	}
 }
 
 // Off loopback the API must be TLS; the master refuses to start otherwise.

@@ -18,7 +18,7 @@
 // # Source strings
 //
 // A source is named by a short string, used in configuration and flags (see
-// ParseSpec for the full grammar):
+// source.Parse for the full grammar):
 //
 //	pattern                    moving test pattern with frame counter and clock
 //	screen                     the whole X screen (every monitor)

@@ -19,6 +19,8 @@ import (
 	"github.com/jezek/xgb/xproto"
 	"github.com/kbinani/screenshot"
 	"golang.org/x/sys/unix"
+
+	"github.com/onair-studio/onair/internal/source"
 )
 
 func init() {
@@ -54,7 +56,7 @@ func Displays() ([]image.Rectangle, error) {
 // its whole life; the server writes each capture straight into it. (Opening
 // both for every frame, as screenshot.CaptureRect does, costs about 4x.)
 type screenSource struct {
-	spec   Spec
+	spec   source.Spec
 	mu     sync.Mutex // Read against Close
 	conn   *xgb.Conn
 	root   xproto.Window
@@ -70,7 +72,7 @@ type screenSource struct {
 	scaler bgrxScaler
 }
 
-func openScreen(spec Spec) (src *screenSource, err error) {
+func openScreen(spec source.Spec) (src *screenSource, err error) {
 	name := spec.XDisplay
 	if name == "" {
 		name = os.Getenv("DISPLAY")
@@ -106,7 +108,7 @@ func (s *screenSource) init() error {
 	s.screen = image.Rect(0, 0, int(scr.WidthInPixels), int(scr.HeightInPixels))
 
 	switch {
-	case s.spec.Kind == KindWindow:
+	case s.spec.Kind == source.KindWindow:
 		w, err := s.findWindow()
 		if err != nil {
 			return err

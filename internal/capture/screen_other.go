@@ -5,6 +5,8 @@ package capture
 import (
 	"errors"
 	"image"
+
+	"github.com/onair-studio/onair/internal/source"
 )
 
 // ErrNoDisplay is returned when no X display is configured.
@@ -15,7 +17,7 @@ func Displays() ([]image.Rectangle, error) {
 	return nil, errors.New("screen capture: only X11 on Linux is supported")
 }
 
-func openScreen(spec Spec) (Source, error) {
+func openScreen(spec source.Spec) (Source, error) {
 	return nil, errors.New("screen capture: only X11 on Linux is supported")
 }
 

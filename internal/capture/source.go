@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image"
 	"time"
+
+	"github.com/onair-studio/onair/internal/source"
 )
 
 // Source produces pictures on demand. A source is used by one goroutine at a
@@ -42,10 +44,10 @@ func BGRXToRGBA(dst *image.RGBA, src []byte, stride int) {
 	bgrxToRGBA(dst.Pix[dst.PixOffset(b.Min.X, b.Min.Y):], dst.Stride, src, stride, b.Dx(), b.Dy())
 }
 
-// Open parses a source string (see ParseSpec) and opens the source. Screen
+// Open parses a source string (see source.Parse) and opens the source. Screen
 // and window sources use the X display named by $DISPLAY.
 func Open(s string) (Source, error) {
-	spec, err := ParseSpec(s)
+	spec, err := source.Parse(s)
 	if err != nil {
 		return nil, err
 	}
@@ -53,20 +55,20 @@ func Open(s string) (Source, error) {
 }
 
 // OpenSpec opens a parsed source.
-func OpenSpec(spec Spec) (Source, error) {
+func OpenSpec(spec source.Spec) (Source, error) {
 	switch spec.Kind {
-	case KindPattern:
+	case source.KindPattern:
 		return patternSource{}, nil
-	case KindColor:
+	case source.KindColor:
 		return newColorSource(spec), nil
-	case KindImage:
+	case source.KindImage:
 		// A typed nil pointer must not leak out as a non-nil Source.
 		s, err := openImage(spec)
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
-	case KindScreen, KindWindow:
+	case source.KindScreen, source.KindWindow:
 		s, err := openScreen(spec)
 		if err != nil {
 			return nil, err
@@ -86,4 +88,4 @@ func (patternSource) Read(dst *image.RGBA, frameNo int64, t time.Time) error {
 func (patternSource) Size() image.Point { return image.Point{} }
 func (patternSource) Opaque() bool      { return true }
 func (patternSource) Close() error      { return nil }
-func (patternSource) String() string    { return string(KindPattern) }
+func (patternSource) String() string    { return string(source.KindPattern) }

@@ -9,15 +9,17 @@ import (
 	_ "image/png"  // and PNG
 	"os"
 	"time"
+
+	"github.com/onair-studio/onair/internal/source"
 )
 
 // colorSource fills every frame with one colour.
 type colorSource struct {
-	spec Spec
+	spec source.Spec
 	c    color.RGBA // premultiplied
 }
 
-func newColorSource(spec Spec) *colorSource {
+func newColorSource(spec source.Spec) *colorSource {
 	return &colorSource{spec: spec, c: color.RGBAModel.Convert(spec.Color).(color.RGBA)}
 }
 
@@ -32,13 +34,13 @@ func (s *colorSource) String() string    { return s.spec.String() }
 
 // imageSource is a still picture: decoded once, scaled once per output size.
 type imageSource struct {
-	spec   Spec
+	spec   source.Spec
 	img    *image.RGBA
 	scaled *image.RGBA // img at the size last asked for
 	opaque bool
 }
 
-func openImage(spec Spec) (*imageSource, error) {
+func openImage(spec source.Spec) (*imageSource, error) {
 	f, err := os.Open(spec.Path)
 	if err != nil {
 		return nil, fmt.Errorf("image source: %w", err)

@@ -21,7 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/onair-studio/onair/internal/capture"
+	"github.com/onair-studio/onair/internal/source"
 )
 
 // Config is everything the master can be told before it starts.
@@ -323,13 +323,13 @@ func (c Config) check() []*Error {
 	oneOf("children", c.Children, ChildrenModes)
 	e := c.Encoder
 	if e.Source != "auto" {
-		if _, err := capture.ParseSpec(e.Source); err != nil {
+		if _, err := source.Parse(e.Source); err != nil {
 			bad("encoder.source", "%v", err)
 		}
 	}
 	for i, l := range e.Layers {
 		key := fmt.Sprintf("encoder.layers.%d", i)
-		if _, err := capture.ParseSpec(l.Source); err != nil {
+		if _, err := source.Parse(l.Source); err != nil {
 			bad(key+".source", "%v", err)
 		}
 		if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {

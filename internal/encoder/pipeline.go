@@ -10,12 +10,10 @@ import (
 	"time"
 
 	"github.com/onair-studio/onair/internal/codec"
+	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/scene"
 	"github.com/onair-studio/onair/stub/pb"
 )
-
-// RenditionPath is where a rendition is published on the return path.
-func RenditionPath(name string) string { return "rendition/" + name }
 
 // pipeline is one run of capture → compose → convert → encode → return path
 // with fixed settings. Settings other than the bitrate make a new pipeline.
@@ -129,7 +127,7 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 		if err != nil {
 			return nil, refused, fmt.Errorf("rendition %s: %w", r.GetName(), err)
 		}
-		t, err := newTrack(r.GetName(), withPath(cfg.GetReturnUrl(), RenditionPath(r.GetName())), renc, log)
+		t, err := newTrack(r.GetName(), withPath(cfg.GetReturnUrl(), rtsp.RenditionPath(r.GetName())), renc, log)
 		if err != nil {
 			renc.Close()
 			return nil, refused, err

@@ -98,9 +98,9 @@ func TestPipelineDeliversInOrder(t *testing.T) {
 	// Status and a forced keyframe from other goroutines while it runs.
 	var forcedAt time.Time
 	deadline := time.Now().Add(20 * time.Second)
-	for len(s.get("program").pts) < fps || len(s.get(RenditionPath("low")).pts) < fps {
+	for len(s.get("program").pts) < fps || len(s.get(rtsp.RenditionPath("low")).pts) < fps {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 20 s: program %d frames, rendition %d", len(s.get("program").pts), len(s.get(RenditionPath("low")).pts))
+			t.Fatalf("after 20 s: program %d frames, rendition %d", len(s.get("program").pts), len(s.get(rtsp.RenditionPath("low")).pts))
 		}
 		var st pb.EncoderStatus
 		p.fill(&st)
@@ -113,7 +113,7 @@ func TestPipelineDeliversInOrder(t *testing.T) {
 	p.close()
 	closed = true
 
-	program, low := s.get("program"), s.get(RenditionPath("low"))
+	program, low := s.get("program"), s.get(rtsp.RenditionPath("low"))
 	for name, r := range map[string]received{"program": program, "rendition": low} {
 		for i := 1; i < len(r.pts); i++ {
 			// The return path carries a 90 kHz clock: slots round to it.
@@ -188,7 +188,7 @@ func TestScreenColoursSurviveEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for len(s.get("program").pts) < 15 || len(s.get(RenditionPath("half")).pts) < 15 {
+	for len(s.get("program").pts) < 15 || len(s.get(rtsp.RenditionPath("half")).pts) < 15 {
 		if time.Now().After(deadline) {
 			p.close()
 			t.Fatal("no frames after 20 s")
@@ -200,7 +200,7 @@ func TestScreenColoursSurviveEncoding(t *testing.T) {
 	for _, c := range []struct {
 		path string
 		w, h int
-	}{{"program", w, h}, {RenditionPath("half"), w / 2, h / 2}} {
+	}{{"program", w, h}, {rtsp.RenditionPath("half"), w / 2, h / 2}} {
 		file := filepath.Join(t.TempDir(), "out.h264")
 		if err := os.WriteFile(file, s.get(c.path).annexB, 0o600); err != nil {
 			t.Fatal(err)

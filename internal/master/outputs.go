@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/onair-studio/onair/internal/config"
-	"github.com/onair-studio/onair/internal/encoder"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/stub/pb"
@@ -62,7 +61,7 @@ func sourcePath(rendition string) string {
 	if rendition == "" {
 		return programPath
 	}
-	return encoder.RenditionPath(rendition)
+	return rtsp.RenditionPath(rendition)
 }
 
 // start begins publishing to target i; nil when it cannot work as written.

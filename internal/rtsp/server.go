@@ -24,6 +24,12 @@ import (
 	"github.com/pion/rtp"
 )
 
+// RenditionPath is where the encoder publishes a rendition on the return
+// path (the program goes to the path the master hands it). It lives here, not
+// in the encoder, so the master names paths without linking the encoder's
+// codecs.
+func RenditionPath(name string) string { return "rendition/" + name }
+
 // Credentials are a user and password.
 type Credentials struct{ User, Pass string }
 

@@ -16,12 +16,13 @@ import (
 	"time"
 
 	"github.com/onair-studio/onair/internal/capture"
+	"github.com/onair-studio/onair/internal/source"
 )
 
 // Layer places one source on the output. Layers are drawn in order, later
 // ones above.
 type Layer struct {
-	// Source is a source string (see capture.ParseSpec), e.g. "screen:0".
+	// Source is a source string (see source.Parse), e.g. "screen:0".
 	Source string
 	// X, Y is the layer's top-left corner in output pixels; it may lie
 	// partly outside the output.
@@ -135,7 +136,7 @@ func New(opts Options) (*Compositor, error) {
 
 func openLayer(cfg Layer, opts Options) *layer {
 	l := &layer{cfg: cfg, opacity: opacity16(cfg.Opacity)}
-	spec, err := capture.ParseSpec(cfg.Source)
+	spec, err := source.Parse(cfg.Source)
 	if err == nil {
 		spec.XDisplay = opts.XDisplay
 		l.src, err = capture.OpenSpec(spec)

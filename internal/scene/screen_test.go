@@ -16,6 +16,7 @@ import (
 
 	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/capture/xvfb"
+	"github.com/onair-studio/onair/internal/source"
 )
 
 func ownSHMSegments(t *testing.T) int {
@@ -65,7 +66,7 @@ func TestScreenLayer(t *testing.T) {
 		}
 	}
 
-	sp, _ := capture.ParseSpec("screen:0:0,0,240x180")
+	sp, _ := source.Parse("screen:0:0,0,240x180")
 	sp.XDisplay = srv.Display
 	src, err := capture.OpenSpec(sp)
 	if err != nil {
@@ -95,7 +96,7 @@ func TestScreenLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := small.Compose(0, t0)
-	sp, _ = capture.ParseSpec("screen")
+	sp, _ = source.Parse("screen")
 	sp.XDisplay = srv.Display
 	if src, err = capture.OpenSpec(sp); err != nil {
 		t.Fatal(err)

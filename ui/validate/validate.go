@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/output"
+	"github.com/onair-studio/onair/internal/source"
 )
 
 // IntIn returns a check that s is a whole number from lo to hi.
@@ -67,7 +67,7 @@ func Source(s string) error {
 	if s == "auto" {
 		return nil
 	}
-	_, err := capture.ParseSpec(s)
+	_, err := source.Parse(s)
 	return err
 }
 

@@ -1,4 +1,4 @@
-package capture
+package source
 
 import (
 	"image"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestParseSpec(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want Spec
@@ -26,7 +26,7 @@ func TestParseSpec(t *testing.T) {
 		{"color:#ff8800", Spec{Kind: KindColor, Display: -1, Color: color.NRGBA{255, 136, 0, 255}}, ""},
 		{"color:FF880080", Spec{Kind: KindColor, Display: -1, Color: color.NRGBA{255, 136, 0, 128}}, "color:#ff880080"},
 	} {
-		got, err := ParseSpec(tc.in)
+		got, err := Parse(tc.in)
 		if err != nil {
 			t.Errorf("%q: %v", tc.in, err)
 			continue
@@ -44,7 +44,7 @@ func TestParseSpec(t *testing.T) {
 	}
 }
 
-func TestParseSpecErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ in, mention string }{
 		{"", `unknown kind ""`},
 		{"screan:0", `unknown kind "screan"`},
@@ -61,7 +61,7 @@ func TestParseSpecErrors(t *testing.T) {
 		{"color:#ff88", `colour "#ff88"`},
 		{"color:#gg8800", `"gg8800" is not hexadecimal`},
 	} {
-		_, err := ParseSpec(tc.in)
+		_, err := Parse(tc.in)
 		if err == nil {
 			t.Errorf("%q: no error", tc.in)
 			continue

@@ -1,4 +1,8 @@
-package capture
+// Package source reads source strings (pattern, screen:N:X,Y,WxH,
+// window:NAME, image:PATH, color:#rrggbb): what a scene layer shows. It has no
+// capture code, so the master and the window check sources without linking
+// the capture's X11 and colour-conversion libraries.
+package source
 
 import (
 	"fmt"
@@ -42,7 +46,7 @@ type Spec struct {
 	XDisplay string
 }
 
-// ParseSpec parses a source string:
+// Parse parses a source string:
 //
 //	pattern
 //	screen                  the whole X screen
@@ -55,7 +59,7 @@ type Spec struct {
 //	color:#RRGGBB           a solid colour; color:#RRGGBBAA adds opacity
 //
 // Errors name the part that is wrong.
-func ParseSpec(s string) (Spec, error) {
+func Parse(s string) (Spec, error) {
 	kind, arg, hasArg := strings.Cut(s, ":")
 	bad := func(format string, a ...any) (Spec, error) {
 		return Spec{}, fmt.Errorf("source %q: %s", s, fmt.Sprintf(format, a...))
@@ -109,7 +113,7 @@ func ParseSpec(s string) (Spec, error) {
 	return sp, nil
 }
 
-// String returns the source string that ParseSpec turns back into sp.
+// String returns the source string that Parse turns back into sp.
 func (sp Spec) String() string {
 	switch sp.Kind {
 	case KindScreen:
