@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/png"
 	"os"
@@ -251,6 +252,59 @@ func (g *guiProc) stop(t *testing.T) {
 	}
 }
 
+// With no window possible, plain `master` runs headless and says why,
+// instead of failing: a master installed without the window program (a
+// headless studio PC) even on a desktop, or a $DISPLAY left over from a
+// session that ended (fyne would panic on it).
+func TestNoWindowRunsHeadless(t *testing.T) {
+	alone := t.TempDir()
+	for _, name := range []string{"master", "encoder"} {
+		// A link, not a symlink: the master looks next to its own path.
+		if err := os.Link(filepath.Join(binDir, name), filepath.Join(alone, name)); err != nil {
+			t.Skipf("cannot link the binaries into a directory of their own: %v", err)
+		}
+	}
+	for _, c := range []struct {
+		name, bin, display, why string
+	}{
+		{"without the window program", alone, "", "studio window is not installed next to master"},
+		{"stale display", binDir, ":987", "display :987 does not answer"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env, dir, _ := desktop(t) // a display the window could open on
+			if c.display != "" {
+				env = append(env, "DISPLAY="+c.display)
+			}
+			cmd := exec.Command(filepath.Join(c.bin, "master"), "-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0",
+				"-rtmp-listen", "", "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180")
+			cmd.Env = env
+			out := &testpeer.SyncBuffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(exited) }()
+			t.Cleanup(func() {
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				select {
+				case <-exited:
+				case <-time.After(15 * time.Second):
+					_ = cmd.Process.Kill()
+					<-exited
+				}
+			})
+			testpeer.Await(t, 20*time.Second, "the master running headless", func() bool {
+				st, err := answering(dir, time.Second)
+				return err == nil && configured(st, "encoder") && int(st.GetPid()) == cmd.Process.Pid
+			})
+			if !strings.Contains(out.String(), c.why) {
+				t.Fatalf("the master does not say why it runs headless (%q):\n%s", c.why, out)
+			}
+		})
+	}
+}
+
 // stopEngineAtEnd stops the detached engine, found by the pid it reports,
 // when the test ends, and fails the test on a data race in its log.
 func stopEngineAtEnd(t *testing.T, dir string) {
@@ -263,10 +317,31 @@ func stopEngineAtEnd(t *testing.T, dir string) {
 				t.Errorf("the engine (pid %d) did not stop on SIGTERM", pid)
 			}
 		}
-		if log, _ := os.ReadFile(filepath.Join(dir, engineLogFile)); strings.Contains(string(log), "DATA RACE") {
+		if log, _ := os.ReadFile(filepath.Join(dir, "engine.log")); strings.Contains(string(log), "DATA RACE") {
 			t.Errorf("data race in the engine:\n%s", log)
 		}
 	})
+}
+
+// answering asks the engine the config dir points at for its status, as
+// the window finds it.
+func answering(dir string, timeout time.Duration) (*pb.MasterStatus, error) {
+	e, err := control.ReadEndpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := control.ReadToken(dir)
+	if err != nil {
+		return nil, err
+	}
+	c, conn, err := control.Dial(e.Addr, tok, e.Fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return c.Status(ctx, &pb.StatusRequest{})
 }
 
 func xdo(t *testing.T, display string, args ...string) {

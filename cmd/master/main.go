@@ -1,9 +1,9 @@
 // Command master is OnAir's control process. It starts and supervises the
 // encoder and pluginhost children and serves the Control API. With a display
-// and without -headless it opens the studio window on a detached engine;
-// `master attach ADDR` opens it against a running master, `master ctl` is
-// the command-line client, and `master serve-rtmp` runs only the embedded
-// RTMP live server.
+// and without -headless it becomes the studio window (bin/studio) on a
+// detached engine; `master attach ADDR` opens the window against a running
+// master, `master ctl` is the command-line client, and `master serve-rtmp`
+// runs only the embedded RTMP live server.
 package main
 
 import (
@@ -17,7 +17,7 @@ func main() {
 	case len(os.Args) > 1 && os.Args[1] == "ctl":
 		err = ctl(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "attach":
-		err = attachGUI(os.Args[2:])
+		err = openStudio(exeDir(), os.Args[1:])
 	case len(os.Args) > 1 && os.Args[1] == "serve-rtmp":
 		err = serveRTMP(os.Args[2:])
 	default:

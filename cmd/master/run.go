@@ -17,6 +17,7 @@ import (
 
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/internal/display"
 	"github.com/onair-studio/onair/internal/master"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub/pb"
@@ -88,10 +89,18 @@ func run(args []string) error {
 		return usageError{err}
 	}
 	if *attachAddr != "" {
-		return attachGUI([]string{*attachAddr})
+		return openStudio(*binDir, []string{"attach", *attachAddr})
 	}
-	if !cfg.Headless && haveDisplay() {
-		return localGUI(dir, args)
+	// Why there is no window, when there is none for want of a display.
+	noWindow := ""
+	if !cfg.Headless {
+		if err := display.Reachable(); err != nil {
+			noWindow = err.Error()
+		} else if err := openStudio(*binDir, args); errors.Is(err, errNoStudio) {
+			noWindow = err.Error()
+		} else {
+			return err
+		}
 	}
 
 	// Catch signals before anything is announced: a supervisor or test that
@@ -161,8 +170,8 @@ func run(args []string) error {
 	fmt.Fprintf(os.Stderr, "Watch the monitor: ffplay -rtsp_transport tcp \"$(master ctl monitor-url)\"   (%s)\n"+
 		"From another machine: %s -token TOKEN status\n(the token is in %s)\n\n",
 		st.GetMonitor(), attach, filepath.Join(dir, control.TokenFile))
-	if !cfg.Headless {
-		log.Info("no display for a window; running headless")
+	if noWindow != "" {
+		log.Info("no window; running headless", "why", noWindow)
 	}
 
 	s := <-sig

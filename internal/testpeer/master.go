@@ -21,10 +21,10 @@ import (
 	"github.com/onair-studio/onair/stub/pb"
 )
 
-// BuildOnAir builds master, encoder and pluginhost into dir, and the
-// example plugins with their manifest into dir/plugins, from the module
-// this package belongs to. With race the master is race-enabled, so a data
-// race in it fails the test that stops it; the children are not, because
+// BuildOnAir builds master, studio (the window), encoder and pluginhost into
+// dir, and the example plugins with their manifest into dir/plugins, from
+// the module this package belongs to. With race the master and the window
+// are race-enabled, so a data race in them fails the test that stops them; the children are not, because
 // the race runtime slows their start-up several-fold and tests time their
 // restarts (their packages run under the race detector on their own).
 func BuildOnAir(dir string, race bool) error {
@@ -44,7 +44,7 @@ func BuildOnAir(dir string, race bool) error {
 	if race {
 		masterFlags = []string{"-race"}
 	}
-	if err := build(dir, masterFlags, "./cmd/master"); err != nil {
+	if err := build(dir, masterFlags, "./cmd/master", "./cmd/studio"); err != nil {
 		return err
 	}
 	if err := build(dir, nil, "./cmd/encoder", "./cmd/pluginhost"); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/internal/display"
 	"github.com/onair-studio/onair/stub/pb"
 	"github.com/onair-studio/onair/ui"
 	"github.com/onair-studio/onair/ui/link"
@@ -39,8 +40,8 @@ func attachGUI(args []string) error {
 		return usageError{errors.New("attach: give the master's HOST:PORT")}
 	}
 	addr := fs.Arg(0)
-	if !haveDisplay() {
-		return errors.New("attach: no display for the window (use 'master ctl -addr " + addr + "' on a terminal)")
+	if err := display.Reachable(); err != nil {
+		return fmt.Errorf("attach: %w: no window can open here (use 'master ctl -addr %s' on a terminal)", err, addr)
 	}
 	dir, err := config.Dir()
 	if err != nil {

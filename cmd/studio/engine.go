@@ -19,6 +19,8 @@ import (
 // engineLogFile holds a detached engine's output, in the config dir.
 const engineLogFile = "engine.log"
 
+func engineLog(dir string) string { return filepath.Join(dir, engineLogFile) }
+
 // engineStartTimeout bounds how long a new engine may take to answer.
 const engineStartTimeout = 60 * time.Second
 
@@ -62,14 +64,15 @@ func localEngine(dir string, args []string) (pid int, started bool, err error) {
 	if st, err := answering(dir, 2*time.Second); err == nil {
 		return int(st.GetPid()), false, nil
 	}
-	exe, err := os.Executable()
+	self, err := os.Executable()
 	if err != nil {
 		return 0, false, err
 	}
+	exe := filepath.Join(filepath.Dir(self), "master") // installed side by side
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, false, err
 	}
-	logPath := filepath.Join(dir, engineLogFile)
+	logPath := engineLog(dir)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, false, err

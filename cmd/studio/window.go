@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -23,26 +22,6 @@ import (
 
 // previewEvery is how often the window asks the master for a snapshot.
 const previewEvery = 250 * time.Millisecond
-
-// haveDisplay says whether a window can open here.
-func haveDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
-
-// localGUI is plain `master` on a desktop: the window attaches to the
-// engine on this machine, started detached if none runs, through the same
-// Control API as a remote attach.
-func localGUI(dir string, args []string) error {
-	pid, started, err := localEngine(dir, args)
-	if err != nil {
-		return err
-	}
-	if started {
-		fmt.Fprintf(os.Stderr, "Started the OnAir engine (pid %d; log %s). It keeps streaming if this window closes.\n",
-			pid, filepath.Join(dir, engineLogFile))
-	} else {
-		fmt.Fprintf(os.Stderr, "Attached to the running OnAir engine (pid %d); flags given now do not change it.\n", pid)
-	}
-	return runWindow(window{resolve: localTarget(dir), ownsEngine: true})
-}
 
 // window is what the studio window attaches to.
 type window struct {
