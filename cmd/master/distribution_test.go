@@ -258,6 +258,19 @@ func TestDestinationsOverAPI(t *testing.T) {
 		t.Fatalf("dest rm: %v\n%s", err, out)
 	}
 
+	// The embedded default is in no file; edited, it is saved as a
+	// destination of the file, so the edit outlives a restart.
+	if out, err := m.Ctl("dest", "edit", "0", "-name", "local", "-url", "rtmp://"+nginx.Addr()+"/live/sk_local_9"); err != nil {
+		t.Fatalf("dest edit: %v\n%s", err, out)
+	}
+	m.Await("the edited default live", 10*time.Second, func() bool {
+		d := m.Status().GetDestinations()
+		return len(d) == 2 && d[0].GetName() == "local" && d[0].GetState() == "live" && nginx.Publishes("sk_local_9") == 1
+	})
+	if file := readFile(t, cfg); !strings.Contains(file, "name: local") {
+		t.Fatalf("the edited default is not in the config file:\n%s", file)
+	}
+
 	if out, err := m.Ctl("dest", "rm", "1"); err != nil {
 		t.Fatalf("dest rm: %v\n%s", err, out)
 	}

@@ -81,8 +81,11 @@ func (m *Master) UpdateDestination(ctx context.Context, req *pb.DestinationUpdat
 	err := m.saveDestinations(func(list []config.Destination) []config.Destination {
 		if j := slices.IndexFunc(list, func(x config.Destination) bool { return reflect.DeepEqual(x, old) }); j >= 0 {
 			list[j] = d
+			return list
 		}
-		return list // one from a flag stays as the flag says
+		// Not in the file (the embedded default, or one from a flag): the
+		// edit is saved as an added destination, as AddDestination would.
+		return append(list, d)
 	})
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "updated for this run, but not saved to %s: %v", m.configPath, err)
