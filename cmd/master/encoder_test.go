@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/png"
 	"math"
@@ -292,7 +293,7 @@ func TestHardwareCrashWhileOpeningFallsBackAtOnce(t *testing.T) {
 		st = m.Status()
 		return configured(st, "encoder") && st.GetEncoder().GetBackend() == "libx264" && st.GetProgramFrames() > 0
 	})
-	if !strings.Contains(st.GetFallback(), "h264_vaapi crashed the encoder while opening") {
+	if !strings.Contains(st.GetFallback(), "h264_vaapi took the encoder down while opening") {
 		t.Fatalf("fallback reason %q does not name the backend that crashed while opening", st.GetFallback())
 	}
 	if r := child(st, "encoder").GetRestarts(); r != 1 {
@@ -310,6 +311,37 @@ func TestHardwareCrashWhileOpeningFallsBackAtOnce(t *testing.T) {
 	if c := child(m.Status(), "encoder"); c.GetRestarts() != 1 || c.GetState() != "running" {
 		t.Fatalf("after the fallback: %v", c)
 	}
+}
+
+// A driver that hangs while opening, on a live change of settings to it,
+// leaves the encoder answering no health ping: it is killed, the hang is
+// pinned on that backend, which is left out, and the program goes on with
+// libx264. (Test-only fault, as above: no GPU here.)
+func TestHardwareHangWhileOpeningFallsBack(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, []string{"ONAIR_TEST_FAULTS=1", "ONAIR_TEST_FAKE_HW=h264_vaapi:hang-open"},
+		"-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180", "-backend", "libx264")
+	st := m.AwaitConfigured(20*time.Second, "encoder")
+	settings := st.GetSettings()
+	settings.Backend = "h264_vaapi"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := m.Client.SetEncoder(ctx, settings); err != nil {
+		t.Fatal(err)
+	}
+	m.Await("the program back on libx264", 20*time.Second, func() bool {
+		st = m.Status()
+		return configured(st, "encoder") && st.GetEncoder().GetBackend() == "libx264" &&
+			child(st, "encoder").GetRestarts() >= 1 && st.GetFallback() != ""
+	})
+	if !strings.Contains(st.GetFallback(), "h264_vaapi took the encoder down while opening") {
+		t.Fatalf("fallback reason %q does not name the backend that hung", st.GetFallback())
+	}
+	if !strings.Contains(child(st, "encoder").GetLastExit(), "hung") {
+		t.Errorf("last exit %q, want the hang", child(st, "encoder").GetLastExit())
+	}
+	frames := st.GetProgramFrames()
+	m.Await("the program continues", 10*time.Second, func() bool { return m.Status().GetProgramFrames() > frames+60 })
 }
 
 // Layers from the config make the scene in order, placed and blended; a

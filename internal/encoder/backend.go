@@ -44,8 +44,12 @@ func openEncoder(cfg *pb.EncoderConfig, log *slog.Logger) (*codec.Encoder, strin
 		if simulatedHardware(b) {
 			log.Warn("simulating a hardware encoder with libx264 (test fault injection)", "backend", b)
 			s.Backend = codec.BackendX264
-			if simulatedOpenCrash(b) {
+			switch {
+			case simulatedOpenFault(b, "crash-open"):
 				simulatedCrash(b)
+			case simulatedOpenFault(b, "hang-open"):
+				fmt.Fprintf(os.Stderr, "simulated %s driver hangs while opening\n", b)
+				select {} // as a driver stuck in an ioctl
 			}
 		}
 		enc, err := codec.Open(s)
@@ -79,8 +83,8 @@ func opening(file, backend string, log *slog.Logger) {
 // with libx264 doing the work: no GPU exists where the tests run. With the
 // suffix ":crash" the simulated driver crashes the process shortly after it
 // starts encoding, as a buggy driver would; with ":crash-open" it crashes
-// the process while the encoder is being opened. It is honoured only with
-// fault injection on.
+// the process while the encoder is being opened, and with ":hang-open" it
+// never returns from the open. It is honoured only with fault injection on.
 const fakeHardwareEnv = "ONAIR_TEST_FAKE_HW"
 
 // crashAfterFrames is when a simulated crashing driver takes the process down.
@@ -101,10 +105,10 @@ func simulatedCrashAfter(backend string) uint64 {
 	return 0
 }
 
-// simulatedOpenCrash: the simulated driver takes the process down while
-// the encoder is being opened.
-func simulatedOpenCrash(backend string) bool {
-	return simulatedHardware(backend) && strings.HasSuffix(os.Getenv(fakeHardwareEnv), ":crash-open")
+// simulatedOpenFault: the simulated driver crashes ("crash-open") or hangs
+// ("hang-open") while the encoder is being opened.
+func simulatedOpenFault(backend, fault string) bool {
+	return simulatedHardware(backend) && strings.HasSuffix(os.Getenv(fakeHardwareEnv), ":"+fault)
 }
 
 func simulatedCrash(backend string) {

@@ -46,12 +46,13 @@ func (f *fallback) crashed(backend string, now time.Time) (string, bool) {
 	return f.reason, true
 }
 
-// crashedOpening records that backend's driver crashed the encoder while
-// it was being opened, and returns the reason it is excluded.
+// crashedOpening records that backend's driver took the encoder down (a
+// crash, or a hang that got it killed) while it was being opened, and
+// returns the reason it is excluded.
 func (f *fallback) crashedOpening(backend string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.reason = fmt.Sprintf("%s crashed the encoder while opening; falling back to the next backend", backend)
+	f.reason = fmt.Sprintf("%s took the encoder down while opening (a driver crash or hang); falling back to the next backend", backend)
 	return f.reason
 }
 
