@@ -39,7 +39,10 @@ type destForm struct {
 }
 
 // destOrig is what an edited destination looked like.
-type destOrig struct{ name, service, url, rendition string }
+type destOrig struct {
+	name, service, url, rendition string
+	hasKey                        bool // it was shown with a masked key
+}
 
 func newDestForm(s *Studio, index int) *destForm {
 	f := &destForm{s: s, index: index}
@@ -51,7 +54,8 @@ func newDestForm(s *Studio, index int) *destForm {
 	}
 	if index >= 0 {
 		d := s.status.GetDestinations()[index]
-		f.orig = destOrig{name: d.GetName(), service: serviceOf(d.GetUrl()), url: serverOf(d.GetUrl()), rendition: d.GetRendition()}
+		f.orig = destOrig{name: d.GetName(), service: serviceOf(d.GetUrl()), url: serverOf(d.GetUrl()),
+			rendition: d.GetRendition(), hasKey: strings.HasSuffix(d.GetUrl(), "****")}
 	}
 
 	f.server = widget.NewLabel("")
@@ -100,10 +104,12 @@ func newDestForm(s *Studio, index int) *destForm {
 	return f
 }
 
-// keepsKey: an edited destination with a name may keep its stored key (the
-// master moves it along when the name changes).
+// keepsKey: an edited destination may keep the key it has: a stored one
+// (the master moves it along when the name changes), or one written in the
+// config file or the URL (the master keeps it when the server is unchanged).
 func (f *destForm) keepsKey() bool {
-	return f.index >= 0 && f.orig.name != "" && strings.TrimSpace(f.name.entry.Text) != ""
+	named := strings.TrimSpace(f.name.entry.Text) != ""
+	return f.index >= 0 && (f.orig.name != "" && named || f.orig.hasKey && f.orig.name == "")
 }
 
 // A stored key is filed under the name, so a key needs one; so does a

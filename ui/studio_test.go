@@ -233,6 +233,30 @@ func TestBuiltInServerPlayURL(t *testing.T) {
 	r.await("the play URL hidden", func() bool { return !r.studio.dests.play.Visible() })
 }
 
+// A destination whose key is written in its URL (shown masked, no name to
+// store a key under) can be edited without typing the key again: the master
+// keeps it while the server is unchanged.
+func TestEditKeepsAKeyInTheURL(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.Destinations = []*pb.DestinationStatus{{Url: "rtmp://example.com/live/sk****", State: "live"}}
+	})
+	r.await("a row", func() bool { return len(r.studio.dests.rows) == 1 })
+	f := newDestForm(r.studio, 0)
+	if f.service.Selected != "custom" || f.url.entry.Text != "rtmp://example.com/live" {
+		t.Fatalf("edit prefill: service %q url %q", f.service.Selected, f.url.entry.Text)
+	}
+	f.name.entry.SetText("backup")
+	if f.save.Disabled() {
+		t.Fatalf("cannot save without typing the key again: url %q, key %q", f.url.msg.Text, f.key.msg.Text)
+	}
+	test.Tap(f.save)
+	r.await("UpdateDestination", func() bool { return r.master.called("UpdateDestination") != "" })
+	if got := r.master.called("UpdateDestination"); !strings.Contains(got, `url:"rtmp://example.com/live"`) || strings.Contains(got, "key:") {
+		t.Errorf("sent %s, want the server without a key", got)
+	}
+}
+
 func TestEncoderSettingsValidateInRange(t *testing.T) {
 	r := newRig(t)
 	p := r.studio.encoder

@@ -163,6 +163,7 @@ func TestStreamKeyStoredApart(t *testing.T) {
 	body := fmt.Sprintf(`destinations:
   - {name: main, service: custom, url: "rtmp://%s/live"}
   - {name: tw, service: twitch}
+  - {name: inl, service: custom, url: "rtmp://%[1]s/live", key: sk_cfg_31}
 `, nginx.Addr())
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -196,6 +197,17 @@ func TestStreamKeyStoredApart(t *testing.T) {
 	if strings.Contains(out, key) || strings.Contains(m.Out.String(), key) {
 		t.Fatal("the stream key shows in status or the log")
 	}
+
+	// A key written in the config file stays when the destination is
+	// edited without one (the window never shows it).
+	m.Await("the destination with its key in the file live", 10*time.Second, func() bool { return nginx.Publishes("sk_cfg_31") == 1 })
+	if out, err := m.Ctl("dest", "edit", "2", "-name", "inline", "-service", "custom", "-url", "rtmp://"+nginx.Addr()+"/live"); err != nil {
+		t.Fatalf("dest edit: %v\n%s", err, out)
+	}
+	m.Await("the edited destination live with the key from the file", 10*time.Second, func() bool {
+		d := m.Status().GetDestinations()
+		return len(d) == 3 && d[2].GetName() == "inline" && d[2].GetState() == "live" && nginx.Publishes("sk_cfg_31") == 2
+	})
 }
 
 // Destinations can be added, edited in place and removed on a live master

@@ -48,10 +48,14 @@ func (m *Master) UpdateDestination(ctx context.Context, req *pb.DestinationUpdat
 		return nil, status.Errorf(codes.InvalidArgument, "no destination %d", i)
 	}
 	old, d := list[i], destinationOf(spec)
-	if spec.GetKey() == "" && d.URL != old.URL && d.URL == withoutKey(old.URL) {
-		// The edit sent back the server without the key it was shown
-		// masked: the key written in the URL stays.
-		d.URL = old.URL
+	if spec.GetKey() == "" {
+		// A key written in the config file stays, and so does one written in
+		// the URL when the edit sent back the server without the key it was
+		// shown masked.
+		d.Key = old.Key
+		if d.URL != old.URL && d.URL == withoutKey(old.URL) {
+			d.URL = old.URL
+		}
 	}
 	list[i] = d
 	if err := m.validate(m.state.Get(), list); err != nil {
