@@ -275,25 +275,9 @@ func TestNoWindowRunsHeadless(t *testing.T) {
 			if c.display != "" {
 				env = append(env, "DISPLAY="+c.display)
 			}
-			cmd := exec.Command(filepath.Join(c.bin, "master"), "-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0",
+			p := startProcess(t, filepath.Join(c.bin, "master"), env, "-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0",
 				"-rtmp-listen", "", "-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180")
-			cmd.Env = env
-			out := &testpeer.SyncBuffer{}
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(exited) }()
-			t.Cleanup(func() {
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-				select {
-				case <-exited:
-				case <-time.After(15 * time.Second):
-					_ = cmd.Process.Kill()
-					<-exited
-				}
-			})
+			cmd, out := p.cmd, p.out
 			testpeer.Await(t, 20*time.Second, "the master running headless", func() bool {
 				st, err := answering(dir, time.Second)
 				return err == nil && configured(st, "encoder") && int(st.GetPid()) == cmd.Process.Pid

@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/onair-studio/onair/internal/testpeer"
 )
@@ -57,4 +59,34 @@ func ctlStdin(m *testpeer.Master, stdin string, args ...string) (string, error) 
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// process is a binary the test runs itself (not through StartMaster), with
+// its output kept. It is stopped when the test ends: SIGTERM, then SIGKILL
+// after 15 s.
+type process struct {
+	cmd    *exec.Cmd
+	out    *testpeer.SyncBuffer
+	exited chan struct{}
+}
+
+func startProcess(t *testing.T, path string, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(path, args...), out: &testpeer.SyncBuffer{}, exited: make(chan struct{})}
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(15 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	return p
 }

@@ -244,17 +244,9 @@ func TestTokenFileIsPrivate(t *testing.T) {
 func TestSIGTERMDuringStartupIsClean(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
-	cmd := exec.Command(filepath.Join(binDir, "master"), "-headless", "-children", "all",
-		"-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0", "-rtmp-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home)
-	out := &testpeer.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	p := startProcess(t, filepath.Join(binDir, "master"), append(os.Environ(), "XDG_CONFIG_HOME="+home),
+		"-headless", "-children", "all", "-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0", "-rtmp-listen", "127.0.0.1:0")
+	cmd, out, exited := p.cmd, p.out, p.exited
 
 	// The token is written before any child starts. Polled without a pause,
 	// so that the signal lands while the children are being started.

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -201,19 +200,9 @@ func TestBadDestinations(t *testing.T) {
 func TestServeRTMPAlone(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
-	out := &testpeer.SyncBuffer{}
-	cmd := exec.Command(filepath.Join(binDir, "master"), "serve-rtmp", "-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-	})
+	p := startProcess(t, filepath.Join(binDir, "master"), append(os.Environ(), "XDG_CONFIG_HOME="+home),
+		"serve-rtmp", "-listen", "127.0.0.1:0")
+	out := p.out
 	playLine := regexp.MustCompile(`Watch with:\s+ffplay (\S+)`)
 	var play string
 	testpeer.Await(t, 10*time.Second, "serve-rtmp ready", func() bool {
