@@ -1,8 +1,9 @@
-// Package display says whether a window can open here: the display named by
-// $WAYLAND_DISPLAY or $DISPLAY must answer. An unset variable is not the
-// only way to have no display: over ssh, or after a desktop session ended, a
-// stale one names a server that is gone, and the GUI toolkit would then
-// fail (fyne panics) instead of the studio running headless.
+// Package display says whether a window can open here: the X display named
+// by $DISPLAY must answer. An unset variable is not the only way to have no
+// display: over ssh, or after a desktop session ended, a stale one names a
+// server that is gone, and the GUI toolkit would then fail (fyne panics)
+// instead of the studio running headless. Only X11 counts: fyne's default
+// build draws through X11 (XWayland on a Wayland desktop).
 package display
 
 import (
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,15 +18,6 @@ import (
 
 // Reachable reports nil when the display a window would use answers.
 func Reachable() error {
-	if w := os.Getenv("WAYLAND_DISPLAY"); w != "" {
-		path := w
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), w)
-		}
-		if err := dial("unix", path); err == nil {
-			return nil
-		}
-	}
 	d := os.Getenv("DISPLAY")
 	if d == "" {
 		return errors.New("no display ($DISPLAY is not set)")
