@@ -264,6 +264,12 @@ func TestNoWindowRunsHeadless(t *testing.T) {
 			t.Skipf("cannot link the binaries into a directory of their own: %v", err)
 		}
 	}
+	// Attaching needs the window: without it, master says so and what to
+	// use instead.
+	attach := exec.Command(filepath.Join(alone, "master"), "attach", "127.0.0.1:1")
+	if out, err := attach.CombinedOutput(); err == nil || !strings.Contains(string(out), "studio window is not installed") || !strings.Contains(string(out), "master ctl -addr") {
+		t.Errorf("attach without the window program: %v\n%s", err, out)
+	}
 	for _, c := range []struct {
 		name, bin, display, why string
 	}{
