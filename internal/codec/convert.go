@@ -113,6 +113,37 @@ func (f *Frame) FromRGBA(img *image.RGBA) error {
 	return f.fromRGB32(img.Pix[img.PixOffset(b.Min.X, b.Min.Y):], img.Stride, true)
 }
 
+// FromI420 copies an I420 frame of the same size into f, as NV12 (libyuv
+// interleaves the chroma planes) or I420. It is far cheaper than a second
+// conversion from RGB: a hardware encoder's NV12 program and the I420 its
+// renditions are scaled from come from one colour conversion.
+func (f *Frame) FromI420(src *Frame) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if err := src.check(); err != nil {
+		return err
+	}
+	if src.Format != I420 || src.Width != f.Width || src.Height != f.Height {
+		return fmt.Errorf("codec: cannot copy %v %dx%d into %v %dx%d", src.Format, src.Width, src.Height, f.Format, f.Width, f.Height)
+	}
+	sp := func(i int) *C.uint8_t { return (*C.uint8_t)(unsafe.Pointer(&src.Planes[i][0])) }
+	ss := func(i int) C.int { return C.int(src.Strides[i]) }
+	p := func(i int) *C.uint8_t { return (*C.uint8_t)(unsafe.Pointer(&f.Planes[i][0])) }
+	st := func(i int) C.int { return C.int(f.Strides[i]) }
+	w, h := C.int(f.Width), C.int(f.Height)
+	var rc C.int
+	if f.Format == NV12 {
+		rc = C.I420ToNV12(sp(0), ss(0), sp(1), ss(1), sp(2), ss(2), p(0), st(0), p(1), st(1), w, h)
+	} else {
+		rc = C.I420Copy(sp(0), ss(0), sp(1), ss(1), sp(2), ss(2), p(0), st(0), p(1), st(1), p(2), st(2), w, h)
+	}
+	if rc != 0 {
+		return fmt.Errorf("codec: libyuv copy from I420 to %v failed (%d)", f.Format, int(rc))
+	}
+	return nil
+}
+
 func (f *Frame) fromRGB32(src []byte, stride int, rgba bool) error {
 	if err := f.check(); err != nil {
 		return err

@@ -166,6 +166,63 @@ func TestConvertOddSize(t *testing.T) {
 	}
 }
 
+// NV12 made from I420 is the NV12 converted from RGB directly, byte for
+// byte, so the pipeline can convert once for a hardware program and its
+// renditions; I420 to I420 is a copy. Mismatched frames are refused.
+func TestFromI420(t *testing.T) {
+	for _, size := range [][2]int{{64, 36}, {33, 17}} {
+		img := pattern(3, size[0], size[1])
+		i420 := mustFrame(t, I420, size[0], size[1])
+		if err := i420.FromRGBA(img); err != nil {
+			t.Fatal(err)
+		}
+		for _, format := range []Format{NV12, I420} {
+			direct, copied := mustFrame(t, format, size[0], size[1]), mustFrame(t, format, size[0], size[1])
+			if err := direct.FromRGBA(img); err != nil {
+				t.Fatal(err)
+			}
+			if err := copied.FromI420(i420); err != nil {
+				t.Fatal(err)
+			}
+			if string(i420Bytes(direct)) != string(i420Bytes(copied)) {
+				t.Errorf("%dx%d %v: from I420 differs from the direct conversion", size[0], size[1], format)
+			}
+		}
+	}
+	nv12 := mustFrame(t, NV12, 64, 36)
+	if err := nv12.FromI420(mustFrame(t, I420, 32, 18)); err == nil {
+		t.Error("a smaller frame was copied")
+	}
+	if err := mustFrame(t, I420, 64, 36).FromI420(nv12); err == nil {
+		t.Error("an NV12 source was taken for I420")
+	}
+}
+
+// BenchmarkNV12For1080p compares the two ways to get a hardware encoder's
+// NV12 when I420 is needed anyway (for renditions): a second conversion
+// from the captured BGRX, or a copy from the I420.
+func BenchmarkNV12For1080p(b *testing.B) {
+	src := toBGRA(pattern(0, 1920, 1080))
+	i420, nv12 := mustFrame(b, I420, 1920, 1080), mustFrame(b, NV12, 1920, 1080)
+	if err := i420.FromBGRA(src, 1920*4); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("from-BGRX", func(b *testing.B) {
+		for b.Loop() {
+			if err := nv12.FromBGRA(src, 1920*4); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("from-I420", func(b *testing.B) {
+		for b.Loop() {
+			if err := nv12.FromI420(i420); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 func BenchmarkFromBGRA1080p(b *testing.B) {
 	src := toBGRA(pattern(0, 1920, 1080))
 	for _, format := range []Format{I420, NV12} {

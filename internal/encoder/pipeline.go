@@ -188,9 +188,15 @@ func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 	if img.BGRX {
 		from = func(f *codec.Frame) error { return f.FromBGRA(img.Pix, img.Stride) }
 	}
-	err := from(pic.program)
-	if err == nil && pic.i420 != nil {
-		err = from(pic.i420)
+	var err error
+	if pic.i420 != nil {
+		// One colour conversion for both: the renditions' I420, and from it
+		// the program's format.
+		if err = from(pic.i420); err == nil {
+			err = pic.program.FromI420(pic.i420)
+		}
+	} else {
+		err = from(pic.program)
 	}
 	if err != nil {
 		if pic.keyframe {
