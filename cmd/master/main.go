@@ -7,7 +7,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 )
@@ -18,9 +17,7 @@ func main() {
 	case len(os.Args) > 1 && os.Args[1] == "ctl":
 		err = ctl(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "attach":
-		if err = openStudio(exeDir(), os.Args[1:]); errors.Is(err, errNoStudio) {
-			err = fmt.Errorf("%w; without it: master ctl -addr HOST:PORT -token TOKEN status", err)
-		}
+		err = attachStudio(exeDir(), os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "serve-rtmp":
 		err = serveRTMP(os.Args[2:])
 	default:

@@ -89,7 +89,7 @@ func run(args []string) error {
 		return usageError{err}
 	}
 	if *attachAddr != "" {
-		return openStudio(*binDir, []string{"attach", *attachAddr})
+		return attachStudio(*binDir, []string{*attachAddr})
 	}
 	// Why there is no window, when there is none for want of a display.
 	noWindow := ""

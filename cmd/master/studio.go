@@ -26,6 +26,16 @@ func openStudio(binDir string, args []string) error {
 	return nil // not reached
 }
 
+// attachStudio is `master attach ARGS` (and -attach): the window against a
+// master elsewhere, or what to use instead when the window is not installed.
+func attachStudio(binDir string, args []string) error {
+	err := openStudio(binDir, append([]string{"attach"}, args...))
+	if errors.Is(err, errNoStudio) {
+		err = fmt.Errorf("%w; without it: master ctl -addr HOST:PORT -token TOKEN status", err)
+	}
+	return err
+}
+
 // exeDir is the directory of the master binary.
 func exeDir() string {
 	exe, err := os.Executable()

@@ -40,7 +40,7 @@ func openEncoder(cfg *pb.EncoderConfig, log *slog.Logger) (*codec.Encoder, strin
 			Backend: b, Width: int(cfg.GetWidth()), Height: int(cfg.GetHeight()), FPS: int(cfg.GetFps()),
 			BitrateKbps: int(cfg.GetBitrateKbps()), KeyframeSeconds: int(cfg.GetKeyframeSeconds()), Preset: cfg.GetPreset(),
 		}
-		opening(cfg.GetOpeningFile(), b, log)
+		opened := opening(cfg.GetOpeningFile(), b, log)
 		if simulatedHardware(b) {
 			log.Warn("simulating a hardware encoder with libx264 (test fault injection)", "backend", b)
 			s.Backend = codec.BackendX264
@@ -53,7 +53,7 @@ func openEncoder(cfg *pb.EncoderConfig, log *slog.Logger) (*codec.Encoder, strin
 			}
 		}
 		enc, err := codec.Open(s)
-		opening(cfg.GetOpeningFile(), "", log)
+		opened()
 		if err == nil {
 			return enc, b, refused, nil
 		}
@@ -66,17 +66,22 @@ func openEncoder(cfg *pb.EncoderConfig, log *slog.Logger) (*codec.Encoder, strin
 	return nil, "", refused, errors.New("no H.264 encoder opened: " + strings.Join(reasons, "; "))
 }
 
-// opening records which hardware backend is being opened ("" once the open
-// returned), so that a driver that takes the process down while opening is
-// known by name: the master then leaves that backend out. libx264 is not
-// recorded; it cannot take a driver down with it.
-func opening(file, backend string, log *slog.Logger) {
+// opening records in file which hardware backend is being opened, so that
+// a driver that takes the process down while opening is known by name: the
+// master then leaves that backend out. The returned func empties the record
+// once the open returned. libx264 is not recorded; it has no driver to take
+// the process down.
+func opening(file, backend string, log *slog.Logger) (opened func()) {
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+			log.Warn("cannot record the backend being opened", "file", file, "err", err)
+		}
+	}
 	if file == "" || backend == codec.BackendX264 {
-		return
+		return func() {}
 	}
-	if err := os.WriteFile(file, []byte(backend), 0o600); err != nil {
-		log.Warn("cannot record the backend being opened", "file", file, "err", err)
-	}
+	write(backend)
+	return func() { write("") }
 }
 
 // fakeHardwareEnv names a hardware backend that tests make appear present,

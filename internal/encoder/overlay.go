@@ -38,19 +38,19 @@ func (s *Service) SetOverlay(_ context.Context, o *pb.Overlay) (*pb.Empty, error
 	return &pb.Empty{}, nil
 }
 
-// overlayImage checks an overlay's size, pixels and opacity and wraps them without a copy
-// (the compositor copies what it keeps).
+// overlayImage checks an overlay as the compositor will, so a refused one is
+// never kept for the next pipeline, and wraps its pixels without a copy (the
+// compositor copies what it keeps).
 func overlayImage(o *pb.Overlay) (*image.RGBA, error) {
 	w, h := int(o.GetWidth()), int(o.GetHeight())
 	if w <= 0 || h <= 0 || w > 16384 || h > 16384 || len(o.GetRgba()) != w*h*4 {
 		return nil, fmt.Errorf("overlay %s: %dx%d with %d bytes of pixels", o.GetId(), w, h, len(o.GetRgba()))
 	}
-	// Checked here as well as by the compositor, so a refused overlay is
-	// never kept for the next pipeline.
-	if op := o.GetOpacity(); !(op >= 0 && op <= 1) {
-		return nil, fmt.Errorf("overlay %s: opacity %v is not between 0 and 1", o.GetId(), op)
+	img := &image.RGBA{Pix: o.GetRgba(), Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	if err := scene.CheckOverlay(o.GetId(), img, o.GetOpacity()); err != nil {
+		return nil, err
 	}
-	return &image.RGBA{Pix: o.GetRgba(), Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}, nil
+	return img, nil
 }
 
 func applyOverlay(comp *scene.Compositor, id string, o *pb.Overlay, img *image.RGBA) error {

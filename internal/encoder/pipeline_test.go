@@ -13,6 +13,7 @@ import (
 	"github.com/onair-studio/onair/internal/capture/xvfb"
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -97,18 +98,16 @@ func TestPipelineDeliversInOrder(t *testing.T) {
 
 	// Status and a forced keyframe from other goroutines while it runs.
 	var forcedAt time.Time
-	deadline := time.Now().Add(20 * time.Second)
-	for len(s.get("program").pts) < fps || len(s.get(rtsp.RenditionPath("low")).pts) < fps {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 20 s: program %d frames, rendition %d", len(s.get("program").pts), len(s.get(rtsp.RenditionPath("low")).pts))
-		}
+	if !testpeer.Eventually(20*time.Second, func() bool {
 		var st pb.EncoderStatus
 		p.fill(&st)
 		if forcedAt.IsZero() && st.GetEncodedFrames() > 5 {
 			forcedAt = time.Now()
 			p.forceKeyframe()
 		}
-		time.Sleep(10 * time.Millisecond) // polling interval
+		return len(s.get("program").pts) >= fps && len(s.get(rtsp.RenditionPath("low")).pts) >= fps
+	}) {
+		t.Fatalf("after 20 s: program %d frames, rendition %d", len(s.get("program").pts), len(s.get(rtsp.RenditionPath("low")).pts))
 	}
 	p.close()
 	closed = true
@@ -187,13 +186,11 @@ func TestScreenColoursSurviveEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(s.get("program").pts) < 15 || len(s.get(rtsp.RenditionPath("half")).pts) < 15 {
-		if time.Now().After(deadline) {
-			p.close()
-			t.Fatal("no frames after 20 s")
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
+	if !testpeer.Eventually(20*time.Second, func() bool {
+		return len(s.get("program").pts) >= 15 && len(s.get(rtsp.RenditionPath("half")).pts) >= 15
+	}) {
+		p.close()
+		t.Fatal("no frames after 20 s")
 	}
 	p.close()
 

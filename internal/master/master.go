@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -404,9 +403,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 	}
 	// Players are pointed at the embedded server only while the program
 	// goes there: with other destinations it runs, but nothing plays.
-	if m.rtmp != nil && slices.ContainsFunc(m.outputs.destinations(), func(d config.Destination) bool {
-		return d.URL == m.rtmp.publishURL()
-	}) {
+	if m.rtmp != nil && m.outputs.feeds(m.rtmp.publishURL()) {
 		st.RtmpPlay = m.rtmp.PlayURL()
 	}
 	if m.encoder != nil {

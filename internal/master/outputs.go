@@ -119,6 +119,13 @@ func (o *outputs) replace(i int, old, d config.Destination) bool {
 	return true
 }
 
+// feeds reports whether some destination publishes to url.
+func (o *outputs) feeds(url string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.ContainsFunc(o.targets, func(t target) bool { return t.dest.URL == url })
+}
+
 // remove stops and forgets destination i, returning its config.
 func (o *outputs) remove(i int) (config.Destination, bool) {
 	o.mu.Lock()

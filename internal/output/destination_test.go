@@ -96,6 +96,7 @@ func TestDestinationReconnectAndClose(t *testing.T) {
 	log := &stateLog{}
 	d := StartDestination(DestinationConfig{URL: ngx.URL("live", secretKey), FirstRetry: time.Hour, MaxRetry: time.Hour,
 		OnState: log.hear, Log: testpeer.Logger(t)})
+	defer d.Close() // if the test stops early; closing twice is harmless
 	testpeer.Await(t, 10*time.Second, "retrying", func() bool { return d.Status().State == DestRetrying })
 	if next := d.Status().NextAttempt; time.Until(next) < 30*time.Minute {
 		t.Fatalf("next attempt at %v, want about an hour from now", next)

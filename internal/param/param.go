@@ -26,8 +26,8 @@ const (
 	Place    = "position" // an anchor or X,Y
 )
 
-// Types lists every parameter type.
-var Types = []string{String, Int, Float, Bool, Duration, Color, Place}
+// types lists every parameter type.
+var types = []string{String, Int, Float, Bool, Duration, Color, Place}
 
 // Anchors are the named positions, in reading order.
 var Anchors = []string{"top-left", "top", "top-right", "left", "center", "right", "bottom-left", "bottom", "bottom-right"}

@@ -33,7 +33,7 @@ func TestCheck(t *testing.T) {
 			t.Errorf("Check(%s, %q): %q does not say what is wanted", c.typ, c.v, err)
 		}
 	}
-	for _, typ := range Types {
+	for _, typ := range types {
 		if err := Check(typ, ""); err != nil {
 			t.Errorf("empty %s refused: %v", typ, err)
 		}

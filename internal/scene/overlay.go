@@ -16,6 +16,18 @@ type overlay struct {
 	opaque  bool
 }
 
+// CheckOverlay reports whether SetOverlay would take an overlay, so a
+// caller keeping overlays for later scenes keeps only ones that will show.
+func CheckOverlay(id string, img *image.RGBA, opacity float64) error {
+	if img == nil {
+		return errors.New("scene: overlay " + id + ": no image")
+	}
+	if !(opacity >= 0 && opacity <= 1) {
+		return fmt.Errorf("scene: overlay %s: opacity %v is not between 0 and 1", id, opacity)
+	}
+	return nil
+}
+
 // SetOverlay shows img (premultiplied, drawn at its own size) with its
 // top-left corner at x,y in output pixels, above every layer, with opacity
 // 0..1. An overlay with the same id is replaced and keeps its place in the
@@ -25,11 +37,8 @@ type overlay struct {
 // that lock to pick up the current list, so a large overlay never delays a
 // frame.
 func (c *Compositor) SetOverlay(id string, img *image.RGBA, x, y int, opacity float64) error {
-	if img == nil {
-		return errors.New("scene: overlay " + id + ": no image")
-	}
-	if !(opacity >= 0 && opacity <= 1) {
-		return fmt.Errorf("scene: overlay %s: opacity %v is not between 0 and 1", id, opacity)
+	if err := CheckOverlay(id, img, opacity); err != nil {
+		return err
 	}
 	b := img.Bounds()
 	o := &overlay{

@@ -17,6 +17,7 @@ import (
 	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/capture/xvfb"
 	"github.com/onair-studio/onair/internal/source"
+	"github.com/onair-studio/onair/internal/testpeer"
 )
 
 func ownSHMSegments(t *testing.T) int {
@@ -145,9 +146,7 @@ func TestScreenPassedRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(anim.Close)
-	for anim.Shown() == 0 {
-		time.Sleep(time.Millisecond) // until the picture is on screen
-	}
+	testpeer.Await(t, 5*time.Second, "the picture on screen", func() bool { return anim.Shown() > 0 })
 	c, err := New(Options{Width: w, Height: h, FPS: 100, XDisplay: srv.Display, Layers: []Layer{{Source: "screen", Opacity: 1}}})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
+
+	"github.com/onair-studio/onair/internal/testpeer"
 )
 
 // The animation really changes what the screen shows, frame after frame.
@@ -55,9 +57,7 @@ func TestAnimateShowsEveryFrame(t *testing.T) {
 	// It keeps going for as long as it runs: more frames than xgb queues (5000)
 	// events for, so an unread event per frame would stall it.
 	a.SetRate(10000)
-	for deadline := time.Now().Add(20 * time.Second); a.Shown() < 6000; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the animation stalled after %d frames", a.Shown())
-		}
+	if !testpeer.Eventually(20*time.Second, func() bool { return a.Shown() >= 6000 }) {
+		t.Fatalf("the animation stalled after %d frames", a.Shown())
 	}
 }
