@@ -97,7 +97,7 @@ func StartDestination(cfg DestinationConfig) *Destination {
 
 func (d *Destination) run() {
 	defer close(d.done)
-	wait := d.cfg.FirstRetry
+	retry := backoff{first: d.cfg.FirstRetry, most: d.cfg.MaxRetry}
 	var timeline time.Duration
 	for {
 		d.mu.Lock()
@@ -133,18 +133,17 @@ func (d *Destination) run() {
 			d.setState(DestStopped, nil)
 			return
 		}
-		if !liveAt.IsZero() && time.Since(liveAt) >= d.cfg.MaxRetry {
-			wait = d.cfg.FirstRetry
+		var liveFor time.Duration
+		if !liveAt.IsZero() {
+			liveFor = time.Since(liveAt)
 		}
-		// Jitter: between 75% and 125% of the backoff.
-		delay := time.Duration(float64(wait) * (0.75 + rand.Float64()/2))
+		delay := retry.next(liveFor, rand.Float64())
 		failedAt := time.Now()
 		d.mu.Lock()
 		d.state, d.err, d.next = DestRetrying, st.Err, failedAt.Add(delay)
 		d.mu.Unlock()
 		d.notify(DestRetrying, st.Err)
 		d.log.Warn("destination failed; retrying", "err", st.Err, "in", delay.Round(time.Millisecond))
-		wait = min(wait*2, d.cfg.MaxRetry)
 		t := time.NewTimer(delay)
 		select {
 		case <-d.ctx.Done():
@@ -159,6 +158,27 @@ func (d *Destination) run() {
 		// the time off air, so viewers' players see no jump back.
 		timeline = st.Timeline + time.Since(failedAt)
 	}
+}
+
+// backoff is a destination's retry schedule: first, doubling up to most,
+// and back to first after a session that stayed live for most (it was not
+// failing over and over).
+type backoff struct {
+	first, most time.Duration
+	wait        time.Duration // the next delay before jitter; 0 means first
+}
+
+// next is the delay before the next attempt, after a session that was live
+// for liveFor (0 if it never went live). jitter in [0, 1) spreads it over
+// 75% to 125% of the backoff, so destinations that failed together do not
+// retry together.
+func (b *backoff) next(liveFor time.Duration, jitter float64) time.Duration {
+	if b.wait == 0 || liveFor >= b.most {
+		b.wait = b.first
+	}
+	delay := time.Duration(float64(b.wait) * (0.75 + jitter/2))
+	b.wait = min(b.wait*2, b.most)
+	return delay
 }
 
 // watch waits until pub stops or the destination is closed, noting when it

@@ -46,15 +46,30 @@ func (l *stateLog) len() int {
 	return len(l.changes)
 }
 
-// within reports whether a retry wait is the backoff w with its ±25%
-// jitter (plus scheduling slack).
-func within(got, w time.Duration) bool {
-	return got >= w*3/4 && got <= w*5/4+100*time.Millisecond
+// The retry schedule doubles from FirstRetry up to MaxRetry, jittered by
+// ±25%, and starts over after a session that stayed live for MaxRetry.
+func TestBackoffSchedule(t *testing.T) {
+	const first, most = 200 * time.Millisecond, 800 * time.Millisecond
+	b := backoff{first: first, most: most}
+	for i, w := range []time.Duration{first, 2 * first, most, most, most} {
+		if got := b.next(0, 0.5); got != w {
+			t.Errorf("retry %d: %v, want %v", i+1, got, w)
+		}
+	}
+	if got := b.next(most-time.Millisecond, 0.5); got != most {
+		t.Errorf("after a short live session: %v, want %v", got, most)
+	}
+	if got := b.next(most, 0.5); got != first {
+		t.Errorf("after a session live for MaxRetry: %v, want %v (the backoff starts over)", got, first)
+	}
+	b = backoff{first: first, most: most}
+	if lo, hi := b.next(0, 0), b.next(0, 0.999999); lo != first*3/4 || hi < 2*first*5/4-time.Millisecond || hi > 2*first*5/4 {
+		t.Errorf("jitter bounds %v and %v, want %v and %v", lo, hi, first*3/4, 2*first*5/4)
+	}
 }
 
-// A destination whose server is down retries on a doubling, jittered
-// schedule up to MaxRetry; once it has stayed live for MaxRetry, the next
-// failure starts over at FirstRetry rather than waiting the longest.
+// A destination whose server is down keeps retrying on its schedule (never
+// sooner than the jittered backoff allows) and goes live when it is back.
 func TestDestinationBackoff(t *testing.T) {
 	ngx := testpeer.StartNginx(t, testpeer.NginxOptions{})
 	ngx.Stop()
@@ -65,10 +80,13 @@ func TestDestinationBackoff(t *testing.T) {
 	defer d.Close()
 
 	testpeer.Await(t, 10*time.Second, "five retries", func() bool { return len(log.waits(0)) >= 5 })
+	// A timer never fires early; how late it fires depends on the machine,
+	// so only the lower bound is checked here (the schedule itself is
+	// TestBackoffSchedule's).
 	want := []time.Duration{first, 2 * first, most, most, most}
 	for i, w := range log.waits(0)[:5] {
-		if !within(w, want[i]) {
-			t.Errorf("retry %d waited %v, want %v ±25%%", i+1, w.Round(time.Millisecond), want[i])
+		if w < want[i]*3/4 {
+			t.Errorf("retry %d waited %v, want at least %v", i+1, w.Round(time.Millisecond), want[i]*3/4)
 		}
 	}
 	if st := d.Status(); st.Err == nil || st.Attempts < 6 {
@@ -77,13 +95,6 @@ func TestDestinationBackoff(t *testing.T) {
 
 	ngx.Restart(t)
 	testpeer.Await(t, 10*time.Second, "live once the server is back", func() bool { return d.Status().State == DestLive })
-	mark := log.len()
-	time.Sleep(most + 50*time.Millisecond) // stay live for MaxRetry: the point of this step
-	ngx.Stop()
-	testpeer.Await(t, 10*time.Second, "a retry after the server went away", func() bool { return len(log.waits(mark)) >= 1 })
-	if w := log.waits(mark)[0]; !within(w, first) {
-		t.Errorf("after a long live session the first retry waited %v, want %v ±25%% (the backoff starts over)", w.Round(time.Millisecond), first)
-	}
 }
 
 // ReconnectNow skips a long wait; Close stops a retrying destination at

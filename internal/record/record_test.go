@@ -113,8 +113,9 @@ func TestEncoderRestart(t *testing.T) {
 		if i == len(a.aus)-1 {
 			t.Logf("restart: PTS %v -> %v (step %v); first frame of the new encoder is key: %v",
 				pkts[i].PTS, pkts[i+1].PTS, s, pkts[i+1].Key)
-			// The gap is the time off air (plus scheduling), never a step back.
-			if s < offAir || s > offAir+frameDur+300*time.Millisecond || !pkts[i+1].Key {
+			// The gap is the time off air (plus scheduling, which a loaded
+			// machine can stretch), never a step back nor double the outage.
+			if s < offAir || s > 2*offAir || !pkts[i+1].Key {
 				t.Errorf("restart step %v, want about %v then a keyframe", s, offAir+frameDur)
 			}
 			continue
@@ -196,7 +197,7 @@ func TestUnwritablePath(t *testing.T) {
 	if st.Path != next || st.Err == nil || !strings.Contains(st.Err.Error(), next) {
 		t.Errorf("status path %s, err %v; want %s named", st.Path, st.Err, next)
 	}
-	if f.slowest() > 50*time.Millisecond {
+	if f.slowest() > blockedCall {
 		t.Errorf("a Sink call took %v", f.slowest())
 	}
 	if err := rec.Close(); err == nil || !strings.Contains(err.Error(), next) {

@@ -3,7 +3,6 @@ package scene
 import (
 	"context"
 	"image"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -83,44 +82,67 @@ func checkPacing(t *testing.T, c *Compositor, got []delivery) {
 	}
 }
 
+// simClock is simulated time: Sleep moves it on at once, and a consumer
+// that "works" for d moves it on by d. Pacing is then checked exactly,
+// whatever else the machine is doing.
+type simClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newSimClock() *simClock { return &simClock{now: time.Unix(1_000_000, 0)} }
+
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *simClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *simClock) Sleep(ctx context.Context, d time.Duration) bool {
+	c.advance(d)
+	return ctx.Err() == nil
+}
+
 func TestRunPaced(t *testing.T) {
 	c := newScene(t, 320, 180, Layer{Source: "pattern", Opacity: 1})
+	c.clock = newSimClock()
 	got := runUntil(t, c, 30, nil)
 	checkPacing(t, c, got)
-	// About one second for 30 slots at 30 fps. (Never less; more only when
-	// the machine is so busy that the last slots were missed.)
-	span := got[len(got)-1].t.Sub(got[0].t)
-	if span < 980*time.Millisecond || span > 1500*time.Millisecond {
-		t.Errorf("30 frames at 30 fps took %v", span)
+	// A consumer faster than the frame rate gets every slot, each at its time.
+	if span := got[len(got)-1].t.Sub(got[0].t); span != time.Second {
+		t.Errorf("30 frames at 30 fps took %v, want 1s", span)
 	}
-	// A fast consumer gets nearly every slot; a few may go to a busy machine.
-	if st := c.Stats(); st.Skipped > 10 {
-		t.Errorf("a fast consumer lost %d of %d slots", st.Skipped, st.Composed+st.Skipped)
+	if st := c.Stats(); st.Skipped != 0 || st.Composed != 31 {
+		t.Errorf("a fast consumer: composed %d, skipped %d; want 31 and 0", st.Composed, st.Skipped)
 	}
 }
 
 func TestRunSlowConsumerSkips(t *testing.T) {
 	c := newScene(t, 320, 180, Layer{Source: "pattern", Opacity: 1})
+	clk := newSimClock()
+	c.clock = clk
 	// The consumer needs 50 ms a frame (a stand-in for an encoder slower
 	// than real time); slots are 33 ms apart.
-	got := runUntil(t, c, 30, func() { time.Sleep(50 * time.Millisecond) })
+	got := runUntil(t, c, 30, func() { clk.advance(50 * time.Millisecond) })
 	checkPacing(t, c, got)
 	st := c.Stats()
-	// 31 slots take at least 1 s; at 50 ms per frame at most 21 frames fit.
-	if st.Composed > 21 || st.Skipped < 10 {
-		t.Errorf("composed %d, skipped %d: want about 20 and 11", st.Composed, st.Skipped)
+	// 31 slots take 1 s; at 50 ms per frame 21 frames fit.
+	if st.Composed != 21 || st.Skipped != 10 {
+		t.Errorf("composed %d, skipped %d: want 21 and 10", st.Composed, st.Skipped)
 	}
 	// When a frame is consumed late but the next slot has begun, that slot's
 	// frame is composed at once (gaps of 50 ms, frames 0, 1, 3, 4, 6, …),
-	// not at the following slot boundary (gaps of 67 ms). The median
-	// ignores the odd gap a busy machine adds.
-	var gaps []time.Duration
+	// not at the following slot boundary (gaps of 67 ms).
 	for i := 1; i < len(got); i++ {
-		gaps = append(gaps, got[i].t.Sub(got[i-1].t))
-	}
-	slices.Sort(gaps)
-	if med := gaps[len(gaps)/2]; med > 60*time.Millisecond {
-		t.Errorf("median gap %v between frames, want about 50 ms", med)
+		if gap := got[i].t.Sub(got[i-1].t); gap != 50*time.Millisecond {
+			t.Errorf("frame %d came %v after frame %d, want 50ms", got[i].n, gap, got[i-1].n)
+		}
 	}
 }
 

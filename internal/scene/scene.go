@@ -89,6 +89,7 @@ type Compositor struct {
 
 	composed, skipped atomic.Int64
 	running           atomic.Bool
+	clock             clock // nil: the real one
 }
 
 type layer struct {
