@@ -49,3 +49,24 @@ func TestPublishToFFmpegServer(t *testing.T) {
 		}
 	}
 }
+
+// node-media-server relays the stream to a player that was waiting for it.
+func TestPublishToNodeMediaServer(t *testing.T) {
+	t.Parallel()
+	srv := testpeer.StartNodeMediaServer(t)
+	aus := testpeer.ReadClip(t, testpeer.MakeClip(t, testpeer.ClipOptions{Seconds: 3}), 30)
+	url := srv.URL("live", "interop-show")
+	reader := testpeer.StartReader(t, url, testpeer.ReaderOptions{})
+	testpeer.Await(t, 10*time.Second, "the reader to ask the server for the stream", func() bool { return srv.Plays("live", "interop-show") == 1 })
+
+	p := startPublisher(t, Config{URL: url})
+	if n := srv.Publishes("live", "interop-show"); n != 1 {
+		t.Errorf("server accepted %d publishers, want 1:\n%s", n, srv.Output())
+	}
+	feed(p, aus, 0, time.Now(), true)
+	frames := reader.WaitFrames(len(aus), 3*time.Second, 20*time.Second)
+	checkFrames(t, frames, len(aus))
+	if st := p.Stats(); st.State != StateLive || st.FramesSent != uint64(len(aus)) || st.FramesDropped != 0 {
+		t.Errorf("stats %+v, want live, %d sent, none dropped", st, len(aus))
+	}
+}
