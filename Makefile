@@ -10,6 +10,10 @@ APT_PACKAGES := pkg-config libavcodec-dev libavutil-dev libyuv-dev \
 # Pinned code generators for `make proto` (the proxy refuses @latest here).
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
+# A third RTMP live server the tests publish to, besides nginx-rtmp and
+# FFmpeg's own; installed under build/ (it needs Node 20 or later).
+NODE_MEDIA_SERVER_VERSION := 4.4.3
+NODE_MEDIA_SERVER_DIR     := build/npm
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Every package runs under the race detector. Packages run one at a time
 # (-p 1): several tests time restarts against real processes, and two
@@ -31,6 +35,10 @@ deps:
 		$(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+	@grep -qs '"version": "$(NODE_MEDIA_SERVER_VERSION)"' $(NODE_MEDIA_SERVER_DIR)/node_modules/node-media-server/package.json || { \
+		command -v npm >/dev/null || { $(SUDO) apt-get update -q && \
+			DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends nodejs npm; }; \
+		npm install --prefix $(NODE_MEDIA_SERVER_DIR) --no-audit --no-fund --no-save node-media-server@$(NODE_MEDIA_SERVER_VERSION); }
 	$(GO) mod download
 
 build: plugins

@@ -52,6 +52,7 @@ type session struct {
 	dest     destination
 	raw      net.Conn
 	cs       *rtmp.ChunkStreamer
+	in       *transportReader
 	streamID uint32
 
 	readDone chan struct{}
@@ -114,7 +115,8 @@ func openSession(ctx context.Context, d destination, o sessionOptions) (_ *sessi
 		return nil, err
 	}
 	// go-rtmp flushes after every chunk; the buffer makes that one write.
-	s.cs = rtmp.NewChunkStreamer(bufio.NewReaderSize(wc, 16<<10), bufio.NewWriterSize(wc, chunkSize+64), nil)
+	s.in = &transportReader{r: bufio.NewReaderSize(wc, 16<<10)}
+	s.cs = rtmp.NewChunkStreamer(s.in, bufio.NewWriterSize(wc, chunkSize+64), nil)
 
 	// Set the chunk size before anything else is written: go-rtmp's chunk
 	// writer goroutine reads it unlocked, so it must not change under it.
@@ -235,11 +237,48 @@ func (s *session) command(ctx context.Context, streamID uint32, name string, txn
 	})
 }
 
+// transportReader remembers whether reading from the connection failed, so
+// that a message go-rtmp cannot decode is told apart from a broken
+// connection (both come back from ChunkStreamer.Read as an error, often
+// io.EOF: the decoder ran off the end of the message's body).
+type transportReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *transportReader) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	if err != nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// read returns the next message the server sent. A message go-rtmp cannot
+// decode was still read whole, so it is skipped instead of ending the
+// session: FFmpeg's own RTMP server answers FCPublish with an onFCPublish
+// that has no transaction id, and other servers send message types go-rtmp
+// does not implement (AMF3 commands, aggregates, shared objects).
+func (s *session) read() (rtmp.ChunkMessage, error) {
+	for {
+		var cm rtmp.ChunkMessage
+		_, _, err := s.cs.Read(&cm)
+		if err == nil || s.in.err != nil {
+			return cm, err
+		}
+		select {
+		case <-s.cs.Done(): // the error came from acknowledging what was read
+			return cm, s.writeErr()
+		default:
+		}
+	}
+}
+
 // next reads messages until a command arrives, handling control messages.
 func (s *session) next() (*message.CommandMessage, []any, error) {
 	for {
-		var cm rtmp.ChunkMessage
-		if _, _, err := s.cs.Read(&cm); err != nil {
+		cm, err := s.read()
+		if err != nil {
 			return nil, nil, err
 		}
 		switch m := cm.Message.(type) {
@@ -307,8 +346,8 @@ func (s *session) readLoop() {
 		}
 	}()
 	for {
-		var cm rtmp.ChunkMessage
-		if _, _, err := s.cs.Read(&cm); err != nil {
+		cm, err := s.read()
+		if err != nil {
 			s.readErr = fmt.Errorf("receive: %w", rtmpwire.PlainError(err))
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				s.readErr = errors.New("server closed the connection")
