@@ -92,9 +92,13 @@ type Server struct {
 
 	publishes, plays, refusals, frames, drops, turnedAway, broken atomic.Uint64
 
-	warnMu      sync.Mutex
-	lastWarn    time.Time
-	warnsUnsaid int
+	warnMu sync.Mutex
+	warns  map[string]*warnings // by kind
+}
+
+type warnings struct {
+	last   time.Time
+	unsaid int
 }
 
 // New makes a server; it serves once Serve or ListenAndServe is called.
@@ -129,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, stream: newStream(cfg.MaxGOPBytes), conns: map[*conn]struct{}{}, perIP: map[string]int{}}
+	s := &Server{cfg: cfg, log: cfg.Log, stream: newStream(cfg.MaxGOPBytes), conns: map[*conn]struct{}{}, perIP: map[string]int{}, warns: map[string]*warnings{}}
 	s.idle = sync.NewCond(&s.mu)
 	s.rs = rtmp.NewServer(&rtmp.ServerConfig{OnConnect: s.accept})
 	return s, nil
@@ -266,7 +270,7 @@ func (s *Server) admit(nc net.Conn) *conn {
 	if full != "" {
 		nc.Close()
 		s.turnedAway.Add(1)
-		s.warn("rtmp server: connection turned away: "+full, "remote", c.remote)
+		s.warn("connection turned away", full, "remote", c.remote)
 		return nil
 	}
 	c.setupDeadline(s.cfg.SetupTimeout)
@@ -303,33 +307,38 @@ func (s *Server) untrack(c *conn) {
 
 func (s *Server) refused(what string, c *conn, why string) {
 	s.refusals.Add(1)
-	s.warn(fmt.Sprintf("rtmp server: %s refused: %s", what, why), "remote", c.remote)
+	s.warn(what+" refused", why, "remote", c.remote)
 }
 
 // broke notes a client the guard stopped; go-rtmp then closes it.
 func (s *Server) broke(c *conn, err error) {
 	s.broken.Add(1)
-	s.warn("rtmp server: client dropped: it "+err.Error(), "remote", c.remote)
+	s.warn("client dropped", "it "+err.Error(), "remote", c.remote)
 }
 
 // warn logs what strangers can make happen at will (refusals, dropped
-// clients) at most once a second, so that they cannot flood the log; the
-// next line says how many were left out.
-func (s *Server) warn(msg string, args ...any) {
+// clients) at most once a second for each kind, so that they cannot flood
+// the log; the next line of a kind says how many were left out.
+func (s *Server) warn(kind, detail string, args ...any) {
 	s.warnMu.Lock()
+	w := s.warns[kind]
+	if w == nil {
+		w = &warnings{}
+		s.warns[kind] = w
+	}
 	now := time.Now()
-	if now.Sub(s.lastWarn) < time.Second {
-		s.warnsUnsaid++
+	if now.Sub(w.last) < time.Second {
+		w.unsaid++
 		s.warnMu.Unlock()
 		return
 	}
-	unsaid := s.warnsUnsaid
-	s.lastWarn, s.warnsUnsaid = now, 0
+	unsaid := w.unsaid
+	w.last, w.unsaid = now, 0
 	s.warnMu.Unlock()
 	if unsaid > 0 {
 		args = append(args, "not_logged_since", unsaid)
 	}
-	s.log.Warn(msg, args...)
+	s.log.Warn("rtmp server: "+kind+": "+detail, args...)
 }
 
 func (s *Server) dropped(n int) { s.drops.Add(uint64(n)) }
