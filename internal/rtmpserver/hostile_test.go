@@ -243,6 +243,23 @@ const attackBytes = 96 << 20
 
 func dialPlayer(t *testing.T, addr string, stop chan struct{}) *attacker {
 	t.Helper()
+	a := dial(t, addr, stop)
+	a.send(chunk(3, msgCommand, 0, amf("connect", 1.0, map[string]string{"app": "live", "tcUrl": "rtmp://" + addr + "/live"})))
+	a.send(chunk(3, msgCommand, 0, amf("createStream", 2.0, nil)))
+	a.send(chunk(8, msgCommand, 1, amf("play", 0.0, nil, "program")))
+	select {
+	case <-a.playing:
+	case <-a.dropped:
+		t.Fatal("the server closed a keyless player before it played")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no NetStream.Play.Start")
+	}
+	return a
+}
+
+// dial connects and does the RTMP handshake.
+func dial(t *testing.T, addr string, stop chan struct{}) *attacker {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -261,16 +278,6 @@ func dialPlayer(t *testing.T, addr string, stop chan struct{}) *attacker {
 		t.Fatal(err)
 	}
 	go a.drain()
-	a.send(chunk(3, msgCommand, 0, amf("connect", 1.0, map[string]string{"app": "live", "tcUrl": "rtmp://" + addr + "/live"})))
-	a.send(chunk(3, msgCommand, 0, amf("createStream", 2.0, nil)))
-	a.send(chunk(8, msgCommand, 1, amf("play", 0.0, nil, "program")))
-	select {
-	case <-a.playing:
-	case <-a.dropped:
-		t.Fatal("the server closed a keyless player before it played")
-	case <-time.After(10 * time.Second):
-		t.Fatal("no NetStream.Play.Start")
-	}
 	return a
 }
 

@@ -40,6 +40,34 @@ func TestPublisherSendsBigKeyframes(t *testing.T) {
 	}
 }
 
+// A client that sends its publish command and a big keyframe in one write is
+// judged as the publisher it is once the server has taken its key, not as
+// the stranger it was before.
+func TestPublishAndKeyframeInOneWrite(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, Config{})
+	a := dial(t, s.addr, make(chan struct{}))
+	var b []byte
+	b = append(b, chunk(3, msgCommand, 0, amf("connect", 1.0, map[string]string{"app": "live", "tcUrl": "rtmp://" + s.addr + "/live"}))...)
+	b = append(b, chunk(3, msgCommand, 0, amf("createStream", 2.0, nil))...)
+	b = append(b, chunk(8, msgCommand, 1, amf("publish", 0.0, nil, key, "live"))...)
+	b = append(b, setChunkSize(65536)...)
+	frame := make([]byte, 100<<10)
+	frame[0] = 0x17 // AVC keyframe
+	frame[1] = 1    // NAL units
+	b = append(b, chunkHeader(0, 7, msgVideo, 1, len(frame))...)
+	b = append(b, frame[:65536]...)
+	b = append(b, chunkHeader(3, 7, 0, 0, 0)...)
+	b = append(b, frame[65536:]...)
+	if !a.send(b) {
+		t.Fatal("write failed")
+	}
+	testpeer.Await(t, 10*time.Second, "the keyframe", func() bool { return s.Stats().VideoFrames == 1 })
+	if st := s.Stats(); st.Broken != 0 || st.Publishes != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
 // A player that answers nothing, not even the server's pings, is dropped
 // after PlayerTimeout; ffmpeg, which answers pings, stays while no one
 // publishes and plays once someone does.
