@@ -3,10 +3,12 @@ package rtmpserver
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	rtmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/message"
@@ -47,7 +49,7 @@ func (h *handler) OnConnect(_ uint32, cmd *message.NetConnectionConnect) error {
 
 func (h *handler) OnPublish(_ *rtmp.StreamContext, _ uint32, cmd *message.NetStreamPublish) error {
 	key := stripQuery(cmd.PublishingName)
-	if key != h.srv.cfg.Key {
+	if !sameSecret(key, h.srv.cfg.Key) {
 		h.srv.refused("publish", h.c, "wrong stream key "+output.MaskKey(key))
 		return errors.New("wrong stream key")
 	}
@@ -55,6 +57,7 @@ func (h *handler) OnPublish(_ *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 		return errors.New("already publishing or playing")
 	}
 	h.c.setupDeadline(0)
+	h.c.guard.publisher = true
 	h.pub = true
 	if old := h.srv.stream.setPublisher(h); old != nil {
 		// The same key again: most likely our own publisher reconnecting
@@ -72,7 +75,7 @@ func (h *handler) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStre
 	if want == "" {
 		want = h.srv.cfg.Key
 	}
-	if name != want {
+	if !sameSecret(name, want) { // the play name may be the key
 		h.srv.refused("play", h.c, "unknown stream "+output.MaskKey(name))
 		return errors.New("unknown stream")
 	}
@@ -80,7 +83,8 @@ func (h *handler) OnPlay(ctx *rtmp.StreamContext, _ uint32, cmd *message.NetStre
 		return errors.New("already publishing or playing")
 	}
 	h.c.setupDeadline(0)
-	h.player = newPlayer(h.c, h.rc, ctx.StreamID, h.srv.cfg.PlayerQueue, h.srv.log, h.srv.dropped)
+	h.c.idle = h.srv.cfg.PlayerTimeout
+	h.player = newPlayer(h.c, h.rc, ctx.StreamID, h.srv.cfg.PlayerQueue, max(h.srv.cfg.PlayerTimeout/3, time.Millisecond), h.srv.log, h.srv.dropped)
 	h.srv.stream.addPlayer(h.player)
 	go h.player.run()
 	h.srv.plays.Add(1)
@@ -156,6 +160,12 @@ func (h *handler) stop() {
 		h.player.cancel()
 		h.srv.log.Info("rtmp server: player left", "remote", h.c.remote)
 	}
+}
+
+// sameSecret compares a client's key with ours in constant time, so that
+// the time an answer takes says nothing about how much of a guess was right.
+func sameSecret(got, want string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 func stripQuery(s string) string {

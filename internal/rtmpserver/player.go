@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	rtmp "github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/message"
@@ -30,6 +31,7 @@ type player struct {
 	rc       *rtmp.Conn
 	streamID uint32
 	max      int
+	ping     time.Duration // how often to ping the client
 	log      *slog.Logger
 	onDrop   func(n int)
 
@@ -51,8 +53,8 @@ type player struct {
 	last    int64
 }
 
-func newPlayer(c *conn, rc *rtmp.Conn, streamID uint32, max int, log *slog.Logger, onDrop func(int)) *player {
-	pl := &player{c: c, rc: rc, streamID: streamID, max: max, log: log, onDrop: onDrop,
+func newPlayer(c *conn, rc *rtmp.Conn, streamID uint32, max int, ping time.Duration, log *slog.Logger, onDrop func(int)) *player {
+	pl := &player{c: c, rc: rc, streamID: streamID, max: max, ping: ping, log: log, onDrop: onDrop,
 		waitKey: true, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	pl.ctx, pl.cancel = context.WithCancel(context.Background())
 	return pl
@@ -109,14 +111,22 @@ func (pl *player) take() []*packet {
 }
 
 // run writes queued packets until the player is cancelled or a write fails;
-// a failed write closes the connection (go-rtmp then ends the session).
+// a failed write closes the connection (go-rtmp then ends the session). It
+// pings the client now and then, as players answer pings (as nginx-rtmp
+// does): a player that answers nothing is dropped (see conn.idle).
 func (pl *player) run() {
 	defer close(pl.done)
+	ping := time.NewTicker(pl.ping)
+	defer ping.Stop()
+	start := time.Now()
 	err := pl.write(csidControl, 0, 0, &message.UserCtrl{Event: &message.UserCtrlEventStreamBegin{StreamID: pl.streamID}})
 	for err == nil {
 		select {
 		case <-pl.ctx.Done():
 			return
+		case <-ping.C:
+			err = pl.write(csidControl, 0, 0, &message.UserCtrl{Event: &message.UserCtrlEventPingRequest{Timestamp: uint32(time.Since(start).Milliseconds())}})
+			continue
 		case <-pl.wake:
 		}
 		for _, p := range pl.take() {

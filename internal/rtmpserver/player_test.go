@@ -3,11 +3,12 @@ package rtmpserver
 import (
 	"log/slog"
 	"testing"
+	"time"
 )
 
 func TestPlayerQueueDropsToKeyframe(t *testing.T) {
 	dropped := 0
-	pl := newPlayer(nil, nil, 1, 4, slog.New(slog.DiscardHandler), func(n int) { dropped += n })
+	pl := newPlayer(nil, nil, 1, 4, time.Minute, slog.New(slog.DiscardHandler), func(n int) { dropped += n })
 	meta := &packet{typeID: typeData, config: true}
 	seq := &packet{typeID: typeVideo, config: true}
 	key := &packet{typeID: typeVideo, key: true}

@@ -22,7 +22,6 @@ import (
 	rtmp "github.com/yutopp/go-rtmp"
 
 	"github.com/onair-studio/onair/internal/output"
-	"github.com/onair-studio/onair/internal/output/rtmpwire"
 )
 
 const chunkSize = 4096
@@ -50,7 +49,17 @@ type Config struct {
 	// SetupTimeout closes a connection that neither publishes nor plays
 	// within this time (10 s).
 	SetupTimeout time.Duration
-	Log          *slog.Logger
+	// PlayerTimeout drops a player that sends nothing for this long (60 s).
+	// The server pings players three times as often, so a live one always
+	// has something to answer.
+	PlayerTimeout time.Duration
+	// MaxConnections caps the connections open at once (100); more are
+	// closed as they arrive.
+	MaxConnections int
+	// MaxConnectionsPerIP caps the connections open at once from one
+	// address (10).
+	MaxConnectionsPerIP int
+	Log                 *slog.Logger
 }
 
 // Stats are counters for tests and status displays.
@@ -63,6 +72,8 @@ type Stats struct {
 	VideoFrames uint64 // video messages received from publishers
 	PlayerDrops uint64 // messages dropped for slow players
 	Connections int    // connections open now
+	TurnedAway  uint64 // connections closed on arrival: too many open
+	Broken      uint64 // clients dropped for breaking a limit (see guard)
 }
 
 // Server is the embedded RTMP server.
@@ -75,10 +86,19 @@ type Server struct {
 	mu     sync.Mutex
 	idle   *sync.Cond // signalled when a connection ends
 	conns  map[*conn]struct{}
+	perIP  map[string]int
 	closed bool
 	ln     net.Listener
 
-	publishes, plays, refusals, frames, drops atomic.Uint64
+	publishes, plays, refusals, frames, drops, turnedAway, broken atomic.Uint64
+
+	warnMu sync.Mutex
+	warns  map[string]*warnings // by kind
+}
+
+type warnings struct {
+	last   time.Time
+	unsaid int
 }
 
 // New makes a server; it serves once Serve or ListenAndServe is called.
@@ -101,10 +121,19 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SetupTimeout <= 0 {
 		cfg.SetupTimeout = 10 * time.Second
 	}
+	if cfg.PlayerTimeout <= 0 {
+		cfg.PlayerTimeout = time.Minute
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 100
+	}
+	if cfg.MaxConnectionsPerIP <= 0 {
+		cfg.MaxConnectionsPerIP = 10
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, stream: newStream(cfg.MaxGOPBytes), conns: map[*conn]struct{}{}}
+	s := &Server{cfg: cfg, log: cfg.Log, stream: newStream(cfg.MaxGOPBytes), conns: map[*conn]struct{}{}, perIP: map[string]int{}, warns: map[string]*warnings{}}
 	s.idle = sync.NewCond(&s.mu)
 	s.rs = rtmp.NewServer(&rtmp.ServerConfig{OnConnect: s.accept})
 	return s, nil
@@ -147,9 +176,10 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// listener handles accept errors for go-rtmp's Serve, which retries them in
-// a tight loop: it pauses on temporary ones (out of file descriptors), and
-// when the listener is closed it ends Serve.
+// listener admits connections for go-rtmp's Serve (see admit), and handles
+// accept errors, which Serve retries in a tight loop: it pauses on temporary
+// ones (out of file descriptors), and when the listener is closed it ends
+// Serve.
 type listener struct {
 	net.Listener
 	s *Server
@@ -160,7 +190,10 @@ func (l listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err == nil {
-			return c, nil
+			if cc := l.s.admit(c); cc != nil {
+				return cc, nil
+			}
+			continue
 		}
 		if errors.Is(err, net.ErrClosed) {
 			_ = l.s.rs.Close() // Serve returns once its server is closed
@@ -211,32 +244,101 @@ func (s *Server) Stats() Stats {
 		VideoFrames: s.frames.Load(),
 		PlayerDrops: s.drops.Load(),
 		Connections: n,
+		TurnedAway:  s.turnedAway.Load(),
+		Broken:      s.broken.Load(),
 	}
 }
 
-// accept wraps a new connection for go-rtmp (see rtmpwire.Conn and conn).
-func (s *Server) accept(nc net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
-	c := newConn(rtmpwire.NewConn(nc, s.cfg.WriteTimeout))
+// admit wraps and tracks a new connection, or closes it when the server
+// has as many open as it allows, in all or from that address. Connections
+// are counted here, as they arrive, so that a burst cannot slip past the caps
+// before go-rtmp's goroutines start.
+func (s *Server) admit(nc net.Conn) *conn {
+	c := newConn(nc, s.cfg.WriteTimeout, s.broke)
+	s.mu.Lock()
+	var full string
+	switch {
+	case len(s.conns) >= s.cfg.MaxConnections:
+		full = fmt.Sprintf("%d connections open, the most allowed", len(s.conns))
+	case s.perIP[c.ip] >= s.cfg.MaxConnectionsPerIP:
+		full = fmt.Sprintf("%d connections open from %s, the most allowed", s.perIP[c.ip], c.ip)
+	default:
+		s.conns[c] = struct{}{}
+		s.perIP[c.ip]++
+	}
+	s.mu.Unlock()
+	if full != "" {
+		nc.Close()
+		s.turnedAway.Add(1)
+		s.warn("connection turned away", full, "remote", c.remote)
+		return nil
+	}
 	c.setupDeadline(s.cfg.SetupTimeout)
+	return c
+}
+
+// accept hands an admitted connection to go-rtmp.
+func (s *Server) accept(nc net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
+	c := nc.(*conn)
 	s.mu.Lock()
 	if s.closed {
 		c.Close() // go-rtmp fails the handshake and ends the session
 	}
-	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	return c, &rtmp.ConnConfig{Handler: &handler{srv: s, c: c}}
+	return c, &rtmp.ConnConfig{
+		Handler:      &handler{srv: s, c: c},
+		ControlState: rtmp.StreamControlStateConfig{MaxMessageStreams: maxMessageStreams},
+	}
 }
+
+// maxMessageStreams caps the streams a client may create (the control
+// stream included); players and publishers create one.
+const maxMessageStreams = 4
 
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
 	s.idle.Broadcast()
 	s.mu.Unlock()
 }
 
 func (s *Server) refused(what string, c *conn, why string) {
 	s.refusals.Add(1)
-	s.log.Warn(fmt.Sprintf("rtmp server: %s refused: %s", what, why), "remote", c.remote)
+	s.warn(what+" refused", why, "remote", c.remote)
+}
+
+// broke notes a client the guard stopped; go-rtmp then closes it.
+func (s *Server) broke(c *conn, err error) {
+	s.broken.Add(1)
+	s.warn("client dropped", "it "+err.Error(), "remote", c.remote)
+}
+
+// warn logs what strangers can make happen at will (refusals, dropped
+// clients) at most once a second for each kind, so that they cannot flood
+// the log; the next line of a kind says how many were left out.
+func (s *Server) warn(kind, detail string, args ...any) {
+	s.warnMu.Lock()
+	w := s.warns[kind]
+	if w == nil {
+		w = &warnings{}
+		s.warns[kind] = w
+	}
+	now := time.Now()
+	if now.Sub(w.last) < time.Second {
+		w.unsaid++
+		s.warnMu.Unlock()
+		return
+	}
+	unsaid := w.unsaid
+	w.last, w.unsaid = now, 0
+	s.warnMu.Unlock()
+	if unsaid > 0 {
+		args = append(args, "not_logged_since", unsaid)
+	}
+	s.log.Warn("rtmp server: "+kind+": "+detail, args...)
 }
 
 func (s *Server) dropped(n int) { s.drops.Add(uint64(n)) }
