@@ -33,12 +33,17 @@ const (
 	typeCommand      = 20
 )
 
+// decoded reports whether go-rtmp decodes a message of this type with
+// go-amf0, which trusts the lengths written in it (see rtmpwire.CheckAMF0).
+func decoded(typeID byte) bool { return typeID == typeCommand || typeID == typeData }
+
 // guard follows the chunk stream a client sends, as go-rtmp will parse it
 // (after rtmpwire's repair), and refuses it before go-rtmp buffers more than
 // the client may make it hold:
 //   - at most maxChunkStreams chunk streams;
 //   - a Set Chunk Size of 1..maxChunkSize;
 //   - audio and video only from a publisher;
+//   - commands and metadata only when every AMF0 length in them fits;
 //   - each message at most setupMessageBytes (publishMessageBytes for a
 //     publisher), and the largest message declared on each chunk stream,
 //     summed over them, at most setupHeldBytes (publishHeldBytes): that is
@@ -67,6 +72,7 @@ type inbound struct {
 	remain  uint32 // bytes left of the message being received; 0 between messages
 	largest uint32 // largest message declared here
 	head    []byte // first bytes of a Set Chunk Size message
+	body    []byte // a command or metadata message so far, to check before go-rtmp decodes it
 }
 
 func newGuard() *guard {
@@ -180,7 +186,7 @@ func (g *guard) start(cs *inbound, csid uint32) error {
 		}
 	}
 	cs.remain = cs.length
-	cs.head = cs.head[:0]
+	cs.head, cs.body = cs.head[:0], cs.body[:0]
 	return nil
 }
 
@@ -189,6 +195,9 @@ func (g *guard) consume(p []byte) error {
 	cs := g.cur
 	if cs.typeID == typeSetChunkSize && len(cs.head) < 4 {
 		cs.head = append(cs.head, p[:min(len(p), 4-len(cs.head))]...)
+	}
+	if decoded(cs.typeID) {
+		cs.body = append(cs.body, p...) // at most the message size checked in start
 	}
 	n := uint32(len(p))
 	g.payload -= n
@@ -199,10 +208,19 @@ func (g *guard) consume(p []byte) error {
 	return nil
 }
 
-// end acts on a complete message: a new chunk size.
+// end acts on a complete message: a command or metadata is checked before
+// go-rtmp decodes it, a new chunk size is taken.
 func (g *guard) end() error {
 	cs := g.cur
 	g.payload = 0
+	if decoded(cs.typeID) {
+		err := rtmpwire.CheckAMF0(cs.body)
+		cs.body = cs.body[:0]
+		if err != nil {
+			return fmt.Errorf("sent a malformed message of type %d: %w", cs.typeID, err)
+		}
+		return nil
+	}
 	if cs.typeID != typeSetChunkSize || len(cs.head) < 4 {
 		return nil // a short Set Chunk Size is go-rtmp's to refuse
 	}

@@ -130,3 +130,24 @@ func handshake(t *testing.T, addr, from string) (net.Conn, bool) {
 	_, err = io.ReadFull(c, make([]byte, 1+1536+1536))
 	return c, err == nil
 }
+
+// A connect command of a few bytes whose AMF0 claims 2^31 array elements
+// would make go-amf0 ask for 32 GiB and end the process that holds the
+// broadcast; the stranger is dropped and the server serves on.
+func TestAMF0BombIsDropped(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, Config{})
+	a := dial(t, s.addr, make(chan struct{}))
+	bomb := amf("connect", 1.0)
+	bomb = append(bomb, 0x03, 0, 3, 'a', 'p', 'p', 0x0a, 0x7f, 0xff, 0xff, 0xff, 0, 0, 9)
+	a.send(chunk(3, msgCommand, 0, bomb))
+	select {
+	case <-a.dropped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server kept a client that sent an AMF0 allocation bomb")
+	}
+	if st := s.Stats(); st.Broken != 1 {
+		t.Errorf("stats %+v, want the client counted as broken", st)
+	}
+	dial(t, s.addr, make(chan struct{})) // still serving: the handshake completes
+}
