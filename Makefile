@@ -87,6 +87,7 @@ FUZZ_TARGETS := \
 	internal/output/rtmpwire:FuzzVideoTag \
 	internal/output/rtmpwire:FuzzFixerArbitrary \
 	internal/output/rtmpwire:FuzzFixerWellFormed \
+	internal/output/rtmpwire:FuzzCheckAMF0 \
 	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
 	internal/pluginhost:FuzzParseManifest:20000x
