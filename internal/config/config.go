@@ -269,7 +269,11 @@ func Load(path string) (Config, error) {
 func (c Config) Validate() error { return errors.Join(asErrors(c.check())...) }
 
 // updates serialises every read-modify-write of a config file in this
-// process, so concurrent changes (API calls) each see the one before.
+// process, so concurrent changes (API calls) each see the one before. The
+// master is the file's only writer: a second master on the same config dir
+// would clash over its ports and endpoint first, and editors take no
+// advisory locks, so a lock file would guard nothing more; the rename in
+// Save already gives every reader a whole file.
 var updates sync.Mutex
 
 // Update changes the file at path (the defaults if it does not exist yet)
