@@ -145,15 +145,15 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		if len(args) != 3 || args[1] != "set" {
 			return usageError{errors.New("usage: master ctl key set NAME   (the key is read from stdin)")}
 		}
-		key, err := readKey()
-		if err != nil {
+		var key string // err is the function's: the reply's error must reach the user
+		if key, err = readKey(); err != nil {
 			return err
 		}
 		st, err = c.SetStreamKey(ctx, &pb.StreamKeyRequest{Name: args[2], Key: key})
 	case "dest":
 		if len(args) == 3 && args[1] == "rm" {
-			n, err := strconv.Atoi(args[2])
-			if err != nil {
+			var n int
+			if n, err = strconv.Atoi(args[2]); err != nil {
 				return usageError{errors.New("usage: master ctl dest rm N")}
 			}
 			st, err = c.RemoveDestination(ctx, &pb.DestinationRequest{Index: int32(n)})

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -267,9 +268,20 @@ func Load(path string) (Config, error) {
 // Validate checks values after flags have been applied.
 func (c Config) Validate() error { return errors.Join(asErrors(c.check())...) }
 
+// updates serialises every read-modify-write of a config file in this
+// process, so concurrent changes (API calls) each see the one before. The
+// master is the file's only writer: a second master on the same config dir
+// would clash over its ports and endpoint first, and editors take no
+// advisory locks, so a lock file would guard nothing more; the rename in
+// Save already gives every reader a whole file.
+var updates sync.Mutex
+
 // Update changes the file at path (the defaults if it does not exist yet)
 // and saves it, checked: flags given to a running master stay out of it.
+// Updates run one at a time, so none is lost to another.
 func Update(path string, change func(*Config)) error {
+	updates.Lock()
+	defer updates.Unlock()
 	c, err := Load(path)
 	if err != nil {
 		return err
@@ -281,16 +293,56 @@ func Update(path string, change func(*Config)) error {
 	return Save(path, c)
 }
 
-// Save writes c to path, readable only by the user.
+// Save writes c to path, readable only by the user (also when the file was
+// readable by others before). It writes a new file beside the old one and
+// renames it over, so a reader, or a crash, sees the old file or the new
+// one, never a part.
 func Save(path string, c Config) error {
 	data, err := yaml.Marshal(c)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	// A symlinked config (a dotfiles checkout) stays a link: its target is
+	// replaced.
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return os.WriteFile(path, data, 0o600)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir survive a power cut.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("saving %s: %w", dir, err)
+	}
+	return nil
 }
 
 func (c Config) check() []*Error {

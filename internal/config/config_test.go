@@ -1,10 +1,13 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -127,5 +130,128 @@ func TestCheckName(t *testing.T) {
 		if err := CheckName(name); (err == nil) != ok {
 			t.Errorf("CheckName(%q) = %v, want ok=%v", name, err, ok)
 		}
+	}
+}
+
+// Fifty changes at once, of different kinds, all end up in the file, and a
+// reader meanwhile always sees a whole file: never an error, never the
+// defaults, never a change taken back.
+func TestConcurrentUpdatesKeepEverything(t *testing.T) {
+	path := writeConfig(t, "plugins:\n  dir: /opt/onair/plugins\n  list:\n    - {name: clock}\nencoder:\n  fps: 25\n")
+	stop := make(chan struct{})
+	readerDone := make(chan error, 1)
+	go func() {
+		seen, reads := 0, 0
+		for {
+			select {
+			case <-stop:
+				if reads == 0 {
+					readerDone <- errors.New("the reader never read")
+				}
+				readerDone <- nil
+				return
+			default:
+			}
+			c, err := Load(path)
+			reads++
+			switch {
+			case err != nil:
+				readerDone <- fmt.Errorf("read %d: %v", reads, err)
+				return
+			case c.Plugins.Dir != "/opt/onair/plugins" || c.Encoder.FPS != 25:
+				readerDone <- fmt.Errorf("read %d saw the defaults: %+v", reads, c)
+				return
+			case len(c.Destinations) < seen:
+				readerDone <- fmt.Errorf("read %d: %d destinations after %d", reads, len(c.Destinations), seen)
+				return
+			}
+			seen = len(c.Destinations)
+		}
+	}()
+
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("d%02d", i)
+			errs <- Update(path, func(c *Config) {
+				c.Destinations = append(c.Destinations, Destination{Name: name, URL: "rtmp://" + name + ".example/live"})
+				switch i % 3 {
+				case 1:
+					c.Plugins.List = append(c.Plugins.List, Plugin{Name: "p" + name})
+				case 2:
+					c.Renditions = append(c.Renditions, Rendition{Name: "r" + name, Width: 320, Height: 180, BitrateKbps: 300})
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if err := <-readerDone; err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Destinations) != n || len(c.Plugins.List) != 1+17 || len(c.Renditions) != 16 {
+		t.Fatalf("after %d updates: %d destinations, %d plugins, %d renditions, want %d, 18, 16",
+			n, len(c.Destinations), len(c.Plugins.List), len(c.Renditions), n)
+	}
+	if c.Plugins.Dir != "/opt/onair/plugins" || c.Encoder.FPS != 25 {
+		t.Fatalf("settings lost: %+v", c)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*.tmp")); len(left) > 0 {
+		t.Fatalf("temporary files left behind: %v", left)
+	}
+}
+
+// A config file that was readable by others becomes private when OnAir
+// saves it: it may hold stream keys the user wrote into it.
+func TestSaveMakesAnOpenFilePrivate(t *testing.T) {
+	path := writeConfig(t, "live: true\n")
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Update(path, func(c *Config) { c.Encoder.FPS = 60 }); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v after saving, want 0600", fi.Mode().Perm())
+	}
+	if c, err := Load(path); err != nil || !c.Live || c.Encoder.FPS != 60 {
+		t.Fatalf("after saving: %+v, %v", c, err)
+	}
+}
+
+// A symlinked config file stays a link; its target gets the change.
+func TestSaveKeepsASymlink(t *testing.T) {
+	target := writeConfig(t, "live: true\n")
+	link := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Update(link, func(c *Config) { c.Encoder.FPS = 60 }); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v %v", fi, err)
+	}
+	if c, err := Load(target); err != nil || c.Encoder.FPS != 60 {
+		t.Fatalf("target after saving: %+v, %v", c, err)
 	}
 }

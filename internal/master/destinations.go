@@ -17,6 +17,8 @@ import (
 // AddDestination adds a destination for this run and to the config file.
 // Its key goes to the key store, never to the file.
 func (m *Master) AddDestination(ctx context.Context, spec *pb.DestinationSpec) (*pb.MasterStatus, error) {
+	m.changes.Lock()
+	defer m.changes.Unlock()
 	d := destinationOf(spec)
 	if err := m.validate(m.state.Get(), append(m.outputs.destinations(), d)); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
@@ -28,6 +30,10 @@ func (m *Master) AddDestination(ctx context.Context, spec *pb.DestinationSpec) (
 		if err := m.outputs.keys.set(d.Name, spec.GetKey()); err != nil {
 			return nil, status.Error(codes.InvalidArgument, err.Error())
 		}
+	}
+	d, err := m.keyApart(d)
+	if err != nil {
+		return nil, err
 	}
 	m.outputs.add(d)
 	m.log.Info("destination added", "name", d.Name, "service", d.Service)
@@ -42,6 +48,8 @@ func (m *Master) AddDestination(ctx context.Context, spec *pb.DestinationSpec) (
 // config file. Everything is checked before anything changes, so a refused
 // edit loses nothing (a remove followed by a refused add would lose it).
 func (m *Master) UpdateDestination(ctx context.Context, req *pb.DestinationUpdate) (*pb.MasterStatus, error) {
+	m.changes.Lock()
+	defer m.changes.Unlock()
 	i, spec := int(req.GetIndex()), req.GetSpec()
 	list := m.outputs.destinations()
 	if i < 0 || i >= len(list) {
@@ -77,12 +85,16 @@ func (m *Master) UpdateDestination(ctx context.Context, req *pb.DestinationUpdat
 			return nil, status.Error(codes.InvalidArgument, err.Error())
 		}
 	}
+	d, err := m.keyApart(d)
+	if err != nil {
+		return nil, err
+	}
 	if !m.outputs.replace(i, old, d) {
 		return nil, status.Errorf(codes.Aborted, "destination %d changed meanwhile; nothing was updated", i)
 	}
 	m.log.Info("destination updated", "index", i, "name", d.Name, "service", d.Service)
 	m.destinationsChanged()
-	err := m.saveDestinations(func(list []config.Destination) []config.Destination {
+	err = m.saveDestinations(func(list []config.Destination) []config.Destination {
 		if j := slices.IndexFunc(list, func(x config.Destination) bool { return reflect.DeepEqual(x, old) }); j >= 0 {
 			list[j] = d
 			return list
@@ -118,6 +130,8 @@ func destinationOf(spec *pb.DestinationSpec) config.Destination {
 
 // RemoveDestination stops and removes destination i (by its place in status).
 func (m *Master) RemoveDestination(ctx context.Context, req *pb.DestinationRequest) (*pb.MasterStatus, error) {
+	m.changes.Lock()
+	defer m.changes.Unlock()
 	d, ok := m.outputs.remove(int(req.GetIndex()))
 	if !ok {
 		return nil, status.Errorf(codes.InvalidArgument, "no destination %d", req.GetIndex())
@@ -142,6 +156,29 @@ func (m *Master) destinationsChanged() {
 	if _, changed := m.state.Update(func(d *state.Desired) { d.Renditions = used }); changed {
 		m.reconcile()
 	}
+}
+
+// keyApart moves d's stream key, if it has one written in it, to the key
+// store, naming d if it has no name, so the config file never holds a key.
+func (m *Master) keyApart(d config.Destination) (config.Destination, error) {
+	taken := map[string]bool{}
+	for _, x := range m.outputs.destinations() {
+		taken[x.Name] = true
+	}
+	if m.configPath != "" {
+		// Destinations of the file that flags replaced for this run keep
+		// their names, and the keys filed under them.
+		if c, err := config.Load(m.configPath); err == nil {
+			for _, x := range c.Destinations {
+				taken[x.Name] = true
+			}
+		}
+	}
+	d, err := m.outputs.keys.apart(d, func(name string) bool { return taken[name] })
+	if err != nil {
+		return d, status.Errorf(codes.FailedPrecondition, "storing the stream key apart from the config: %v", err)
+	}
+	return d, nil
 }
 
 func (m *Master) saveDestinations(change func([]config.Destination) []config.Destination) error {

@@ -3,6 +3,7 @@ package master
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,4 +52,72 @@ func (k keyStore) resolve(d config.Destination) (string, error) {
 		err = fmt.Errorf("%w: set it with 'master ctl key set %s'", err, d.Name)
 	}
 	return u, err
+}
+
+// apart returns d with its stream key in the store instead of in d: the key
+// field, or the last element of a URL written with its key (the key, unless
+// one is stored for d: then the URL is the server). d publishes to the same
+// URL as before. Keys are filed by name, so a destination without one is
+// named after its server's host; taken says which names are in use.
+func (k keyStore) apart(d config.Destination, taken func(string) bool) (config.Destination, error) {
+	url, err := k.resolve(d)
+	if err != nil {
+		return d, nil // it does not work as written: nothing to move
+	}
+	out, key := d, d.Key
+	out.Key = ""
+	if key == "" && (d.Service == "" || d.Service == "custom") {
+		stored := ""
+		if d.Name != "" {
+			if stored, err = k.get(d.Name); err != nil {
+				return d, err
+			}
+		}
+		if server := withoutKey(d.URL); stored == "" && server != d.URL {
+			out.URL, key = server, strings.TrimPrefix(d.URL, server+"/")
+		}
+	}
+	if key == "" {
+		return d, nil
+	}
+	if same, err := output.DestinationURL(out.Service, out.URL, key); err != nil || same != url || strings.TrimSpace(key) != key {
+		return d, nil // it would publish elsewhere: left as written
+	}
+	if out.Name == "" {
+		out.Name = k.freeName(hostOf(d.URL), taken)
+	}
+	if err := k.set(out.Name, key); err != nil {
+		return d, err
+	}
+	return out, nil
+}
+
+// freeName is base, or base-2, base-3…: a valid name that no destination
+// uses and no stored key is filed under.
+func (k keyStore) freeName(base string, taken func(string) bool) string {
+	if config.CheckName(base) != nil {
+		base = "destination"
+	}
+	for n := 1; ; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		if _, err := os.Stat(k.path(name)); !taken(name) && errors.Is(err, os.ErrNotExist) {
+			return name
+		}
+	}
+}
+
+// hostOf is the host of a URL, without user or port.
+func hostOf(raw string) string {
+	_, rest, _ := strings.Cut(raw, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	if at := strings.LastIndex(host, "@"); at >= 0 {
+		host = host[at+1:]
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return host
 }

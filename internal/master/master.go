@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,10 @@ type Master struct {
 	log        *slog.Logger
 	logs       *LogBus
 	configPath string
+	// changes makes each API change (check, apply, save) whole: two at
+	// once would check against a state the other is changing, and could
+	// save in another order than they applied.
+	changes    sync.Mutex
 	renditions []config.Rendition // all configured, used or not
 	state      *state.Store
 	encoder    *supervise.Child[pb.EncoderClient]

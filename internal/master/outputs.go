@@ -25,10 +25,16 @@ type outputs struct {
 	// onState hears each destination's state changes (name or masked URL).
 	onState func(dest string, s output.DestinationState, err error)
 
-	mu      sync.Mutex
-	targets []target
-	dests   []*output.Destination // nil while off air; same order as targets
-	params  map[string][2][]byte  // SPS and PPS by return path, for sessions that start later
+	// changing is held through each change of the list or of live, closes
+	// included, so changes happen one at a time and in order; mu only
+	// guards the fields below, briefly, and is never held while a session
+	// closes (a graceful close can take a second, and the frame path takes
+	// mu for every frame).
+	changing sync.Mutex
+	mu       sync.Mutex
+	targets  []target
+	dests    []*output.Destination // nil while off air; same order as targets
+	params   map[string][2][]byte  // SPS and PPS by return path, for sessions that start later
 }
 
 // target is a configured destination, the URL it resolved to (or why it
@@ -91,6 +97,8 @@ func (o *outputs) start(i int) *output.Destination {
 // add appends a destination, starting it if live.
 func (o *outputs) add(d config.Destination) {
 	t := o.target(d)
+	o.changing.Lock()
+	defer o.changing.Unlock()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.targets = append(o.targets, t)
@@ -104,43 +112,74 @@ func (o *outputs) add(d config.Destination) {
 // changed the list meanwhile), and nothing was replaced.
 func (o *outputs) replace(i int, old, d config.Destination) bool {
 	t := o.target(d)
+	o.changing.Lock()
+	defer o.changing.Unlock()
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if i >= len(o.targets) || !reflect.DeepEqual(o.targets[i].dest, old) {
+		o.mu.Unlock()
 		return false
 	}
 	o.targets[i] = t
-	if o.dests != nil {
-		if o.dests[i] != nil {
-			o.dests[i].Close()
-		}
-		o.dests[i] = o.start(i)
-	}
+	o.mu.Unlock()
+	o.restart(i)
 	return true
+}
+
+// restart ends destination i's session, if live, and starts a new one from
+// its target. The old session ends first, so the server never sees the
+// same stream published twice. The caller holds changing.
+func (o *outputs) restart(i int) {
+	o.mu.Lock()
+	if o.dests == nil {
+		o.mu.Unlock()
+		return
+	}
+	old := o.dests[i]
+	o.dests[i] = nil
+	o.mu.Unlock()
+	closeAll(old)
+	o.mu.Lock()
+	o.dests[i] = o.start(i)
+	o.mu.Unlock()
+}
+
+// closeAll ends sessions, all at once, outside mu.
+func closeAll(ds ...*output.Destination) {
+	var wg sync.WaitGroup
+	for _, d := range ds {
+		if d != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); d.Close() }()
+		}
+	}
+	wg.Wait()
 }
 
 // feeds reports whether some destination publishes to url.
 func (o *outputs) feeds(url string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return slices.ContainsFunc(o.targets, func(t target) bool { return t.dest.URL == url })
+	return slices.ContainsFunc(o.targets, func(t target) bool { return t.url == url })
 }
 
 // remove stops and forgets destination i, returning its config.
 func (o *outputs) remove(i int) (config.Destination, bool) {
+	o.changing.Lock()
+	defer o.changing.Unlock()
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if i < 0 || i >= len(o.targets) {
+		o.mu.Unlock()
 		return config.Destination{}, false
 	}
 	d := o.targets[i].dest
+	var session *output.Destination
 	if o.dests != nil {
-		if o.dests[i] != nil {
-			o.dests[i].Close()
-		}
+		session = o.dests[i]
 		o.dests = slices.Delete(o.dests, i, i+1)
 	}
 	o.targets = slices.Delete(o.targets, i, i+1)
+	o.mu.Unlock()
+	closeAll(session)
 	return d, true
 }
 
@@ -155,50 +194,49 @@ func (o *outputs) destinations() []config.Destination {
 	return out
 }
 
-// setKey stores a destination's key and, if live, reconnects it with it.
+// setKey stores the key of the destination named name and, if live,
+// reconnects it with it. A name no destination has stores nothing.
 func (o *outputs) setKey(name, key string) error {
+	o.changing.Lock()
+	defer o.changing.Unlock()
+	o.mu.Lock()
+	i := slices.IndexFunc(o.targets, func(t target) bool { return t.dest.Name == name })
+	o.mu.Unlock()
+	if i < 0 {
+		return fmt.Errorf("no destination named %q (see status)", name)
+	}
 	if err := o.keys.set(name, key); err != nil {
 		return err
 	}
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	for i := range o.targets {
-		t := &o.targets[i]
-		if t.dest.Name != name {
-			continue
-		}
-		t.url, t.err = o.keys.resolve(t.dest)
-		if o.dests != nil {
-			if o.dests[i] != nil {
-				o.dests[i].Close()
-			}
-			o.dests[i] = o.start(i)
-		}
-		return nil
-	}
-	return fmt.Errorf("no destination named %q", name)
+	t := &o.targets[i]
+	t.url, t.err = o.keys.resolve(t.dest)
+	o.mu.Unlock()
+	o.restart(i)
+	return nil
 }
 
 // setLive starts or stops every destination.
 func (o *outputs) setLive(live bool) {
+	o.changing.Lock()
+	defer o.changing.Unlock()
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if live == (o.dests != nil) {
+		o.mu.Unlock()
 		return
 	}
 	if !live {
-		for _, d := range o.dests {
-			if d != nil {
-				d.Close()
-			}
-		}
+		stopping := o.dests
 		o.dests = nil
+		o.mu.Unlock()
+		closeAll(stopping...)
 		return
 	}
 	o.dests = make([]*output.Destination, len(o.targets))
 	for i := range o.targets {
 		o.dests[i] = o.start(i)
 	}
+	o.mu.Unlock()
 }
 
 func (o *outputs) SourceStarted(path string, sps, pps []byte) {

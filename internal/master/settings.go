@@ -17,6 +17,8 @@ import (
 // it current, pushes it to the children and saves part of it to the config
 // file.
 func (m *Master) change(ctx context.Context, apply func(*state.Desired), save func(*config.Config)) (*pb.MasterStatus, error) {
+	m.changes.Lock()
+	defer m.changes.Unlock()
 	next := m.state.Get()
 	apply(&next)
 	if err := m.validate(next, m.outputs.destinations()); err != nil {
