@@ -384,7 +384,7 @@ func (c Config) check() []*Error {
 		// that directory's manifest: never a path out of it.
 		if p.Binary != "" {
 			if err := CheckName(p.Binary); err != nil {
-				bad(fmt.Sprintf("plugins.list.%d.binary", i), "%v: a plugin binary is a file name in the plugins directory", err)
+				bad(fmt.Sprintf("plugins.list.%d.binary", i), "%v; a plugin binary is a file name in the plugins directory", err)
 			}
 		}
 	}
