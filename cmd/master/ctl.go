@@ -133,42 +133,42 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		}
 		st, err = c.Restart(ctx, &pb.ChildRequest{Child: args[1]})
 	case "reconnect":
-		n := 0
-		if len(args) == 2 {
-			n, err = strconv.Atoi(args[1])
-		}
-		if len(args) != 2 || err != nil {
+		if len(args) != 2 {
 			return usageError{errors.New("usage: master ctl reconnect N")}
 		}
-		st, err = c.Reconnect(ctx, &pb.DestinationRequest{Index: int32(n)})
+		n, nerr := destinationIndex(args[1])
+		if nerr != nil {
+			return usageError{nerr}
+		}
+		st, err = c.Reconnect(ctx, &pb.DestinationRequest{Index: n})
 	case "key":
 		if len(args) != 3 || args[1] != "set" {
 			return usageError{errors.New("usage: master ctl key set NAME   (the key is read from stdin)")}
 		}
-		var key string // err is the function's: the reply's error must reach the user
-		if key, err = readKey(); err != nil {
-			return err
+		key, kerr := readKey()
+		if kerr != nil {
+			return kerr
 		}
 		st, err = c.SetStreamKey(ctx, &pb.StreamKeyRequest{Name: args[2], Key: key})
 	case "dest":
 		if len(args) == 3 && args[1] == "rm" {
-			var n int
-			if n, err = strconv.Atoi(args[2]); err != nil {
-				return usageError{errors.New("usage: master ctl dest rm N")}
+			n, nerr := destinationIndex(args[2])
+			if nerr != nil {
+				return usageError{nerr}
 			}
-			st, err = c.RemoveDestination(ctx, &pb.DestinationRequest{Index: int32(n)})
+			st, err = c.RemoveDestination(ctx, &pb.DestinationRequest{Index: n})
 			break
 		}
 		if len(args) < 2 || args[1] != "add" && args[1] != "edit" {
 			return usageError{errors.New("usage: master ctl dest add|edit|rm ...")}
 		}
-		rest, index := args[2:], -1
+		rest, index := args[2:], int32(-1)
 		if args[1] == "edit" {
-			if len(rest) > 0 {
-				index, err = strconv.Atoi(rest[0])
-			}
-			if len(rest) == 0 || err != nil || index < 0 {
+			if len(rest) == 0 {
 				return usageError{errors.New("usage: master ctl dest edit N [-name N] [-service S] [-url URL] [-rendition R] [-key-stdin]")}
+			}
+			if index, err = destinationIndex(rest[0]); err != nil {
+				return usageError{err}
 			}
 			rest = rest[1:]
 		}
@@ -188,7 +188,7 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			}
 		}
 		if index >= 0 {
-			st, err = c.UpdateDestination(ctx, &pb.DestinationUpdate{Index: int32(index), Spec: spec})
+			st, err = c.UpdateDestination(ctx, &pb.DestinationUpdate{Index: index, Spec: spec})
 		} else {
 			st, err = c.AddDestination(ctx, spec)
 		}
@@ -203,15 +203,26 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 			if err := fs.Parse(args[1:]); err != nil {
 				return usageError{err}
 			}
+			// The master may run in another directory: a relative path
+			// means one in this command's.
+			if req.Path != "" {
+				if req.Path, err = filepath.Abs(req.Path); err != nil {
+					return err
+				}
+			}
 		}
 		st, err = c.Record(ctx, req)
 	case "bitrate":
-		kbps := 0
-		if len(args) == 2 {
-			kbps, err = strconv.Atoi(args[1])
-		}
-		if len(args) != 2 || err != nil {
+		if len(args) != 2 {
 			return usageError{errors.New("usage: master ctl bitrate KBPS")}
+		}
+		kbps, kerr := strconv.Atoi(args[1])
+		if kerr != nil {
+			return usageError{fmt.Errorf("bitrate %q: want a whole number of kbit/s", args[1])}
+		}
+		// Checked here, before it is narrowed to the API's int32.
+		if kerr = config.CheckBitrate(kbps); kerr != nil {
+			return usageError{fmt.Errorf("bitrate: %v", kerr)}
 		}
 		st, err = c.SetBitrate(ctx, &pb.BitrateRequest{Kbps: int32(kbps)})
 	case "snapshot":
@@ -268,6 +279,15 @@ func snapshot(ctx context.Context, c pb.ControlClient, args []string, out io.Wri
 	}
 	_, err = fmt.Fprintf(out, "wrote %s (%s, %d bytes)\n", *file, r.GetFormat(), len(r.GetImage()))
 	return err
+}
+
+// destinationIndex parses a destination's number as status lists it.
+func destinationIndex(arg string) (int32, error) {
+	n, err := strconv.ParseInt(arg, 10, 32)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("destination %q: want its number from status (0, 1, ...)", arg)
+	}
+	return int32(n), nil
 }
 
 func printStatus(out io.Writer, st *pb.MasterStatus) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/onair-studio/onair/internal/limits"
 )
 
 // Errors returned by Encoder methods and Open.
@@ -66,6 +68,9 @@ func (s Settings) resolve() (Settings, error) {
 	if s.Profile == "" {
 		s.Profile = "high"
 	}
+	if err := limits.CheckBitrate(s.BitrateKbps); err != nil {
+		return s, fmt.Errorf("codec: bitrate %w", err)
+	}
 	switch {
 	case s.Backend != BackendAuto && !contains(autoOrder, s.Backend):
 		return s, fmt.Errorf("codec: unknown backend %q (want auto, %s)", s.Backend, strings.Join(autoOrder, ", "))
@@ -73,8 +78,6 @@ func (s Settings) resolve() (Settings, error) {
 		return s, fmt.Errorf("codec: size %dx%d must be even and within 16..8192", s.Width, s.Height)
 	case s.FPS < 1 || s.FPS > 240:
 		return s, fmt.Errorf("codec: fps %d out of range 1..240", s.FPS)
-	case s.BitrateKbps < minKbps || s.BitrateKbps > maxKbps:
-		return s, fmt.Errorf("codec: bitrate %d kbps out of range %d..%d", s.BitrateKbps, minKbps, maxKbps)
 	case s.KeyframeSeconds < 1 || s.KeyframeSeconds > 60:
 		return s, fmt.Errorf("codec: keyframe interval %d s out of range 1..60", s.KeyframeSeconds)
 	case !contains(x264Presets, s.Preset):
@@ -89,11 +92,7 @@ func (s Settings) resolve() (Settings, error) {
 	return s, nil
 }
 
-const (
-	minKbps     = 50
-	maxKbps     = 500000
-	maxInflight = 256
-)
+const maxInflight = 256
 
 // Packet is one encoded access unit.
 type Packet struct {
@@ -214,8 +213,8 @@ func (e *Encoder) SetBitrate(kbps int) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
-	if kbps < minKbps || kbps > maxKbps {
-		return fmt.Errorf("codec: bitrate %d kbps out of range %d..%d", kbps, minKbps, maxKbps)
+	if err := limits.CheckBitrate(kbps); err != nil {
+		return fmt.Errorf("codec: bitrate %w", err)
 	}
 	e.nextKbps.Store(int64(kbps))
 	return nil

@@ -22,6 +22,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/source"
 )
 
@@ -394,8 +395,8 @@ func (c Config) check() []*Error {
 	if r := c.Retry; r.First <= 0 || r.Max < r.First {
 		bad("retry.first", "retry waits must be positive, first (%v) at most max (%v)", r.First, r.Max)
 	}
-	between("encoder.width", e.Width, 16, 7680)
-	between("encoder.height", e.Height, 16, 4320)
+	between("encoder.width", e.Width, 16, limits.MaxOutputWidth)
+	between("encoder.height", e.Height, 16, limits.MaxOutputHeight)
 	if e.Width%2 != 0 || e.Height%2 != 0 {
 		bad("encoder.width", "%dx%d: width and height must be even for 4:2:0 video", e.Width, e.Height)
 	}
@@ -431,6 +432,13 @@ func (c Config) check() []*Error {
 			bad(fmt.Sprintf("plugins.list.%d.name", i), "%q: plugin names are unique", p.Name)
 		}
 		plugins[p.Name] = true
+		// The binary is a file in the plugins directory, checked against
+		// that directory's manifest: never a path out of it.
+		if p.Binary != "" {
+			if err := CheckName(p.Binary); err != nil {
+				bad(fmt.Sprintf("plugins.list.%d.binary", i), "%v; a plugin binary is a file name in the plugins directory", err)
+			}
+		}
 	}
 	if r := c.Record.Rendition; r != "" && !names[r] {
 		bad("record.rendition", "no rendition named %q (see renditions)", r)
@@ -463,13 +471,9 @@ func (c Config) check() []*Error {
 	return errs
 }
 
-// CheckBitrate says whether kbps is a video bitrate the encoder accepts.
-func CheckBitrate(kbps int) error {
-	if kbps < 100 || kbps > 100000 {
-		return fmt.Errorf("%d kbit/s is outside 100..100000", kbps)
-	}
-	return nil
-}
+// CheckBitrate says whether kbps is a video bitrate the encoder accepts
+// (the rule is limits.CheckBitrate, shared with the encoder).
+func CheckBitrate(kbps int) error { return limits.CheckBitrate(kbps) }
 
 func asErrors(errs []*Error) []error {
 	out := make([]error, len(errs))

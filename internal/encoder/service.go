@@ -46,16 +46,20 @@ func New() *Service {
 func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.EncoderStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	prev := s.cfg
-	s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
-	switch {
-	case s.pipe != nil && sameButBitrate(prev, cfg):
-		if prev.GetBitrateKbps() != cfg.GetBitrateKbps() {
+	if s.pipe != nil && sameButBitrate(s.cfg, cfg) {
+		if s.cfg.GetBitrateKbps() != cfg.GetBitrateKbps() {
+			// A refused bitrate leaves the settings (and the revision the
+			// master sees applied) as they were.
 			if err := s.pipe.program.enc.SetBitrate(int(cfg.GetBitrateKbps())); err != nil {
 				return nil, status.Error(codes.InvalidArgument, err.Error())
 			}
 			s.log.Info("bitrate changed live", "kbps", cfg.GetBitrateKbps())
 		}
+		s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
+		return s.status(), nil
+	}
+	s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
+	switch {
 	case cfg.GetReturnUrl() == "":
 		s.stopPipeline() // nowhere to send the program
 	default:

@@ -24,8 +24,8 @@ func checkFrame(r *pb.RenderReply, width, height int32) (float64, error) {
 	if w == 0 || h == 0 {
 		return opacity, nil // shows nothing
 	}
-	if w > MaxSide || h > MaxSide || w*h > MaxPixels {
-		return 0, fmt.Errorf("absurd size %dx%d (at most %d on a side, %d pixels)", w, h, MaxSide, MaxPixels)
+	if w > MaxOverlaySide || h > MaxOverlaySide || w*h > MaxOverlayPixels {
+		return 0, fmt.Errorf("absurd size %dx%d (at most %d on a side, %d pixels)", w, h, MaxOverlaySide, MaxOverlayPixels)
 	}
 	if x < 0 || y < 0 || x+w > int64(width) || y+h > int64(height) {
 		return 0, fmt.Errorf("rectangle %dx%d at %d,%d is not inside the %dx%d output", w, h, x, y, width, height)

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/onair-studio/onair/internal/config"
 )
 
 // ManifestName is the file in the plugins directory that lists the sha256 of
@@ -87,6 +89,16 @@ func checkFileName(name string) error {
 		return fmt.Errorf("name %q is the manifest's", name)
 	}
 	return nil
+}
+
+// binaryPath is where a plugin's binary is: a file right in the plugins
+// directory, named by the rule for every name (config.CheckName). A path out
+// of it would run a file checked against another directory's manifest.
+func binaryPath(dir, binary string) (string, error) {
+	if err := config.CheckName(binary); err != nil {
+		return "", fmt.Errorf("binary %v; a plugin binary is a file name in the plugins directory %s", err, dir)
+	}
+	return filepath.Join(dir, binary), nil
 }
 
 // HashFile returns the sha256 of a file's contents.

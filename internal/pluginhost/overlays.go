@@ -8,11 +8,12 @@ import (
 	"github.com/onair-studio/onair/stub/pb"
 )
 
-// Output size limits: an overlay must fit in one message (stub's 64 MiB) with
-// room to spare.
+// A plugin's overlay must fit in one message (stub's 64 MiB) with room to
+// spare. The output it is drawn on may be larger: any size up to
+// limits.MaxOutputWidth x limits.MaxOutputHeight.
 const (
-	MaxSide   = 4096
-	MaxPixels = 4096 * 3072
+	MaxOverlaySide   = 4096
+	MaxOverlayPixels = 4096 * 3072
 )
 
 // overlays holds the current overlay of each plugin for one output size and

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -164,9 +165,14 @@ func (s *Service) Configure(_ context.Context, cfg *pb.PluginHostConfig) (*pb.Pl
 			refuse(fmt.Sprintf("no plugins directory: none is configured and %v", dirErr))
 			continue
 		}
+		path, err := binaryPath(dir, binary)
+		if err != nil {
+			refuse(err.Error())
+			continue
+		}
 		named[name] = true
 		s.order = append(s.order, name)
-		want := spec{path: filepath.Join(dir, binary), params: maps.Clone(sp.GetParams())}
+		want := spec{path: path, params: maps.Clone(sp.GetParams())}
 		if want.params == nil {
 			want.params = map[string]string{}
 		}
@@ -265,9 +271,9 @@ func (s *Service) Event(_ context.Context, e *pb.PluginEvent) (*pb.Empty, error)
 // the caller goes away or the service closes.
 func (s *Service) WatchOverlays(req *pb.WatchOverlaysRequest, stream pb.PluginHost_WatchOverlaysServer) error {
 	w, h := req.GetWidth(), req.GetHeight()
-	if w <= 0 || h <= 0 || w > MaxSide || h > MaxSide || int64(w)*int64(h) > MaxPixels {
-		return status.Errorf(codes.InvalidArgument, "output size %dx%d: want 1..%d on a side and at most %d pixels",
-			w, h, MaxSide, MaxPixels)
+	if w <= 0 || h <= 0 || w > limits.MaxOutputWidth || h > limits.MaxOutputHeight {
+		return status.Errorf(codes.InvalidArgument, "output size %dx%d: want 1..%dx%d",
+			w, h, limits.MaxOutputWidth, limits.MaxOutputHeight)
 	}
 	sub, _ := s.ovs.subscribe(w, h)
 	defer s.ovs.unsubscribe(sub)

@@ -11,10 +11,16 @@ import (
 	"github.com/onair-studio/onair/internal/capture"
 )
 
+// maxSnapshotScale caps a snapshot at twice the output size on each side: a
+// larger picture shows nothing more, and costs the encoder child seconds
+// and gigabytes.
+const maxSnapshotScale = 2
+
 // Snapshot encodes the latest composed frame as "png" or "jpeg" ("jpg") at
 // w×h. A zero or negative w and h mean the output size; if only one is
 // given the other follows the output's aspect ratio. It returns ErrNoFrame
-// before the first frame.
+// before the first frame, and an error saying the maximum for a size over
+// twice the output's.
 //
 // The frame is copied under a read lock (well under a millisecond at 1080p),
 // and scaled and encoded after it is released, so snapshots never hold up
@@ -32,8 +38,8 @@ func (c *Compositor) Snapshot(w, h int, format string) ([]byte, error) {
 	case h <= 0:
 		h = max(1, (w*c.h+c.w/2)/c.w)
 	}
-	if w > 16384 || h > 16384 {
-		return nil, fmt.Errorf("scene: snapshot size %dx%d too large", w, h)
+	if maxW, maxH := maxSnapshotScale*c.w, maxSnapshotScale*c.h; w > maxW || h > maxH {
+		return nil, fmt.Errorf("snapshot size %dx%d is too large: at most %dx%d (twice the %dx%d output)", w, h, maxW, maxH, c.w, c.h)
 	}
 
 	frame := image.NewRGBA(image.Rect(0, 0, c.w, c.h))

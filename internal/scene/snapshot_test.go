@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +133,23 @@ func TestSnapshotWhileRunning(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A snapshot is at most twice the output size on each side; a larger one is
+// refused, saying the maximum, before any memory is spent on it.
+func TestSnapshotSizeCapped(t *testing.T) {
+	c := newScene(t, 320, 180, Layer{Source: "pattern", Opacity: 1})
+	c.Compose(0, t0)
+	for _, size := range []image.Point{{640, 360}, {640, 0}, {0, 360}} {
+		if _, err := c.Snapshot(size.X, size.Y, "jpeg"); err != nil {
+			t.Errorf("%v, twice the output: %v", size, err)
+		}
+	}
+	for _, size := range []image.Point{{16384, 16384}, {642, 360}, {640, 362}, {0, 362}, {642, 0}} {
+		_, err := c.Snapshot(size.X, size.Y, "png")
+		if err == nil || !strings.Contains(err.Error(), "at most 640x360 (twice the 320x180 output)") {
+			t.Errorf("%v: %v, want it refused with the maximum", size, err)
+		}
 	}
 }

@@ -2,24 +2,37 @@ package supervise
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
+
+	"github.com/onair-studio/onair/internal/limits"
 )
 
 // TailLines keeps the last lines a process wrote to stderr, so a crash
-// report can say what it said last, and forwards each line to out.
+// report can say what it said last, and forwards each line to out. A line
+// longer than limits.MaxLineBytes is cut there and marked (CutMark); the rest
+// of it is dropped, so a process writing without newlines costs its reader
+// no more than one line.
 type TailLines struct {
 	mu      sync.Mutex
 	keep    int
 	prefix  string
 	out     io.Writer
 	partial []byte
-	lines   []string
+	// cut is true from a line's cut to its newline: until then its bytes
+	// are dropped.
+	cut   bool
+	lines []string
 	// fatal is the first Go panic or fatal error line: the stack trace
 	// after it may push it out of lines.
 	fatal string
 }
+
+// CutMark ends a line that was cut at limits.MaxLineBytes.
+var CutMark = fmt.Sprintf(" [line cut at %d bytes]", limits.MaxLineBytes)
 
 // NewTailLines keeps keep lines; out (if not nil) gets each line with
 // prefix.
@@ -30,26 +43,46 @@ func NewTailLines(keep int, prefix string, out io.Writer) *TailLines {
 func (t *TailLines) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.partial = append(t.partial, p...)
-	for {
-		i := bytes.IndexByte(t.partial, '\n')
-		if i < 0 {
-			break
+	n := len(p)
+	for len(p) > 0 {
+		text, rest, ended := bytes.Cut(p, []byte{'\n'})
+		p = rest
+		if !t.cut {
+			if room := limits.MaxLineBytes - len(t.partial); len(text) > room {
+				for room > 0 && !utf8.RuneStart(text[room]) { // whole characters only
+					room--
+				}
+				t.partial = append(t.partial, text[:room]...)
+				t.endLine(CutMark)
+				t.cut = true
+			} else {
+				t.partial = append(t.partial, text...)
+			}
 		}
-		line := strings.TrimRight(string(t.partial[:i]), "\r")
-		t.partial = t.partial[i+1:]
-		if t.out != nil {
-			_, _ = io.WriteString(t.out, t.prefix+line+"\n")
-		}
-		if t.fatal == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
-			t.fatal = line
-		}
-		t.lines = append(t.lines, line)
-		if len(t.lines) > t.keep {
-			t.lines = t.lines[len(t.lines)-t.keep:]
+		if ended {
+			if !t.cut {
+				t.endLine("")
+			}
+			t.cut = false
 		}
 	}
-	return len(p), nil
+	return n, nil
+}
+
+// endLine keeps and forwards the line in partial, with mark after it.
+func (t *TailLines) endLine(mark string) {
+	line := strings.TrimRight(string(t.partial), "\r") + mark
+	t.partial = t.partial[:0]
+	if t.out != nil {
+		_, _ = io.WriteString(t.out, t.prefix+line+"\n")
+	}
+	if t.fatal == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
+		t.fatal = line
+	}
+	t.lines = append(t.lines, line)
+	if len(t.lines) > t.keep {
+		t.lines = t.lines[len(t.lines)-t.keep:]
+	}
 }
 
 // Last returns a copy of the kept lines.

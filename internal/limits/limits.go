@@ -1,0 +1,34 @@
+// Package limits holds the bounds OnAir puts on sizes and rates that come
+// from users, plugins and children, each in one place, so the config file,
+// the Control API, `master ctl` and the children all accept the same values.
+// It imports nothing but the standard library: the master uses it without
+// linking the codec.
+package limits
+
+import "fmt"
+
+// Video bitrate in kbit/s, for the program and every rendition.
+const (
+	MinBitrateKbps = 100
+	MaxBitrateKbps = 100000
+)
+
+// CheckBitrate says whether kbps is a video bitrate OnAir accepts.
+func CheckBitrate(kbps int) error {
+	if kbps < MinBitrateKbps || kbps > MaxBitrateKbps {
+		return fmt.Errorf("%d kbit/s is outside %d..%d", kbps, MinBitrateKbps, MaxBitrateKbps)
+	}
+	return nil
+}
+
+// The largest output (8K UHD). Everything that works at the output size
+// (plugin overlays among them) takes every size up to this.
+const (
+	MaxOutputWidth  = 7680
+	MaxOutputHeight = 4320
+)
+
+// MaxLineBytes is how much of one line a child or plugin writes to stderr is
+// kept; the rest of the line is dropped, so a process that writes without
+// newlines cannot grow its reader's memory.
+const MaxLineBytes = 4096
