@@ -26,6 +26,7 @@ import (
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/procstat"
 	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/slate"
 	"github.com/onair-studio/onair/internal/state"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub"
@@ -64,6 +65,7 @@ type Master struct {
 	plugins    *supervise.Child[pb.PluginHostClient]
 	rtsp       *rtsp.Server
 	program    *program
+	slate      *programSlate
 	outputs    *outputs
 	rtmp       *RTMPServer
 	fallback   fallback
@@ -86,10 +88,17 @@ const (
 	monitorPasswordFile = "monitor-password"
 )
 
+// slowRetryEnv shortens a failed child's slow retry (a duration), for
+// tests only: it counts only with fault injection on.
+const slowRetryEnv = "ONAIR_TEST_SLOW_RETRY"
+
 // Start starts the children that opts.Config.Children names.
 func Start(opts Options) (*Master, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if d, err := time.ParseDuration(os.Getenv(slowRetryEnv)); err == nil && d > 0 && fault.Enabled() {
+		opts.Policy.SlowRetry = d
 	}
 	cfg := opts.Config
 	m := &Master{
@@ -141,7 +150,11 @@ func Start(opts Options) (*Master, error) {
 		}
 		m.event("destination_state", "destination", dest, "state", string(s), "error", msg)
 	}
-	m.program.add(m.outputs)
+	// The outputs hear the program through the slate filter, which covers
+	// an encoder outage; the recording keeps only real pictures.
+	m.slate = &programSlate{filter: slate.New(m.outputs, time.Now, m.requestKeyframe, opts.Log),
+		image: cfg.Slate.Image, log: opts.Log, made: map[string]*pb.SlateRequest{}}
+	m.program.add(m.slate.filter)
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
 	binary := func(name string) (func() *exec.Cmd, error) {
@@ -171,6 +184,7 @@ func Start(opts Options) (*Master, error) {
 				if err == nil {
 					m.encoderStatus.Store(st)
 					m.overlays.encoderRestarted()
+					go m.slate.refresh(c, m.state.Get)
 				}
 				return st.GetAppliedRevision(), err
 			},
@@ -224,6 +238,7 @@ func Start(opts Options) (*Master, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	m.stop = stop
 	go m.overlays.run(ctx)
+	go m.slate.filter.Run(ctx)
 	if cfg.Record.Path != "" {
 		if err := m.startRecording(cfg.Record.Path, cfg.Record.Rendition); err != nil {
 			// The broadcast matters more than the recording: say so and go on.
