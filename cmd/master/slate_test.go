@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,7 +116,9 @@ func TestSlateWhileEncoderHangs(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
-	m.Await("the slate on the viewer's screen", 10*time.Second, func() bool { return countSeen(r, "slate") > 10 })
+	m.Await("the slate on the viewer's screen and in status", 10*time.Second, func() bool {
+		return countSeen(r, "slate") > 10 && slices.Equal(m.Status().GetSlate(), []string{"program"})
+	})
 	m.Await("the live picture back", 20*time.Second, func() bool { return liveAfterSlate(r, 0) })
 	// The scenario is 10 s of stopped encoder: the viewer is watched all that time.
 	m.Await("10 s since SIGSTOP", 15*time.Second, func() bool { return time.Since(stopped) >= 10*time.Second })
@@ -125,6 +128,9 @@ func TestSlateWhileEncoderHangs(t *testing.T) {
 	// The slate starts after a second without pictures; a second more
 	// covers a loaded machine's scheduling and the reader.
 	checkViewer(t, r, nginx, 2*time.Second)
+	if s := m.Status().GetSlate(); len(s) != 0 {
+		t.Errorf("status shows the slate on %v with the encoder back", s)
+	}
 	if !strings.Contains(child(m.Status(), "encoder").GetLastExit(), "hung") {
 		t.Errorf("encoder last exit %q, want the hang", child(m.Status(), "encoder").GetLastExit())
 	}

@@ -415,6 +415,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 		Fallback:      m.fallback.last(),
 		Destinations:  m.outputs.status(),
 		Goroutines:    int32(runtime.NumGoroutine()),
+		Slate:         m.slate.filter.Showing(),
 	}
 	// Players are pointed at the embedded server only while the program
 	// goes there: with other destinations it runs, but nothing plays.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -119,7 +120,7 @@ func (f *Filter) SetSlate(name string, s *Slate) {
 	}
 }
 
-// Showing lists the paths on the slate now.
+// Showing lists the paths on the slate now, sorted.
 func (f *Filter) Showing() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -129,6 +130,7 @@ func (f *Filter) Showing() []string {
 			out = append(out, name)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 
