@@ -235,6 +235,7 @@ func Start(opts Options) (*Master, error) {
 	}
 	// Outputs and overlays start last: they talk to the children.
 	m.outputs.setLive(cfg.Live)
+	m.slate.filter.SetLive(cfg.Live)
 	ctx, stop := context.WithCancel(context.Background())
 	m.stop = stop
 	go m.overlays.run(ctx)
@@ -483,6 +484,7 @@ func (m *Master) setLive(ctx context.Context, live bool) (*pb.MasterStatus, erro
 	if _, changed := m.state.Update(func(d *state.Desired) { d.Live = live }); changed {
 		m.log.Info("desired state changed", "live", live)
 		m.outputs.setLive(live)
+		m.slate.filter.SetLive(live)
 		if live {
 			m.event("stream_started")
 		} else {

@@ -59,6 +59,7 @@ type Filter struct {
 	// mu also orders the calls to next, so a path's slate and real
 	// pictures never reach it from two goroutines at once.
 	mu    sync.Mutex
+	live  bool // off air no one would see a slate
 	paths map[string]*path
 }
 
@@ -116,6 +117,20 @@ func (f *Filter) SetSlate(name string, s *Slate) {
 		p.showing = false
 		if s != nil {
 			f.show(name, p, f.now())
+		}
+	}
+}
+
+// SetLive says whether the program is on air: the slate shows only then.
+func (f *Filter) SetLive(live bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.live = live
+	for name, p := range f.paths {
+		if p.showing && !live {
+			// The outputs keep the real parameter sets for the next start.
+			p.showing = false
+			f.next.SourceStarted(name, p.sps, p.pps)
 		}
 	}
 }
@@ -182,7 +197,7 @@ func (f *Filter) Tick(now time.Time) {
 		case p.slate == nil:
 		case p.showing:
 			f.send(name, p, now)
-		case now.Sub(p.lastAU) >= After:
+		case f.live && now.Sub(p.lastAU) >= After:
 			f.log.Warn("slate on: no program picture", "path", name, "for", now.Sub(p.lastAU).Round(time.Millisecond))
 			f.show(name, p, now)
 		}

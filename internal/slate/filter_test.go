@@ -51,6 +51,7 @@ func setup(t *testing.T) (*Filter, *recorder, *clock, *int) {
 	t.Helper()
 	rec, clk, keyframes := &recorder{}, &clock{t: time.Unix(1000, 0)}, new(int)
 	f := New(rec, clk.now, func() { *keyframes++ }, nil)
+	f.SetLive(true)
 	// 10 fps, a GOP of three pictures.
 	f.SetSlate("program", &Slate{SPS: []byte("slate-sps"), PPS: []byte("pps"), FPS: 10,
 		GOP: [][][]byte{{[]byte(slateIDR)}, {[]byte(slateP)}, {[]byte(slateP)}}})
@@ -146,9 +147,31 @@ func TestSlateCatchesUpAfterALateTick(t *testing.T) {
 func TestNoSlateNoPictures(t *testing.T) {
 	rec, clk := &recorder{}, &clock{t: time.Unix(1000, 0)}
 	f := New(rec, clk.now, nil, nil)
+	f.SetLive(true)
 	f.AccessUnit("program", au(realIDR))
 	f.Tick(clk.add(5 * time.Second))
 	if got := rec.take(); len(got) != 1 {
 		t.Fatalf("%+v, want only the real picture", got)
+	}
+}
+
+// Off air no one would see the slate: it does not start, and one showing
+// stops, leaving the outputs the real parameter sets for the next start.
+func TestNoSlateOffAir(t *testing.T) {
+	f, rec, clk, _ := setup(t)
+	f.Tick(clk.add(time.Second))
+	rec.take()
+	f.SetLive(false)
+	if got := rec.take(); len(got) != 1 || got[0] != (call{kind: "start", sps: "real-sps"}) {
+		t.Fatalf("going off air on the slate: %+v, want the real source announced again", got)
+	}
+	f.Tick(clk.add(5 * time.Second))
+	if got := rec.take(); len(got) != 0 || len(f.Showing()) != 0 {
+		t.Fatalf("off air: %+v, showing %v", got, f.Showing())
+	}
+	f.SetLive(true)
+	f.Tick(clk.add(10 * time.Millisecond))
+	if got := rec.take(); len(got) != 2 || got[1].au != slateIDR {
+		t.Fatalf("back on air with the encoder still down: %+v, want the slate at once", got)
 	}
 }
