@@ -8,6 +8,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/gif" // slate pictures
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"net"
 	"os"
@@ -50,6 +54,15 @@ type Config struct {
 	Headless bool    `yaml:"headless"`
 	Encoder  Encoder `yaml:"encoder"`
 	Plugins  Plugins `yaml:"plugins"`
+	// Slate is what the live servers show while the encoder is down.
+	Slate Slate `yaml:"slate,omitempty"`
+}
+
+// Slate is the still the master sends while the encoder is down. An empty
+// Image is the built-in "We'll be right back" card.
+type Slate struct {
+	// Image is a PNG, JPEG or GIF file, fitted into the frame.
+	Image string `yaml:"image,omitempty"`
 }
 
 // Control is where the Control API listens.
@@ -468,7 +481,25 @@ func (c Config) check() []*Error {
 		destNames[d.Name] = true
 	}
 	oneOf("encoder.preset", e.Preset, Presets)
+	if c.Slate.Image != "" {
+		if err := checkPicture(c.Slate.Image); err != nil {
+			bad("slate.image", "%v", err)
+		}
+	}
 	return errs
+}
+
+// checkPicture says whether path is a picture file that decodes.
+func checkPicture(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, _, err := image.Decode(f); err != nil {
+		return fmt.Errorf("%s is not a PNG, JPEG or GIF picture: %v", path, err)
+	}
+	return nil
 }
 
 // CheckBitrate says whether kbps is a video bitrate the encoder accepts

@@ -27,6 +27,7 @@ import (
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/procstat"
 	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/slate"
 	"github.com/onair-studio/onair/internal/state"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub"
@@ -69,6 +70,7 @@ type Master struct {
 	plugins    *supervise.Child[pb.PluginHostClient]
 	rtsp       *rtsp.Server
 	program    *program
+	slate      *programSlate
 	outputs    *outputs
 	rtmp       *RTMPServer
 	fallback   fallback
@@ -91,10 +93,17 @@ const (
 	monitorPasswordFile = "monitor-password"
 )
 
+// slowRetryEnv shortens a failed child's slow retry (a duration), for
+// tests only: it counts only with fault injection on.
+const slowRetryEnv = "ONAIR_TEST_SLOW_RETRY"
+
 // Start starts the children that opts.Config.Children names.
 func Start(opts Options) (*Master, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if d, err := time.ParseDuration(os.Getenv(slowRetryEnv)); err == nil && d > 0 && fault.Enabled() {
+		opts.Policy.SlowRetry = d
 	}
 	cfg := opts.Config
 	m := &Master{
@@ -146,7 +155,11 @@ func Start(opts Options) (*Master, error) {
 		}
 		m.event("destination_state", "destination", dest, "state", string(s), "error", msg)
 	}
-	m.program.add(m.outputs)
+	// The outputs hear the program through the slate filter, which covers
+	// an encoder outage; the recording keeps only real pictures.
+	m.slate = &programSlate{filter: slate.New(m.outputs, time.Now, m.requestKeyframe, opts.Log),
+		image: cfg.Slate.Image, log: opts.Log, made: map[string]*pb.SlateRequest{}}
+	m.program.add(m.slate.filter)
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
 	binary := func(name string) (func() *exec.Cmd, error) {
@@ -176,6 +189,7 @@ func Start(opts Options) (*Master, error) {
 				if err == nil {
 					m.encoderStatus.Store(st)
 					m.overlays.encoderRestarted()
+					go m.slate.refresh(c, m.state.Get)
 				}
 				return st.GetAppliedRevision(), err
 			},
@@ -226,9 +240,11 @@ func Start(opts Options) (*Master, error) {
 	}
 	// Outputs and overlays start last: they talk to the children.
 	m.outputs.setLive(cfg.Live)
+	m.slate.filter.SetLive(cfg.Live)
 	ctx, stop := context.WithCancel(context.Background())
 	m.stop = stop
 	go m.overlays.run(ctx)
+	go m.slate.filter.Run(ctx)
 	if cfg.Record.Path != "" {
 		if err := m.startRecording(cfg.Record.Path, cfg.Record.Rendition); err != nil {
 			// The broadcast matters more than the recording: say so and go on.
@@ -405,6 +421,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 		Fallback:      m.fallback.last(),
 		Destinations:  m.outputs.status(),
 		Goroutines:    int32(runtime.NumGoroutine()),
+		Slate:         m.slate.filter.Showing(),
 	}
 	// Players are pointed at the embedded server only while the program
 	// goes there: with other destinations it runs, but nothing plays.
@@ -472,6 +489,7 @@ func (m *Master) setLive(ctx context.Context, live bool) (*pb.MasterStatus, erro
 	if _, changed := m.state.Update(func(d *state.Desired) { d.Live = live }); changed {
 		m.log.Info("desired state changed", "live", live)
 		m.outputs.setLive(live)
+		m.slate.filter.SetLive(live)
 		if live {
 			m.event("stream_started")
 		} else {

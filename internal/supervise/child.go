@@ -138,7 +138,7 @@ func (c *Child[T]) Snapshot() Snapshot {
 	if c.state == Running {
 		s.Uptime = time.Since(c.since)
 	}
-	if c.state == Backoff {
+	if c.state == Backoff || c.state == Failed {
 		s.NextStart = max(time.Until(c.nextStart), 0)
 	}
 	if c.stderr != nil {
@@ -155,7 +155,7 @@ func (c *Child[T]) Client() (T, bool) {
 }
 
 // Restart kills the child and starts it at once, forgetting its crash
-// history; it is also the way out of the failed state.
+// history; from the failed state it skips the wait for the slow retry.
 func (c *Child[T]) Restart() { c.send(cmdRestart) }
 
 // Reconfigure re-applies the desired state to the running child.
@@ -183,7 +183,12 @@ func (c *Child[T]) setState(s State) {
 func (c *Child[T]) run() {
 	defer close(c.done)
 	defer c.setState(Stopped)
-	b := NewCrashHistory(c.spec.Policy)
+	p := c.spec.Policy
+	b := NewCrashHistory(p)
+	// failing is set by a crash loop and cleared by a run that lasts
+	// StableAfter, a fallback, or an explicit restart; until then every
+	// crash waits SlowRetry.
+	failing := false
 	for {
 		end := c.runOnce()
 		switch end.kind {
@@ -191,30 +196,36 @@ func (c *Child[T]) run() {
 			return
 		case endRestart:
 			b.Reset()
+			failing = false
 			c.countRestart()
 			continue
 		}
+		if end.ran >= p.StableAfter {
+			b.Reset()
+			failing = false
+		}
 		if c.spec.OnCrash != nil && c.spec.OnCrash(c.Snapshot()) {
 			b.Reset()
+			failing = false
 		}
-		delay, failed := b.Crash(time.Now(), end.ran)
-		if failed {
-			c.setState(Failed)
-			c.log.Error("child failed: crash loop, waiting for an explicit restart",
-				"crashes", c.spec.Policy.CrashLimit, "window", c.spec.Policy.CrashWindow)
-			if !c.waitForRestart(0) {
-				return
-			}
-			b.Reset()
+		delay, loop := b.Crash(time.Now(), end.ran)
+		state := Backoff
+		if loop || failing {
+			failing, state, delay = true, Failed, p.SlowRetry
+			c.log.Error("child failed: crash loop; trying again at a slow pace until it runs or is restarted",
+				"crashes", p.CrashLimit, "window", p.CrashWindow, "next_attempt_in", delay)
 		} else {
-			c.mu.Lock()
-			c.state = Backoff
-			c.nextStart = time.Now().Add(delay)
-			c.mu.Unlock()
 			c.log.Info("restarting child", "in", delay)
-			if !c.waitForRestart(delay) {
-				return
-			}
+		}
+		c.mu.Lock()
+		c.state, c.nextStart = state, time.Now().Add(delay)
+		c.mu.Unlock()
+		switch c.wait(delay) {
+		case waitClosed:
+			return
+		case waitRestart:
+			b.Reset()
+			failing = false
 		}
 		c.countRestart()
 	}
@@ -226,25 +237,28 @@ func (c *Child[T]) countRestart() {
 	c.mu.Unlock()
 }
 
-// waitForRestart waits delay (forever when 0) or until Restart is called. It
-// returns false when supervision is closed.
-func (c *Child[T]) waitForRestart(delay time.Duration) bool {
-	var timer <-chan time.Time
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		timer = t.C
-	}
+type waitEnd int
+
+const (
+	waitDone waitEnd = iota
+	waitRestart
+	waitClosed
+)
+
+// wait waits delay, or until Restart is called or supervision is closed.
+func (c *Child[T]) wait(delay time.Duration) waitEnd {
+	t := time.NewTimer(delay)
+	defer t.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
-			return false
-		case <-timer:
-			return true
+			return waitClosed
+		case <-t.C:
+			return waitDone
 		case cmd := <-c.cmds:
 			if cmd == cmdRestart {
 				c.log.Info("restart requested")
-				return true
+				return waitRestart
 			}
 		}
 	}

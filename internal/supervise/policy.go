@@ -11,10 +11,13 @@ type Policy struct {
 	// StableAfter is how long a child must run before a crash counts as a
 	// fresh start again (backoff back to FirstBackoff).
 	StableAfter time.Duration
-	// CrashLimit crashes within CrashWindow put the child in the failed state,
-	// where it stays until Restart is called.
+	// CrashLimit crashes within CrashWindow put the child in the failed state.
 	CrashLimit  int
 	CrashWindow time.Duration
+	// SlowRetry is how often a failed child is still tried, until one run
+	// lasts StableAfter or Restart is called: an unattended broadcast comes
+	// back by itself once the cause goes away.
+	SlowRetry time.Duration
 	// PingEvery is how often the child is health-pinged; a child that has not
 	// answered for HangAfter is killed and restarted.
 	PingEvery time.Duration
@@ -35,6 +38,7 @@ func DefaultPolicy() Policy {
 		StableAfter:  10 * time.Second,
 		CrashLimit:   5,
 		CrashWindow:  time.Minute,
+		SlowRetry:    30 * time.Second,
 		PingEvery:    250 * time.Millisecond,
 		HangAfter:    2 * time.Second,
 		StartTimeout: 10 * time.Second,

@@ -1024,7 +1024,10 @@ type MasterStatus struct {
 	Goroutines int32 `protobuf:"varint,16,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
 	// cpu_ticks is the CPU time the master, its children and its plugins have
 	// used so far, in 1/100 s, as read on the master's machine (0: unknown).
-	CpuTicks      uint64 `protobuf:"varint,17,opt,name=cpu_ticks,json=cpuTicks,proto3" json:"cpu_ticks,omitempty"`
+	CpuTicks uint64 `protobuf:"varint,17,opt,name=cpu_ticks,json=cpuTicks,proto3" json:"cpu_ticks,omitempty"`
+	// slate lists the return paths ("program", "rendition/NAME") whose
+	// destinations get the slate now, because the encoder is down.
+	Slate         []string `protobuf:"bytes,18,rep,name=slate,proto3" json:"slate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1176,6 +1179,13 @@ func (x *MasterStatus) GetCpuTicks() uint64 {
 		return x.CpuTicks
 	}
 	return 0
+}
+
+func (x *MasterStatus) GetSlate() []string {
+	if x != nil {
+		return x.Slate
+	}
+	return nil
 }
 
 type ChildStatus struct {
@@ -1360,7 +1370,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xad\x05\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xc3\x05\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1382,7 +1392,8 @@ const file_control_proto_rawDesc = "" +
 	"\n" +
 	"goroutines\x18\x10 \x01(\x05R\n" +
 	"goroutines\x12\x1b\n" +
-	"\tcpu_ticks\x18\x11 \x01(\x04R\bcpuTicks\"\x95\x02\n" +
+	"\tcpu_ticks\x18\x11 \x01(\x04R\bcpuTicks\x12\x14\n" +
+	"\x05slate\x18\x12 \x03(\tR\x05slate\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +

@@ -707,6 +707,199 @@ func (x *SnapshotReply) GetFormat() string {
 	return ""
 }
 
+type SlateRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Width  int32                  `protobuf:"varint,1,opt,name=width,proto3" json:"width,omitempty"`
+	Height int32                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	Fps    int32                  `protobuf:"varint,3,opt,name=fps,proto3" json:"fps,omitempty"`
+	// image is a picture file (PNG, JPEG, GIF) fitted into the frame; empty
+	// draws the built-in "We'll be right back" card.
+	Image           string `protobuf:"bytes,4,opt,name=image,proto3" json:"image,omitempty"`
+	KeyframeSeconds int32  `protobuf:"varint,5,opt,name=keyframe_seconds,json=keyframeSeconds,proto3" json:"keyframe_seconds,omitempty"`
+	BitrateKbps     int32  `protobuf:"varint,6,opt,name=bitrate_kbps,json=bitrateKbps,proto3" json:"bitrate_kbps,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SlateRequest) Reset() {
+	*x = SlateRequest{}
+	mi := &file_encoder_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlateRequest) ProtoMessage() {}
+
+func (x *SlateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlateRequest.ProtoReflect.Descriptor instead.
+func (*SlateRequest) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SlateRequest) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *SlateRequest) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *SlateRequest) GetFps() int32 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *SlateRequest) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *SlateRequest) GetKeyframeSeconds() int32 {
+	if x != nil {
+		return x.KeyframeSeconds
+	}
+	return 0
+}
+
+func (x *SlateRequest) GetBitrateKbps() int32 {
+	if x != nil {
+		return x.BitrateKbps
+	}
+	return 0
+}
+
+type SlateReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Sps   []byte                 `protobuf:"bytes,1,opt,name=sps,proto3" json:"sps,omitempty"`
+	Pps   []byte                 `protobuf:"bytes,2,opt,name=pps,proto3" json:"pps,omitempty"`
+	// access_units are one GOP in decode order: an IDR (carrying SPS and PPS)
+	// then P-frames, fps * keyframe_seconds in all.
+	AccessUnits   []*SlateAccessUnit `protobuf:"bytes,3,rep,name=access_units,json=accessUnits,proto3" json:"access_units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlateReply) Reset() {
+	*x = SlateReply{}
+	mi := &file_encoder_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlateReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlateReply) ProtoMessage() {}
+
+func (x *SlateReply) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlateReply.ProtoReflect.Descriptor instead.
+func (*SlateReply) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SlateReply) GetSps() []byte {
+	if x != nil {
+		return x.Sps
+	}
+	return nil
+}
+
+func (x *SlateReply) GetPps() []byte {
+	if x != nil {
+		return x.Pps
+	}
+	return nil
+}
+
+func (x *SlateReply) GetAccessUnits() []*SlateAccessUnit {
+	if x != nil {
+		return x.AccessUnits
+	}
+	return nil
+}
+
+// SlateAccessUnit is one picture as NAL units without start codes.
+type SlateAccessUnit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nalus         [][]byte               `protobuf:"bytes,1,rep,name=nalus,proto3" json:"nalus,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlateAccessUnit) Reset() {
+	*x = SlateAccessUnit{}
+	mi := &file_encoder_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlateAccessUnit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlateAccessUnit) ProtoMessage() {}
+
+func (x *SlateAccessUnit) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlateAccessUnit.ProtoReflect.Descriptor instead.
+func (*SlateAccessUnit) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SlateAccessUnit) GetNalus() [][]byte {
+	if x != nil {
+		return x.Nalus
+	}
+	return nil
+}
+
 var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
@@ -773,7 +966,21 @@ const file_encoder_proto_rawDesc = "" +
 	"\x06format\x18\x03 \x01(\tR\x06format\"=\n" +
 	"\rSnapshotReply\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\fR\x05image\x12\x16\n" +
-	"\x06format\x18\x02 \x01(\tR\x06format2\xda\x02\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\"\xb2\x01\n" +
+	"\fSlateRequest\x12\x14\n" +
+	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x05R\x06height\x12\x10\n" +
+	"\x03fps\x18\x03 \x01(\x05R\x03fps\x12\x14\n" +
+	"\x05image\x18\x04 \x01(\tR\x05image\x12)\n" +
+	"\x10keyframe_seconds\x18\x05 \x01(\x05R\x0fkeyframeSeconds\x12!\n" +
+	"\fbitrate_kbps\x18\x06 \x01(\x05R\vbitrateKbps\"n\n" +
+	"\n" +
+	"SlateReply\x12\x10\n" +
+	"\x03sps\x18\x01 \x01(\fR\x03sps\x12\x10\n" +
+	"\x03pps\x18\x02 \x01(\fR\x03pps\x12<\n" +
+	"\faccess_units\x18\x03 \x03(\v2\x19.onair.v1.SlateAccessUnitR\vaccessUnits\"'\n" +
+	"\x0fSlateAccessUnit\x12\x14\n" +
+	"\x05nalus\x18\x01 \x03(\fR\x05nalus2\x91\x03\n" +
 	"\aEncoder\x12=\n" +
 	"\tConfigure\x12\x17.onair.v1.EncoderConfig\x1a\x17.onair.v1.EncoderStatus\x12:\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x17.onair.v1.EncoderStatus\x12/\n" +
@@ -781,7 +988,8 @@ const file_encoder_proto_rawDesc = "" +
 	"\rForceKeyframe\x12\x0f.onair.v1.Empty\x1a\x0f.onair.v1.Empty\x12>\n" +
 	"\bSnapshot\x12\x19.onair.v1.SnapshotRequest\x1a\x17.onair.v1.SnapshotReply\x120\n" +
 	"\n" +
-	"SetOverlay\x12\x11.onair.v1.Overlay\x1a\x0f.onair.v1.EmptyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"SetOverlay\x12\x11.onair.v1.Overlay\x1a\x0f.onair.v1.Empty\x125\n" +
+	"\x05Slate\x12\x16.onair.v1.SlateRequest\x1a\x14.onair.v1.SlateReplyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_encoder_proto_rawDescOnce sync.Once
@@ -795,7 +1003,7 @@ func file_encoder_proto_rawDescGZIP() []byte {
 	return file_encoder_proto_rawDescData
 }
 
-var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_encoder_proto_goTypes = []any{
 	(*EncoderConfig)(nil),   // 0: onair.v1.EncoderConfig
 	(*Layer)(nil),           // 1: onair.v1.Layer
@@ -805,10 +1013,13 @@ var file_encoder_proto_goTypes = []any{
 	(*BackendRefusal)(nil),  // 5: onair.v1.BackendRefusal
 	(*SnapshotRequest)(nil), // 6: onair.v1.SnapshotRequest
 	(*SnapshotReply)(nil),   // 7: onair.v1.SnapshotReply
-	(*StatusRequest)(nil),   // 8: onair.v1.StatusRequest
-	(*Fault)(nil),           // 9: onair.v1.Fault
-	(*Empty)(nil),           // 10: onair.v1.Empty
-	(*Overlay)(nil),         // 11: onair.v1.Overlay
+	(*SlateRequest)(nil),    // 8: onair.v1.SlateRequest
+	(*SlateReply)(nil),      // 9: onair.v1.SlateReply
+	(*SlateAccessUnit)(nil), // 10: onair.v1.SlateAccessUnit
+	(*StatusRequest)(nil),   // 11: onair.v1.StatusRequest
+	(*Fault)(nil),           // 12: onair.v1.Fault
+	(*Empty)(nil),           // 13: onair.v1.Empty
+	(*Overlay)(nil),         // 14: onair.v1.Overlay
 }
 var file_encoder_proto_depIdxs = []int32{
 	2,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
@@ -816,23 +1027,26 @@ var file_encoder_proto_depIdxs = []int32{
 	0,  // 2: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
 	5,  // 3: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
 	3,  // 4: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
-	0,  // 5: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	8,  // 6: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	9,  // 7: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	10, // 8: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
-	6,  // 9: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
-	11, // 10: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
-	4,  // 11: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	4,  // 12: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	10, // 13: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	10, // 14: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
-	7,  // 15: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
-	10, // 16: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
-	11, // [11:17] is the sub-list for method output_type
-	5,  // [5:11] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	10, // 5: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
+	0,  // 6: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	11, // 7: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	12, // 8: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	13, // 9: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	6,  // 10: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	14, // 11: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
+	8,  // 12: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
+	4,  // 13: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	4,  // 14: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	13, // 15: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	13, // 16: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	7,  // 17: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	13, // 18: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
+	9,  // 19: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
+	13, // [13:20] is the sub-list for method output_type
+	6,  // [6:13] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }
@@ -848,7 +1062,7 @@ func file_encoder_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_encoder_proto_rawDesc), len(file_encoder_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	Encoder_ForceKeyframe_FullMethodName = "/onair.v1.Encoder/ForceKeyframe"
 	Encoder_Snapshot_FullMethodName      = "/onair.v1.Encoder/Snapshot"
 	Encoder_SetOverlay_FullMethodName    = "/onair.v1.Encoder/SetOverlay"
+	Encoder_Slate_FullMethodName         = "/onair.v1.Encoder/Slate"
 )
 
 // EncoderClient is the client API for Encoder service.
@@ -46,6 +47,11 @@ type EncoderClient interface {
 	// layer, drawn above the scene. The master sends overlays in order and
 	// again after every encoder restart.
 	SetOverlay(ctx context.Context, in *Overlay, opts ...grpc.CallOption) (*Empty, error)
+	// Slate encodes a still card with libx264 (software, so a crashing
+	// hardware driver cannot stop it): one GOP, an IDR then P-frames, that the
+	// master loops while the encoder is down. It holds no lock the pipeline
+	// uses.
+	Slate(ctx context.Context, in *SlateRequest, opts ...grpc.CallOption) (*SlateReply, error)
 }
 
 type encoderClient struct {
@@ -110,6 +116,15 @@ func (c *encoderClient) SetOverlay(ctx context.Context, in *Overlay, opts ...grp
 	return out, nil
 }
 
+func (c *encoderClient) Slate(ctx context.Context, in *SlateRequest, opts ...grpc.CallOption) (*SlateReply, error) {
+	out := new(SlateReply)
+	err := c.cc.Invoke(ctx, Encoder_Slate_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EncoderServer is the server API for Encoder service.
 // All implementations must embed UnimplementedEncoderServer
 // for forward compatibility
@@ -129,6 +144,11 @@ type EncoderServer interface {
 	// layer, drawn above the scene. The master sends overlays in order and
 	// again after every encoder restart.
 	SetOverlay(context.Context, *Overlay) (*Empty, error)
+	// Slate encodes a still card with libx264 (software, so a crashing
+	// hardware driver cannot stop it): one GOP, an IDR then P-frames, that the
+	// master loops while the encoder is down. It holds no lock the pipeline
+	// uses.
+	Slate(context.Context, *SlateRequest) (*SlateReply, error)
 	mustEmbedUnimplementedEncoderServer()
 }
 
@@ -153,6 +173,9 @@ func (UnimplementedEncoderServer) Snapshot(context.Context, *SnapshotRequest) (*
 }
 func (UnimplementedEncoderServer) SetOverlay(context.Context, *Overlay) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetOverlay not implemented")
+}
+func (UnimplementedEncoderServer) Slate(context.Context, *SlateRequest) (*SlateReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Slate not implemented")
 }
 func (UnimplementedEncoderServer) mustEmbedUnimplementedEncoderServer() {}
 
@@ -275,6 +298,24 @@ func _Encoder_SetOverlay_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Encoder_Slate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SlateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EncoderServer).Slate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Encoder_Slate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EncoderServer).Slate(ctx, req.(*SlateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Encoder_ServiceDesc is the grpc.ServiceDesc for Encoder service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -305,6 +346,10 @@ var Encoder_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetOverlay",
 			Handler:    _Encoder_SetOverlay_Handler,
+		},
+		{
+			MethodName: "Slate",
+			Handler:    _Encoder_Slate_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,241 @@
+// Package slate keeps the live outputs fed while the encoder is down: when a
+// return path has had no picture for a second, a still card ("We'll be right
+// back", encoded once by the encoder and kept here) is looped to the outputs
+// at the stream's frame rate instead, so viewers see a message rather than a
+// frozen picture and no live server times the publisher out. The real
+// picture takes over again at its first keyframe.
+package slate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// After is how long a path may go without a picture before the slate shows:
+// longer than any pause of a healthy encoder, short enough that viewers see
+// a message before they wonder.
+const After = time.Second
+
+// tickEvery is how often the filter looks at the clock: slate pictures go
+// out on their frame slots, so a 60 fps slate goes out in twos at most.
+const tickEvery = 10 * time.Millisecond
+
+// maxLate is how many frame slots may be sent at once after a late tick;
+// slots further behind are skipped (the timestamps jump ahead, the pictures
+// stay in decode order).
+const maxLate = 5
+
+// Slate is one encoded still: a GOP (an IDR, then P-frames) in decode order
+// and its parameter sets, for one path's size and frame rate.
+type Slate struct {
+	SPS, PPS []byte
+	GOP      [][][]byte
+	FPS      int
+}
+
+func (s *Slate) frame() time.Duration { return time.Second / time.Duration(s.FPS) }
+
+// Filter sits between the return path and the outputs. It is an rtsp.Sink
+// that passes everything through while pictures come, and feeds the slate
+// on a path that has gone quiet.
+type Filter struct {
+	next rtsp.Sink
+	now  func() time.Time
+	// keyframe asks the encoder for an IDR: the switch back from the slate
+	// waits for one.
+	keyframe func()
+	log      *slog.Logger
+
+	// mu also orders the calls to next, so a path's slate and real
+	// pictures never reach it from two goroutines at once.
+	mu    sync.Mutex
+	live  bool // off air no one would see a slate
+	paths map[string]*path
+}
+
+type path struct {
+	slate    *Slate
+	lastAU   time.Time // last real picture, or when the slate was set
+	sps, pps []byte    // the real source's
+	showing  bool
+	since    time.Time // when the slate began showing
+	slots    int       // frame slots sent since
+	gopPos   int       // next picture of the GOP
+	askedKey time.Time // last keyframe request while waiting to switch back
+}
+
+// New returns a filter in front of next; now is its clock (time.Now outside
+// tests), keyframe asks the encoder for an IDR.
+func New(next rtsp.Sink, now func() time.Time, keyframe func(), log *slog.Logger) *Filter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Filter{next: next, now: now, keyframe: keyframe, log: log, paths: map[string]*path{}}
+}
+
+// Run ticks the filter until ctx ends.
+func (f *Filter) Run(ctx context.Context) {
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			f.Tick(now)
+		}
+	}
+}
+
+func (f *Filter) path(name string) *path {
+	p := f.paths[name]
+	if p == nil {
+		p = &path{lastAU: f.now()}
+		f.paths[name] = p
+	}
+	return p
+}
+
+// SetSlate sets the slate for a path (nil: none). A slate already showing
+// is replaced at once.
+func (f *Filter) SetSlate(name string, s *Slate) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.path(name)
+	p.slate = s
+	if p.showing {
+		p.showing = false
+		if s != nil {
+			f.show(name, p, f.now())
+		}
+	}
+}
+
+// SetLive says whether the program is on air: the slate shows only then.
+func (f *Filter) SetLive(live bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.live = live
+	for name, p := range f.paths {
+		if p.showing && !live {
+			// The outputs keep the real parameter sets for the next start.
+			p.showing = false
+			f.next.SourceStarted(name, p.sps, p.pps)
+		}
+	}
+}
+
+// Showing lists the paths on the slate now, sorted.
+func (f *Filter) Showing() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for name, p := range f.paths {
+		if p.showing {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (f *Filter) SourceStarted(name string, sps, pps []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.path(name)
+	p.sps, p.pps = sps, pps
+	if !p.showing {
+		f.next.SourceStarted(name, sps, pps)
+	}
+}
+
+func (f *Filter) AccessUnit(name string, au rtsp.AccessUnit) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.path(name)
+	now := f.now()
+	p.lastAU = now
+	if p.showing {
+		if !h264.IsRandomAccess(au.NALUs) {
+			// A decoder cannot start here: the slate stays until a keyframe.
+			if now.Sub(p.askedKey) >= After && f.keyframe != nil {
+				p.askedKey = now
+				f.keyframe()
+			}
+			return
+		}
+		p.showing = false
+		f.log.Info("slate off: the program is back", "path", name, "after", now.Sub(p.since).Round(time.Millisecond))
+		f.next.SourceStarted(name, p.sps, p.pps)
+	}
+	f.next.AccessUnit(name, au)
+}
+
+func (f *Filter) SourceStopped(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.next.SourceStopped(name)
+}
+
+// Tick starts the slate on paths that went quiet and sends the slate
+// pictures whose frame slots have come by now.
+func (f *Filter) Tick(now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name, p := range f.paths {
+		switch {
+		case p.slate == nil:
+		case p.showing:
+			f.send(name, p, now)
+		case f.live && now.Sub(p.lastAU) >= After:
+			f.log.Warn("slate on: no program picture", "path", name, "for", now.Sub(p.lastAU).Round(time.Millisecond))
+			f.show(name, p, now)
+		}
+	}
+}
+
+// show starts the slate on a path as a new source, so the outputs rebase
+// its timestamps after the last real ones.
+func (f *Filter) show(name string, p *path, now time.Time) {
+	p.showing, p.since, p.slots, p.gopPos, p.askedKey = true, now, 0, 0, time.Time{}
+	f.next.SourceStarted(name, p.slate.SPS, p.slate.PPS)
+	f.send(name, p, now)
+}
+
+// send sends the pictures for the frame slots up to now, each timed at its
+// slot; the GOP loops, so every lap starts at its IDR.
+func (f *Filter) send(name string, p *path, now time.Time) {
+	frame := p.slate.frame()
+	due := int(now.Sub(p.since)/frame) + 1
+	p.slots = max(p.slots, due-maxLate)
+	for ; p.slots < due; p.slots++ {
+		au := p.slate.GOP[p.gopPos]
+		p.gopPos = (p.gopPos + 1) % len(p.slate.GOP)
+		f.next.AccessUnit(name, rtsp.AccessUnit{NALUs: au, PTS: time.Duration(p.slots) * frame})
+	}
+}
+
+// FromReply checks the encoder's slate for a path at fps frames a second.
+func FromReply(r *pb.SlateReply, fps int) (*Slate, error) {
+	s := &Slate{SPS: r.GetSps(), PPS: r.GetPps(), FPS: fps}
+	for _, au := range r.GetAccessUnits() {
+		s.GOP = append(s.GOP, au.GetNalus())
+	}
+	switch {
+	case fps <= 0:
+		return nil, fmt.Errorf("slate: frame rate %d", fps)
+	case len(s.GOP) == 0 || !h264.IsRandomAccess(s.GOP[0]):
+		return nil, errors.New("slate: the encoder sent no GOP starting with an IDR")
+	}
+	return s, nil
+}
