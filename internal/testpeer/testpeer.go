@@ -103,6 +103,13 @@ type Proc struct {
 // lines, if set, receives stderr line by line.
 func start(t testing.TB, lines func(string), name string, args ...string) *Proc {
 	t.Helper()
+	return startCmd(t, nil, lines, name, args...)
+}
+
+// startCmd is start with setup (environment, stdin) applied to the command
+// before it runs.
+func startCmd(t testing.TB, setup func(*exec.Cmd), lines func(string), name string, args ...string) *Proc {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{cancel: cancel, done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, name, args...)
@@ -110,6 +117,9 @@ func start(t testing.TB, lines func(string), name string, args ...string) *Proc 
 	p.out.lines = lines
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = &p.out
+	if setup != nil {
+		setup(p.cmd)
+	}
 	if err := p.cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start %s: %v", name, err)
