@@ -4,6 +4,7 @@ package audio
 // #include <stdlib.h>
 // #include <libavcodec/avcodec.h>
 // #include <libavutil/channel_layout.h>
+// #include <libavutil/dict.h>
 // #include <libavutil/frame.h>
 //
 // enum { AAC_EAGAIN = AVERROR(EAGAIN), AAC_EOF = AVERROR_EOF };
@@ -75,7 +76,16 @@ func NewAACEncoder(kbps int) (_ *AACEncoder, err error) {
 	c.profile = C.FF_PROFILE_AAC_LOW
 	// The AudioSpecificConfig goes into extradata, not into every frame.
 	c.flags |= C.AV_CODEC_FLAG_GLOBAL_HEADER
-	if rc := C.avcodec_open2(c, codec, nil); rc < 0 {
+	// The "fast" coder: the whole audio path costs 1.1% of a core with it
+	// and 8.1% with the default "twoloop", time the video encoder needs
+	// more; at 160 kbit/s the tone tests keep their level either way.
+	var opts *C.AVDictionary
+	defer C.av_dict_free(&opts)
+	k, v := C.CString("aac_coder"), C.CString("fast")
+	C.av_dict_set(&opts, k, v, 0)
+	C.free(unsafe.Pointer(k))
+	C.free(unsafe.Pointer(v))
+	if rc := C.avcodec_open2(c, codec, &opts); rc < 0 {
 		return nil, fmt.Errorf("audio: opening the AAC encoder: %w", averr("avcodec_open2", rc))
 	}
 	if c.frame_size != FrameSamples {

@@ -86,12 +86,14 @@ func (s *deviceSource) capture(in *pulseInput) error {
 	}
 	defer rs.close()
 	s.setStatus(true, "capturing "+s.label)
+	st := stamper{rate: in.rate}
 	for !s.stopped() {
-		pcm, at, err := in.read()
+		pcm, err := in.read()
 		if err != nil {
 			return err
 		}
-		out, idx, err := rs.convert(pcm, at.Sub(s.clock.Start))
+		pts := st.stamp(s.clock.Since(), len(pcm)/in.ch)
+		out, idx, err := rs.convert(pcm, pts)
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 	"unsafe"
 )
 
@@ -118,12 +117,11 @@ func openPulse(server, device string) (*pulseInput, error) {
 	return p, nil
 }
 
-// read returns the next chunk of interleaved s16 samples and the wall-clock
-// time its first sample was captured (libavdevice's estimate, smoothed).
-// The slice is reused by the next read.
-func (p *pulseInput) read() ([]int16, time.Time, error) {
+// read returns the next chunk of interleaved s16 samples, reusing the
+// slice the next time.
+func (p *pulseInput) read() ([]int16, error) {
 	if rc := C.av_read_frame(p.ctx, p.pkt); rc < 0 {
-		return nil, time.Time{}, averr("reading from PulseAudio", rc)
+		return nil, averr("reading from PulseAudio", rc)
 	}
 	defer C.av_packet_unref(p.pkt)
 	n := int(p.pkt.size) / 2
@@ -134,8 +132,7 @@ func (p *pulseInput) read() ([]int16, time.Time, error) {
 	if n > 0 {
 		copy(p.buf, unsafe.Slice((*int16)(unsafe.Pointer(p.pkt.data)), n))
 	}
-	// The pulse input's time base is microseconds of av_gettime, the wall clock.
-	return p.buf, time.UnixMicro(int64(p.pkt.pts)), nil
+	return p.buf, nil
 }
 
 func (p *pulseInput) close() {

@@ -15,15 +15,18 @@ import (
 	"unsafe"
 )
 
-// Drift compensation, in libswresample's terms: a timestamp more than
-// minComp seconds away from where the samples put it starts a stretch or
-// squeeze of at most maxSoftComp, spread over compDuration seconds, so a
-// device's clock error (typically under 0.1%) is absorbed without an
-// audible pitch change; a jump beyond minHardComp (a stall, a lost chunk)
-// is filled with silence or dropped at once.
+// Drift compensation, in libswresample's terms: when the samples are more
+// than minComp seconds away from where their timestamps put them, a stretch
+// or squeeze of at most maxSoftComp spread over compDuration seconds brings
+// them back, so a device's clock error (typically well under 0.1%) never
+// adds up to more than minComp, a fraction of a video frame. minComp sits
+// above the jitter of the stamps, so a steady device is never stretched
+// (a stretch bends the pitch by up to maxSoftComp, 3.5 cents). A jump
+// beyond minHardComp (a stall, a lost chunk) is filled with silence or
+// dropped at once.
 const (
-	minComp      = 0.001
-	maxSoftComp  = 0.005
+	minComp      = 0.02
+	maxSoftComp  = 0.002
 	compDuration = 1.0
 	minHardComp  = 0.1
 )

@@ -8,15 +8,15 @@ import (
 
 // A device whose clock runs 0.1% fast delivers 48048 samples per second of
 // the capture clock. Fed chunk by chunk with each chunk's true capture
-// time, the resampler's output must stay on the capture clock: after many
-// minutes, the samples it has produced (plus those inside its filter) end
-// where the capture clock says, within a millisecond, instead of 0.1% of
-// the elapsed time ahead (60 ms a minute, 3.6 s an hour).
+// time, the resampler's output must stay on the capture clock: however
+// long it runs, the samples it has produced (plus those inside its filter)
+// end where the capture clock says, within less than a video frame,
+// instead of 0.1% of the elapsed time ahead (60 ms a minute, 3.6 s an hour).
 func TestDriftLockedToCaptureClock(t *testing.T) {
 	const (
 		deviceRate = SampleRate * 1001 / 1000 // samples per capture-clock second
 		chunk      = 960                      // 20 ms as the device counts
-		minutes    = 3
+		minutes    = 10
 	)
 	r, err := newResampler(SampleRate, Channels)
 	if err != nil {
@@ -42,13 +42,11 @@ func TestDriftLockedToCaptureClock(t *testing.T) {
 		}
 		next := time.Duration(int64(j+1) * chunk * int64(time.Second) / deviceRate)
 		errSamples := first + r.produced + r.delay() - SampleAt(next)
-		if j*chunk > 10*deviceRate { // after the first correction settles
-			worst = max(worst, errSamples, -errSamples)
-		}
+		worst = max(worst, errSamples, -errSamples)
 	}
 	drift := SampleTime(worst)
 	t.Logf("after %d min at +0.1%%: output within %v of the capture clock", minutes, drift)
-	if drift > 2*time.Millisecond {
-		t.Errorf("output drifted %v from the capture clock (want under 2 ms; a 30 fps frame is 33 ms)", drift)
+	if drift > 25*time.Millisecond {
+		t.Errorf("output drifted %v from the capture clock (want under 25 ms; a 30 fps frame is 33 ms)", drift)
 	}
 }

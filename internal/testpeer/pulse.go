@@ -58,7 +58,7 @@ func (p *Pulse) Start(t testing.TB) {
 	p.mu.Lock()
 	p.proc = proc
 	p.mu.Unlock()
-	want := "Server String: " + strings.TrimPrefix(p.Server, "unix:")
+	want := "Server String: " + p.Server
 	ok := Eventually(10*time.Second, func() bool {
 		select {
 		case <-proc.Done():
@@ -103,7 +103,7 @@ func (p *Pulse) Play(t testing.TB, pcm []byte) *Proc {
 		c.Env = p.Env()
 		c.Stdin = &loopReader{data: pcm}
 	}, nil, "pacat", "--playback", "--device=studio", "--raw", "--format=s16le",
-		"--rate=48000", "--channels=2", "--latency-msec=20")
+		"--rate=48000", "--channels=2", "--latency-msec=200")
 }
 
 // ToneS16 is one second of a sine at freq Hz and peak level dBFS on both
