@@ -18,11 +18,23 @@ var (
 	patternInk    = color.RGBA{255, 255, 255, 255}
 )
 
+// FlashLength is how long the pattern's flash, and the tone source's beep,
+// last after each whole second of wall time. Long enough that at 10 fps and
+// above some frame always shows it; its onset is the instant to measure.
+const FlashLength = 100 * time.Millisecond
+
+// Flash reports whether capture time t falls in the flash that starts at
+// each whole second of wall time: the one rule the test pattern's white
+// block and the test tone's beep share, so A/V sync can be measured from a
+// recording.
+func Flash(t time.Time) bool { return time.Duration(t.Nanosecond()) < FlashLength }
+
 // RenderPattern draws the test pattern for frame frameNo at time t into all
 // of dst: colour bars over the top two thirds with a black box that moves a
 // few pixels right every frame, and below them the frame number and t's UTC
 // wall-clock time (HH:MM:SS.mmm) in large seven-segment digits, so freezes
-// and skipped frames show to the eye.
+// and skipped frames show to the eye. When Flash(t) holds, a white block
+// shows at the right of the bottom third.
 //
 // The picture depends only on dst's size, frameNo and t (to the
 // millisecond), so a decoder can render the same frame to compare with. It
@@ -52,6 +64,10 @@ func RenderPattern(dst *image.RGBA, frameNo int64, t time.Time) {
 	y := barsH/2 - box/2
 	fillRect(dst, image.Rect(x, y, x+box, y+box), patternBox)
 
+	if Flash(t) {
+		fillRect(dst, patternFlashRect(w, h), patternInk)
+	}
+
 	// Two lines of digits in the bottom third.
 	dh := max(h/9, 5)
 	gap := dh / 3
@@ -70,6 +86,16 @@ func RenderPattern(dst *image.RGBA, frameNo int64, t time.Time) {
 	line = append2(line, t.Second())
 	line = append(line, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
 	drawText(dst, left, top+dh+gap, dh, line)
+}
+
+// patternFlashRect is where the flash shows: a square at the right of the
+// bottom third, clear of the digits at 16:9.
+func patternFlashRect(w, h int) image.Rectangle {
+	barsH := h * 2 / 3
+	side := max((h-barsH)*3/4, 1)
+	x := w - w/20 - side
+	y := barsH + (h-barsH-side)/2
+	return image.Rect(x, y, x+side, y+side)
 }
 
 // frameDigits appends n as at least eight decimal digits.

@@ -86,6 +86,38 @@ func TestPatternShowsFrameAndTime(t *testing.T) {
 	}
 }
 
+func TestPatternFlashesAtEachWholeSecond(t *testing.T) {
+	const w, h = 1280, 720
+	flash := patternFlashRect(w, h)
+	second := time.Date(2025, 3, 4, 12, 34, 57, 0, time.UTC)
+	dark := renderPattern(w, h, 1000, second.Add(-time.Millisecond))
+	for _, c := range []struct {
+		at   time.Duration
+		want bool
+	}{{-time.Millisecond, false}, {0, true}, {FlashLength - time.Millisecond, true}, {FlashLength, false}, {500 * time.Millisecond, false}} {
+		at := second.Add(c.at)
+		if Flash(at) != c.want {
+			t.Errorf("Flash(whole second %+v) = %v, want %v", c.at, !c.want, c.want)
+		}
+		img := renderPattern(w, h, 1000, at)
+		if got := img.RGBAAt(flash.Min.X+flash.Dx()/2, flash.Min.Y+flash.Dy()/2) == patternInk; got != c.want {
+			t.Errorf("at whole second %+v the white block shows: %v, want %v", c.at, got, c.want)
+		}
+	}
+	// The flash changes only its block (the clock digits aside).
+	lit := renderPattern(w, h, 1000, second)
+	clock := image.Rect(0, h*2/3+(h-h*2/3)/2, flash.Min.X, h)
+	for _, r := range []image.Rectangle{image.Rect(0, 0, w, h*2/3), image.Rect(0, h*2/3, flash.Min.X, clock.Min.Y)} {
+		if differs(dark, lit, r) {
+			t.Errorf("the flash changed %v, outside its block", r)
+		}
+	}
+	// Another zone shows the same wall-clock second.
+	if !Flash(second.In(time.FixedZone("x", -5*3600))) {
+		t.Error("the flash depends on the time zone")
+	}
+}
+
 func TestPatternTinyAndNoAllocs(t *testing.T) {
 	for _, s := range []image.Point{{1, 1}, {2, 3}, {16, 9}, {0, 0}} {
 		renderPattern(s.X, s.Y, 99, patternTime) // must not panic

@@ -33,7 +33,7 @@ func GoBuild(t testing.TB, pkg string) string {
 // killed when the test ends.
 func StartProgram(t testing.TB, lines func(string), env []string, path string, args ...string) *Proc {
 	t.Helper()
-	return startEnv(t, lines, env, path, args...)
+	return startCmd(t, func(c *exec.Cmd) { c.Env = append(os.Environ(), env...) }, lines, path, args...)
 }
 
 // RSS is a process's resident memory now, from /proc (Linux).

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -104,22 +103,23 @@ type Proc struct {
 // lines, if set, receives stderr line by line.
 func start(t testing.TB, lines func(string), name string, args ...string) *Proc {
 	t.Helper()
-	return startEnv(t, lines, nil, name, args...)
+	return startCmd(t, nil, lines, name, args...)
 }
 
-// startEnv is start with env added to the test's environment.
-func startEnv(t testing.TB, lines func(string), env []string, name string, args ...string) *Proc {
+// startCmd is start with setup (environment, stdin) applied to the command
+// before it runs.
+func startCmd(t testing.TB, setup func(*exec.Cmd), lines func(string), name string, args ...string) *Proc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{cancel: cancel, done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, name, args...)
-	if env != nil {
-		p.cmd.Env = append(os.Environ(), env...)
-	}
 	p.cmd.WaitDelay = 2 * time.Second
 	p.out.lines = lines
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = &p.out
+	if setup != nil {
+		setup(p.cmd)
+	}
 	if err := p.cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start %s: %v", name, err)
