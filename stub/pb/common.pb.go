@@ -140,6 +140,511 @@ func (x *Fault) GetKind() string {
 	return ""
 }
 
+// AudioSettings is the desired audio: the sources mixed, the master volume
+// and the AAC bitrate. The encoder captures and mixes; the master keeps the
+// settings.
+type AudioSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sources are mixed together; empty means one "auto" source.
+	Sources []*AudioSource `protobuf:"bytes,1,rep,name=sources,proto3" json:"sources,omitempty"`
+	// volume_db is the master volume.
+	VolumeDb float64 `protobuf:"fixed64,2,opt,name=volume_db,json=volumeDb,proto3" json:"volume_db,omitempty"`
+	// bitrate_kbps of the AAC encode; 0 is the default (160).
+	BitrateKbps   int32 `protobuf:"varint,3,opt,name=bitrate_kbps,json=bitrateKbps,proto3" json:"bitrate_kbps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioSettings) Reset() {
+	*x = AudioSettings{}
+	mi := &file_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioSettings) ProtoMessage() {}
+
+func (x *AudioSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioSettings.ProtoReflect.Descriptor instead.
+func (*AudioSettings) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AudioSettings) GetSources() []*AudioSource {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *AudioSettings) GetVolumeDb() float64 {
+	if x != nil {
+		return x.VolumeDb
+	}
+	return 0
+}
+
+func (x *AudioSettings) GetBitrateKbps() int32 {
+	if x != nil {
+		return x.BitrateKbps
+	}
+	return 0
+}
+
+type AudioSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source is auto (microphone + desktop sound when an audio server
+	// answers, else silence), mic, desktop, none, pulse:NAME or tone:FREQ.
+	Source   string  `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	VolumeDb float64 `protobuf:"fixed64,2,opt,name=volume_db,json=volumeDb,proto3" json:"volume_db,omitempty"`
+	Muted    bool    `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
+	// offset_ms delays the source (negative: plays it earlier).
+	OffsetMs      int32 `protobuf:"varint,4,opt,name=offset_ms,json=offsetMs,proto3" json:"offset_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioSource) Reset() {
+	*x = AudioSource{}
+	mi := &file_common_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioSource) ProtoMessage() {}
+
+func (x *AudioSource) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioSource.ProtoReflect.Descriptor instead.
+func (*AudioSource) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AudioSource) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *AudioSource) GetVolumeDb() float64 {
+	if x != nil {
+		return x.VolumeDb
+	}
+	return 0
+}
+
+func (x *AudioSource) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+func (x *AudioSource) GetOffsetMs() int32 {
+	if x != nil {
+		return x.OffsetMs
+	}
+	return 0
+}
+
+// AudioStatus is what the encoder's mixer does now.
+type AudioStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// strips are the mixer's inputs, one per opened input: "auto" opens
+	// mic and desktop.
+	Strips []*AudioStrip `protobuf:"bytes,1,rep,name=strips,proto3" json:"strips,omitempty"`
+	// levels are the mix's last meters.
+	Levels *AudioLevels `protobuf:"bytes,2,opt,name=levels,proto3" json:"levels,omitempty"`
+	// clipped counts samples cut at full scale since the encoder started.
+	Clipped int64 `protobuf:"varint,3,opt,name=clipped,proto3" json:"clipped,omitempty"`
+	// reason says what the sources chose and why.
+	Reason      string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	BitrateKbps int32  `protobuf:"varint,5,opt,name=bitrate_kbps,json=bitrateKbps,proto3" json:"bitrate_kbps,omitempty"`
+	// error is why there is no audio track, if there is none.
+	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	EncodedFrames uint64 `protobuf:"varint,7,opt,name=encoded_frames,json=encodedFrames,proto3" json:"encoded_frames,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioStatus) Reset() {
+	*x = AudioStatus{}
+	mi := &file_common_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioStatus) ProtoMessage() {}
+
+func (x *AudioStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioStatus.ProtoReflect.Descriptor instead.
+func (*AudioStatus) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AudioStatus) GetStrips() []*AudioStrip {
+	if x != nil {
+		return x.Strips
+	}
+	return nil
+}
+
+func (x *AudioStatus) GetLevels() *AudioLevels {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
+func (x *AudioStatus) GetClipped() int64 {
+	if x != nil {
+		return x.Clipped
+	}
+	return 0
+}
+
+func (x *AudioStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AudioStatus) GetBitrateKbps() int32 {
+	if x != nil {
+		return x.BitrateKbps
+	}
+	return 0
+}
+
+func (x *AudioStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *AudioStatus) GetEncodedFrames() uint64 {
+	if x != nil {
+		return x.EncodedFrames
+	}
+	return 0
+}
+
+type AudioStrip struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the input's source string (mic, desktop, pulse:NAME, tone:FREQ).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// from is the configured source it was opened from (e.g. auto).
+	From string `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	// live is false while the input plays silence; reason says why.
+	Live          bool    `protobuf:"varint,3,opt,name=live,proto3" json:"live,omitempty"`
+	Reason        string  `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	VolumeDb      float64 `protobuf:"fixed64,5,opt,name=volume_db,json=volumeDb,proto3" json:"volume_db,omitempty"`
+	Muted         bool    `protobuf:"varint,6,opt,name=muted,proto3" json:"muted,omitempty"`
+	OffsetMs      int32   `protobuf:"varint,7,opt,name=offset_ms,json=offsetMs,proto3" json:"offset_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioStrip) Reset() {
+	*x = AudioStrip{}
+	mi := &file_common_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioStrip) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioStrip) ProtoMessage() {}
+
+func (x *AudioStrip) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioStrip.ProtoReflect.Descriptor instead.
+func (*AudioStrip) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AudioStrip) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AudioStrip) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *AudioStrip) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
+}
+
+func (x *AudioStrip) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AudioStrip) GetVolumeDb() float64 {
+	if x != nil {
+		return x.VolumeDb
+	}
+	return 0
+}
+
+func (x *AudioStrip) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+func (x *AudioStrip) GetOffsetMs() int32 {
+	if x != nil {
+		return x.OffsetMs
+	}
+	return 0
+}
+
+// AudioLevels are meters in dBFS per channel (left, right).
+type AudioLevels struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PeakDbfs      []float64              `protobuf:"fixed64,1,rep,packed,name=peak_dbfs,json=peakDbfs,proto3" json:"peak_dbfs,omitempty"`
+	RmsDbfs       []float64              `protobuf:"fixed64,2,rep,packed,name=rms_dbfs,json=rmsDbfs,proto3" json:"rms_dbfs,omitempty"`
+	Clipped       int64                  `protobuf:"varint,3,opt,name=clipped,proto3" json:"clipped,omitempty"`
+	UnixMs        int64                  `protobuf:"varint,4,opt,name=unix_ms,json=unixMs,proto3" json:"unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioLevels) Reset() {
+	*x = AudioLevels{}
+	mi := &file_common_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioLevels) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioLevels) ProtoMessage() {}
+
+func (x *AudioLevels) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioLevels.ProtoReflect.Descriptor instead.
+func (*AudioLevels) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AudioLevels) GetPeakDbfs() []float64 {
+	if x != nil {
+		return x.PeakDbfs
+	}
+	return nil
+}
+
+func (x *AudioLevels) GetRmsDbfs() []float64 {
+	if x != nil {
+		return x.RmsDbfs
+	}
+	return nil
+}
+
+func (x *AudioLevels) GetClipped() int64 {
+	if x != nil {
+		return x.Clipped
+	}
+	return 0
+}
+
+func (x *AudioLevels) GetUnixMs() int64 {
+	if x != nil {
+		return x.UnixMs
+	}
+	return 0
+}
+
+type AudioDevice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioDevice) Reset() {
+	*x = AudioDevice{}
+	mi := &file_common_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioDevice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioDevice) ProtoMessage() {}
+
+func (x *AudioDevice) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioDevice.ProtoReflect.Descriptor instead.
+func (*AudioDevice) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AudioDevice) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AudioDevice) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+type AudioDeviceList struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Devices []*AudioDevice         `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	// error says why the list is empty, if the audio server did not answer.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioDeviceList) Reset() {
+	*x = AudioDeviceList{}
+	mi := &file_common_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioDeviceList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioDeviceList) ProtoMessage() {}
+
+func (x *AudioDeviceList) ProtoReflect() protoreflect.Message {
+	mi := &file_common_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioDeviceList.ProtoReflect.Descriptor instead.
+func (*AudioDeviceList) Descriptor() ([]byte, []int) {
+	return file_common_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AudioDeviceList) GetDevices() []*AudioDevice {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *AudioDeviceList) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_common_proto protoreflect.FileDescriptor
 
 const file_common_proto_rawDesc = "" +
@@ -148,7 +653,44 @@ const file_common_proto_rawDesc = "" +
 	"\x05Empty\"\x0f\n" +
 	"\rStatusRequest\"\x1b\n" +
 	"\x05Fault\x12\x12\n" +
-	"\x04kind\x18\x01 \x01(\tR\x04kindB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\x04kind\x18\x01 \x01(\tR\x04kind\"\x80\x01\n" +
+	"\rAudioSettings\x12/\n" +
+	"\asources\x18\x01 \x03(\v2\x15.onair.v1.AudioSourceR\asources\x12\x1b\n" +
+	"\tvolume_db\x18\x02 \x01(\x01R\bvolumeDb\x12!\n" +
+	"\fbitrate_kbps\x18\x03 \x01(\x05R\vbitrateKbps\"u\n" +
+	"\vAudioSource\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x1b\n" +
+	"\tvolume_db\x18\x02 \x01(\x01R\bvolumeDb\x12\x14\n" +
+	"\x05muted\x18\x03 \x01(\bR\x05muted\x12\x1b\n" +
+	"\toffset_ms\x18\x04 \x01(\x05R\boffsetMs\"\xfc\x01\n" +
+	"\vAudioStatus\x12,\n" +
+	"\x06strips\x18\x01 \x03(\v2\x14.onair.v1.AudioStripR\x06strips\x12-\n" +
+	"\x06levels\x18\x02 \x01(\v2\x15.onair.v1.AudioLevelsR\x06levels\x12\x18\n" +
+	"\aclipped\x18\x03 \x01(\x03R\aclipped\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12!\n" +
+	"\fbitrate_kbps\x18\x05 \x01(\x05R\vbitrateKbps\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12%\n" +
+	"\x0eencoded_frames\x18\a \x01(\x04R\rencodedFrames\"\xb0\x01\n" +
+	"\n" +
+	"AudioStrip\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x12\n" +
+	"\x04live\x18\x03 \x01(\bR\x04live\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1b\n" +
+	"\tvolume_db\x18\x05 \x01(\x01R\bvolumeDb\x12\x14\n" +
+	"\x05muted\x18\x06 \x01(\bR\x05muted\x12\x1b\n" +
+	"\toffset_ms\x18\a \x01(\x05R\boffsetMs\"x\n" +
+	"\vAudioLevels\x12\x1b\n" +
+	"\tpeak_dbfs\x18\x01 \x03(\x01R\bpeakDbfs\x12\x19\n" +
+	"\brms_dbfs\x18\x02 \x03(\x01R\armsDbfs\x12\x18\n" +
+	"\aclipped\x18\x03 \x01(\x03R\aclipped\x12\x17\n" +
+	"\aunix_ms\x18\x04 \x01(\x03R\x06unixMs\"C\n" +
+	"\vAudioDevice\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"X\n" +
+	"\x0fAudioDeviceList\x12/\n" +
+	"\adevices\x18\x01 \x03(\v2\x15.onair.v1.AudioDeviceR\adevices\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05errorB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_common_proto_rawDescOnce sync.Once
@@ -162,18 +704,29 @@ func file_common_proto_rawDescGZIP() []byte {
 	return file_common_proto_rawDescData
 }
 
-var file_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_common_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_common_proto_goTypes = []any{
-	(*Empty)(nil),         // 0: onair.v1.Empty
-	(*StatusRequest)(nil), // 1: onair.v1.StatusRequest
-	(*Fault)(nil),         // 2: onair.v1.Fault
+	(*Empty)(nil),           // 0: onair.v1.Empty
+	(*StatusRequest)(nil),   // 1: onair.v1.StatusRequest
+	(*Fault)(nil),           // 2: onair.v1.Fault
+	(*AudioSettings)(nil),   // 3: onair.v1.AudioSettings
+	(*AudioSource)(nil),     // 4: onair.v1.AudioSource
+	(*AudioStatus)(nil),     // 5: onair.v1.AudioStatus
+	(*AudioStrip)(nil),      // 6: onair.v1.AudioStrip
+	(*AudioLevels)(nil),     // 7: onair.v1.AudioLevels
+	(*AudioDevice)(nil),     // 8: onair.v1.AudioDevice
+	(*AudioDeviceList)(nil), // 9: onair.v1.AudioDeviceList
 }
 var file_common_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	4, // 0: onair.v1.AudioSettings.sources:type_name -> onair.v1.AudioSource
+	6, // 1: onair.v1.AudioStatus.strips:type_name -> onair.v1.AudioStrip
+	7, // 2: onair.v1.AudioStatus.levels:type_name -> onair.v1.AudioLevels
+	8, // 3: onair.v1.AudioDeviceList.devices:type_name -> onair.v1.AudioDevice
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_common_proto_init() }
@@ -187,7 +740,7 @@ func file_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_common_proto_rawDesc), len(file_common_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -252,7 +252,9 @@ type Event struct {
 	Status *MasterStatus `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	// log is set on log events: one line of the master's log, children's
 	// lines included.
-	Log           string `protobuf:"bytes,3,opt,name=log,proto3" json:"log,omitempty"`
+	Log string `protobuf:"bytes,3,opt,name=log,proto3" json:"log,omitempty"`
+	// audio_levels is set on meter events, about 12 a second.
+	AudioLevels   *AudioLevels `protobuf:"bytes,4,opt,name=audio_levels,json=audioLevels,proto3" json:"audio_levels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +308,13 @@ func (x *Event) GetLog() string {
 		return x.Log
 	}
 	return ""
+}
+
+func (x *Event) GetAudioLevels() *AudioLevels {
+	if x != nil {
+		return x.AudioLevels
+	}
+	return nil
 }
 
 type DestinationSpec struct {
@@ -1027,7 +1036,11 @@ type MasterStatus struct {
 	CpuTicks uint64 `protobuf:"varint,17,opt,name=cpu_ticks,json=cpuTicks,proto3" json:"cpu_ticks,omitempty"`
 	// slate lists the return paths ("program", "rendition/NAME") whose
 	// destinations get the slate now, because the encoder is down.
-	Slate         []string `protobuf:"bytes,18,rep,name=slate,proto3" json:"slate,omitempty"`
+	Slate []string `protobuf:"bytes,18,rep,name=slate,proto3" json:"slate,omitempty"`
+	// audio_settings are the desired audio; audio what the encoder's mixer
+	// reports.
+	AudioSettings *AudioSettings `protobuf:"bytes,19,opt,name=audio_settings,json=audioSettings,proto3" json:"audio_settings,omitempty"`
+	Audio         *AudioStatus   `protobuf:"bytes,20,opt,name=audio,proto3" json:"audio,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1188,6 +1201,20 @@ func (x *MasterStatus) GetSlate() []string {
 	return nil
 }
 
+func (x *MasterStatus) GetAudioSettings() *AudioSettings {
+	if x != nil {
+		return x.AudioSettings
+	}
+	return nil
+}
+
+func (x *MasterStatus) GetAudio() *AudioStatus {
+	if x != nil {
+		return x.Audio
+	}
+	return nil
+}
+
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1318,11 +1345,12 @@ const file_control_proto_rawDesc = "" +
 	"\n" +
 	"PluginList\x12.\n" +
 	"\aplugins\x18\x01 \x03(\v2\x14.onair.v1.PluginSpecR\aplugins\"\x0e\n" +
-	"\fWatchRequest\"b\n" +
+	"\fWatchRequest\"\x9c\x01\n" +
 	"\x05Event\x12\x17\n" +
 	"\aunix_ms\x18\x01 \x01(\x03R\x06unixMs\x12.\n" +
 	"\x06status\x18\x02 \x01(\v2\x16.onair.v1.MasterStatusR\x06status\x12\x10\n" +
-	"\x03log\x18\x03 \x01(\tR\x03log\"\x81\x01\n" +
+	"\x03log\x18\x03 \x01(\tR\x03log\x128\n" +
+	"\faudio_levels\x18\x04 \x01(\v2\x15.onair.v1.AudioLevelsR\vaudioLevels\"\x81\x01\n" +
 	"\x0fDestinationSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12\x10\n" +
@@ -1370,7 +1398,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xc3\x05\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xb0\x06\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1393,7 +1421,9 @@ const file_control_proto_rawDesc = "" +
 	"goroutines\x18\x10 \x01(\x05R\n" +
 	"goroutines\x12\x1b\n" +
 	"\tcpu_ticks\x18\x11 \x01(\x04R\bcpuTicks\x12\x14\n" +
-	"\x05slate\x18\x12 \x03(\tR\x05slate\"\x95\x02\n" +
+	"\x05slate\x18\x12 \x03(\tR\x05slate\x12>\n" +
+	"\x0eaudio_settings\x18\x13 \x01(\v2\x17.onair.v1.AudioSettingsR\raudioSettings\x12+\n" +
+	"\x05audio\x18\x14 \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -1404,7 +1434,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\xdc\b\n" +
+	"lastStderr2\xd5\t\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -1427,7 +1457,9 @@ const file_control_proto_rawDesc = "" +
 	"\bSetScene\x12\x0f.onair.v1.Scene\x1a\x16.onair.v1.MasterStatus\x12:\n" +
 	"\n" +
 	"SetPlugins\x12\x14.onair.v1.PluginList\x1a\x16.onair.v1.MasterStatus\x128\n" +
-	"\vWatchEvents\x12\x16.onair.v1.WatchRequest\x1a\x0f.onair.v1.Event0\x01B*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\vWatchEvents\x12\x16.onair.v1.WatchRequest\x1a\x0f.onair.v1.Event0\x01\x12;\n" +
+	"\bSetAudio\x12\x17.onair.v1.AudioSettings\x1a\x16.onair.v1.MasterStatus\x12:\n" +
+	"\fAudioDevices\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.AudioDeviceListB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -1463,69 +1495,80 @@ var file_control_proto_goTypes = []any{
 	(*ChildStatus)(nil),        // 17: onair.v1.ChildStatus
 	(*Layer)(nil),              // 18: onair.v1.Layer
 	(*PluginSpec)(nil),         // 19: onair.v1.PluginSpec
-	(*Fault)(nil),              // 20: onair.v1.Fault
-	(*EncoderStatus)(nil),      // 21: onair.v1.EncoderStatus
-	(*PluginState)(nil),        // 22: onair.v1.PluginState
-	(*StatusRequest)(nil),      // 23: onair.v1.StatusRequest
-	(*Empty)(nil),              // 24: onair.v1.Empty
-	(*SnapshotRequest)(nil),    // 25: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),      // 26: onair.v1.SnapshotReply
+	(*AudioLevels)(nil),        // 20: onair.v1.AudioLevels
+	(*Fault)(nil),              // 21: onair.v1.Fault
+	(*EncoderStatus)(nil),      // 22: onair.v1.EncoderStatus
+	(*PluginState)(nil),        // 23: onair.v1.PluginState
+	(*AudioSettings)(nil),      // 24: onair.v1.AudioSettings
+	(*AudioStatus)(nil),        // 25: onair.v1.AudioStatus
+	(*StatusRequest)(nil),      // 26: onair.v1.StatusRequest
+	(*Empty)(nil),              // 27: onair.v1.Empty
+	(*SnapshotRequest)(nil),    // 28: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),      // 29: onair.v1.SnapshotReply
+	(*AudioDeviceList)(nil),    // 30: onair.v1.AudioDeviceList
 }
 var file_control_proto_depIdxs = []int32{
 	18, // 0: onair.v1.Scene.layers:type_name -> onair.v1.Layer
 	19, // 1: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
 	16, // 2: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
-	5,  // 3: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
-	20, // 4: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	17, // 5: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	21, // 6: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	11, // 7: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	22, // 8: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	8,  // 9: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
-	0,  // 10: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
-	18, // 11: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
-	19, // 12: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
-	23, // 13: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	24, // 14: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	24, // 15: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	14, // 16: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	15, // 17: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	12, // 18: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	25, // 19: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	24, // 20: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	9,  // 21: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	7,  // 22: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	6,  // 23: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	5,  // 24: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
-	9,  // 25: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
-	10, // 26: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
-	0,  // 27: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
-	1,  // 28: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
-	2,  // 29: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
-	3,  // 30: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
-	16, // 31: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	16, // 32: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	16, // 33: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	16, // 34: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	24, // 35: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	16, // 36: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	26, // 37: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	13, // 38: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	16, // 39: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	16, // 40: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	16, // 41: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	16, // 42: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	16, // 43: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	16, // 44: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
-	16, // 45: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	16, // 46: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	16, // 47: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	4,  // 48: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	31, // [31:49] is the sub-list for method output_type
-	13, // [13:31] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	20, // 3: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
+	5,  // 4: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
+	21, // 5: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	17, // 6: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	22, // 7: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	11, // 8: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	23, // 9: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	8,  // 10: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	0,  // 11: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
+	18, // 12: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
+	19, // 13: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
+	24, // 14: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
+	25, // 15: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
+	26, // 16: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	27, // 17: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	27, // 18: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	14, // 19: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	15, // 20: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	12, // 21: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	28, // 22: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	27, // 23: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	9,  // 24: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	7,  // 25: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	6,  // 26: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	5,  // 27: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	9,  // 28: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	10, // 29: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
+	0,  // 30: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
+	1,  // 31: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
+	2,  // 32: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
+	3,  // 33: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
+	24, // 34: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
+	27, // 35: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
+	16, // 36: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	16, // 37: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	16, // 38: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	16, // 39: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	27, // 40: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	16, // 41: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	29, // 42: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	13, // 43: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	16, // 44: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	16, // 45: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	16, // 46: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	16, // 47: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	16, // 48: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	16, // 49: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	16, // 50: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	16, // 51: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	16, // 52: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	4,  // 53: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	16, // 54: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
+	30, // 55: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	36, // [36:56] is the sub-list for method output_type
+	16, // [16:36] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }

@@ -37,6 +37,8 @@ const (
 	Control_SetScene_FullMethodName          = "/onair.v1.Control/SetScene"
 	Control_SetPlugins_FullMethodName        = "/onair.v1.Control/SetPlugins"
 	Control_WatchEvents_FullMethodName       = "/onair.v1.Control/WatchEvents"
+	Control_SetAudio_FullMethodName          = "/onair.v1.Control/SetAudio"
+	Control_AudioDevices_FullMethodName      = "/onair.v1.Control/AudioDevices"
 )
 
 // ControlClient is the client API for Control service.
@@ -86,6 +88,11 @@ type ControlClient interface {
 	// WatchEvents streams the master's status at once and whenever it
 	// changes (at most a few times a second), and its log lines as they come.
 	WatchEvents(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (Control_WatchEventsClient, error)
+	// SetAudio replaces the desired audio: sources, volumes, mutes, offsets,
+	// bitrate. Checked whole before anything changes; saved to the config.
+	SetAudio(ctx context.Context, in *AudioSettings, opts ...grpc.CallOption) (*MasterStatus, error)
+	// AudioDevices lists the audio sources the encoder can capture.
+	AudioDevices(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*AudioDeviceList, error)
 }
 
 type controlClient struct {
@@ -281,6 +288,24 @@ func (x *controlWatchEventsClient) Recv() (*Event, error) {
 	return m, nil
 }
 
+func (c *controlClient) SetAudio(ctx context.Context, in *AudioSettings, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetAudio_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) AudioDevices(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*AudioDeviceList, error) {
+	out := new(AudioDeviceList)
+	err := c.cc.Invoke(ctx, Control_AudioDevices_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -328,6 +353,11 @@ type ControlServer interface {
 	// WatchEvents streams the master's status at once and whenever it
 	// changes (at most a few times a second), and its log lines as they come.
 	WatchEvents(*WatchRequest, Control_WatchEventsServer) error
+	// SetAudio replaces the desired audio: sources, volumes, mutes, offsets,
+	// bitrate. Checked whole before anything changes; saved to the config.
+	SetAudio(context.Context, *AudioSettings) (*MasterStatus, error)
+	// AudioDevices lists the audio sources the encoder can capture.
+	AudioDevices(context.Context, *Empty) (*AudioDeviceList, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -388,6 +418,12 @@ func (UnimplementedControlServer) SetPlugins(context.Context, *PluginList) (*Mas
 }
 func (UnimplementedControlServer) WatchEvents(*WatchRequest, Control_WatchEventsServer) error {
 	return status.Errorf(codes.Unimplemented, "method WatchEvents not implemented")
+}
+func (UnimplementedControlServer) SetAudio(context.Context, *AudioSettings) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetAudio not implemented")
+}
+func (UnimplementedControlServer) AudioDevices(context.Context, *Empty) (*AudioDeviceList, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AudioDevices not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -729,6 +765,42 @@ func (x *controlWatchEventsServer) Send(m *Event) error {
 	return x.ServerStream.SendMsg(m)
 }
 
+func _Control_SetAudio_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AudioSettings)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetAudio(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetAudio_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetAudio(ctx, req.(*AudioSettings))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_AudioDevices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).AudioDevices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_AudioDevices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).AudioDevices(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -803,6 +875,14 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetPlugins",
 			Handler:    _Control_SetPlugins_Handler,
+		},
+		{
+			MethodName: "SetAudio",
+			Handler:    _Control_SetAudio_Handler,
+		},
+		{
+			MethodName: "AudioDevices",
+			Handler:    _Control_AudioDevices_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -50,7 +50,10 @@ type EncoderConfig struct {
 	// opening_file, if set, is where the encoder writes the name of the
 	// hardware backend it is opening, emptied once the open returned. If the
 	// encoder dies meanwhile, the master reads which driver took it down.
-	OpeningFile   string `protobuf:"bytes,15,opt,name=opening_file,json=openingFile,proto3" json:"opening_file,omitempty"`
+	OpeningFile string `protobuf:"bytes,15,opt,name=opening_file,json=openingFile,proto3" json:"opening_file,omitempty"`
+	// audio is the desired audio; the encoder publishes it as an AAC track
+	// beside the program's video on the return path.
+	Audio         *AudioSettings `protobuf:"bytes,16,opt,name=audio,proto3" json:"audio,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -188,6 +191,13 @@ func (x *EncoderConfig) GetOpeningFile() string {
 		return x.OpeningFile
 	}
 	return ""
+}
+
+func (x *EncoderConfig) GetAudio() *AudioSettings {
+	if x != nil {
+		return x.Audio
+	}
+	return nil
 }
 
 type Layer struct {
@@ -424,6 +434,7 @@ type EncoderStatus struct {
 	// error is why the pipeline is not running, if it is not.
 	Error         string             `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
 	Renditions    []*RenditionStatus `protobuf:"bytes,12,rep,name=renditions,proto3" json:"renditions,omitempty"`
+	Audio         *AudioStatus       `protobuf:"bytes,13,opt,name=audio,proto3" json:"audio,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -538,6 +549,13 @@ func (x *EncoderStatus) GetError() string {
 func (x *EncoderStatus) GetRenditions() []*RenditionStatus {
 	if x != nil {
 		return x.Renditions
+	}
+	return nil
+}
+
+func (x *EncoderStatus) GetAudio() *AudioStatus {
+	if x != nil {
+		return x.Audio
 	}
 	return nil
 }
@@ -799,7 +817,12 @@ type SlateReply struct {
 	Pps   []byte                 `protobuf:"bytes,2,opt,name=pps,proto3" json:"pps,omitempty"`
 	// access_units are one GOP in decode order: an IDR (carrying SPS and PPS)
 	// then P-frames, fps * keyframe_seconds in all.
-	AccessUnits   []*SlateAccessUnit `protobuf:"bytes,3,rep,name=access_units,json=accessUnits,proto3" json:"access_units,omitempty"`
+	AccessUnits []*SlateAccessUnit `protobuf:"bytes,3,rep,name=access_units,json=accessUnits,proto3" json:"access_units,omitempty"`
+	// aac_config is the AudioSpecificConfig of the program's audio, and
+	// aac_silence one silent access unit (1024 samples) in it: the master
+	// fills audio gaps and the slate's sound with it.
+	AacConfig     []byte `protobuf:"bytes,4,opt,name=aac_config,json=aacConfig,proto3" json:"aac_config,omitempty"`
+	AacSilence    []byte `protobuf:"bytes,5,opt,name=aac_silence,json=aacSilence,proto3" json:"aac_silence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -855,6 +878,20 @@ func (x *SlateReply) GetAccessUnits() []*SlateAccessUnit {
 	return nil
 }
 
+func (x *SlateReply) GetAacConfig() []byte {
+	if x != nil {
+		return x.AacConfig
+	}
+	return nil
+}
+
+func (x *SlateReply) GetAacSilence() []byte {
+	if x != nil {
+		return x.AacSilence
+	}
+	return nil
+}
+
 // SlateAccessUnit is one picture as NAL units without start codes.
 type SlateAccessUnit struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -904,7 +941,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\xe2\x03\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\x91\x04\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -924,7 +961,8 @@ const file_encoder_proto_rawDesc = "" +
 	"renditions\x18\r \x03(\v2\x13.onair.v1.RenditionR\n" +
 	"renditions\x12'\n" +
 	"\x06layers\x18\x0e \x03(\v2\x0f.onair.v1.LayerR\x06layers\x12!\n" +
-	"\fopening_file\x18\x0f \x01(\tR\vopeningFile\"\x83\x01\n" +
+	"\fopening_file\x18\x0f \x01(\tR\vopeningFile\x12-\n" +
+	"\x05audio\x18\x10 \x01(\v2\x17.onair.v1.AudioSettingsR\x05audio\"\x83\x01\n" +
 	"\x05Layer\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
@@ -940,7 +978,7 @@ const file_encoder_proto_rawDesc = "" +
 	"\x0fRenditionStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eencoded_frames\x18\x02 \x01(\x04R\rencodedFrames\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\xe7\x03\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\x94\x04\n" +
 	"\rEncoderStatus\x12)\n" +
 	"\x10applied_revision\x18\x01 \x01(\x04R\x0fappliedRevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12/\n" +
@@ -956,7 +994,8 @@ const file_encoder_proto_rawDesc = "" +
 	"\x05error\x18\v \x01(\tR\x05error\x129\n" +
 	"\n" +
 	"renditions\x18\f \x03(\v2\x19.onair.v1.RenditionStatusR\n" +
-	"renditions\"B\n" +
+	"renditions\x12+\n" +
+	"\x05audio\x18\r \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\"B\n" +
 	"\x0eBackendRefusal\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
@@ -973,14 +1012,18 @@ const file_encoder_proto_rawDesc = "" +
 	"\x03fps\x18\x03 \x01(\x05R\x03fps\x12\x14\n" +
 	"\x05image\x18\x04 \x01(\tR\x05image\x12)\n" +
 	"\x10keyframe_seconds\x18\x05 \x01(\x05R\x0fkeyframeSeconds\x12!\n" +
-	"\fbitrate_kbps\x18\x06 \x01(\x05R\vbitrateKbps\"n\n" +
+	"\fbitrate_kbps\x18\x06 \x01(\x05R\vbitrateKbps\"\xae\x01\n" +
 	"\n" +
 	"SlateReply\x12\x10\n" +
 	"\x03sps\x18\x01 \x01(\fR\x03sps\x12\x10\n" +
 	"\x03pps\x18\x02 \x01(\fR\x03pps\x12<\n" +
-	"\faccess_units\x18\x03 \x03(\v2\x19.onair.v1.SlateAccessUnitR\vaccessUnits\"'\n" +
+	"\faccess_units\x18\x03 \x03(\v2\x19.onair.v1.SlateAccessUnitR\vaccessUnits\x12\x1d\n" +
+	"\n" +
+	"aac_config\x18\x04 \x01(\fR\taacConfig\x12\x1f\n" +
+	"\vaac_silence\x18\x05 \x01(\fR\n" +
+	"aacSilence\"'\n" +
 	"\x0fSlateAccessUnit\x12\x14\n" +
-	"\x05nalus\x18\x01 \x03(\fR\x05nalus2\x91\x03\n" +
+	"\x05nalus\x18\x01 \x03(\fR\x05nalus2\x8b\x04\n" +
 	"\aEncoder\x12=\n" +
 	"\tConfigure\x12\x17.onair.v1.EncoderConfig\x1a\x17.onair.v1.EncoderStatus\x12:\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x17.onair.v1.EncoderStatus\x12/\n" +
@@ -989,7 +1032,9 @@ const file_encoder_proto_rawDesc = "" +
 	"\bSnapshot\x12\x19.onair.v1.SnapshotRequest\x1a\x17.onair.v1.SnapshotReply\x120\n" +
 	"\n" +
 	"SetOverlay\x12\x11.onair.v1.Overlay\x1a\x0f.onair.v1.Empty\x125\n" +
-	"\x05Slate\x12\x16.onair.v1.SlateRequest\x1a\x14.onair.v1.SlateReplyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\x05Slate\x12\x16.onair.v1.SlateRequest\x1a\x14.onair.v1.SlateReply\x12:\n" +
+	"\fAudioDevices\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.AudioDeviceList\x12<\n" +
+	"\x10WatchAudioLevels\x12\x0f.onair.v1.Empty\x1a\x15.onair.v1.AudioLevels0\x01B*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_encoder_proto_rawDescOnce sync.Once
@@ -1016,37 +1061,47 @@ var file_encoder_proto_goTypes = []any{
 	(*SlateRequest)(nil),    // 8: onair.v1.SlateRequest
 	(*SlateReply)(nil),      // 9: onair.v1.SlateReply
 	(*SlateAccessUnit)(nil), // 10: onair.v1.SlateAccessUnit
-	(*StatusRequest)(nil),   // 11: onair.v1.StatusRequest
-	(*Fault)(nil),           // 12: onair.v1.Fault
-	(*Empty)(nil),           // 13: onair.v1.Empty
-	(*Overlay)(nil),         // 14: onair.v1.Overlay
+	(*AudioSettings)(nil),   // 11: onair.v1.AudioSettings
+	(*AudioStatus)(nil),     // 12: onair.v1.AudioStatus
+	(*StatusRequest)(nil),   // 13: onair.v1.StatusRequest
+	(*Fault)(nil),           // 14: onair.v1.Fault
+	(*Empty)(nil),           // 15: onair.v1.Empty
+	(*Overlay)(nil),         // 16: onair.v1.Overlay
+	(*AudioDeviceList)(nil), // 17: onair.v1.AudioDeviceList
+	(*AudioLevels)(nil),     // 18: onair.v1.AudioLevels
 }
 var file_encoder_proto_depIdxs = []int32{
 	2,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
 	1,  // 1: onair.v1.EncoderConfig.layers:type_name -> onair.v1.Layer
-	0,  // 2: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
-	5,  // 3: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
-	3,  // 4: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
-	10, // 5: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
-	0,  // 6: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	11, // 7: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	12, // 8: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	13, // 9: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
-	6,  // 10: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
-	14, // 11: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
-	8,  // 12: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
-	4,  // 13: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	4,  // 14: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	13, // 15: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	13, // 16: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
-	7,  // 17: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
-	13, // 18: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
-	9,  // 19: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
-	13, // [13:20] is the sub-list for method output_type
-	6,  // [6:13] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	11, // 2: onair.v1.EncoderConfig.audio:type_name -> onair.v1.AudioSettings
+	0,  // 3: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
+	5,  // 4: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
+	3,  // 5: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
+	12, // 6: onair.v1.EncoderStatus.audio:type_name -> onair.v1.AudioStatus
+	10, // 7: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
+	0,  // 8: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	13, // 9: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	14, // 10: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	15, // 11: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	6,  // 12: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	16, // 13: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
+	8,  // 14: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
+	15, // 15: onair.v1.Encoder.AudioDevices:input_type -> onair.v1.Empty
+	15, // 16: onair.v1.Encoder.WatchAudioLevels:input_type -> onair.v1.Empty
+	4,  // 17: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	4,  // 18: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	15, // 19: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	15, // 20: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	7,  // 21: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	15, // 22: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
+	9,  // 23: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
+	17, // 24: onair.v1.Encoder.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	18, // 25: onair.v1.Encoder.WatchAudioLevels:output_type -> onair.v1.AudioLevels
+	17, // [17:26] is the sub-list for method output_type
+	8,  // [8:17] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }

@@ -19,13 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion7
 
 const (
-	Encoder_Configure_FullMethodName     = "/onair.v1.Encoder/Configure"
-	Encoder_Status_FullMethodName        = "/onair.v1.Encoder/Status"
-	Encoder_InjectFault_FullMethodName   = "/onair.v1.Encoder/InjectFault"
-	Encoder_ForceKeyframe_FullMethodName = "/onair.v1.Encoder/ForceKeyframe"
-	Encoder_Snapshot_FullMethodName      = "/onair.v1.Encoder/Snapshot"
-	Encoder_SetOverlay_FullMethodName    = "/onair.v1.Encoder/SetOverlay"
-	Encoder_Slate_FullMethodName         = "/onair.v1.Encoder/Slate"
+	Encoder_Configure_FullMethodName        = "/onair.v1.Encoder/Configure"
+	Encoder_Status_FullMethodName           = "/onair.v1.Encoder/Status"
+	Encoder_InjectFault_FullMethodName      = "/onair.v1.Encoder/InjectFault"
+	Encoder_ForceKeyframe_FullMethodName    = "/onair.v1.Encoder/ForceKeyframe"
+	Encoder_Snapshot_FullMethodName         = "/onair.v1.Encoder/Snapshot"
+	Encoder_SetOverlay_FullMethodName       = "/onair.v1.Encoder/SetOverlay"
+	Encoder_Slate_FullMethodName            = "/onair.v1.Encoder/Slate"
+	Encoder_AudioDevices_FullMethodName     = "/onair.v1.Encoder/AudioDevices"
+	Encoder_WatchAudioLevels_FullMethodName = "/onair.v1.Encoder/WatchAudioLevels"
 )
 
 // EncoderClient is the client API for Encoder service.
@@ -52,6 +54,11 @@ type EncoderClient interface {
 	// master loops while the encoder is down. It holds no lock the pipeline
 	// uses.
 	Slate(ctx context.Context, in *SlateRequest, opts ...grpc.CallOption) (*SlateReply, error)
+	// AudioDevices lists the audio sources that can be captured.
+	AudioDevices(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*AudioDeviceList, error)
+	// WatchAudioLevels streams the mix's meters (about 12 a second) until the
+	// caller goes away.
+	WatchAudioLevels(ctx context.Context, in *Empty, opts ...grpc.CallOption) (Encoder_WatchAudioLevelsClient, error)
 }
 
 type encoderClient struct {
@@ -125,6 +132,47 @@ func (c *encoderClient) Slate(ctx context.Context, in *SlateRequest, opts ...grp
 	return out, nil
 }
 
+func (c *encoderClient) AudioDevices(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*AudioDeviceList, error) {
+	out := new(AudioDeviceList)
+	err := c.cc.Invoke(ctx, Encoder_AudioDevices_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *encoderClient) WatchAudioLevels(ctx context.Context, in *Empty, opts ...grpc.CallOption) (Encoder_WatchAudioLevelsClient, error) {
+	stream, err := c.cc.NewStream(ctx, &Encoder_ServiceDesc.Streams[0], Encoder_WatchAudioLevels_FullMethodName, opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &encoderWatchAudioLevelsClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type Encoder_WatchAudioLevelsClient interface {
+	Recv() (*AudioLevels, error)
+	grpc.ClientStream
+}
+
+type encoderWatchAudioLevelsClient struct {
+	grpc.ClientStream
+}
+
+func (x *encoderWatchAudioLevelsClient) Recv() (*AudioLevels, error) {
+	m := new(AudioLevels)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // EncoderServer is the server API for Encoder service.
 // All implementations must embed UnimplementedEncoderServer
 // for forward compatibility
@@ -149,6 +197,11 @@ type EncoderServer interface {
 	// master loops while the encoder is down. It holds no lock the pipeline
 	// uses.
 	Slate(context.Context, *SlateRequest) (*SlateReply, error)
+	// AudioDevices lists the audio sources that can be captured.
+	AudioDevices(context.Context, *Empty) (*AudioDeviceList, error)
+	// WatchAudioLevels streams the mix's meters (about 12 a second) until the
+	// caller goes away.
+	WatchAudioLevels(*Empty, Encoder_WatchAudioLevelsServer) error
 	mustEmbedUnimplementedEncoderServer()
 }
 
@@ -176,6 +229,12 @@ func (UnimplementedEncoderServer) SetOverlay(context.Context, *Overlay) (*Empty,
 }
 func (UnimplementedEncoderServer) Slate(context.Context, *SlateRequest) (*SlateReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Slate not implemented")
+}
+func (UnimplementedEncoderServer) AudioDevices(context.Context, *Empty) (*AudioDeviceList, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AudioDevices not implemented")
+}
+func (UnimplementedEncoderServer) WatchAudioLevels(*Empty, Encoder_WatchAudioLevelsServer) error {
+	return status.Errorf(codes.Unimplemented, "method WatchAudioLevels not implemented")
 }
 func (UnimplementedEncoderServer) mustEmbedUnimplementedEncoderServer() {}
 
@@ -316,6 +375,45 @@ func _Encoder_Slate_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Encoder_AudioDevices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EncoderServer).AudioDevices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Encoder_AudioDevices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EncoderServer).AudioDevices(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Encoder_WatchAudioLevels_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(Empty)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(EncoderServer).WatchAudioLevels(m, &encoderWatchAudioLevelsServer{stream})
+}
+
+type Encoder_WatchAudioLevelsServer interface {
+	Send(*AudioLevels) error
+	grpc.ServerStream
+}
+
+type encoderWatchAudioLevelsServer struct {
+	grpc.ServerStream
+}
+
+func (x *encoderWatchAudioLevelsServer) Send(m *AudioLevels) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 // Encoder_ServiceDesc is the grpc.ServiceDesc for Encoder service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -351,7 +449,17 @@ var Encoder_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Slate",
 			Handler:    _Encoder_Slate_Handler,
 		},
+		{
+			MethodName: "AudioDevices",
+			Handler:    _Encoder_AudioDevices_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchAudioLevels",
+			Handler:       _Encoder_WatchAudioLevels_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "encoder.proto",
 }
