@@ -2,13 +2,16 @@
 // streams a test pattern live to two nginx-rtmp servers and records it,
 // with two plugins loaded, while one random fault a second or three hits
 // its parts: the encoder or the pluginhost is SIGKILLed, the encoder is
-// frozen (SIGSTOP, SIGCONT 1-4 s later), a plugin process is SIGKILLed, or
-// the second live server is frozen for 1-12 s. At the end it checks the
-// promises of DESIGN.md §2 over the whole run:
+// frozen (SIGSTOP, SIGCONT 1-4 s later), a plugin process is SIGKILLed, the
+// second live server is frozen for 1-12 s, a burst of hostile clients hits
+// the embedded RTMP server, or a dozen API edits arrive at once. At the end
+// it checks the promises of DESIGN.md §2 over the whole run:
 //
 //   - the first live server saw exactly one publish session, and a viewer
 //     on it never stopped receiving frames (the longest gap is reported);
 //   - the recording plays (ffprobe reads it and ffmpeg decodes it);
+//   - the config file kept every parallel edit, and no stream key;
+//   - the hostile clients did not grow the master's memory;
 //   - no process the master or the pluginhost started outlives the master;
 //   - the master's open file descriptors, goroutines (from its status) and
 //     OS threads are flat from the start of the faults to the end (its
@@ -68,6 +71,9 @@ const (
 	fdSlack        = 8
 	threadSlack    = 8
 	goroutineSlack = 10
+	// maxRSSGrowth bounds the master's memory (KiB) through bursts of
+	// hostile RTMP clients: without limits one of them took it past 1 GiB.
+	maxRSSGrowth = 150 << 10
 )
 
 func TestSoak(t *testing.T) {
@@ -110,8 +116,10 @@ plugins:
 		t.Fatal(err)
 	}
 	recording := filepath.Join(t.TempDir(), "soak.mp4")
+	// The embedded RTMP server runs on a known port, for strangers to find.
+	rtmpAddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
 	m := testpeer.StartMaster(t, bin, nil, "-config", cfg, "-source", "pattern",
-		"-width", "640", "-height", "360", "-live", "-record", recording)
+		"-width", "640", "-height", "360", "-live", "-record", recording, "-rtmp-listen", rtmpAddr)
 
 	w := &world{t: t, m: m, bin: bin, seen: map[proc]string{}}
 	w.awaitSteady(60 * time.Second)
@@ -166,7 +174,12 @@ plugins:
 		})
 		return nil
 	}
-	kinds := []string{"kill-encoder", "kill-pluginhost", "stop-encoder", "kill-plugin", "stop-dest1"}
+	kinds := []string{"kill-encoder", "kill-pluginhost", "stop-encoder", "kill-plugin", "stop-dest1", "strangers", "api-edits"}
+	var (
+		peakRSS   int // KiB, sampled after each burst of strangers
+		apiRounds int
+		apiFaults []string
+	)
 	// try applies one fault of kind, if its target is up and within its
 	// budget, and says what it did.
 	try := func(kind string, st *pb.MasterStatus) (string, bool) {
@@ -221,6 +234,24 @@ plugins:
 				return "", false
 			}
 			return fmt.Sprintf("SIGSTOP nginx of destination 1 for %v", d.Round(time.Millisecond)), true
+		case "strangers":
+			if !within("strangers", 4) {
+				return "", false
+			}
+			spend("strangers")
+			dropped, sent := strangers(rtmpAddr)
+			rss := sampleMaster(t, m).rssKiB
+			peakRSS = max(peakRSS, rss)
+			return fmt.Sprintf("%d hostile RTMP connections (%d dropped or turned away by the master); master at %d MiB", sent, dropped, rss>>10), true
+		case "api-edits":
+			if !within("api-edits", 3) {
+				return "", false
+			}
+			spend("api-edits")
+			apiRounds++
+			problems := apiEdits(m.Client, cfg, apiRounds)
+			apiFaults = append(apiFaults, problems...)
+			return fmt.Sprintf("12 destinations added and 4 bitrates set in parallel, then removed (%d problems)", len(problems)), true
 		}
 		return "", false
 	}
@@ -316,6 +347,15 @@ plugins:
 	say(t, "soak: destination 0 publish sessions: %d; destination 1: %d", publishes, dest1.Publishes(stream))
 	if d := dests; len(d) != 2 || d[0].GetState() != "live" || d[1].GetState() != "live" {
 		t.Errorf("destinations after recovery: %v", d)
+	}
+
+	// Parallel API edits lost nothing, and strangers did not grow the master.
+	for _, p := range apiFaults {
+		t.Errorf("parallel API edits: %s", p)
+	}
+	say(t, "soak: master resident memory peaked at %d MiB right after the bursts of strangers (%d MiB before the faults)", peakRSS>>10, before.rssKiB>>10)
+	if peakRSS > before.rssKiB+maxRSSGrowth {
+		t.Errorf("strangers grew the master from %d MiB to %d MiB", before.rssKiB>>10, peakRSS>>10)
 	}
 
 	// Flat descriptors and threads.
