@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -55,8 +56,8 @@ func parseDestination(raw string) (destination, error) {
 	return d, nil
 }
 
-// MaskURL hides the stream key (and any password) of a destination URL so it
-// can be logged or shown: rtmp://host/live/ab****.
+// MaskURL hides the stream key, any password and query values of a
+// destination URL so it can be logged or shown: rtmp://host/live/ab****.
 func MaskURL(raw string) string {
 	rest := raw
 	scheme := ""
@@ -71,20 +72,55 @@ func MaskURL(raw string) string {
 	if path == "" {
 		return scheme + host
 	}
-	path, _, _ = strings.Cut(path, "?")
+	path, query, hasQuery := strings.Cut(path, "?")
 	path = strings.TrimRight(path, "/")
 	dir, key := "", path
 	if i := strings.LastIndex(path, "/"); i >= 0 {
 		dir, key = path[:i+1], path[i+1:]
 	}
-	return scheme + host + "/" + dir + MaskKey(key)
+	masked := scheme + host + "/" + dir + MaskKey(key)
+	if hasQuery {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			name, _, _ := strings.Cut(p, "=")
+			params[i] = name + "=****"
+		}
+		masked += "?" + strings.Join(params, "&")
+	}
+	return masked
 }
+
+// shortKey is the length under which a stream key is masked whole, and
+// masked only where it stands in a URL: a shorter key could be any common
+// substring ("s" is in "server"), so replacing it everywhere would garble
+// messages and show the key by the pattern of the damage.
+const shortKey = 8
 
 // MaskKey keeps the first two characters of a stream key, when it is long
 // enough that they give little away.
 func MaskKey(key string) string {
-	if len(key) < 8 {
+	if len(key) < shortKey {
 		return "****"
 	}
 	return key[:2] + "****"
+}
+
+// rtmpURL finds the RTMP URLs in a message.
+var rtmpURL = regexp.MustCompile(`(?i)\brtmps?://[^\s"'<>]+`)
+
+// MaskText hides a stream key in a message from a server or a library: in
+// every RTMP URL by its place (MaskURL), and, unless the key is short,
+// wherever a server repeats it bare. key may end in the URL's query.
+func MaskText(text, key string) string {
+	text = rtmpURL.ReplaceAllStringFunc(text, func(u string) string {
+		url := strings.TrimRight(u, ".,;:)]}") // punctuation after a URL
+		return MaskURL(url) + u[len(url):]
+	})
+	name, _, _ := strings.Cut(key, "?")
+	for _, k := range []string{key, name} {
+		if len(k) >= shortKey {
+			text = strings.ReplaceAll(text, k, MaskKey(k))
+		}
+	}
+	return text
 }
