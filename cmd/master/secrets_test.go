@@ -222,3 +222,52 @@ func TestSnapshot4K(t *testing.T) {
 	}
 	t.Logf("4K snapshot: %d bytes", fi.Size())
 }
+
+// A destination that is not rtmp:// or rtmps:// is refused when it is
+// given, with where and why, wherever it comes from: a flag, the config
+// file or the API. Nothing is saved.
+func TestNonRTMPDestinationRefused(t *testing.T) {
+	t.Parallel()
+	const key = "sk_live_5ecret"
+	home := t.TempDir()
+	// A master that takes the destination runs until the test's end.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "master"), "-headless", "-dest", "http://127.0.0.1/live/"+key)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `destinations.0.url: unsupported scheme "http"`) || strings.Contains(string(out), key) {
+		t.Fatalf("-dest http://: %v\n%s", err, out)
+	}
+
+	cfg := filepath.Join(home, "onair", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("destinations:\n  - https://example.com/live/"+key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.CommandContext(ctx, filepath.Join(binDir, "master"), "-headless")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home)
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), cfg+`:2: destinations.0.url: unsupported scheme "https"`) || strings.Contains(string(out), key) {
+		t.Fatalf("an https:// destination in the config file: %v\n%s", err, out)
+	}
+
+	m := startMaster(t, nil, "-children", "plugins")
+	before := destinations(m.Status())
+	out2, err := ctlStdin(m, key, "dest", "add", "-name", "web", "-url", "http://example.com/live", "-key-stdin")
+	if err == nil || !strings.Contains(out2, `unsupported scheme "http" in http://example.com/`) {
+		t.Fatalf("ctl dest add http://: %v\n%s", err, out2)
+	}
+	if after := destinations(m.Status()); after != before {
+		t.Fatalf("destinations changed by a refused add:%s\nwas:%s", after, before)
+	}
+	saved, _ := os.ReadFile(filepath.Join(m.ConfigHome, "onair", "config.yaml"))
+	if strings.Contains(string(saved), "http://") {
+		t.Fatalf("the refused destination was saved:\n%s", saved)
+	}
+	if _, err := os.Stat(filepath.Join(m.ConfigHome, "onair", "stream-keys", "web")); err == nil {
+		t.Fatal("the refused destination's key was stored")
+	}
+}

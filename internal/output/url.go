@@ -19,25 +19,39 @@ type destination struct {
 	masked string // the URL as it may be shown
 }
 
-// parseDestination splits a publish URL; errors never contain the key.
-func parseDestination(raw string) (destination, error) {
+// CheckURL refuses a destination URL that cannot be published to, before
+// it is saved: anything but rtmp:// or rtmps://, or no host. The key may
+// be missing (it can come from the key store); errors never contain it.
+func CheckURL(raw string) error {
+	_, err := parseServer(raw)
+	return err
+}
+
+func parseServer(raw string) (*url.URL, error) {
 	masked := MaskURL(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return destination{}, fmt.Errorf("invalid destination URL %s", masked)
+		return nil, fmt.Errorf("invalid destination URL %s", masked)
 	}
-	d := destination{masked: masked}
+	if s := strings.ToLower(u.Scheme); s != "rtmp" && s != "rtmps" {
+		return nil, fmt.Errorf("unsupported scheme %q in %s: want rtmp:// or rtmps://", u.Scheme, masked)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("no host in %s", masked)
+	}
+	return u, nil
+}
+
+// parseDestination splits a publish URL; errors never contain the key.
+func parseDestination(raw string) (destination, error) {
+	u, err := parseServer(raw)
+	if err != nil {
+		return destination{}, err
+	}
+	d := destination{masked: MaskURL(raw), host: u.Hostname()}
 	port := "1935"
-	switch strings.ToLower(u.Scheme) {
-	case "rtmp":
-	case "rtmps":
+	if strings.EqualFold(u.Scheme, "rtmps") {
 		d.tls, port = true, "443"
-	default:
-		return destination{}, fmt.Errorf("unsupported scheme %q in %s: want rtmp:// or rtmps://", u.Scheme, masked)
-	}
-	d.host = u.Hostname()
-	if d.host == "" {
-		return destination{}, fmt.Errorf("no host in %s", masked)
 	}
 	if u.Port() != "" {
 		port = u.Port()
@@ -46,7 +60,7 @@ func parseDestination(raw string) (destination, error) {
 	path := strings.Trim(u.Path, "/")
 	i := strings.LastIndex(path, "/")
 	if i <= 0 || i == len(path)-1 {
-		return destination{}, fmt.Errorf("%s needs an application and a stream key: rtmp://host/app/key", masked)
+		return destination{}, fmt.Errorf("%s needs an application and a stream key: rtmp://host/app/key", d.masked)
 	}
 	d.app, d.key = path[:i], path[i+1:]
 	if u.RawQuery != "" {
