@@ -191,7 +191,7 @@ func serve(t *testing.T, m *fakeMaster) (string, *grpc.Server) {
 	pb.RegisterControlServer(srv, m)
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
-	return ln.Addr().String(), srv
+	return ln.Addr().String(), srv.Server
 }
 
 // uiLoop is the UI goroutine in tests: the studio's Do queues functions,
@@ -304,5 +304,5 @@ func listenAgain(t *testing.T, addr string, m *fakeMaster) *grpc.Server {
 	srv := control.NewServer("tok", nil)
 	pb.RegisterControlServer(srv, m)
 	go srv.Serve(ln)
-	return srv
+	return srv.Server
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/onair-studio/onair/stub/pb"
 )
 
-const ctlUsage = `usage: master ctl [-addr HOST:PORT] [-token TOKEN] [-fingerprint SHA256] COMMAND
+const ctlUsage = `usage: master ctl [-addr HOST:PORT] [-token-file FILE] [-fingerprint SHA256] COMMAND
 
 commands:
   status [-json]     the master and each child
@@ -40,10 +40,14 @@ commands:
   bitrate KBPS       change the video bitrate live
   snapshot [-o FILE] [-size WxH] [-format png|jpeg]
                      save the current program picture
-  monitor-url        the RTSP address (with password) to watch the program
+  monitor-url [-ffconcat]
+                     the RTSP address (with password) to watch the program; watch it
+                     with: ` + monitorPlayer + `
 
-On the master's own machine -addr, -token and -fingerprint are found in the
-config directory. From another machine pass all three.
+On the master's own machine -addr, the token and -fingerprint are found in
+the config directory. From another machine pass -addr and -fingerprint, and
+the token with -token-file or $ONAIR_TOKEN (never as an argument, which
+every user can read in ps); this machine's token goes only to its own master.
 `
 
 // ctl is the attach-mode client: it talks to a running master.
@@ -51,7 +55,8 @@ func ctl(args []string) error {
 	fs := flag.NewFlagSet("master ctl", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), ctlUsage); fs.PrintDefaults() }
 	addr := fs.String("addr", "", "master's Control API address (default: the local master's)")
-	token := fs.String("token", os.Getenv("ONAIR_TOKEN"), "Control API token (default: $ONAIR_TOKEN, or the local master's)")
+	token := fs.String("token", "", "Control API token; every user on this machine can read it in ps: prefer -token-file or $ONAIR_TOKEN")
+	tokenFile := fs.String("token-file", "", "file holding the Control API token, - for stdin (default: $ONAIR_TOKEN, or the local master's)")
 	fingerprint := fs.String("fingerprint", "", "SHA-256 fingerprint of the master's TLS certificate (enables TLS)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the master")
 	if err := fs.Parse(args); err != nil {
@@ -60,6 +65,18 @@ func ctl(args []string) error {
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return usageError{errors.New("ctl: no command")}
+	}
+	if *token != "" && *tokenFile != "" {
+		return usageError{errors.New("ctl: give -token or -token-file, not both")}
+	}
+	if *tokenFile != "" {
+		var err error
+		if *token, err = readSecretFile(*tokenFile); err != nil {
+			return fmt.Errorf("-token-file: %w", err)
+		}
+	}
+	if *token == "" {
+		*token = os.Getenv("ONAIR_TOKEN")
 	}
 	if err := resolveEndpoint(addr, token, fingerprint); err != nil {
 		return err
@@ -75,6 +92,8 @@ func ctl(args []string) error {
 }
 
 // resolveEndpoint fills what was not given from the local master's files.
+// The token found there goes only to the local master's own address: sent
+// anywhere else it would hand this master to whoever listens there.
 func resolveEndpoint(addr, token, fingerprint *string) error {
 	dir, err := config.Dir()
 	if err != nil {
@@ -87,17 +106,18 @@ func resolveEndpoint(addr, token, fingerprint *string) error {
 		}
 		*addr = local.Addr
 	}
-	if *fingerprint == "" && local.Addr == *addr {
+	isLocal := localErr == nil && local.Addr == *addr
+	if *fingerprint == "" && isLocal {
 		*fingerprint = local.Fingerprint
 	}
-	if *token == "" {
-		t, err := control.ReadToken(dir)
-		if err != nil {
-			return err
-		}
-		*token = t
+	if *token != "" {
+		return nil
 	}
-	return nil
+	if !isLocal {
+		return fmt.Errorf("no token given for %s: this machine's token is sent only to its own master; give that master's token with -token-file FILE or $ONAIR_TOKEN", *addr)
+	}
+	*token, err = control.ReadToken(dir)
+	return err
 }
 
 func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.Writer) error {
@@ -228,11 +248,20 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 	case "snapshot":
 		return snapshot(ctx, c, args[1:], out)
 	case "monitor-url":
+		fs := flag.NewFlagSet("monitor-url", flag.ContinueOnError)
+		ffconcat := fs.Bool("ffconcat", false, "print it as a script for ffplay or ffmpeg to read from a pipe ("+monitorPlayer+")")
+		if err := fs.Parse(args[1:]); err != nil {
+			return usageError{err}
+		}
 		r, err := c.MonitorURL(ctx, &pb.Empty{})
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintln(out, r.GetUrl())
+		if *ffconcat {
+			_, err = fmt.Fprint(out, ffconcatScript(r.GetUrl()))
+		} else {
+			_, err = fmt.Fprintln(out, r.GetUrl())
+		}
 		return err
 	case "fault": // for tests; the master refuses unless fault injection is on
 		if len(args) != 3 {
@@ -248,6 +277,16 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 	}
 	printStatus(out, st)
 	return nil
+}
+
+// monitorPlayer watches the monitor with the URL, password included, read
+// from a pipe: given as an argument, the password would show in ps.
+const monitorPlayer = "master ctl monitor-url -ffconcat | ffplay -f concat -safe 0 -protocol_whitelist pipe,rtsp,tcp,udp,rtp -i -"
+
+// ffconcatScript is an FFmpeg concat script whose one file is the monitor:
+// FFmpeg 5.1 has no other way to take a URL but its arguments.
+func ffconcatScript(url string) string {
+	return "ffconcat version 1.0\nfile '" + strings.ReplaceAll(url, "'", `'\''`) + "'\noption rtsp_transport tcp\n"
 }
 
 func snapshot(ctx context.Context, c pb.ControlClient, args []string, out io.Writer) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/display"
 	"github.com/onair-studio/onair/internal/master"
+	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -56,7 +57,8 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Monitor.Listen, "monitor", cfg.Monitor.Listen, "RTSP monitor address (host:port; port 0 picks a free one)")
 	fs.StringVar(&cfg.RTMPServer.Listen, "rtmp-listen", cfg.RTMPServer.Listen, "embedded RTMP server address (\"\" turns it off)")
 	var dests destFlag
-	fs.Var(&dests, "dest", "destination rtmp:// or rtmps:// URL with stream key (repeatable; replaces the config file's list)")
+	fs.Var(&dests, "dest", "destination rtmp:// or rtmps:// URL, with the stream key last or from -dest-key-file (repeatable; replaces the config file's list)")
+	fs.Var(destKeyFlag{&dests}, "dest-key-file", "file holding the stream key of the -dest before it (- for stdin), which keeps the key out of ps")
 	fs.BoolVar(&cfg.Live, "live", cfg.Live, "go live at once")
 	fs.StringVar(&cfg.Record.Path, "record", cfg.Record.Path, "record to this file from the start (crash-safe MP4; the name may hold a Go time layout)")
 	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: "+strings.Join(config.ChildrenModes, "|"))
@@ -74,10 +76,7 @@ func run(args []string) error {
 		return usageError{err}
 	}
 	if dests != nil {
-		cfg.Destinations = nil
-		for _, u := range dests {
-			cfg.Destinations = append(cfg.Destinations, config.Destination{URL: u})
-		}
+		cfg.Destinations = dests
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q (did you mean 'master ctl %s'?)", fs.Arg(0), fs.Arg(0))}
@@ -167,8 +166,8 @@ func run(args []string) error {
 	if !st.GetLive() {
 		fmt.Fprintf(os.Stderr, "Off air: go live with 'master ctl start'\n")
 	}
-	fmt.Fprintf(os.Stderr, "Watch the monitor: ffplay -rtsp_transport tcp \"$(master ctl monitor-url)\"   (%s)\n"+
-		"From another machine: %s -token TOKEN status\n(the token is in %s)\n\n",
+	fmt.Fprintf(os.Stderr, "Watch the monitor: "+monitorPlayer+"   (%s)\n"+
+		"From another machine: %s -token-file FILE status\n(FILE: a copy of %s, made over a channel you trust)\n\n",
 		st.GetMonitor(), attach, filepath.Join(dir, control.TokenFile))
 	if noWindow != "" {
 		log.Info("no window; running headless", "why", noWindow)
@@ -194,11 +193,53 @@ func flagValue(args []string, name, def string) string {
 }
 
 // destFlag collects repeated -dest flags.
-type destFlag []string
+type destFlag []config.Destination
 
-func (d *destFlag) String() string { return strings.Join(*d, ",") }
+func (d *destFlag) String() string { return "" }
 
 func (d *destFlag) Set(v string) error {
-	*d = append(*d, v)
+	*d = append(*d, config.Destination{URL: v})
 	return nil
+}
+
+// destKeyFlag gives the -dest before it its stream key, read from a file.
+type destKeyFlag struct{ dests *destFlag }
+
+func (k destKeyFlag) String() string { return "" }
+
+func (k destKeyFlag) Set(path string) error {
+	n := len(*k.dests)
+	if n == 0 {
+		return errors.New("give -dest URL before its -dest-key-file")
+	}
+	d := &(*k.dests)[n-1]
+	if d.Key != "" {
+		return fmt.Errorf("-dest %s has a -dest-key-file already", output.MaskURL(d.URL))
+	}
+	key, err := readSecretFile(path)
+	if err != nil {
+		return fmt.Errorf("stream key of %s: %w", output.MaskURL(d.URL), err)
+	}
+	d.Key = key
+	return nil
+}
+
+// readSecretFile reads a key or token from a file, or from stdin for "-",
+// so that it never shows in a process list or a shell history.
+func readSecretFile(path string) (string, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(os.Stdin, 4096))
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", err
+	}
+	secret := strings.TrimSpace(string(data))
+	if secret == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return secret, nil
 }

@@ -27,6 +27,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/onair-studio/onair/internal/limits"
+	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/source"
 )
 
@@ -470,6 +471,11 @@ func (c Config) check() []*Error {
 		}
 		if (d.Service == "" || d.Service == "custom") && d.URL == "" {
 			bad(key+".url", "a custom destination needs a url")
+		}
+		if d.URL != "" {
+			if err := output.CheckURL(d.URL); err != nil {
+				bad(key+".url", "%v", err)
+			}
 		}
 		if d.Name != "" {
 			if err := CheckName(d.Name); err != nil {

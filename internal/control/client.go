@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -50,21 +51,33 @@ func ReadEndpoint(dir string) (Endpoint, error) {
 // this often (see NewServer).
 const KeepaliveTime = 10 * time.Second
 
+// MaxMessage is the largest answer a client takes: a snapshot PNG of a 4K
+// program can be 25 MB (gRPC's default is 4 MiB). The children's
+// connections to the master allow the same (stub).
+const MaxMessage = 64 << 20
+
 // Dial connects to a master's Control API. A non-empty fingerprint means
-// TLS, trusting only the certificate with that fingerprint.
+// TLS, trusting only the certificate with that fingerprint; without one
+// only a loopback address is dialled, as the token would otherwise cross
+// the network in the clear.
 func Dial(addr, token, fingerprint string) (pb.ControlClient, *grpc.ClientConn, error) {
 	tr := insecure.NewCredentials()
 	if fingerprint != "" {
 		tr = credentials.NewTLS(pinnedTLS(fingerprint))
+	} else if host, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, nil, fmt.Errorf("control API address %q: %w", addr, err)
+	} else if !isLoopback(host) {
+		return nil, nil, fmt.Errorf("control API at %s: not on this machine, so only over TLS: give the master's certificate fingerprint (-fingerprint)", addr)
 	}
 	conn, err := grpc.Dial(addr,
 		grpc.WithTransportCredentials(tr),
 		grpc.WithPerRPCCredentials(bearer(token)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessage)),
 		// A master that stops answering (a frozen process, or a pulled
 		// cable between the two PCs of an attach setup) sends no error:
 		// pings notice it within about 15 s, and a watching window says so.
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
-			Time: KeepaliveTime, Timeout: 5 * time.Second, PermitWithoutStream: true,
+			Time: KeepaliveTime, Timeout: KeepaliveTimeout, PermitWithoutStream: true,
 		}),
 	)
 	if err != nil {
@@ -74,7 +87,7 @@ func Dial(addr, token, fingerprint string) (pb.ControlClient, *grpc.ClientConn, 
 }
 
 // bearer sends the token with every call. Plain connections are allowed
-// because the master serves them on loopback only.
+// because Dial makes them on loopback only.
 type bearer string
 
 func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {

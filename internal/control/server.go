@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 )
 
 // CheckListen refuses to serve the API in the clear off loopback: the token
@@ -37,13 +40,39 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// NewServer returns a gRPC server on which every call must carry token; with
+// Limits on connections, so that a stranger who can reach the port cannot
+// hold the master's open files: a connection must finish its TLS and HTTP/2
+// set-up within HandshakeTimeout, one with no call in progress is closed
+// after IdleTimeout (a client that watches events always has one, and the
+// others reconnect by themselves), one that stops answering pings is closed
+// after KeepaliveTime+KeepaliveTimeout, and at most MaxConnections are open.
+const (
+	HandshakeTimeout = 10 * time.Second
+	IdleTimeout      = 30 * time.Second
+	KeepaliveTimeout = 5 * time.Second
+	MaxConnections   = 64
+)
+
+// Server is the Control API's gRPC server with the limits above.
+type Server struct {
+	*grpc.Server
+	conns *connLimit
+}
+
+// NewServer returns a server on which every call must carry token; with
 // cert non-nil it speaks TLS.
-func NewServer(token string, cert *tls.Certificate) *grpc.Server {
-	a := auth{token: []byte(token)}
+func NewServer(token string, cert *tls.Certificate) *Server {
+	s := &Server{conns: &connLimit{max: MaxConnections}}
+	a := auth{token: []byte(token), trust: s.conns.trust}
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(a.unary),
-		grpc.ChainStreamInterceptor(a.stream),
+		// The token is checked when a call's headers arrive, before a
+		// stream exists: a caller without it can never hold a call open,
+		// so its connection stays idle and IdleTimeout ends it.
+		grpc.InTapHandle(a.tap),
+		grpc.ConnectionTimeout(HandshakeTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: IdleTimeout, Time: KeepaliveTime, Timeout: KeepaliveTimeout,
+		}),
 		// Clients ping every KeepaliveTime; gRPC's default would call that
 		// abuse and drop them.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: KeepaliveTime / 2, PermitWithoutStream: true}),
@@ -54,13 +83,31 @@ func NewServer(token string, cert *tls.Certificate) *grpc.Server {
 			MinVersion:   tls.VersionTLS13,
 		})))
 	}
-	return grpc.NewServer(opts...)
+	s.Server = grpc.NewServer(opts...)
+	return s
 }
 
-type auth struct{ token []byte }
+// Serve serves ln, at most MaxConnections at a time.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.Server.Serve(limitedListener{Listener: ln, limit: s.conns})
+}
 
-func (a auth) check(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
+type auth struct {
+	token []byte
+	trust func(net.Addr)
+}
+
+func (a auth) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if err := a.check(info.Header); err != nil {
+		return nil, err
+	}
+	if p, ok := peer.FromContext(ctx); ok {
+		a.trust(p.Addr)
+	}
+	return ctx, nil
+}
+
+func (a auth) check(md metadata.MD) error {
 	vals := md.Get("authorization")
 	if len(vals) == 0 {
 		return status.Error(codes.Unauthenticated, "missing token")
@@ -73,18 +120,4 @@ func (a auth) check(ctx context.Context) error {
 		return status.Error(codes.Unauthenticated, "wrong token")
 	}
 	return nil
-}
-
-func (a auth) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	if err := a.check(ctx); err != nil {
-		return nil, err
-	}
-	return h(ctx, req)
-}
-
-func (a auth) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	if err := a.check(ss.Context()); err != nil {
-		return err
-	}
-	return h(srv, ss)
 }

@@ -47,7 +47,7 @@ func LoadOrCreateSecret(dir, name string) (string, error) {
 func ReadToken(dir string) (string, error) {
 	data, err := os.ReadFile(filepath.Join(dir, TokenFile))
 	if err != nil {
-		return "", fmt.Errorf("no token given and none found on this machine (%w): pass -token", err)
+		return "", fmt.Errorf("no token given and none found on this machine (%w): give it with -token-file FILE or $ONAIR_TOKEN", err)
 	}
 	return strings.TrimSpace(string(data)), nil
 }

@@ -196,13 +196,8 @@ func (s *session) explain(ctx context.Context, step string, err error) error {
 	return fmt.Errorf("%s: %s: %s", s.dest.masked, step, s.scrub(err.Error()))
 }
 
-// scrub masks the stream key wherever a server or library repeats it.
-func (s *session) scrub(text string) string {
-	if s.dest.key == "" {
-		return text
-	}
-	return strings.ReplaceAll(text, s.dest.key, MaskKey(s.dest.key))
-}
+// scrub masks the stream key where a server or library repeats it.
+func (s *session) scrub(text string) string { return MaskText(text, s.dest.key) }
 
 func (s *session) write(ctx context.Context, csid int, ts uint32, streamID uint32, m message.Message) error {
 	select {

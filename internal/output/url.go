@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -18,25 +19,39 @@ type destination struct {
 	masked string // the URL as it may be shown
 }
 
-// parseDestination splits a publish URL; errors never contain the key.
-func parseDestination(raw string) (destination, error) {
+// CheckURL refuses a destination URL that cannot be published to, before
+// it is saved: anything but rtmp:// or rtmps://, or no host. The key may
+// be missing (it can come from the key store); errors never contain it.
+func CheckURL(raw string) error {
+	_, err := parseServer(raw)
+	return err
+}
+
+func parseServer(raw string) (*url.URL, error) {
 	masked := MaskURL(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return destination{}, fmt.Errorf("invalid destination URL %s", masked)
+		return nil, fmt.Errorf("invalid destination URL %s", masked)
 	}
-	d := destination{masked: masked}
+	if s := strings.ToLower(u.Scheme); s != "rtmp" && s != "rtmps" {
+		return nil, fmt.Errorf("unsupported scheme %q in %s: want rtmp:// or rtmps://", u.Scheme, masked)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("no host in %s", masked)
+	}
+	return u, nil
+}
+
+// parseDestination splits a publish URL; errors never contain the key.
+func parseDestination(raw string) (destination, error) {
+	u, err := parseServer(raw)
+	if err != nil {
+		return destination{}, err
+	}
+	d := destination{masked: MaskURL(raw), host: u.Hostname()}
 	port := "1935"
-	switch strings.ToLower(u.Scheme) {
-	case "rtmp":
-	case "rtmps":
+	if strings.EqualFold(u.Scheme, "rtmps") {
 		d.tls, port = true, "443"
-	default:
-		return destination{}, fmt.Errorf("unsupported scheme %q in %s: want rtmp:// or rtmps://", u.Scheme, masked)
-	}
-	d.host = u.Hostname()
-	if d.host == "" {
-		return destination{}, fmt.Errorf("no host in %s", masked)
 	}
 	if u.Port() != "" {
 		port = u.Port()
@@ -45,7 +60,7 @@ func parseDestination(raw string) (destination, error) {
 	path := strings.Trim(u.Path, "/")
 	i := strings.LastIndex(path, "/")
 	if i <= 0 || i == len(path)-1 {
-		return destination{}, fmt.Errorf("%s needs an application and a stream key: rtmp://host/app/key", masked)
+		return destination{}, fmt.Errorf("%s needs an application and a stream key: rtmp://host/app/key", d.masked)
 	}
 	d.app, d.key = path[:i], path[i+1:]
 	if u.RawQuery != "" {
@@ -55,8 +70,8 @@ func parseDestination(raw string) (destination, error) {
 	return d, nil
 }
 
-// MaskURL hides the stream key (and any password) of a destination URL so it
-// can be logged or shown: rtmp://host/live/ab****.
+// MaskURL hides the stream key, any password and query values of a
+// destination URL so it can be logged or shown: rtmp://host/live/ab****.
 func MaskURL(raw string) string {
 	rest := raw
 	scheme := ""
@@ -71,20 +86,55 @@ func MaskURL(raw string) string {
 	if path == "" {
 		return scheme + host
 	}
-	path, _, _ = strings.Cut(path, "?")
+	path, query, hasQuery := strings.Cut(path, "?")
 	path = strings.TrimRight(path, "/")
 	dir, key := "", path
 	if i := strings.LastIndex(path, "/"); i >= 0 {
 		dir, key = path[:i+1], path[i+1:]
 	}
-	return scheme + host + "/" + dir + MaskKey(key)
+	masked := scheme + host + "/" + dir + MaskKey(key)
+	if hasQuery {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			name, _, _ := strings.Cut(p, "=")
+			params[i] = name + "=****"
+		}
+		masked += "?" + strings.Join(params, "&")
+	}
+	return masked
 }
+
+// shortKey is the length under which a stream key is masked whole, and
+// masked only where it stands in a URL: a shorter key could be any common
+// substring ("s" is in "server"), so replacing it everywhere would garble
+// messages and show the key by the pattern of the damage.
+const shortKey = 8
 
 // MaskKey keeps the first two characters of a stream key, when it is long
 // enough that they give little away.
 func MaskKey(key string) string {
-	if len(key) < 8 {
+	if len(key) < shortKey {
 		return "****"
 	}
 	return key[:2] + "****"
+}
+
+// rtmpURL finds the RTMP URLs in a message.
+var rtmpURL = regexp.MustCompile(`(?i)\brtmps?://[^\s"'<>]+`)
+
+// MaskText hides a stream key in a message from a server or a library: in
+// every RTMP URL by its place (MaskURL), and, unless the key is short,
+// wherever a server repeats it bare. key may end in the URL's query.
+func MaskText(text, key string) string {
+	text = rtmpURL.ReplaceAllStringFunc(text, func(u string) string {
+		url := strings.TrimRight(u, ".,;:)]}") // punctuation after a URL
+		return MaskURL(url) + u[len(url):]
+	})
+	name, _, _ := strings.Cut(key, "?")
+	for _, k := range []string{key, name} {
+		if len(k) >= shortKey {
+			text = strings.ReplaceAll(text, k, MaskKey(k))
+		}
+	}
+	return text
 }

@@ -41,7 +41,7 @@ func TestParseDestination(t *testing.T) {
 func TestMaskURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"rtmp://host/live/abcdef123":                  "rtmp://host/live/ab****",
-		"rtmps://host:443/app/inst/live_1234_XyZ?x=1": "rtmps://host:443/app/inst/li****",
+		"rtmps://host:443/app/inst/live_1234_XyZ?x=1": "rtmps://host:443/app/inst/li****?x=****",
 		"rtmp://host/live/key":                        "rtmp://host/live/****",
 		"rtmp://user:pw@host/live/abcdefgh":           "rtmp://user:****@host/live/ab****",
 		"rtmp://host":                                 "rtmp://host",

@@ -38,7 +38,7 @@ func serve(t *testing.T, pid int32) (string, *grpc.Server) {
 	pb.RegisterControlServer(srv, master{pid: pid})
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
-	return ln.Addr().String(), srv
+	return ln.Addr().String(), srv.Server
 }
 
 type record struct {
