@@ -11,6 +11,7 @@ import (
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -239,7 +240,8 @@ func (o *outputs) setLive(live bool) {
 	o.mu.Unlock()
 }
 
-func (o *outputs) SourceStarted(path string, sps, pps []byte) {
+func (o *outputs) SourceStarted(path string, t stream.Tracks) {
+	sps, pps := t.SPS(), t.PPS()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.params[path] = [2][]byte{sps, pps}
@@ -250,7 +252,10 @@ func (o *outputs) SourceStarted(path string, sps, pps []byte) {
 	}
 }
 
-func (o *outputs) AccessUnit(path string, au rtsp.AccessUnit) {
+func (o *outputs) Unit(path string, au stream.Unit) {
+	if au.Kind != stream.Video {
+		return
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i, d := range o.dests {

@@ -3,7 +3,7 @@
 // before it becomes visible to readers, so a SIGKILL, a crash or a full disk
 // at any moment leaves a file that ends at the last complete fragment.
 //
-// A Recorder is an rtsp.Sink. Its Sink calls only copy the access unit into a
+// A Recorder is a stream.Sink. Its Sink calls only copy the access unit into a
 // bounded queue and return; one goroutine per recording does all file work.
 // When the disk is slow or full and the queue fills, the recorder drops
 // frames up to the next keyframe, counts them, and carries on; the live
@@ -25,7 +25,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
-	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stream"
 )
 
 // Config describes one recording.
@@ -100,7 +100,7 @@ type Status struct {
 	Err           error // the last error; kept after recovering
 }
 
-// Recorder records one stream path. It implements rtsp.Sink.
+// Recorder records one stream path. It implements stream.Sink.
 type Recorder struct {
 	cfg  Config
 	log  *slog.Logger
@@ -120,7 +120,7 @@ type Recorder struct {
 	w *writer // owned by the writer goroutine
 }
 
-var _ rtsp.Sink = (*Recorder)(nil)
+var _ stream.Sink = (*Recorder)(nil)
 
 type itemKind int
 
@@ -229,16 +229,16 @@ func openFile(name string) (file, error) {
 	return f, nil
 }
 
-// SourceStarted implements rtsp.Sink: a publisher (re)started on path, its
-// clock starts over and sps/pps describe its stream.
-func (r *Recorder) SourceStarted(path string, sps, pps []byte) {
+// SourceStarted implements stream.Sink: a publisher (re)started on path, its
+// clock starts over and its tracks describe its stream.
+func (r *Recorder) SourceStarted(path string, t stream.Tracks) {
 	if path != r.cfg.Source {
 		return
 	}
-	r.push(item{kind: itemStart, sps: clone(sps), pps: clone(pps), wall: time.Now()}, 0)
+	r.push(item{kind: itemStart, sps: clone(t.SPS()), pps: clone(t.PPS()), wall: time.Now()}, 0)
 }
 
-// SourceStopped implements rtsp.Sink.
+// SourceStopped implements stream.Sink.
 func (r *Recorder) SourceStopped(path string) {
 	if path != r.cfg.Source {
 		return
@@ -246,10 +246,10 @@ func (r *Recorder) SourceStopped(path string) {
 	r.push(item{kind: itemStop, wall: time.Now()}, 0)
 }
 
-// AccessUnit implements rtsp.Sink. It copies the access unit into the queue
-// and returns; it never waits for the disk.
-func (r *Recorder) AccessUnit(path string, au rtsp.AccessUnit) {
-	if path != r.cfg.Source {
+// Unit implements stream.Sink. It copies the access unit into the queue and
+// returns; it never waits for the disk.
+func (r *Recorder) Unit(path string, au stream.Unit) {
+	if path != r.cfg.Source || au.Kind != stream.Video {
 		return
 	}
 	it := item{kind: itemFrame, pts: au.PTS, wall: time.Now()}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
@@ -19,7 +20,9 @@ type collector struct {
 	mu      sync.Mutex
 	starts  int
 	stops   int
-	aus     []AccessUnit
+	tracks  []stream.Tracks
+	aus     []stream.Unit // video
+	audio   []stream.Unit
 	changed chan struct{}
 }
 
@@ -32,16 +35,21 @@ func (c *collector) note() {
 	}
 }
 
-func (c *collector) SourceStarted(string, []byte, []byte) {
+func (c *collector) SourceStarted(_ string, t stream.Tracks) {
 	c.mu.Lock()
 	c.starts++
+	c.tracks = append(c.tracks, t)
 	c.mu.Unlock()
 	c.note()
 }
 
-func (c *collector) AccessUnit(_ string, au AccessUnit) {
+func (c *collector) Unit(_ string, u stream.Unit) {
 	c.mu.Lock()
-	c.aus = append(c.aus, au)
+	if u.Kind == stream.Audio {
+		c.audio = append(c.audio, u)
+	} else {
+		c.aus = append(c.aus, u)
+	}
 	c.mu.Unlock()
 	c.note()
 }
@@ -92,7 +100,7 @@ func clip(t *testing.T, frames int) (aus [][][]byte, sps, pps []byte) {
 	return aus, sps, pps
 }
 
-func startServer(t *testing.T, sink Sink) *Server {
+func startServer(t *testing.T, sink stream.Sink) *Server {
 	t.Helper()
 	s, err := NewServer("127.0.0.1:0", RandomCredentials("encoder"), RandomCredentials("monitor"), sink, nil)
 	if err != nil {
@@ -128,8 +136,9 @@ func TestPublishReachesSink(t *testing.T) {
 		t.Fatalf("%d sources started, want 2", sink.starts)
 	}
 	for i, au := range sink.aus {
+		first := sink.aus[i-i%len(aus)].PTS // each run starts its own clock
 		want := time.Duration(i%len(aus)) * time.Second / 30
-		if d := au.PTS - want; d < -time.Millisecond || d > time.Millisecond {
+		if d := au.PTS - first - want; d < -time.Millisecond || d > time.Millisecond {
 			t.Fatalf("access unit %d: PTS %v, want %v", i, au.PTS, want)
 		}
 		if !bytes.Equal(bytes.Join(au.NALUs, nil), bytes.Join(aus[i%len(aus)], nil)) {
