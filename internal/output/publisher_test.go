@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
@@ -107,7 +108,7 @@ func TestSourceRestartKeepsSession(t *testing.T) {
 	start := time.Now()
 	_, lastOld := feed(p, first, 3*time.Hour, start, true) // the first encoder's clock is far from 0
 	const outage = 400 * time.Millisecond
-	p.NewSource(nil, nil)
+	p.NewSource(stream.Tracks{})
 	firstNew, _ := feed(p, second, 0, start.Add(2*time.Second+outage), true)
 
 	want := len(first) + len(second)
