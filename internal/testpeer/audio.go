@@ -8,6 +8,7 @@ import (
 	"math"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,14 +30,14 @@ const AACFrameDuration = 1024 * time.Second / AudioRate
 // SineLevel is the level of ffmpeg's sine source (amplitude 1/8).
 var SineLevel = 20 * math.Log10(1.0/8)
 
-// SineAAC encodes seconds of a freq Hz sine (at SineLevel) as AAC-LC,
-// 48 kHz stereo, with ffmpeg, and returns its config and access units.
+// SineAAC encodes seconds of a freq Hz sine (at SineLevel in both
+// channels) as AAC-LC, 48 kHz stereo, with ffmpeg, and returns its config and access units.
 func SineAAC(t testing.TB, freq, seconds float64) (*mpeg4audio.AudioSpecificConfig, [][]byte) {
 	t.Helper()
 	Need(t, "ffmpeg")
 	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi",
 		"-i", fmt.Sprintf("sine=frequency=%g:sample_rate=%d:duration=%g", freq, AudioRate, seconds),
-		"-ac", "2", "-c:a", "aac", "-b:a", "128k", "-f", "adts", "pipe:1").Output()
+		"-af", "pan=stereo|FL=c0|FR=c0", "-c:a", "aac", "-b:a", "128k", "-f", "adts", "pipe:1").Output()
 	if err != nil {
 		t.Fatalf("ffmpeg sine: %v", err)
 	}
@@ -182,4 +183,20 @@ func Silences(samples []float64, freq, level float64, window time.Duration) []ti
 		}
 	}
 	return gaps
+}
+
+// AudioStream describes the first audio stream of a file or URL as
+// "codec,rate,channels" (e.g. "aac,48000,2"), or "" if it has none.
+func AudioStream(t testing.TB, input string, extra ...string) string {
+	t.Helper()
+	Need(t, "ffprobe")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	args := append([]string{"-v", "error"}, extra...)
+	args = append(args, "-select_streams", "a:0", "-show_entries", "stream=codec_name,sample_rate,channels", "-of", "csv=p=0", input)
+	out, err := exec.CommandContext(ctx, "ffprobe", args...).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", input, err)
+	}
+	return strings.TrimSpace(string(out))
 }
