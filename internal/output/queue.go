@@ -51,11 +51,11 @@ func (q *queue) push(au *accessUnit) {
 		q.waitKey = true
 	}
 	if len(q.items) >= q.max || len(q.items) > 0 && au.wall.Sub(q.items[0].wall) > q.maxAge {
+		q.dropped += uint64(frames(q.items))
 		for i, it := range q.items {
 			q.fold(it)
 			q.items[i] = nil
 		}
-		q.dropped += uint64(frames(q.items))
 		q.items = q.items[:0]
 		q.waitKey = true
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/onair-studio/onair/internal/stream"
 )
@@ -110,6 +111,7 @@ type Recorder struct {
 	mu       sync.Mutex
 	queue    []item
 	qbytes   int
+	qframes  int  // pictures queued: sound counts only in bytes
 	dropping bool // a frame was dropped: drop until the next keyframe
 	// queueDrops counts frames dropped because the queue was full.
 	queueDrops uint64
@@ -133,9 +135,11 @@ const (
 // item is one event handed from the Sink calls to the writer.
 type item struct {
 	kind     itemKind
-	sps, pps []byte        // itemStart: announced; itemFrame: in-band, if any
-	payload  []byte        // itemFrame: the access unit, AVCC (length-prefixed)
-	pts      time.Duration // itemFrame
+	sps, pps []byte                          // itemStart: announced; itemFrame: in-band, if any
+	aac      *mpeg4audio.AudioSpecificConfig // itemStart: the source's sound, if any
+	audio    bool                            // itemFrame: an AAC frame, not a picture
+	payload  []byte                          // itemFrame: the access unit, AVCC (length-prefixed), or the AAC frame
+	pts      time.Duration                   // itemFrame
 	idr      bool
 	wall     time.Time // arrival
 }
@@ -235,7 +239,7 @@ func (r *Recorder) SourceStarted(path string, t stream.Tracks) {
 	if path != r.cfg.Source {
 		return
 	}
-	r.push(item{kind: itemStart, sps: clone(t.SPS()), pps: clone(t.PPS()), wall: time.Now()}, 0)
+	r.push(item{kind: itemStart, sps: clone(t.SPS()), pps: clone(t.PPS()), aac: t.Audio, wall: time.Now()}, 0)
 }
 
 // SourceStopped implements stream.Sink.
@@ -249,7 +253,11 @@ func (r *Recorder) SourceStopped(path string) {
 // Unit implements stream.Sink. It copies the access unit into the queue and
 // returns; it never waits for the disk.
 func (r *Recorder) Unit(path string, au stream.Unit) {
-	if path != r.cfg.Source || au.Kind != stream.Video {
+	if path != r.cfg.Source {
+		return
+	}
+	if au.Kind == stream.Audio {
+		r.audio(au)
 		return
 	}
 	it := item{kind: itemFrame, pts: au.PTS, wall: time.Now()}
@@ -276,7 +284,7 @@ func (r *Recorder) Unit(path string, au stream.Unit) {
 		r.mu.Unlock()
 		return
 	}
-	if (r.dropping && !it.idr) || len(r.queue) >= r.cfg.QueueFrames || r.qbytes+size > r.cfg.QueueBytes {
+	if (r.dropping && !it.idr) || r.qframes >= r.cfg.QueueFrames || r.qbytes+size > r.cfg.QueueBytes {
 		// The writer logs this: logging here could block on the log's
 		// own output.
 		r.dropping = true
@@ -302,6 +310,18 @@ func (r *Recorder) Unit(path string, au stream.Unit) {
 	r.push(it, size)
 }
 
+// audio queues an AAC frame; while pictures are being dropped to the next
+// keyframe, sound is dropped with them.
+func (r *Recorder) audio(au stream.Unit) {
+	r.mu.Lock()
+	full := r.dropping || r.qbytes+len(au.AAC) > r.cfg.QueueBytes
+	r.mu.Unlock()
+	if full || len(au.AAC) == 0 {
+		return
+	}
+	r.push(item{kind: itemFrame, audio: true, payload: clone(au.AAC), pts: au.PTS, wall: time.Now()}, len(au.AAC))
+}
+
 // push queues an item and wakes the writer. Start and stop events are never
 // dropped: they are tiny and rare.
 func (r *Recorder) push(it item, size int) {
@@ -312,6 +332,9 @@ func (r *Recorder) push(it item, size int) {
 	}
 	r.queue = append(r.queue, it)
 	r.qbytes += size
+	if it.kind == itemFrame && !it.audio {
+		r.qframes++
+	}
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -323,7 +346,7 @@ func (r *Recorder) push(it item, size int) {
 func (r *Recorder) take() (items []item, queueDrops uint64, closed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	items, r.queue, r.qbytes = r.queue, nil, 0
+	items, r.queue, r.qbytes, r.qframes = r.queue, nil, 0, 0
 	return items, r.queueDrops, r.closed
 }
 
