@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/stub/pb"
@@ -41,6 +42,15 @@ type Slate struct {
 	SPS, PPS []byte
 	GOP      [][][]byte
 	FPS      int
+	// AAC is the program's sound config and Silence one silent AAC frame
+	// in it, so the slate keeps the sound track going; nil: no sound.
+	AAC     *mpeg4audio.AudioSpecificConfig
+	Silence []byte
+}
+
+// silenceFrame is one silent AAC frame's duration.
+func (s *Slate) silenceFrame() time.Duration {
+	return 1024 * time.Second / time.Duration(s.AAC.SampleRate)
 }
 
 func (s *Slate) frame() time.Duration { return time.Second / time.Duration(s.FPS) }
@@ -70,6 +80,7 @@ type path struct {
 	showing  bool
 	since    time.Time // when the slate began showing
 	slots    int       // frame slots sent since
+	silences int       // silent AAC frames sent since
 	gopPos   int       // next picture of the GOP
 	askedKey time.Time // last keyframe request while waiting to switch back
 }
@@ -213,8 +224,8 @@ func (f *Filter) Tick(now time.Time) {
 // show starts the slate on a path as a new source, so the outputs rebase
 // its timestamps after the last real ones.
 func (f *Filter) show(name string, p *path, now time.Time) {
-	p.showing, p.since, p.slots, p.gopPos, p.askedKey = true, now, 0, 0, time.Time{}
-	f.next.SourceStarted(name, stream.Tracks{Video: &stream.H264{SPS: p.slate.SPS, PPS: p.slate.PPS}})
+	p.showing, p.since, p.slots, p.gopPos, p.askedKey, p.silences = true, now, 0, 0, time.Time{}, 0
+	f.next.SourceStarted(name, stream.Tracks{Video: &stream.H264{SPS: p.slate.SPS, PPS: p.slate.PPS}, Audio: p.slate.AAC})
 	f.send(name, p, now)
 }
 
@@ -229,6 +240,16 @@ func (f *Filter) send(name string, p *path, now time.Time) {
 		p.gopPos = (p.gopPos + 1) % len(p.slate.GOP)
 		f.next.Unit(name, stream.VideoUnit(au, time.Duration(p.slots)*frame))
 	}
+	if p.slate.AAC == nil {
+		return
+	}
+	// Silence through the last picture's time, so sound never runs ahead.
+	aac := p.slate.silenceFrame()
+	upTo := time.Duration(p.slots) * frame
+	p.silences = max(p.silences, int((upTo-time.Duration(maxLate)*frame)/aac))
+	for ; time.Duration(p.silences)*aac < upTo; p.silences++ {
+		f.next.Unit(name, stream.AudioUnit(p.slate.Silence, time.Duration(p.silences)*aac))
+	}
 }
 
 // FromReply checks the encoder's slate for a path at fps frames a second.
@@ -236,6 +257,13 @@ func FromReply(r *pb.SlateReply, fps int) (*Slate, error) {
 	s := &Slate{SPS: r.GetSps(), PPS: r.GetPps(), FPS: fps}
 	for _, au := range r.GetAccessUnits() {
 		s.GOP = append(s.GOP, au.GetNalus())
+	}
+	if len(r.GetAacConfig()) > 0 && len(r.GetAacSilence()) > 0 {
+		var c mpeg4audio.AudioSpecificConfig
+		if err := c.Unmarshal(r.GetAacConfig()); err != nil || c.SampleRate <= 0 {
+			return nil, fmt.Errorf("slate: unreadable AAC config: %v", err)
+		}
+		s.AAC, s.Silence = &c, r.GetAacSilence()
 	}
 	switch {
 	case fps <= 0:

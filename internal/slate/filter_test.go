@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
 	"github.com/onair-studio/onair/internal/stream"
 )
 
@@ -15,12 +17,21 @@ type call struct {
 	pts  time.Duration
 }
 
-type recorder struct{ calls []call }
+type recorder struct {
+	calls  []call
+	sounds []stream.Unit
+	audio  []*mpeg4audio.AudioSpecificConfig // each start's
+}
 
 func (r *recorder) SourceStarted(_ string, t stream.Tracks) {
 	r.calls = append(r.calls, call{kind: "start", sps: string(t.SPS())})
+	r.audio = append(r.audio, t.Audio)
 }
 func (r *recorder) Unit(_ string, u stream.Unit) {
+	if u.Kind == stream.Audio {
+		r.sounds = append(r.sounds, u)
+		return
+	}
 	r.calls = append(r.calls, call{kind: "au", au: string(u.NALUs[0]), pts: u.PTS})
 }
 func (r *recorder) SourceStopped(string) {}
@@ -177,5 +188,33 @@ func TestNoSlateOffAir(t *testing.T) {
 	f.Tick(clk.add(10 * time.Millisecond))
 	if got := rec.take(); len(got) != 2 || got[1].au != slateIDR {
 		t.Fatalf("back on air with the encoder still down: %+v, want the slate at once", got)
+	}
+}
+
+// While the slate shows, it carries silence on the program's sound track:
+// one silent AAC frame after another from the slate's start, never past
+// the time of its last picture, so players and live servers hear a sound track go on.
+func TestSlateCarriesSilence(t *testing.T) {
+	f, rec, clk, _ := setup(t)
+	conf := &mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 48000, ChannelCount: 2}
+	f.SetSlate("program", &Slate{SPS: []byte("slate-sps"), PPS: []byte("pps"), FPS: 10,
+		GOP: [][][]byte{{[]byte(slateIDR)}}, AAC: conf, Silence: []byte("silence")})
+	f.Unit("program", au(realIDR))
+	f.Tick(clk.add(time.Second)) // the slate starts
+	for i := 0; i < 20; i++ {
+		f.Tick(clk.add(100 * time.Millisecond))
+	}
+	if a := rec.audio[len(rec.audio)-1]; a != conf {
+		t.Fatalf("the slate announced sound %v, want the program's", a)
+	}
+	frame := 1024 * time.Second / 48000
+	last := rec.calls[len(rec.calls)-1].pts
+	if n := len(rec.sounds); n < int(last/frame) {
+		t.Fatalf("%d silent frames for %v of slate", n, last)
+	}
+	for i, u := range rec.sounds {
+		if string(u.AAC) != "silence" || u.PTS != time.Duration(i)*frame || u.PTS >= last+100*time.Millisecond {
+			t.Fatalf("silent frame %d: %q at %v (last picture at %v)", i, u.AAC, u.PTS, last)
+		}
 	}
 }
