@@ -13,6 +13,7 @@ import (
 	"github.com/onair-studio/onair/internal/capture/xvfb"
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -31,9 +32,12 @@ type sink struct {
 	paths map[string]*received
 }
 
-func (s *sink) SourceStarted(path string, _, _ []byte) {}
-func (s *sink) SourceStopped(path string)              {}
-func (s *sink) AccessUnit(path string, au rtsp.AccessUnit) {
+func (s *sink) SourceStarted(path string, _ stream.Tracks) {}
+func (s *sink) SourceStopped(path string)                  {}
+func (s *sink) Unit(path string, au stream.Unit) {
+	if au.Kind != stream.Video {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.paths[path]

@@ -159,7 +159,7 @@ func Start(opts Options) (*Master, error) {
 	// an encoder outage; the recording keeps only real pictures.
 	m.slate = &programSlate{filter: slate.New(m.outputs, time.Now, m.requestKeyframe, opts.Log),
 		image: cfg.Slate.Image, log: opts.Log, made: map[string]*pb.SlateRequest{}}
-	m.program.add(m.slate.filter)
+	m.program.Add(m.slate.filter)
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
 	binary := func(name string) (func() *exec.Cmd, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -33,8 +34,8 @@ type outputs struct {
 	changing sync.Mutex
 	mu       sync.Mutex
 	targets  []target
-	dests    []*output.Destination // nil while off air; same order as targets
-	params   map[string][2][]byte  // SPS and PPS by return path, for sessions that start later
+	dests    []*output.Destination    // nil while off air; same order as targets
+	tracks   map[string]stream.Tracks // by return path, for sessions that start later
 }
 
 // target is a configured destination, the URL it resolved to (or why it
@@ -47,7 +48,7 @@ type target struct {
 }
 
 func newOutputs(dests []config.Destination, keys keyStore, retry config.Retry, keyframe func(), log *slog.Logger) *outputs {
-	o := &outputs{log: log, keys: keys, retry: retry, keyframe: keyframe, params: map[string][2][]byte{}}
+	o := &outputs{log: log, keys: keys, retry: retry, keyframe: keyframe, tracks: map[string]stream.Tracks{}}
 	for _, d := range dests {
 		o.targets = append(o.targets, o.target(d))
 	}
@@ -88,8 +89,8 @@ func (o *outputs) start(i int) *output.Destination {
 		URL: t.url, FirstRetry: o.retry.First, MaxRetry: o.retry.Max, OnKeyframeNeeded: o.keyframe,
 		OnState: onState, Log: o.log,
 	})
-	if p, ok := o.params[t.path]; ok {
-		d.NewSource(p[0], p[1])
+	if tr, ok := o.tracks[t.path]; ok {
+		d.NewSource(o.withProgramAudio(t.path, tr))
 	}
 	return d
 }
@@ -239,24 +240,45 @@ func (o *outputs) setLive(live bool) {
 	o.mu.Unlock()
 }
 
-func (o *outputs) SourceStarted(path string, sps, pps []byte) {
+func (o *outputs) SourceStarted(path string, t stream.Tracks) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.params[path] = [2][]byte{sps, pps}
+	sound := o.tracks[programPath].Audio
+	o.tracks[path] = t
 	for i, d := range o.dests {
-		if d != nil && o.targets[i].path == path {
-			d.NewSource(sps, pps)
+		switch tp := o.targets[i].path; {
+		case d == nil:
+		case tp == path:
+			d.NewSource(o.withProgramAudio(path, t))
+		case path == programPath && !reflect.DeepEqual(sound, t.Audio):
+			// A rendition that started before the program learns its sound.
+			d.NewSource(o.withProgramAudio(tp, o.tracks[tp]))
 		}
 	}
 }
 
-func (o *outputs) AccessUnit(path string, au rtsp.AccessUnit) {
+// withProgramAudio gives a rendition's tracks the program's sound: audio is
+// encoded once, on the program, and every output takes it.
+func (o *outputs) withProgramAudio(path string, t stream.Tracks) stream.Tracks {
+	if path != programPath {
+		t.Audio = o.tracks[programPath].Audio
+	}
+	return t
+}
+
+// Unit sends a picture to the destinations fed from its path, and the
+// program's sound to every destination.
+func (o *outputs) Unit(path string, u stream.Unit) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i, d := range o.dests {
-		if d != nil && o.targets[i].path == path {
+		switch {
+		case d == nil:
+		case u.Kind == stream.Audio && path == programPath:
+			d.WriteAudio(u.AAC, u.PTS)
+		case u.Kind == stream.Video && o.targets[i].path == path:
 			// No B-frames: decode order is presentation order.
-			d.WriteAccessUnit(au.NALUs, au.PTS, au.PTS)
+			d.WriteAccessUnit(u.NALUs, u.PTS, u.PTS)
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/onair-studio/onair/internal/config"
-	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
@@ -121,7 +121,7 @@ func feedProgram(t *testing.T, o *outputs, aus []testpeer.AccessUnit) (stop func
 	if sps == nil || pps == nil {
 		t.Fatal("the clip starts without SPS and PPS")
 	}
-	o.SourceStarted(programPath, sps, pps)
+	o.SourceStarted(programPath, stream.Tracks{Video: &stream.H264{SPS: sps, PPS: pps}})
 	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
@@ -133,7 +133,7 @@ func feedProgram(t *testing.T, o *outputs, aus []testpeer.AccessUnit) (stop func
 				return
 			case <-tick.C:
 			}
-			o.AccessUnit(programPath, rtsp.AccessUnit{NALUs: aus[i%len(aus)].NALUs, PTS: time.Duration(i) * time.Second / 60})
+			o.Unit(programPath, stream.VideoUnit(aus[i%len(aus)].NALUs, time.Duration(i)*time.Second/60))
 		}
 	}()
 	return func() { close(quit); <-finished }

@@ -68,7 +68,7 @@ func (m *Master) startRecording(path, rendition string) error {
 		return err
 	}
 	m.recording.rec = rec
-	m.program.add(rec)
+	m.program.Add(rec)
 	m.log.Info("recording", "path", rec.Status().Path, "source", source)
 	return nil
 }
@@ -81,7 +81,7 @@ func (m *Master) stopRecording() error {
 	if rec == nil {
 		return nil
 	}
-	m.program.remove(rec)
+	m.program.Remove(rec)
 	err := rec.Close()
 	s := rec.Status()
 	m.recording.mu.Lock()

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/onair-studio/onair/internal/stream"
 )
 
 // DestinationConfig describes one live server to keep fed.
@@ -66,7 +68,7 @@ type Destination struct {
 
 	mu                sync.Mutex
 	pub               *Publisher
-	sps, pps          []byte // the current source's parameter sets, for new sessions
+	tracks            *stream.Tracks // the current source's, for new sessions
 	state             DestinationState
 	err               error
 	next              time.Time
@@ -116,8 +118,8 @@ func (d *Destination) run() {
 		}
 		d.mu.Lock()
 		d.pub = pub
-		if d.sps != nil {
-			pub.NewSource(d.sps, d.pps)
+		if d.tracks != nil {
+			pub.NewSource(*d.tracks)
 		}
 		d.mu.Unlock()
 		d.keyframe()
@@ -222,14 +224,14 @@ func (d *Destination) notify(s DestinationState, err error) {
 	}
 }
 
-// NewSource says the encoder restarted: timestamps start over and sps/pps
+// NewSource says the encoder restarted: timestamps start over and tracks
 // describe the new stream.
-func (d *Destination) NewSource(sps, pps []byte) {
+func (d *Destination) NewSource(t stream.Tracks) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.sps, d.pps = clone(sps), clone(pps)
+	d.tracks = &t
 	if d.pub != nil {
-		d.pub.NewSource(sps, pps)
+		d.pub.NewSource(t)
 	}
 }
 
@@ -241,6 +243,18 @@ func (d *Destination) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
 	d.mu.Unlock()
 	if pub != nil {
 		pub.WriteAccessUnit(au, pts, dts)
+	}
+}
+
+// WriteAudio hands one AAC frame to the current session, if any, with its
+// PTS on the same clock as the pictures'. It never blocks. Calls come from
+// the goroutine that writes access units.
+func (d *Destination) WriteAudio(aac []byte, pts time.Duration) {
+	d.mu.Lock()
+	pub := d.pub
+	d.mu.Unlock()
+	if pub != nil {
+		pub.WriteAudio(aac, pts)
 	}
 }
 

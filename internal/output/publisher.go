@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
 	"github.com/onair-studio/onair/internal/output/rtmpwire"
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/timeline"
 )
 
@@ -70,7 +71,8 @@ type Stats struct {
 	Timeline      time.Duration
 }
 
-// Publisher publishes one H.264 stream to one RTMP destination. One goroutine
+// Publisher publishes one H.264 stream, and its AAC sound if it has any, to
+// one RTMP destination. One goroutine
 // owns the connection; the caller hands it access units through a bounded
 // queue and is never blocked. It connects once: after a failure, Close it
 // and make a new one.
@@ -88,6 +90,7 @@ type Publisher struct {
 	newSrc bool
 	srcSPS []byte // parameter sets given with NewSource
 	srcPPS []byte
+	srcASC []byte // the source's AudioSpecificConfig; nil: no sound
 
 	mu    sync.Mutex
 	state State
@@ -101,6 +104,8 @@ type Publisher struct {
 	sps, pps         []byte // parameter sets for the next keyframe
 	sentSPS, sentPPS []byte // what the last sequence header carried
 	ready            bool   // a sequence header went out for this source
+	sentASC          []byte // what the last AAC sequence header carried
+	lastAudio        int64  // last audio timestamp sent
 	lastKeyRequest   time.Time
 	warnedParams     bool
 }
@@ -146,15 +151,41 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 func (p *Publisher) URL() string { return p.dest.masked }
 
 // NewSource says a new source begins with the next access unit: its
-// timestamps start over, and sps/pps (nil if they come in-band) describe it.
-func (p *Publisher) NewSource(sps, pps []byte) {
+// timestamps start over, and its tracks describe it (SPS/PPS nil if they
+// come in-band; no audio config if it has no sound).
+func (p *Publisher) NewSource(t stream.Tracks) {
 	p.srcMu.Lock()
 	defer p.srcMu.Unlock()
 	p.newSrc = true
-	p.srcSPS, p.srcPPS = nil, nil
-	if sps != nil && pps != nil {
+	p.srcSPS, p.srcPPS, p.srcASC = nil, nil, nil
+	if sps, pps := t.SPS(), t.PPS(); sps != nil && pps != nil {
 		p.srcSPS, p.srcPPS = clone(sps), clone(pps)
 	}
+	if t.Audio != nil {
+		if asc, err := t.Audio.Marshal(); err == nil {
+			p.srcASC = asc
+		} else {
+			p.log.Warn("unusable audio config: sending the picture alone", "err", err)
+		}
+	}
+}
+
+// WriteAudio queues one AAC access unit with its PTS on the source's clock
+// (the same clock as the pictures'). It copies what it keeps and never
+// blocks. Calls must come from the goroutine that writes access units.
+func (p *Publisher) WriteAudio(aac []byte, pts time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.srcMu.Lock()
+	asc := p.srcASC
+	p.srcMu.Unlock()
+	if asc == nil || len(aac) == 0 {
+		return
+	}
+	p.q.push(&accessUnit{tag: rtmpwire.AACFrame(aac), audio: true, asc: asc, dts: pts, wall: time.Now()})
 }
 
 // WriteAccessUnit queues one access unit: NAL units without start codes, as

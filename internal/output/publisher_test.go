@@ -3,8 +3,11 @@ package output
 import (
 	"context"
 	"testing"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"time"
 
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
@@ -107,7 +110,7 @@ func TestSourceRestartKeepsSession(t *testing.T) {
 	start := time.Now()
 	_, lastOld := feed(p, first, 3*time.Hour, start, true) // the first encoder's clock is far from 0
 	const outage = 400 * time.Millisecond
-	p.NewSource(nil, nil)
+	p.NewSource(stream.Tracks{})
 	firstNew, _ := feed(p, second, 0, start.Add(2*time.Second+outage), true)
 
 	want := len(first) + len(second)
@@ -185,4 +188,72 @@ func continuous(t *testing.T, what string, first, last time.Duration, ts func(in
 	if span := last - first; span < 9*time.Second || span > 11*time.Second {
 		t.Errorf("%s spans %v, want about 10 s", what, span)
 	}
+}
+
+// The program's sound reaches a live server as AAC 48 kHz stereo beside the
+// picture, at the level it was sent, without a gap, its timestamps crossing
+// 2^24 ms with the picture's; sound and picture last as long.
+func TestAudioPast24Bits(t *testing.T) {
+	t.Parallel()
+	ngx := testpeer.StartNginx(t, testpeer.NginxOptions{Record: true})
+	aus := testpeer.ReadClip(t, testpeer.MakeClip(t, testpeer.ClipOptions{Seconds: 10}), 30)
+	conf, aacs := testpeer.SineAAC(t, 1000, 10)
+	p := startPublisher(t, Config{URL: ngx.URL("live", "sound"), TimelineStart: twoTo24 - 5*time.Second, QueueSize: 2000})
+	sps, pps := paramSets(aus)
+	p.NewSource(stream.Tracks{Video: &stream.H264{SPS: sps, PPS: pps}, Audio: conf})
+	// Interleaved by capture time, as the return path delivers them.
+	a := 0
+	for _, au := range aus {
+		for ; a < len(aacs) && time.Duration(a)*testpeer.AACFrameDuration <= au.PTS; a++ {
+			p.WriteAudio(aacs[a], time.Duration(a)*testpeer.AACFrameDuration)
+		}
+		p.WriteAccessUnit(au.NALUs, au.PTS, au.PTS)
+	}
+	testpeer.Await(t, 10*time.Second, "every frame to be sent", func() bool { return p.Stats().FramesSent == uint64(len(aus)) })
+	p.Close()
+	testpeer.Await(t, 5*time.Second, "nginx to close the recording", func() bool { return ngx.PublishSessions("sound") == 1 })
+	recs := ngx.Recordings()
+	if len(recs) != 1 {
+		t.Fatalf("recordings: %v", recs)
+	}
+	if got := testpeer.AudioStream(t, recs[0]); got != "aac,48000,2" {
+		t.Fatalf("audio stream %q, want aac,48000,2", got)
+	}
+	pkts := testpeer.ProbeStreamPackets(t, recs[0], "a:0")
+	for i := 1; i < len(pkts); i++ {
+		if d := pkts[i].DTS - pkts[i-1].DTS; d <= 0 || d > 30*time.Millisecond {
+			t.Fatalf("audio packet %d is %v after the one before: %v", i, d, pkts[:min(len(pkts), 5)])
+		}
+	}
+	video := testpeer.ProbePackets(t, recs[0])
+	vspan := video[len(video)-1].DTS - video[0].DTS
+	aspan := pkts[len(pkts)-1].DTS - pkts[0].DTS
+	if d := vspan - aspan; d < -100*time.Millisecond || d > 100*time.Millisecond {
+		t.Errorf("audio spans %v, video %v", aspan, vspan)
+	}
+	samples := testpeer.DecodeAudio(t, recs[0], 20)
+	if lvl := testpeer.ToneLevel(samples[AudioSkip:], 1000); lvl < testpeer.SineLevel-1 || lvl > testpeer.SineLevel+1 {
+		t.Errorf("tone at %.1f dBFS, sent at %.1f", lvl, testpeer.SineLevel)
+	}
+	if gaps := testpeer.Silences(samples[AudioSkip:len(samples)-AudioSkip], 1000, testpeer.SineLevel, 50*time.Millisecond); len(gaps) > 0 {
+		t.Errorf("sound missing at %v", gaps)
+	}
+}
+
+// AudioSkip leaves out the encoder's priming at either end of a decode.
+const AudioSkip = testpeer.AudioRate / 10
+
+// paramSets finds the SPS and PPS in a clip.
+func paramSets(aus []testpeer.AccessUnit) (sps, pps []byte) {
+	for _, au := range aus {
+		for _, n := range au.NALUs {
+			switch h264.NALUType(n[0] & 0x1f) {
+			case h264.NALUTypeSPS:
+				sps = n
+			case h264.NALUTypePPS:
+				pps = n
+			}
+		}
+	}
+	return sps, pps
 }

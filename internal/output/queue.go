@@ -5,9 +5,12 @@ import (
 	"time"
 )
 
-// accessUnit is one picture on its way to the RTMP writer.
+// accessUnit is one picture, or one AAC frame, on its way to the RTMP
+// writer.
 type accessUnit struct {
-	tag       []byte // FLV video tag body (AVCC)
+	tag       []byte // FLV video tag body (AVCC), or audio tag body
+	audio     bool
+	asc       []byte // audio: the AudioSpecificConfig it is coded with
 	key       bool   // contains an IDR
 	dts       time.Duration
 	wall      time.Time // when it was handed to the publisher
@@ -19,8 +22,8 @@ type accessUnit struct {
 // blocks: when the writer falls behind and the queue is full, or its oldest
 // unit has waited longer than maxAge (late video is no use to viewers of a
 // live stream), everything queued is dropped and so is every later unit up
-// to the next keyframe, so
-// what reaches the server always decodes. A new source also waits for a
+// to the next keyframe, sound included, so what reaches the server always
+// decodes and picture and sound resume together. A new source also waits for a
 // keyframe, since the old source's reference pictures are gone.
 type queue struct {
 	mu      sync.Mutex
@@ -48,18 +51,20 @@ func (q *queue) push(au *accessUnit) {
 		q.waitKey = true
 	}
 	if len(q.items) >= q.max || len(q.items) > 0 && au.wall.Sub(q.items[0].wall) > q.maxAge {
+		q.dropped += uint64(frames(q.items))
 		for i, it := range q.items {
 			q.fold(it)
 			q.items[i] = nil
 		}
-		q.dropped += uint64(len(q.items))
 		q.items = q.items[:0]
 		q.waitKey = true
 	}
 	if q.waitKey && !au.key {
 		q.fold(au)
-		q.dropped++
-		q.needKey = true
+		if !au.audio {
+			q.dropped++
+			q.needKey = true
+		}
 		return
 	}
 	q.waitKey = false
@@ -75,6 +80,17 @@ func (q *queue) push(au *accessUnit) {
 	case q.wake <- struct{}{}:
 	default:
 	}
+}
+
+// frames counts the pictures among us: the counters count pictures.
+func frames(us []*accessUnit) int {
+	n := 0
+	for _, u := range us {
+		if !u.audio {
+			n++
+		}
+	}
+	return n
 }
 
 // fold keeps what a dropped unit says about its source.

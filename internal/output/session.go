@@ -38,6 +38,7 @@ const (
 	csidCommand = 3
 	csidData    = 5
 	csidVideo   = 6
+	csidAudio   = 7
 )
 
 type sessionOptions struct {

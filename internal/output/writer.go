@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/yutopp/go-amf0"
 	"github.com/yutopp/go-rtmp/message"
 
@@ -73,10 +74,16 @@ func (p *Publisher) stream(s *session) error {
 // send writes one access unit, preceded by a sequence header (and metadata)
 // when its parameter sets are new to this RTMP session.
 func (p *Publisher) send(s *session, u *accessUnit) error {
+	if u.audio && !u.newSource {
+		return p.sendAudio(s, u)
+	}
 	if u.newSource {
 		// Until the new source sends parameter sets, assume the old ones.
 		p.tl.NewSource()
 		p.ready = false
+		if u.audio {
+			return nil // a source begins with its keyframe
+		}
 	}
 	if u.sps != nil {
 		p.sps, p.pps = u.sps, u.pps
@@ -109,7 +116,7 @@ func (p *Publisher) send(s *session, u *accessUnit) error {
 		}
 		// Metadata goes at timestamp 0, as OBS and FFmpeg send it: FFmpeg's
 		// FLV reader takes a script tag at any other time for a subtitle stream.
-		if err := s.write(p.ctx, csidData, 0, s.streamID, metadata(p.sps)); err != nil {
+		if err := s.write(p.ctx, csidData, 0, s.streamID, metadata(p.sps, p.srcAudio())); err != nil {
 			return err
 		}
 		if err := s.write(p.ctx, csidVideo, ts, s.streamID, &message.VideoMessage{Payload: bytes.NewReader(seq)}); err != nil {
@@ -127,6 +134,34 @@ func (p *Publisher) send(s *session, u *accessUnit) error {
 	return nil
 }
 
+// sendAudio writes one AAC frame on the pictures' timeline, preceded by the
+// AAC sequence header when its config is new to this RTMP session. Sound
+// waits for the source's first keyframe, like the pictures.
+func (p *Publisher) sendAudio(s *session, u *accessUnit) error {
+	stamp, ok := p.tl.Follow(u.dts)
+	if !p.ready || !ok || stamp <= p.lastAudio && p.sentASC != nil {
+		return nil // before the picture, or overlapping what went out
+	}
+	ts := uint32(stamp)
+	if !bytes.Equal(u.asc, p.sentASC) {
+		seq := rtmpwire.AACSequenceHeader(u.asc)
+		if err := s.write(p.ctx, csidAudio, ts, s.streamID, &message.AudioMessage{Payload: bytes.NewReader(seq)}); err != nil {
+			return err
+		}
+		p.sentASC = u.asc
+		p.log.Info("rtmp output audio sequence header", "timestamp_ms", ts)
+	}
+	p.lastAudio = stamp
+	return s.write(p.ctx, csidAudio, ts, s.streamID, &message.AudioMessage{Payload: bytes.NewReader(u.tag)})
+}
+
+// srcAudio is the current source's audio config, nil without sound.
+func (p *Publisher) srcAudio() []byte {
+	p.srcMu.Lock()
+	defer p.srcMu.Unlock()
+	return p.srcASC
+}
+
 func (p *Publisher) drop() {
 	p.dropped.Add(1)
 	p.keyframeNeeded()
@@ -142,8 +177,13 @@ func (p *Publisher) keyframeNeeded() {
 
 // metadata is the @setDataFrame onMetaData message ingests show and some
 // players use to size their window before the first frame.
-func metadata(sps []byte) message.Message {
+func metadata(sps, asc []byte) message.Message {
 	meta := amf0.ECMAArray{"videocodecid": 7, "encoder": "OnAir"}
+	var a mpeg4audio.AudioSpecificConfig
+	if asc != nil && a.Unmarshal(asc) == nil {
+		meta["audiocodecid"], meta["audiosamplerate"] = 10, a.SampleRate
+		meta["audiosamplesize"], meta["stereo"] = 16, a.ChannelCount >= 2
+	}
 	var s h264.SPS
 	if s.Unmarshal(sps) == nil {
 		meta["width"], meta["height"] = s.Width(), s.Height()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
-	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
@@ -131,7 +131,7 @@ func (c clip) withoutParams() clip {
 // feeder plays access units into a Sink like the RTSP server does, and
 // measures how long each call takes.
 type feeder struct {
-	sink rtsp.Sink
+	sink stream.Sink
 	path string
 	// realtime paces frames at their PTS from the first frame's arrival.
 	realtime bool
@@ -152,7 +152,7 @@ func (f *feeder) call(fn func()) {
 }
 
 func (f *feeder) start(sps, pps []byte) {
-	f.call(func() { f.sink.SourceStarted(f.path, sps, pps) })
+	f.call(func() { f.sink.SourceStarted(f.path, stream.Tracks{Video: &stream.H264{SPS: sps, PPS: pps}}) })
 }
 
 func (f *feeder) stop() { f.call(func() { f.sink.SourceStopped(f.path) }) }
@@ -164,8 +164,8 @@ func (f *feeder) feed(aus []testpeer.AccessUnit, from, to int, at time.Time, eac
 		if f.realtime {
 			time.Sleep(time.Until(at.Add(aus[i].PTS)))
 		}
-		au := rtsp.AccessUnit{NALUs: aus[i].NALUs, PTS: aus[i].PTS}
-		f.call(func() { f.sink.AccessUnit(f.path, au) })
+		au := stream.VideoUnit(aus[i].NALUs, aus[i].PTS)
+		f.call(func() { f.sink.Unit(f.path, au) })
 		if each != nil {
 			each(i)
 		}

@@ -3,7 +3,7 @@
 // before it becomes visible to readers, so a SIGKILL, a crash or a full disk
 // at any moment leaves a file that ends at the last complete fragment.
 //
-// A Recorder is an rtsp.Sink. Its Sink calls only copy the access unit into a
+// A Recorder is a stream.Sink. Its Sink calls only copy the access unit into a
 // bounded queue and return; one goroutine per recording does all file work.
 // When the disk is slow or full and the queue fills, the recorder drops
 // frames up to the next keyframe, counts them, and carries on; the live
@@ -24,8 +24,9 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
-	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stream"
 )
 
 // Config describes one recording.
@@ -100,7 +101,7 @@ type Status struct {
 	Err           error // the last error; kept after recovering
 }
 
-// Recorder records one stream path. It implements rtsp.Sink.
+// Recorder records one stream path. It implements stream.Sink.
 type Recorder struct {
 	cfg  Config
 	log  *slog.Logger
@@ -110,6 +111,7 @@ type Recorder struct {
 	mu       sync.Mutex
 	queue    []item
 	qbytes   int
+	qframes  int  // pictures queued: sound counts only in bytes
 	dropping bool // a frame was dropped: drop until the next keyframe
 	// queueDrops counts frames dropped because the queue was full.
 	queueDrops uint64
@@ -120,7 +122,7 @@ type Recorder struct {
 	w *writer // owned by the writer goroutine
 }
 
-var _ rtsp.Sink = (*Recorder)(nil)
+var _ stream.Sink = (*Recorder)(nil)
 
 type itemKind int
 
@@ -133,9 +135,11 @@ const (
 // item is one event handed from the Sink calls to the writer.
 type item struct {
 	kind     itemKind
-	sps, pps []byte        // itemStart: announced; itemFrame: in-band, if any
-	payload  []byte        // itemFrame: the access unit, AVCC (length-prefixed)
-	pts      time.Duration // itemFrame
+	sps, pps []byte                          // itemStart: announced; itemFrame: in-band, if any
+	aac      *mpeg4audio.AudioSpecificConfig // itemStart: the source's sound, if any
+	audio    bool                            // itemFrame: an AAC frame, not a picture
+	payload  []byte                          // itemFrame: the access unit, AVCC (length-prefixed), or the AAC frame
+	pts      time.Duration                   // itemFrame
 	idr      bool
 	wall     time.Time // arrival
 }
@@ -229,16 +233,16 @@ func openFile(name string) (file, error) {
 	return f, nil
 }
 
-// SourceStarted implements rtsp.Sink: a publisher (re)started on path, its
-// clock starts over and sps/pps describe its stream.
-func (r *Recorder) SourceStarted(path string, sps, pps []byte) {
+// SourceStarted implements stream.Sink: a publisher (re)started on path, its
+// clock starts over and its tracks describe its stream.
+func (r *Recorder) SourceStarted(path string, t stream.Tracks) {
 	if path != r.cfg.Source {
 		return
 	}
-	r.push(item{kind: itemStart, sps: clone(sps), pps: clone(pps), wall: time.Now()}, 0)
+	r.push(item{kind: itemStart, sps: clone(t.SPS()), pps: clone(t.PPS()), aac: t.Audio, wall: time.Now()}, 0)
 }
 
-// SourceStopped implements rtsp.Sink.
+// SourceStopped implements stream.Sink.
 func (r *Recorder) SourceStopped(path string) {
 	if path != r.cfg.Source {
 		return
@@ -246,10 +250,14 @@ func (r *Recorder) SourceStopped(path string) {
 	r.push(item{kind: itemStop, wall: time.Now()}, 0)
 }
 
-// AccessUnit implements rtsp.Sink. It copies the access unit into the queue
-// and returns; it never waits for the disk.
-func (r *Recorder) AccessUnit(path string, au rtsp.AccessUnit) {
+// Unit implements stream.Sink. It copies the access unit into the queue and
+// returns; it never waits for the disk.
+func (r *Recorder) Unit(path string, au stream.Unit) {
 	if path != r.cfg.Source {
+		return
+	}
+	if au.Kind == stream.Audio {
+		r.audio(au)
 		return
 	}
 	it := item{kind: itemFrame, pts: au.PTS, wall: time.Now()}
@@ -276,7 +284,7 @@ func (r *Recorder) AccessUnit(path string, au rtsp.AccessUnit) {
 		r.mu.Unlock()
 		return
 	}
-	if (r.dropping && !it.idr) || len(r.queue) >= r.cfg.QueueFrames || r.qbytes+size > r.cfg.QueueBytes {
+	if (r.dropping && !it.idr) || r.qframes >= r.cfg.QueueFrames || r.qbytes+size > r.cfg.QueueBytes {
 		// The writer logs this: logging here could block on the log's
 		// own output.
 		r.dropping = true
@@ -302,6 +310,18 @@ func (r *Recorder) AccessUnit(path string, au rtsp.AccessUnit) {
 	r.push(it, size)
 }
 
+// audio queues an AAC frame; while pictures are being dropped to the next
+// keyframe, sound is dropped with them.
+func (r *Recorder) audio(au stream.Unit) {
+	r.mu.Lock()
+	full := r.dropping || r.qbytes+len(au.AAC) > r.cfg.QueueBytes
+	r.mu.Unlock()
+	if full || len(au.AAC) == 0 {
+		return
+	}
+	r.push(item{kind: itemFrame, audio: true, payload: clone(au.AAC), pts: au.PTS, wall: time.Now()}, len(au.AAC))
+}
+
 // push queues an item and wakes the writer. Start and stop events are never
 // dropped: they are tiny and rare.
 func (r *Recorder) push(it item, size int) {
@@ -312,6 +332,9 @@ func (r *Recorder) push(it item, size int) {
 	}
 	r.queue = append(r.queue, it)
 	r.qbytes += size
+	if it.kind == itemFrame && !it.audio {
+		r.qframes++
+	}
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -323,7 +346,7 @@ func (r *Recorder) push(it item, size int) {
 func (r *Recorder) take() (items []item, queueDrops uint64, closed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	items, r.queue, r.qbytes = r.queue, nil, 0
+	items, r.queue, r.qbytes, r.qframes = r.queue, nil, 0, 0
 	return items, r.queueDrops, r.closed
 }
 

@@ -9,18 +9,21 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 
 	"github.com/onair-studio/onair/internal/timeline"
 )
 
-// timescale is the media timescale of the recorded track: 90 kHz, the
-// RTP clock of the return path, so no precision is lost on the way.
+// timescale is the media timescale of the recorded tracks: 90 kHz, the
+// RTP clock of the return path, so no precision is lost on the way; one
+// 48 kHz AAC frame is exactly 1920 ticks.
 const timescale = 90000
 
 const (
-	trackID = 1
+	trackID      = 1
+	audioTrackID = 2
 	// A fragment also ends when it holds this many bytes, whatever its
 	// duration, so memory stays bounded for any stream.
 	maxFragmentBytes = 32 << 20
@@ -43,6 +46,12 @@ type writer struct {
 	tl      *timeline.Timeline
 	pending []sample // the fragment being collected
 	pbytes  int
+	// sound: the source's config, the file's (nil: the file has no audio
+	// track), the AAC frames collected for the next fragment and the last
+	// one's time
+	aac, fileAAC *mpeg4audio.AudioSpecificConfig
+	audio        []sample
+	lastAudio    int64
 
 	sps, pps  []byte // latest parameter sets, announced or in-band
 	announced bool   // a new source announced sps/pps: the next IDR must carry them
@@ -144,6 +153,7 @@ func (w *writer) handle(it item) {
 	switch it.kind {
 	case itemStart:
 		w.tl.NewSource()
+		w.aac = it.aac
 		if it.sps != nil && it.pps != nil {
 			w.sps, w.pps, w.announced = it.sps, it.pps, true
 		}
@@ -154,8 +164,27 @@ func (w *writer) handle(it item) {
 		w.tl.NewSource()
 		w.flushKnown()
 	case itemFrame:
-		w.frame(it)
+		if it.audio {
+			w.sound(it)
+		} else {
+			w.frame(it)
+		}
 	}
+}
+
+// sound collects an AAC frame for the next fragment, on the pictures'
+// timeline. A file whose init segment has no audio track (the sound began
+// after it) records the picture alone.
+func (w *writer) sound(it item) {
+	if w.fileAAC == nil || w.needKey {
+		return
+	}
+	dts, ok := w.tl.Follow(it.pts)
+	if !ok || (w.lastAudio != 0 || len(w.audio) > 0) && dts <= w.lastAudio {
+		return // before the picture, or overlapping the last frame
+	}
+	w.lastAudio = dts
+	w.audio = append(w.audio, sample{dts: dts, payload: it.payload, wall: it.wall})
 }
 
 func (w *writer) frame(it item) {
@@ -246,6 +275,12 @@ func (w *writer) prepare() error {
 		init := fmp4.Init{Tracks: []*fmp4.InitTrack{{
 			ID: trackID, TimeScale: timescale, Codec: &fmp4.CodecH264{SPS: w.sps, PPS: w.pps},
 		}}}
+		w.fileAAC, w.audio, w.lastAudio = w.aac, nil, 0
+		if w.aac != nil {
+			init.Tracks = append(init.Tracks, &fmp4.InitTrack{
+				ID: audioTrackID, TimeScale: timescale, Codec: &fmp4.CodecMPEG4Audio{Config: *w.aac},
+			})
+		}
 		var buf seekablebuffer.Buffer
 		if err := init.Marshal(&buf); err != nil {
 			return fmt.Errorf("record: init segment: %w", err)
@@ -311,6 +346,10 @@ func (w *writer) writeFragment(ss []sample, next int64) {
 	part := fmp4.Part{SequenceNumber: w.seq, Tracks: []*fmp4.PartTrack{{
 		ID: trackID, BaseTime: uint64(ss[0].dts), Samples: samples,
 	}}}
+	if len(w.audio) > 0 {
+		part.Tracks = append(part.Tracks, w.audioTrack())
+		w.audio = w.audio[:0]
+	}
 	var buf seekablebuffer.Buffer
 	err := part.Marshal(&buf)
 	if err == nil {
@@ -322,6 +361,21 @@ func (w *writer) writeFragment(ss []sample, next int64) {
 		return
 	}
 	w.r.update(func(s *Status) { s.FramesWritten += uint64(len(ss)) })
+}
+
+// audioTrack is the sound collected since the last fragment. Each AAC
+// frame lasts until the next one, the last its nominal 1024 samples.
+func (w *writer) audioTrack() *fmp4.PartTrack {
+	nominal := int64(timescale * 1024 / w.fileAAC.SampleRate)
+	t := &fmp4.PartTrack{ID: audioTrackID, BaseTime: uint64(w.audio[0].dts)}
+	for i, s := range w.audio {
+		d := nominal
+		if i+1 < len(w.audio) {
+			d = min(w.audio[i+1].dts-s.dts, 4*nominal)
+		}
+		t.Samples = append(t.Samples, &fmp4.Sample{Duration: uint32(max(d, 1)), Payload: s.payload})
+	}
+	return t
 }
 
 // write appends b at the end of the last complete fragment.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
@@ -19,7 +21,9 @@ type collector struct {
 	mu      sync.Mutex
 	starts  int
 	stops   int
-	aus     []AccessUnit
+	tracks  []stream.Tracks
+	aus     []stream.Unit // video
+	audio   []stream.Unit
 	changed chan struct{}
 }
 
@@ -32,16 +36,21 @@ func (c *collector) note() {
 	}
 }
 
-func (c *collector) SourceStarted(string, []byte, []byte) {
+func (c *collector) SourceStarted(_ string, t stream.Tracks) {
 	c.mu.Lock()
 	c.starts++
+	c.tracks = append(c.tracks, t)
 	c.mu.Unlock()
 	c.note()
 }
 
-func (c *collector) AccessUnit(_ string, au AccessUnit) {
+func (c *collector) Unit(_ string, u stream.Unit) {
 	c.mu.Lock()
-	c.aus = append(c.aus, au)
+	if u.Kind == stream.Audio {
+		c.audio = append(c.audio, u)
+	} else {
+		c.aus = append(c.aus, u)
+	}
 	c.mu.Unlock()
 	c.note()
 }
@@ -92,7 +101,7 @@ func clip(t *testing.T, frames int) (aus [][][]byte, sps, pps []byte) {
 	return aus, sps, pps
 }
 
-func startServer(t *testing.T, sink Sink) *Server {
+func startServer(t *testing.T, sink stream.Sink) *Server {
 	t.Helper()
 	s, err := NewServer("127.0.0.1:0", RandomCredentials("encoder"), RandomCredentials("monitor"), sink, nil)
 	if err != nil {
@@ -128,8 +137,9 @@ func TestPublishReachesSink(t *testing.T) {
 		t.Fatalf("%d sources started, want 2", sink.starts)
 	}
 	for i, au := range sink.aus {
+		first := sink.aus[i-i%len(aus)].PTS // each run starts its own clock
 		want := time.Duration(i%len(aus)) * time.Second / 30
-		if d := au.PTS - want; d < -time.Millisecond || d > time.Millisecond {
+		if d := au.PTS - first - want; d < -time.Millisecond || d > time.Millisecond {
 			t.Fatalf("access unit %d: PTS %v, want %v", i, au.PTS, want)
 		}
 		if !bytes.Equal(bytes.Join(au.NALUs, nil), bytes.Join(aus[i%len(aus)], nil)) {
@@ -202,5 +212,69 @@ func TestMonitor(t *testing.T) {
 	cancel()
 	if err := <-published; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The program's sound arrives with the picture on one clock: each unit's
+// PTS is its own capture time, so a sound that began half a second before
+// the first picture still lines up with it, and a monitor sees both tracks.
+func TestAudioReachesSinkAndMonitor(t *testing.T) {
+	aus, sps, pps := clip(t, 30)
+	conf, aacs := testpeer.SineAAC(t, 1000, 2)
+	sink := newCollector()
+	s := startServer(t, sink)
+	p, err := testpeer.PublishAV(s.PublishURL("program"), sps, pps, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// Sound from 0, pictures from 0.5 s: the picture track starts later.
+	const videoStart = 500 * time.Millisecond
+	for i := 0; i < 24; i++ {
+		if err := p.WriteAudio(aacs[i], time.Duration(i)*testpeer.AACFrameDuration); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, au := range aus {
+		if err := p.WriteVideo(au, videoStart+time.Duration(i)*time.Second/30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink.await(t, "sound and pictures", func() bool { return len(sink.audio) == 24 && len(sink.aus) == len(aus) })
+	sink.mu.Lock()
+	if sink.tracks[0].Audio == nil || sink.tracks[0].Audio.SampleRate != 48000 || sink.tracks[0].Audio.ChannelCount != 2 {
+		t.Errorf("announced audio %+v", sink.tracks[0].Audio)
+	}
+	for i, u := range sink.audio {
+		if want := time.Duration(i) * testpeer.AACFrameDuration; u.PTS-want > time.Millisecond || want-u.PTS > time.Millisecond || !bytes.Equal(u.AAC, aacs[i]) {
+			t.Errorf("audio unit %d: PTS %v want %v, %d bytes", i, u.PTS, want, len(u.AAC))
+		}
+	}
+	if d := sink.aus[0].PTS - sink.audio[0].PTS; d < videoStart-time.Millisecond || d > videoStart+time.Millisecond {
+		t.Errorf("first picture %v after the first sound, want %v", d, videoStart)
+	}
+	sink.mu.Unlock()
+
+	// A monitor sees both tracks while the program plays.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(testpeer.AACFrameDuration)
+		defer tick.Stop()
+		for i := 24; ctx.Err() == nil; i++ {
+			<-tick.C
+			pts := time.Duration(i) * testpeer.AACFrameDuration
+			_ = p.WriteAudio(aacs[i%len(aacs)], pts)
+			if i%2 == 0 {
+				_ = p.WriteVideo(aus[(i/2)%len(aus)], pts)
+			}
+		}
+	}()
+	pctx, pcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer pcancel()
+	out, err := exec.CommandContext(pctx, "ffprobe", "-v", "error", "-rtsp_transport", "tcp",
+		"-show_entries", "stream=codec_name,sample_rate,channels", "-of", "csv=p=0", s.MonitorURL("program")).CombinedOutput()
+	if got := strings.Fields(strings.TrimSpace(string(out))); err != nil || !slices.Contains(got, "aac,48000,2") {
+		t.Fatalf("monitor streams: %v: %q", err, out)
 	}
 }

@@ -1,8 +1,9 @@
 // Package rtsp is the return path between the encoder and the master: the
-// encoder publishes its H.264 over RTSP (TCP, loopback) to the master's
-// server, with credentials the master hands it for that run. The same server
-// lets any RTSP player watch the program as a monitor, read-only and behind
-// its own credentials.
+// encoder publishes its H.264 (and, on the program, its AAC audio) over RTSP
+// (TCP, loopback) to the master's server, with credentials the master hands
+// it for that run. The server turns what arrives into stream units for the
+// master's readers. The same server lets any RTSP player watch the program
+// as a monitor, read-only and behind its own credentials.
 package rtsp
 
 import (
@@ -22,6 +23,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/pion/rtp"
+
+	"github.com/onair-studio/onair/internal/stream"
 )
 
 // RenditionPath is where the encoder publishes a rendition on the return
@@ -48,37 +51,35 @@ type AccessUnit struct {
 	PTS time.Duration
 }
 
-// Sink receives what publishers send. Calls for one path come from one
-// goroutine at a time.
-type Sink interface {
-	// SourceStarted is called when a publisher begins on path: a restarted
-	// encoder starts its clock over and may change SPS/PPS.
-	SourceStarted(path string, sps, pps []byte)
-	AccessUnit(path string, au AccessUnit)
-	// SourceStopped is called when the publisher goes away.
-	SourceStopped(path string)
-}
+// aacSamplesPerUnit is the length of one AAC-LC access unit, in samples
+// (and so in RTP ticks at the sample rate).
+const aacSamplesPerUnit = 1024
 
 // Server is the master's RTSP server.
 type Server struct {
 	publish, read Credentials
-	sink          Sink
+	sink          stream.Sink
 	log           *slog.Logger
 	srv           *gortsplib.Server
 	addr          string
 
 	mu      sync.RWMutex
-	streams map[string]*stream // by path, without the leading slash
+	streams map[string]*published // by path, without the leading slash
 }
 
-type stream struct {
+// published is one publisher's stream: its tracks, and the stream that
+// serves them to monitors.
+type published struct {
 	publisher *gortsplib.ServerSession
-	media     *description.Media
+	video     *description.Media
+	h264      *format.H264
+	audio     *description.Media // nil: no sound
+	aac       *format.MPEG4Audio
 	out       *gortsplib.ServerStream
 }
 
 // NewServer listens on addr (host:port, port 0 picks one).
-func NewServer(addr string, publish, read Credentials, sink Sink, log *slog.Logger) (*Server, error) {
+func NewServer(addr string, publish, read Credentials, sink stream.Sink, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -86,7 +87,7 @@ func NewServer(addr string, publish, read Credentials, sink Sink, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("rtsp server: %w", err)
 	}
-	s := &Server{publish: publish, read: read, sink: sink, log: log, addr: ln.Addr().String(), streams: map[string]*stream{}}
+	s := &Server{publish: publish, read: read, sink: sink, log: log, addr: ln.Addr().String(), streams: map[string]*published{}}
 	s.srv = &gortsplib.Server{
 		Handler:     s,
 		RTSPAddress: s.addr,
@@ -133,19 +134,24 @@ func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Re
 	if !ctx.Conn.VerifyCredentials(ctx.Request, s.publish.User, s.publish.Pass) {
 		return unauthorized()
 	}
-	var h264 *format.H264
-	media := ctx.Description.FindFormat(&h264)
-	if media == nil {
+	st := &published{publisher: ctx.Session}
+	st.video = ctx.Description.FindFormat(&st.h264)
+	if st.video == nil {
 		return &base.Response{StatusCode: base.StatusBadRequest}, fmt.Errorf("publisher offers no H.264 track")
 	}
+	// Sound is optional: an encoder without it still publishes its picture.
+	st.audio = ctx.Description.FindFormat(&st.aac)
+	if st.audio != nil && st.aac.Config == nil {
+		return &base.Response{StatusCode: base.StatusBadRequest}, fmt.Errorf("publisher's MPEG-4 Audio track has no AudioSpecificConfig")
+	}
 	path := cleanPath(ctx.Path)
-	out := &gortsplib.ServerStream{Server: s.srv, Desc: ctx.Description}
-	if err := out.Initialize(); err != nil {
+	st.out = &gortsplib.ServerStream{Server: s.srv, Desc: ctx.Description}
+	if err := st.out.Initialize(); err != nil {
 		return &base.Response{StatusCode: base.StatusInternalServerError}, err
 	}
 	s.mu.Lock()
 	old := s.streams[path]
-	s.streams[path] = &stream{publisher: ctx.Session, media: media, out: out}
+	s.streams[path] = st
 	s.mu.Unlock()
 	if old != nil {
 		// A new encoder replaces one that is still connected: the old one
@@ -153,13 +159,20 @@ func (s *Server) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Re
 		old.out.Close()
 		old.publisher.Close()
 	}
-	sps, pps := h264.SafeParams()
-	s.log.Info("rtsp publisher announced", "path", path)
-	s.sink.SourceStarted(path, sps, pps)
+	sps, pps := st.h264.SafeParams()
+	tracks := stream.Tracks{Video: &stream.H264{SPS: sps, PPS: pps}}
+	if st.aac != nil {
+		tracks.Audio = st.aac.Config
+	}
+	s.log.Info("rtsp publisher announced", "path", path, "audio", st.aac != nil)
+	s.sink.SourceStarted(path, tracks)
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
-// OnRecord routes the publisher's packets to the sink and to monitors.
+// OnRecord routes the publisher's packets to the sink and to monitors. Each
+// packet's PTS is its own RTP timestamp on the publisher's clock (both
+// tracks count from the same start), so audio and video stay aligned
+// whichever began first.
 func (s *Server) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Response, error) {
 	path := cleanPath(ctx.Path)
 	s.mu.RLock()
@@ -168,24 +181,39 @@ func (s *Server) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respon
 	if st == nil || st.publisher != ctx.Session {
 		return &base.Response{StatusCode: base.StatusBadRequest}, fmt.Errorf("no announced stream at %s", path)
 	}
-	var h264 *format.H264
-	ctx.Session.AnnouncedDescription().FindFormat(&h264)
-	dec, err := h264.CreateDecoder()
+	dec, err := st.h264.CreateDecoder()
 	if err != nil {
 		return &base.Response{StatusCode: base.StatusInternalServerError}, err
 	}
-	ctx.Session.OnPacketRTP(st.media, h264, func(pkt *rtp.Packet) {
-		_ = st.out.WritePacketRTP(st.media, pkt)
-		pts, ok := ctx.Session.PacketPTS2(st.media, pkt)
-		if !ok {
-			return
-		}
+	var videoClock stream.Unwrap
+	ctx.Session.OnPacketRTP(st.video, st.h264, func(pkt *rtp.Packet) {
+		_ = st.out.WritePacketRTP(st.video, pkt)
+		pts := stream.Duration(videoClock.Next(pkt.Timestamp), 90000)
 		nalus, err := dec.Decode(pkt)
 		if err != nil {
 			return // more packets needed, or a loss: the next keyframe recovers
 		}
-		s.sink.AccessUnit(path, AccessUnit{NALUs: nalus, PTS: time.Duration(pts) * time.Second / 90000})
+		s.sink.Unit(path, stream.VideoUnit(nalus, pts))
 	})
+	if st.audio != nil {
+		adec, err := st.aac.CreateDecoder()
+		if err != nil {
+			return &base.Response{StatusCode: base.StatusInternalServerError}, err
+		}
+		var audioClock stream.Unwrap
+		rate := int64(st.aac.ClockRate())
+		ctx.Session.OnPacketRTP(st.audio, st.aac, func(pkt *rtp.Packet) {
+			_ = st.out.WritePacketRTP(st.audio, pkt)
+			ticks := audioClock.Next(pkt.Timestamp)
+			aus, err := adec.Decode(pkt)
+			if err != nil {
+				return // a fragment, or a loss: the next packet recovers
+			}
+			for i, au := range aus {
+				s.sink.Unit(path, stream.AudioUnit(au, stream.Duration(ticks+int64(i)*aacSamplesPerUnit, rate)))
+			}
+		})
+	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 

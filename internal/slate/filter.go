@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
-	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -41,15 +42,24 @@ type Slate struct {
 	SPS, PPS []byte
 	GOP      [][][]byte
 	FPS      int
+	// AAC is the program's sound config and Silence one silent AAC frame
+	// in it, so the slate keeps the sound track going; nil: no sound.
+	AAC     *mpeg4audio.AudioSpecificConfig
+	Silence []byte
+}
+
+// silenceFrame is one silent AAC frame's duration.
+func (s *Slate) silenceFrame() time.Duration {
+	return 1024 * time.Second / time.Duration(s.AAC.SampleRate)
 }
 
 func (s *Slate) frame() time.Duration { return time.Second / time.Duration(s.FPS) }
 
-// Filter sits between the return path and the outputs. It is an rtsp.Sink
+// Filter sits between the return path and the outputs. It is a stream.Sink
 // that passes everything through while pictures come, and feeds the slate
 // on a path that has gone quiet.
 type Filter struct {
-	next rtsp.Sink
+	next stream.Sink
 	now  func() time.Time
 	// keyframe asks the encoder for an IDR: the switch back from the slate
 	// waits for one.
@@ -65,18 +75,19 @@ type Filter struct {
 
 type path struct {
 	slate    *Slate
-	lastAU   time.Time // last real picture, or when the slate was set
-	sps, pps []byte    // the real source's
+	lastAU   time.Time     // last real picture, or when the slate was set
+	tracks   stream.Tracks // the real source's
 	showing  bool
 	since    time.Time // when the slate began showing
 	slots    int       // frame slots sent since
+	silences int       // silent AAC frames sent since
 	gopPos   int       // next picture of the GOP
 	askedKey time.Time // last keyframe request while waiting to switch back
 }
 
 // New returns a filter in front of next; now is its clock (time.Now outside
 // tests), keyframe asks the encoder for an IDR.
-func New(next rtsp.Sink, now func() time.Time, keyframe func(), log *slog.Logger) *Filter {
+func New(next stream.Sink, now func() time.Time, keyframe func(), log *slog.Logger) *Filter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -130,7 +141,7 @@ func (f *Filter) SetLive(live bool) {
 		if p.showing && !live {
 			// The outputs keep the real parameter sets for the next start.
 			p.showing = false
-			f.next.SourceStarted(name, p.sps, p.pps)
+			f.next.SourceStarted(name, p.tracks)
 		}
 	}
 }
@@ -149,24 +160,30 @@ func (f *Filter) Showing() []string {
 	return out
 }
 
-func (f *Filter) SourceStarted(name string, sps, pps []byte) {
+func (f *Filter) SourceStarted(name string, t stream.Tracks) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.path(name)
-	p.sps, p.pps = sps, pps
+	p.tracks = t
 	if !p.showing {
-		f.next.SourceStarted(name, sps, pps)
+		f.next.SourceStarted(name, t)
 	}
 }
 
-func (f *Filter) AccessUnit(name string, au rtsp.AccessUnit) {
+func (f *Filter) Unit(name string, u stream.Unit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.path(name)
+	if u.Kind != stream.Video {
+		if !p.showing {
+			f.next.Unit(name, u)
+		}
+		return
+	}
 	now := f.now()
 	p.lastAU = now
 	if p.showing {
-		if !h264.IsRandomAccess(au.NALUs) {
+		if !u.Key {
 			// A decoder cannot start here: the slate stays until a keyframe.
 			if now.Sub(p.askedKey) >= After && f.keyframe != nil {
 				p.askedKey = now
@@ -176,9 +193,9 @@ func (f *Filter) AccessUnit(name string, au rtsp.AccessUnit) {
 		}
 		p.showing = false
 		f.log.Info("slate off: the program is back", "path", name, "after", now.Sub(p.since).Round(time.Millisecond))
-		f.next.SourceStarted(name, p.sps, p.pps)
+		f.next.SourceStarted(name, p.tracks)
 	}
-	f.next.AccessUnit(name, au)
+	f.next.Unit(name, u)
 }
 
 func (f *Filter) SourceStopped(name string) {
@@ -207,8 +224,8 @@ func (f *Filter) Tick(now time.Time) {
 // show starts the slate on a path as a new source, so the outputs rebase
 // its timestamps after the last real ones.
 func (f *Filter) show(name string, p *path, now time.Time) {
-	p.showing, p.since, p.slots, p.gopPos, p.askedKey = true, now, 0, 0, time.Time{}
-	f.next.SourceStarted(name, p.slate.SPS, p.slate.PPS)
+	p.showing, p.since, p.slots, p.gopPos, p.askedKey, p.silences = true, now, 0, 0, time.Time{}, 0
+	f.next.SourceStarted(name, stream.Tracks{Video: &stream.H264{SPS: p.slate.SPS, PPS: p.slate.PPS}, Audio: p.slate.AAC})
 	f.send(name, p, now)
 }
 
@@ -221,7 +238,17 @@ func (f *Filter) send(name string, p *path, now time.Time) {
 	for ; p.slots < due; p.slots++ {
 		au := p.slate.GOP[p.gopPos]
 		p.gopPos = (p.gopPos + 1) % len(p.slate.GOP)
-		f.next.AccessUnit(name, rtsp.AccessUnit{NALUs: au, PTS: time.Duration(p.slots) * frame})
+		f.next.Unit(name, stream.VideoUnit(au, time.Duration(p.slots)*frame))
+	}
+	if p.slate.AAC == nil {
+		return
+	}
+	// Silence through the last picture's time, so sound never runs ahead.
+	aac := p.slate.silenceFrame()
+	upTo := time.Duration(p.slots) * frame
+	p.silences = max(p.silences, int((upTo-time.Duration(maxLate)*frame)/aac))
+	for ; time.Duration(p.silences)*aac < upTo; p.silences++ {
+		f.next.Unit(name, stream.AudioUnit(p.slate.Silence, time.Duration(p.silences)*aac))
 	}
 }
 
@@ -230,6 +257,13 @@ func FromReply(r *pb.SlateReply, fps int) (*Slate, error) {
 	s := &Slate{SPS: r.GetSps(), PPS: r.GetPps(), FPS: fps}
 	for _, au := range r.GetAccessUnits() {
 		s.GOP = append(s.GOP, au.GetNalus())
+	}
+	if len(r.GetAacConfig()) > 0 && len(r.GetAacSilence()) > 0 {
+		var c mpeg4audio.AudioSpecificConfig
+		if err := c.Unmarshal(r.GetAacConfig()); err != nil || c.SampleRate <= 0 {
+			return nil, fmt.Errorf("slate: unreadable AAC config: %v", err)
+		}
+		s.AAC, s.Silence = &c, r.GetAacSilence()
 	}
 	switch {
 	case fps <= 0:

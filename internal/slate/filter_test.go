@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"github.com/onair-studio/onair/internal/stream"
 )
 
 // call is one call the outputs received.
@@ -15,13 +17,22 @@ type call struct {
 	pts  time.Duration
 }
 
-type recorder struct{ calls []call }
-
-func (r *recorder) SourceStarted(_ string, sps, _ []byte) {
-	r.calls = append(r.calls, call{kind: "start", sps: string(sps)})
+type recorder struct {
+	calls  []call
+	sounds []stream.Unit
+	audio  []*mpeg4audio.AudioSpecificConfig // each start's
 }
-func (r *recorder) AccessUnit(_ string, au rtsp.AccessUnit) {
-	r.calls = append(r.calls, call{kind: "au", au: string(au.NALUs[0]), pts: au.PTS})
+
+func (r *recorder) SourceStarted(_ string, t stream.Tracks) {
+	r.calls = append(r.calls, call{kind: "start", sps: string(t.SPS())})
+	r.audio = append(r.audio, t.Audio)
+}
+func (r *recorder) Unit(_ string, u stream.Unit) {
+	if u.Kind == stream.Audio {
+		r.sounds = append(r.sounds, u)
+		return
+	}
+	r.calls = append(r.calls, call{kind: "au", au: string(u.NALUs[0]), pts: u.PTS})
 }
 func (r *recorder) SourceStopped(string) {}
 
@@ -39,7 +50,11 @@ const (
 	realP    = "\x41real-p"
 )
 
-func au(nalu string) rtsp.AccessUnit { return rtsp.AccessUnit{NALUs: [][]byte{[]byte(nalu)}} }
+func au(nalu string) stream.Unit { return stream.VideoUnit([][]byte{[]byte(nalu)}, 0) }
+
+func tracks(sps string) stream.Tracks {
+	return stream.Tracks{Video: &stream.H264{SPS: []byte(sps), PPS: []byte("pps")}}
+}
 
 // clock is a hand-moved clock for the filter.
 type clock struct{ t time.Time }
@@ -55,7 +70,7 @@ func setup(t *testing.T) (*Filter, *recorder, *clock, *int) {
 	// 10 fps, a GOP of three pictures.
 	f.SetSlate("program", &Slate{SPS: []byte("slate-sps"), PPS: []byte("pps"), FPS: 10,
 		GOP: [][][]byte{{[]byte(slateIDR)}, {[]byte(slateP)}, {[]byte(slateP)}}})
-	f.SourceStarted("program", []byte("real-sps"), []byte("pps"))
+	f.SourceStarted("program", tracks("real-sps"))
 	return f, rec, clk, keyframes
 }
 
@@ -65,9 +80,9 @@ func setup(t *testing.T) (*Filter, *recorder, *clock, *int) {
 // at its first keyframe, announced with its own parameter sets.
 func TestSlateDuringOutage(t *testing.T) {
 	f, rec, clk, keyframes := setup(t)
-	f.AccessUnit("program", au(realIDR))
+	f.Unit("program", au(realIDR))
 	f.Tick(clk.add(500 * time.Millisecond))
-	f.AccessUnit("program", au(realP))
+	f.Unit("program", au(realP))
 	f.Tick(clk.add(999 * time.Millisecond))
 	if got := rec.take(); len(got) != 3 || got[0].kind != "start" || got[1].au != realIDR || got[2].au != realP {
 		t.Fatalf("while pictures come: %+v, want them passed through", got)
@@ -101,8 +116,8 @@ func TestSlateDuringOutage(t *testing.T) {
 	}
 
 	// The encoder is back, mid-GOP: the slate stays and an IDR is asked for.
-	f.SourceStarted("program", []byte("new-sps"), []byte("pps"))
-	f.AccessUnit("program", au(realP))
+	f.SourceStarted("program", tracks("new-sps"))
+	f.Unit("program", au(realP))
 	f.Tick(clk.add(100 * time.Millisecond))
 	if got := rec.take(); len(got) != 1 || got[0].au != slateIDR {
 		t.Fatalf("before the real keyframe: %+v, want the slate going on", got)
@@ -110,7 +125,7 @@ func TestSlateDuringOutage(t *testing.T) {
 	if *keyframes != 1 {
 		t.Fatalf("%d keyframe requests, want 1", *keyframes)
 	}
-	f.AccessUnit("program", au(realIDR))
+	f.Unit("program", au(realIDR))
 	f.Tick(clk.add(100 * time.Millisecond))
 	got = rec.take()
 	if len(got) != 2 || got[0] != (call{kind: "start", sps: "new-sps"}) || got[1].au != realIDR {
@@ -148,7 +163,7 @@ func TestNoSlateNoPictures(t *testing.T) {
 	rec, clk := &recorder{}, &clock{t: time.Unix(1000, 0)}
 	f := New(rec, clk.now, nil, nil)
 	f.SetLive(true)
-	f.AccessUnit("program", au(realIDR))
+	f.Unit("program", au(realIDR))
 	f.Tick(clk.add(5 * time.Second))
 	if got := rec.take(); len(got) != 1 {
 		t.Fatalf("%+v, want only the real picture", got)
@@ -173,5 +188,33 @@ func TestNoSlateOffAir(t *testing.T) {
 	f.Tick(clk.add(10 * time.Millisecond))
 	if got := rec.take(); len(got) != 2 || got[1].au != slateIDR {
 		t.Fatalf("back on air with the encoder still down: %+v, want the slate at once", got)
+	}
+}
+
+// While the slate shows, it carries silence on the program's sound track:
+// one silent AAC frame after another from the slate's start, never past
+// the time of its last picture, so players and live servers hear a sound track go on.
+func TestSlateCarriesSilence(t *testing.T) {
+	f, rec, clk, _ := setup(t)
+	conf := &mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 48000, ChannelCount: 2}
+	f.SetSlate("program", &Slate{SPS: []byte("slate-sps"), PPS: []byte("pps"), FPS: 10,
+		GOP: [][][]byte{{[]byte(slateIDR)}}, AAC: conf, Silence: []byte("silence")})
+	f.Unit("program", au(realIDR))
+	f.Tick(clk.add(time.Second)) // the slate starts
+	for i := 0; i < 20; i++ {
+		f.Tick(clk.add(100 * time.Millisecond))
+	}
+	if a := rec.audio[len(rec.audio)-1]; a != conf {
+		t.Fatalf("the slate announced sound %v, want the program's", a)
+	}
+	frame := 1024 * time.Second / 48000
+	last := rec.calls[len(rec.calls)-1].pts
+	if n := len(rec.sounds); n < int(last/frame) {
+		t.Fatalf("%d silent frames for %v of slate", n, last)
+	}
+	for i, u := range rec.sounds {
+		if string(u.AAC) != "silence" || u.PTS != time.Duration(i)*frame || u.PTS >= last+100*time.Millisecond {
+			t.Fatalf("silent frame %d: %q at %v (last picture at %v)", i, u.AAC, u.PTS, last)
+		}
 	}
 }

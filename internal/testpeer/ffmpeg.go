@@ -125,7 +125,7 @@ func SplitAccessUnits(nalus [][]byte) [][][]byte {
 	return aus
 }
 
-// Packet is one video packet of a media file as ffprobe sees it.
+// Packet is one packet of a media file as ffprobe sees it.
 type Packet struct {
 	PTS, DTS time.Duration
 	Key      bool
@@ -134,14 +134,24 @@ type Packet struct {
 // ProbePackets lists the video packets of a file with ffprobe.
 func ProbePackets(t testing.TB, path string) []Packet {
 	t.Helper()
+	return ProbeStreamPackets(t, path, "v:0")
+}
+
+// ProbeStreamPackets lists the packets of one stream of a file ("v:0",
+// "a:0") with ffprobe.
+func ProbeStreamPackets(t testing.TB, path, stream string) []Packet {
+	t.Helper()
 	Need(t, "ffprobe")
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0",
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", stream,
 		"-show_entries", "packet=pts_time,dts_time,flags", "-of", "compact=p=0", path).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", path, err)
 	}
 	var pkts []Packet
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue // ffprobe's line for a packet of side data only
+		}
 		var p Packet
 		for _, kv := range strings.Split(line, "|") {
 			k, v, _ := strings.Cut(kv, "=")

@@ -85,3 +85,14 @@ func (t *Timeline) Last() int64 {
 // FrameTicks is the recent interval between source frames, in output ticks:
 // where the last frame ends when nothing follows it.
 func (t *Timeline) FrameTicks() int64 { return t.frameDur }
+
+// Follow returns the output timestamp of another track's unit (audio) with
+// source timestamp src: the same offset as the frames', so both tracks move
+// together through every restart. False until the first frame set the
+// offset.
+func (t *Timeline) Follow(src time.Duration) (int64, bool) {
+	if !t.started || t.rebase {
+		return 0, false
+	}
+	return t.Ticks(src) + t.offset, true
+}

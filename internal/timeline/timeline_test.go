@@ -124,3 +124,26 @@ func TestTicksRoundToNearest(t *testing.T) {
 		}
 	}
 }
+
+// Audio follows the frames' offset: at a restart it moves with the picture,
+// so a sound and the picture captured with it keep the same output time.
+func TestFollowSharesTheOffset(t *testing.T) {
+	tl := New(5*time.Second, 1000)
+	wall := time.Unix(100, 0)
+	if _, ok := tl.Follow(0); ok {
+		t.Fatal("audio placed before any frame")
+	}
+	tl.Stamp(0, wall)
+	tl.Stamp(time.Second, wall.Add(time.Second))
+	if a, _ := tl.Follow(500 * time.Millisecond); a != 5500 {
+		t.Fatalf("audio at 0.5 s: %d, want 5500", a)
+	}
+	tl.NewSource() // the encoder restarted: its clock starts over
+	if _, ok := tl.Follow(0); ok {
+		t.Fatal("audio of the new source placed before its first frame")
+	}
+	v := tl.Stamp(0, wall.Add(2*time.Second))
+	if a, _ := tl.Follow(20 * time.Millisecond); a != v+20 {
+		t.Fatalf("audio 20 ms after the new source's first frame at %d: %d", v, a)
+	}
+}

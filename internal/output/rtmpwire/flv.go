@@ -113,3 +113,23 @@ func VideoTag(b []byte) (key, seqHeader bool) {
 func AudioSequenceHeader(b []byte) bool {
 	return len(b) > 1 && b[0]>>4 == 10 && b[1] == 0
 }
+
+// FLV audio tag bodies for AAC: the first byte says SoundFormat 10 (AAC),
+// 44 kHz, 16-bit, stereo, which the FLV spec requires for AAC whatever the
+// stream's real rate and channels (those are in the AudioSpecificConfig).
+const (
+	flvAAC            = 10<<4 | 3<<2 | 1<<1 | 1
+	aacSequenceHeader = 0
+	aacRaw            = 1
+)
+
+// AACSequenceHeader is the audio tag that carries the decoder configuration
+// (the AudioSpecificConfig, ISO 14496-3 1.6.2.1).
+func AACSequenceHeader(asc []byte) []byte {
+	return append([]byte{flvAAC, aacSequenceHeader}, asc...)
+}
+
+// AACFrame is the audio tag for one raw AAC access unit.
+func AACFrame(au []byte) []byte {
+	return append([]byte{flvAAC, aacRaw}, au...)
+}

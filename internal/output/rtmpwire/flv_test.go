@@ -76,3 +76,17 @@ func TestAVCFrame(t *testing.T) {
 		t.Error("AudioSequenceHeader")
 	}
 }
+
+// An AAC tag says AAC, 44 kHz, 16-bit, stereo as the FLV spec wants, and
+// the sequence header is told apart from a frame.
+func TestAACTags(t *testing.T) {
+	asc := []byte{0x11, 0x90} // AAC-LC, 48 kHz, stereo
+	seq := AACSequenceHeader(asc)
+	if !bytes.Equal(seq, []byte{0xaf, 0, 0x11, 0x90}) || !AudioSequenceHeader(seq) {
+		t.Fatalf("sequence header % x", seq)
+	}
+	frame := AACFrame([]byte{0x21, 0x10})
+	if !bytes.Equal(frame, []byte{0xaf, 1, 0x21, 0x10}) || AudioSequenceHeader(frame) {
+		t.Fatalf("frame % x", frame)
+	}
+}

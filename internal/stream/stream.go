@@ -1,0 +1,149 @@
+// Package stream is the master's one model of a stream: its tracks (H.264
+// video with its parameter sets; AAC audio with its AudioSpecificConfig),
+// the access units that flow on them, and the fan-out to every reader. The
+// return path feeds it; destinations, the embedded server's feed, the slate
+// and recordings all read it through the one Sink interface.
+package stream
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+)
+
+// Kind is the track a unit belongs to.
+type Kind int
+
+const (
+	Video Kind = iota
+	Audio
+)
+
+// H264 describes a video track.
+type H264 struct{ SPS, PPS []byte }
+
+// Tracks are what a source carries. Video is always there; Audio is nil for
+// a source without sound.
+type Tracks struct {
+	Video *H264
+	Audio *mpeg4audio.AudioSpecificConfig
+}
+
+// SPS and PPS of the video track, nil if unknown.
+func (t Tracks) SPS() []byte {
+	if t.Video == nil {
+		return nil
+	}
+	return t.Video.SPS
+}
+
+func (t Tracks) PPS() []byte {
+	if t.Video == nil {
+		return nil
+	}
+	return t.Video.PPS
+}
+
+// Unit is one access unit of one track. PTS counts the source's capture
+// clock (it starts over with each new source); a video picture and the
+// audio captured at the same moment carry the same PTS.
+type Unit struct {
+	Kind Kind
+	PTS  time.Duration
+	// NALUs of a picture, without start codes (video). The encoder uses no
+	// B-frames, so decode order is presentation order.
+	NALUs [][]byte
+	// Key marks a picture a decoder can start at (video).
+	Key bool
+	// AAC is one raw AAC access unit, 1024 samples (audio).
+	AAC []byte
+}
+
+// VideoUnit is a picture, its keyframe flag read from its NAL units.
+func VideoUnit(nalus [][]byte, pts time.Duration) Unit {
+	return Unit{Kind: Video, PTS: pts, NALUs: nalus, Key: h264.IsRandomAccess(nalus)}
+}
+
+// AudioUnit is one AAC access unit.
+func AudioUnit(aac []byte, pts time.Duration) Unit {
+	return Unit{Kind: Audio, PTS: pts, AAC: aac}
+}
+
+// Sink is every reader of streams. Calls for one path come from one
+// goroutine at a time; a sink copies what it keeps and never blocks.
+type Sink interface {
+	// SourceStarted says a source begins on path: its clock starts over
+	// and tracks describe it.
+	SourceStarted(path string, tracks Tracks)
+	// Unit is one access unit of the source on path.
+	Unit(path string, u Unit)
+	// SourceStopped says the source on path went away.
+	SourceStopped(path string)
+}
+
+// FanOut hands everything it hears to every sink added to it.
+type FanOut struct {
+	mu    sync.Mutex
+	sinks []Sink
+}
+
+// Add starts feeding s.
+func (f *FanOut) Add(s Sink) {
+	f.mu.Lock()
+	f.sinks = append(f.sinks, s)
+	f.mu.Unlock()
+}
+
+// Remove stops feeding s.
+func (f *FanOut) Remove(s Sink) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// A new slice: each may be iterating over the old one.
+	f.sinks = slices.DeleteFunc(slices.Clone(f.sinks), func(x Sink) bool { return x == s })
+}
+
+func (f *FanOut) each(fn func(Sink)) {
+	f.mu.Lock()
+	ss := f.sinks
+	f.mu.Unlock()
+	for _, s := range ss {
+		fn(s)
+	}
+}
+
+func (f *FanOut) SourceStarted(path string, t Tracks) {
+	f.each(func(s Sink) { s.SourceStarted(path, t) })
+}
+
+func (f *FanOut) Unit(path string, u Unit) { f.each(func(s Sink) { s.Unit(path, u) }) }
+
+func (f *FanOut) SourceStopped(path string) { f.each(func(s Sink) { s.SourceStopped(path) }) }
+
+// Unwrap turns a 32-bit RTP timestamp counter into a continuous count: it
+// keeps the last value and adds the signed difference, so a track survives
+// the counter's wrap (13 h at 90 kHz, 25 h at 48 kHz).
+type Unwrap struct {
+	started bool
+	last    uint32
+	total   int64
+}
+
+// Next returns the unwrapped count for ts.
+func (u *Unwrap) Next(ts uint32) int64 {
+	if !u.started {
+		u.started, u.last, u.total = true, ts, int64(ts)
+		return u.total
+	}
+	u.total += int64(int32(ts - u.last))
+	u.last = ts
+	return u.total
+}
+
+// Duration converts ticks at rate per second to a duration without
+// overflowing on long runs.
+func Duration(ticks, rate int64) time.Duration {
+	return time.Duration(ticks/rate)*time.Second + time.Duration(ticks%rate)*time.Second/time.Duration(rate)
+}
