@@ -41,6 +41,9 @@ commands:
   snapshot [-o FILE] [-size WxH] [-format png|jpeg]
                      save the current program picture
   monitor-url        the RTSP address (with password) to watch the program
+  audio              the sound: sources, strips and level; 'audio devices' lists
+                     devices; 'audio volume|mute|unmute|offset|add|rm|bitrate ...'
+                     changes it (see 'master ctl audio help')
 
 On the master's own machine -addr, -token and -fingerprint are found in the
 config directory. From another machine pass all three.
@@ -227,6 +230,8 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		st, err = c.SetBitrate(ctx, &pb.BitrateRequest{Kbps: int32(kbps)})
 	case "snapshot":
 		return snapshot(ctx, c, args[1:], out)
+	case "audio":
+		return ctlAudio(ctx, c, args[1:], out)
 	case "monitor-url":
 		r, err := c.MonitorURL(ctx, &pb.Empty{})
 		if err != nil {
