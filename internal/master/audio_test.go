@@ -3,12 +3,17 @@ package master
 import (
 	"context"
 	"net"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/state"
 
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -97,5 +102,21 @@ func TestLevelsReachWatchersAcrossRestarts(t *testing.T) {
 	current.Store(&second)
 	if !sawFrom(-6, 20) {
 		t.Fatal("no meters from the encoder after the restart")
+	}
+}
+
+// The encoder is configured from the desired state, again after every
+// restart, so its config must carry the audio whole.
+func TestEncoderConfigCarriesAudio(t *testing.T) {
+	d := state.Desired{Audio: config.Audio{BitrateKbps: 96, VolumeDB: -2, Sources: []config.AudioSource{
+		{Source: "mic", VolumeDB: -3, Muted: true, OffsetMS: -40}, {Source: "tone:1000"}}}}
+	want := &pb.AudioSettings{BitrateKbps: 96, VolumeDb: -2, Sources: []*pb.AudioSource{
+		{Source: "mic", VolumeDb: -3, Muted: true, OffsetMs: -40}, {Source: "tone:1000"}}}
+	if got := encoderConfig(d).GetAudio(); !proto.Equal(got, want) {
+		t.Fatalf("encoder config audio %v, want %v", got, want)
+	}
+	// The API's empty settings are the defaults, as the proto says.
+	if got := audioFromPB(&pb.AudioSettings{}); !reflect.DeepEqual(got, config.DefaultAudio()) {
+		t.Fatalf("empty settings read as %+v, want the defaults", got)
 	}
 }
