@@ -36,7 +36,9 @@ func TestMixerSliderSendsSetAudio(t *testing.T) {
 
 	p.master.slider.SetValue(3)
 	r.await("SetAudio with the master volume", func() bool {
-		return slices.ContainsFunc(r.master.Calls(), func(c string) bool { return strings.HasPrefix(c, "SetAudio") && strings.Contains(oneSpaced(c), "} volume_db:3 ") })
+		return slices.ContainsFunc(r.master.Calls(), func(c string) bool {
+			return strings.HasPrefix(c, "SetAudio") && strings.Contains(oneSpaced(c), "} volume_db:3 ")
+		})
 	})
 	test.Tap(p.rows[1].mute)
 	r.await("desktop unmuted", func() bool { return p.rows[1].mute.Text == "Mute" })
