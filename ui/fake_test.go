@@ -15,6 +15,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/control"
@@ -31,15 +33,20 @@ type fakeMaster struct {
 	st      *pb.MasterStatus
 	at      time.Time // the events' time; zero: now
 	changed chan struct{}
+	levels  chan *pb.AudioLevels
 }
 
 func newFakeMaster() *fakeMaster {
-	return &fakeMaster{changed: make(chan struct{}, 1), st: &pb.MasterStatus{
+	return &fakeMaster{changed: make(chan struct{}, 1), levels: make(chan *pb.AudioLevels, 16), st: &pb.MasterStatus{
 		Pid: 4242,
 		Settings: &pb.EncoderSettings{Width: 1280, Height: 720, Fps: 30, BitrateKbps: 4500,
 			KeyframeSeconds: 2, Preset: "veryfast", Backend: "auto", Source: "pattern"},
-		Children: []*pb.ChildStatus{{Name: "encoder", State: "running", Pid: 11}, {Name: "pluginhost", State: "running", Pid: 12}},
-		Encoder:  &pb.EncoderStatus{Backend: "libx264", Refused: []*pb.BackendRefusal{{Backend: "h264_nvenc", Reason: "no device"}}},
+		Children:      []*pb.ChildStatus{{Name: "encoder", State: "running", Pid: 11}, {Name: "pluginhost", State: "running", Pid: 12}},
+		Encoder:       &pb.EncoderStatus{Backend: "libx264", Refused: []*pb.BackendRefusal{{Backend: "h264_nvenc", Reason: "no device"}}},
+		AudioSettings: &pb.AudioSettings{BitrateKbps: 160, Sources: []*pb.AudioSource{{Source: "mic"}, {Source: "desktop", Muted: true}}},
+		Audio: &pb.AudioStatus{Reason: "microphone + desktop sound", Strips: []*pb.AudioStrip{
+			{Name: "mic", From: "mic", Live: true, Reason: "capturing microphone (default input)"},
+			{Name: "desktop", From: "desktop", Reason: "desktop sound: silent: no output"}}},
 	}}
 }
 
@@ -110,10 +117,16 @@ func (m *fakeMaster) WatchEvents(_ *pb.WatchRequest, s pb.Control_WatchEventsSer
 		if err := s.Send(&pb.Event{UnixMs: m.eventTime(), Status: m.status()}); err != nil {
 			return err
 		}
+	wait:
 		select {
 		case <-s.Context().Done():
 			return nil
 		case <-m.changed:
+		case l := <-m.levels:
+			if err := s.Send(&pb.Event{UnixMs: time.Now().UnixMilli(), AudioLevels: l}); err != nil {
+				return err
+			}
+			goto wait
 		}
 	}
 }
@@ -173,6 +186,23 @@ func (m *fakeMaster) SetPlugins(_ context.Context, r *pb.PluginList) (*pb.Master
 	m.record("SetPlugins", r)
 	m.set(func(st *pb.MasterStatus) { st.PluginList = r.GetPlugins() })
 	return m.status(), nil
+}
+
+// SetAudio refuses what the real master refuses in the tests' cases: a
+// volume out of range, a device that is gone.
+func (m *fakeMaster) SetAudio(_ context.Context, r *pb.AudioSettings) (*pb.MasterStatus, error) {
+	m.record("SetAudio", r)
+	for i, s := range r.GetSources() {
+		if s.GetSource() == "pulse:gone" {
+			return nil, status.Errorf(codes.InvalidArgument, "audio.sources.%d.source: no audio device named \"gone\"; devices: pulse:usb_mic (USB microphone)", i)
+		}
+	}
+	m.set(func(st *pb.MasterStatus) { st.AudioSettings = r })
+	return m.status(), nil
+}
+
+func (m *fakeMaster) AudioDevices(context.Context, *pb.Empty) (*pb.AudioDeviceList, error) {
+	return &pb.AudioDeviceList{Devices: []*pb.AudioDevice{{Name: "usb_mic", Description: "USB microphone"}, {Name: "gone", Description: "unplugged"}}}, nil
 }
 
 func (m *fakeMaster) Snapshot(context.Context, *pb.SnapshotRequest) (*pb.SnapshotReply, error) {

@@ -59,6 +59,7 @@ type Studio struct {
 	dests   *destinations
 	scene   *scenePanel
 	encoder *encoderPanel
+	audio   *audioPanel
 	procs   *processes
 	plugins *pluginsPanel
 	logs    *logView
@@ -80,6 +81,7 @@ func New(opt Options) *Studio {
 	s.dests = newDestinations(s)
 	s.scene = newScenePanel(s)
 	s.encoder = newEncoderPanel(s)
+	s.audio = newAudioPanel(s)
 	s.procs = newProcesses(s)
 	s.plugins = newPluginsPanel(s)
 	s.logs = newLogView()
@@ -88,6 +90,7 @@ func New(opt Options) *Studio {
 		container.NewTabItem("Destinations", s.dests.content),
 		container.NewTabItem("Scene", s.scene.content),
 		container.NewTabItem("Encoder", s.encoder.content),
+		container.NewTabItem("Audio", s.audio.content),
 		container.NewTabItem("Plugins", s.plugins.content),
 		container.NewTabItem("Processes", s.procs.content),
 	)
@@ -124,6 +127,7 @@ func (s *Studio) Connected(c pb.ControlClient, addr string, again bool) {
 	s.everUp = true
 	s.live.refresh()
 	s.preview.start(c)
+	s.audio.loadDevices(c)
 	s.setTitle()
 }
 
@@ -162,6 +166,9 @@ func (s *Studio) Apply(ev *pb.Event) {
 	if ev.GetLog() != "" {
 		s.logs.add(ev.GetLog())
 	}
+	if l := ev.GetAudioLevels(); l != nil {
+		s.audio.levels(l)
+	}
 	if st := ev.GetStatus(); st != nil {
 		at := time.UnixMilli(ev.GetUnixMs())
 		if ev.GetUnixMs() == 0 {
@@ -182,6 +189,7 @@ func (s *Studio) applyStatus(st *pb.MasterStatus, at time.Time) {
 	s.dests.update(st)
 	s.scene.update(st)
 	s.encoder.update(st)
+	s.audio.update(st)
 	s.procs.update(st)
 	s.plugins.update(st)
 	s.setTitle()
@@ -214,6 +222,9 @@ func (s *Studio) connected() bool { return s.client != nil }
 
 var errNotConnected = errors.New("not connected to the engine")
 
+// defaultCallTimeout bounds one Control API call.
+const defaultCallTimeout = 15 * time.Second
+
 // call runs a Control API call off the UI goroutine and applies the status
 // it returns; what names the action in an error. done, if set, runs on the
 // UI goroutine afterwards.
@@ -227,7 +238,7 @@ func (s *Studio) call(what string, fn func(context.Context, pb.ControlClient) (*
 		return
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
 		st, err := fn(ctx, c)
 		cancel()
 		s.opt.Do(func() {

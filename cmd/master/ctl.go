@@ -43,6 +43,9 @@ commands:
   monitor-url [-ffconcat]
                      the RTSP address (with password) to watch the program; watch it
                      with: ` + monitorPlayer + `
+  audio              the sound: sources, strips and level; 'audio devices' lists
+                     devices; 'audio volume|mute|unmute|offset|add|rm|bitrate ...'
+                     changes it (see 'master ctl audio help')
 
 On the master's own machine -addr, the token and -fingerprint are found in
 the config directory. From another machine pass -addr and -fingerprint, and
@@ -247,6 +250,8 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		st, err = c.SetBitrate(ctx, &pb.BitrateRequest{Kbps: int32(kbps)})
 	case "snapshot":
 		return snapshot(ctx, c, args[1:], out)
+	case "audio":
+		return ctlAudio(ctx, c, args[1:], out)
 	case "monitor-url":
 		fs := flag.NewFlagSet("monitor-url", flag.ContinueOnError)
 		ffconcat := fs.Bool("ffconcat", false, "print it as a script for ffplay or ffmpeg to read from a pipe ("+monitorPlayer+")")

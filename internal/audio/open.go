@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/onair-studio/onair/internal/audiolimits"
 )
 
 // Options say where the audio server is.
@@ -19,9 +21,6 @@ type Options struct {
 const (
 	defaultInput   = "@DEFAULT_SOURCE@"
 	defaultMonitor = "@DEFAULT_MONITOR@"
-	pulsePrefix    = "pulse:"
-	tonePrefix     = "tone:"
-	toneMaxHz      = 20000
 )
 
 // Devices lists the PulseAudio sources that can be captured.
@@ -36,33 +35,31 @@ func Devices(o Options) ([]Device, error) {
 // opens: it plays silence, says why in its Status, and comes back by itself.
 // An unknown device name is refused with the list of those that exist.
 func Open(spec string, clock Clock, o Options) (inputs []Input, reason string, err error) {
-	switch {
-	case spec == SourceAuto:
+	src, err := audiolimits.ParseSource(spec)
+	if err != nil {
+		return nil, "", err
+	}
+	switch src.Kind {
+	case SourceAuto:
 		return openAuto(clock, o)
-	case spec == SourceNone:
+	case SourceNone:
 		return []Input{silence{"no audio source"}}, "silence: asked for none", nil
-	case spec == SourceMic:
+	case SourceMic:
 		in := newDeviceSource(spec, defaultInput, "microphone (default input)", o.Server, clock)
 		return []Input{in}, in.label, nil
-	case spec == SourceDesktop:
+	case SourceDesktop:
 		in := newDeviceSource(spec, defaultMonitor, "desktop sound (monitor of the default output)", o.Server, clock)
 		return []Input{in}, in.label, nil
-	case strings.HasPrefix(spec, pulsePrefix):
-		name := strings.TrimPrefix(spec, pulsePrefix)
-		if err := checkDevice(spec, name, o); err != nil {
+	case "pulse":
+		if err := checkDevice(spec, src.Device, o); err != nil {
 			return nil, "", err
 		}
-		in := newDeviceSource(spec, name, name, o.Server, clock)
-		return []Input{in}, name, nil
-	case strings.HasPrefix(spec, tonePrefix):
-		f, err := strconv.ParseFloat(strings.TrimPrefix(spec, tonePrefix), 64)
-		if err != nil || !(f >= 1 && f <= toneMaxHz) {
-			return nil, "", fmt.Errorf("audio source %q: want tone:FREQ with FREQ in Hz from 1 to %d, e.g. tone:1000", spec, toneMaxHz)
-		}
-		in := newTone(spec, f, clock)
+		in := newDeviceSource(spec, src.Device, src.Device, o.Server, clock)
+		return []Input{in}, src.Device, nil
+	default: // tone
+		in := newTone(spec, src.ToneHz, clock)
 		return []Input{in}, in.Status().Reason, nil
 	}
-	return nil, "", fmt.Errorf("audio source %q: want %s, %s, %s, %s, pulse:NAME or tone:FREQ", spec, SourceAuto, SourceMic, SourceDesktop, SourceNone)
 }
 
 // checkDevice refuses a device name the server does not have. When the

@@ -35,7 +35,7 @@ func CheckVolumeDB(db float64) error {
 // CheckSyncOffset refuses an offset beyond ±MaxSyncOffset.
 func CheckSyncOffset(d time.Duration) error {
 	if d < -MaxSyncOffset || d > MaxSyncOffset {
-		return fmt.Errorf("sync offset %d ms: want -%d to %d ms (positive delays the source)", d.Milliseconds(), MaxSyncOffset.Milliseconds(), MaxSyncOffset.Milliseconds())
+		return offsetError(d.Milliseconds())
 	}
 	return nil
 }

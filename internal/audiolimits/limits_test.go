@@ -42,3 +42,68 @@ func TestChecksSayWhatIsValid(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceStrings(t *testing.T) {
+	for spec, want := range map[string]Source{
+		"auto": {Kind: "auto"}, "mic": {Kind: "mic"}, "desktop": {Kind: "desktop"}, "none": {Kind: "none"},
+		"pulse:alsa_input.usb-Blue_Yeti-00.analog-stereo": {Kind: "pulse", Device: "alsa_input.usb-Blue_Yeti-00.analog-stereo"},
+		"tone:1000": {Kind: "tone", ToneHz: 1000}, "tone:440.5": {Kind: "tone", ToneHz: 440.5},
+	} {
+		if got, err := ParseSource(spec); err != nil || got != want {
+			t.Errorf("%q: got %+v, %v; want %+v", spec, got, err, want)
+		}
+	}
+	for spec, want := range map[string]string{
+		"":               "want auto, mic, desktop, none, pulse:NAME or tone:FREQ",
+		"webcam":         "want auto, mic, desktop, none, pulse:NAME or tone:FREQ",
+		"Mic":            "want auto, mic",
+		"pulse:":         "want pulse:NAME",
+		"pulse:a b":      "no spaces",
+		"tone:0":         "from 1 to 20000, e.g. tone:1000",
+		"tone:NaN":       "from 1 to 20000",
+		"tone:20001":     "from 1 to 20000",
+		"tone:1e3x":      "from 1 to 20000",
+		"pulse:a\nb":     "want pulse:NAME",
+		"tone:+Inf":      "from 1 to 20000",
+		"desktop:0":      "want auto",
+		"pulse:x\x00y":   "want pulse:NAME",
+		"tone:-1000":     "from 1 to 20000",
+		"tone:":          "from 1 to 20000",
+		"tone:1000 ":     "from 1 to 20000",
+		" mic":           "want auto",
+		"auto,mic":       "want auto",
+		"pulse: leading": "no spaces",
+	} {
+		if _, err := ParseSource(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want a refusal saying %q", spec, err, want)
+		}
+	}
+	for _, list := range [][]string{{"auto"}, {"mic", "desktop", "tone:1000"}, {"none"}, nil} {
+		if err := CheckSourceList(list); err != nil {
+			t.Errorf("%q refused: %v", list, err)
+		}
+	}
+	for _, c := range []struct {
+		list []string
+		want string
+	}{
+		{[]string{"mic", "mic"}, `"mic" is listed twice`},
+		{[]string{"auto", "desktop"}, "either auto, or mic and desktop"},
+		{make([]string, MaxSources+1), "at most 16"},
+	} {
+		if err := CheckSourceList(c.list); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.list, err, c.want)
+		}
+	}
+	for _, ms := range []int64{-2000, 0, 2000} {
+		if err := CheckOffsetMS(ms); err != nil {
+			t.Errorf("offset %d refused: %v", ms, err)
+		}
+	}
+	// 2^63/10^6 ms and more would wrap as a time.Duration.
+	for _, ms := range []int64{2001, -2001, 9223372036855, math.MaxInt64, math.MinInt64} {
+		if err := CheckOffsetMS(ms); err == nil || !strings.Contains(err.Error(), "-2000 to 2000 ms") {
+			t.Errorf("offset %d: got %v", ms, err)
+		}
+	}
+}

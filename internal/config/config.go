@@ -26,6 +26,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/onair-studio/onair/internal/audiolimits"
 	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/source"
@@ -57,6 +58,45 @@ type Config struct {
 	Plugins  Plugins `yaml:"plugins"`
 	// Slate is what the live servers show while the encoder is down.
 	Slate Slate `yaml:"slate,omitempty"`
+	// Audio is the program's sound.
+	Audio Audio `yaml:"audio"`
+}
+
+// Audio is the program's sound: the sources mixed, the master volume and
+// the AAC bitrate. Ranges and source strings are internal/audiolimits'.
+type Audio struct {
+	BitrateKbps int     `yaml:"bitrate_kbps"`
+	VolumeDB    float64 `yaml:"volume_db"`
+	// Sources are mixed together; absent or empty means DefaultAudio's.
+	Sources []AudioSource `yaml:"sources"`
+}
+
+// AudioSource is one strip of the mixer.
+type AudioSource struct {
+	// Source is auto, mic, desktop, none, pulse:NAME or tone:FREQ.
+	Source   string  `yaml:"source"`
+	VolumeDB float64 `yaml:"volume_db,omitempty"`
+	Muted    bool    `yaml:"muted,omitempty"`
+	// OffsetMS delays the source (negative: plays it earlier).
+	OffsetMS int `yaml:"offset_ms,omitempty"`
+}
+
+// DefaultAudio is one auto source at 0 dB, AAC at 160 kbit/s.
+func DefaultAudio() Audio {
+	return Audio{BitrateKbps: audiolimits.DefaultBitrateKbps, Sources: []AudioSource{{Source: audiolimits.SourceAuto}}}
+}
+
+// WithDefaults fills what an empty value leaves to the default: no sources
+// means DefaultAudio's, a zero bitrate the default bitrate.
+func (a Audio) WithDefaults() Audio {
+	d := DefaultAudio()
+	if len(a.Sources) == 0 {
+		a.Sources = d.Sources
+	}
+	if a.BitrateKbps == 0 {
+		a.BitrateKbps = d.BitrateKbps
+	}
+	return a
 }
 
 // Slate is the still the master sends while the encoder is down. An empty
@@ -214,6 +254,7 @@ func Default() Config {
 			Source: "auto", Width: 1280, Height: 720, FPS: 30,
 			BitrateKbps: 4500, KeyframeSeconds: 2, Backend: "auto", Preset: "veryfast",
 		},
+		Audio: DefaultAudio(),
 	}
 }
 
@@ -269,6 +310,10 @@ func Load(path string) (Config, error) {
 		return cfg, nil // only comments: the defaults
 	} else if err != nil {
 		return cfg, decodeError(path, lines, err)
+	}
+	// "sources: []" reads as an empty list over the default one.
+	if len(cfg.Audio.Sources) == 0 {
+		cfg.Audio.Sources = DefaultAudio().Sources
 	}
 	if errs := cfg.check(); len(errs) > 0 {
 		for _, e := range errs {
@@ -492,6 +537,33 @@ func (c Config) check() []*Error {
 			bad("slate.image", "%v", err)
 		}
 	}
+	for _, e := range c.Audio.Check() {
+		bad("audio."+e.Key, "%s", e.Msg)
+	}
+	return errs
+}
+
+// Check checks audio settings with audiolimits' rules; keys are relative to
+// audio (bitrate_kbps, sources.1.volume_db).
+func (a Audio) Check() []*Error {
+	var errs []*Error
+	bad := func(key string, err error) {
+		if err != nil {
+			errs = append(errs, &Error{Key: key, Msg: err.Error()})
+		}
+	}
+	bad("bitrate_kbps", audiolimits.CheckBitrateKbps(a.BitrateKbps))
+	bad("volume_db", audiolimits.CheckVolumeDB(a.VolumeDB))
+	specs := make([]string, len(a.Sources))
+	for i, s := range a.Sources {
+		key := fmt.Sprintf("sources.%d.", i)
+		_, err := audiolimits.ParseSource(s.Source)
+		bad(key+"source", err)
+		bad(key+"volume_db", audiolimits.CheckVolumeDB(s.VolumeDB))
+		bad(key+"offset_ms", audiolimits.CheckOffsetMS(int64(s.OffsetMS)))
+		specs[i] = s.Source
+	}
+	bad("sources", audiolimits.CheckSourceList(specs))
 	return errs
 }
 

@@ -49,6 +49,12 @@ func FuzzLoad(f *testing.F) {
 		"\ufeffheadless: true\r\n",
 		"[]\n",
 		"...\n",
+		"audio:\n  bitrate_kbps: 160\n  volume_db: 0\n  sources:\n    - {source: mic, volume_db: -3}\n" +
+			"    - {source: desktop, muted: false, offset_ms: 0}\n    - {source: \"pulse:alsa_input.usb-Blue_Yeti-00.analog-stereo\"}\n" +
+			"    - {source: \"tone:1000\"}\n",
+		"audio:\n  volume_db: .nan\n  sources: []\n",
+		"audio:\n  sources:\n    - {source: auto, offset_ms: -2000}\n    - {source: \"tone:20000\", muted: true}\n",
+		"audio: {bitrate_kbps: 64, sources: [{source: none}, {source: none}]}\n",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -78,6 +78,7 @@ type Master struct {
 	// opening, so a driver that crashes it while opening is known.
 	openingFile string
 	overlays    *overlayRelay
+	levels      *levelRelay
 	recording   recording
 	stop        context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
@@ -114,6 +115,7 @@ func Start(opts Options) (*Master, error) {
 			PluginsDir: cfg.Plugins.Dir,
 			Plugins:    cfg.Plugins.List,
 			Renditions: usedRenditions(cfg.Renditions, cfg.Destinations),
+			Audio:      cfg.Audio,
 		}),
 		program: &program{},
 	}
@@ -123,6 +125,7 @@ func Start(opts Options) (*Master, error) {
 		e := m.state.Get().Encoder
 		return int32(e.Width), int32(e.Height)
 	})
+	m.levels = newLevelRelay(m.encoderClient)
 	fail := func(err error) (*Master, error) {
 		m.Close()
 		return nil, err
@@ -244,6 +247,7 @@ func Start(opts Options) (*Master, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	m.stop = stop
 	go m.overlays.run(ctx)
+	go m.levels.run(ctx)
 	go m.slate.filter.Run(ctx)
 	if cfg.Record.Path != "" {
 		if err := m.startRecording(cfg.Record.Path, cfg.Record.Rendition); err != nil {
@@ -358,6 +362,7 @@ func encoderConfig(d state.Desired) *pb.EncoderConfig {
 			Name: r.Name, Width: int32(r.Width), Height: int32(r.Height), BitrateKbps: int32(r.BitrateKbps),
 		})
 	}
+	c.Audio = audioSettings(d.Audio)
 	return c
 }
 
@@ -430,6 +435,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 	}
 	if m.encoder != nil {
 		st.Encoder = m.encoderStatus.Load()
+		st.Audio = st.Encoder.GetAudio()
 	}
 	if m.plugins != nil {
 		st.Plugins = m.pluginsStatus.Load().GetPlugins()

@@ -41,6 +41,7 @@ func (m *Master) change(ctx context.Context, apply func(*state.Desired), save fu
 func (m *Master) validate(d state.Desired, dests []config.Destination) error {
 	c := config.Default()
 	c.Encoder, c.Renditions, c.Plugins.List, c.Destinations = d.Encoder, m.renditions, d.Plugins, dests
+	c.Audio = d.Audio
 	return c.Validate()
 }
 
@@ -86,6 +87,7 @@ func fillDesired(st *pb.MasterStatus, d state.Desired) {
 	for _, p := range d.Plugins {
 		st.PluginList = append(st.PluginList, &pb.PluginSpec{Name: p.Name, Binary: p.Binary, Params: p.Params})
 	}
+	st.AudioSettings = audioSettings(d.Audio)
 }
 
 // WatchEvents streams status changes and log lines until the client leaves.
@@ -102,6 +104,8 @@ func (m *Master) WatchEvents(_ *pb.WatchRequest, stream pb.Control_WatchEventsSe
 			}
 		}
 	}
+	levels, unsubscribe := m.levels.subscribe()
+	defer unsubscribe()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var last *pb.MasterStatus
@@ -124,6 +128,10 @@ func (m *Master) WatchEvents(_ *pb.WatchRequest, stream pb.Control_WatchEventsSe
 			return nil
 		case l := <-lines:
 			if err := stream.Send(&pb.Event{UnixMs: time.Now().UnixMilli(), Log: l}); err != nil {
+				return err
+			}
+		case l := <-levels:
+			if err := stream.Send(&pb.Event{UnixMs: time.Now().UnixMilli(), AudioLevels: l}); err != nil {
 				return err
 			}
 		case <-tick.C:

@@ -24,6 +24,8 @@ type Desired struct {
 	Plugins []config.Plugin
 	// Renditions are the extra encodes some output uses.
 	Renditions []config.Rendition
+	// Audio is the program's sound: sources, volumes, bitrate.
+	Audio config.Audio
 }
 
 // Store guards the desired state.
