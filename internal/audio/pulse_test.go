@@ -216,7 +216,10 @@ func TestServerKilledThenBack(t *testing.T) {
 		}
 		return blocks[len(blocks)-1]
 	}
-	loud := func() bool { b := last(); return b.PTS >= 0 && testpeer.GoertzelDB(testpeer.Left(b.Samples), 1000, SampleRate) > -14 }
+	loud := func() bool {
+		b := last()
+		return b.PTS >= 0 && testpeer.GoertzelDB(testpeer.Left(b.Samples), 1000, SampleRate) > -14
+	}
 	testpeer.Await(t, 5*time.Second, "the tone in the mix", loud)
 
 	pulse.Kill(t)
