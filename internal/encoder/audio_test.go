@@ -392,3 +392,37 @@ func TestSlateCarriesSilentAAC(t *testing.T) {
 		}
 	}
 }
+
+// The CPU the sound costs: the same 640x360 30 fps program for 20 s
+// without an audio engine and with the desktop sound captured, mixed and
+// encoded, read from /proc. A measurement, run on request:
+// ONAIR_MEASURE_AUDIO_CPU=1 go test -run TestAudioCPUCost ./internal/encoder/
+func TestAudioCPUCost(t *testing.T) {
+	if os.Getenv("ONAIR_MEASURE_AUDIO_CPU") == "" {
+		t.Skip("a measurement; set ONAIR_MEASURE_AUDIO_CPU=1 to run it")
+	}
+	pulse := testpeer.StartPulse(t)
+	t.Setenv(PulseServerEnv, pulse.Server)
+	pulse.Play(t, testpeer.ToneS16(1000, -12))
+	rec := testpeer.StartRTSPRecorder(t, "program")
+	const span = 20 * time.Second
+	for _, withAudio := range []bool{false, true} {
+		cfg := patternConfig(rec.URL, 30, &pb.AudioSettings{Sources: []*pb.AudioSource{{Source: "desktop"}}})
+		cfg.Width, cfg.Height = 640, 360
+		p, _, err := startPipeline(cfg, testpeer.Logger(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !withAudio {
+			p.audio.close()
+			p.audio = nil
+		}
+		testpeer.Await(t, 10*time.Second, "frames", func() bool { var st pb.EncoderStatus; p.fill(&st); return st.GetEncodedFrames() > 30 })
+		cpu0, _, _ := testpeer.ProcUsage(os.Getpid())
+		t0 := time.Now()
+		testpeer.Await(t, 2*span, "the measured span", func() bool { return time.Since(t0) >= span })
+		cpu1, _, _ := testpeer.ProcUsage(os.Getpid())
+		p.close()
+		t.Logf("audio %v: %.1f%% of a core over %v", withAudio, 100*float64(cpu1-cpu0)/float64(time.Since(t0)), span)
+	}
+}

@@ -1,6 +1,12 @@
 // Package encoder is the encoder child's service: it turns the configuration
 // the master sends into a running pipeline (capture, compose, convert,
 // H.264, return path to the master) and reports on it.
+//
+// The program's sound is mixed and AAC-encoded once, on the same capture
+// clock as the picture, and published as the program path's second track.
+// It is captured from the PulseAudio server named by $ONAIR_PULSE_SERVER
+// (PulseServerEnv), or, unset, the one libpulse finds for the user
+// ($PULSE_SERVER, then the user's runtime directory).
 package encoder
 
 import (
