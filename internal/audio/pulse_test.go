@@ -16,28 +16,6 @@ import (
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
-// goertzelDB is the level of the freq Hz component of x (mono, 48 kHz) in
-// dBFS of a sine's peak.
-func goertzelDB(x []float32, freq float64) float64 {
-	w := 2 * math.Pi * freq / SampleRate
-	c := 2 * math.Cos(w)
-	var s1, s2 float64
-	for _, v := range x {
-		s1, s2 = float64(v)+c*s1-s2, s1
-	}
-	power := s1*s1 + s2*s2 - c*s1*s2
-	return DBFS(2 * math.Sqrt(power) / float64(len(x)))
-}
-
-// left is the left channel of interleaved stereo.
-func left(x []float32) []float32 {
-	out := make([]float32, len(x)/2)
-	for i := range out {
-		out[i] = x[2*i]
-	}
-	return out
-}
-
 // decodeAAC writes the access units as ADTS and has ffmpeg decode them to
 // 48 kHz stereo float; sample i of the result plays at aus[0].PTS + i/48000.
 func decodeAAC(t *testing.T, cfg mpeg4audio.AudioSpecificConfig, aus []AccessUnit) []float32 {
@@ -149,13 +127,13 @@ func TestToneLevelThroughAAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	aus = append(aus, more...)
-	pcm := left(decodeAAC(t, enc.Config(), aus))
+	pcm := testpeer.Left(decodeAAC(t, enc.Config(), aus))
 
 	level := func(p int) float64 {
 		// The middle of the phase: 100 ms clear of each change.
 		from := SampleAt(phaseStart[p]-aus[0].PTS) + SampleRate/10
 		to := SampleAt(phaseStart[p+1]-aus[0].PTS) - SampleRate/10
-		return goertzelDB(pcm[from:to], 1000)
+		return testpeer.GoertzelDB(pcm[from:to], 1000, SampleRate)
 	}
 	at0, at6, muted := level(0), level(1), level(2)
 	t.Logf("played -12 dBFS; decoded %.2f dBFS at 0 dB, %.2f at -6 dB, %.2f muted", at0, at6, muted)
@@ -238,7 +216,10 @@ func TestServerKilledThenBack(t *testing.T) {
 		}
 		return blocks[len(blocks)-1]
 	}
-	loud := func() bool { b := last(); return b.PTS >= 0 && goertzelDB(left(b.Samples), 1000) > -14 }
+	loud := func() bool {
+		b := last()
+		return b.PTS >= 0 && testpeer.GoertzelDB(testpeer.Left(b.Samples), 1000, SampleRate) > -14
+	}
 	testpeer.Await(t, 5*time.Second, "the tone in the mix", loud)
 
 	pulse.Kill(t)
@@ -249,7 +230,7 @@ func TestServerKilledThenBack(t *testing.T) {
 	killedAt := last().PTS
 	testpeer.Await(t, 5*time.Second, "a silent block after the kill", func() bool {
 		b := last()
-		return b.PTS > killedAt && goertzelDB(left(b.Samples), 1000) < -100
+		return b.PTS > killedAt && testpeer.GoertzelDB(testpeer.Left(b.Samples), 1000, SampleRate) < -100
 	})
 
 	pulse.Start(t)

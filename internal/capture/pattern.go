@@ -88,6 +88,10 @@ func RenderPattern(dst *image.RGBA, frameNo int64, t time.Time) {
 	drawText(dst, left, top+dh+gap, dh, line)
 }
 
+// PatternFlashRect is where the test pattern of size w×h shows its flash,
+// for a reader that looks for it.
+func PatternFlashRect(w, h int) image.Rectangle { return patternFlashRect(w, h) }
+
 // patternFlashRect is where the flash shows: a square at the right of the
 // bottom third, clear of the digits at 16:9.
 func patternFlashRect(w, h int) image.Rectangle {

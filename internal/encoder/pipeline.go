@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"github.com/onair-studio/onair/internal/audio"
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/scene"
@@ -34,6 +37,10 @@ type pipeline struct {
 	fps        int
 	program    *track
 	renditions []*track
+	// audio is the program's sound, nil when the audio engine could not
+	// start (audioErr says why) and the program is video only.
+	audio    *audioEngine
+	audioErr string
 	// crashAfter is for tests only (see simulatedCrashAfter).
 	crashAfter uint64
 
@@ -95,7 +102,8 @@ func withPath(raw, path string) string {
 
 // startPipeline opens the sources and the encoders and starts the clock.
 // When no encoder opens, refused says why for each backend tried.
-func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refused []*pb.BackendRefusal, err error) {
+// The audio's meters go to onLevels (nil: nowhere).
+func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger, onLevels func(*pb.AudioLevels)) (p *pipeline, refused []*pb.BackendRefusal, err error) {
 	p = &pipeline{log: log, cfg: cfg, fps: int(cfg.GetFps()), done: make(chan struct{})}
 	w, h := int(cfg.GetWidth()), int(cfg.GetHeight())
 	p.comp, err = scene.New(scene.Options{Width: w, Height: h, FPS: float64(cfg.GetFps()), Layers: layers(cfg)})
@@ -115,7 +123,24 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 	}
 	p.backend, p.refused = backend, refused
 	p.crashAfter = simulatedCrashAfter(backend)
-	if p.program, err = newTrack("program", cfg.GetReturnUrl(), enc, log); err != nil {
+	// The AAC encoder opens before the session is announced, so the
+	// program carries an audio track exactly when there is sound for it.
+	aac, err := audio.NewAACEncoder(int(cfg.GetAudio().GetBitrateKbps()))
+	var aacConfig *mpeg4audio.AudioSpecificConfig
+	if err != nil {
+		p.audioErr = fmt.Sprintf("no audio track: %v", err)
+		log.Error("the program goes on without sound", "err", err)
+		aac = nil
+	} else {
+		c := aac.Config()
+		aacConfig = &c
+	}
+	defer func() {
+		if err != nil && aac != nil {
+			aac.Close()
+		}
+	}()
+	if p.program, err = newTrackWithAudio("program", cfg.GetReturnUrl(), enc, aacConfig, time.Time{}, log); err != nil {
 		enc.Close()
 		return nil, refused, err
 	}
@@ -161,12 +186,21 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger) (p *pipeline, refuse
 			p.free <- pic
 		}
 	}()
+	// Both clocks count from start: a picture and the sound captured at
+	// the same moment get the same PTS.
+	start := time.Now()
+	p.program.start = start
 	go func() {
 		defer close(p.done)
-		_ = p.comp.Run(p.ctx, p.convert)
+		_ = p.comp.RunFrom(p.ctx, start, p.convert)
 		close(p.ready)
 		<-encoded
 	}()
+	if aac != nil {
+		// After the picture's start: opening devices takes a moment the
+		// first frame does not wait for.
+		p.audio = startAudio(audio.Clock{Start: start}, aac, cfg.GetAudio(), log, p.program.publishAudio, onLevels)
+	}
 	return p, refused, nil
 }
 
@@ -243,6 +277,9 @@ func (p *pipeline) forceKeyframe() { p.keyNext.Store(true) }
 // close stops the pipeline and releases the encoders, sources and
 // connections.
 func (p *pipeline) close() {
+	if p.audio != nil {
+		p.audio.close()
+	}
 	if p.stop != nil {
 		p.stop()
 		<-p.done
@@ -276,6 +313,10 @@ func (p *pipeline) fill(st *pb.EncoderStatus) {
 		}
 	}
 	st.Error = p.program.lastErr()
+	st.Audio = &pb.AudioStatus{Error: p.audioErr}
+	if p.audio != nil {
+		p.audio.fill(st.Audio)
+	}
 	for _, r := range p.renditions {
 		st.Renditions = append(st.Renditions, &pb.RenditionStatus{Name: r.name, EncodedFrames: r.encoded.Load(), Error: r.lastErr()})
 	}

@@ -89,7 +89,7 @@ func TestPipelineDeliversInOrder(t *testing.T) {
 	cfg := &pb.EncoderConfig{Source: "pattern", Width: 320, Height: 180, Fps: fps, BitrateKbps: 500, KeyframeSeconds: 10,
 		Backend: codec.BackendX264, Preset: "ultrafast", ReturnUrl: srv.PublishURL("program"),
 		Renditions: []*pb.Rendition{{Name: "low", Width: 160, Height: 90, BitrateKbps: 200}}}
-	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestScreenColoursSurviveEncoding(t *testing.T) {
 	cfg := &pb.EncoderConfig{Source: "screen", Width: w, Height: h, Fps: 30, BitrateKbps: 2000, KeyframeSeconds: 1,
 		Backend: codec.BackendX264, Preset: "ultrafast", ReturnUrl: rs.PublishURL("program"),
 		Renditions: []*pb.Rendition{{Name: "half", Width: w / 2, Height: h / 2, BitrateKbps: 500}}}
-	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

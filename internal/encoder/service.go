@@ -1,6 +1,12 @@
 // Package encoder is the encoder child's service: it turns the configuration
 // the master sends into a running pipeline (capture, compose, convert,
 // H.264, return path to the master) and reports on it.
+//
+// The program's sound is mixed and AAC-encoded once, on the same capture
+// clock as the picture, and published as the program path's second track.
+// It is captured from the PulseAudio server named by $ONAIR_PULSE_SERVER
+// (PulseServerEnv), or, unset, the one libpulse finds for the user
+// ($PULSE_SERVER, then the user's runtime directory).
 package encoder
 
 import (
@@ -8,11 +14,13 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onair-studio/onair/internal/audio"
 	"github.com/onair-studio/onair/internal/fault"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -28,6 +36,9 @@ type Service struct {
 	startErr string
 	refused  []*pb.BackendRefusal
 	overlays map[string]*pb.Overlay // by id
+
+	levels    levelHub
+	audioKbps atomic.Int32 // the AAC bitrate asked for, read by Slate without the lock
 }
 
 // New returns an unconfigured encoder service.
@@ -40,9 +51,12 @@ func New() *Service {
 }
 
 // Configure applies cfg. It is idempotent: the same config again changes
-// nothing, a new bitrate is applied live, and any other change restarts the
-// pipeline. A pipeline that cannot start is reported in Status, not as an
-// error: the child itself is healthy.
+// nothing, a new bitrate and any audio setting are applied live, and any
+// other change restarts the pipeline. A pipeline that cannot start is
+// reported in Status, not as an error: the child itself is healthy. So is
+// an audio setting that cannot apply (an unknown device, listed with those
+// that exist): the rest applies and status.audio.error says what was
+// refused.
 func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.EncoderStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -55,16 +69,21 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 			}
 			s.log.Info("bitrate changed live", "kbps", cfg.GetBitrateKbps())
 		}
+		if s.pipe.audio != nil && !proto.Equal(s.cfg.GetAudio(), cfg.GetAudio()) {
+			s.pipe.audio.apply(cfg.GetAudio())
+		}
 		s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
+		s.audioKbps.Store(cfg.GetAudio().GetBitrateKbps())
 		return s.status(), nil
 	}
 	s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
+	s.audioKbps.Store(cfg.GetAudio().GetBitrateKbps())
 	switch {
 	case cfg.GetReturnUrl() == "":
 		s.stopPipeline() // nowhere to send the program
 	default:
 		s.stopPipeline()
-		p, refused, err := startPipeline(s.cfg, s.log)
+		p, refused, err := startPipeline(s.cfg, s.log, s.levels.publish)
 		s.pipe, s.refused = p, refused
 		if err != nil {
 			s.startErr = err.Error()
@@ -81,7 +100,7 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 func sameButBitrate(a, b *pb.EncoderConfig) bool {
 	x, y := proto.Clone(a).(*pb.EncoderConfig), proto.Clone(b).(*pb.EncoderConfig)
 	for _, c := range []*pb.EncoderConfig{x, y} {
-		c.Revision, c.Live, c.BitrateKbps = 0, false, 0
+		c.Revision, c.Live, c.BitrateKbps, c.Audio = 0, false, 0, nil
 	}
 	return proto.Equal(x, y)
 }
@@ -151,4 +170,72 @@ func (s *Service) Snapshot(_ context.Context, req *pb.SnapshotRequest) (*pb.Snap
 // InjectFault is for tests only (see package fault).
 func (s *Service) InjectFault(_ context.Context, f *pb.Fault) (*pb.Empty, error) {
 	return &pb.Empty{}, fault.Inject(f.GetKind(), &s.mu)
+}
+
+// AudioDevices lists the PulseAudio sources that can be captured.
+func (s *Service) AudioDevices(context.Context, *pb.Empty) (*pb.AudioDeviceList, error) {
+	list, err := audio.Devices(audioOptions())
+	out := &pb.AudioDeviceList{}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	for _, d := range list {
+		out.Devices = append(out.Devices, &pb.AudioDevice{Name: d.Name, Description: d.Description})
+	}
+	return out, nil
+}
+
+// WatchAudioLevels streams the mix's meters until the caller leaves. A
+// watcher that cannot keep up misses meters rather than holding anyone up.
+func (s *Service) WatchAudioLevels(_ *pb.Empty, stream pb.Encoder_WatchAudioLevelsServer) error {
+	ch, leave := s.levels.watch()
+	defer leave()
+	for {
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case l := <-ch:
+			if err := stream.Send(l); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// levelWatcherBuffer is how many meters wait for a slow watcher (a third
+// of a second) before newer ones are dropped for it.
+const levelWatcherBuffer = 4
+
+// levelHub hands the mix's meters to every watcher; it outlives pipelines,
+// so a watcher stays through a restart of the picture.
+type levelHub struct {
+	mu       sync.Mutex
+	watchers map[chan *pb.AudioLevels]struct{}
+}
+
+func (h *levelHub) watch() (<-chan *pb.AudioLevels, func()) {
+	ch := make(chan *pb.AudioLevels, levelWatcherBuffer)
+	h.mu.Lock()
+	if h.watchers == nil {
+		h.watchers = map[chan *pb.AudioLevels]struct{}{}
+	}
+	h.watchers[ch] = struct{}{}
+	h.mu.Unlock()
+	return ch, func() {
+		h.mu.Lock()
+		delete(h.watchers, ch)
+		h.mu.Unlock()
+	}
+}
+
+// publish never blocks: the mixing goroutine calls it.
+func (h *levelHub) publish(l *pb.AudioLevels) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.watchers {
+		select {
+		case ch <- l:
+		default:
+		}
+	}
 }

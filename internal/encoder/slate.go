@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/onair-studio/onair/internal/audio"
 	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/stub/pb"
@@ -44,7 +45,44 @@ func (s *Service) Slate(_ context.Context, req *pb.SlateRequest) (*pb.SlateReply
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	if reply.AacConfig, reply.AacSilence, err = silentAAC(int(s.audioKbps.Load())); err != nil {
+		// A bitrate out of range is already said in status; the slate's
+		// sound takes the default rather than none.
+		if reply.AacConfig, reply.AacSilence, err = silentAAC(0); err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+	}
 	return reply, nil
+}
+
+// silentAAC is the program's AudioSpecificConfig and one access unit of
+// 1024 silent samples, encoded as the program's sound is, at kbps.
+func silentAAC(kbps int) (config, silence []byte, err error) {
+	enc, err := audio.NewAACEncoder(kbps)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer enc.Close()
+	if config, err = enc.Config().Marshal(); err != nil {
+		return nil, nil, err
+	}
+	// A frame from the middle of silence, with silence on both sides: the
+	// first one out is the encoder's priming.
+	zero := make([]float32, audio.Channels*audio.FrameSamples)
+	var aus []audio.AccessUnit
+	for i := range 4 {
+		out, err := enc.Encode(audio.Block{PTS: audio.SampleTime(int64(i) * audio.FrameSamples), Samples: zero})
+		if err != nil {
+			return nil, nil, err
+		}
+		aus = append(aus, out...)
+	}
+	for _, au := range aus {
+		if au.PTS == audio.SampleTime(audio.FrameSamples) {
+			return config, au.Data, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("audio: no silent frame from the AAC encoder (%d frames out)", len(aus))
 }
 
 // SlatePicture is the slate at w×h: the picture file fitted in (centred on

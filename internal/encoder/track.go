@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/rtsp"
 )
@@ -25,6 +27,14 @@ type track struct {
 	// every time renditions of different sizes alternate.
 	scaler codec.Scaler
 
+	// aac is the audio track's config on the program; nil: video only.
+	aac *mpeg4audio.AudioSpecificConfig
+	// start is the capture clock's start, PTS 0.
+	start time.Time
+
+	// pubMu guards pub: the encoding goroutine connects and sends video,
+	// the mixing goroutine sends audio.
+	pubMu       sync.Mutex
 	pub         *rtsp.Publisher
 	nextPublish time.Time
 	encoded     atomic.Uint64
@@ -35,12 +45,18 @@ type track struct {
 }
 
 func newTrack(name, url string, enc *codec.Encoder, log *slog.Logger) (*track, error) {
+	return newTrackWithAudio(name, url, enc, nil, time.Time{}, log)
+}
+
+// newTrackWithAudio is a track whose session also carries the AAC track
+// aac (nil: none), timed from start.
+func newTrackWithAudio(name, url string, enc *codec.Encoder, aac *mpeg4audio.AudioSpecificConfig, start time.Time, log *slog.Logger) (*track, error) {
 	s := enc.Settings()
 	frame, err := codec.NewFrame(enc.PixelFormat(), s.Width, s.Height)
 	if err != nil {
 		return nil, err
 	}
-	return &track{name: name, log: log.With("track", name), enc: enc, frame: frame, url: url}, nil
+	return &track{name: name, log: log.With("track", name), enc: enc, frame: frame, url: url, aac: aac, start: start}, nil
 }
 
 // encode encodes frame (as an IDR when keyframe) and publishes what comes
@@ -62,12 +78,14 @@ func (t *track) encode(frame *codec.Frame, pts time.Duration, captured time.Time
 // publish sends a packet to the master, connecting first if needed. The
 // first packet is a keyframe, so the parameter sets are known by then.
 func (t *track) publish(pkt codec.Packet) {
+	t.pubMu.Lock()
+	defer t.pubMu.Unlock()
 	if t.pub == nil {
 		if time.Now().Before(t.nextPublish) || !pkt.Keyframe {
 			return
 		}
 		sps, pps, _ := t.enc.ParameterSets()
-		pub, err := rtsp.Publish(t.url, sps, pps)
+		pub, err := rtsp.PublishWith(t.url, rtsp.PublishOptions{SPS: sps, PPS: pps, AAC: t.aac, Start: t.start})
 		if err != nil {
 			// The master may be restarting its server; try again soon,
 			// from a keyframe.
@@ -84,6 +102,20 @@ func (t *track) publish(pkt codec.Packet) {
 		t.pub.Close()
 		t.pub = nil
 		t.enc.ForceKeyframe()
+	}
+}
+
+// publishAudio sends one AAC access unit while the session is up; before
+// the first keyframe connects it, sound has nowhere to go and is dropped.
+func (t *track) publishAudio(au []byte, pts time.Duration) {
+	t.pubMu.Lock()
+	defer t.pubMu.Unlock()
+	if t.pub == nil {
+		return
+	}
+	if err := t.pub.WriteAudio(au, pts); err != nil {
+		// The video side sees the same failure and reconnects.
+		t.setErr(err)
 	}
 }
 
@@ -107,8 +139,11 @@ func (t *track) lastErr() string {
 }
 
 func (t *track) close() {
+	t.pubMu.Lock()
 	if t.pub != nil {
 		t.pub.Close()
+		t.pub = nil
 	}
+	t.pubMu.Unlock()
 	t.enc.Close()
 }

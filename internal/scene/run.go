@@ -37,6 +37,12 @@ type Consumer func(frame Frame, frameNo int64, captureTime time.Time)
 // is still sent, and the slots that passed entirely are skipped. Run returns
 // nil when ctx ends, and an error if the compositor is already running.
 func (c *Compositor) Run(ctx context.Context, consume Consumer) error {
+	return c.RunFrom(ctx, time.Time{}, consume)
+}
+
+// RunFrom is Run with frame 0 due at start (zero: now), so that another
+// clock, the audio's, can count from the same instant.
+func (c *Compositor) RunFrom(ctx context.Context, start time.Time, consume Consumer) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("scene: compositor already running")
 	}
@@ -46,7 +52,9 @@ func (c *Compositor) Run(ctx context.Context, consume Consumer) error {
 	if clk == nil {
 		clk = realClock{}
 	}
-	start := clk.Now()
+	if start.IsZero() {
+		start = clk.Now()
+	}
 	due := func(n int64) time.Time {
 		return start.Add(time.Duration(float64(n) * float64(time.Second) / c.fps))
 	}

@@ -1,0 +1,106 @@
+package testpeer
+
+import (
+	"encoding/binary"
+	"math"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// GoertzelDB is the level of the freq Hz component of x (mono, at rate Hz)
+// in dBFS of a sine's peak: a full-scale sine reads 0, silence -120.
+func GoertzelDB(x []float32, freq float64, rate int) float64 {
+	w := 2 * math.Pi * freq / float64(rate)
+	c := 2 * math.Cos(w)
+	var s1, s2 float64
+	for _, v := range x {
+		s1, s2 = float64(v)+c*s1-s2, s1
+	}
+	power := s1*s1 + s2*s2 - c*s1*s2
+	amp := 2 * math.Sqrt(max(power, 0)) / float64(len(x))
+	if amp <= 0 {
+		return -120
+	}
+	return max(20*math.Log10(amp), -120)
+}
+
+// Left is the left channel of interleaved stereo.
+func Left(x []float32) []float32 {
+	out := make([]float32, len(x)/2)
+	for i := range out {
+		out[i] = x[2*i]
+	}
+	return out
+}
+
+// DecodeAudioPCM has ffmpeg decode the first audio stream of a media file
+// (any format ffmpeg reads: a recording, an ADTS file) to 48 kHz stereo
+// float, interleaved.
+func DecodeAudioPCM(t testing.TB, path string, input ...string) []float32 {
+	t.Helper()
+	Need(t, "ffmpeg")
+	args := append([]string{"-hide_banner", "-loglevel", "error", "-nostdin"}, input...)
+	args = append(args, "-i", path, "-map", "0:a:0", "-f", "f32le", "-ac", "2", "-ar", "48000", "-")
+	cmd := exec.Command("ffmpeg", args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffmpeg could not decode the audio of %s: %v\n%s", path, err, stderr.String())
+	}
+	pcm := make([]float32, len(out)/4)
+	for i := range pcm {
+		pcm[i] = math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
+	}
+	return pcm
+}
+
+// Stream is one stream of a media file as ffprobe sees it.
+type Stream struct {
+	Type, Codec, Profile string
+	SampleRate, Channels int
+}
+
+// ProbeStreams lists a media file's streams with ffprobe.
+func ProbeStreams(t testing.TB, path string) []Stream {
+	t.Helper()
+	Need(t, "ffprobe")
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
+		"stream=codec_type,codec_name,profile,sample_rate,channels", "-of", "csv=p=0:nk=0", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
+	}
+	var list []Stream
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var s Stream
+		for _, kv := range strings.Split(line, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "codec_type":
+				s.Type = v
+			case "codec_name":
+				s.Codec = v
+			case "profile":
+				s.Profile = v
+			case "sample_rate":
+				s.SampleRate = atoi(v)
+			case "channels":
+				s.Channels = atoi(v)
+			}
+		}
+		list = append(list, s)
+	}
+	return list
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return n
+		}
+		n = 10*n + int(c-'0')
+	}
+	return n
+}
