@@ -20,8 +20,12 @@ const (
 	MeterFloorDB = -120.0
 	// DefaultLatency is how far behind the capture clock the mixer works,
 	// so that live sources have delivered a block's samples when it is
-	// mixed.
-	DefaultLatency = 100 * time.Millisecond
+	// mixed: a 40 ms PulseAudio fragment, the server's own buffering and a
+	// busy machine's scheduling (100 ms lost sound under the race detector).
+	DefaultLatency = 150 * time.Millisecond
+	// mixBatch is how many blocks Run mixes per wake-up (64 ms): later
+	// sound at the viewer by that much at most, for a third of the wake-ups.
+	mixBatch = 3
 )
 
 // Block is one mixed block: FrameSamples interleaved stereo samples that
@@ -323,20 +327,23 @@ func (m *Mixer) Run(ctx context.Context, consume func(Block)) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		due := SampleTime((k+1)*FrameSamples) + m.latency()
-		if wait := due - m.clock.Since(); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
+		// Mix every block that is due, then sleep until mixBatch more are:
+		// a wake-up costs more than mixing a block does.
+		for SampleTime((k+1)*FrameSamples)+m.latency() <= m.clock.Since() {
+			if ctx.Err() != nil {
 				return
-			case <-timer.C:
 			}
-		} else if ctx.Err() != nil {
-			return
+			b := Block{PTS: SampleTime(k * FrameSamples), Samples: make([]float32, Channels*FrameSamples)}
+			m.Mix(b.PTS, b.Samples)
+			consume(b)
+			k++
 		}
-		b := Block{PTS: SampleTime(k * FrameSamples), Samples: make([]float32, Channels*FrameSamples)}
-		m.Mix(b.PTS, b.Samples)
-		consume(b)
-		k++
+		due := SampleTime((k+mixBatch)*FrameSamples) + m.latency()
+		timer.Reset(max(due-m.clock.Since(), 0))
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
 	}
 }

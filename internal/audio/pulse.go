@@ -14,10 +14,12 @@ import (
 	"unsafe"
 )
 
-// pulseFragment is how much PulseAudio hands over at a time: 20 ms of
+// pulseFragment is how much PulseAudio hands over at a time: 40 ms of
 // 48 kHz s16 stereo. It bounds capture latency, and how long a read (and so
-// Close) waits while the server is alive.
-const pulseFragment = SampleRate / 50 * Channels * 2
+// Close) waits while the server is alive. Each hand-over wakes a blocked
+// cgo call, which costs far more than the samples: 20 ms fragments cost
+// twice the CPU. The mixer's DefaultLatency leaves room for a late one.
+const pulseFragment = SampleRate / 25 * Channels * 2
 
 var registerOnce sync.Once
 
