@@ -217,6 +217,12 @@ func TestSoundForLatePlayersAndTheMonitor(t *testing.T) {
 		t.Errorf("the late player's first second: tone at %.2f dBFS, sent at %.2f", level, testpeer.SineLevel)
 	}
 
+	d := m.Status().GetDestinations()[0]
+	if perPicture := float64(d.GetAudioFramesSent()) / float64(d.GetFramesSent()); perPicture < 1.5 || perPicture > 2.2 {
+		t.Errorf("status: %d sound frames sent for %d pictures, want about %.2f a picture",
+			d.GetAudioFramesSent(), d.GetFramesSent(), float64(testpeer.AudioRate)/1024/avFPS)
+	}
+
 	url, err := m.Ctl("monitor-url")
 	if err != nil {
 		t.Fatalf("monitor-url: %v %s", err, url)
@@ -238,6 +244,9 @@ func TestRecordingWithSoundSurvivesKilledMaster(t *testing.T) {
 		r := m.Status().GetRecording()
 		return r.GetState() == "recording" && r.GetFramesWritten() > 3*avFPS
 	})
+	if r := m.Status().GetRecording(); r.GetAudioFramesWritten() < r.GetFramesWritten() {
+		t.Errorf("status: %d sound frames written for %d pictures, want about 1.9 a picture", r.GetAudioFramesWritten(), r.GetFramesWritten())
+	}
 	if err := m.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
