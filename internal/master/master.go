@@ -94,6 +94,11 @@ const (
 	monitorPasswordFile = "monitor-password"
 )
 
+// ReturnURLFile, in the config dir, holds the return path's publish URL
+// with this run's credentials, written only with fault injection on: tests
+// publish a program into the master themselves, as an encoder would.
+const ReturnURLFile = "test-return-url"
+
 // slowRetryEnv shortens a failed child's slow retry (a duration), for
 // tests only: it counts only with fault injection on.
 const slowRetryEnv = "ONAIR_TEST_SLOW_RETRY"
@@ -140,6 +145,11 @@ func Start(opts Options) (*Master, error) {
 		rtsp.Credentials{User: monitorUser, Pass: monitorPass}, m.program, opts.Log)
 	if err != nil {
 		return fail(err)
+	}
+	if fault.Enabled() && opts.ConfigDir != "" {
+		if err := os.WriteFile(filepath.Join(opts.ConfigDir, ReturnURLFile), []byte(m.rtsp.PublishURL(programPath)), 0o600); err != nil {
+			return fail(err)
+		}
 	}
 	dests := cfg.Destinations
 	if cfg.RTMPServer.Listen != "" {

@@ -103,7 +103,7 @@ func (m *Master) recordingStatus() *pb.RecordingStatus {
 func recordingStatus(s record.Status) *pb.RecordingStatus {
 	st := &pb.RecordingStatus{
 		State: string(s.State), Path: s.Path, Bytes: s.Bytes,
-		FramesWritten: s.FramesWritten, FramesDropped: s.FramesDropped,
+		FramesWritten: s.FramesWritten, FramesDropped: s.FramesDropped, AudioFramesWritten: s.AudioFramesWritten,
 	}
 	if s.Err != nil {
 		st.Error = s.Err.Error()

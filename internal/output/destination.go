@@ -52,6 +52,8 @@ type DestinationStatus struct {
 	FramesSent    uint64
 	BytesSent     uint64
 	FramesDropped uint64
+	// AudioFramesSent counts AAC frames (FramesSent counts pictures).
+	AudioFramesSent uint64
 }
 
 // Destination keeps one live server fed: it runs a Publisher, and when that
@@ -74,6 +76,7 @@ type Destination struct {
 	next              time.Time
 	attempts          int
 	sent, bytes, drop uint64 // from sessions that ended
+	sounds            uint64
 }
 
 // StartDestination starts publishing to cfg.URL at once.
@@ -129,6 +132,7 @@ func (d *Destination) run() {
 		d.mu.Lock()
 		d.pub = nil
 		d.sent, d.bytes, d.drop = d.sent+st.FramesSent, d.bytes+st.BytesSent, d.drop+st.FramesDropped
+		d.sounds += st.AudioFramesSent
 		d.mu.Unlock()
 		pub.Close()
 		if d.ctx.Err() != nil {
@@ -272,13 +276,14 @@ func (d *Destination) Status() DestinationStatus {
 	defer d.mu.Unlock()
 	s := DestinationStatus{
 		URL: d.masked, State: d.state, Err: d.err, NextAttempt: d.next, Attempts: d.attempts,
-		FramesSent: d.sent, BytesSent: d.bytes, FramesDropped: d.drop,
+		FramesSent: d.sent, BytesSent: d.bytes, FramesDropped: d.drop, AudioFramesSent: d.sounds,
 	}
 	if d.pub != nil {
 		st := d.pub.Stats()
 		s.FramesSent += st.FramesSent
 		s.BytesSent += st.BytesSent
 		s.FramesDropped += st.FramesDropped
+		s.AudioFramesSent += st.AudioFramesSent
 	}
 	return s
 }

@@ -68,7 +68,9 @@ type Stats struct {
 	FramesSent    uint64
 	BytesSent     uint64 // FLV video payload bytes
 	FramesDropped uint64 // queue overflow, waiting for a keyframe, unusable frames
-	Timeline      time.Duration
+	// AudioFramesSent counts AAC frames (FramesSent counts pictures).
+	AudioFramesSent uint64
+	Timeline        time.Duration
 }
 
 // Publisher publishes one H.264 stream, and its AAC sound if it has any, to
@@ -96,8 +98,8 @@ type Publisher struct {
 	state State
 	err   error
 
-	sent, bytes, dropped atomic.Uint64
-	timeline             atomic.Int64
+	sent, bytes, dropped, sounds atomic.Uint64
+	timeline                     atomic.Int64
 
 	// owned by the publisher goroutine
 	tl               *timeline.Timeline
@@ -239,12 +241,13 @@ func (p *Publisher) State() (State, error) {
 func (p *Publisher) Stats() Stats {
 	st, err := p.State()
 	return Stats{
-		State:         st,
-		Err:           err,
-		FramesSent:    p.sent.Load(),
-		BytesSent:     p.bytes.Load(),
-		FramesDropped: p.dropped.Load() + p.q.droppedCount(),
-		Timeline:      time.Duration(p.timeline.Load()),
+		State:           st,
+		Err:             err,
+		FramesSent:      p.sent.Load(),
+		BytesSent:       p.bytes.Load(),
+		FramesDropped:   p.dropped.Load() + p.q.droppedCount(),
+		AudioFramesSent: p.sounds.Load(),
+		Timeline:        time.Duration(p.timeline.Load()),
 	}
 }
 

@@ -220,6 +220,9 @@ func TestAudioPast24Bits(t *testing.T) {
 		t.Fatalf("audio stream %q, want aac,48000,2", got)
 	}
 	pkts := testpeer.ProbeStreamPackets(t, recs[0], "a:0")
+	if sent := p.Stats().AudioFramesSent; sent != uint64(len(pkts)) {
+		t.Errorf("the publisher counts %d sound frames sent; nginx recorded %d", sent, len(pkts))
+	}
 	for i := 1; i < len(pkts); i++ {
 		if d := pkts[i].DTS - pkts[i-1].DTS; d <= 0 || d > 30*time.Millisecond {
 			t.Fatalf("audio packet %d is %v after the one before: %v", i, d, pkts[:min(len(pkts), 5)])

@@ -152,7 +152,11 @@ func (p *Publisher) sendAudio(s *session, u *accessUnit) error {
 		p.log.Info("rtmp output audio sequence header", "timestamp_ms", ts)
 	}
 	p.lastAudio = stamp
-	return s.write(p.ctx, csidAudio, ts, s.streamID, &message.AudioMessage{Payload: bytes.NewReader(u.tag)})
+	if err := s.write(p.ctx, csidAudio, ts, s.streamID, &message.AudioMessage{Payload: bytes.NewReader(u.tag)}); err != nil {
+		return err
+	}
+	p.sounds.Add(1)
+	return nil
 }
 
 // srcAudio is the current source's audio config, nil without sound.

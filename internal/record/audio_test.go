@@ -45,6 +45,10 @@ func TestRecordsSound(t *testing.T) {
 		t.Fatalf("video: %+v", d)
 	}
 	video, audio := testpeer.ProbeStreamPackets(t, out, "v:0"), testpeer.ProbeStreamPackets(t, out, "a:0")
+	if st := rec.Status(); st.AudioFramesWritten != uint64(len(audio)) || st.FramesWritten != uint64(len(video)) {
+		t.Errorf("status counts %d pictures and %d sound frames written; the file has %d and %d",
+			st.FramesWritten, st.AudioFramesWritten, len(video), len(audio))
+	}
 	vend := video[len(video)-1].PTS + time.Second/fps
 	aend := audio[len(audio)-1].PTS + testpeer.AACFrameDuration
 	if d := vend - aend; d < -100*time.Millisecond || d > 100*time.Millisecond {

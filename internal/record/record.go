@@ -95,6 +95,9 @@ type Status struct {
 	Bytes uint64   // bytes written to all files
 	// FramesWritten counts frames in fragments that reached the file.
 	FramesWritten uint64
+	// AudioFramesWritten counts the AAC frames among them (FramesWritten
+	// counts pictures).
+	AudioFramesWritten uint64
 	// FramesDropped counts frames lost to a full queue (slow disk) or to a
 	// failed write, including those skipped up to the next keyframe.
 	FramesDropped uint64

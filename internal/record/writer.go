@@ -346,7 +346,8 @@ func (w *writer) writeFragment(ss []sample, next int64) {
 	part := fmp4.Part{SequenceNumber: w.seq, Tracks: []*fmp4.PartTrack{{
 		ID: trackID, BaseTime: uint64(ss[0].dts), Samples: samples,
 	}}}
-	if len(w.audio) > 0 {
+	sounds := len(w.audio)
+	if sounds > 0 {
 		part.Tracks = append(part.Tracks, w.audioTrack())
 		w.audio = w.audio[:0]
 	}
@@ -360,7 +361,10 @@ func (w *writer) writeFragment(ss []sample, next int64) {
 		w.fail(err, len(ss))
 		return
 	}
-	w.r.update(func(s *Status) { s.FramesWritten += uint64(len(ss)) })
+	w.r.update(func(s *Status) {
+		s.FramesWritten += uint64(len(ss))
+		s.AudioFramesWritten += uint64(sounds)
+	})
 }
 
 // audioTrack is the sound collected since the last fragment. Each AAC

@@ -4,9 +4,17 @@
 // at the stream's frame rate instead, so viewers see a message rather than a
 // frozen picture and no live server times the publisher out. The real
 // picture takes over again at its first keyframe.
+//
+// Sound has no such grace: a player whose sound track stops stalls, and an
+// encoder restart is shorter than the slate's second. So when a path's sound
+// stops while live, the filter fills the gap with silent AAC frames on the
+// 1024-sample cadence, continuing the stopped source's sound clock, until
+// the new source's first picture; from there the outputs run on the new
+// source's clock (they rebase it after the old one), and its sound follows.
 package slate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +43,16 @@ const tickEvery = 10 * time.Millisecond
 // slots further behind are skipped (the timestamps jump ahead, the pictures
 // stay in decode order).
 const maxLate = 5
+
+// SilenceAfter is how long a path's sound may pause before silence fills
+// it: longer than the pauses of a healthy encoder's sound (it comes every
+// 21 ms), so real sound is never replaced by silence.
+const SilenceAfter = 200 * time.Millisecond
+
+// maxHeld bounds the sound a new source may send before its first picture
+// reaches the outputs (about 1.4 s): it waits, as its clock is not yet the
+// outputs'.
+const maxHeld = 64
 
 // Slate is one encoded still: a GOP (an IDR, then P-frames) in decode order
 // and its parameter sets, for one path's size and frame rate.
@@ -83,6 +101,22 @@ type path struct {
 	silences int       // silent AAC frames sent since
 	gopPos   int       // next picture of the GOP
 	askedKey time.Time // last keyframe request while waiting to switch back
+	sound    sound     // the real sound, on the outputs' clock
+}
+
+// sound is a path's real sound as the outputs hear it: where it is on the
+// clock of the source the outputs run on, and silence to fill its gaps.
+type sound struct {
+	silence []byte        // one silent frame in the sound's config; nil: no sound to fill
+	frame   time.Duration // one frame's length
+	end     time.Duration // where the last frame sent ends: the next one's PTS
+	heardAt time.Time     // when real sound (or the source's first picture) last came
+	heard   time.Duration // the PTS that was due then
+	filling bool          // silence went out since the last real frame
+	// rebasing: a new source was announced; the outputs take its clock at
+	// its first picture, and its sound waits in held until then.
+	rebasing bool
+	held     []stream.Unit
 }
 
 // New returns a filter in front of next; now is its clock (time.Now outside
@@ -141,9 +175,16 @@ func (f *Filter) SetLive(live bool) {
 		if p.showing && !live {
 			// The outputs keep the real parameter sets for the next start.
 			p.showing = false
-			f.next.SourceStarted(name, p.tracks)
+			f.announce(name, p)
 		}
 	}
+}
+
+// announce tells the outputs the real source begins: they take its clock at
+// its next picture.
+func (f *Filter) announce(name string, p *path) {
+	f.next.SourceStarted(name, p.tracks)
+	p.sound.rebasing, p.sound.held = true, nil
 }
 
 // Showing lists the paths on the slate now, sorted.
@@ -165,8 +206,9 @@ func (f *Filter) SourceStarted(name string, t stream.Tracks) {
 	defer f.mu.Unlock()
 	p := f.path(name)
 	p.tracks = t
+	p.sound.held = nil // the old source's, if any
 	if !p.showing {
-		f.next.SourceStarted(name, t)
+		f.announce(name, p)
 	}
 }
 
@@ -174,13 +216,17 @@ func (f *Filter) Unit(name string, u stream.Unit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.path(name)
-	if u.Kind != stream.Video {
-		if !p.showing {
-			f.next.Unit(name, u)
+	now := f.now()
+	if u.Kind == stream.Audio {
+		if p.showing || p.sound.rebasing {
+			// Not on the outputs' clock yet: it waits for the picture.
+			u.AAC = bytes.Clone(u.AAC)
+			p.sound.held = append(p.sound.held[max(len(p.sound.held)-maxHeld+1, 0):], u)
+			return
 		}
+		f.passSound(name, p, u, now)
 		return
 	}
-	now := f.now()
 	p.lastAU = now
 	if p.showing {
 		if !u.Key {
@@ -193,9 +239,67 @@ func (f *Filter) Unit(name string, u stream.Unit) {
 		}
 		p.showing = false
 		f.log.Info("slate off: the program is back", "path", name, "after", now.Sub(p.since).Round(time.Millisecond))
-		f.next.SourceStarted(name, p.tracks)
+		held := p.sound.held
+		f.announce(name, p)
+		p.sound.held = held
 	}
 	f.next.Unit(name, u)
+	if p.sound.rebasing {
+		f.rebaseSound(name, p, u.PTS, now)
+	}
+}
+
+// rebaseSound puts the sound on the clock of the source whose first picture,
+// at pts, just reached the outputs, and sends the sound that waited for it.
+// Sound from before the picture is dropped: the outputs would place it
+// before the picture they just started the source with.
+func (f *Filter) rebaseSound(name string, p *path, pts time.Duration, now time.Time) {
+	held := p.sound.held
+	p.sound = sound{silence: SilentAAC(p.tracks.Audio), end: pts, heardAt: now, heard: pts}
+	if p.tracks.Audio != nil && p.tracks.Audio.SampleRate > 0 {
+		p.sound.frame = 1024 * time.Second / time.Duration(p.tracks.Audio.SampleRate)
+	}
+	for _, u := range held {
+		if u.PTS >= pts {
+			f.passSound(name, p, u, now)
+		}
+	}
+}
+
+// passSound sends one real AAC frame on the outputs' clock, unless silence
+// already covered its time.
+func (f *Filter) passSound(name string, p *path, u stream.Unit, now time.Time) {
+	s := &p.sound
+	if s.filling && u.PTS < s.end {
+		return
+	}
+	if s.filling {
+		f.log.Info("sound back", "path", name, "silence", u.PTS-s.heard)
+	}
+	f.next.Unit(name, u)
+	s.filling = false
+	s.end = u.PTS + s.frame
+	s.heardAt, s.heard = now, s.end
+}
+
+// fillSilence sends silent frames for the time a path's sound has been
+// quiet, on the clock of the source the outputs run on, each frame starting
+// no later than now on that clock.
+func (f *Filter) fillSilence(name string, p *path, now time.Time) {
+	s := &p.sound
+	if s.silence == nil || s.frame <= 0 || now.Sub(s.heardAt) < SilenceAfter {
+		return
+	}
+	if !s.filling {
+		f.log.Info("sound gap: filling with silence", "path", name, "after", now.Sub(s.heardAt).Round(time.Millisecond))
+	}
+	s.filling = true
+	due := s.heard + now.Sub(s.heardAt)
+	// After a stall of the master, at most a second of silence goes at once.
+	s.end = max(s.end, due-time.Second)
+	for ; s.end < due; s.end += s.frame {
+		f.next.Unit(name, stream.AudioUnit(s.silence, s.end))
+	}
 }
 
 func (f *Filter) SourceStopped(name string) {
@@ -210,6 +314,9 @@ func (f *Filter) Tick(now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for name, p := range f.paths {
+		if f.live && !p.showing {
+			f.fillSilence(name, p, now)
+		}
 		switch {
 		case p.slate == nil:
 		case p.showing:
@@ -225,6 +332,7 @@ func (f *Filter) Tick(now time.Time) {
 // its timestamps after the last real ones.
 func (f *Filter) show(name string, p *path, now time.Time) {
 	p.showing, p.since, p.slots, p.gopPos, p.askedKey, p.silences = true, now, 0, 0, time.Time{}, 0
+	p.sound = sound{} // the slate carries its own
 	f.next.SourceStarted(name, stream.Tracks{Video: &stream.H264{SPS: p.slate.SPS, PPS: p.slate.PPS}, Audio: p.slate.AAC})
 	f.send(name, p, now)
 }

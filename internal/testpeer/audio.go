@@ -126,8 +126,77 @@ func (p *AVPublisher) write(m *description.Media, pkts []*rtp.Packet, ts uint32)
 // Close ends the session.
 func (p *AVPublisher) Close() { p.client.Close() }
 
+// Play sends a program in real time from PTS 0, as a (re)started encoder
+// does: pictures (each a picture's NAL units; the first an IDR) at fps and
+// AAC frames one after the other, both looped, until stop closes or a
+// write fails.
+func (p *AVPublisher) Play(stop <-chan struct{}, pictures [][][]byte, fps int, aacs [][]byte) error {
+	start := time.Now()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var pics, sounds int
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+		now := time.Since(start)
+		for ; p.audio != nil && time.Duration(sounds)*AACFrameDuration <= now; sounds++ {
+			if err := p.WriteAudio(aacs[sounds%len(aacs)], time.Duration(sounds)*AACFrameDuration); err != nil {
+				return err
+			}
+		}
+		for ; time.Duration(pics)*time.Second/time.Duration(fps) <= now; pics++ {
+			if err := p.WriteVideo(pictures[pics%len(pictures)], time.Duration(pics)*time.Second/time.Duration(fps)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 func ticks(d time.Duration, rate int64) uint32 {
 	return uint32(int64(d/time.Second)*rate + int64(d%time.Second)*rate/int64(time.Second))
+}
+
+// SaveStream is a viewer that keeps what it receives from url (an RTMP
+// play URL) for seconds of stream time, untouched (-c copy), in an FLV file
+// at path; it ends by itself, or when the test ends.
+func SaveStream(t testing.TB, url string, seconds float64, path string) *Proc {
+	t.Helper()
+	Need(t, "ffmpeg")
+	return start(t, nil, "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-rw_timeout", "5000000",
+		"-i", url, "-t", strconv.FormatFloat(seconds, 'f', -1, 64), "-c", "copy", "-f", "flv", "-y", path)
+}
+
+// AudioPacket is one audio packet of a file as ffprobe sees it.
+type AudioPacket struct {
+	PTS  time.Duration
+	Size int // bytes: a silent AAC frame is a few, a tone's hundreds
+}
+
+// AudioPackets lists the packets of a file's first audio stream.
+func AudioPackets(t testing.TB, path string) []AudioPacket {
+	t.Helper()
+	Need(t, "ffprobe")
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0",
+		"-show_entries", "packet=pts_time,size", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var pkts []AudioPacket
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pts, size, ok := strings.Cut(strings.TrimSpace(line), ",")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(size)
+		if err != nil {
+			t.Fatalf("ffprobe %s: packet size %q", path, size)
+		}
+		pkts = append(pkts, AudioPacket{PTS: seconds(pts), Size: n})
+	}
+	return pkts
 }
 
 // DecodeAudio decodes the audio of input (a file or URL ffmpeg reads) to

@@ -524,8 +524,10 @@ type RecordingStatus struct {
 	FramesWritten uint64 `protobuf:"varint,4,opt,name=frames_written,json=framesWritten,proto3" json:"frames_written,omitempty"`
 	FramesDropped uint64 `protobuf:"varint,5,opt,name=frames_dropped,json=framesDropped,proto3" json:"frames_dropped,omitempty"`
 	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// AAC frames (1024 samples each) in fragments that reached the file.
+	AudioFramesWritten uint64 `protobuf:"varint,7,opt,name=audio_frames_written,json=audioFramesWritten,proto3" json:"audio_frames_written,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RecordingStatus) Reset() {
@@ -598,6 +600,13 @@ func (x *RecordingStatus) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *RecordingStatus) GetAudioFramesWritten() uint64 {
+	if x != nil {
+		return x.AudioFramesWritten
+	}
+	return 0
 }
 
 type DestinationRequest struct {
@@ -711,9 +720,11 @@ type DestinationStatus struct {
 	FramesDropped uint64 `protobuf:"varint,8,opt,name=frames_dropped,json=framesDropped,proto3" json:"frames_dropped,omitempty"`
 	Name          string `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`
 	// rendition it is fed from; empty: the program.
-	Rendition     string `protobuf:"bytes,10,opt,name=rendition,proto3" json:"rendition,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Rendition string `protobuf:"bytes,10,opt,name=rendition,proto3" json:"rendition,omitempty"`
+	// AAC frames (1024 samples each) sent: frames_sent counts pictures.
+	AudioFramesSent uint64 `protobuf:"varint,11,opt,name=audio_frames_sent,json=audioFramesSent,proto3" json:"audio_frames_sent,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *DestinationStatus) Reset() {
@@ -814,6 +825,13 @@ func (x *DestinationStatus) GetRendition() string {
 		return x.Rendition
 	}
 	return ""
+}
+
+func (x *DestinationStatus) GetAudioFramesSent() uint64 {
+	if x != nil {
+		return x.AudioFramesSent
+	}
+	return 0
 }
 
 type BitrateRequest struct {
@@ -1363,19 +1381,20 @@ const file_control_proto_rawDesc = "" +
 	"\rRecordRequest\x12\x12\n" +
 	"\x04stop\x18\x01 \x01(\bR\x04stop\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1c\n" +
-	"\trendition\x18\x03 \x01(\tR\trendition\"\xb5\x01\n" +
+	"\trendition\x18\x03 \x01(\tR\trendition\"\xe7\x01\n" +
 	"\x0fRecordingStatus\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
 	"\x05bytes\x18\x03 \x01(\x04R\x05bytes\x12%\n" +
 	"\x0eframes_written\x18\x04 \x01(\x04R\rframesWritten\x12%\n" +
 	"\x0eframes_dropped\x18\x05 \x01(\x04R\rframesDropped\x12\x14\n" +
-	"\x05error\x18\x06 \x01(\tR\x05error\"*\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x120\n" +
+	"\x14audio_frames_written\x18\a \x01(\x04R\x12audioFramesWritten\"*\n" +
 	"\x12DestinationRequest\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\"X\n" +
 	"\x11DestinationUpdate\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12-\n" +
-	"\x04spec\x18\x02 \x01(\v2\x19.onair.v1.DestinationSpecR\x04spec\"\xae\x02\n" +
+	"\x04spec\x18\x02 \x01(\v2\x19.onair.v1.DestinationSpecR\x04spec\"\xda\x02\n" +
 	"\x11DestinationStatus\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x14\n" +
@@ -1389,7 +1408,8 @@ const file_control_proto_rawDesc = "" +
 	"\x0eframes_dropped\x18\b \x01(\x04R\rframesDropped\x12\x12\n" +
 	"\x04name\x18\t \x01(\tR\x04name\x12\x1c\n" +
 	"\trendition\x18\n" +
-	" \x01(\tR\trendition\"$\n" +
+	" \x01(\tR\trendition\x12*\n" +
+	"\x11audio_frames_sent\x18\v \x01(\x04R\x0faudioFramesSent\"$\n" +
 	"\x0eBitrateRequest\x12\x12\n" +
 	"\x04kbps\x18\x01 \x01(\x05R\x04kbps\"#\n" +
 	"\x0fMonitorURLReply\x12\x10\n" +
