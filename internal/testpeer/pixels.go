@@ -36,7 +36,7 @@ func StartPixelReader(t testing.TB, url string, w, h int) *PixelReader {
 	p := &Proc{cancel: cancel, done: make(chan struct{})}
 	// Every decoded frame once, as it comes: no frame rate conversion.
 	p.cmd = exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-loglevel", "warning",
-		"-probesize", "32", "-analyzeduration", "0", "-threads", "1", "-rw_timeout", "5000000",
+		"-probesize", probeBytes, "-analyzeduration", "0", "-threads", "1", "-rw_timeout", "5000000",
 		"-i", url, "-an", "-vf", "scale="+strconv.Itoa(w)+":"+strconv.Itoa(h), "-fps_mode", "passthrough",
 		"-pix_fmt", "rgb24", "-f", "rawvideo", "-")
 	p.cmd.WaitDelay = 2 * time.Second

@@ -43,8 +43,8 @@ var (
 )
 
 // StartReader plays url with ffmpeg, decoding every frame (showinfo). It
-// starts reading at once without probing for an audio stream, and decodes on
-// one thread so frames are reported as they arrive.
+// starts reading after a few KiB (probeBytes), and decodes on one thread so
+// frames are reported as they arrive.
 func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 	t.Helper()
 	Need(t, "ffmpeg")
@@ -53,7 +53,7 @@ func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 	}
 	r := &Reader{Started: time.Now(), changed: make(chan struct{}, 1)}
 	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info",
-		"-probesize", "32", "-analyzeduration", "0", "-threads", "1",
+		"-probesize", probeBytes, "-analyzeduration", "0", "-threads", "1",
 		"-rw_timeout", strconv.FormatInt(opts.RWTimeout.Microseconds(), 10)}
 	if opts.CopyTS {
 		args = append(args, "-copyts")
@@ -62,6 +62,12 @@ func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 	r.Proc = start(t, r.line, "ffmpeg", args...)
 	return r
 }
+
+// probeBytes is how much of a live stream ffmpeg reads before it starts:
+// enough to see both sequence headers a live server sends first, since an
+// FLV stream is found only by its first packet and the sound's may come
+// before the picture's.
+const probeBytes = "4096"
 
 func (r *Reader) line(s string) {
 	if m := timeBase.FindStringSubmatch(s); m != nil {
