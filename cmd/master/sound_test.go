@@ -264,59 +264,120 @@ func checkRecording(t *testing.T, path string, fps int) {
 	}
 }
 
-// A recording holds the picture and the sound, both decoding and lasting
-// as long as each other; so does one cut short by a SIGKILL of the master.
-func TestSoundInRecordings(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	whole, cut := filepath.Join(dir, "whole.mp4"), filepath.Join(dir, "cut.mp4")
-	m := soundMaster(t, nil, []string{"tone:1000"}, "-source", "pattern", "-width", "320", "-height", "180", "-record", whole)
-	recorded := func(frames uint64) func() bool {
-		return func() bool {
-			r := m.Status().GetRecording()
-			return r.GetState() == "recording" && r.GetFramesWritten() > frames
-		}
-	}
-	m.Await("3 s recorded", 20*time.Second, recorded(90))
-	mustCtl(t, m, "record", "stop")
-	checkRecording(t, whole, 30)
+// recorded waits until the recording has more than frames pictures.
+func recorded(m *testpeer.Master, frames uint64) {
+	m.T.Helper()
+	m.Await(fmt.Sprintf("%d pictures recorded", frames), 20*time.Second, func() bool {
+		r := m.Status().GetRecording()
+		return r.GetState() == "recording" && r.GetFramesWritten() > frames
+	})
+}
 
-	mustCtl(t, m, "record", "-o", cut)
-	m.Await("2.5 s recorded", 20*time.Second, recorded(75))
+// A recording started with the master (-record) and stopped with ctl
+// holds the picture and the sound, both decoding and lasting as long as
+// each other.
+func TestSoundInRecording(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "show.mp4")
+	m := soundMaster(t, nil, []string{"tone:1000"}, "-source", "pattern", "-width", "320", "-height", "180", "-record", path)
+	recorded(m, 90)
+	mustCtl(t, m, "record", "stop")
+	checkRecording(t, path, 30)
+}
+
+// So does a recording started with ctl while the program runs.
+func TestSoundInRecordingStartedLive(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "show.mp4")
+	m := soundMaster(t, nil, []string{"tone:1000"}, "-source", "pattern", "-width", "320", "-height", "180")
+	m.Await("program frames at the master", 15*time.Second, func() bool { return m.Status().GetProgramFrames() > 30 })
+	mustCtl(t, m, "record", "-o", path)
+	recorded(m, 90)
+	mustCtl(t, m, "record", "stop")
+	checkRecording(t, path, 30)
+}
+
+// A recording cut short by a SIGKILL of the master still holds the
+// picture and the sound, both decoding and lasting as long as each other.
+func TestSoundInRecordingCutByKill(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "cut.mp4")
+	m := soundMaster(t, nil, []string{"tone:1000"}, "-source", "pattern", "-width", "320", "-height", "180", "-record", path)
+	recorded(m, 75)
 	if err := m.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-m.Exited
-	checkRecording(t, cut, 30)
+	checkRecording(t, path, 30)
 }
 
 // The A/V sync a viewer sees: the offset between each flash of the
 // pattern and the beep of the tone taken at the same instant.
 
-// viewerRecording has ffmpeg play url as a viewer and keep d of what it
-// receives, as sent (no decoding), in an FLV file.
-func viewerRecording(t *testing.T, url string, d time.Duration) string {
+// viewer is ffmpeg playing a live URL and keeping what it receives, as
+// sent (no decoding), in an FLV file written packet by packet.
+type viewer struct {
+	File string
+	done chan struct{}
+	out  []byte
+	err  error
+}
+
+// startViewer plays url for d of stream time; the test ends it if it is
+// still running.
+func startViewer(t *testing.T, url string, d time.Duration) *viewer {
 	t.Helper()
 	testpeer.Need(t, "ffmpeg")
-	path := filepath.Join(t.TempDir(), "viewer.flv")
-	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-nostdin", "-rw_timeout", "5000000", "-i", url,
-		"-c", "copy", "-t", strconv.FormatFloat(d.Seconds(), 'f', -1, 64), "-f", "flv", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("the viewer at %s: %v\n%s", url, err, out)
+	v := &viewer{File: filepath.Join(t.TempDir(), "viewer.flv"), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-nostdin", "-rw_timeout", "5000000", "-i", url,
+		"-c", "copy", "-t", strconv.FormatFloat(d.Seconds(), 'f', -1, 64), "-flush_packets", "1", "-f", "flv", v.File)
+	go func() {
+		v.out, v.err = cmd.CombinedOutput()
+		close(v.done)
+	}()
+	t.Cleanup(func() { cancel(); <-v.done })
+	return v
+}
+
+// Wait waits for the viewer to end by itself and fails the test if it
+// did not, or failed.
+func (v *viewer) Wait(t *testing.T, within time.Duration) {
+	t.Helper()
+	select {
+	case <-v.done:
+	case <-time.After(within):
+		t.Fatalf("the viewer did not end within %v", within)
 	}
-	return path
+	if v.err != nil {
+		t.Fatalf("the viewer failed: %v\n%s", v.err, v.out)
+	}
+}
+
+// Size is how much the viewer has written so far.
+func (v *viewer) Size() int64 {
+	fi, err := os.Stat(v.File)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 var (
-	showinfoMean = regexp.MustCompile(`\bpts:\s*(-?\d+)\b.*\biskey:(\d).*\bmean:\[(\d+)`)
-	showinfoTB   = regexp.MustCompile(`config in time_base: (\d+)/(\d+)`)
+	showinfoFrame = regexp.MustCompile(`\bpts:\s*(-?\d+)\b.*\bpos:\s*(-?\d+).*\biskey:(\d).*\bmean:\[(\d+)`)
+	showinfoTB    = regexp.MustCompile(`config in time_base: (\d+)/(\d+)`)
 )
 
-// flashes are the timestamps of the pictures that start a flash of the
-// test pattern (w×h) in an FLV file, from its first keyframe on.
-func flashes(t *testing.T, path string, w, h int) []time.Duration {
+// flash is a picture that starts a flash of the test pattern: its
+// timestamp, and where it is in the file.
+type flash struct {
+	PTS time.Duration
+	Pos int64
+}
+
+// flashes are the pictures that start a flash of the test pattern (w×h)
+// in an FLV file, from its first keyframe on.
+func flashes(t *testing.T, path string, w, h int) []flash {
 	t.Helper()
 	r := capture.PatternFlashRect(w, h).Inset(2)
 	crop := fmt.Sprintf("crop=%d:%d:%d:%d,showinfo", r.Dx(), r.Dy(), r.Min.X, r.Min.Y)
@@ -327,23 +388,28 @@ func flashes(t *testing.T, path string, w, h int) []time.Duration {
 	}
 	var num, den int64
 	var lit []bool
-	var at []time.Duration
+	var pics []flash
 	for _, line := range strings.Split(string(out), "\n") {
 		if m := showinfoTB.FindStringSubmatch(line); m != nil && den == 0 {
 			num, _ = strconv.ParseInt(m[1], 10, 64)
 			den, _ = strconv.ParseInt(m[2], 10, 64)
 			continue
 		}
-		m := showinfoMean.FindStringSubmatch(line)
-		if m == nil || den == 0 || (len(at) == 0 && m[2] != "1") {
+		m := showinfoFrame.FindStringSubmatch(line)
+		if m == nil || den == 0 || (len(pics) == 0 && m[3] != "1") {
 			continue
 		}
 		pts, _ := strconv.ParseInt(m[1], 10, 64)
-		luma, _ := strconv.Atoi(m[3])
-		at = append(at, time.Duration(pts*num*int64(time.Second)/den))
+		pos, _ := strconv.ParseInt(m[2], 10, 64)
+		luma, _ := strconv.Atoi(m[4])
+		pics = append(pics, flash{PTS: time.Duration(pts * num * int64(time.Second) / den), Pos: pos})
 		lit = append(lit, luma > 128)
 	}
-	return onsets(len(at), func(i int) bool { return lit[i] }, func(i int) time.Duration { return at[i] })
+	var starts []flash
+	for _, i := range onsets(len(pics), func(i int) bool { return lit[i] }, func(i int) time.Duration { return pics[i].PTS }) {
+		starts = append(starts, pics[i])
+	}
+	return starts
 }
 
 // beeps are the timestamps at which the test tone's beeps start in an FLV
@@ -358,22 +424,28 @@ func beeps(t *testing.T, path string) []time.Duration {
 	}
 	const win = testpeer.AudioRate / 1000
 	threshold := (math.Pow(10, -6.0/20) + math.Pow(10, -20.0/20)) / 2 / math.Sqrt2
-	return onsets(len(pcm)/win, func(i int) bool {
+	at := func(i int) time.Duration {
+		n := i * win
+		return pkts[n/1024].PTS + time.Duration(n%1024)*time.Second/testpeer.AudioRate
+	}
+	var out []time.Duration
+	for _, i := range onsets(len(pcm)/win, func(i int) bool {
 		var sum float64
 		for _, v := range pcm[i*win : (i+1)*win] {
 			sum += v * v
 		}
 		return math.Sqrt(sum/win) > threshold
-	}, func(i int) time.Duration {
-		n := i * win
-		return pkts[n/1024].PTS + time.Duration(n%1024)*time.Second/testpeer.AudioRate
-	})
+	}, at) {
+		out = append(out, at(i))
+	}
+	return out
 }
 
-// onsets are the times at which on(i) turns true after being false for at
-// least 300 ms (a flash or a beep comes once a second and lasts 100 ms).
-func onsets(n int, on func(i int) bool, at func(i int) time.Duration) []time.Duration {
-	var out []time.Duration
+// onsets are the indices at which on(i) turns true after being false for
+// at least 300 ms by at(i) (a flash or a beep comes once a second and
+// lasts 100 ms).
+func onsets(n int, on func(i int) bool, at func(i int) time.Duration) []int {
+	var out []int
 	offSince := time.Duration(-1)
 	for i := 0; i < n; i++ {
 		switch {
@@ -383,30 +455,37 @@ func onsets(n int, on func(i int) bool, at func(i int) time.Duration) []time.Dur
 			}
 			continue
 		case offSince >= 0 && at(i)-offSince >= 300*time.Millisecond:
-			out = append(out, at(i))
+			out = append(out, i)
 		}
 		offSince = -1
 	}
 	return out
 }
 
-// avOffsets pairs each flash with the beep nearest to it (within 400 ms)
-// and returns picture minus sound.
-func avOffsets(flashes, beeps []time.Duration) []time.Duration {
-	var out []time.Duration
+// avOffsets pairs each flash with a beep within 400 ms of it and returns
+// picture minus sound, split at a place in the file: the flashes before
+// it and those after.
+func avOffsets(flashes []flash, beeps []time.Duration, split int64) (before, after []time.Duration) {
 	for _, f := range flashes {
 		for _, b := range beeps {
-			if d := f - b; d.Abs() < 400*time.Millisecond {
-				out = append(out, d)
+			if d := f.PTS - b; d.Abs() < 400*time.Millisecond {
+				if f.Pos < split {
+					before = append(before, d)
+				} else {
+					after = append(after, d)
+				}
 				break
 			}
 		}
 	}
-	return out
+	return before, after
 }
 
 // percentile is the p-th percentile of |d|.
 func percentile(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
 	abs := make([]time.Duration, len(d))
 	for i, v := range d {
 		abs[i] = v.Abs()
@@ -415,37 +494,30 @@ func percentile(d []time.Duration, p int) time.Duration {
 	return abs[max((len(abs)*p+99)/100-1, 0)]
 }
 
-// A viewer behind nginx sees the picture and hears the sound in sync: the
-// pattern's flash and the tone's beep, taken at the same instants, play at
-// most 20 ms apart (95th percentile), before and after the encoder is
-// killed, in one publish session.
-func TestSoundInSyncAtViewer(t *testing.T) {
-	t.Parallel()
-	const w, h, fps = 320, 180, 60 // a picture every 17 ms: the flash's onset to within 17 ms
-	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
-	url := nginx.URL("live", "onair")
-	m := soundMaster(t, nil, []string{"tone:1000"}, "-source", "pattern", "-width", strconv.Itoa(w), "-height", strconv.Itoa(h),
-		"-fps", strconv.Itoa(fps), "-dest", url, "-live")
-	m.Await("live at nginx", 20*time.Second, func() bool {
+// longestAudioGap is the longest stretch between the ends and starts of
+// consecutive AAC frames in a file.
+func longestAudioGap(t *testing.T, path string) time.Duration {
+	t.Helper()
+	pkts := testpeer.ProbeStreamPackets(t, path, "a:0")
+	var gap time.Duration
+	for i := 1; i < len(pkts); i++ {
+		gap = max(gap, pkts[i].PTS-pkts[i-1].PTS-testpeer.AACFrameDuration)
+	}
+	return gap
+}
+
+// liveAt waits until the master's one destination is live and sending.
+func liveAt(m *testpeer.Master) {
+	m.T.Helper()
+	m.Await("live at the destination", 20*time.Second, func() bool {
 		d := m.Status().GetDestinations()
 		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > 0
 	})
-	measure := func(when string) []time.Duration {
-		t.Helper()
-		file := viewerRecording(t, url, 13*time.Second)
-		f, b := flashes(t, file, w, h), beeps(t, file)
-		offsets := avOffsets(f, b)
-		if len(offsets) < 10 {
-			t.Fatalf("%s: %d flashes matched a beep (flashes %v, beeps %v), want at least 10", when, len(offsets), f, b)
-		}
-		t.Logf("%s: %d flashes, %d beeps; A/V offsets (picture minus sound) p50 %v, p95 %v, max %v: %v", when, len(f), len(b),
-			percentile(offsets, 50), percentile(offsets, 95), percentile(offsets, 100), offsets)
-		if p95 := percentile(offsets, 95); p95 > 20*time.Millisecond {
-			t.Errorf("%s: p95 A/V offset %v, want at most 20 ms", when, p95)
-		}
-		return offsets
-	}
-	before := measure("before the encoder is killed")
+}
+
+// killEncoder SIGKILLs the encoder and waits for its successor.
+func killEncoder(t *testing.T, m *testpeer.Master) {
+	t.Helper()
 	pid := child(m.Status(), "encoder").GetPid()
 	if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -454,11 +526,76 @@ func TestSoundInSyncAtViewer(t *testing.T) {
 		c := child(m.Status(), "encoder")
 		return c.GetState() == "running" && c.GetPid() != pid
 	})
-	after := measure("after the encoder is killed")
-	all := append(before, after...)
-	t.Logf("all %d flashes: p50 %v, p95 %v", len(all), percentile(all, 50), percentile(all, 95))
+}
+
+// A viewer behind nginx, watching throughout, sees the picture and hears
+// the sound in sync: the pattern's flash and the tone's beep, taken at the
+// same instants, play at most 20 ms apart (95th percentile), before and
+// after the encoder is killed, in one publish session.
+func TestSoundInSyncAtViewer(t *testing.T) {
+	t.Parallel()
+	const w, h, fps = 320, 180, 60 // a picture every 17 ms: the flash's onset to within 17 ms
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	url := nginx.URL("live", "onair")
+	m := soundMaster(t, nil, []string{"tone:1000"}, "-source", "pattern", "-width", strconv.Itoa(w), "-height", strconv.Itoa(h),
+		"-fps", strconv.Itoa(fps), "-dest", url, "-live")
+	liveAt(m)
+	const half = 13 * time.Second
+	v := startViewer(t, url, 2*half)
+	sent := func() uint64 { return m.Status().GetDestinations()[0].GetFramesSent() }
+	from := sent()
+	m.Await("half the viewing sent", 2*half, func() bool { return v.Size() > 0 && sent() >= from+uint64(half.Seconds()*fps) })
+	split := v.Size()
+	killEncoder(t, m)
+	v.Wait(t, 2*half+30*time.Second)
+
+	f, b := flashes(t, v.File, w, h), beeps(t, v.File)
+	before, after := avOffsets(f, b, split)
+	for _, c := range []struct {
+		when    string
+		offsets []time.Duration
+	}{{"before the encoder is killed", before}, {"after the encoder is killed", after}} {
+		t.Logf("%s: %d flashes matched; A/V offset (picture minus sound) p50 %v, p95 %v, max %v: %v", c.when, len(c.offsets),
+			percentile(c.offsets, 50), percentile(c.offsets, 95), percentile(c.offsets, 100), c.offsets)
+		if len(c.offsets) < 10 {
+			t.Errorf("%s: %d flashes matched a beep (flashes %v, beeps %v), want at least 10", c.when, len(c.offsets), f, b)
+		} else if p95 := percentile(c.offsets, 95); p95 > 20*time.Millisecond {
+			t.Errorf("%s: p95 A/V offset %v, want at most 20 ms", c.when, p95)
+		}
+	}
+	t.Logf("the longest gap in the viewer's sound: %v", longestAudioGap(t, v.File))
 	if n := nginx.Publishes("onair"); n != 1 {
 		t.Errorf("nginx saw %d publish sessions, want exactly 1", n)
+	}
+}
+
+// Through an encoder kill the viewer's sound goes on without a gap (the
+// master fills the restart with silence, as it keeps the picture's
+// timeline), and stays in sync with the picture.
+func TestSoundGaplessThroughEncoderKill(t *testing.T) {
+	t.Parallel()
+	const w, h, fps = 320, 180, 60
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	url := nginx.URL("live", "onair")
+	m := soundMaster(t, nil, []string{"tone:1000"}, "-source", "pattern", "-width", strconv.Itoa(w), "-height", strconv.Itoa(h),
+		"-fps", strconv.Itoa(fps), "-dest", url, "-live")
+	liveAt(m)
+	v := startViewer(t, url, 8*time.Second)
+	sent := func() uint64 { return m.Status().GetDestinations()[0].GetFramesSent() }
+	from := sent()
+	m.Await("2 s watched", 20*time.Second, func() bool { return v.Size() > 0 && sent() >= from+2*fps })
+	split := v.Size()
+	killEncoder(t, m)
+	v.Wait(t, 40*time.Second)
+	gap := longestAudioGap(t, v.File)
+	_, after := avOffsets(flashes(t, v.File, w, h), beeps(t, v.File), split)
+	t.Logf("the longest gap in the viewer's sound %v; after the kill %d flashes, A/V offset p95 %v: %v", gap, len(after), percentile(after, 95), after)
+	// An AAC frame lasts 21.3 ms and FLV times are whole milliseconds.
+	if gap > time.Millisecond {
+		t.Errorf("the viewer's sound has a gap of %v across the encoder kill, want none", gap)
+	}
+	if len(after) < 3 || percentile(after, 95) > 20*time.Millisecond {
+		t.Errorf("after the kill the viewer's offsets are %v, want at least 3 within 20 ms", after)
 	}
 }
 
