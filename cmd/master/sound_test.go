@@ -607,7 +607,7 @@ func TestSoundServerDownPictureGoesOn(t *testing.T) {
 	// Not parallel: it compares frames received with the wall clock.
 	const fps = 30
 	s := startStudio(t)
-	r := testpeer.StartReader(t, s.url, testpeer.ReaderOptions{})
+	r := testpeer.StartReader(t, s.url, testpeer.ReaderOptions{SoundFirst: true})
 	s.m.Await("the viewer playing", 15*time.Second, func() bool { return r.Count() > fps })
 
 	from, killed := r.Count(), time.Now()

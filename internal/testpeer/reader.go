@@ -24,6 +24,11 @@ type ReaderOptions struct {
 	RWTimeout time.Duration
 	// CopyTS keeps the stream's own timestamps instead of starting at 0.
 	CopyTS bool
+	// SoundFirst is for a stream whose sound may come well before its
+	// picture (nginx holds a new player's picture back until a keyframe
+	// but sends the sound at once): the reader starts only once it has
+	// found both, within 3 s.
+	SoundFirst bool
 }
 
 // Reader is ffmpeg playing an RTMP URL and reporting every decoded frame.
@@ -52,9 +57,13 @@ func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 		opts.RWTimeout = 5 * time.Second
 	}
 	r := &Reader{Started: time.Now(), changed: make(chan struct{}, 1)}
-	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info",
-		"-probesize", probeBytes, "-analyzeduration", "0", "-threads", "1",
-		"-rw_timeout", strconv.FormatInt(opts.RWTimeout.Microseconds(), 10)}
+	probe := []string{"-probesize", probeBytes, "-analyzeduration", "0"}
+	if opts.SoundFirst {
+		// No frame-rate estimate, so it starts as soon as it has both.
+		probe = []string{"-probesize", "4000000", "-analyzeduration", "3000000", "-fpsprobesize", "0"}
+	}
+	args := append([]string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info"}, probe...)
+	args = append(args, "-threads", "1", "-rw_timeout", strconv.FormatInt(opts.RWTimeout.Microseconds(), 10))
 	if opts.CopyTS {
 		args = append(args, "-copyts")
 	}
@@ -64,9 +73,8 @@ func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 }
 
 // probeBytes is how much of a live stream ffmpeg reads before it starts:
-// enough to see both sequence headers a live server sends first, since an
-// FLV stream is found only by its first packet and the sound's may come
-// before the picture's.
+// enough to see the picture's first packet after the sound's (an FLV
+// stream is found only by its first packet) while the sound is silence.
 const probeBytes = "4096"
 
 func (r *Reader) line(s string) {
