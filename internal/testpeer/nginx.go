@@ -60,6 +60,9 @@ func startNginx(t testing.TB, opts NginxOptions) (*Nginx, string) {
 	if opts.Record {
 		record = fmt.Sprintf("record all; record_path %s; record_unique on;", n.RecordDir)
 	}
+	// wait_video: a joining player gets nothing before the next keyframe,
+	// so the picture is its first packet, as the readers need (without it
+	// nginx sends the sound at once and the picture only from a keyframe).
 	conf := fmt.Sprintf(`load_module %s;
 daemon off;
 master_process off;
@@ -71,7 +74,7 @@ rtmp {
     server {
         listen 127.0.0.1:%d;
         chunk_size 4096;
-        application live { live on; %s }
+        application live { live on; wait_video on; %s }
     }
 }
 `, rtmpModule, n.ErrorLogPath(), filepath.Join(n.Dir, "nginx.pid"), n.AccessLogPath(), n.Port, record)

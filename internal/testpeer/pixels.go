@@ -35,11 +35,10 @@ func StartPixelReader(t testing.TB, url string, w, h int) *PixelReader {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proc{cancel: cancel, done: make(chan struct{})}
 	// Every decoded frame once, as it comes: no frame rate conversion.
-	args := append([]string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "warning"}, LiveProbe...)
-	args = append(args, "-threads", "1", "-rw_timeout", "5000000",
+	p.cmd = exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-loglevel", "warning",
+		"-probesize", probeBytes, "-analyzeduration", "0", "-threads", "1", "-rw_timeout", "5000000",
 		"-i", url, "-an", "-vf", "scale="+strconv.Itoa(w)+":"+strconv.Itoa(h), "-fps_mode", "passthrough",
 		"-pix_fmt", "rgb24", "-f", "rawvideo", "-")
-	p.cmd = exec.CommandContext(ctx, "ffmpeg", args...)
 	p.cmd.WaitDelay = 2 * time.Second
 	p.cmd.Stderr = &p.out
 	stdout, err := p.cmd.StdoutPipe()

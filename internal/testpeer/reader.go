@@ -42,17 +42,11 @@ var (
 	timeBase = regexp.MustCompile(`config in time_base: (\d+)/(\d+)`)
 )
 
-// LiveProbe are the ffmpeg input options of a live reader that starts at
-// once: reading stops as soon as every stream the input announces has shown
-// its parameters (analyzeduration 0 means ffmpeg's default, which never
-// binds first here). A tiny probesize would stop at the first packet, and a
-// live server such as nginx sends a joining player the sound before the
-// picture: ffmpeg would then see no video stream at all.
-var LiveProbe = []string{"-probesize", "1000000", "-analyzeduration", "0"}
-
 // StartReader plays url with ffmpeg, decoding every frame (showinfo). It
-// starts reading at once without probing for an audio stream, and decodes on
-// one thread so frames are reported as they arrive.
+// starts at the stream's first packet (probeBytes), which must be the
+// picture's: the nginx of StartNginx sends a joining player nothing before
+// a keyframe (wait_video). It decodes on one thread so frames are reported
+// as they arrive.
 func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 	t.Helper()
 	Need(t, "ffmpeg")
@@ -60,9 +54,8 @@ func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 		opts.RWTimeout = 5 * time.Second
 	}
 	r := &Reader{Started: time.Now(), changed: make(chan struct{}, 1)}
-	args := append([]string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info"}, LiveProbe...)
-	args = append(args, "-threads", "1",
-		"-rw_timeout", strconv.FormatInt(opts.RWTimeout.Microseconds(), 10))
+	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info", "-probesize", probeBytes, "-analyzeduration", "0"}
+	args = append(args, "-threads", "1", "-rw_timeout", strconv.FormatInt(opts.RWTimeout.Microseconds(), 10))
 	if opts.CopyTS {
 		args = append(args, "-copyts")
 	}
@@ -70,6 +63,11 @@ func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 	r.Proc = start(t, r.line, "ffmpeg", args...)
 	return r
 }
+
+// probeBytes is how much of a live stream ffmpeg reads before it starts:
+// the first packet. An FLV stream is found only by its first packet, so a
+// reader that must see the picture reads a server that sends it first.
+const probeBytes = "32"
 
 func (r *Reader) line(s string) {
 	if m := timeBase.FindStringSubmatch(s); m != nil {
