@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +28,9 @@ import (
 
 	"github.com/onair-studio/onair/internal/capture/xvfb"
 	"github.com/onair-studio/onair/internal/codec"
+	"github.com/onair-studio/onair/internal/encoder"
 	"github.com/onair-studio/onair/internal/testpeer"
+	"github.com/onair-studio/onair/stub/pb"
 )
 
 const (
@@ -47,12 +50,21 @@ func procStat(b *testing.B, pid int) (cpu float64, peakKiB int) {
 	return d.Seconds(), peak
 }
 
-// stage is an Xvfb screen showing moving content, and an nginx live server.
+// stage is an Xvfb screen showing moving content, and an nginx live server;
+// with sound, also a private PulseAudio playing a tone as the desktop sound.
 type stage struct {
 	x      *xvfb.Server
 	anim   *xvfb.Animation
 	nginx  *testpeer.Nginx
-	frames [][]byte // the content, w×h BGRA
+	frames [][]byte        // the content, w×h BGRA
+	pulse  *testpeer.Pulse // nil: no sound
+}
+
+// withSound starts the desktop sound: a 1 kHz tone played into the private
+// daemon's sink, whose monitor both OnAir and ffmpeg capture.
+func (s *stage) withSound(b *testing.B) {
+	s.pulse = testpeer.StartPulse(b)
+	s.pulse.Play(b, testpeer.ToneS16(1000, -12))
 }
 
 // screenStage shows content (loopFrames of the test source when nil).
@@ -76,12 +88,28 @@ func screenStage(b *testing.B, content [][]byte, w, h, rate int) *stage {
 
 // BenchmarkPipelineVsFFmpeg alternates OnAir and ffmpeg, window after
 // window, so a change in what else the machine does hits both; the ratio
-// reported is the median of the rounds'.
+// reported is the median of the rounds'. "video" sends the picture (OnAir's
+// program also carries its sound track, silent here: no audio server
+// answers); "sound" adds the desktop sound from a private PulseAudio, AAC at
+// the same bitrate on both sides.
 func BenchmarkPipelineVsFFmpeg(b *testing.B) {
+	b.Run("video", func(b *testing.B) { pipelineVsFFmpeg(b, false, 0.95) })
+	b.Run("sound", func(b *testing.B) { pipelineVsFFmpeg(b, true, 0.9) })
+}
+
+// audioKbps is OnAir's default AAC bitrate, which ffmpeg is given too.
+const audioKbps = 160
+
+func pipelineVsFFmpeg(b *testing.B, sound bool, target float64) {
 	const rounds = 3
 	s := screenStage(b, nil, width, height, fps)
-	fmt.Printf("whole pipeline, X11 screen %dx%d at %d fps, veryfast, %d kbit/s, to nginx, %d rounds of %v each:\n",
-		width, height, fps, kbps, rounds, window)
+	what := "picture"
+	if sound {
+		s.withSound(b)
+		what = fmt.Sprintf("picture and desktop sound (AAC %d kbit/s)", audioKbps)
+	}
+	fmt.Printf("whole pipeline, X11 screen %dx%d at %d fps, veryfast, %d kbit/s, %s, to nginx, %d rounds of %v each:\n",
+		width, height, fps, kbps, what, rounds, window)
 	var ratios []float64
 	for r := 1; r <= rounds; r++ {
 		onair := measureOnAir(b, s)
@@ -93,7 +121,7 @@ func BenchmarkPipelineVsFFmpeg(b *testing.B) {
 	}
 	slices.Sort(ratios)
 	median := ratios[len(ratios)/2]
-	fmt.Printf("  ratio OnAir/ffmpeg, median of %d rounds: %.2f (target <= 0.95)\n", rounds, median)
+	fmt.Printf("  ratio OnAir/ffmpeg, median of %d rounds: %.2f (target <= %.2f)\n", rounds, median, target)
 	b.ReportMetric(median, "cpu-ratio")
 }
 
@@ -106,40 +134,91 @@ type usage struct {
 // measureOnAir runs a master and encoder on the stage's screen and
 // measures one window once it is live.
 func measureOnAir(b *testing.B, s *stage) usage {
-	m := testpeer.StartMaster(b, testpeer.Binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
+	env := []string{"DISPLAY=" + s.x.Display}
+	args := []string{"-children", "encoder", "-source", "screen",
 		"-width", strconv.Itoa(width), "-height", strconv.Itoa(height), "-fps", strconv.Itoa(fps), "-preset", "veryfast",
-		"-bitrate", strconv.Itoa(kbps), "-dest", s.nginx.URL("live", "onair"), "-live")
+		"-bitrate", strconv.Itoa(kbps), "-dest", s.nginx.URL("live", "onair"), "-live"}
+	if s.pulse != nil {
+		env = append(env, encoder.PulseServerEnv+"="+s.pulse.Server)
+		args = append(args, "-config", soundConfig(b, "desktop"))
+	}
+	m := testpeer.StartMaster(b, testpeer.Binaries(b), env, args...)
 	defer m.Stop()
 	m.Await("live", 20*time.Second, func() bool {
-		d := m.Status().GetDestinations()
-		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > fps
+		st := m.Status()
+		d := st.GetDestinations()
+		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > fps && (s.pulse == nil || soundLive(st))
 	})
 	st0 := m.Status()
-	master, encoder := m.Cmd.Process.Pid, int(testpeer.Child(st0, "encoder").GetPid())
+	master, enc := m.Cmd.Process.Pid, int(testpeer.Child(st0, "encoder").GetPid())
 	mc0, _ := procStat(b, master)
-	ec0, _ := procStat(b, encoder)
+	ec0, _ := procStat(b, enc)
 	xc0, _ := procStat(b, s.x.PID())
+	pc0 := s.pulseCPU(b)
 	time.Sleep(window) // the measurement window
 	st1 := m.Status()
 	mc1, mPeak := procStat(b, master)
-	ec1, ePeak := procStat(b, encoder)
+	ec1, ePeak := procStat(b, enc)
 	xc1, _ := procStat(b, s.x.PID())
+	pc1 := s.pulseCPU(b)
 	frames := float64(st1.GetEncoder().GetEncodedFrames() - st0.GetEncoder().GetEncodedFrames())
 	skipped := st1.GetEncoder().GetSkippedFrames() - st0.GetEncoder().GetSkippedFrames()
+	aac := st1.GetAudio().GetEncodedFrames() - st0.GetAudio().GetEncodedFrames()
 	return usage{cpuPerFrame: (mc1 - mc0 + ec1 - ec0) / frames, detail: fmt.Sprintf(
-		"master %.1f s + encoder %.1f s over %.0f frames, %d skipped; peak RSS master %d MiB, encoder %d MiB; Xvfb %.1f s",
-		mc1-mc0, ec1-ec0, frames, skipped, mPeak/1024, ePeak/1024, xc1-xc0)}
+		"master %.1f s + encoder %.1f s over %.0f frames, %d skipped, %d AAC frames; peak RSS master %d MiB, encoder %d MiB; Xvfb %.1f s, PulseAudio %.2f s",
+		mc1-mc0, ec1-ec0, frames, skipped, aac, mPeak/1024, ePeak/1024, xc1-xc0, pc1-pc0)}
+}
+
+// soundConfig writes a config file whose sound is the given sources.
+func soundConfig(b *testing.B, sources ...string) string {
+	text := "audio:\n  sources:\n"
+	for _, s := range sources {
+		text += fmt.Sprintf("    - {source: %q}\n", s)
+	}
+	path := filepath.Join(b.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// soundLive reports whether the encoder mixes every configured source live
+// and has encoded some sound.
+func soundLive(st *pb.MasterStatus) bool {
+	a := st.GetAudio()
+	for _, s := range a.GetStrips() {
+		if !s.GetLive() {
+			return false
+		}
+	}
+	return len(a.GetStrips()) > 0 && a.GetEncodedFrames() > 0
+}
+
+// pulseCPU is the sound server's CPU seconds so far (0 without sound).
+func (s *stage) pulseCPU(b *testing.B) float64 {
+	if s.pulse == nil {
+		return 0
+	}
+	c, _ := procStat(b, s.pulse.PID())
+	return c
 }
 
 // measureFFmpeg runs ffmpeg's x11grab straight to the same server, same
 // settings, for one window.
 func measureFFmpeg(b *testing.B, s *stage) usage {
-	ff := exec.Command("ffmpeg", "-hide_banner", "-nostats", "-loglevel", "error",
-		"-f", "x11grab", "-framerate", strconv.Itoa(fps), "-video_size", fmt.Sprintf("%dx%d", width, height), "-i", s.x.Display,
-		"-t", strconv.Itoa(int(window.Seconds())+1), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+	args := []string{"-hide_banner", "-nostats", "-loglevel", "error",
+		"-f", "x11grab", "-framerate", strconv.Itoa(fps), "-video_size", fmt.Sprintf("%dx%d", width, height), "-i", s.x.Display}
+	env := os.Environ()
+	if s.pulse != nil {
+		args = append(args, "-f", "pulse", "-i", "studio.monitor", "-c:a", "aac", "-b:a", fmt.Sprintf("%dk", audioKbps),
+			"-ar", "48000", "-ac", "2")
+		env = s.pulse.Env()
+	}
+	args = append(args, "-t", strconv.Itoa(int(window.Seconds())+1), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
 		"-b:v", fmt.Sprintf("%dk", kbps), "-maxrate", fmt.Sprintf("%dk", kbps), "-bufsize", fmt.Sprintf("%dk", kbps),
 		"-g", strconv.Itoa(2*fps), "-bf", "0", "-pix_fmt", "yuv420p", "-progress", "pipe:1", "-f", "flv", s.nginx.URL("live", "ffmpeg"))
-	ff.Env = append(os.Environ(), "DISPLAY="+s.x.Display)
+	ff := exec.Command("ffmpeg", args...)
+	ff.Env = append(env, "DISPLAY="+s.x.Display)
 	progress, err := ff.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -152,7 +231,7 @@ func measureFFmpeg(b *testing.B, s *stage) usage {
 	defer func() { _ = ff.Process.Kill() }()
 	// Like OnAir's, the window starts once a second of frames went out, so
 	// start-up is not counted; ffmpeg runs a second longer to fill it.
-	var frames, startFrames, startCPU, xc0 float64
+	var frames, startFrames, startCPU, xc0, pc0 float64
 	sc := bufio.NewScanner(progress)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "frame="); ok {
@@ -161,6 +240,7 @@ func measureFFmpeg(b *testing.B, s *stage) usage {
 				startFrames = frames
 				startCPU, _ = procStat(b, ff.Process.Pid)
 				xc0, _ = procStat(b, s.x.PID())
+				pc0 = s.pulseCPU(b)
 			}
 		}
 	}
@@ -168,11 +248,12 @@ func measureFFmpeg(b *testing.B, s *stage) usage {
 		b.Fatalf("ffmpeg: %v", err)
 	}
 	xc1, _ := procStat(b, s.x.PID())
+	pc1 := s.pulseCPU(b)
 	ru := ff.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds() - startCPU
 	frames -= startFrames
-	return usage{cpuPerFrame: cpu / frames, detail: fmt.Sprintf("%.1f s over %.0f frames; peak RSS %d MiB; Xvfb %.1f s",
-		cpu, frames, ru.Maxrss/1024, xc1-xc0)}
+	return usage{cpuPerFrame: cpu / frames, detail: fmt.Sprintf("%.1f s over %.0f frames; peak RSS %d MiB; Xvfb %.1f s, PulseAudio %.2f s",
+		cpu, frames, ru.Maxrss/1024, xc1-xc0, pc1-pc0)}
 }
 
 // bareX264FPS is how many frames a second libx264 alone encodes the
