@@ -593,9 +593,12 @@ func TestSoundGaplessThroughEncoderKill(t *testing.T) {
 	gap := longestAudioGap(t, v.File)
 	_, after := avOffsets(flashes(t, v.File, w, h), beeps(t, v.File), split)
 	t.Logf("the longest gap in the viewer's sound %v; after the kill %d flashes, A/V offset p95 %v: %v", gap, len(after), percentile(after, 95), after)
-	// An AAC frame lasts 21.3 ms and FLV times are whole milliseconds.
-	if gap > time.Millisecond {
-		t.Errorf("the viewer's sound has a gap of %v across the encoder kill, want none", gap)
+	// An AAC frame lasts 21.3 ms: silence fills whole frames, so where the
+	// new encoder's sound begins less than a frame after its first picture,
+	// that much stays unfilled (a player does not stall on it). Anything
+	// longer is a hole the master left.
+	if gap >= 1024*time.Second/48000 {
+		t.Errorf("the viewer's sound has a gap of %v across the encoder kill, want under one AAC frame", gap)
 	}
 	if len(after) < 3 || percentile(after, 95) > 20*time.Millisecond {
 		t.Errorf("after the kill the viewer's offsets are %v, want at least 3 within 20 ms", after)

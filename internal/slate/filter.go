@@ -44,10 +44,16 @@ const tickEvery = 10 * time.Millisecond
 // stay in decode order).
 const maxLate = 5
 
-// SilenceAfter is how long a path's sound may pause before silence fills
-// it: longer than the pauses of a healthy encoder's sound (it comes every
-// 21 ms), so real sound is never replaced by silence.
-const SilenceAfter = 200 * time.Millisecond
+// SilenceAfter is how long after its time a stretch of a path's sound is
+// taken as silence when nothing came for it: longer than the sound's own
+// way here takes (the encoder mixes 150 ms behind capture, 64 ms at a time,
+// then AAC and the return path: about 250 ms behind the picture), so real
+// sound is never replaced by silence. A source that ends (the encoder
+// restarts) has its sound filled at once up to its last picture's time.
+const SilenceAfter = 500 * time.Millisecond
+
+// maxHole bounds the silence put into a hole in the real sound at once.
+const maxHole = 2 * time.Second
 
 // maxHeld bounds the sound a new source may send before its first picture
 // reaches the outputs (about 1.4 s): it waits, as its clock is not yet the
@@ -94,6 +100,7 @@ type Filter struct {
 type path struct {
 	slate    *Slate
 	lastAU   time.Time     // last real picture, or when the slate was set
+	lastPTS  time.Duration // the last real picture's PTS
 	tracks   stream.Tracks // the real source's
 	showing  bool
 	since    time.Time // when the slate began showing
@@ -208,6 +215,7 @@ func (f *Filter) SourceStarted(name string, t stream.Tracks) {
 	p.tracks = t
 	p.sound.held = nil // the old source's, if any
 	if !p.showing {
+		f.endSound(name, p, f.now())
 		f.announce(name, p)
 	}
 }
@@ -227,7 +235,7 @@ func (f *Filter) Unit(name string, u stream.Unit) {
 		f.passSound(name, p, u, now)
 		return
 	}
-	p.lastAU = now
+	p.lastAU, p.lastPTS = now, u.PTS
 	if p.showing {
 		if !u.Key {
 			// A decoder cannot start here: the slate stays until a keyframe.
@@ -267,7 +275,8 @@ func (f *Filter) rebaseSound(name string, p *path, pts time.Duration, now time.T
 }
 
 // passSound sends one real AAC frame on the outputs' clock, unless silence
-// already covered its time.
+// already covered its time; a hole before it (the sound of a new source
+// starts after its first picture) is silence, sent first.
 func (f *Filter) passSound(name string, p *path, u stream.Unit, now time.Time) {
 	s := &p.sound
 	if s.filling && u.PTS < s.end {
@@ -275,6 +284,12 @@ func (f *Filter) passSound(name string, p *path, u stream.Unit, now time.Time) {
 	}
 	if s.filling {
 		f.log.Info("sound back", "path", name, "silence", u.PTS-s.heard)
+	}
+	if s.silence != nil && s.frame > 0 && u.PTS-s.end <= maxHole {
+		// Whole frames only: what is left is under a frame, never an overlap.
+		for ; s.end+s.frame <= u.PTS+time.Millisecond; s.end += s.frame {
+			f.next.Unit(name, stream.AudioUnit(s.silence, s.end))
+		}
 	}
 	f.next.Unit(name, u)
 	s.filling = false
@@ -294,12 +309,30 @@ func (f *Filter) fillSilence(name string, p *path, now time.Time) {
 		f.log.Info("sound gap: filling with silence", "path", name, "after", now.Sub(s.heardAt).Round(time.Millisecond))
 	}
 	s.filling = true
-	due := s.heard + now.Sub(s.heardAt)
+	f.silenceUntil(name, p, s.heard+now.Sub(s.heardAt)-SilenceAfter)
+}
+
+// silenceUntil sends silent frames from where the sound ends up to due.
+func (f *Filter) silenceUntil(name string, p *path, due time.Duration) {
+	s := &p.sound
+	if s.silence == nil || s.frame <= 0 {
+		return
+	}
 	// After a stall of the master, at most a second of silence goes at once.
 	s.end = max(s.end, due-time.Second)
 	for ; s.end < due; s.end += s.frame {
 		f.next.Unit(name, stream.AudioUnit(s.silence, s.end))
 	}
+}
+
+// endSound fills a source's sound with silence up to where its picture is
+// now, as the source ends (a restarted encoder, or the slate, comes next):
+// the outputs start the next source's clock there, and its sound after it.
+func (f *Filter) endSound(name string, p *path, now time.Time) {
+	if p.sound.rebasing || p.lastAU.IsZero() {
+		return
+	}
+	f.silenceUntil(name, p, p.lastPTS+now.Sub(p.lastAU)-p.sound.frame)
 }
 
 func (f *Filter) SourceStopped(name string) {
@@ -331,6 +364,7 @@ func (f *Filter) Tick(now time.Time) {
 // show starts the slate on a path as a new source, so the outputs rebase
 // its timestamps after the last real ones.
 func (f *Filter) show(name string, p *path, now time.Time) {
+	f.endSound(name, p, now)
 	p.showing, p.since, p.slots, p.gopPos, p.askedKey, p.silences = true, now, 0, 0, time.Time{}, 0
 	p.sound = sound{} // the slate carries its own
 	f.next.SourceStarted(name, stream.Tracks{Video: &stream.H264{SPS: p.slate.SPS, PPS: p.slate.PPS}, Audio: p.slate.AAC})

@@ -53,6 +53,9 @@ type source struct {
 	start time.Time // when the source's clock read 0
 	pics  int
 	aacs  int
+	// lag is how long after its time each sound frame arrives: the
+	// encoder's sound comes about 250 ms behind its picture.
+	lag time.Duration
 }
 
 func newSource(f *Filter, clk *clock) *source {
@@ -65,7 +68,7 @@ func newSource(f *Filter, clk *clock) *source {
 func (s *source) playUntil(d time.Duration) {
 	for s.clk.t.Sub(s.start) < d {
 		now := s.clk.add(10 * time.Millisecond).Sub(s.start)
-		for ; time.Duration(s.aacs+1)*aacFrame <= now; s.aacs++ {
+		for ; time.Duration(s.aacs+1)*aacFrame+s.lag <= now; s.aacs++ {
 			s.f.Unit("program", stream.AudioUnit([]byte("real"), time.Duration(s.aacs)*aacFrame))
 		}
 		for ; time.Duration(s.pics)*100*time.Millisecond <= now; s.pics++ {
@@ -129,10 +132,13 @@ func TestSilenceFillsAShortOutage(t *testing.T) {
 	lastEnd := time.Duration(src.aacs) * aacFrame
 
 	stopped := clk.t
-	wait(f, clk, 500*time.Millisecond)
+	wait(f, clk, 800*time.Millisecond)
 	gap := l.take()
 	if len(gap) == 0 || gap[0] != (heard{"silence", lastEnd}) {
 		t.Fatalf("after the sound stopped at %v: %v, want silence from there", lastEnd, gap)
+	}
+	if last := gap[len(gap)-1].pts; last > lastEnd+clk.t.Sub(stopped)-SilenceAfter {
+		t.Fatalf("silence within %v of real time: up to %v after %v quiet from %v (late sound would find its time taken)", SilenceAfter, last, clk.t.Sub(stopped), lastEnd)
 	}
 	checkSoundContinuous(t, "through the gap", append(before, gap...))
 	if last := gap[len(gap)-1].pts; last > lastEnd+clk.t.Sub(stopped) {
@@ -180,7 +186,7 @@ func TestSilenceUntilTheNewSourceSoundComes(t *testing.T) {
 	newSource(f, clk)
 	f.Unit("program", stream.VideoUnit([][]byte{[]byte(realIDR)}, 40*time.Millisecond))
 	l.take()
-	wait(f, clk, 300*time.Millisecond)
+	wait(f, clk, SilenceAfter+300*time.Millisecond)
 	got := l.take()
 	if len(got) == 0 || got[0] != (heard{"silence", 40 * time.Millisecond}) {
 		t.Fatalf("a source with a sound track but no sound yet: %v, want silence from its first picture", got)
@@ -259,4 +265,44 @@ func containsSilenceBefore(got []heard, what string) bool {
 		}
 	}
 	return false
+}
+
+// The encoder's sound comes about 250 ms behind its picture, also right
+// after a restart: it must not be taken for silence, neither before the
+// restart nor after it, where it once found its time already filled with
+// silence and was dropped for good.
+func TestLateSoundThroughARestart(t *testing.T) {
+	f, l, clk := soundFilter()
+	src := newSource(f, clk)
+	src.lag = 250 * time.Millisecond
+	src.playUntil(2 * time.Second)
+	before := l.take()
+	for _, h := range before {
+		if h.what == "silence" {
+			t.Fatalf("silence while late sound came: %v", before)
+		}
+	}
+	wait(f, clk, 300*time.Millisecond) // the encoder is killed
+	src = newSource(f, clk)
+	src.lag = 250 * time.Millisecond
+	src.playUntil(2 * time.Second)
+	after := l.take()
+	real, silentAfterReal := 0, 0
+	for _, h := range after {
+		switch {
+		case h.what == "sound":
+			real++
+		case h.what == "silence" && real > 0:
+			silentAfterReal++
+		}
+	}
+	if real < 60 || silentAfterReal > 0 {
+		t.Fatalf("after the restart %d real sound frames and %d silent ones after them, want the new source's sound (about 80) and no silence: %v", real, silentAfterReal, after)
+	}
+	for i, h := range after {
+		if h.what == "start" {
+			checkSoundContinuous(t, "the old source's silence", append(before, after[:i]...))
+			checkSoundContinuous(t, "the new source", after[i:])
+		}
+	}
 }
