@@ -331,7 +331,7 @@ func TestAudioServerKilledPictureGoesOn(t *testing.T) {
 
 	// Two watchers of the meters; both hear the tone at -15 dBFS RMS.
 	for range 2 {
-		ch, leave := s.levels.watch()
+		ch, leave := s.levels.Watch()
 		defer leave()
 		testpeer.Await(t, 5*time.Second, "the tone on the meters", func() bool {
 			select {

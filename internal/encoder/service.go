@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/audio"
+	"github.com/onair-studio/onair/internal/broadcast"
 	"github.com/onair-studio/onair/internal/fault"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -37,8 +38,8 @@ type Service struct {
 	refused  []*pb.BackendRefusal
 	overlays map[string]*pb.Overlay // by id
 
-	levels    levelHub
-	audioKbps atomic.Int32 // the AAC bitrate asked for, read by Slate without the lock
+	levels    *broadcast.Hub[*pb.AudioLevels] // outlives pipelines: a watcher stays through a restart of the picture
+	audioKbps atomic.Int32                    // the AAC bitrate asked for, read by Slate without the lock
 }
 
 // New returns an unconfigured encoder service.
@@ -47,6 +48,7 @@ func New() *Service {
 		cfg:      &pb.EncoderConfig{},
 		log:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		overlays: map[string]*pb.Overlay{},
+		levels:   broadcast.New[*pb.AudioLevels](levelWatcherBuffer),
 	}
 }
 
@@ -83,7 +85,7 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 		s.stopPipeline() // nowhere to send the program
 	default:
 		s.stopPipeline()
-		p, refused, err := startPipeline(s.cfg, s.log, s.levels.publish)
+		p, refused, err := startPipeline(s.cfg, s.log, s.levels.Publish)
 		s.pipe, s.refused = p, refused
 		if err != nil {
 			s.startErr = err.Error()
@@ -188,7 +190,7 @@ func (s *Service) AudioDevices(context.Context, *pb.Empty) (*pb.AudioDeviceList,
 // WatchAudioLevels streams the mix's meters until the caller leaves. A
 // watcher that cannot keep up misses meters rather than holding anyone up.
 func (s *Service) WatchAudioLevels(_ *pb.Empty, stream pb.Encoder_WatchAudioLevelsServer) error {
-	ch, leave := s.levels.watch()
+	ch, leave := s.levels.Watch()
 	defer leave()
 	for {
 		select {
@@ -203,39 +205,5 @@ func (s *Service) WatchAudioLevels(_ *pb.Empty, stream pb.Encoder_WatchAudioLeve
 }
 
 // levelWatcherBuffer is how many meters wait for a slow watcher (a third
-// of a second) before newer ones are dropped for it.
+// of a second) before its oldest are dropped.
 const levelWatcherBuffer = 4
-
-// levelHub hands the mix's meters to every watcher; it outlives pipelines,
-// so a watcher stays through a restart of the picture.
-type levelHub struct {
-	mu       sync.Mutex
-	watchers map[chan *pb.AudioLevels]struct{}
-}
-
-func (h *levelHub) watch() (<-chan *pb.AudioLevels, func()) {
-	ch := make(chan *pb.AudioLevels, levelWatcherBuffer)
-	h.mu.Lock()
-	if h.watchers == nil {
-		h.watchers = map[chan *pb.AudioLevels]struct{}{}
-	}
-	h.watchers[ch] = struct{}{}
-	h.mu.Unlock()
-	return ch, func() {
-		h.mu.Lock()
-		delete(h.watchers, ch)
-		h.mu.Unlock()
-	}
-}
-
-// publish never blocks: the mixing goroutine calls it.
-func (h *levelHub) publish(l *pb.AudioLevels) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for ch := range h.watchers {
-		select {
-		case ch <- l:
-		default:
-		}
-	}
-}

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/onair-studio/onair/internal/audiolimits"
+	"github.com/onair-studio/onair/internal/broadcast"
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/state"
 	"github.com/onair-studio/onair/stub/pb"
@@ -151,9 +151,7 @@ func audioSummary(a config.Audio) string {
 // never holds up the others.
 type levelRelay struct {
 	encoder func() (pb.EncoderClient, bool)
-
-	mu   sync.Mutex
-	subs map[chan *pb.AudioLevels]struct{}
+	*broadcast.Hub[*pb.AudioLevels]
 }
 
 // How soon the relay asks the encoder again: after its stream ended, and
@@ -164,33 +162,7 @@ const (
 )
 
 func newLevelRelay(enc func() (pb.EncoderClient, bool)) *levelRelay {
-	return &levelRelay{encoder: enc, subs: map[chan *pb.AudioLevels]struct{}{}}
-}
-
-// subscribe returns a channel of readings and the function that ends it.
-func (r *levelRelay) subscribe() (<-chan *pb.AudioLevels, func()) {
-	c := make(chan *pb.AudioLevels, 1)
-	r.mu.Lock()
-	r.subs[c] = struct{}{}
-	r.mu.Unlock()
-	return c, func() {
-		r.mu.Lock()
-		delete(r.subs, c)
-		r.mu.Unlock()
-	}
-}
-
-// publish replaces each watcher's unread reading with l.
-func (r *levelRelay) publish(l *pb.AudioLevels) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for c := range r.subs {
-		select {
-		case <-c:
-		default:
-		}
-		c <- l // the relay is the only sender, and the slot is free
-	}
+	return &levelRelay{encoder: enc, Hub: broadcast.New[*pb.AudioLevels](1)}
 }
 
 func (r *levelRelay) run(ctx context.Context) {
@@ -216,7 +188,7 @@ func (r *levelRelay) follow(ctx context.Context, c pb.EncoderClient) error {
 	for err == nil {
 		var l *pb.AudioLevels
 		if l, err = stream.Recv(); err == nil {
-			r.publish(l)
+			r.Publish(l)
 		}
 	}
 	return err

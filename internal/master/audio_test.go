@@ -76,9 +76,9 @@ func TestLevelsReachWatchersAcrossRestarts(t *testing.T) {
 	go func() { r.run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	_, stopStuck := r.subscribe() // never reads
+	_, stopStuck := r.Watch() // never reads
 	defer stopStuck()
-	levels, stop := r.subscribe()
+	levels, stop := r.Watch()
 	defer stop()
 	sawFrom := func(peak float64, n int) bool {
 		for seen := 0; seen < n; {

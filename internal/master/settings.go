@@ -104,7 +104,7 @@ func (m *Master) WatchEvents(_ *pb.WatchRequest, stream pb.Control_WatchEventsSe
 			}
 		}
 	}
-	levels, unsubscribe := m.levels.subscribe()
+	levels, unsubscribe := m.levels.Watch()
 	defer unsubscribe()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
