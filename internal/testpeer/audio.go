@@ -231,14 +231,20 @@ func ToneLevel(samples []float64, freq float64) float64 {
 	if len(samples) == 0 {
 		return math.Inf(-1)
 	}
-	w := 2 * math.Pi * freq / AudioRate
+	return 20 * math.Log10(toneAmplitude(samples, freq, AudioRate))
+}
+
+// toneAmplitude is the amplitude of the freq Hz component of x (at rate
+// Hz), by the Goertzel algorithm.
+func toneAmplitude[S float32 | float64](x []S, freq float64, rate int) float64 {
+	w := 2 * math.Pi * freq / float64(rate)
 	coeff := 2 * math.Cos(w)
 	var s1, s2 float64
-	for _, x := range samples {
-		s1, s2 = x+coeff*s1-s2, s1
+	for _, v := range x {
+		s1, s2 = float64(v)+coeff*s1-s2, s1
 	}
 	power := s1*s1 + s2*s2 - coeff*s1*s2
-	return 20 * math.Log10(2*math.Sqrt(max(power, 0))/float64(len(samples)))
+	return 2 * math.Sqrt(max(power, 0)) / float64(len(x))
 }
 
 // Silences are the stretches of samples, in windows of window, where the

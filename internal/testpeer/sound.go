@@ -11,14 +11,7 @@ import (
 // GoertzelDB is the level of the freq Hz component of x (mono, at rate Hz)
 // in dBFS of a sine's peak: a full-scale sine reads 0, silence -120.
 func GoertzelDB(x []float32, freq float64, rate int) float64 {
-	w := 2 * math.Pi * freq / float64(rate)
-	c := 2 * math.Cos(w)
-	var s1, s2 float64
-	for _, v := range x {
-		s1, s2 = float64(v)+c*s1-s2, s1
-	}
-	power := s1*s1 + s2*s2 - c*s1*s2
-	amp := 2 * math.Sqrt(max(power, 0)) / float64(len(x))
+	amp := toneAmplitude(x, freq, rate)
 	if amp <= 0 {
 		return -120
 	}
