@@ -29,6 +29,7 @@ import (
 	"github.com/onair-studio/onair/internal/audiolimits"
 	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/output"
+	"github.com/onair-studio/onair/internal/privfile"
 	"github.com/onair-studio/onair/internal/source"
 )
 
@@ -362,47 +363,7 @@ func Save(path string, c Config) error {
 	if err != nil {
 		return err
 	}
-	// A symlinked config (a dotfiles checkout) stays a link: its target is
-	// replaced.
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir survive a power cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("saving %s: %w", dir, err)
-	}
-	return nil
+	return privfile.Write(path, data)
 }
 
 func (c Config) check() []*Error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/onair-studio/onair/internal/privfile"
 	"net"
 	"os"
 	"path/filepath"
@@ -33,7 +34,7 @@ func WriteEndpoint(dir string, e Endpoint) error {
 	if err != nil {
 		return err
 	}
-	return WritePrivate(filepath.Join(dir, EndpointFile), append(data, '\n'))
+	return privfile.Write(filepath.Join(dir, EndpointFile), append(data, '\n'))
 }
 
 // ReadEndpoint returns the endpoint of the master last started from dir.

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/onair-studio/onair/internal/privfile"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -64,10 +65,10 @@ func LoadOrCreateCert(dir string) (tls.Certificate, error) {
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	if err := WritePrivate(keyPath, keyPEM); err != nil {
+	if err := privfile.Write(keyPath, keyPEM); err != nil {
 		return cert, err
 	}
-	if err := WritePrivate(certPath, certPEM); err != nil {
+	if err := privfile.Write(certPath, certPEM); err != nil {
 		return cert, err
 	}
 	return tls.X509KeyPair(certPEM, keyPEM)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/onair-studio/onair/internal/privfile"
 )
 
 // TokenFile is the token's file name in the config dir.
@@ -37,7 +39,7 @@ func LoadOrCreateSecret(dir, name string) (string, error) {
 		return "", err
 	}
 	secret := hex.EncodeToString(b)
-	if err := WritePrivate(path, []byte(secret+"\n")); err != nil {
+	if err := privfile.Write(path, []byte(secret+"\n")); err != nil {
 		return "", fmt.Errorf("saving %s: %w", path, err)
 	}
 	return secret, nil
@@ -50,17 +52,4 @@ func ReadToken(dir string) (string, error) {
 		return "", fmt.Errorf("no token given and none found on this machine (%w): give it with -token-file FILE or $ONAIR_TOKEN", err)
 	}
 	return strings.TrimSpace(string(data)), nil
-}
-
-// WritePrivate writes a file only the user can read, in a directory only the
-// user can enter, replacing it whole.
-func WritePrivate(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -3,13 +3,13 @@ package master
 import (
 	"errors"
 	"fmt"
+	"github.com/onair-studio/onair/internal/privfile"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/onair-studio/onair/internal/config"
-	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/output"
 )
 
@@ -34,7 +34,7 @@ func (k keyStore) set(name, key string) error {
 	if strings.TrimSpace(key) == "" {
 		return errors.New("empty stream key")
 	}
-	return control.WritePrivate(k.path(name), []byte(strings.TrimSpace(key)+"\n"))
+	return privfile.Write(k.path(name), []byte(strings.TrimSpace(key)+"\n"))
 }
 
 // resolve turns a configured destination into the URL to publish to, with

@@ -8,12 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/onair-studio/onair/internal/privfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-
-	"github.com/onair-studio/onair/internal/control"
 )
 
 // File is the store's name in the config dir.
@@ -65,7 +64,7 @@ func (s *Store) Remember(addr string, m Master) error {
 	if err != nil {
 		return err
 	}
-	return control.WritePrivate(s.Path, append(data, '\n'))
+	return privfile.Write(s.Path, append(data, '\n'))
 }
 
 func (s *Store) load() (map[string]Master, error) {
