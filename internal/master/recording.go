@@ -81,8 +81,10 @@ func (m *Master) stopRecording() error {
 	if rec == nil {
 		return nil
 	}
-	m.program.Remove(rec)
+	// Closed while still fed: the sound of the last pictures comes after
+	// them, and the recorder waits for it.
 	err := rec.Close()
+	m.program.Remove(rec)
 	s := rec.Status()
 	m.recording.mu.Lock()
 	m.recording.last = recordingStatus(s)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
@@ -82,6 +83,47 @@ func TestSIGKILL(t *testing.T) {
 	}
 }
 
+// A recording with sound cut by a SIGKILL ends its picture and its sound
+// together: each fragment's pictures wait for the sound that arrives after
+// them.
+func TestSIGKILLWithSound(t *testing.T) {
+	t.Parallel()
+	testpeer.Need(t, "ffmpeg", "ffprobe")
+	clipPath := testpeer.MakeClip(t, testpeer.ClipOptions{Seconds: 5, FPS: fps})
+	out := filepath.Join(t.TempDir(), "show.mp4")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), "ONAIR_RECORD_HELPER=1", "ONAIR_RECORD_SOUND=1", "ONAIR_RECORD_CLIP="+clipPath, "ONAIR_RECORD_OUT="+out)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	const killAfter = 100 // mid-GOP, a third of a second after a keyframe
+	fed := -1
+	lines := bufio.NewScanner(stdout)
+	for fed < killAfter && lines.Scan() {
+		if n, ok := strings.CutPrefix(lines.Text(), "fed "); ok {
+			fed, _ = strconv.Atoi(n)
+		}
+	}
+	if fed != killAfter {
+		t.Fatalf("the child stopped after frame %d", fed)
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	if n := checkSoundWithPicture(t, out); n < fps {
+		t.Errorf("%d pictures recorded of %d fed", n, fed+1)
+	}
+}
+
 const helperFragment = 500 * time.Millisecond
 
 // TestHelperProcess is the child of TestSIGKILL, not a test of its own.
@@ -93,6 +135,17 @@ func TestHelperProcess(t *testing.T) {
 	rec, err := New(Config{Path: os.Getenv("ONAIR_RECORD_OUT"), MaxFragment: helperFragment})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if os.Getenv("ONAIR_RECORD_SOUND") == "1" {
+		conf, aacs := testpeer.SineAAC(t, 1000, 5)
+		rec.SourceStarted("program", stream.Tracks{Audio: conf}) // parameter sets come in-band
+		feed, start := &lateSound{rec: rec, aacs: aacs}, time.Now()
+		for i, au := range c.aus {
+			time.Sleep(time.Until(start.Add(au.PTS)))
+			feed.picture(au)
+			fmt.Printf("fed %d\n", i)
+		}
+		os.Exit(3)
 	}
 	f := &feeder{sink: rec, path: "program", realtime: true}
 	f.start(nil, nil) // parameter sets come in-band

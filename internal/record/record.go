@@ -66,7 +66,17 @@ type Config struct {
 	// disk; tests replace them to stall, fill or fail the disk.
 	open      func(name string) (file, error)
 	freeSpace func(dir string) (int64, error)
+	// soundWait is how long pictures wait for their sound (default
+	// maxSoundWait); tests lengthen it so a loaded machine cannot cut it.
+	soundWait time.Duration
 }
+
+// maxSoundWait bounds how long pictures wait for the sound that goes with
+// them, which arrives some 250 ms later (mixing, AAC framing): each
+// fragment's pictures end where its sound ends, and Close waits for the
+// last sound, but a stalled or absent sound never holds pictures back
+// longer than this.
+const maxSoundWait = 500 * time.Millisecond
 
 // minFree is the least free space New accepts: a few seconds of video at a
 // high bitrate. Below it the disk counts as full.
@@ -118,9 +128,12 @@ type Recorder struct {
 	dropping bool // a frame was dropped: drop until the next keyframe
 	// queueDrops counts frames dropped because the queue was full.
 	queueDrops uint64
-	closed     bool
-	st         Status
-	closeErr   error // set by the writer before it ends
+	// closed: Close was called; only sound is still taken, until the
+	// writer has it all (ended).
+	closed   bool
+	ended    bool
+	st       Status
+	closeErr error // set by the writer before it ends
 
 	w *writer // owned by the writer goroutine
 }
@@ -177,6 +190,9 @@ func New(cfg Config) (*Recorder, error) {
 	}
 	if cfg.freeSpace == nil {
 		cfg.freeSpace = freeSpace
+	}
+	if cfg.soundWait <= 0 {
+		cfg.soundWait = maxSoundWait
 	}
 	r := &Recorder{
 		cfg:  cfg,
@@ -317,7 +333,7 @@ func (r *Recorder) Unit(path string, au stream.Unit) {
 // keyframe, sound is dropped with them.
 func (r *Recorder) audio(au stream.Unit) {
 	r.mu.Lock()
-	full := r.dropping || r.qbytes+len(au.AAC) > r.cfg.QueueBytes
+	full := r.dropping || r.ended || r.qbytes+len(au.AAC) > r.cfg.QueueBytes
 	r.mu.Unlock()
 	if full || len(au.AAC) == 0 {
 		return
@@ -326,10 +342,10 @@ func (r *Recorder) audio(au stream.Unit) {
 }
 
 // push queues an item and wakes the writer. Start and stop events are never
-// dropped: they are tiny and rare.
+// dropped: they are tiny and rare. After Close only sound is taken.
 func (r *Recorder) push(it item, size int) {
 	r.mu.Lock()
-	if r.closed {
+	if r.ended || r.closed && !it.audio {
 		r.mu.Unlock()
 		return
 	}
@@ -353,6 +369,16 @@ func (r *Recorder) take() (items []item, queueDrops uint64, closed bool) {
 	return items, r.queueDrops, r.closed
 }
 
+// end refuses everything from now on and hands the writer what came last.
+func (r *Recorder) end() []item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ended = true
+	items := r.queue
+	r.queue, r.qbytes, r.qframes = nil, 0, 0
+	return items
+}
+
 // Status returns the recording's state and counters.
 func (r *Recorder) Status() Status {
 	r.mu.Lock()
@@ -369,8 +395,9 @@ func (r *Recorder) update(f func(s *Status)) {
 	r.mu.Unlock()
 }
 
-// Close stops recording: what is queued is written, the last fragment is
-// flushed and the file synced and closed. If the disk does not answer within
+// Close stops recording: pictures stop at once, the sound that goes with
+// them is awaited (at most half a second), what is queued is written, the
+// last fragment is flushed and the file synced and closed. If the disk does not answer within
 // CloseTimeout, Close returns an error and the file keeps every fragment
 // completed so far.
 func (r *Recorder) Close() error {

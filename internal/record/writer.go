@@ -52,6 +52,9 @@ type writer struct {
 	aac, fileAAC *mpeg4audio.AudioSpecificConfig
 	audio        []sample
 	lastAudio    int64
+	// soundEnd is where the sound received so far ends on the file's
+	// timeline; 0: none yet
+	soundEnd int64
 
 	sps, pps  []byte // latest parameter sets, announced or in-band
 	announced bool   // a new source announced sps/pps: the next IDR must carry them
@@ -117,9 +120,18 @@ func (w *writer) run() {
 	defer close(r.done)
 	tick := time.NewTicker(w.frag / 2)
 	defer tick.Stop()
+	// After Close, the sound of the last pictures is still on its way.
+	var soundTimer *time.Timer
+	waited := false
 	for {
+		var waitOver <-chan time.Time
+		if soundTimer != nil {
+			waitOver = soundTimer.C
+		}
 		select {
 		case <-r.wake:
+		case <-waitOver:
+			waited = true
 		case <-tick.C:
 			w.idleFlush()
 			continue
@@ -129,11 +141,27 @@ func (w *writer) run() {
 		for _, it := range items {
 			w.handle(it)
 		}
-		if closed {
+		if !closed {
+			continue
+		}
+		if soundTimer == nil {
+			soundTimer = time.NewTimer(r.cfg.soundWait)
+			defer soundTimer.Stop()
+		}
+		if waited || w.soundCaughtUp() {
+			for _, it := range r.end() {
+				w.handle(it)
+			}
 			w.finish()
 			return
 		}
 	}
+}
+
+// soundCaughtUp reports whether the sound received reaches the last
+// pending picture (or the file has no sound to wait for).
+func (w *writer) soundCaughtUp() bool {
+	return w.fileAAC == nil || len(w.pending) == 0 || w.soundEnd > w.pending[len(w.pending)-1].dts
 }
 
 // noteQueueDrops logs when the queue starts and stops overflowing.
@@ -180,11 +208,20 @@ func (w *writer) sound(it item) {
 		return
 	}
 	dts, ok := w.tl.Follow(it.pts)
-	if !ok || (w.lastAudio != 0 || len(w.audio) > 0) && dts <= w.lastAudio {
-		return // before the picture, or overlapping the last frame
+	if !ok || dts < 0 || w.soundEnd != 0 && dts <= w.lastAudio {
+		// Before the file's first picture (at 0: a recording started
+		// while the program runs hears the sound of pictures it did not
+		// take), or overlapping the last frame.
+		return
 	}
 	w.lastAudio = dts
+	w.soundEnd = dts + w.aacTicks()
 	w.audio = append(w.audio, sample{dts: dts, payload: it.payload, wall: it.wall})
+}
+
+// aacTicks is one AAC frame's nominal duration: 1024 samples.
+func (w *writer) aacTicks() int64 {
+	return int64(timescale * 1024 / w.fileAAC.SampleRate)
 }
 
 func (w *writer) frame(it item) {
@@ -222,7 +259,7 @@ func (w *writer) frame(it item) {
 	}
 	dts := w.tl.Stamp(it.pts, it.wall)
 	if len(w.pending) > 0 && (it.idr || dts-w.pending[0].dts >= w.tl.Ticks(w.frag) || w.pbytes+len(payload) > maxFragmentBytes) {
-		w.flushAll(dts)
+		w.flushHeard(dts)
 		if w.needKey {
 			// That write failed: the next fragment must begin with a
 			// keyframe.
@@ -275,7 +312,7 @@ func (w *writer) prepare() error {
 		init := fmp4.Init{Tracks: []*fmp4.InitTrack{{
 			ID: trackID, TimeScale: timescale, Codec: &fmp4.CodecH264{SPS: w.sps, PPS: w.pps},
 		}}}
-		w.fileAAC, w.audio, w.lastAudio = w.aac, nil, 0
+		w.fileAAC, w.audio, w.lastAudio, w.soundEnd = w.aac, nil, 0, 0
 		if w.aac != nil {
 			init.Tracks = append(init.Tracks, &fmp4.InitTrack{
 				ID: audioTrackID, TimeScale: timescale, Codec: &fmp4.CodecMPEG4Audio{Config: *w.aac},
@@ -301,6 +338,41 @@ func (w *writer) flushAll(next int64) {
 	}
 	w.writeFragment(w.pending, next)
 	w.pending, w.pbytes = w.pending[:0], 0
+}
+
+// flushHeard writes as one fragment the pending pictures whose sound has
+// arrived, and those older than soundWait before next (the decode time of
+// the picture that follows), so a fragment's picture and sound end
+// together and a kill cuts both at the same moment. Later pictures wait
+// for the next fragment.
+func (w *writer) flushHeard(next int64) {
+	n := len(w.pending)
+	if w.fileAAC != nil {
+		cut := max(w.soundEnd, next-w.tl.Ticks(w.r.cfg.soundWait))
+		n = 0
+		for n < len(w.pending) && w.pending[n].dts < cut {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	if n == len(w.pending) {
+		w.flushAll(next)
+		return
+	}
+	w.writeFragment(w.pending[:n], w.pending[n].dts)
+	rest := w.pending[n:]
+	if w.needKey {
+		// That write failed: what follows it cannot be decoded.
+		w.dropped(len(rest))
+		rest = nil
+	}
+	w.pending = append(w.pending[:0], rest...)
+	w.pbytes = 0
+	for _, s := range w.pending {
+		w.pbytes += len(s.payload)
+	}
 }
 
 // flushKnown writes the pending samples whose duration is known: all but
@@ -370,7 +442,7 @@ func (w *writer) writeFragment(ss []sample, next int64) {
 // audioTrack is the sound collected since the last fragment. Each AAC
 // frame lasts until the next one, the last its nominal 1024 samples.
 func (w *writer) audioTrack() *fmp4.PartTrack {
-	nominal := int64(timescale * 1024 / w.fileAAC.SampleRate)
+	nominal := w.aacTicks()
 	t := &fmp4.PartTrack{ID: audioTrackID, BaseTime: uint64(w.audio[0].dts)}
 	for i, s := range w.audio {
 		d := nominal

@@ -84,17 +84,24 @@ type Sink interface {
 	SourceStopped(path string)
 }
 
-// FanOut hands everything it hears to every sink added to it.
+// FanOut hands everything it hears to every sink added to it. It keeps
+// each running source's tracks, so a sink added while a source runs (a
+// recording started live) learns them before its first unit.
 type FanOut struct {
-	mu    sync.Mutex
-	sinks []Sink
+	mu      sync.Mutex
+	sinks   []Sink
+	running map[string]Tracks // by path
 }
 
-// Add starts feeding s.
+// Add starts feeding s, first announcing each running source to it.
 func (f *FanOut) Add(s Sink) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	// Under the lock: no unit reaches s before the announcement does.
+	for path, t := range f.running {
+		s.SourceStarted(path, t)
+	}
 	f.sinks = append(f.sinks, s)
-	f.mu.Unlock()
 }
 
 // Remove stops feeding s.
@@ -105,22 +112,40 @@ func (f *FanOut) Remove(s Sink) {
 	f.sinks = slices.DeleteFunc(slices.Clone(f.sinks), func(x Sink) bool { return x == s })
 }
 
-func (f *FanOut) each(fn func(Sink)) {
+// sinksFor returns the sinks to call, after note has updated the running
+// sources under the same lock.
+func (f *FanOut) sinksFor(note func()) []Sink {
 	f.mu.Lock()
-	ss := f.sinks
-	f.mu.Unlock()
-	for _, s := range ss {
-		fn(s)
+	defer f.mu.Unlock()
+	if note != nil {
+		note()
 	}
+	return f.sinks
 }
 
 func (f *FanOut) SourceStarted(path string, t Tracks) {
-	f.each(func(s Sink) { s.SourceStarted(path, t) })
+	ss := f.sinksFor(func() {
+		if f.running == nil {
+			f.running = map[string]Tracks{}
+		}
+		f.running[path] = t
+	})
+	for _, s := range ss {
+		s.SourceStarted(path, t)
+	}
 }
 
-func (f *FanOut) Unit(path string, u Unit) { f.each(func(s Sink) { s.Unit(path, u) }) }
+func (f *FanOut) Unit(path string, u Unit) {
+	for _, s := range f.sinksFor(nil) {
+		s.Unit(path, u)
+	}
+}
 
-func (f *FanOut) SourceStopped(path string) { f.each(func(s Sink) { s.SourceStopped(path) }) }
+func (f *FanOut) SourceStopped(path string) {
+	for _, s := range f.sinksFor(func() { delete(f.running, path) }) {
+		s.SourceStopped(path)
+	}
+}
 
 // Unwrap turns a 32-bit RTP timestamp counter into a continuous count: it
 // keeps the last value and adds the signed difference, so a track survives

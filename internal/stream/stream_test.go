@@ -1,8 +1,12 @@
 package stream
 
 import (
+	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
 // RTP timestamps of a long stream wrap around 2^32; the PTS taken from them
@@ -45,5 +49,43 @@ func TestFanOut(t *testing.T) {
 	f.SourceStopped("program")
 	if *a != (counter{1, 1, 0}) || *b != (counter{1, 2, 1}) {
 		t.Fatalf("a %+v b %+v", *a, *b)
+	}
+}
+
+// recorder keeps what a sink heard, in order.
+type recorder struct{ heard []string }
+
+func (r *recorder) SourceStarted(path string, t Tracks) {
+	r.heard = append(r.heard, "start "+path+" audio="+strconv.FormatBool(t.Audio != nil))
+}
+func (r *recorder) Unit(path string, u Unit) { r.heard = append(r.heard, "unit "+path) }
+func (r *recorder) SourceStopped(path string) {
+	r.heard = append(r.heard, "stop "+path)
+}
+
+// A sink added while a source runs (a recording started live) hears that
+// source's tracks, sound included, before its first unit; a source that
+// stopped is not announced.
+func TestFanOutAnnouncesRunningSources(t *testing.T) {
+	var f FanOut
+	sound := &mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 48000, ChannelCount: 2}
+	f.SourceStarted("program", Tracks{Video: &H264{SPS: []byte{0x67}, PPS: []byte{0x68}}, Audio: sound})
+	f.SourceStarted("rendition-360p", Tracks{Video: &H264{}})
+	f.SourceStopped("rendition-360p")
+	f.Unit("program", AudioUnit([]byte{1}, 0))
+
+	late := &recorder{}
+	f.Add(late)
+	f.Unit("program", VideoUnit([][]byte{{5}}, 0))
+	want := []string{"start program audio=true", "unit program"}
+	if !slices.Equal(late.heard, want) {
+		t.Fatalf("a sink added live heard %q, want %q", late.heard, want)
+	}
+
+	f.SourceStopped("program")
+	later := &recorder{}
+	f.Add(later)
+	if len(later.heard) != 0 {
+		t.Fatalf("a sink added after the source stopped heard %q", later.heard)
 	}
 }
