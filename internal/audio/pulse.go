@@ -5,20 +5,27 @@ package audio
 // #include <libavdevice/avdevice.h>
 // #include <libavformat/avformat.h>
 // #include <libavutil/dict.h>
+// #include "pulsereader.h"
 import "C"
 
 import (
+	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"sync"
+	"syscall"
 	"unsafe"
 )
 
 // pulseFragment is how much PulseAudio hands over at a time: 40 ms of
 // 48 kHz s16 stereo. It bounds capture latency, and how long a read (and so
 // Close) waits while the server is alive. Each hand-over wakes a blocked
-// cgo call, which costs far more than the samples: 20 ms fragments cost
-// twice the CPU. The mixer's DefaultLatency leaves room for a late one.
+// thread and the Go side, which costs far more than the samples: 20 ms
+// fragments cost twice the CPU of 40 ms ones. The mixer's DefaultLatency
+// leaves room for a late one.
 const pulseFragment = SampleRate / 25 * Channels * 2
 
 var registerOnce sync.Once
@@ -79,13 +86,23 @@ func devices(server string) (list []Device, def string, err error) {
 	return list, def, nil
 }
 
-// pulseInput is one open capture stream from a PulseAudio source.
+// pulseInput is one open capture stream from a PulseAudio source. A C
+// thread waits for the server and writes each packet to a pipe (see
+// pulsereader.c), so the Go side waits in the network poller, not in a
+// blocking cgo call: that wait cost more CPU than the sound itself.
 type pulseInput struct {
 	ctx      *C.AVFormatContext
-	pkt      *C.AVPacket
+	reader   *C.onair_pulse_reader // nil once joined
+	pipe     *os.File              // read end
+	in       *bufio.Reader
 	rate, ch int
+	hdr      [4]byte
+	raw      []byte
 	buf      []int16
 }
+
+// maxPulsePacket bounds what one packet from the reader thread may claim.
+const maxPulsePacket = 1 << 20
 
 // openPulse opens device ("@DEFAULT_SOURCE@", "@DEFAULT_MONITOR@" or a
 // source name) on server.
@@ -112,32 +129,78 @@ func openPulse(server, device string) (*pulseInput, error) {
 		p.close()
 		return nil, fmt.Errorf("PulseAudio gave codec %d, not s16le", par.codec_id)
 	}
-	if p.pkt = C.av_packet_alloc(); p.pkt == nil {
+	r, w, err := os.Pipe()
+	if err != nil {
 		p.close()
-		return nil, errors.New("out of memory")
+		return nil, err
 	}
+	fd, err := syscall.Dup(int(w.Fd())) // the C thread's, blocking
+	w.Close()
+	if err != nil {
+		r.Close()
+		p.close()
+		return nil, err
+	}
+	if p.reader = C.onair_pulse_reader_start(p.ctx, C.int(fd)); p.reader == nil {
+		syscall.Close(fd)
+		r.Close()
+		p.close()
+		return nil, errors.New("starting the capture thread")
+	}
+	p.pipe, p.in = r, bufio.NewReaderSize(r, 64<<10)
 	return p, nil
 }
 
 // read returns the next chunk of interleaved s16 samples, reusing the
 // slice the next time.
 func (p *pulseInput) read() ([]int16, error) {
-	if rc := C.av_read_frame(p.ctx, p.pkt); rc < 0 {
-		return nil, averr("reading from PulseAudio", rc)
+	if _, err := io.ReadFull(p.in, p.hdr[:]); err != nil {
+		return nil, p.ended(err)
 	}
-	defer C.av_packet_unref(p.pkt)
-	n := int(p.pkt.size) / 2
-	if cap(p.buf) < n {
-		p.buf = make([]int16, n)
+	n := binary.NativeEndian.Uint32(p.hdr[:])
+	if n > maxPulsePacket {
+		return nil, fmt.Errorf("reading from PulseAudio: a packet of %d bytes", n)
 	}
-	p.buf = p.buf[:n]
-	if n > 0 {
-		copy(p.buf, unsafe.Slice((*int16)(unsafe.Pointer(p.pkt.data)), n))
+	if cap(p.raw) < int(n) {
+		p.raw = make([]byte, n)
+	}
+	p.raw = p.raw[:n]
+	if _, err := io.ReadFull(p.in, p.raw); err != nil {
+		return nil, p.ended(err)
+	}
+	if cap(p.buf) < int(n/2) {
+		p.buf = make([]int16, n/2)
+	}
+	p.buf = p.buf[:n/2]
+	for i := range p.buf {
+		p.buf[i] = int16(binary.LittleEndian.Uint16(p.raw[2*i:]))
 	}
 	return p.buf, nil
 }
 
+// ended says why the pipe ended: the reader thread's error once it has.
+func (p *pulseInput) ended(err error) error {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) || p.reader == nil {
+		return fmt.Errorf("reading from PulseAudio: %w", err)
+	}
+	rc := C.onair_pulse_reader_join(p.reader)
+	p.reader = nil
+	if rc == 0 {
+		return errors.New("reading from PulseAudio: stopped")
+	}
+	return averr("reading from PulseAudio", rc)
+}
+
+// close stops the reader thread (after the packet it waits for; closing
+// the pipe makes a write it is blocked in fail) and closes the stream.
 func (p *pulseInput) close() {
-	C.av_packet_free(&p.pkt)
+	if p.reader != nil {
+		C.onair_pulse_reader_stop(p.reader)
+		p.pipe.Close()
+		C.onair_pulse_reader_join(p.reader)
+		p.reader = nil
+	} else if p.pipe != nil {
+		p.pipe.Close()
+	}
 	C.avformat_close_input(&p.ctx)
 }
