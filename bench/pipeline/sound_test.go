@@ -389,18 +389,8 @@ func (v *avViewer) beeps(b *testing.B) ([]aacFrame, []time.Duration) {
 // least gap.
 func onsets(n int, gap time.Duration, on func(i int) bool, at func(i int) time.Duration) []time.Duration {
 	var out []time.Duration
-	var offSince time.Duration = -1
-	for i := 0; i < n; i++ {
-		if !on(i) {
-			if offSince < 0 {
-				offSince = at(i)
-			}
-			continue
-		}
-		if offSince >= 0 && at(i)-offSince >= gap {
-			out = append(out, at(i))
-		}
-		offSince = -1
+	for _, i := range testpeer.Onsets(n, gap, on, at) {
+		out = append(out, at(i))
 	}
 	return out
 }

@@ -406,7 +406,7 @@ func flashes(t *testing.T, path string, w, h int) []flash {
 		lit = append(lit, luma > 128)
 	}
 	var starts []flash
-	for _, i := range onsets(len(pics), func(i int) bool { return lit[i] }, func(i int) time.Duration { return pics[i].PTS }) {
+	for _, i := range testpeer.Onsets(len(pics), 300*time.Millisecond, func(i int) bool { return lit[i] }, func(i int) time.Duration { return pics[i].PTS }) {
 		starts = append(starts, pics[i])
 	}
 	return starts
@@ -429,7 +429,7 @@ func beeps(t *testing.T, path string) []time.Duration {
 		return pkts[n/1024].PTS + time.Duration(n%1024)*time.Second/testpeer.AudioRate
 	}
 	var out []time.Duration
-	for _, i := range onsets(len(pcm)/win, func(i int) bool {
+	for _, i := range testpeer.Onsets(len(pcm)/win, 300*time.Millisecond, func(i int) bool {
 		var sum float64
 		for _, v := range pcm[i*win : (i+1)*win] {
 			sum += v * v
@@ -437,27 +437,6 @@ func beeps(t *testing.T, path string) []time.Duration {
 		return math.Sqrt(sum/win) > threshold
 	}, at) {
 		out = append(out, at(i))
-	}
-	return out
-}
-
-// onsets are the indices at which on(i) turns true after being false for
-// at least 300 ms by at(i) (a flash or a beep comes once a second and
-// lasts 100 ms).
-func onsets(n int, on func(i int) bool, at func(i int) time.Duration) []int {
-	var out []int
-	offSince := time.Duration(-1)
-	for i := 0; i < n; i++ {
-		switch {
-		case !on(i):
-			if offSince < 0 {
-				offSince = at(i)
-			}
-			continue
-		case offSince >= 0 && at(i)-offSince >= 300*time.Millisecond:
-			out = append(out, i)
-		}
-		offSince = -1
 	}
 	return out
 }

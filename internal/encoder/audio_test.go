@@ -210,21 +210,11 @@ func TestAudioSettingsChangeLive(t *testing.T) {
 }
 
 // onsets are the times at which on(i) turns true after being false for at
-// least gap, with i counted in units of step.
-func onsets(n int, step, gap time.Duration, on func(i int) bool, at func(i int) time.Duration) []time.Duration {
+// least gap.
+func onsets(n int, gap time.Duration, on func(i int) bool, at func(i int) time.Duration) []time.Duration {
 	var out []time.Duration
-	var offSince time.Duration = -1
-	for i := 0; i < n; i++ {
-		if !on(i) {
-			if offSince < 0 {
-				offSince = at(i)
-			}
-			continue
-		}
-		if offSince >= 0 && at(i)-offSince >= gap {
-			out = append(out, at(i))
-		}
-		offSince = -1
+	for _, i := range testpeer.Onsets(n, gap, on, at) {
+		out = append(out, at(i))
 	}
 	return out
 }
@@ -266,7 +256,7 @@ func TestPictureAndSoundInSync(t *testing.T) {
 	}
 	r := capture.PatternFlashRect(w, h)
 	cx, cy := (r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2
-	flashes := onsets(len(video), time.Second/fps, 300*time.Millisecond,
+	flashes := onsets(len(video), 300*time.Millisecond,
 		func(i int) bool { return grey[i*w*h+cy*w+cx] > 200 },
 		func(i int) time.Duration { return ptsOf(video[i].Timestamp, 90000) })
 
@@ -276,7 +266,7 @@ func TestPictureAndSoundInSync(t *testing.T) {
 	first := ptsOf(aus[0].Timestamp, rate)
 	const win = rate / 1000
 	threshold := (math.Pow(10, -6.0/20) + math.Pow(10, -20.0/20)) / 2 / math.Sqrt2
-	beeps := onsets(len(pcm)/win, time.Millisecond, 300*time.Millisecond,
+	beeps := onsets(len(pcm)/win, 300*time.Millisecond,
 		func(i int) bool {
 			var sum float64
 			for _, v := range pcm[i*win : (i+1)*win] {

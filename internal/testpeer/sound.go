@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // GoertzelDB is the level of the freq Hz component of x (mono, at rate Hz)
@@ -96,4 +97,25 @@ func atoi(s string) int {
 		n = 10*n + int(c-'0')
 	}
 	return n
+}
+
+// Onsets are the indices at which on(i) turns true after being false for
+// at least gap by at(i): where a flash or a beep of the test pattern and
+// tone starts (each comes once a second and lasts 100 ms).
+func Onsets(n int, gap time.Duration, on func(i int) bool, at func(i int) time.Duration) []int {
+	var out []int
+	offSince := time.Duration(-1)
+	for i := 0; i < n; i++ {
+		switch {
+		case !on(i):
+			if offSince < 0 {
+				offSince = at(i)
+			}
+			continue
+		case offSince >= 0 && at(i)-offSince >= gap:
+			out = append(out, i)
+		}
+		offSince = -1
+	}
+	return out
 }
