@@ -16,7 +16,7 @@
 struct onair_pulse_reader {
 	AVFormatContext *ctx;
 	int fd;           // write end of the pipe; closed when the thread ends
-	volatile int stop;
+	int stop;         // set by another thread: read and written atomically
 	int err;          // av_read_frame's error, or a negative errno from write
 	pthread_t thread;
 };
@@ -46,7 +46,7 @@ static void *reader_main(void *arg) {
 	AVPacket *pkt = av_packet_alloc();
 	if (!pkt)
 		r->err = AVERROR(ENOMEM);
-	while (pkt && !r->stop) {
+	while (pkt && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		int rc = av_read_frame(r->ctx, pkt);
 		if (rc < 0) {
 			r->err = rc;
@@ -80,7 +80,7 @@ onair_pulse_reader *onair_pulse_reader_start(AVFormatContext *ctx, int fd) {
 	return r;
 }
 
-void onair_pulse_reader_stop(onair_pulse_reader *r) { r->stop = 1; }
+void onair_pulse_reader_stop(onair_pulse_reader *r) { __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE); }
 
 int onair_pulse_reader_join(onair_pulse_reader *r) {
 	pthread_join(r->thread, NULL);
