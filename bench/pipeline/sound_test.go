@@ -351,19 +351,11 @@ func (v *avViewer) beeps(b *testing.B) ([]aacFrame, []time.Duration) {
 			frames = append(frames, aacFrame{ts: t.ts, at: t.at, au: t.data[2:]})
 		}
 	}
-	pkts := make(mpeg4audio.ADTSPackets, len(frames))
+	raw := make([][]byte, len(frames))
 	for i, f := range frames {
-		pkts[i] = &mpeg4audio.ADTSPacket{Type: conf.Type, SampleRate: conf.SampleRate, ChannelCount: conf.ChannelCount, AU: f.au}
+		raw[i] = f.au
 	}
-	adts, err := pkts.Marshal()
-	if err != nil {
-		b.Fatal(err)
-	}
-	file := filepath.Join(b.TempDir(), "sound.aac")
-	if err := os.WriteFile(file, adts, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	pcm := testpeer.Left(testpeer.DecodeAudioPCM(b, file, "-f", "aac"))
+	pcm := testpeer.Left(testpeer.DecodeAAC(b, conf, raw))
 	const perFrame = mpeg4audio.SamplesPerAccessUnit
 	if len(pcm) != perFrame*len(frames) {
 		b.Fatalf("%d AAC frames decode to %d samples, want %d", len(frames), len(pcm), perFrame*len(frames))

@@ -2,10 +2,7 @@ package audio
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,35 +12,6 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
-
-// decodeAAC writes the access units as ADTS and has ffmpeg decode them to
-// 48 kHz stereo float; sample i of the result plays at aus[0].PTS + i/48000.
-func decodeAAC(t *testing.T, cfg mpeg4audio.AudioSpecificConfig, aus []AccessUnit) []float32 {
-	t.Helper()
-	testpeer.Need(t, "ffmpeg")
-	pkts := make(mpeg4audio.ADTSPackets, len(aus))
-	for i, au := range aus {
-		pkts[i] = &mpeg4audio.ADTSPacket{Type: cfg.Type, SampleRate: cfg.SampleRate, ChannelCount: cfg.ChannelCount, AU: au.Data}
-	}
-	adts, err := pkts.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "mix.aac")
-	if err := os.WriteFile(path, adts, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
-		"-f", "aac", "-i", path, "-f", "f32le", "-ac", "2", "-ar", "48000", "-").Output()
-	if err != nil {
-		t.Fatalf("ffmpeg could not decode the AAC: %v", err)
-	}
-	pcm := make([]float32, len(out)/4)
-	for i := range pcm {
-		pcm[i] = math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
-	}
-	return pcm
-}
 
 // openOne opens a source string that names one input.
 func openOne(t *testing.T, spec string, clock Clock, o Options) Input {
@@ -251,4 +219,15 @@ func TestServerKilledThenBack(t *testing.T) {
 	if lag := clock.Since() - blocks[len(blocks)-1].PTS; lag > time.Second {
 		t.Errorf("the mix runs %v behind the capture clock", lag)
 	}
+}
+
+// decodeAAC has ffmpeg decode the encoder's access units; sample i of the
+// result plays at aus[0].PTS + i/48000.
+func decodeAAC(t *testing.T, cfg mpeg4audio.AudioSpecificConfig, aus []AccessUnit) []float32 {
+	t.Helper()
+	raw := make([][]byte, len(aus))
+	for i, au := range aus {
+		raw[i] = au.Data
+	}
+	return testpeer.DecodeAAC(t, &cfg, raw)
 }

@@ -47,24 +47,6 @@ func statusOf(s *Service) *pb.EncoderStatus {
 	return st
 }
 
-// decodeADTS has ffmpeg decode AAC frames to 48 kHz stereo float.
-func decodeADTS(t *testing.T, cfg *mpeg4audio.AudioSpecificConfig, aus []testpeer.RTPUnit) []float32 {
-	t.Helper()
-	pkts := make(mpeg4audio.ADTSPackets, len(aus))
-	for i, au := range aus {
-		pkts[i] = &mpeg4audio.ADTSPacket{Type: cfg.Type, SampleRate: cfg.SampleRate, ChannelCount: cfg.ChannelCount, AU: au.AU}
-	}
-	b, err := pkts.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "sound.aac")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return testpeer.DecodeAudioPCM(t, path, "-f", "aac")
-}
-
 // The desktop sound (a 1 kHz tone played into the default output) reaches
 // an independent RTSP server, FFmpeg, beside the picture: the recording has
 // an H.264 and an AAC-LC 48 kHz stereo stream, and the tone plays at the
@@ -481,4 +463,15 @@ func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// decodeADTS has ffmpeg decode the AAC frames a recorder got to 48 kHz
+// stereo float.
+func decodeADTS(t *testing.T, cfg *mpeg4audio.AudioSpecificConfig, aus []testpeer.RTPUnit) []float32 {
+	t.Helper()
+	raw := make([][]byte, len(aus))
+	for i, au := range aus {
+		raw[i] = au.AU
+	}
+	return testpeer.DecodeAAC(t, cfg, raw)
 }

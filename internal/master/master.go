@@ -25,6 +25,7 @@ import (
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/fault"
 	"github.com/onair-studio/onair/internal/output"
+	"github.com/onair-studio/onair/internal/privfile"
 	"github.com/onair-studio/onair/internal/procstat"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/slate"
@@ -77,10 +78,13 @@ type Master struct {
 	// openingFile is where the encoder names the hardware backend it is
 	// opening, so a driver that crashes it while opening is known.
 	openingFile string
-	overlays    *overlayRelay
-	levels      *levelRelay
-	recording   recording
-	stop        context.CancelFunc // ends the master's own goroutines
+	// returnURLFile holds the return path's credentials for tests (see
+	// ReturnURLFile); empty unless fault injection is on.
+	returnURLFile string
+	overlays      *overlayRelay
+	levels        *levelRelay
+	recording     recording
+	stop          context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
@@ -147,7 +151,9 @@ func Start(opts Options) (*Master, error) {
 		return fail(err)
 	}
 	if fault.Enabled() && opts.ConfigDir != "" {
-		if err := os.WriteFile(filepath.Join(opts.ConfigDir, ReturnURLFile), []byte(m.rtsp.PublishURL(programPath)), 0o600); err != nil {
+		// A credential: owner-only, and gone when the master stops.
+		m.returnURLFile = filepath.Join(opts.ConfigDir, ReturnURLFile)
+		if err := privfile.Write(m.returnURLFile, []byte(m.rtsp.PublishURL(programPath))); err != nil {
 			return fail(err)
 		}
 	}
@@ -281,6 +287,9 @@ func (m *Master) Close() {
 	}
 	if m.openingFile != "" {
 		_ = os.Remove(m.openingFile)
+	}
+	if m.returnURLFile != "" {
+		_ = os.Remove(m.returnURLFile)
 	}
 	if m.plugins != nil {
 		m.plugins.Close()

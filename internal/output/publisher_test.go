@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"time"
 
 	"github.com/onair-studio/onair/internal/stream"
@@ -199,7 +198,7 @@ func TestAudioPast24Bits(t *testing.T) {
 	aus := testpeer.ReadClip(t, testpeer.MakeClip(t, testpeer.ClipOptions{Seconds: 10}), 30)
 	conf, aacs := testpeer.SineAAC(t, 1000, 10)
 	p := startPublisher(t, Config{URL: ngx.URL("live", "sound"), TimelineStart: twoTo24 - 5*time.Second, QueueSize: 2000})
-	sps, pps := paramSets(aus)
+	sps, pps := testpeer.ParamSets(aus)
 	p.NewSource(stream.Tracks{Video: &stream.H264{SPS: sps, PPS: pps}, Audio: conf})
 	// Interleaved by capture time, as the return path delivers them.
 	a := 0
@@ -245,18 +244,3 @@ func TestAudioPast24Bits(t *testing.T) {
 
 // AudioSkip leaves out the encoder's priming at either end of a decode.
 const AudioSkip = testpeer.AudioRate / 10
-
-// paramSets finds the SPS and PPS in a clip.
-func paramSets(aus []testpeer.AccessUnit) (sps, pps []byte) {
-	for _, au := range aus {
-		for _, n := range au.NALUs {
-			switch h264.NALUType(n[0] & 0x1f) {
-			case h264.NALUTypeSPS:
-				sps = n
-			case h264.NALUTypePPS:
-				pps = n
-			}
-		}
-	}
-	return sps, pps
-}

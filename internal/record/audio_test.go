@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-
 	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
@@ -23,7 +21,7 @@ func TestRecordsSound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sps, pps := paramSets(aus)
+	sps, pps := testpeer.ParamSets(aus)
 	for run := 0; run < 2; run++ {
 		rec.SourceStarted("program", stream.Tracks{Video: &stream.H264{SPS: sps, PPS: pps}, Audio: conf})
 		a := 0
@@ -62,21 +60,6 @@ func TestRecordsSound(t *testing.T) {
 			t.Errorf("tone at %.1f dBFS %v in, sent at %.1f", lvl, time.Duration(at)*time.Second/testpeer.AudioRate, testpeer.SineLevel)
 		}
 	}
-}
-
-// paramSets finds the SPS and PPS in a clip.
-func paramSets(aus []testpeer.AccessUnit) (sps, pps []byte) {
-	for _, au := range aus {
-		for _, n := range au.NALUs {
-			switch h264.NALUType(n[0] & 0x1f) {
-			case h264.NALUTypeSPS:
-				sps = n
-			case h264.NALUTypePPS:
-				pps = n
-			}
-		}
-	}
-	return sps, pps
 }
 
 // soundLag is how much later than its picture the sound arrives from the

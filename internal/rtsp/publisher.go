@@ -12,6 +12,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
+
+	"github.com/onair-studio/onair/internal/stream"
 )
 
 // AudioRate is the clock rate of the program's audio track: 48 kHz, one
@@ -101,7 +103,7 @@ func (p *Publisher) WriteAccessUnit(au AccessUnit) error {
 	if err != nil {
 		return err
 	}
-	return p.write(p.video, pkts, uint32(ticks90k(au.PTS)), au.PTS)
+	return p.write(p.video, pkts, uint32(stream.Ticks(au.PTS, 90000)), au.PTS)
 }
 
 // WriteAudio sends one AAC access unit (raw, 1024 samples) whose first
@@ -117,7 +119,7 @@ func (p *Publisher) WriteAudio(au []byte, pts time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return p.write(p.audio, pkts, uint32(ticks48k(pts)), pts)
+	return p.write(p.audio, pkts, uint32(stream.Ticks(pts, AudioRate)), pts)
 }
 
 func (p *Publisher) write(m *description.Media, pkts []*rtp.Packet, ts uint32, pts time.Duration) error {
@@ -132,14 +134,3 @@ func (p *Publisher) write(m *description.Media, pkts []*rtp.Packet, ts uint32, p
 
 // Close ends the publication.
 func (p *Publisher) Close() { p.client.Close() }
-
-// ticks90k converts to the 90 kHz RTP clock without overflowing on long runs.
-func ticks90k(d time.Duration) int64 {
-	return int64(d/time.Second)*90000 + int64(d%time.Second)*90000/int64(time.Second)
-}
-
-// ticks48k converts to the audio track's 48 kHz clock, rounding to the
-// nearest sample, without overflowing on long runs.
-func ticks48k(d time.Duration) int64 {
-	return int64(d/time.Second)*AudioRate + (int64(d%time.Second)*AudioRate+int64(time.Second)/2)/int64(time.Second)
-}

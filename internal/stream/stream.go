@@ -167,6 +167,13 @@ func (u *Unwrap) Next(ts uint32) int64 {
 	return u.total
 }
 
+// Ticks converts d to a clock of rate ticks per second (an RTP clock),
+// rounding to the nearest tick, without overflowing on long runs. Duration
+// is its inverse.
+func Ticks(d time.Duration, rate int64) int64 {
+	return int64(d/time.Second)*rate + (int64(d%time.Second)*rate+int64(time.Second)/2)/int64(time.Second)
+}
+
 // Duration converts ticks at rate per second to a duration without
 // overflowing on long runs.
 func Duration(ticks, rate int64) time.Duration {

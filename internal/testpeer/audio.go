@@ -19,6 +19,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
+
+	"github.com/onair-studio/onair/internal/stream"
 )
 
 // AudioRate is the sample rate of OnAir's audio (AAC-LC, stereo).
@@ -100,7 +102,7 @@ func (p *AVPublisher) WriteVideo(nalus [][]byte, pts time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return p.write(p.video, pkts, ticks(pts, 90000))
+	return p.write(p.video, pkts, uint32(stream.Ticks(pts, 90000)))
 }
 
 // WriteAudio sends one AAC access unit whose first sample was captured pts
@@ -110,7 +112,7 @@ func (p *AVPublisher) WriteAudio(au []byte, pts time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return p.write(p.audio, pkts, ticks(pts, AudioRate))
+	return p.write(p.audio, pkts, uint32(stream.Ticks(pts, AudioRate)))
 }
 
 func (p *AVPublisher) write(m *description.Media, pkts []*rtp.Packet, ts uint32) error {
@@ -153,10 +155,6 @@ func (p *AVPublisher) Play(stop <-chan struct{}, pictures [][][]byte, fps int, a
 			}
 		}
 	}
-}
-
-func ticks(d time.Duration, rate int64) uint32 {
-	return uint32(int64(d/time.Second)*rate + int64(d%time.Second)*rate/int64(time.Second))
 }
 
 // SaveStream is a viewer that keeps what it receives from url (an RTMP

@@ -3,10 +3,15 @@ package testpeer
 import (
 	"encoding/binary"
 	"math"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
 // GoertzelDB is the level of the freq Hz component of x (mono, at rate Hz)
@@ -118,4 +123,39 @@ func Onsets(n int, gap time.Duration, on func(i int) bool, at func(i int) time.D
 		offSince = -1
 	}
 	return out
+}
+
+// DecodeAAC writes raw AAC access units in config as an ADTS file and has
+// ffmpeg decode it to 48 kHz stereo float, interleaved; sample i plays i/48000
+// after the first access unit's start.
+func DecodeAAC(t testing.TB, config *mpeg4audio.AudioSpecificConfig, aus [][]byte) []float32 {
+	t.Helper()
+	pkts := make(mpeg4audio.ADTSPackets, len(aus))
+	for i, au := range aus {
+		pkts[i] = &mpeg4audio.ADTSPacket{Type: config.Type, SampleRate: config.SampleRate, ChannelCount: config.ChannelCount, AU: au}
+	}
+	adts, err := pkts.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sound.aac")
+	if err := os.WriteFile(path, adts, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return DecodeAudioPCM(t, path, "-f", "aac")
+}
+
+// ParamSets finds the SPS and PPS in a clip's access units.
+func ParamSets(aus []AccessUnit) (sps, pps []byte) {
+	for _, au := range aus {
+		for _, n := range au.NALUs {
+			switch h264.NALUType(n[0] & 0x1f) {
+			case h264.NALUTypeSPS:
+				sps = n
+			case h264.NALUTypePPS:
+				pps = n
+			}
+		}
+	}
+	return sps, pps
 }
