@@ -1,9 +1,9 @@
 package audio
 
 import (
+	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -26,15 +26,24 @@ const (
 
 // deviceSource captures a PulseAudio source into a ring on the capture
 // clock. When the server dies or the device goes away it plays silence,
-// says why, and reconnects by itself.
+// says why, and reconnects by itself. Its own goroutine only connects and
+// waits for the stream to end; the samples are moved into the ring by
+// Read, on the goroutine that mixes, from the capture thread's queue.
 type deviceSource struct {
 	spec, device, label, server string
 	clock                       Clock
 	ring                        *ring
 
-	mu        sync.Mutex
-	status    Status
-	lastWrite atomic.Int64 // UnixNano of the last chunk captured
+	mu     sync.Mutex
+	status Status
+
+	// capMu guards the open stream and what converts its samples; the
+	// connecting goroutine sets and clears them, Read drains them.
+	capMu   sync.Mutex
+	in      *pulseInput
+	rs      *resampler
+	stamper stamper
+	failed  error // a chunk could not be converted: the stream restarts
 
 	stop chan struct{}
 	done chan struct{}
@@ -59,48 +68,76 @@ func (s *deviceSource) run() {
 	backoff := retryFirst
 	for {
 		in, err := openPulse(s.server, s.device)
-		if err != nil {
-			s.setStatus(false, fmt.Sprintf("%s: silent: %v; trying again every %v at most", s.label, err, retryMax))
-			if !s.sleep(backoff) {
+		if err == nil {
+			backoff = retryFirst
+			err = s.capture(in)
+			if s.stopped() {
 				return
 			}
-			backoff = min(2*backoff, retryMax)
+			s.setStatus(false, fmt.Sprintf("%s: silent: %v; reconnecting", s.label, err))
 			continue
 		}
-		backoff = retryFirst
-		err = s.capture(in)
-		in.close()
-		if s.stopped() {
+		s.setStatus(false, fmt.Sprintf("%s: silent: %v; trying again every %v at most", s.label, err, retryMax))
+		if !s.sleep(backoff) {
 			return
 		}
-		s.setStatus(false, fmt.Sprintf("%s: silent: %v; reconnecting", s.label, err))
+		backoff = min(2*backoff, retryMax)
 	}
 }
 
-// capture moves samples from in into the ring until in fails or the source
-// is closed.
+// capture hands in to Read until in fails or the source is closed, and
+// returns why it ended.
 func (s *deviceSource) capture(in *pulseInput) error {
 	rs, err := newResampler(in.rate, in.ch)
 	if err != nil {
+		in.close()
 		return err
 	}
-	defer rs.close()
+	s.capMu.Lock()
+	s.in, s.rs, s.stamper, s.failed = in, rs, stamper{rate: in.rate}, nil
+	s.capMu.Unlock()
 	s.setStatus(true, "capturing "+s.label)
-	st := stamper{rate: in.rate}
-	for !s.stopped() {
-		pcm, err := in.read()
-		if err != nil {
-			return err
+	select {
+	case <-s.stop:
+	case <-in.ended:
+	}
+	s.capMu.Lock()
+	if err = s.failed; err == nil {
+		err = s.drain()
+	}
+	s.in, s.rs = nil, nil
+	s.capMu.Unlock()
+	rs.close()
+	if cerr := in.close(); cerr != nil || err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = errors.New("reading from PulseAudio: stopped")
+	}
+	return err
+}
+
+// drain moves what the capture thread has queued into the ring, each chunk
+// at its capture-clock time. Called with capMu held.
+func (s *deviceSource) drain() error {
+	if s.in == nil {
+		return nil
+	}
+	// One reading of both clocks places every queued arrival on the
+	// capture clock.
+	now, mono := s.clock.Since(), monotonicNow()
+	for {
+		pcm, arrival, ok := s.in.take()
+		if !ok {
+			return nil
 		}
-		pts := st.stamp(s.clock.Since(), len(pcm)/in.ch)
-		out, idx, err := rs.convert(pcm, pts)
+		pts := s.stamper.stamp(now-(mono-arrival), len(pcm)/s.in.ch)
+		out, idx, err := s.rs.convert(pcm, pts)
 		if err != nil {
 			return err
 		}
 		s.ring.write(idx, out)
-		s.lastWrite.Store(time.Now().UnixNano())
 	}
-	return nil
 }
 
 func (s *deviceSource) setStatus(live bool, reason string) {
@@ -130,16 +167,37 @@ func (s *deviceSource) sleep(d time.Duration) bool {
 	}
 }
 
-func (s *deviceSource) Read(dst []float32, pts time.Duration) { s.ring.read(dst, SampleAt(pts)) }
+// Read takes in what was captured, then reads the ring. A chunk that
+// cannot be converted ends the stream, which then reconnects.
+func (s *deviceSource) Read(dst []float32, pts time.Duration) {
+	s.capMu.Lock()
+	if s.in != nil && s.failed == nil {
+		if s.failed = s.drain(); s.failed != nil {
+			s.in.stopSoon()
+		}
+	}
+	s.capMu.Unlock()
+	s.ring.read(dst, SampleAt(pts))
+}
 
 func (s *deviceSource) Status() Status {
 	s.mu.Lock()
 	st := s.status
 	s.mu.Unlock()
-	if st.Live {
-		if quiet := time.Since(time.Unix(0, s.lastWrite.Load())); quiet > stallAfter {
-			return Status{Reason: fmt.Sprintf("%s: silent: the audio server sent nothing for %v", s.label, quiet.Round(100*time.Millisecond))}
-		}
+	if !st.Live {
+		return st
+	}
+	s.capMu.Lock()
+	quiet, any := time.Duration(0), false
+	if s.in != nil {
+		quiet, any = s.in.quiet()
+	}
+	s.capMu.Unlock()
+	switch {
+	case !any:
+		return Status{Reason: s.label + ": connected, waiting for the first sound"}
+	case quiet > stallAfter:
+		return Status{Reason: fmt.Sprintf("%s: silent: the audio server sent nothing for %v", s.label, quiet.Round(100*time.Millisecond))}
 	}
 	return st
 }

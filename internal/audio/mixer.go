@@ -253,11 +253,13 @@ func (m *Mixer) Mix(pts time.Duration, out []float32) {
 	clear(out)
 	in := m.scratch[:len(out)]
 	for _, s := range settings {
+		// A source delayed by its offset plays now what it had then. A
+		// muted one is read too, so a live device keeps taking in what it
+		// captures.
+		s.in.Read(in, pts-s.offset)
 		if s.muted {
 			continue
 		}
-		// A source delayed by its offset plays now what it had then.
-		s.in.Read(in, pts-s.offset)
 		g := gain(s.volumeDB)
 		for i, v := range in {
 			out[i] += g * v
@@ -322,7 +324,12 @@ func (m *Mixer) latency() time.Duration {
 // each to consume on its own goroutine. Blocks are contiguous from the one
 // playing now: none is skipped when consume is late, so the stream never
 // has a gap (late blocks are mixed as fast as they can be caught up).
-func (m *Mixer) Run(ctx context.Context, consume func(Block)) {
+func (m *Mixer) Run(ctx context.Context, consume func(Block)) { m.RunBatched(ctx, consume, nil) }
+
+// RunBatched is Run that also calls flush, when not nil, after the blocks
+// of each wake-up: whoever sends what consume makes can then send it all
+// at once, one wake-up downstream instead of one per block.
+func (m *Mixer) RunBatched(ctx context.Context, consume func(Block), flush func()) {
 	k := SampleAt(m.clock.Since()) / FrameSamples
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -337,6 +344,9 @@ func (m *Mixer) Run(ctx context.Context, consume func(Block)) {
 			m.Mix(b.PTS, b.Samples)
 			consume(b)
 			k++
+		}
+		if flush != nil {
+			flush()
 		}
 		due := SampleTime((k+mixBatch)*FrameSamples) + m.latency()
 		timer.Reset(max(due-m.clock.Since(), 0))

@@ -9,7 +9,6 @@ package audio
 import "C"
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -87,21 +87,21 @@ func devices(server string) (list []Device, def string, err error) {
 }
 
 // pulseInput is one open capture stream from a PulseAudio source. A C
-// thread waits for the server and writes each packet to a pipe (see
-// pulsereader.c), so the Go side waits in the network poller, not in a
-// blocking cgo call: that wait cost more CPU than the sound itself.
+// thread waits for the server and queues each packet with its arrival time
+// (see pulsereader.c); take hands them over on the goroutine that mixes,
+// so no goroutine wakes for each packet: those wake-ups cost more CPU than
+// the sound itself.
 type pulseInput struct {
 	ctx      *C.AVFormatContext
 	reader   *C.onair_pulse_reader // nil once joined
-	pipe     *os.File              // read end
-	in       *bufio.Reader
+	pipe     *os.File              // read end: ends when the thread does
+	ended    chan struct{}         // closed when the thread has ended
 	rate, ch int
-	hdr      [4]byte
 	raw      []byte
 	buf      []int16
 }
 
-// maxPulsePacket bounds what one packet from the reader thread may claim.
+// maxPulsePacket bounds what one queued packet may hold.
 const maxPulsePacket = 1 << 20
 
 // openPulse opens device ("@DEFAULT_SOURCE@", "@DEFAULT_MONITOR@" or a
@@ -134,7 +134,7 @@ func openPulse(server, device string) (*pulseInput, error) {
 		p.close()
 		return nil, err
 	}
-	fd, err := syscall.Dup(int(w.Fd())) // the C thread's, blocking
+	fd, err := syscall.Dup(int(w.Fd())) // the C thread's
 	w.Close()
 	if err != nil {
 		r.Close()
@@ -147,60 +147,70 @@ func openPulse(server, device string) (*pulseInput, error) {
 		p.close()
 		return nil, errors.New("starting the capture thread")
 	}
-	p.pipe, p.in = r, bufio.NewReaderSize(r, 64<<10)
+	p.pipe, p.ended, p.raw = r, make(chan struct{}), make([]byte, 2*pulseFragment)
+	go func() {
+		// The thread writes nothing; the read returns when it closes its
+		// end (or close closes this one), waiting in the network poller.
+		_, _ = io.Copy(io.Discard, r)
+		close(p.ended)
+	}()
 	return p, nil
 }
 
-// read returns the next chunk of interleaved s16 samples, reusing the
-// slice the next time.
-func (p *pulseInput) read() ([]int16, error) {
-	if _, err := io.ReadFull(p.in, p.hdr[:]); err != nil {
-		return nil, p.ended(err)
+// take returns the oldest queued chunk of interleaved s16 samples and when
+// it arrived on the monotonic clock (see monotonicNow), reusing the slice
+// the next time; ok is false when nothing is queued.
+func (p *pulseInput) take() (pcm []int16, arrival time.Duration, ok bool) {
+	var at C.int64_t
+	n := C.onair_pulse_reader_take(p.reader, unsafe.Pointer(&p.raw[0]), C.int(len(p.raw)), &at)
+	if n < 0 && -n <= maxPulsePacket {
+		p.raw = make([]byte, -n)
+		n = C.onair_pulse_reader_take(p.reader, unsafe.Pointer(&p.raw[0]), C.int(len(p.raw)), &at)
 	}
-	n := binary.NativeEndian.Uint32(p.hdr[:])
-	if n > maxPulsePacket {
-		return nil, fmt.Errorf("reading from PulseAudio: a packet of %d bytes", n)
+	if n <= 0 {
+		return nil, 0, false
 	}
-	if cap(p.raw) < int(n) {
-		p.raw = make([]byte, n)
+	raw := p.raw[:n]
+	if cap(p.buf) < len(raw)/2 {
+		p.buf = make([]int16, len(raw)/2)
 	}
-	p.raw = p.raw[:n]
-	if _, err := io.ReadFull(p.in, p.raw); err != nil {
-		return nil, p.ended(err)
-	}
-	if cap(p.buf) < int(n/2) {
-		p.buf = make([]int16, n/2)
-	}
-	p.buf = p.buf[:n/2]
+	p.buf = p.buf[:len(raw)/2]
 	for i := range p.buf {
-		p.buf[i] = int16(binary.LittleEndian.Uint16(p.raw[2*i:]))
+		p.buf[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
 	}
-	return p.buf, nil
+	return p.buf, time.Duration(at), true
 }
 
-// ended says why the pipe ended: the reader thread's error once it has.
-func (p *pulseInput) ended(err error) error {
-	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) || p.reader == nil {
-		return fmt.Errorf("reading from PulseAudio: %w", err)
+// stopSoon asks the capture thread to end after its current packet, which
+// ends the stream (see ended).
+func (p *pulseInput) stopSoon() { C.onair_pulse_reader_stop(p.reader) }
+
+// quiet is how long ago the newest chunk arrived; ok is false when none
+// has yet.
+func (p *pulseInput) quiet() (d time.Duration, ok bool) {
+	last := C.onair_pulse_reader_last_arrival(p.reader)
+	if last == 0 {
+		return 0, false
 	}
-	rc := C.onair_pulse_reader_join(p.reader)
-	p.reader = nil
-	if rc == 0 {
-		return errors.New("reading from PulseAudio: stopped")
-	}
-	return averr("reading from PulseAudio", rc)
+	return monotonicNow() - time.Duration(last), true
 }
 
-// close stops the reader thread (after the packet it waits for; closing
-// the pipe makes a write it is blocked in fail) and closes the stream.
-func (p *pulseInput) close() {
+// monotonicNow is the clock take's arrival times are on.
+func monotonicNow() time.Duration { return time.Duration(C.onair_monotonic_ns()) }
+
+// close stops the reader thread (after the packet it waits for) and closes
+// the stream. It returns why the thread had ended by itself, if it had.
+func (p *pulseInput) close() error {
+	var err error
 	if p.reader != nil {
 		C.onair_pulse_reader_stop(p.reader)
 		p.pipe.Close()
-		C.onair_pulse_reader_join(p.reader)
+		if rc := C.onair_pulse_reader_join(p.reader); rc != 0 {
+			err = averr("reading from PulseAudio", rc)
+		}
 		p.reader = nil
-	} else if p.pipe != nil {
-		p.pipe.Close()
+		<-p.ended
 	}
 	C.avformat_close_input(&p.ctx)
+	return err
 }

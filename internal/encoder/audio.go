@@ -36,7 +36,8 @@ type audioEngine struct {
 	opts  audio.Options
 	clock audio.Clock
 	mixer *audio.Mixer
-	out   func(au []byte, pts time.Duration)
+	// out sends consecutive access units, the first playing at pts.
+	out func(aus [][]byte, pts time.Duration)
 
 	// groups are the configured sources as opened; only apply (under the
 	// service lock) changes them.
@@ -52,6 +53,8 @@ type audioEngine struct {
 	last     *audio.Block
 	sent     time.Duration
 	sentAny  bool
+	pending  [][]byte      // access units to send at the end of the batch
+	pendPTS  time.Duration // the first one's
 	encoded  atomic.Uint64
 	onLevels func(*pb.AudioLevels)
 
@@ -70,7 +73,7 @@ type sourceGroup struct {
 // startAudio mixes the sources s names on clock, encoding with enc (which
 // it then owns), until close.
 func startAudio(clock audio.Clock, enc *audio.AACEncoder, s *pb.AudioSettings, log *slog.Logger,
-	out func([]byte, time.Duration), onLevels func(*pb.AudioLevels)) *audioEngine {
+	out func([][]byte, time.Duration), onLevels func(*pb.AudioLevels)) *audioEngine {
 	e := &audioEngine{log: log, opts: audioOptions(), clock: clock, enc: enc, out: out, onLevels: onLevels, done: make(chan struct{})}
 	e.mixer = audio.NewMixer(clock, audio.MixerOptions{OnLevels: e.meter})
 	e.apply(s)
@@ -78,7 +81,7 @@ func startAudio(clock audio.Clock, enc *audio.AACEncoder, s *pb.AudioSettings, l
 	ctx, e.stop = context.WithCancel(context.Background())
 	go func() {
 		defer close(e.done)
-		e.mixer.Run(ctx, e.consume)
+		e.mixer.RunBatched(ctx, e.consume, e.flush)
 	}()
 	return e
 }
@@ -235,9 +238,23 @@ func (e *audioEngine) consume(b audio.Block) {
 		if au.PTS < 0 || (e.sentAny && au.PTS <= e.sent) {
 			continue
 		}
+		if len(e.pending) > 0 && au.PTS != e.sent+audio.SampleTime(audio.FrameSamples) {
+			e.flush() // not contiguous: one run per send
+		}
+		if len(e.pending) == 0 {
+			e.pendPTS = au.PTS
+		}
 		e.sent, e.sentAny = au.PTS, true
 		e.encoded.Add(1)
-		e.out(au.Data, au.PTS)
+		e.pending = append(e.pending, au.Data)
+	}
+}
+
+// flush sends the access units the batch made, in one go.
+func (e *audioEngine) flush() {
+	if len(e.pending) > 0 {
+		e.out(e.pending, e.pendPTS)
+		e.pending = e.pending[:0]
 	}
 }
 

@@ -105,15 +105,16 @@ func (t *track) publish(pkt codec.Packet) {
 	}
 }
 
-// publishAudio sends one AAC access unit while the session is up; before
-// the first keyframe connects it, sound has nowhere to go and is dropped.
-func (t *track) publishAudio(au []byte, pts time.Duration) {
+// publishAudio sends consecutive AAC access units, the first playing at
+// pts, while the session is up; before the first keyframe connects it,
+// sound has nowhere to go and is dropped.
+func (t *track) publishAudio(aus [][]byte, pts time.Duration) {
 	t.pubMu.Lock()
 	defer t.pubMu.Unlock()
 	if t.pub == nil {
 		return
 	}
-	if err := t.pub.WriteAudio(au, pts); err != nil {
+	if err := t.pub.WriteAudio(aus, pts); err != nil {
 		// The video side sees the same failure and reconnects.
 		t.setErr(err)
 	}

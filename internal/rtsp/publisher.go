@@ -106,26 +106,34 @@ func (p *Publisher) WriteAccessUnit(au AccessUnit) error {
 	return p.write(p.video, pkts, uint32(stream.Ticks(au.PTS, 90000)), au.PTS)
 }
 
-// WriteAudio sends one AAC access unit (raw, 1024 samples) whose first
-// sample plays at pts on the encoder's clock (not before 0). A publisher
-// without an audio track ignores it.
-func (p *Publisher) WriteAudio(au []byte, pts time.Duration) error {
-	if p.audio == nil {
+// WriteAudio sends consecutive AAC access units (raw, 1024 samples each),
+// the first of which plays at pts on the encoder's clock (not before 0), in
+// as few RTP packets as they fit: one write for a mixer's whole batch. A
+// publisher without an audio track ignores them.
+func (p *Publisher) WriteAudio(aus [][]byte, pts time.Duration) error {
+	if p.audio == nil || len(aus) == 0 {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pkts, err := p.aenc.Encode([][]byte{au})
+	pkts, err := p.aenc.Encode(aus)
 	if err != nil {
 		return err
 	}
 	return p.write(p.audio, pkts, uint32(stream.Ticks(pts, AudioRate)), pts)
 }
 
+// write sends pkts, whose timestamps count from ts (pts on the encoder's
+// clock), stamping each with its capture time for RTCP.
 func (p *Publisher) write(m *description.Media, pkts []*rtp.Packet, ts uint32, pts time.Duration) error {
+	rate := int64(AudioRate)
+	if m == p.video {
+		rate = 90000
+	}
 	for _, pkt := range pkts {
+		at := pts + stream.Duration(int64(pkt.Timestamp), rate)
 		pkt.Timestamp += ts
-		if err := p.client.WritePacketRTPWithNTP(m, pkt, p.start.Add(pts)); err != nil {
+		if err := p.client.WritePacketRTPWithNTP(m, pkt, p.start.Add(at)); err != nil {
 			return fmt.Errorf("publishing to the master: %w", err)
 		}
 	}
