@@ -83,6 +83,9 @@ type Param struct {
 	Description string
 	// Choices, when set, are the only values allowed.
 	Choices []string
+	// Min and Max, when set, bound an int or float parameter (inclusive),
+	// written as values of its type: Min: "0".
+	Min, Max string
 }
 
 // Frame is what Render returns.
@@ -161,6 +164,9 @@ func Describe(w io.Writer, i Info) {
 		if len(p.Choices) > 0 {
 			fmt.Fprintf(w, " one of %v", p.Choices)
 		}
+		if p.Min != "" || p.Max != "" {
+			fmt.Fprintf(w, " %s", param.RangeHint(p.Type, p.Min, p.Max))
+		}
 		fmt.Fprintf(w, ": %s\n", p.Description)
 	}
 }
@@ -195,7 +201,7 @@ func InfoProto(i Info) *pb.PluginInfo {
 	out := &pb.PluginInfo{Name: i.Name, Version: i.Version, Kind: i.Kind, Description: i.Description}
 	for _, p := range i.Params {
 		out.Params = append(out.Params, &pb.PluginParam{Name: p.Name, Type: p.Type, Default: p.Default,
-			Description: p.Description, Choices: p.Choices})
+			Description: p.Description, Choices: p.Choices, Min: p.Min, Max: p.Max})
 	}
 	return out
 }
