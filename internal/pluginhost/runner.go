@@ -96,8 +96,8 @@ func newRunner(name string, sp spec, o Options, ovs *overlays) *runner {
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		retry: make(chan struct{}, 1), changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
 		restart: make(chan struct{}, 1),
-		spec: sp,
-		st:   &pb.PluginState{Name: name, State: StateLoading, Binary: sp.path},
+		spec:    sp,
+		st:      &pb.PluginState{Name: name, State: StateLoading, Binary: sp.path},
 	}
 	go r.run()
 	return r
