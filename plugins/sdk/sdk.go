@@ -155,7 +155,7 @@ func Serve(p Plugin) {
 // Describe writes what a plugin is and which parameters it takes.
 func Describe(w io.Writer, i Info) {
 	fmt.Fprintf(w, "%s %s: an OnAir %s plugin. %s\n", i.Name, i.Version, i.Kind, i.Description)
-	fmt.Fprintf(w, "It is run by the pluginhost: copy it into the plugins directory and list it in the\nmaster's configuration (see PLUGINS.md).\n")
+	fmt.Fprintf(w, "It is run by the pluginhost: install it into the plugins directory and list it in the\nmaster's configuration (see PLUGINS.md).\n")
 	if len(i.Params) > 0 {
 		fmt.Fprintln(w, "Parameters:")
 	}
