@@ -61,6 +61,11 @@ const (
 	TypePosition = param.Place    // an anchor or X,Y (see ParsePosition)
 )
 
+// ProtocolVersion is the plugin protocol this SDK speaks, sent in the
+// handshake: a pluginhost that speaks another refuses the plugin, naming
+// both versions.
+const ProtocolVersion = stub.PluginProtocolVersion
+
 // Info describes a plugin.
 type Info struct {
 	// Name and Version are shown in status.
