@@ -36,8 +36,9 @@ type Options struct {
 	// Policy is how a crashed plugin is restarted: the same backoff and
 	// crash-loop rules the master applies to its children. CrashLimit
 	// crashes within CrashWindow put a plugin in the failed state until its
-	// spec, its binary or its manifest entry changes, or it is restarted. (Its ping settings are not
-	// used: calls have their own deadlines below.)
+	// spec, its binary or its manifest entry changes, or it is restarted.
+	// (Its ping settings are not used: calls have their own deadlines
+	// below.)
 	supervise.Policy
 	// RenderEvery is how often overlay plugins are rendered.
 	RenderEvery time.Duration
