@@ -45,9 +45,10 @@ deps:
 build: plugins
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-# Example plugins into bin/plugins/, with their sha256 manifest.
+# Example plugins into bin/plugins/, with their sha256 manifest, stripped
+# (-s -w: no symbol table or DWARF; a panic still names its functions).
 plugins:
-	$(GO) build -trimpath -o $(BIN)/plugins/ ./plugins/...
+	$(GO) build -trimpath -ldflags="-s -w" -o $(BIN)/plugins/ ./plugins/...
 	$(GO) build -o $(BIN)/ ./cmd/pluginhost
 	$(BIN)/pluginhost -write-manifest $(BIN)/plugins
 

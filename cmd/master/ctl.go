@@ -46,6 +46,8 @@ commands:
   audio              the sound: sources, strips and level; 'audio devices' lists
                      devices; 'audio volume|mute|unmute|offset|add|rm|bitrate ...'
                      changes it (see 'master ctl audio help')
+  plugin list|restart NAME|set NAME key=value...|add NAME|rm NAME
+                     the plugins; 'master ctl plugin help' for more
 
 On the master's own machine -addr, the token and -fingerprint are found in
 the config directory. From another machine pass -addr and -fingerprint, and
@@ -252,6 +254,8 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		return snapshot(ctx, c, args[1:], out)
 	case "audio":
 		return ctlAudio(ctx, c, args[1:], out)
+	case "plugin":
+		return ctlPlugin(ctx, c, args[1:], out)
 	case "monitor-url":
 		fs := flag.NewFlagSet("monitor-url", flag.ContinueOnError)
 		ffconcat := fs.Bool("ffconcat", false, "print it as a script for ffplay or ffmpeg to read from a pipe ("+monitorPlayer+")")

@@ -2,8 +2,9 @@
 // encoder and pluginhost children and serves the Control API. With a display
 // and without -headless it becomes the studio window (bin/studio) on a
 // detached engine; `master attach ADDR` opens the window against a running
-// master, `master ctl` is the command-line client, and `master serve-rtmp`
-// runs only the embedded RTMP live server.
+// master, `master ctl` is the command-line client, `master plugin new`
+// writes a new plugin's module, and `master serve-rtmp` runs only the
+// embedded RTMP live server.
 package main
 
 import (
@@ -18,6 +19,8 @@ func main() {
 		err = ctl(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "attach":
 		err = attachStudio(exeDir(), os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "plugin":
+		err = pluginCmd(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "serve-rtmp":
 		err = serveRTMP(os.Args[2:])
 	default:

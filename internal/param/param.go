@@ -75,6 +75,53 @@ func Check(typ, v string) error {
 	return nil
 }
 
+// CheckRange is Check for a parameter with optional bounds: min and max
+// (inclusive, empty for none) apply to int and float values.
+func CheckRange(typ, v, min, max string) error {
+	if err := Check(typ, v); err != nil || v == "" || (min == "" && max == "") || (typ != Int && typ != Float) {
+		return err
+	}
+	f, _ := strconv.ParseFloat(v, 64)
+	lo, errLo := strconv.ParseFloat(min, 64)
+	hi, errHi := strconv.ParseFloat(max, 64)
+	if (errLo == nil && f < lo) || (errHi == nil && f > hi) {
+		return fmt.Errorf("%q is out of range (want %s)", v, RangeHint(typ, min, max))
+	}
+	return nil
+}
+
+// RangeHint says which values of a bounded int or float are valid.
+func RangeHint(typ, min, max string) string {
+	switch {
+	case min != "" && max != "":
+		return fmt.Sprintf("%s from %s to %s", hints[typ], min, max)
+	case min != "":
+		return fmt.Sprintf("%s of at least %s", hints[typ], min)
+	}
+	return fmt.Sprintf("%s of at most %s", hints[typ], max)
+}
+
+// CheckBounds reports whether min and max are usable bounds for type typ.
+func CheckBounds(typ, min, max string) error {
+	if min == "" && max == "" {
+		return nil
+	}
+	if typ != Int && typ != Float {
+		return fmt.Errorf("bounds on a %s parameter (only int and float take them)", typ)
+	}
+	for _, b := range []string{min, max} {
+		if err := Check(typ, b); err != nil {
+			return fmt.Errorf("bound %v", err)
+		}
+	}
+	lo, errLo := strconv.ParseFloat(min, 64)
+	hi, errHi := strconv.ParseFloat(max, 64)
+	if errLo == nil && errHi == nil && lo > hi {
+		return fmt.Errorf("min %s is above max %s", min, max)
+	}
+	return nil
+}
+
 // ParseColor reads #rgb, #rrggbb or #rrggbbaa (straight alpha, as people write
 // colours) and returns it premultiplied, as Go's colour types are.
 func ParseColor(s string) (color.RGBA, error) {

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -79,9 +80,13 @@ type runner struct {
 	events    chan *pb.PluginEvent // the running process's queue, else nil
 	unloading bool
 	nextStart time.Time
-	// failedFP is the binary and manifest as they were when the runner
-	// failed: a change is worth a retry.
-	failedFP string
+	// startFP is the binary and its manifest entry as they were when the
+	// latest start began: a change on disk restarts or retries the plugin.
+	startFP string
+	// forced asks the running process to restart even though nothing
+	// changed on disk; restart wakes it.
+	forced  bool
+	restart chan struct{}
 }
 
 func newRunner(name string, sp spec, o Options, ovs *overlays) *runner {
@@ -90,8 +95,9 @@ func newRunner(name string, sp spec, o Options, ovs *overlays) *runner {
 		name: name, o: o, log: o.Log.With("plugin", name), ovs: ovs,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		retry: make(chan struct{}, 1), changed: make(chan struct{}, 1), kick: make(chan struct{}, 1),
-		spec: sp,
-		st:   &pb.PluginState{Name: name, State: StateLoading, Binary: sp.path},
+		restart: make(chan struct{}, 1),
+		spec:    sp,
+		st:      &pb.PluginState{Name: name, State: StateLoading, Binary: sp.path},
 	}
 	go r.run()
 	return r
@@ -143,14 +149,53 @@ func (r *runner) setParams(params map[string]string) {
 	signal(r.retry)
 }
 
-// retryIfFixed retries a failed runner whose binary or manifest changed.
+// retryIfFixed retries a failed runner whose binary or manifest entry
+// changed.
 func (r *runner) retryIfFixed() {
 	r.mu.Lock()
-	failed, fp := r.st.State == StateFailed, r.failedFP
+	failed, fp := r.st.State == StateFailed, r.startFP
 	r.mu.Unlock()
 	if failed && fingerprint(r.currentSpec().path) != fp {
 		signal(r.retry)
 	}
+}
+
+// reloadIfChanged starts the plugin anew when its binary or its manifest
+// entry changed since it was started: a running one is restarted, a waiting
+// or failed one tried at once. Nothing else about it changes.
+func (r *runner) reloadIfChanged() {
+	fp := fingerprint(r.currentSpec().path)
+	r.mu.Lock()
+	changed, state := fp != r.startFP, r.st.State
+	r.mu.Unlock()
+	if !changed {
+		return
+	}
+	r.log.Info("plugin binary or manifest changed on disk, starting it anew")
+	if state == StateRunning || state == StateLoading {
+		signal(r.restart)
+	}
+	signal(r.retry)
+}
+
+// restartNow restarts the plugin at once, also out of backoff or failed.
+func (r *runner) restartNow() {
+	r.mu.Lock()
+	r.forced = true
+	r.mu.Unlock()
+	signal(r.restart)
+	signal(r.retry)
+}
+
+// restartWanted reports whether a restart signal is still due: forced, or
+// the binary or manifest entry differs from the one this process started.
+func (r *runner) restartWanted() bool {
+	fp := fingerprint(r.currentSpec().path)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	wanted := r.forced || fp != r.startFP
+	r.forced = false
+	return wanted
 }
 
 // unload stops the plugin; its overlay goes at once.
@@ -183,16 +228,25 @@ func (r *runner) setEvents(c chan *pb.PluginEvent) {
 	r.mu.Unlock()
 }
 
-// fingerprint identifies a binary's and its manifest's current contents
-// cheaply (size, mode and modification time).
+// fingerprint identifies a binary's current contents cheaply (size, mode,
+// inode and modification time) and its line in the manifest, so that
+// rewriting the manifest for one plugin leaves the others alone.
 func fingerprint(path string) string {
 	var b strings.Builder
-	for _, p := range []string{path, filepath.Join(filepath.Dir(path), ManifestName)} {
-		if fi, err := os.Stat(p); err == nil {
-			fmt.Fprintf(&b, "%d %v %d;", fi.Size(), fi.Mode(), fi.ModTime().UnixNano())
-		} else {
-			b.WriteString("-;")
+	if fi, err := os.Stat(path); err == nil {
+		var ino uint64
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			ino = st.Ino
 		}
+		fmt.Fprintf(&b, "%d %v %d %d;", fi.Size(), fi.Mode(), ino, fi.ModTime().UnixNano())
+	} else {
+		b.WriteString("-;")
+	}
+	m, err := ReadManifest(filepath.Dir(path))
+	if err != nil {
+		b.WriteString(err.Error())
+	} else {
+		fmt.Fprintf(&b, "%x", m[filepath.Base(path)])
 	}
 	return b.String()
 }
@@ -203,6 +257,7 @@ const (
 	endUnload    endKind = iota
 	endCrash             // restart with backoff
 	endPermanent         // wait until something changes
+	endRestart           // asked for, or a new binary: start again at once
 )
 
 type ending struct {
@@ -231,20 +286,21 @@ func (r *runner) run() {
 			r.log.Info("plugin unloaded")
 			return
 		}
+		if e.kind == endRestart {
+			r.log.Info("plugin restarting", "why", e.reason)
+			b.Reset()
+			continue
+		}
 		r.update(func(st *pb.PluginState) { st.LastExit = e.reason })
 		delay, failed := time.Duration(0), e.kind == endPermanent
 		if e.kind == endCrash {
 			delay, failed = b.Crash(time.Now(), e.ran)
 			if failed {
 				e.reason = fmt.Sprintf("%s; it crashed %d times within %s, so it stays stopped until its "+
-					"spec, its binary or the manifest changes", e.reason, r.o.CrashLimit, r.o.CrashWindow)
+					"parameters, its binary or its manifest entry change, or it is restarted", e.reason, r.o.CrashLimit, r.o.CrashWindow)
 			}
 		}
 		if failed {
-			fp := fingerprint(r.currentSpec().path)
-			r.mu.Lock()
-			r.failedFP = fp
-			r.mu.Unlock()
 			r.update(func(st *pb.PluginState) { st.State, st.Error = StateFailed, e.reason })
 			r.log.Error("plugin failed", "err", e.reason)
 		} else {
@@ -303,6 +359,14 @@ func (r *runner) runOnce() ending {
 	default:
 	}
 	sp := r.currentSpec()
+	fp := fingerprint(sp.path)
+	r.mu.Lock()
+	r.startFP, r.forced = fp, false
+	r.mu.Unlock()
+	select { // a restart asked for before this start is this start
+	case <-r.restart:
+	default:
+	}
 	r.update(func(st *pb.PluginState) { st.State, st.Binary, st.Error = StateLoading, sp.path, "" })
 	dir := filepath.Dir(sp.path)
 	permanent := func(format string, a ...any) ending { return permanentEnd(sp.path, format, a...) }
@@ -461,6 +525,11 @@ func (r *runner) runOnce() ending {
 		case <-exitTick.C:
 			if client.Exited() {
 				return crash("exited")
+			}
+		case <-r.restart:
+			if r.restartWanted() {
+				client.Kill() // graceful, as for an unload
+				return ending{kind: endRestart, reason: "restarted"}
 			}
 		case <-r.changed:
 			select { // the retry sent with it is for a waiting runner

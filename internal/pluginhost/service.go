@@ -36,8 +36,9 @@ type Options struct {
 	// Policy is how a crashed plugin is restarted: the same backoff and
 	// crash-loop rules the master applies to its children. CrashLimit
 	// crashes within CrashWindow put a plugin in the failed state until its
-	// spec, its binary or the manifest changes. (Its ping settings are not
-	// used: calls have their own deadlines below.)
+	// spec, its binary or its manifest entry changes, or it is restarted.
+	// (Its ping settings are not used: calls have their own deadlines
+	// below.)
 	supervise.Policy
 	// RenderEvery is how often overlay plugins are rendered.
 	RenderEvery time.Duration
@@ -68,6 +69,7 @@ type Service struct {
 	o      Options
 	ovs    *overlays
 	closed chan struct{}
+	watch  *dirWatch
 	// live is every runner not unloaded, for Event and render kicks,
 	// which must not wait for the service lock.
 	live atomic.Pointer[[]*runner]
@@ -108,7 +110,35 @@ func NewWithOptions(o Options) *Service {
 	}
 	s := &Service{o: o, ovs: newOverlays(), closed: make(chan struct{}), runners: map[string]*runner{}}
 	s.live.Store(&[]*runner{})
+	s.watch = newDirWatch(o.Log, s.dirChanged)
 	return s
+}
+
+// dirChanged runs when the plugins directory changed: the list of
+// executables is refreshed, and each plugin whose binary or manifest entry
+// changed starts anew (the checksum is checked again before it runs).
+func (s *Service) dirChanged() {
+	s.mu.Lock()
+	if s.dir != "" {
+		s.available, _ = Executables(s.dir)
+	}
+	s.mu.Unlock()
+	for _, r := range *s.live.Load() {
+		r.reloadIfChanged()
+	}
+}
+
+// RestartPlugin restarts one plugin at once, also out of the failed state.
+func (s *Service) RestartPlugin(_ context.Context, req *pb.PluginRequest) (*pb.PluginHostStatus, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.runners[req.GetName()]
+	if r == nil {
+		return nil, status.Errorf(codes.NotFound, "no plugin %q is loaded (loaded: %s)",
+			req.GetName(), strings.Join(s.order, ", "))
+	}
+	r.restartNow()
+	return s.statusLocked(), nil
 }
 
 // DefaultDir is where plugins are found when the configuration names no
@@ -139,6 +169,7 @@ func (s *Service) Configure(_ context.Context, cfg *pb.PluginHostConfig) (*pb.Pl
 	s.dir, s.available = dir, nil
 	if dirErr == nil {
 		s.available, _ = Executables(dir)
+		s.watch.watch(dir)
 	}
 
 	s.order, s.refused = nil, nil
@@ -306,6 +337,7 @@ func (s *Service) Close() {
 	}
 	s.isClosed = true
 	close(s.closed)
+	s.watch.close()
 	var all []*runner
 	for _, r := range s.runners {
 		r.unload()

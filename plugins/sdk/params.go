@@ -1,9 +1,11 @@
 package sdk
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/onair-studio/onair/internal/param"
@@ -48,7 +50,10 @@ func CheckInfo(i Info) error {
 			return fmt.Errorf("parameter name %q empty or repeated", p.Name)
 		}
 		seen[p.Name] = true
-		if err := CheckValue(p.Type, p.Default); err != nil {
+		if err := param.CheckBounds(p.Type, p.Min, p.Max); err != nil {
+			return fmt.Errorf("parameter %s: %w", p.Name, err)
+		}
+		if err := param.CheckRange(p.Type, p.Default, p.Min, p.Max); err != nil {
 			return fmt.Errorf("parameter %s default: %w", p.Name, err)
 		}
 		if p.Default != "" && len(p.Choices) > 0 && !slices.Contains(p.Choices, p.Default) {
@@ -59,19 +64,24 @@ func CheckInfo(i Info) error {
 }
 
 // Resolve checks the given parameters against the schema and returns every
-// parameter of the schema with its value (given, else the default).
+// parameter of the schema with its value (given, else the default). The
+// error names every parameter that is wrong, each with what a valid value
+// looks like. The pluginhost and the master's live changes both check with
+// it.
 func Resolve(schema []Param, given map[string]string) (map[string]string, error) {
 	byName := map[string]Param{}
 	for _, p := range schema {
 		byName[p.Name] = p
 	}
-	for name := range given {
+	var errs []string
+	for _, name := range sortedKeys(given) {
 		if _, ok := byName[name]; !ok {
 			known := ParamNames(schema)
 			if len(known) == 0 {
-				return nil, fmt.Errorf("unknown parameter %q (this plugin takes none)", name)
+				errs = append(errs, fmt.Sprintf("unknown parameter %q (this plugin takes none)", name))
+			} else {
+				errs = append(errs, fmt.Sprintf("unknown parameter %q (known: %s)", name, strings.Join(known, ", ")))
 			}
-			return nil, fmt.Errorf("unknown parameter %q (known: %s)", name, strings.Join(known, ", "))
 		}
 	}
 	out := make(map[string]string, len(schema))
@@ -80,15 +90,26 @@ func Resolve(schema []Param, given map[string]string) (map[string]string, error)
 		if !ok {
 			v = p.Default
 		}
-		if err := CheckValue(p.Type, v); err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", p.Name, err)
-		}
-		if v != "" && len(p.Choices) > 0 && !slices.Contains(p.Choices, v) {
-			return nil, fmt.Errorf("parameter %s: %q is not one of %s", p.Name, v, strings.Join(p.Choices, ", "))
+		if err := param.CheckRange(p.Type, v, p.Min, p.Max); err != nil {
+			errs = append(errs, fmt.Sprintf("parameter %s: %v", p.Name, err))
+		} else if v != "" && len(p.Choices) > 0 && !slices.Contains(p.Choices, v) {
+			errs = append(errs, fmt.Sprintf("parameter %s: %q is not one of %s", p.Name, v, strings.Join(p.Choices, ", ")))
 		}
 		out[p.Name] = v
 	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
 	return out, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // InfoFromProto converts the wire form of Info back.
@@ -96,7 +117,7 @@ func InfoFromProto(pi *pb.PluginInfo) Info {
 	i := Info{Name: pi.GetName(), Version: pi.GetVersion(), Kind: pi.GetKind(), Description: pi.GetDescription()}
 	for _, p := range pi.GetParams() {
 		i.Params = append(i.Params, Param{Name: p.GetName(), Type: p.GetType(), Default: p.GetDefault(),
-			Description: p.GetDescription(), Choices: p.GetChoices()})
+			Description: p.GetDescription(), Choices: p.GetChoices(), Min: p.GetMin(), Max: p.GetMax()})
 	}
 	return i
 }

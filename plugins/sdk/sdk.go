@@ -61,6 +61,11 @@ const (
 	TypePosition = param.Place    // an anchor or X,Y (see ParsePosition)
 )
 
+// ProtocolVersion is the plugin protocol this SDK speaks, sent in the
+// handshake: a pluginhost that speaks another refuses the plugin, naming
+// both versions.
+const ProtocolVersion = stub.PluginProtocolVersion
+
 // Info describes a plugin.
 type Info struct {
 	// Name and Version are shown in status.
@@ -83,6 +88,9 @@ type Param struct {
 	Description string
 	// Choices, when set, are the only values allowed.
 	Choices []string
+	// Min and Max, when set, bound an int or float parameter (inclusive),
+	// written as values of its type: Min: "0".
+	Min, Max string
 }
 
 // Frame is what Render returns.
@@ -152,7 +160,7 @@ func Serve(p Plugin) {
 // Describe writes what a plugin is and which parameters it takes.
 func Describe(w io.Writer, i Info) {
 	fmt.Fprintf(w, "%s %s: an OnAir %s plugin. %s\n", i.Name, i.Version, i.Kind, i.Description)
-	fmt.Fprintf(w, "It is run by the pluginhost: copy it into the plugins directory and list it in the\nmaster's configuration (see PLUGINS.md).\n")
+	fmt.Fprintf(w, "It is run by the pluginhost: install it into the plugins directory and list it in the\nmaster's configuration (see PLUGINS.md).\n")
 	if len(i.Params) > 0 {
 		fmt.Fprintln(w, "Parameters:")
 	}
@@ -160,6 +168,9 @@ func Describe(w io.Writer, i Info) {
 		fmt.Fprintf(w, "  %s (%s, default %q)", p.Name, p.Type, p.Default)
 		if len(p.Choices) > 0 {
 			fmt.Fprintf(w, " one of %v", p.Choices)
+		}
+		if p.Min != "" || p.Max != "" {
+			fmt.Fprintf(w, " %s", param.RangeHint(p.Type, p.Min, p.Max))
 		}
 		fmt.Fprintf(w, ": %s\n", p.Description)
 	}
@@ -195,7 +206,7 @@ func InfoProto(i Info) *pb.PluginInfo {
 	out := &pb.PluginInfo{Name: i.Name, Version: i.Version, Kind: i.Kind, Description: i.Description}
 	for _, p := range i.Params {
 		out.Params = append(out.Params, &pb.PluginParam{Name: p.Name, Type: p.Type, Default: p.Default,
-			Description: p.Description, Choices: p.Choices})
+			Description: p.Description, Choices: p.Choices, Min: p.Min, Max: p.Max})
 	}
 	return out
 }

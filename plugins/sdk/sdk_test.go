@@ -78,16 +78,23 @@ func TestResolve(t *testing.T) {
 		{Name: "color", Type: TypeColor, Default: "#fff"},
 		{Name: "mode", Type: TypeString, Default: "a", Choices: []string{"a", "b"}},
 		{Name: "pos", Type: TypePosition, Default: "top-left"},
+		{Name: "width", Type: TypeInt, Default: "100", Min: "1", Max: "4096"},
 	}
 	got, err := Resolve(schema, map[string]string{"size": "12"})
-	if err != nil || got["size"] != "12" || got["color"] != "#fff" || got["mode"] != "a" || len(got) != 4 {
+	if err != nil || got["size"] != "12" || got["color"] != "#fff" || got["mode"] != "a" || len(got) != 5 {
 		t.Fatalf("resolve: %v %v", got, err)
 	}
 	for _, c := range []struct {
 		given map[string]string
 		want  string
 	}{
-		{map[string]string{"colr": "#000"}, `unknown parameter "colr" (known: color, mode, pos, size)`},
+		{map[string]string{"colr": "#000"}, `unknown parameter "colr" (known: color, mode, pos, size, width)`},
+		{map[string]string{"width": "0"}, `parameter width: "0" is out of range (want a whole number from 1 to 4096)`},
+		// Every error at once, each with what a valid value looks like.
+		{map[string]string{"width": "abc", "size": "-1.5", "colr": "x"},
+			`unknown parameter "colr" (known: color, mode, pos, size, width); ` +
+				`parameter size: "-1.5" is not a valid int (want a whole number); ` +
+				`parameter width: "abc" is not a valid int (want a whole number)`},
 		{map[string]string{"size": "big"}, `parameter size: "big" is not a valid int (want a whole number)`},
 		{map[string]string{"color": "red"}, `parameter color: "red" is not a valid color (want #rgb, #rrggbb or #rrggbbaa)`},
 		{map[string]string{"mode": "c"}, `parameter mode: "c" is not one of a, b`},
@@ -102,6 +109,16 @@ func TestResolve(t *testing.T) {
 	}
 	if err := CheckInfo(Info{Kind: KindEvent, Params: []Param{{Name: "x", Type: "blob"}}}); err == nil {
 		t.Error("unknown parameter type accepted")
+	}
+	for _, p := range []Param{
+		{Name: "x", Type: TypeString, Min: "1"},
+		{Name: "x", Type: TypeInt, Min: "a"},
+		{Name: "x", Type: TypeInt, Min: "5", Max: "1"},
+		{Name: "x", Type: TypeInt, Default: "0", Min: "1"},
+	} {
+		if err := CheckInfo(Info{Kind: KindEvent, Params: []Param{p}}); err == nil {
+			t.Errorf("bad bounds accepted: %+v", p)
+		}
 	}
 }
 

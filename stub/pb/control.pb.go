@@ -21,6 +21,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type PluginParamsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// params are the values to change; the others keep theirs.
+	Params        map[string]string `protobuf:"bytes,2,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginParamsRequest) Reset() {
+	*x = PluginParamsRequest{}
+	mi := &file_control_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginParamsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginParamsRequest) ProtoMessage() {}
+
+func (x *PluginParamsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginParamsRequest.ProtoReflect.Descriptor instead.
+func (*PluginParamsRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PluginParamsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PluginParamsRequest) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
 type EncoderSettings struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Width           int32                  `protobuf:"varint,1,opt,name=width,proto3" json:"width,omitempty"`
@@ -37,7 +90,7 @@ type EncoderSettings struct {
 
 func (x *EncoderSettings) Reset() {
 	*x = EncoderSettings{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +102,7 @@ func (x *EncoderSettings) String() string {
 func (*EncoderSettings) ProtoMessage() {}
 
 func (x *EncoderSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +115,7 @@ func (x *EncoderSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncoderSettings.ProtoReflect.Descriptor instead.
 func (*EncoderSettings) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_control_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *EncoderSettings) GetWidth() int32 {
@@ -130,7 +183,7 @@ type Scene struct {
 
 func (x *Scene) Reset() {
 	*x = Scene{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -142,7 +195,7 @@ func (x *Scene) String() string {
 func (*Scene) ProtoMessage() {}
 
 func (x *Scene) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -155,7 +208,7 @@ func (x *Scene) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scene.ProtoReflect.Descriptor instead.
 func (*Scene) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_control_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Scene) GetLayers() []*Layer {
@@ -174,7 +227,7 @@ type PluginList struct {
 
 func (x *PluginList) Reset() {
 	*x = PluginList{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -186,7 +239,7 @@ func (x *PluginList) String() string {
 func (*PluginList) ProtoMessage() {}
 
 func (x *PluginList) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -199,7 +252,7 @@ func (x *PluginList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginList.ProtoReflect.Descriptor instead.
 func (*PluginList) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_control_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PluginList) GetPlugins() []*PluginSpec {
@@ -217,7 +270,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +282,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +295,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_control_proto_rawDescGZIP(), []int{4}
 }
 
 type Event struct {
@@ -261,7 +314,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +326,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +339,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{4}
+	return file_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Event) GetUnixMs() int64 {
@@ -335,7 +388,7 @@ type DestinationSpec struct {
 
 func (x *DestinationSpec) Reset() {
 	*x = DestinationSpec{}
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +400,7 @@ func (x *DestinationSpec) String() string {
 func (*DestinationSpec) ProtoMessage() {}
 
 func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +413,7 @@ func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationSpec.ProtoReflect.Descriptor instead.
 func (*DestinationSpec) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{5}
+	return file_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DestinationSpec) GetName() string {
@@ -409,7 +462,7 @@ type StreamKeyRequest struct {
 
 func (x *StreamKeyRequest) Reset() {
 	*x = StreamKeyRequest{}
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +474,7 @@ func (x *StreamKeyRequest) String() string {
 func (*StreamKeyRequest) ProtoMessage() {}
 
 func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +487,7 @@ func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamKeyRequest.ProtoReflect.Descriptor instead.
 func (*StreamKeyRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{6}
+	return file_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StreamKeyRequest) GetName() string {
@@ -466,7 +519,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +531,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +544,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{7}
+	return file_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecordRequest) GetStop() bool {
@@ -532,7 +585,7 @@ type RecordingStatus struct {
 
 func (x *RecordingStatus) Reset() {
 	*x = RecordingStatus{}
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +597,7 @@ func (x *RecordingStatus) String() string {
 func (*RecordingStatus) ProtoMessage() {}
 
 func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +610,7 @@ func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingStatus.ProtoReflect.Descriptor instead.
 func (*RecordingStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{8}
+	return file_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RecordingStatus) GetState() string {
@@ -618,7 +671,7 @@ type DestinationRequest struct {
 
 func (x *DestinationRequest) Reset() {
 	*x = DestinationRequest{}
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +683,7 @@ func (x *DestinationRequest) String() string {
 func (*DestinationRequest) ProtoMessage() {}
 
 func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +696,7 @@ func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationRequest.ProtoReflect.Descriptor instead.
 func (*DestinationRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{9}
+	return file_control_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DestinationRequest) GetIndex() int32 {
@@ -663,7 +716,7 @@ type DestinationUpdate struct {
 
 func (x *DestinationUpdate) Reset() {
 	*x = DestinationUpdate{}
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +728,7 @@ func (x *DestinationUpdate) String() string {
 func (*DestinationUpdate) ProtoMessage() {}
 
 func (x *DestinationUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +741,7 @@ func (x *DestinationUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationUpdate.ProtoReflect.Descriptor instead.
 func (*DestinationUpdate) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{10}
+	return file_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DestinationUpdate) GetIndex() int32 {
@@ -729,7 +782,7 @@ type DestinationStatus struct {
 
 func (x *DestinationStatus) Reset() {
 	*x = DestinationStatus{}
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +794,7 @@ func (x *DestinationStatus) String() string {
 func (*DestinationStatus) ProtoMessage() {}
 
 func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +807,7 @@ func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
 func (*DestinationStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{11}
+	return file_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DestinationStatus) GetUrl() string {
@@ -843,7 +896,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +908,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +921,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{12}
+	return file_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -887,7 +940,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[13]
+	mi := &file_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +952,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[13]
+	mi := &file_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +965,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{13}
+	return file_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -931,7 +984,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[14]
+	mi := &file_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +996,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[14]
+	mi := &file_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1009,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{14}
+	return file_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -976,7 +1029,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[15]
+	mi := &file_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1041,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[15]
+	mi := &file_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1054,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{15}
+	return file_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -1065,7 +1118,7 @@ type MasterStatus struct {
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[16]
+	mi := &file_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1130,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[16]
+	mi := &file_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1143,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{16}
+	return file_control_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -1253,7 +1306,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[17]
+	mi := &file_control_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1318,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[17]
+	mi := &file_control_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1331,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{17}
+	return file_control_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -1348,7 +1401,13 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"\xe9\x01\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"\xa7\x01\n" +
+	"\x13PluginParamsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
+	"\x06params\x18\x02 \x03(\v2).onair.v1.PluginParamsRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x01\n" +
 	"\x0fEncoderSettings\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x05R\x06height\x12\x10\n" +
@@ -1454,7 +1513,8 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\xd5\t\n" +
+	"lastStderr2\xe1\n" +
+	"\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -1479,7 +1539,9 @@ const file_control_proto_rawDesc = "" +
 	"SetPlugins\x12\x14.onair.v1.PluginList\x1a\x16.onair.v1.MasterStatus\x128\n" +
 	"\vWatchEvents\x12\x16.onair.v1.WatchRequest\x1a\x0f.onair.v1.Event0\x01\x12;\n" +
 	"\bSetAudio\x12\x17.onair.v1.AudioSettings\x1a\x16.onair.v1.MasterStatus\x12:\n" +
-	"\fAudioDevices\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.AudioDeviceListB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\fAudioDevices\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.AudioDeviceList\x12@\n" +
+	"\rRestartPlugin\x12\x17.onair.v1.PluginRequest\x1a\x16.onair.v1.MasterStatus\x12H\n" +
+	"\x0fSetPluginParams\x12\x1d.onair.v1.PluginParamsRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -1493,102 +1555,110 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_control_proto_goTypes = []any{
-	(*EncoderSettings)(nil),    // 0: onair.v1.EncoderSettings
-	(*Scene)(nil),              // 1: onair.v1.Scene
-	(*PluginList)(nil),         // 2: onair.v1.PluginList
-	(*WatchRequest)(nil),       // 3: onair.v1.WatchRequest
-	(*Event)(nil),              // 4: onair.v1.Event
-	(*DestinationSpec)(nil),    // 5: onair.v1.DestinationSpec
-	(*StreamKeyRequest)(nil),   // 6: onair.v1.StreamKeyRequest
-	(*RecordRequest)(nil),      // 7: onair.v1.RecordRequest
-	(*RecordingStatus)(nil),    // 8: onair.v1.RecordingStatus
-	(*DestinationRequest)(nil), // 9: onair.v1.DestinationRequest
-	(*DestinationUpdate)(nil),  // 10: onair.v1.DestinationUpdate
-	(*DestinationStatus)(nil),  // 11: onair.v1.DestinationStatus
-	(*BitrateRequest)(nil),     // 12: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil),    // 13: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),       // 14: onair.v1.ChildRequest
-	(*FaultRequest)(nil),       // 15: onair.v1.FaultRequest
-	(*MasterStatus)(nil),       // 16: onair.v1.MasterStatus
-	(*ChildStatus)(nil),        // 17: onair.v1.ChildStatus
-	(*Layer)(nil),              // 18: onair.v1.Layer
-	(*PluginSpec)(nil),         // 19: onair.v1.PluginSpec
-	(*AudioLevels)(nil),        // 20: onair.v1.AudioLevels
-	(*Fault)(nil),              // 21: onair.v1.Fault
-	(*EncoderStatus)(nil),      // 22: onair.v1.EncoderStatus
-	(*PluginState)(nil),        // 23: onair.v1.PluginState
-	(*AudioSettings)(nil),      // 24: onair.v1.AudioSettings
-	(*AudioStatus)(nil),        // 25: onair.v1.AudioStatus
-	(*StatusRequest)(nil),      // 26: onair.v1.StatusRequest
-	(*Empty)(nil),              // 27: onair.v1.Empty
-	(*SnapshotRequest)(nil),    // 28: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),      // 29: onair.v1.SnapshotReply
-	(*AudioDeviceList)(nil),    // 30: onair.v1.AudioDeviceList
+	(*PluginParamsRequest)(nil), // 0: onair.v1.PluginParamsRequest
+	(*EncoderSettings)(nil),     // 1: onair.v1.EncoderSettings
+	(*Scene)(nil),               // 2: onair.v1.Scene
+	(*PluginList)(nil),          // 3: onair.v1.PluginList
+	(*WatchRequest)(nil),        // 4: onair.v1.WatchRequest
+	(*Event)(nil),               // 5: onair.v1.Event
+	(*DestinationSpec)(nil),     // 6: onair.v1.DestinationSpec
+	(*StreamKeyRequest)(nil),    // 7: onair.v1.StreamKeyRequest
+	(*RecordRequest)(nil),       // 8: onair.v1.RecordRequest
+	(*RecordingStatus)(nil),     // 9: onair.v1.RecordingStatus
+	(*DestinationRequest)(nil),  // 10: onair.v1.DestinationRequest
+	(*DestinationUpdate)(nil),   // 11: onair.v1.DestinationUpdate
+	(*DestinationStatus)(nil),   // 12: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),      // 13: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),     // 14: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),        // 15: onair.v1.ChildRequest
+	(*FaultRequest)(nil),        // 16: onair.v1.FaultRequest
+	(*MasterStatus)(nil),        // 17: onair.v1.MasterStatus
+	(*ChildStatus)(nil),         // 18: onair.v1.ChildStatus
+	nil,                         // 19: onair.v1.PluginParamsRequest.ParamsEntry
+	(*Layer)(nil),               // 20: onair.v1.Layer
+	(*PluginSpec)(nil),          // 21: onair.v1.PluginSpec
+	(*AudioLevels)(nil),         // 22: onair.v1.AudioLevels
+	(*Fault)(nil),               // 23: onair.v1.Fault
+	(*EncoderStatus)(nil),       // 24: onair.v1.EncoderStatus
+	(*PluginState)(nil),         // 25: onair.v1.PluginState
+	(*AudioSettings)(nil),       // 26: onair.v1.AudioSettings
+	(*AudioStatus)(nil),         // 27: onair.v1.AudioStatus
+	(*StatusRequest)(nil),       // 28: onair.v1.StatusRequest
+	(*Empty)(nil),               // 29: onair.v1.Empty
+	(*SnapshotRequest)(nil),     // 30: onair.v1.SnapshotRequest
+	(*PluginRequest)(nil),       // 31: onair.v1.PluginRequest
+	(*SnapshotReply)(nil),       // 32: onair.v1.SnapshotReply
+	(*AudioDeviceList)(nil),     // 33: onair.v1.AudioDeviceList
 }
 var file_control_proto_depIdxs = []int32{
-	18, // 0: onair.v1.Scene.layers:type_name -> onair.v1.Layer
-	19, // 1: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
-	16, // 2: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
-	20, // 3: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
-	5,  // 4: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
-	21, // 5: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	17, // 6: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	22, // 7: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	11, // 8: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	23, // 9: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	8,  // 10: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
-	0,  // 11: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
-	18, // 12: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
-	19, // 13: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
-	24, // 14: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
-	25, // 15: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
-	26, // 16: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	27, // 17: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	27, // 18: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	14, // 19: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	15, // 20: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	12, // 21: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	28, // 22: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	27, // 23: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	9,  // 24: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	7,  // 25: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	6,  // 26: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	5,  // 27: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
-	9,  // 28: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
-	10, // 29: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
-	0,  // 30: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
-	1,  // 31: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
-	2,  // 32: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
-	3,  // 33: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
-	24, // 34: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
-	27, // 35: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
-	16, // 36: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	16, // 37: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	16, // 38: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	16, // 39: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	27, // 40: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	16, // 41: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	29, // 42: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	13, // 43: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	16, // 44: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	16, // 45: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	16, // 46: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	16, // 47: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	16, // 48: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	16, // 49: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
-	16, // 50: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	16, // 51: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	16, // 52: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	4,  // 53: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	16, // 54: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
-	30, // 55: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	36, // [36:56] is the sub-list for method output_type
-	16, // [16:36] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	19, // 0: onair.v1.PluginParamsRequest.params:type_name -> onair.v1.PluginParamsRequest.ParamsEntry
+	20, // 1: onair.v1.Scene.layers:type_name -> onair.v1.Layer
+	21, // 2: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
+	17, // 3: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
+	22, // 4: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
+	6,  // 5: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
+	23, // 6: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	18, // 7: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	24, // 8: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	12, // 9: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	25, // 10: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	9,  // 11: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	1,  // 12: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
+	20, // 13: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
+	21, // 14: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
+	26, // 15: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
+	27, // 16: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
+	28, // 17: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	29, // 18: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	29, // 19: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	15, // 20: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	16, // 21: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	13, // 22: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	30, // 23: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	29, // 24: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	10, // 25: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	8,  // 26: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	7,  // 27: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	6,  // 28: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	10, // 29: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	11, // 30: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
+	1,  // 31: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
+	2,  // 32: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
+	3,  // 33: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
+	4,  // 34: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
+	26, // 35: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
+	29, // 36: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
+	31, // 37: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
+	0,  // 38: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
+	17, // 39: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	17, // 40: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	17, // 41: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	17, // 42: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	29, // 43: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	17, // 44: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	32, // 45: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	14, // 46: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	17, // 47: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	17, // 48: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	17, // 49: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	17, // 50: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	17, // 51: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	17, // 52: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	17, // 53: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	17, // 54: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	17, // 55: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	5,  // 56: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	17, // 57: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
+	33, // 58: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	17, // 59: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
+	17, // 60: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
+	39, // [39:61] is the sub-list for method output_type
+	17, // [17:39] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -1605,7 +1675,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,8 @@ const (
 	Control_WatchEvents_FullMethodName       = "/onair.v1.Control/WatchEvents"
 	Control_SetAudio_FullMethodName          = "/onair.v1.Control/SetAudio"
 	Control_AudioDevices_FullMethodName      = "/onair.v1.Control/AudioDevices"
+	Control_RestartPlugin_FullMethodName     = "/onair.v1.Control/RestartPlugin"
+	Control_SetPluginParams_FullMethodName   = "/onair.v1.Control/SetPluginParams"
 )
 
 // ControlClient is the client API for Control service.
@@ -93,6 +95,13 @@ type ControlClient interface {
 	SetAudio(ctx context.Context, in *AudioSettings, opts ...grpc.CallOption) (*MasterStatus, error)
 	// AudioDevices lists the audio sources the encoder can capture.
 	AudioDevices(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*AudioDeviceList, error)
+	// RestartPlugin restarts one plugin (also out of the failed state); the
+	// other plugins are left alone.
+	RestartPlugin(ctx context.Context, in *PluginRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetPluginParams changes some of one plugin's parameters, live. They are
+	// checked against the plugin's schema first, every error at once; a
+	// refused change changes nothing. Saved.
+	SetPluginParams(ctx context.Context, in *PluginParamsRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 }
 
 type controlClient struct {
@@ -306,6 +315,24 @@ func (c *controlClient) AudioDevices(ctx context.Context, in *Empty, opts ...grp
 	return out, nil
 }
 
+func (c *controlClient) RestartPlugin(ctx context.Context, in *PluginRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_RestartPlugin_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SetPluginParams(ctx context.Context, in *PluginParamsRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetPluginParams_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -358,6 +385,13 @@ type ControlServer interface {
 	SetAudio(context.Context, *AudioSettings) (*MasterStatus, error)
 	// AudioDevices lists the audio sources the encoder can capture.
 	AudioDevices(context.Context, *Empty) (*AudioDeviceList, error)
+	// RestartPlugin restarts one plugin (also out of the failed state); the
+	// other plugins are left alone.
+	RestartPlugin(context.Context, *PluginRequest) (*MasterStatus, error)
+	// SetPluginParams changes some of one plugin's parameters, live. They are
+	// checked against the plugin's schema first, every error at once; a
+	// refused change changes nothing. Saved.
+	SetPluginParams(context.Context, *PluginParamsRequest) (*MasterStatus, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -424,6 +458,12 @@ func (UnimplementedControlServer) SetAudio(context.Context, *AudioSettings) (*Ma
 }
 func (UnimplementedControlServer) AudioDevices(context.Context, *Empty) (*AudioDeviceList, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AudioDevices not implemented")
+}
+func (UnimplementedControlServer) RestartPlugin(context.Context, *PluginRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RestartPlugin not implemented")
+}
+func (UnimplementedControlServer) SetPluginParams(context.Context, *PluginParamsRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetPluginParams not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -801,6 +841,42 @@ func _Control_AudioDevices_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_RestartPlugin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PluginRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RestartPlugin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RestartPlugin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RestartPlugin(ctx, req.(*PluginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SetPluginParams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PluginParamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetPluginParams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetPluginParams_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetPluginParams(ctx, req.(*PluginParamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -883,6 +959,14 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AudioDevices",
 			Handler:    _Control_AudioDevices_Handler,
+		},
+		{
+			MethodName: "RestartPlugin",
+			Handler:    _Control_RestartPlugin_Handler,
+		},
+		{
+			MethodName: "SetPluginParams",
+			Handler:    _Control_SetPluginParams_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -149,7 +149,10 @@ type PluginParam struct {
 	Default     string `protobuf:"bytes,3,opt,name=default,proto3" json:"default,omitempty"`
 	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
 	// choices, when set, are the only values allowed.
-	Choices       []string `protobuf:"bytes,5,rep,name=choices,proto3" json:"choices,omitempty"`
+	Choices []string `protobuf:"bytes,5,rep,name=choices,proto3" json:"choices,omitempty"`
+	// min and max, when set, bound an int or float parameter (inclusive).
+	Min           string `protobuf:"bytes,6,opt,name=min,proto3" json:"min,omitempty"`
+	Max           string `protobuf:"bytes,7,opt,name=max,proto3" json:"max,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -217,6 +220,20 @@ func (x *PluginParam) GetChoices() []string {
 		return x.Choices
 	}
 	return nil
+}
+
+func (x *PluginParam) GetMin() string {
+	if x != nil {
+		return x.Min
+	}
+	return ""
+}
+
+func (x *PluginParam) GetMax() string {
+	if x != nil {
+		return x.Max
+	}
+	return ""
 }
 
 type PluginConfig struct {
@@ -577,13 +594,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12-\n" +
 	"\x06params\x18\x04 \x03(\v2\x15.onair.v1.PluginParamR\x06params\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\"\x8b\x01\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\"\xaf\x01\n" +
 	"\vPluginParam\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
 	"\adefault\x18\x03 \x01(\tR\adefault\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x18\n" +
-	"\achoices\x18\x05 \x03(\tR\achoices\"\x85\x01\n" +
+	"\achoices\x18\x05 \x03(\tR\achoices\x12\x10\n" +
+	"\x03min\x18\x06 \x01(\tR\x03min\x12\x10\n" +
+	"\x03max\x18\a \x01(\tR\x03max\"\x85\x01\n" +
 	"\fPluginConfig\x12:\n" +
 	"\x06params\x18\x01 \x03(\v2\".onair.v1.PluginConfig.ParamsEntryR\x06params\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +

@@ -21,6 +21,51 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type PluginRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the plugin instance (PluginSpec.name).
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginRequest) Reset() {
+	*x = PluginRequest{}
+	mi := &file_pluginhost_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginRequest) ProtoMessage() {}
+
+func (x *PluginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginhost_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginRequest.ProtoReflect.Descriptor instead.
+func (*PluginRequest) Descriptor() ([]byte, []int) {
+	return file_pluginhost_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PluginRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type PluginHostConfig struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Revision uint64                 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
@@ -34,7 +79,7 @@ type PluginHostConfig struct {
 
 func (x *PluginHostConfig) Reset() {
 	*x = PluginHostConfig{}
-	mi := &file_pluginhost_proto_msgTypes[0]
+	mi := &file_pluginhost_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +91,7 @@ func (x *PluginHostConfig) String() string {
 func (*PluginHostConfig) ProtoMessage() {}
 
 func (x *PluginHostConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginhost_proto_msgTypes[0]
+	mi := &file_pluginhost_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +104,7 @@ func (x *PluginHostConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginHostConfig.ProtoReflect.Descriptor instead.
 func (*PluginHostConfig) Descriptor() ([]byte, []int) {
-	return file_pluginhost_proto_rawDescGZIP(), []int{0}
+	return file_pluginhost_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *PluginHostConfig) GetRevision() uint64 {
@@ -100,7 +145,7 @@ type PluginSpec struct {
 
 func (x *PluginSpec) Reset() {
 	*x = PluginSpec{}
-	mi := &file_pluginhost_proto_msgTypes[1]
+	mi := &file_pluginhost_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -112,7 +157,7 @@ func (x *PluginSpec) String() string {
 func (*PluginSpec) ProtoMessage() {}
 
 func (x *PluginSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginhost_proto_msgTypes[1]
+	mi := &file_pluginhost_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -125,7 +170,7 @@ func (x *PluginSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginSpec.ProtoReflect.Descriptor instead.
 func (*PluginSpec) Descriptor() ([]byte, []int) {
-	return file_pluginhost_proto_rawDescGZIP(), []int{1}
+	return file_pluginhost_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PluginSpec) GetName() string {
@@ -190,7 +235,7 @@ type PluginState struct {
 
 func (x *PluginState) Reset() {
 	*x = PluginState{}
-	mi := &file_pluginhost_proto_msgTypes[2]
+	mi := &file_pluginhost_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -202,7 +247,7 @@ func (x *PluginState) String() string {
 func (*PluginState) ProtoMessage() {}
 
 func (x *PluginState) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginhost_proto_msgTypes[2]
+	mi := &file_pluginhost_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -215,7 +260,7 @@ func (x *PluginState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginState.ProtoReflect.Descriptor instead.
 func (*PluginState) Descriptor() ([]byte, []int) {
-	return file_pluginhost_proto_rawDescGZIP(), []int{2}
+	return file_pluginhost_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PluginState) GetName() string {
@@ -362,7 +407,7 @@ type PluginHostStatus struct {
 
 func (x *PluginHostStatus) Reset() {
 	*x = PluginHostStatus{}
-	mi := &file_pluginhost_proto_msgTypes[3]
+	mi := &file_pluginhost_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +419,7 @@ func (x *PluginHostStatus) String() string {
 func (*PluginHostStatus) ProtoMessage() {}
 
 func (x *PluginHostStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginhost_proto_msgTypes[3]
+	mi := &file_pluginhost_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +432,7 @@ func (x *PluginHostStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginHostStatus.ProtoReflect.Descriptor instead.
 func (*PluginHostStatus) Descriptor() ([]byte, []int) {
-	return file_pluginhost_proto_rawDescGZIP(), []int{3}
+	return file_pluginhost_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PluginHostStatus) GetAppliedRevision() uint64 {
@@ -442,7 +487,7 @@ type WatchOverlaysRequest struct {
 
 func (x *WatchOverlaysRequest) Reset() {
 	*x = WatchOverlaysRequest{}
-	mi := &file_pluginhost_proto_msgTypes[4]
+	mi := &file_pluginhost_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +499,7 @@ func (x *WatchOverlaysRequest) String() string {
 func (*WatchOverlaysRequest) ProtoMessage() {}
 
 func (x *WatchOverlaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginhost_proto_msgTypes[4]
+	mi := &file_pluginhost_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +512,7 @@ func (x *WatchOverlaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchOverlaysRequest.ProtoReflect.Descriptor instead.
 func (*WatchOverlaysRequest) Descriptor() ([]byte, []int) {
-	return file_pluginhost_proto_rawDescGZIP(), []int{4}
+	return file_pluginhost_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WatchOverlaysRequest) GetWidth() int32 {
@@ -507,7 +552,7 @@ type Overlay struct {
 
 func (x *Overlay) Reset() {
 	*x = Overlay{}
-	mi := &file_pluginhost_proto_msgTypes[5]
+	mi := &file_pluginhost_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -519,7 +564,7 @@ func (x *Overlay) String() string {
 func (*Overlay) ProtoMessage() {}
 
 func (x *Overlay) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginhost_proto_msgTypes[5]
+	mi := &file_pluginhost_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -532,7 +577,7 @@ func (x *Overlay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Overlay.ProtoReflect.Descriptor instead.
 func (*Overlay) Descriptor() ([]byte, []int) {
-	return file_pluginhost_proto_rawDescGZIP(), []int{5}
+	return file_pluginhost_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Overlay) GetId() string {
@@ -602,7 +647,9 @@ var File_pluginhost_proto protoreflect.FileDescriptor
 
 const file_pluginhost_proto_rawDesc = "" +
 	"\n" +
-	"\x10pluginhost.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\fplugin.proto\"\x7f\n" +
+	"\x10pluginhost.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\fplugin.proto\"#\n" +
+	"\rPluginRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x7f\n" +
 	"\x10PluginHostConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x1f\n" +
 	"\vplugins_dir\x18\x02 \x01(\tR\n" +
@@ -661,14 +708,15 @@ const file_pluginhost_proto_rawDesc = "" +
 	"\x06height\x18\x06 \x01(\x05R\x06height\x12\x12\n" +
 	"\x04rgba\x18\a \x01(\fR\x04rgba\x12\x18\n" +
 	"\aopacity\x18\b \x01(\x01R\aopacity\x12\x18\n" +
-	"\aremoved\x18\t \x01(\bR\aremoved2\xb8\x02\n" +
+	"\aremoved\x18\t \x01(\bR\aremoved2\xfe\x02\n" +
 	"\n" +
 	"PluginHost\x12C\n" +
 	"\tConfigure\x12\x1a.onair.v1.PluginHostConfig\x1a\x1a.onair.v1.PluginHostStatus\x12=\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x1a.onair.v1.PluginHostStatus\x12/\n" +
 	"\vInjectFault\x12\x0f.onair.v1.Fault\x1a\x0f.onair.v1.Empty\x12D\n" +
 	"\rWatchOverlays\x12\x1e.onair.v1.WatchOverlaysRequest\x1a\x11.onair.v1.Overlay0\x01\x12/\n" +
-	"\x05Event\x12\x15.onair.v1.PluginEvent\x1a\x0f.onair.v1.EmptyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\x05Event\x12\x15.onair.v1.PluginEvent\x1a\x0f.onair.v1.Empty\x12D\n" +
+	"\rRestartPlugin\x12\x17.onair.v1.PluginRequest\x1a\x1a.onair.v1.PluginHostStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_pluginhost_proto_rawDescOnce sync.Once
@@ -682,40 +730,43 @@ func file_pluginhost_proto_rawDescGZIP() []byte {
 	return file_pluginhost_proto_rawDescData
 }
 
-var file_pluginhost_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_pluginhost_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_pluginhost_proto_goTypes = []any{
-	(*PluginHostConfig)(nil),     // 0: onair.v1.PluginHostConfig
-	(*PluginSpec)(nil),           // 1: onair.v1.PluginSpec
-	(*PluginState)(nil),          // 2: onair.v1.PluginState
-	(*PluginHostStatus)(nil),     // 3: onair.v1.PluginHostStatus
-	(*WatchOverlaysRequest)(nil), // 4: onair.v1.WatchOverlaysRequest
-	(*Overlay)(nil),              // 5: onair.v1.Overlay
-	nil,                          // 6: onair.v1.PluginSpec.ParamsEntry
-	nil,                          // 7: onair.v1.PluginState.ParamsEntry
-	(*PluginParam)(nil),          // 8: onair.v1.PluginParam
-	(*StatusRequest)(nil),        // 9: onair.v1.StatusRequest
-	(*Fault)(nil),                // 10: onair.v1.Fault
-	(*PluginEvent)(nil),          // 11: onair.v1.PluginEvent
-	(*Empty)(nil),                // 12: onair.v1.Empty
+	(*PluginRequest)(nil),        // 0: onair.v1.PluginRequest
+	(*PluginHostConfig)(nil),     // 1: onair.v1.PluginHostConfig
+	(*PluginSpec)(nil),           // 2: onair.v1.PluginSpec
+	(*PluginState)(nil),          // 3: onair.v1.PluginState
+	(*PluginHostStatus)(nil),     // 4: onair.v1.PluginHostStatus
+	(*WatchOverlaysRequest)(nil), // 5: onair.v1.WatchOverlaysRequest
+	(*Overlay)(nil),              // 6: onair.v1.Overlay
+	nil,                          // 7: onair.v1.PluginSpec.ParamsEntry
+	nil,                          // 8: onair.v1.PluginState.ParamsEntry
+	(*PluginParam)(nil),          // 9: onair.v1.PluginParam
+	(*StatusRequest)(nil),        // 10: onair.v1.StatusRequest
+	(*Fault)(nil),                // 11: onair.v1.Fault
+	(*PluginEvent)(nil),          // 12: onair.v1.PluginEvent
+	(*Empty)(nil),                // 13: onair.v1.Empty
 }
 var file_pluginhost_proto_depIdxs = []int32{
-	1,  // 0: onair.v1.PluginHostConfig.plugins:type_name -> onair.v1.PluginSpec
-	6,  // 1: onair.v1.PluginSpec.params:type_name -> onair.v1.PluginSpec.ParamsEntry
-	8,  // 2: onair.v1.PluginState.schema:type_name -> onair.v1.PluginParam
-	7,  // 3: onair.v1.PluginState.params:type_name -> onair.v1.PluginState.ParamsEntry
-	2,  // 4: onair.v1.PluginHostStatus.plugins:type_name -> onair.v1.PluginState
-	0,  // 5: onair.v1.PluginHost.Configure:input_type -> onair.v1.PluginHostConfig
-	9,  // 6: onair.v1.PluginHost.Status:input_type -> onair.v1.StatusRequest
-	10, // 7: onair.v1.PluginHost.InjectFault:input_type -> onair.v1.Fault
-	4,  // 8: onair.v1.PluginHost.WatchOverlays:input_type -> onair.v1.WatchOverlaysRequest
-	11, // 9: onair.v1.PluginHost.Event:input_type -> onair.v1.PluginEvent
-	3,  // 10: onair.v1.PluginHost.Configure:output_type -> onair.v1.PluginHostStatus
-	3,  // 11: onair.v1.PluginHost.Status:output_type -> onair.v1.PluginHostStatus
-	12, // 12: onair.v1.PluginHost.InjectFault:output_type -> onair.v1.Empty
-	5,  // 13: onair.v1.PluginHost.WatchOverlays:output_type -> onair.v1.Overlay
-	12, // 14: onair.v1.PluginHost.Event:output_type -> onair.v1.Empty
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
+	2,  // 0: onair.v1.PluginHostConfig.plugins:type_name -> onair.v1.PluginSpec
+	7,  // 1: onair.v1.PluginSpec.params:type_name -> onair.v1.PluginSpec.ParamsEntry
+	9,  // 2: onair.v1.PluginState.schema:type_name -> onair.v1.PluginParam
+	8,  // 3: onair.v1.PluginState.params:type_name -> onair.v1.PluginState.ParamsEntry
+	3,  // 4: onair.v1.PluginHostStatus.plugins:type_name -> onair.v1.PluginState
+	1,  // 5: onair.v1.PluginHost.Configure:input_type -> onair.v1.PluginHostConfig
+	10, // 6: onair.v1.PluginHost.Status:input_type -> onair.v1.StatusRequest
+	11, // 7: onair.v1.PluginHost.InjectFault:input_type -> onair.v1.Fault
+	5,  // 8: onair.v1.PluginHost.WatchOverlays:input_type -> onair.v1.WatchOverlaysRequest
+	12, // 9: onair.v1.PluginHost.Event:input_type -> onair.v1.PluginEvent
+	0,  // 10: onair.v1.PluginHost.RestartPlugin:input_type -> onair.v1.PluginRequest
+	4,  // 11: onair.v1.PluginHost.Configure:output_type -> onair.v1.PluginHostStatus
+	4,  // 12: onair.v1.PluginHost.Status:output_type -> onair.v1.PluginHostStatus
+	13, // 13: onair.v1.PluginHost.InjectFault:output_type -> onair.v1.Empty
+	6,  // 14: onair.v1.PluginHost.WatchOverlays:output_type -> onair.v1.Overlay
+	13, // 15: onair.v1.PluginHost.Event:output_type -> onair.v1.Empty
+	4,  // 16: onair.v1.PluginHost.RestartPlugin:output_type -> onair.v1.PluginHostStatus
+	11, // [11:17] is the sub-list for method output_type
+	5,  // [5:11] is the sub-list for method input_type
 	5,  // [5:5] is the sub-list for extension type_name
 	5,  // [5:5] is the sub-list for extension extendee
 	0,  // [0:5] is the sub-list for field type_name
@@ -734,7 +785,7 @@ func file_pluginhost_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginhost_proto_rawDesc), len(file_pluginhost_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	PluginHost_InjectFault_FullMethodName   = "/onair.v1.PluginHost/InjectFault"
 	PluginHost_WatchOverlays_FullMethodName = "/onair.v1.PluginHost/WatchOverlays"
 	PluginHost_Event_FullMethodName         = "/onair.v1.PluginHost/Event"
+	PluginHost_RestartPlugin_FullMethodName = "/onair.v1.PluginHost/RestartPlugin"
 )
 
 // PluginHostClient is the client API for PluginHost service.
@@ -53,6 +54,9 @@ type PluginHostClient interface {
 	// once; each plugin gets its events in order, and a plugin that does not
 	// answer within 2 s is killed and restarted.
 	Event(ctx context.Context, in *PluginEvent, opts ...grpc.CallOption) (*Empty, error)
+	// RestartPlugin stops one plugin and starts it again at once (also out of
+	// the failed state); the others are left alone.
+	RestartPlugin(ctx context.Context, in *PluginRequest, opts ...grpc.CallOption) (*PluginHostStatus, error)
 }
 
 type pluginHostClient struct {
@@ -131,6 +135,15 @@ func (c *pluginHostClient) Event(ctx context.Context, in *PluginEvent, opts ...g
 	return out, nil
 }
 
+func (c *pluginHostClient) RestartPlugin(ctx context.Context, in *PluginRequest, opts ...grpc.CallOption) (*PluginHostStatus, error) {
+	out := new(PluginHostStatus)
+	err := c.cc.Invoke(ctx, PluginHost_RestartPlugin_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginHostServer is the server API for PluginHost service.
 // All implementations must embed UnimplementedPluginHostServer
 // for forward compatibility
@@ -158,6 +171,9 @@ type PluginHostServer interface {
 	// once; each plugin gets its events in order, and a plugin that does not
 	// answer within 2 s is killed and restarted.
 	Event(context.Context, *PluginEvent) (*Empty, error)
+	// RestartPlugin stops one plugin and starts it again at once (also out of
+	// the failed state); the others are left alone.
+	RestartPlugin(context.Context, *PluginRequest) (*PluginHostStatus, error)
 	mustEmbedUnimplementedPluginHostServer()
 }
 
@@ -179,6 +195,9 @@ func (UnimplementedPluginHostServer) WatchOverlays(*WatchOverlaysRequest, Plugin
 }
 func (UnimplementedPluginHostServer) Event(context.Context, *PluginEvent) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Event not implemented")
+}
+func (UnimplementedPluginHostServer) RestartPlugin(context.Context, *PluginRequest) (*PluginHostStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RestartPlugin not implemented")
 }
 func (UnimplementedPluginHostServer) mustEmbedUnimplementedPluginHostServer() {}
 
@@ -286,6 +305,24 @@ func _PluginHost_Event_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PluginHost_RestartPlugin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PluginRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginHostServer).RestartPlugin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginHost_RestartPlugin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginHostServer).RestartPlugin(ctx, req.(*PluginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PluginHost_ServiceDesc is the grpc.ServiceDesc for PluginHost service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -308,6 +345,10 @@ var PluginHost_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Event",
 			Handler:    _PluginHost_Event_Handler,
+		},
+		{
+			MethodName: "RestartPlugin",
+			Handler:    _PluginHost_RestartPlugin_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

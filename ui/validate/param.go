@@ -18,5 +18,5 @@ func Param(p *pb.PluginParam, v string) error {
 	if c := p.GetChoices(); len(c) > 0 && !slices.Contains(c, v) {
 		return fmt.Errorf("choose one of %s", strings.Join(c, ", "))
 	}
-	return param.Check(p.GetType(), v)
+	return param.CheckRange(p.GetType(), v, p.GetMin(), p.GetMax())
 }

@@ -83,4 +83,8 @@ func TestParam(t *testing.T) {
 	if Param(&pb.PluginParam{Type: "string", Choices: []string{"a", "b"}}, "c") == nil {
 		t.Error("a value outside the choices passed")
 	}
+	bounded := &pb.PluginParam{Type: "int", Min: "16", Max: "3072"}
+	if Param(bounded, "-1") == nil || Param(bounded, "16") != nil {
+		t.Error("the dialog does not apply a parameter's bounds as the pluginhost does")
+	}
 }

@@ -1,0 +1,69 @@
+// Package sdktest lets a plugin's own tests see what the studio would show,
+// without a studio: it checks the plugin's Info and parameters with the
+// pluginhost's rules, configures the plugin and composes one rendered
+// overlay onto an empty output.
+package sdktest
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"image/draw"
+	"testing"
+
+	"github.com/onair-studio/onair/plugins/sdk"
+)
+
+// Render configures p with params (checked and completed with defaults, as
+// the pluginhost does) and returns its overlay for an output of the given
+// size, placed and with its opacity applied over a transparent picture. Any
+// refusal fails the test with the message the studio would show.
+func Render(t testing.TB, p sdk.Plugin, params map[string]string, output image.Point) *image.RGBA {
+	t.Helper()
+	Configure(t, p, params)
+	return RenderAgain(t, p, output)
+}
+
+// Configure checks p's Info and configures it with params, as the
+// pluginhost does after each start and on each change.
+func Configure(t testing.TB, p sdk.Plugin, params map[string]string) {
+	t.Helper()
+	info := p.Info()
+	if err := sdk.CheckInfo(info); err != nil {
+		t.Fatalf("%s: its Info is unusable: %v", info.Name, err)
+	}
+	resolved, err := sdk.Resolve(info.Params, params)
+	if err != nil {
+		t.Fatalf("%s: parameters refused: %v", info.Name, err)
+	}
+	if err := p.Configure(context.Background(), resolved); err != nil {
+		t.Fatalf("%s: parameters refused by the plugin: %v", info.Name, err)
+	}
+}
+
+// RenderAgain renders an already configured plugin once more.
+func RenderAgain(t testing.TB, p sdk.Plugin, output image.Point) *image.RGBA {
+	t.Helper()
+	f, err := p.Render(context.Background(), output)
+	if err != nil {
+		t.Fatalf("%s: Render: %v", p.Info().Name, err)
+	}
+	out := image.NewRGBA(image.Rectangle{Max: output})
+	if f.Image == nil {
+		return out
+	}
+	opacity := f.Opacity
+	if opacity == 0 {
+		opacity = 1
+	}
+	if opacity < 0 || opacity > 1 {
+		t.Fatalf("%s: frame opacity %v: want 0..1", p.Info().Name, opacity)
+	}
+	b := f.Image.Bounds()
+	dst := b.Sub(b.Min).Add(f.At)
+	mask := image.NewUniform(alpha(opacity))
+	draw.DrawMask(out, dst, f.Image, b.Min, mask, image.Point{}, draw.Over)
+	return out
+}
+
+func alpha(opacity float64) color.Alpha { return color.Alpha{A: uint8(opacity*255 + 0.5)} }
