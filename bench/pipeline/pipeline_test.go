@@ -51,7 +51,8 @@ func procStat(b *testing.B, pid int) (cpu float64, peakKiB int) {
 }
 
 // stage is an Xvfb screen showing moving content, and an nginx live server;
-// with sound, also a private PulseAudio playing a tone as the desktop sound.
+// with sound, also a private PulseAudio playing program material (pink
+// noise) as the desktop sound.
 type stage struct {
 	x      *xvfb.Server
 	anim   *xvfb.Animation
@@ -60,11 +61,12 @@ type stage struct {
 	pulse  *testpeer.Pulse // nil: no sound
 }
 
-// withSound starts the desktop sound: a 1 kHz tone played into the private
-// daemon's sink, whose monitor both OnAir and ffmpeg capture.
+// withSound starts the desktop sound: program material (testpeer.MusicS16)
+// played into the private daemon's sink, whose monitor both OnAir and
+// ffmpeg capture.
 func (s *stage) withSound(b *testing.B) {
 	s.pulse = testpeer.StartPulse(b)
-	s.pulse.Play(b, testpeer.ToneS16(1000, -12))
+	s.pulse.Play(b, testpeer.MusicS16(b, -18))
 }
 
 // screenStage shows content (loopFrames of the test source when nil).

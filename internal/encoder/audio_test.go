@@ -373,7 +373,9 @@ func TestSlateCarriesSilentAAC(t *testing.T) {
 // desktop sound, and with two live devices as a microphone and the desktop
 // sound run (a private PulseAudio has no microphone, so the second is
 // another null sink's monitor), each captured, resampled, mixed,
-// AAC-encoded and published on the return path. The cases take turns,
+// AAC-encoded and published on the return path. The sound is program
+// material (pink noise, see testpeer.MusicS16); a last case captures a
+// pure tone, the AAC encoder's worst case, for comparison. The cases take turns,
 // round after round, so a change in what else the machine does hits all of
 // them; a case's cost is the median over rounds of its CPU minus that
 // round's without audio. Target: at most 3% of a core.
@@ -387,12 +389,19 @@ func BenchmarkAudioCPU(b *testing.B) {
 	pulse := testpeer.StartPulse(b)
 	b.Setenv(PulseServerEnv, pulse.Server)
 	pulse.AddSink(b, "mic")
-	pulse.Play(b, testpeer.ToneS16(1000, -12))
-	pulse.PlayInto(b, "mic", testpeer.ToneS16(440, -12))
+	pulse.AddSink(b, "tone")
+	pulse.Play(b, testpeer.MusicS16(b, -18))
+	pulse.PlayInto(b, "mic", testpeer.MusicS16(b, -24))
+	pulse.PlayInto(b, "tone", testpeer.ToneS16(1000, -12))
 	cases := []struct {
 		name    string
 		sources []string // none: no audio engine at all
-	}{{"no audio", nil}, {"desktop", []string{"desktop"}}, {"mic+desktop", []string{"desktop", "pulse:mic.monitor"}}}
+	}{
+		{"no audio", nil},
+		{"desktop", []string{"desktop"}},
+		{"mic+desktop", []string{"desktop", "pulse:mic.monitor"}},
+		{"tone", []string{"pulse:tone.monitor"}},
+	}
 
 	// percent runs one case for span and returns the share of a core this
 	// process used.

@@ -3,6 +3,7 @@ package testpeer
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -118,6 +119,26 @@ func ToneS16(freq, dBFS float64) []byte {
 		binary.LittleEndian.PutUint16(b[4*i+2:], v)
 	}
 	return b
+}
+
+// MusicS16 is ten seconds of pink noise, each channel its own, at an RMS
+// level of about dBFS, raw s16le 48 kHz stereo: the spectrum of program material
+// such as music or a game's sound, which is what an AAC encoder mostly
+// gets. (A pure tone is its worst case: the native encoder's rate control
+// runs up to six passes a frame looking for bits to spend.) FFmpeg makes it.
+func MusicS16(t testing.TB, dBFS float64) []byte {
+	t.Helper()
+	// FFmpeg's pink noise has an RMS level 14.1 dB under its amplitude.
+	amp := fmt.Sprintf("%.4f", math.Pow(10, (dBFS+14.1)/20))
+	src := func(seed int) string {
+		return fmt.Sprintf("anoisesrc=c=pink:r=%d:a=%s:seed=%d:d=10", PulseRate, amp, seed)
+	}
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", src(1), "-f", "lavfi", "-i", src(2),
+		"-filter_complex", "[0][1]join=inputs=2:channel_layout=stereo", "-f", "s16le", "-").Output()
+	if err != nil || len(out) != 10*PulseRate*4 {
+		t.Fatalf("making pink noise with ffmpeg: %v (%d bytes)", err, len(out))
+	}
+	return out
 }
 
 // loopReader repeats data for ever.
