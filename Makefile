@@ -89,6 +89,7 @@ FUZZ_TARGETS := \
 	internal/output/rtmpwire:FuzzFixerArbitrary \
 	internal/output/rtmpwire:FuzzFixerWellFormed \
 	internal/output/rtmpwire:FuzzCheckAMF0 \
+	internal/output:FuzzParseSRT \
 	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
 	internal/pluginhost:FuzzParseManifest:20000x

@@ -54,6 +54,7 @@ type DestinationStatus struct {
 	FramesDropped uint64
 	// AudioFramesSent counts AAC frames (FramesSent counts pictures).
 	AudioFramesSent uint64
+	Link            Link // the live session's protocol figures
 }
 
 // Destination keeps one live server fed: it runs a Publisher, and when that
@@ -69,7 +70,7 @@ type Destination struct {
 	now    chan struct{}
 
 	mu                sync.Mutex
-	pub               *Publisher
+	pub               sender
 	tracks            *stream.Tracks // the current source's, for new sessions
 	state             DestinationState
 	err               error
@@ -110,7 +111,7 @@ func (d *Destination) run() {
 		d.state, d.next = DestConnecting, time.Time{}
 		d.mu.Unlock()
 		d.notify(DestConnecting, nil)
-		pub, err := NewPublisher(Config{
+		pub, err := newSender(Config{
 			URL: d.cfg.URL, TimelineStart: timeline, RootCAs: d.cfg.RootCAs,
 			OnKeyframeNeeded: d.cfg.OnKeyframeNeeded, Log: d.cfg.Log,
 		})
@@ -189,7 +190,7 @@ func (b *backoff) next(liveFor time.Duration, jitter float64) time.Duration {
 
 // watch waits until pub stops or the destination is closed, noting when it
 // went live. It returns the time it went live (zero if it never did).
-func (d *Destination) watch(pub *Publisher) time.Time {
+func (d *Destination) watch(pub sender) time.Time {
 	var liveAt time.Time
 	live := pub.Live()
 	for {
@@ -284,6 +285,7 @@ func (d *Destination) Status() DestinationStatus {
 		s.BytesSent += st.BytesSent
 		s.FramesDropped += st.FramesDropped
 		s.AudioFramesSent += st.AudioFramesSent
+		s.Link = st.Link
 	}
 	return s
 }

@@ -2,6 +2,8 @@ package output
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -33,5 +35,83 @@ func DestinationURL(service, server, key string) (string, error) {
 	if key == "" {
 		return server, nil
 	}
+	switch Protocol(server) {
+	case "srt":
+		// The key is the secret options: streamid=…&passphrase=…
+		sep := "?"
+		if strings.Contains(server, "?") {
+			sep = "&"
+		}
+		return server + sep + strings.TrimPrefix(key, "?"), nil
+	case "whip":
+		u, err := url.Parse(server)
+		if err != nil {
+			return "", fmt.Errorf("invalid WHIP URL %s", MaskURL(server))
+		}
+		u.User = url.UserPassword("", key)
+		return u.String(), nil
+	}
 	return strings.TrimRight(server, "/") + "/" + key, nil
+}
+
+// SplitKey parts a whole destination URL into its server and its key, the
+// way DestinationURL joins them: RTMP's last path element, SRT's streamid
+// and passphrase options, WHIP's bearer token. key is "" when it has none.
+func SplitKey(raw string) (server, key string) {
+	switch Protocol(raw) {
+	case "srt":
+		base, query, _ := strings.Cut(raw, "?")
+		var keep, secret []string
+		for _, p := range strings.Split(query, "&") {
+			name, _, _ := strings.Cut(p, "=")
+			switch {
+			case p == "":
+			case slices.Contains(srtSecrets, name):
+				secret = append(secret, p)
+			default:
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) > 0 {
+			base += "?" + strings.Join(keep, "&")
+		}
+		return base, strings.Join(secret, "&")
+	case "whip":
+		u, err := url.Parse(raw)
+		if err != nil || u.User == nil {
+			return raw, ""
+		}
+		key, _ = u.User.Password()
+		u.User = nil
+		return u.String(), key
+	}
+	u, _, _ := strings.Cut(raw, "?")
+	u = strings.TrimRight(u, "/")
+	scheme, rest, ok := strings.Cut(u, "://")
+	first, last := strings.Index(rest, "/"), strings.LastIndex(rest, "/")
+	if !ok || first < 0 || last == first {
+		return raw, "" // no key in it
+	}
+	server = scheme + "://" + rest[:last]
+	return server, strings.TrimPrefix(raw, server+"/")
+}
+
+// SameURL reports whether two destination URLs publish the same way: for
+// SRT and WHIP, whatever the order of options or the escaping of the token.
+func SameURL(a, b string) bool {
+	if a == b {
+		return true
+	}
+	switch Protocol(a) {
+	case "srt":
+		x, errX := parseSRT(a)
+		y, errY := parseSRT(b)
+		x.masked, y.masked = "", ""
+		return errX == nil && errY == nil && x == y
+	case "whip":
+		x, errX := parseWHIP(a)
+		y, errY := parseWHIP(b)
+		return errX == nil && errY == nil && x.endpoint == y.endpoint && x.token == y.token
+	}
+	return false
 }

@@ -8,7 +8,9 @@ import (
 // accessUnit is one picture, or one AAC frame, on its way to the RTMP
 // writer.
 type accessUnit struct {
-	tag       []byte // FLV video tag body (AVCC), or audio tag body
+	tag       []byte   // RTMP: FLV video tag body (AVCC), or audio tag body
+	nalus     [][]byte // SRT, WHIP: the picture's NAL units
+	aac       []byte   // SRT, WHIP: the raw AAC frame
 	audio     bool
 	asc       []byte // audio: the AudioSpecificConfig it is coded with
 	key       bool   // contains an IDR
