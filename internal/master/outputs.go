@@ -315,7 +315,7 @@ func (o *outputs) status() []*pb.DestinationStatus {
 		s := o.dests[i].Status()
 		ds.State, ds.Attempts = string(s.State), uint32(s.Attempts)
 		ds.FramesSent, ds.BytesSent, ds.FramesDropped = s.FramesSent, s.BytesSent, s.FramesDropped
-		ds.AudioFramesSent = s.AudioFramesSent
+		ds.AudioFramesSent, ds.Link = s.AudioFramesSent, s.Link.String()
 		if s.Err != nil {
 			ds.Error = s.Err.Error()
 		}

@@ -2,7 +2,6 @@ package output
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -43,20 +42,13 @@ func DestinationURL(service, server, key string) (string, error) {
 			sep = "&"
 		}
 		return server + sep + strings.TrimPrefix(key, "?"), nil
-	case "whip":
-		u, err := url.Parse(server)
-		if err != nil {
-			return "", fmt.Errorf("invalid WHIP URL %s", MaskURL(server))
-		}
-		u.User = url.UserPassword("", key)
-		return u.String(), nil
 	}
 	return strings.TrimRight(server, "/") + "/" + key, nil
 }
 
 // SplitKey parts a whole destination URL into its server and its key, the
 // way DestinationURL joins them: RTMP's last path element, SRT's streamid
-// and passphrase options, WHIP's bearer token. key is "" when it has none.
+// and passphrase options. key is "" when it has none.
 func SplitKey(raw string) (server, key string) {
 	switch Protocol(raw) {
 	case "srt":
@@ -76,14 +68,6 @@ func SplitKey(raw string) (server, key string) {
 			base += "?" + strings.Join(keep, "&")
 		}
 		return base, strings.Join(secret, "&")
-	case "whip":
-		u, err := url.Parse(raw)
-		if err != nil || u.User == nil {
-			return raw, ""
-		}
-		key, _ = u.User.Password()
-		u.User = nil
-		return u.String(), key
 	}
 	u, _, _ := strings.Cut(raw, "?")
 	u = strings.TrimRight(u, "/")
@@ -97,7 +81,7 @@ func SplitKey(raw string) (server, key string) {
 }
 
 // SameURL reports whether two destination URLs publish the same way: for
-// SRT and WHIP, whatever the order of options or the escaping of the token.
+// SRT, whatever the order of options or the escaping of the token.
 func SameURL(a, b string) bool {
 	if a == b {
 		return true
@@ -108,10 +92,6 @@ func SameURL(a, b string) bool {
 		y, errY := parseSRT(b)
 		x.masked, y.masked = "", ""
 		return errX == nil && errY == nil && x == y
-	case "whip":
-		x, errX := parseWHIP(a)
-		y, errY := parseWHIP(b)
-		return errX == nil && errY == nil && x.endpoint == y.endpoint && x.token == y.token
 	}
 	return false
 }

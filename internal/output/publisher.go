@@ -1,5 +1,5 @@
 // Package output sends the program to live servers: one publisher per
-// destination (RTMP/RTMPS, SRT or WHIP), each with its own connection,
+// destination (RTMP/RTMPS or SRT), each with its own connection,
 // queue and timeline.
 package output
 
@@ -70,7 +70,7 @@ type Stats struct {
 	// AudioFramesSent counts AAC frames (FramesSent counts pictures).
 	AudioFramesSent uint64
 	Timeline        time.Duration
-	Link            Link // the protocol's own figures (SRT, WHIP)
+	Link            Link // the protocol's own figures (SRT)
 }
 
 // Publisher publishes one H.264 stream, and its AAC sound if it has any, to

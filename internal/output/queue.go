@@ -9,8 +9,8 @@ import (
 // writer.
 type accessUnit struct {
 	tag       []byte   // RTMP: FLV video tag body (AVCC), or audio tag body
-	nalus     [][]byte // SRT, WHIP: the picture's NAL units
-	aac       []byte   // SRT, WHIP: the raw AAC frame
+	nalus     [][]byte // SRT: the picture's NAL units
+	aac       []byte   // SRT: the raw AAC frame
 	audio     bool
 	asc       []byte // audio: the AudioSpecificConfig it is coded with
 	key       bool   // contains an IDR

@@ -20,16 +20,12 @@ type destination struct {
 }
 
 // CheckURL refuses a destination URL that cannot be published to, before
-// it is saved: anything but rtmp://, rtmps://, srt:// or whip+https://, no
-// host, or (SRT, WHIP) options that do not fit. The key may be missing (it
-// can come from the key store); errors never contain it.
+// it is saved: anything but rtmp://, rtmps:// or srt://, no host, or SRT
+// options that do not fit. The key may be missing (it can come from the
+// key store); errors never contain it.
 func CheckURL(raw string) error {
-	switch Protocol(raw) {
-	case "srt":
+	if Protocol(raw) == "srt" {
 		_, err := parseSRT(raw)
-		return err
-	case "whip":
-		_, err := parseWHIP(raw)
 		return err
 	}
 	_, err := parseServer(raw)
@@ -37,8 +33,7 @@ func CheckURL(raw string) error {
 }
 
 // Protocol is what a destination URL publishes with, by its scheme: "rtmp"
-// (rtmp:// and rtmps://), "srt" or "whip" (whip+https://, whip+http://);
-// "" for anything else.
+// (rtmp:// and rtmps://) or "srt"; "" for anything else.
 func Protocol(raw string) string {
 	scheme, _, _ := strings.Cut(raw, "://")
 	switch strings.ToLower(scheme) {
@@ -46,8 +41,6 @@ func Protocol(raw string) string {
 		return "rtmp"
 	case "srt":
 		return "srt"
-	case "whip+https", "whip+http":
-		return "whip"
 	}
 	return ""
 }
@@ -59,7 +52,7 @@ func parseServer(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("invalid destination URL %s", masked)
 	}
 	if s := strings.ToLower(u.Scheme); s != "rtmp" && s != "rtmps" {
-		return nil, fmt.Errorf("unsupported scheme %q in %s: want rtmp://, rtmps://, srt:// or whip+https://", u.Scheme, masked)
+		return nil, fmt.Errorf("unsupported scheme %q in %s: want rtmp://, rtmps:// or srt://", u.Scheme, masked)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("no host in %s", masked)
@@ -149,8 +142,8 @@ func MaskKey(key string) string {
 	return key[:2] + "****"
 }
 
-// rtmpURL finds the destination URLs (RTMP, SRT, WHIP) in a message.
-var rtmpURL = regexp.MustCompile(`(?i)\b(rtmps?|srt|whip\+https?)://[^\s"'<>]+`)
+// rtmpURL finds the destination URLs (RTMP, SRT) in a message.
+var rtmpURL = regexp.MustCompile(`(?i)\b(rtmps?|srt)://[^\s"'<>]+`)
 
 // MaskText hides a stream key in a message from a server or a library: in
 // every RTMP URL by its place (MaskURL), and, unless the key is short,
