@@ -1,8 +1,13 @@
 package output
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,5 +97,84 @@ func TestSRTWrongPassphrase(t *testing.T) {
 	}
 	if strings.Contains(st.Err.Error(), wrong) {
 		t.Errorf("error shows the passphrase: %v", st.Err)
+	}
+}
+
+// lossyRelay forwards UDP datagrams between one caller and to, dropping
+// each with probability loss in either direction (seeded, so runs repeat).
+// It stands in for tc netem, which would need NET_ADMIN and, on loopback,
+// would slow every other process on the machine too.
+func lossyRelay(t *testing.T, to string, loss float64) int {
+	t.Helper()
+	in, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := net.Dial("udp", to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); out.Close() })
+	rng := rand.New(rand.NewPCG(1, 2))
+	var mu sync.Mutex
+	drop := func() bool { mu.Lock(); defer mu.Unlock(); return rng.Float64() < loss }
+	var caller atomic.Pointer[net.Addr]
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := in.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			caller.Store(&from)
+			if !drop() {
+				_, _ = out.Write(buf[:n])
+			}
+		}
+	}()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, err := out.Read(buf)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue // the listener is not up yet
+			}
+			if c := caller.Load(); c != nil && !drop() {
+				_, _ = in.WriteTo(buf[:n], *c)
+			}
+		}
+	}()
+	return in.LocalAddr().(*net.UDPAddr).Port
+}
+
+// With 5% of the packets lost each way, SRT's retransmission still brings
+// every picture to the receiver, and status counts the retransmits.
+func TestSRTRecoversLoss(t *testing.T) {
+	t.Parallel()
+	clip := testpeer.ReadClip(t, testpeer.MakeClip(t, testpeer.ClipOptions{Seconds: 6}), 30)
+	reader, port := srtListener(t, "")
+	relay := lossyRelay(t, fmt.Sprintf("127.0.0.1:%d", port), 0.05)
+	d := startSRT(t, fmt.Sprintf("srt://127.0.0.1:%d?latency=1000", relay))
+	d.NewSource(stream.Tracks{})
+	// A second more after the clip: a receiver's demuxer hands on a picture
+	// when the next one begins, so the clip's last ones need followers.
+	feedDest(d, clip, 0)
+	feedDest(d, clip[:30], 6*time.Second)
+	frames := reader.WaitFrames(len(clip)+20, 3*time.Second, 30*time.Second)
+	var inClip int
+	for _, f := range frames {
+		if f.PTS < 6*time.Second {
+			inClip++
+		}
+	}
+	if inClip != len(clip) {
+		t.Fatalf("the SRT receiver decoded %d of %d pictures through 5%% loss", inClip, len(clip))
+	}
+	checkIncreasing(t, frames)
+	if st := d.Status(); st.Link.Retransmitted == 0 {
+		t.Errorf("no retransmits counted through 5%% loss: %+v", st.Link)
 	}
 }
