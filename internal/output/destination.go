@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"math/rand/v2"
+	"os/exec"
 	"sync"
 	"time"
 
@@ -26,7 +27,10 @@ type DestinationConfig struct {
 	// own goroutine; it must not block.
 	OnState func(s DestinationState, err error)
 	RootCAs *x509.CertPool
-	Log     *slog.Logger
+	// OpusCommand starts a transcoder for a WHIP destination's sound
+	// (Config.OpusCommand).
+	OpusCommand func() *exec.Cmd
+	Log         *slog.Logger
 }
 
 // DestinationState is what a streamer sees for one destination.
@@ -113,7 +117,7 @@ func (d *Destination) run() {
 		d.notify(DestConnecting, nil)
 		pub, err := newSender(Config{
 			URL: d.cfg.URL, TimelineStart: timeline, RootCAs: d.cfg.RootCAs,
-			OnKeyframeNeeded: d.cfg.OnKeyframeNeeded, Log: d.cfg.Log,
+			OnKeyframeNeeded: d.cfg.OnKeyframeNeeded, OpusCommand: d.cfg.OpusCommand, Log: d.cfg.Log,
 		})
 		if err != nil {
 			d.log.Error("destination cannot work", "err", err)

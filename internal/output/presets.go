@@ -35,8 +35,8 @@ func DestinationURL(service, server, key string) (string, error) {
 		return server, nil
 	}
 	switch Protocol(server) {
-	case "srt":
-		// The key is the secret options: streamid=…&passphrase=…
+	case "srt", "whip":
+		// The key is the secret options: streamid=…&passphrase=…, token=…
 		sep := "?"
 		if strings.Contains(server, "?") {
 			sep = "&"
@@ -48,17 +48,16 @@ func DestinationURL(service, server, key string) (string, error) {
 
 // SplitKey parts a whole destination URL into its server and its key, the
 // way DestinationURL joins them: RTMP's last path element, SRT's streamid
-// and passphrase options. key is "" when it has none.
+// and passphrase options, WHIP's token. key is "" when it has none.
 func SplitKey(raw string) (server, key string) {
-	switch Protocol(raw) {
-	case "srt":
+	if secrets := secretOptions(raw); secrets != nil {
 		base, query, _ := strings.Cut(raw, "?")
 		var keep, secret []string
 		for _, p := range strings.Split(query, "&") {
 			name, _, _ := strings.Cut(p, "=")
 			switch {
 			case p == "":
-			case slices.Contains(srtSecrets, name):
+			case slices.Contains(secrets, name):
 				secret = append(secret, p)
 			default:
 				keep = append(keep, p)
@@ -80,6 +79,18 @@ func SplitKey(raw string) (server, key string) {
 	return server, strings.TrimPrefix(raw, server+"/")
 }
 
+// secretOptions are the query options of raw's protocol that are secrets;
+// nil for a protocol whose key is in the path.
+func secretOptions(raw string) []string {
+	switch Protocol(raw) {
+	case "srt":
+		return srtSecrets
+	case "whip":
+		return whipSecrets
+	}
+	return nil
+}
+
 // SameURL reports whether two destination URLs publish the same way: for
 // SRT, whatever the order of options or the escaping of the token.
 func SameURL(a, b string) bool {
@@ -90,6 +101,11 @@ func SameURL(a, b string) bool {
 	case "srt":
 		x, errX := parseSRT(a)
 		y, errY := parseSRT(b)
+		x.masked, y.masked = "", ""
+		return errX == nil && errY == nil && x == y
+	case "whip":
+		x, errX := parseWHIP(a)
+		y, errY := parseWHIP(b)
 		x.masked, y.masked = "", ""
 		return errX == nil && errY == nil && x == y
 	}

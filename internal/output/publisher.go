@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"log/slog"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,10 @@ type Config struct {
 	// once a second) when frames are being dropped until a keyframe, so the
 	// encoder can send one now.
 	OnKeyframeNeeded func()
-	Log              *slog.Logger
+	// OpusCommand starts the process that turns the program's AAC into
+	// Opus for WHIP (the master links no codec); nil: WHIP sends no sound.
+	OpusCommand func() *exec.Cmd
+	Log         *slog.Logger
 }
 
 // State is where a publisher is in its life.

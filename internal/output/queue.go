@@ -119,6 +119,18 @@ func (q *queue) take() ([]*accessUnit, bool) {
 	return items, needKey
 }
 
+// requestKey asks the writer for a keyframe, as a receiver that lost a
+// picture does (WebRTC's PLI).
+func (q *queue) requestKey() {
+	q.mu.Lock()
+	q.needKey = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (q *queue) droppedCount() uint64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -29,6 +29,12 @@ func newSender(cfg Config) (sender, error) {
 			return nil, err
 		}
 		return p, nil
+	case "whip":
+		p, err := NewWHIPPublisher(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
 	p, err := NewPublisher(cfg)
 	if err != nil {
@@ -38,17 +44,21 @@ func newSender(cfg Config) (sender, error) {
 }
 
 // Link is what a protocol knows about its connection, beside the counters
-// every destination has (SRT's, for now). Zero values are unknown.
+// every destination has. Zero values are unknown.
 type Link struct {
+	State         string        // WHIP: the WebRTC connection's state
 	RTT           time.Duration // SRT: smoothed round-trip time
 	Lost          uint64        // SRT: packets the receiver reported lost
 	Retransmitted uint64        // SRT: packets sent again
-	BitrateKbps   float64       // SRT: what is being sent now
+	BitrateKbps   float64       // SRT, WHIP: what is being sent now
 }
 
 // String is the link's figures as status shows them; "" when none.
 func (l Link) String() string {
 	var s string
+	if l.State != "" {
+		s += " " + l.State
+	}
 	if l.RTT > 0 || l.Lost > 0 || l.Retransmitted > 0 {
 		s += fmt.Sprintf(" rtt %.1f ms, lost %d, retransmitted %d", float64(l.RTT.Microseconds())/1000, l.Lost, l.Retransmitted)
 	}

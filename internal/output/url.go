@@ -20,12 +20,16 @@ type destination struct {
 }
 
 // CheckURL refuses a destination URL that cannot be published to, before
-// it is saved: anything but rtmp://, rtmps:// or srt://, no host, or SRT
-// options that do not fit. The key may be missing (it can come from the
+// it is saved: anything but rtmp://, rtmps://, srt:// or whip+https://, no
+// host, or SRT or WHIP options that do not fit. The key may be missing (it can come from the
 // key store); errors never contain it.
 func CheckURL(raw string) error {
-	if Protocol(raw) == "srt" {
+	switch Protocol(raw) {
+	case "srt":
 		_, err := parseSRT(raw)
+		return err
+	case "whip":
+		_, err := parseWHIP(raw)
 		return err
 	}
 	_, err := parseServer(raw)
@@ -33,7 +37,8 @@ func CheckURL(raw string) error {
 }
 
 // Protocol is what a destination URL publishes with, by its scheme: "rtmp"
-// (rtmp:// and rtmps://) or "srt"; "" for anything else.
+// (rtmp:// and rtmps://), "srt" or "whip" (whip+https://, whip+http://); ""
+// for anything else.
 func Protocol(raw string) string {
 	scheme, _, _ := strings.Cut(raw, "://")
 	switch strings.ToLower(scheme) {
@@ -41,6 +46,8 @@ func Protocol(raw string) string {
 		return "rtmp"
 	case "srt":
 		return "srt"
+	case "whip+https", "whip+http":
+		return "whip"
 	}
 	return ""
 }
@@ -52,7 +59,7 @@ func parseServer(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("invalid destination URL %s", masked)
 	}
 	if s := strings.ToLower(u.Scheme); s != "rtmp" && s != "rtmps" {
-		return nil, fmt.Errorf("unsupported scheme %q in %s: want rtmp://, rtmps:// or srt://", u.Scheme, masked)
+		return nil, fmt.Errorf("unsupported scheme %q in %s: want rtmp://, rtmps://, srt:// or whip+https://", u.Scheme, masked)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("no host in %s", masked)
@@ -142,8 +149,9 @@ func MaskKey(key string) string {
 	return key[:2] + "****"
 }
 
-// rtmpURL finds the destination URLs (RTMP, SRT) in a message.
-var rtmpURL = regexp.MustCompile(`(?i)\b(rtmps?|srt)://[^\s"'<>]+`)
+// rtmpURL finds the destination URLs (RTMP, SRT, WHIP and the endpoint a
+// WHIP URL names) in a message.
+var rtmpURL = regexp.MustCompile(`(?i)\b(rtmps?|srt|(whip\+)?https?)://[^\s"'<>]+`)
 
 // MaskText hides a stream key in a message from a server or a library: in
 // every RTMP URL by its place (MaskURL), and, unless the key is short,
