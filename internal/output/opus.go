@@ -2,7 +2,6 @@ package output
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,13 +9,13 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"time"
+
+	"github.com/onair-studio/onair/internal/opuspipe"
 )
 
 // opusTranscoder turns a WHIP destination's AAC into Opus in a child
-// process (the encoder binary's aac-to-opus mode), so the master links no
-// codec and a codec crash costs only this destination's sound. Frames go
-// both ways as: 4-byte length, 8-byte PTS in ns, payload; the first frame
-// to the child is the AudioSpecificConfig.
+// process (opuspipe), so the master links no codec and a codec crash costs
+// only this destination's sound.
 type opusTranscoder struct {
 	asc  []byte
 	cmd  *exec.Cmd
@@ -25,13 +24,7 @@ type opusTranscoder struct {
 	done chan struct{}
 }
 
-type opusPacket struct {
-	data []byte
-	pts  time.Duration
-}
-
-// maxOpusFrame bounds one frame read from the transcoder.
-const maxOpusFrame = 64 << 10
+type opusPacket = opuspipe.Frame
 
 func newOpusTranscoder(asc []byte, command func() *exec.Cmd, log *slog.Logger) (*opusTranscoder, error) {
 	if command == nil {
@@ -49,11 +42,11 @@ func newOpusTranscoder(asc []byte, command func() *exec.Cmd, log *slog.Logger) (
 	if err := t.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the Opus transcoder: %w", err)
 	}
-	t.in <- opusPacket{data: asc}
+	t.in <- opusPacket{Data: asc}
 	go func() {
 		w := bufio.NewWriter(stdin)
 		for p := range t.in {
-			if writeOpusFrame(w, p) != nil || w.Flush() != nil {
+			if opuspipe.Write(w, p) != nil || w.Flush() != nil {
 				break
 			}
 		}
@@ -63,7 +56,7 @@ func newOpusTranscoder(asc []byte, command func() *exec.Cmd, log *slog.Logger) (
 		defer close(t.done)
 		r := bufio.NewReader(stdout)
 		for {
-			p, err := readOpusFrame(r)
+			p, err := opuspipe.Read(r)
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					log.Warn("whip output: the Opus transcoder stopped", "err", err)
@@ -83,7 +76,7 @@ func newOpusTranscoder(asc []byte, command func() *exec.Cmd, log *slog.Logger) (
 // since the last call; sound runs about one frame behind.
 func (t *opusTranscoder) Transcode(aac []byte, pts time.Duration) []opusPacket {
 	select {
-	case t.in <- opusPacket{data: aac, pts: pts}:
+	case t.in <- opusPacket{Data: aac, PTS: pts}:
 	default:
 	}
 	var ready []opusPacket
@@ -107,31 +100,6 @@ func (t *opusTranscoder) Close() {
 		<-t.done
 	}
 	t.cmd.Wait()
-}
-
-func writeOpusFrame(w io.Writer, p opusPacket) error {
-	var h [12]byte
-	binary.BigEndian.PutUint32(h[:4], uint32(len(p.data)))
-	binary.BigEndian.PutUint64(h[4:], uint64(p.pts))
-	if _, err := w.Write(h[:]); err != nil {
-		return err
-	}
-	_, err := w.Write(p.data)
-	return err
-}
-
-func readOpusFrame(r io.Reader) (opusPacket, error) {
-	var h [12]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return opusPacket{}, err
-	}
-	n := binary.BigEndian.Uint32(h[:4])
-	if n > maxOpusFrame {
-		return opusPacket{}, fmt.Errorf("a frame of %d bytes (at most %d)", n, maxOpusFrame)
-	}
-	p := opusPacket{data: make([]byte, n), pts: time.Duration(binary.BigEndian.Uint64(h[4:]))}
-	_, err := io.ReadFull(r, p.data)
-	return p, err
 }
 
 func randomUint32() uint32 { return rand.Uint32() }

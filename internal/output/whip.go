@@ -509,8 +509,8 @@ func (p *WHIPPublisher) sendAudio(u *accessUnit) error {
 		}
 	}
 	for _, pkt := range p.opus.Transcode(u.aac, stream.Duration(stamp, 90000)) {
-		for _, r := range p.apack.Packetize(pkt.data, 0) {
-			r.Timestamp = p.abase + uint32(stream.Ticks(pkt.pts, 48000))
+		for _, r := range p.apack.Packetize(pkt.Data, 0) {
+			r.Timestamp = p.abase + uint32(stream.Ticks(pkt.PTS, 48000))
 			p.meter(len(r.Payload))
 			if err := p.audio.WriteRTP(r); err != nil {
 				return fmt.Errorf("send: %w", err)
