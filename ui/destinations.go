@@ -110,7 +110,7 @@ func (r *destRow) set(ds *pb.DestinationStatus, live bool) {
 	counters := fmt.Sprintf("%d frames sent, %s, %d dropped, %d attempts",
 		ds.GetFramesSent(), bytesText(ds.GetBytesSent()), ds.GetFramesDropped(), ds.GetAttempts())
 	if l := ds.GetLink(); l != "" {
-		counters += "; " + l // SRT's round-trip time, loss and retransmits
+		counters += "; " + l // SRT's round-trip time, loss and retransmits; WHIP's state and rate
 	}
 	r.counters.SetText(counters)
 	if live {

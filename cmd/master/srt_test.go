@@ -14,18 +14,20 @@ import (
 	"github.com/onair-studio/onair/stub/pb"
 )
 
-// An SRT destination beside an RTMP one, added with its secrets through
-// the key store: a SIGKILLed encoder ends neither session (FFmpeg's SRT
-// listener takes one caller and ends with it, nginx counts publishes), both
-// receivers keep decoding with timestamps that never step back, and the
-// passphrase and streamid show nowhere: not in the log, status, events or
-// the config file.
-func TestSRTDestinationThroughEncoderKill(t *testing.T) {
+// SRT and WHIP destinations beside an RTMP one, added with their secrets
+// through the key store: a SIGKILLed encoder ends no session (FFmpeg's SRT
+// listener takes one caller and ends with it, nginx counts publishes, the
+// WHIP endpoint counts offers), every receiver keeps decoding with
+// timestamps that never step back, and the passphrase, streamid and bearer
+// token show nowhere: not in the log, status, events or the config file.
+func TestSRTAndWHIPThroughEncoderKill(t *testing.T) {
 	t.Parallel()
 	const (
 		pass     = "srt-passphrase-0123"
 		streamID = "studio-streamid-4567"
+		token    = "whip-bearer-token-89ab"
 	)
+	whip := testpeer.StartWHIPServer(t, token)
 	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
 	port := testpeer.FreePort(t)
 	srt := testpeer.StartReader(t, fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&passphrase=%s", port, pass),
@@ -38,10 +40,22 @@ func TestSRTDestinationThroughEncoderKill(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dest add: %v\n%s", err, out)
 	}
-	m.Await("both destinations live", 20*time.Second, func() bool {
+	out, err = ctlStdin(m, "token="+token, "dest", "add", "-name", "backup-whip", "-url", "whip+"+whip.URL, "-key-stdin")
+	if err != nil {
+		t.Fatalf("dest add: %v\n%s", err, out)
+	}
+	m.Await("all destinations live", 20*time.Second, func() bool {
 		d := m.Status().GetDestinations()
-		return len(d) == 2 && d[0].GetState() == "live" && d[1].GetState() == "live" && d[1].GetFramesSent() > 0
+		return len(d) == 3 && d[0].GetState() == "live" && d[1].GetState() == "live" && d[1].GetFramesSent() > 0 &&
+			d[2].GetState() == "live" && d[2].GetFramesSent() > 0
 	})
+	whipPackets := func() int {
+		if ss := whip.Sessions(); len(ss) == 1 {
+			v, _ := ss[0].Packets()
+			return v
+		}
+		return 0
+	}
 	rtmp := testpeer.StartReader(t, nginx.URL("live", "onair"), testpeer.ReaderOptions{})
 	m.Await("both receivers decoding", 15*time.Second, func() bool { return rtmp.Count() > 30 && srt.Count() > 30 })
 
@@ -53,9 +67,9 @@ func TestSRTDestinationThroughEncoderKill(t *testing.T) {
 		c := child(m.Status(), "encoder")
 		return c.GetState() == "running" && c.GetPid() != pid
 	})
-	seenRTMP, seenSRT := rtmp.Count(), srt.Count()
-	m.Await("both receivers decoding after the restart", 15*time.Second, func() bool {
-		return rtmp.Count() > seenRTMP+90 && srt.Count() > seenSRT+90
+	seenRTMP, seenSRT, seenWHIP := rtmp.Count(), srt.Count(), whipPackets()
+	m.Await("every receiver fed after the restart", 15*time.Second, func() bool {
+		return rtmp.Count() > seenRTMP+90 && srt.Count() > seenSRT+90 && whipPackets() > seenWHIP+90
 	})
 	for name, r := range map[string]*testpeer.Reader{"RTMP": rtmp, "SRT": srt} {
 		select {
@@ -80,6 +94,23 @@ func TestSRTDestinationThroughEncoderKill(t *testing.T) {
 	if n := nginx.Publishes("onair"); n != 1 {
 		t.Errorf("nginx saw %d publish sessions, want 1", n)
 	}
+	if d := st.GetDestinations()[2]; d.GetAttempts() != 1 || !strings.Contains(d.GetLink(), "connected") {
+		t.Errorf("WHIP destination: %d attempts, link %q; want 1, connected", d.GetAttempts(), d.GetLink())
+	}
+	if n := whip.Offers(); n != 1 {
+		t.Errorf("the WHIP endpoint saw %d offers, want 1", n)
+	}
+
+	// Stopping the destination DELETEs its session, and what the WHIP
+	// endpoint received decodes.
+	if out, err := m.Ctl("dest", "rm", "2"); err != nil {
+		t.Fatalf("dest rm: %v\n%s", err, out)
+	}
+	m.Await("the WHIP session deleted", 10*time.Second, func() bool { return whip.Deletes() == 1 })
+	whip.Sessions()[0].Close()
+	if dec := testpeer.DecodeFile(t, whip.Sessions()[0].Video); dec.Codec != "h264" || dec.Frames < 90 {
+		t.Errorf("the WHIP receiver decoded %+v", dec)
+	}
 
 	statusText, _ := m.Ctl("status")
 	statusJSON, _ := m.Ctl("status", "--json")
@@ -88,7 +119,7 @@ func TestSRTDestinationThroughEncoderKill(t *testing.T) {
 		"log": m.Out.String(), "status": statusText, "status JSON": statusJSON, "config file": string(config),
 		"events": events.String(),
 	} {
-		for _, secret := range []string{pass, streamID} {
+		for _, secret := range []string{pass, streamID, token} {
 			if strings.Contains(text, secret) {
 				t.Errorf("the %s shows a secret (%s…)", what, secret[:4])
 			}

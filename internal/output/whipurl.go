@@ -63,7 +63,7 @@ func parseWHIP(raw string) (whipTarget, error) {
 			return whipTarget{}, fmt.Errorf("%s: unknown option %q: the only option is token (the bearer token)", t.masked, name)
 		}
 	}
-	u.Scheme, u.RawQuery = strings.TrimPrefix(scheme, "whip+"), ""
+	u.Scheme, u.RawQuery, u.ForceQuery = strings.TrimPrefix(scheme, "whip+"), "", false
 	if u.Path == "" {
 		u.Path = "/"
 	}
