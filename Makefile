@@ -90,6 +90,9 @@ FUZZ_TARGETS := \
 	internal/output/rtmpwire:FuzzFixerArbitrary \
 	internal/output/rtmpwire:FuzzFixerWellFormed \
 	internal/output/rtmpwire:FuzzCheckAMF0 \
+	internal/output:FuzzParseSRT \
+	internal/output:FuzzParseWHIP \
+	internal/output:FuzzCheckAnswer \
 	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
 	internal/pluginhost:FuzzParseManifest:20000x

@@ -68,7 +68,7 @@ func newDestForm(s *Studio, index int) *destForm {
 	f.url = f.form.add(newField("Server URL", widget.NewEntry(), func(v string) error {
 		return validate.ServerURL(v, f.key.entry.Text != "" || f.keepsKey())
 	}))
-	f.url.entry.SetPlaceHolder("rtmp://ingest.example.com/live")
+	f.url.entry.SetPlaceHolder("rtmp://ingest.example.com/live, srt://host:port, whip+https://host/whip")
 	f.key = f.form.add(newField("Stream key", widget.NewPasswordEntry(), func(v string) error {
 		return validate.Key(v, f.service.Selected, !f.keepsKey())
 	}))

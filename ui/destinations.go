@@ -107,8 +107,12 @@ func (r *destRow) set(ds *pb.DestinationStatus, live bool) {
 	} else {
 		r.errMsg.Hide()
 	}
-	r.counters.SetText(fmt.Sprintf("%d frames sent, %s, %d dropped, %d attempts",
-		ds.GetFramesSent(), bytesText(ds.GetBytesSent()), ds.GetFramesDropped(), ds.GetAttempts()))
+	counters := fmt.Sprintf("%d frames sent, %s, %d dropped, %d attempts",
+		ds.GetFramesSent(), bytesText(ds.GetBytesSent()), ds.GetFramesDropped(), ds.GetAttempts())
+	if l := ds.GetLink(); l != "" {
+		counters += "; " + l // SRT's round-trip time, loss and retransmits; WHIP's state and rate
+	}
+	r.counters.SetText(counters)
 	if live {
 		r.reconnect.Enable()
 	} else {

@@ -374,6 +374,9 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 			fmt.Fprintf(out, " (next attempt in %dms)", d.GetNextAttemptMs())
 		}
 		fmt.Fprintf(out, "  sent %d frames, %d bytes, dropped %d", d.GetFramesSent(), d.GetBytesSent(), d.GetFramesDropped())
+		if d.GetLink() != "" {
+			fmt.Fprintf(out, "  link: %s", d.GetLink())
+		}
 		if d.GetError() != "" {
 			fmt.Fprintf(out, "  last error: %s", d.GetError())
 		}

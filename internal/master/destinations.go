@@ -4,12 +4,12 @@ import (
 	"context"
 	"reflect"
 	"slices"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/state"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -109,17 +109,10 @@ func (m *Master) UpdateDestination(ctx context.Context, req *pb.DestinationUpdat
 	return m.Status(ctx, nil)
 }
 
-// withoutKey drops the last path element (where a stream key goes) from an
-// RTMP URL: rtmp://host/app/KEY becomes rtmp://host/app.
+// withoutKey is a destination URL without its key (output.SplitKey).
 func withoutKey(raw string) string {
-	u, _, _ := strings.Cut(raw, "?")
-	u = strings.TrimRight(u, "/")
-	scheme, rest, ok := strings.Cut(u, "://")
-	first, last := strings.Index(rest, "/"), strings.LastIndex(rest, "/")
-	if !ok || first < 0 || last == first {
-		return raw // no key in it
-	}
-	return scheme + "://" + rest[:last]
+	server, _ := output.SplitKey(raw)
+	return server
 }
 
 // destinationOf is a destination as the API describes it; the key is not

@@ -73,14 +73,14 @@ func (k keyStore) apart(d config.Destination, taken func(string) bool) (config.D
 				return d, err
 			}
 		}
-		if server := withoutKey(d.URL); stored == "" && server != d.URL {
-			out.URL, key = server, strings.TrimPrefix(d.URL, server+"/")
+		if server, k := output.SplitKey(d.URL); stored == "" && k != "" {
+			out.URL, key = server, k
 		}
 	}
 	if key == "" {
 		return d, nil
 	}
-	if same, err := output.DestinationURL(out.Service, out.URL, key); err != nil || same != url || strings.TrimSpace(key) != key {
+	if same, err := output.DestinationURL(out.Service, out.URL, key); err != nil || !output.SameURL(same, url) || strings.TrimSpace(key) != key {
 		return d, nil // it would publish elsewhere: left as written
 	}
 	if out.Name == "" {

@@ -24,6 +24,7 @@ import (
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/opuspipe"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/privfile"
 	"github.com/onair-studio/onair/internal/procstat"
@@ -167,6 +168,11 @@ func Start(opts Options) (*Master, error) {
 		}
 	}
 	m.outputs = newOutputs(dests, keyStore{dir: filepath.Join(opts.ConfigDir, "stream-keys")}, cfg.Retry, m.requestKeyframe, opts.Log)
+	m.outputs.opus = func() *exec.Cmd { // the encoder binary holds the codecs
+		cmd := exec.Command(filepath.Join(opts.BinDir, "encoder"), opuspipe.Arg)
+		supervise.DieWithParent(cmd)
+		return cmd
+	}
 	m.outputs.onState = func(dest string, s output.DestinationState, err error) {
 		msg := ""
 		if err != nil {

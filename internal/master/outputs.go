@@ -3,6 +3,7 @@ package master
 import (
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"reflect"
 	"slices"
 	"sync"
@@ -23,6 +24,8 @@ type outputs struct {
 	keys     keyStore
 	retry    config.Retry
 	keyframe func()
+	// opus starts a WHIP destination's AAC → Opus transcoder; nil: no sound.
+	opus func() *exec.Cmd
 	// onState hears each destination's state changes (name or masked URL).
 	onState func(dest string, s output.DestinationState, err error)
 
@@ -87,7 +90,7 @@ func (o *outputs) start(i int) *output.Destination {
 	}
 	d := output.StartDestination(output.DestinationConfig{
 		URL: t.url, FirstRetry: o.retry.First, MaxRetry: o.retry.Max, OnKeyframeNeeded: o.keyframe,
-		OnState: onState, Log: o.log,
+		OpusCommand: o.opus, OnState: onState, Log: o.log,
 	})
 	if tr, ok := o.tracks[t.path]; ok {
 		d.NewSource(o.withProgramAudio(t.path, tr))
@@ -315,7 +318,7 @@ func (o *outputs) status() []*pb.DestinationStatus {
 		s := o.dests[i].Status()
 		ds.State, ds.Attempts = string(s.State), uint32(s.Attempts)
 		ds.FramesSent, ds.BytesSent, ds.FramesDropped = s.FramesSent, s.BytesSent, s.FramesDropped
-		ds.AudioFramesSent = s.AudioFramesSent
+		ds.AudioFramesSent, ds.Link = s.AudioFramesSent, s.Link.String()
 		if s.Err != nil {
 			ds.Error = s.Err.Error()
 		}

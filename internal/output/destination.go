@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"math/rand/v2"
+	"os/exec"
 	"sync"
 	"time"
 
@@ -26,7 +27,10 @@ type DestinationConfig struct {
 	// own goroutine; it must not block.
 	OnState func(s DestinationState, err error)
 	RootCAs *x509.CertPool
-	Log     *slog.Logger
+	// OpusCommand starts a transcoder for a WHIP destination's sound
+	// (Config.OpusCommand).
+	OpusCommand func() *exec.Cmd
+	Log         *slog.Logger
 }
 
 // DestinationState is what a streamer sees for one destination.
@@ -54,6 +58,7 @@ type DestinationStatus struct {
 	FramesDropped uint64
 	// AudioFramesSent counts AAC frames (FramesSent counts pictures).
 	AudioFramesSent uint64
+	Link            Link // the live session's protocol figures
 }
 
 // Destination keeps one live server fed: it runs a Publisher, and when that
@@ -69,7 +74,7 @@ type Destination struct {
 	now    chan struct{}
 
 	mu                sync.Mutex
-	pub               *Publisher
+	pub               sender
 	tracks            *stream.Tracks // the current source's, for new sessions
 	state             DestinationState
 	err               error
@@ -110,9 +115,9 @@ func (d *Destination) run() {
 		d.state, d.next = DestConnecting, time.Time{}
 		d.mu.Unlock()
 		d.notify(DestConnecting, nil)
-		pub, err := NewPublisher(Config{
+		pub, err := newSender(Config{
 			URL: d.cfg.URL, TimelineStart: timeline, RootCAs: d.cfg.RootCAs,
-			OnKeyframeNeeded: d.cfg.OnKeyframeNeeded, Log: d.cfg.Log,
+			OnKeyframeNeeded: d.cfg.OnKeyframeNeeded, OpusCommand: d.cfg.OpusCommand, Log: d.cfg.Log,
 		})
 		if err != nil {
 			d.log.Error("destination cannot work", "err", err)
@@ -189,7 +194,7 @@ func (b *backoff) next(liveFor time.Duration, jitter float64) time.Duration {
 
 // watch waits until pub stops or the destination is closed, noting when it
 // went live. It returns the time it went live (zero if it never did).
-func (d *Destination) watch(pub *Publisher) time.Time {
+func (d *Destination) watch(pub sender) time.Time {
 	var liveAt time.Time
 	live := pub.Live()
 	for {
@@ -284,6 +289,7 @@ func (d *Destination) Status() DestinationStatus {
 		s.BytesSent += st.BytesSent
 		s.FramesDropped += st.FramesDropped
 		s.AudioFramesSent += st.AudioFramesSent
+		s.Link = st.Link
 	}
 	return s
 }

@@ -1,5 +1,6 @@
-// Package output sends the program to live servers: one RTMP/RTMPS publisher
-// per destination, each with its own connection, queue and timeline.
+// Package output sends the program to live servers: one publisher per
+// destination (RTMP/RTMPS or SRT), each with its own connection,
+// queue and timeline.
 package output
 
 import (
@@ -7,11 +8,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"log/slog"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
 	"github.com/onair-studio/onair/internal/output/rtmpwire"
 	"github.com/onair-studio/onair/internal/stream"
@@ -44,7 +44,10 @@ type Config struct {
 	// once a second) when frames are being dropped until a keyframe, so the
 	// encoder can send one now.
 	OnKeyframeNeeded func()
-	Log              *slog.Logger
+	// OpusCommand starts the process that turns the program's AAC into
+	// Opus for WHIP (the master links no codec); nil: WHIP sends no sound.
+	OpusCommand func() *exec.Cmd
+	Log         *slog.Logger
 }
 
 // State is where a publisher is in its life.
@@ -71,6 +74,7 @@ type Stats struct {
 	// AudioFramesSent counts AAC frames (FramesSent counts pictures).
 	AudioFramesSent uint64
 	Timeline        time.Duration
+	Link            Link // the protocol's own figures (SRT)
 }
 
 // Publisher publishes one H.264 stream, and its AAC sound if it has any, to
@@ -88,11 +92,7 @@ type Publisher struct {
 	live   chan struct{}
 	done   chan struct{}
 
-	srcMu  sync.Mutex
-	newSrc bool
-	srcSPS []byte // parameter sets given with NewSource
-	srcPPS []byte
-	srcASC []byte // the source's AudioSpecificConfig; nil: no sound
+	src sourceTracks
 
 	mu    sync.Mutex
 	state State
@@ -155,22 +155,7 @@ func (p *Publisher) URL() string { return p.dest.masked }
 // NewSource says a new source begins with the next access unit: its
 // timestamps start over, and its tracks describe it (SPS/PPS nil if they
 // come in-band; no audio config if it has no sound).
-func (p *Publisher) NewSource(t stream.Tracks) {
-	p.srcMu.Lock()
-	defer p.srcMu.Unlock()
-	p.newSrc = true
-	p.srcSPS, p.srcPPS, p.srcASC = nil, nil, nil
-	if sps, pps := t.SPS(), t.PPS(); sps != nil && pps != nil {
-		p.srcSPS, p.srcPPS = clone(sps), clone(pps)
-	}
-	if t.Audio != nil {
-		if asc, err := t.Audio.Marshal(); err == nil {
-			p.srcASC = asc
-		} else {
-			p.log.Warn("unusable audio config: sending the picture alone", "err", err)
-		}
-	}
-}
+func (p *Publisher) NewSource(t stream.Tracks) { p.src.set(t, p.log) }
 
 // WriteAudio queues one AAC access unit with its PTS on the source's clock
 // (the same clock as the pictures'). It copies what it keeps and never
@@ -181,9 +166,7 @@ func (p *Publisher) WriteAudio(aac []byte, pts time.Duration) {
 		return
 	default:
 	}
-	p.srcMu.Lock()
-	asc := p.srcASC
-	p.srcMu.Unlock()
+	asc := p.src.audioConfig()
 	if asc == nil || len(aac) == 0 {
 		return
 	}
@@ -199,34 +182,9 @@ func (p *Publisher) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
 		return
 	default:
 	}
-	u := &accessUnit{dts: dts, wall: time.Now()}
-	for _, n := range au {
-		if len(n) == 0 {
-			continue
-		}
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeIDR:
-			u.key = true
-		case h264.NALUTypeSPS:
-			u.sps = clone(n)
-		case h264.NALUTypePPS:
-			u.pps = clone(n)
-		}
-	}
-	if u.sps == nil || u.pps == nil {
-		u.sps, u.pps = nil, nil
-	}
+	u := videoUnit(au, dts)
 	u.tag = rtmpwire.AVCFrame(au, u.key, pts-dts)
-
-	p.srcMu.Lock()
-	if p.newSrc {
-		u.newSource = true
-		if u.sps == nil {
-			u.sps, u.pps = p.srcSPS, p.srcPPS
-		}
-		p.newSrc = false
-	}
-	p.srcMu.Unlock()
+	p.src.mark(u)
 	p.q.push(u)
 }
 

@@ -8,7 +8,9 @@ import (
 // accessUnit is one picture, or one AAC frame, on its way to the RTMP
 // writer.
 type accessUnit struct {
-	tag       []byte // FLV video tag body (AVCC), or audio tag body
+	tag       []byte   // RTMP: FLV video tag body (AVCC), or audio tag body
+	nalus     [][]byte // SRT: the picture's NAL units
+	aac       []byte   // SRT: the raw AAC frame
 	audio     bool
 	asc       []byte // audio: the AudioSpecificConfig it is coded with
 	key       bool   // contains an IDR
@@ -115,6 +117,18 @@ func (q *queue) take() ([]*accessUnit, bool) {
 	needKey := q.needKey
 	q.needKey = false
 	return items, needKey
+}
+
+// requestKey asks the writer for a keyframe, as a receiver that lost a
+// picture does (WebRTC's PLI).
+func (q *queue) requestKey() {
+	q.mu.Lock()
+	q.needKey = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (q *queue) droppedCount() uint64 {

@@ -20,11 +20,36 @@ type destination struct {
 }
 
 // CheckURL refuses a destination URL that cannot be published to, before
-// it is saved: anything but rtmp:// or rtmps://, or no host. The key may
-// be missing (it can come from the key store); errors never contain it.
+// it is saved: anything but rtmp://, rtmps://, srt:// or whip+https://, no
+// host, or SRT or WHIP options that do not fit. The key may be missing (it can come from the
+// key store); errors never contain it.
 func CheckURL(raw string) error {
+	switch Protocol(raw) {
+	case "srt":
+		_, err := parseSRT(raw)
+		return err
+	case "whip":
+		_, err := parseWHIP(raw)
+		return err
+	}
 	_, err := parseServer(raw)
 	return err
+}
+
+// Protocol is what a destination URL publishes with, by its scheme: "rtmp"
+// (rtmp:// and rtmps://), "srt" or "whip" (whip+https://, whip+http://); ""
+// for anything else.
+func Protocol(raw string) string {
+	scheme, _, _ := strings.Cut(raw, "://")
+	switch strings.ToLower(scheme) {
+	case "rtmp", "rtmps":
+		return "rtmp"
+	case "srt":
+		return "srt"
+	case "whip+https", "whip+http":
+		return "whip"
+	}
+	return ""
 }
 
 func parseServer(raw string) (*url.URL, error) {
@@ -34,7 +59,7 @@ func parseServer(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("invalid destination URL %s", masked)
 	}
 	if s := strings.ToLower(u.Scheme); s != "rtmp" && s != "rtmps" {
-		return nil, fmt.Errorf("unsupported scheme %q in %s: want rtmp:// or rtmps://", u.Scheme, masked)
+		return nil, fmt.Errorf("unsupported scheme %q in %s: want rtmp://, rtmps://, srt:// or whip+https://", u.Scheme, masked)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("no host in %s", masked)
@@ -77,22 +102,27 @@ func MaskURL(raw string) string {
 	scheme := ""
 	if i := strings.Index(rest, "://"); i >= 0 {
 		scheme, rest = rest[:i+3], rest[i+3:]
+	} else if strings.ContainsAny(rest, "/?=@") {
+		return "****" // not a URL: where a secret would stand is anyone's guess
 	}
+	// The query first: an SRT URL has one and no path.
+	rest, query, hasQuery := strings.Cut(rest, "?")
 	host, path, _ := strings.Cut(rest, "/")
 	if at := strings.LastIndex(host, "@"); at >= 0 {
 		user, _, _ := strings.Cut(host[:at], ":")
 		host = user + ":****@" + host[at+1:]
 	}
-	if path == "" {
-		return scheme + host
+	if strings.ContainsAny(host, "=&;") {
+		host = "****" // no host: something else stands there
 	}
-	path, query, hasQuery := strings.Cut(path, "?")
-	path = strings.TrimRight(path, "/")
-	dir, key := "", path
-	if i := strings.LastIndex(path, "/"); i >= 0 {
-		dir, key = path[:i+1], path[i+1:]
+	masked := scheme + host
+	if path = strings.TrimRight(path, "/"); path != "" {
+		dir, key := "", path
+		if i := strings.LastIndex(path, "/"); i >= 0 {
+			dir, key = path[:i+1], path[i+1:]
+		}
+		masked += "/" + dir + MaskKey(key)
 	}
-	masked := scheme + host + "/" + dir + MaskKey(key)
 	if hasQuery {
 		params := strings.Split(query, "&")
 		for i, p := range params {
@@ -119,8 +149,9 @@ func MaskKey(key string) string {
 	return key[:2] + "****"
 }
 
-// rtmpURL finds the RTMP URLs in a message.
-var rtmpURL = regexp.MustCompile(`(?i)\brtmps?://[^\s"'<>]+`)
+// rtmpURL finds the destination URLs (RTMP, SRT, WHIP and the endpoint a
+// WHIP URL names) in a message.
+var rtmpURL = regexp.MustCompile(`(?i)\b(rtmps?|srt|(whip\+)?https?)://[^\s"'<>]+`)
 
 // MaskText hides a stream key in a message from a server or a library: in
 // every RTMP URL by its place (MaskURL), and, unless the key is short,

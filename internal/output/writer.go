@@ -160,11 +160,7 @@ func (p *Publisher) sendAudio(s *session, u *accessUnit) error {
 }
 
 // srcAudio is the current source's audio config, nil without sound.
-func (p *Publisher) srcAudio() []byte {
-	p.srcMu.Lock()
-	defer p.srcMu.Unlock()
-	return p.srcASC
-}
+func (p *Publisher) srcAudio() []byte { return p.src.audioConfig() }
 
 func (p *Publisher) drop() {
 	p.dropped.Add(1)

@@ -24,9 +24,13 @@ type ReaderOptions struct {
 	RWTimeout time.Duration
 	// CopyTS keeps the stream's own timestamps instead of starting at 0.
 	CopyTS bool
+	// Format names the input's container when the URL does not say it
+	// (mpegts for an SRT listener).
+	Format string
 }
 
-// Reader is ffmpeg playing an RTMP URL and reporting every decoded frame.
+// Reader is ffmpeg playing a URL (RTMP, or an SRT listener) and reporting
+// every decoded frame.
 type Reader struct {
 	*Proc
 	Started time.Time
@@ -58,6 +62,9 @@ func StartReader(t testing.TB, url string, opts ReaderOptions) *Reader {
 	args = append(args, "-threads", "1", "-rw_timeout", strconv.FormatInt(opts.RWTimeout.Microseconds(), 10))
 	if opts.CopyTS {
 		args = append(args, "-copyts")
+	}
+	if opts.Format != "" {
+		args = append(args, "-f", opts.Format)
 	}
 	args = append(args, "-i", url, "-an", "-vf", "showinfo", "-f", "null", "-")
 	r.Proc = start(t, r.line, "ffmpeg", args...)

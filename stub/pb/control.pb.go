@@ -776,8 +776,11 @@ type DestinationStatus struct {
 	Rendition string `protobuf:"bytes,10,opt,name=rendition,proto3" json:"rendition,omitempty"`
 	// AAC frames (1024 samples each) sent: frames_sent counts pictures.
 	AudioFramesSent uint64 `protobuf:"varint,11,opt,name=audio_frames_sent,json=audioFramesSent,proto3" json:"audio_frames_sent,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// the protocol's own figures: SRT round-trip time, loss and
+	// retransmits and send rate. Empty for RTMP.
+	Link          string `protobuf:"bytes,12,opt,name=link,proto3" json:"link,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DestinationStatus) Reset() {
@@ -885,6 +888,13 @@ func (x *DestinationStatus) GetAudioFramesSent() uint64 {
 		return x.AudioFramesSent
 	}
 	return 0
+}
+
+func (x *DestinationStatus) GetLink() string {
+	if x != nil {
+		return x.Link
+	}
+	return ""
 }
 
 type BitrateRequest struct {
@@ -1453,7 +1463,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\"X\n" +
 	"\x11DestinationUpdate\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12-\n" +
-	"\x04spec\x18\x02 \x01(\v2\x19.onair.v1.DestinationSpecR\x04spec\"\xda\x02\n" +
+	"\x04spec\x18\x02 \x01(\v2\x19.onair.v1.DestinationSpecR\x04spec\"\xee\x02\n" +
 	"\x11DestinationStatus\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x14\n" +
@@ -1468,7 +1478,8 @@ const file_control_proto_rawDesc = "" +
 	"\x04name\x18\t \x01(\tR\x04name\x12\x1c\n" +
 	"\trendition\x18\n" +
 	" \x01(\tR\trendition\x12*\n" +
-	"\x11audio_frames_sent\x18\v \x01(\x04R\x0faudioFramesSent\"$\n" +
+	"\x11audio_frames_sent\x18\v \x01(\x04R\x0faudioFramesSent\x12\x12\n" +
+	"\x04link\x18\f \x01(\tR\x04link\"$\n" +
 	"\x0eBitrateRequest\x12\x12\n" +
 	"\x04kbps\x18\x01 \x01(\x05R\x04kbps\"#\n" +
 	"\x0fMonitorURLReply\x12\x10\n" +

@@ -98,7 +98,8 @@ func Name(s string, optional bool, taken []string) error {
 }
 
 // ServerURL checks a custom destination's URL: rtmp:// or rtmps://, a host,
-// and an application. withKey says whether a key is entered apart; without
+// and an application; srt:// with a host and a port; or whip+https:// with
+// a host (their options are checked when the master takes them). withKey says whether a key is entered apart; without
 // one, the URL itself must end in the key (rtmp://host/app/KEY).
 func ServerURL(raw string, withKey bool) error {
 	raw = strings.TrimSpace(raw)
@@ -109,12 +110,17 @@ func ServerURL(raw string, withKey bool) error {
 	if err != nil {
 		return errors.New("not a URL")
 	}
+	srt, whip := false, false
 	switch strings.ToLower(u.Scheme) {
 	case "rtmp", "rtmps":
+	case "srt":
+		srt = true
+	case "whip+https", "whip+http":
+		whip = true
 	case "":
-		return errors.New("start with rtmp:// or rtmps://")
+		return errors.New("start with rtmp://, rtmps://, srt:// or whip+https://")
 	default:
-		return fmt.Errorf("%s:// is not supported: use rtmp:// or rtmps://", u.Scheme)
+		return fmt.Errorf("%s:// is not supported: use rtmp://, rtmps://, srt:// or whip+https://", u.Scheme)
 	}
 	if u.Hostname() == "" {
 		return errors.New("no host")
@@ -123,6 +129,15 @@ func ServerURL(raw string, withKey bool) error {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("port %q is not 1 to 65535", p)
 		}
+	}
+	if srt {
+		if u.Port() == "" {
+			return errors.New("an SRT server needs a port: srt://host:port")
+		}
+		return nil // the streamid and passphrase go in the key field
+	}
+	if whip {
+		return nil // token=BEARER goes in the key field
 	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 	if parts[0] == "" {

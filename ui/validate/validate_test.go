@@ -12,6 +12,10 @@ func TestServerURL(t *testing.T) {
 		withKey bool
 		ok      bool
 	}{
+		{"srt://ingest.example.com:9000?latency=200", false, true},
+		{"srt://ingest.example.com", true, false}, // no port
+		{"whip+https://ingest.example.com/whip", true, true},
+		{"whip+https:///whip", true, false}, // no host
 		{"rtmp://host/live", true, true},
 		{"rtmps://host:443/app", true, true},
 		{"rtmp://host/live/KEY", false, true},
