@@ -180,3 +180,9 @@ func contains(list []string, s string) bool {
 
 // ErrNotFound says no job has that id.
 var ErrNotFound = errors.New("no such job")
+
+// JSON is p as the API and the database show it.
+func (p Params) JSON() string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}

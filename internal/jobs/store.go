@@ -259,3 +259,28 @@ func (s *Store) announce(id int64) (Job, error) {
 	}
 	return j, err
 }
+
+// Abandon fails every job of kind left running or queued, with reason: work
+// that cannot be tried again once its process is gone.
+func (s *Store) Abandon(kind Kind, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, err := s.db.Query(`SELECT id FROM jobs WHERE state IN ('running', 'queued') AND kind = ?`, kind)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := s.change(id, `state = 'failed', eta_ms = 0, error = ?`, `state IN ('running', 'queued')`, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
