@@ -182,4 +182,3 @@ func watchJob(ctx context.Context, c pb.ControlClient, id int64, out io.Writer) 
 func isLongCommand(args []string) bool {
 	return len(args) >= 2 && args[0] == "jobs" && args[1] == "watch"
 }
-

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"

@@ -87,7 +87,7 @@ type Master struct {
 	levels        *levelRelay
 	recording     recording
 	replay        *replay.Buffer
-	jobs          *jobs.Store // nil without a config dir
+	jobs          *jobs.Store        // nil without a config dir
 	stop          context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
