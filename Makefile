@@ -92,6 +92,7 @@ FUZZ_TARGETS := \
 	internal/output/rtmpwire:FuzzCheckAMF0 \
 	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
+	internal/jobs:FuzzParseParams \
 	internal/pluginhost:FuzzParseManifest:20000x
 
 fuzz: deps

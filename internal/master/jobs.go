@@ -212,3 +212,42 @@ func jobProto(j jobs.Job) *pb.Job {
 		CreatedUnixMs: j.Created.UnixMilli(), UpdatedUnixMs: j.Updated.UnixMilli(),
 	}
 }
+
+// SubmitJob checks a job against the disk (its input a file inside the
+// recordings directory, its output a new name there) and queues it.
+func (m *Master) SubmitJob(_ context.Context, req *pb.JobRequest) (*pb.Job, error) {
+	store, err := m.jobStore()
+	if err != nil {
+		return nil, err
+	}
+	kind := jobs.Kind(req.GetKind())
+	p, err := jobs.ParseParams(kind, []byte(req.GetParamsJson()))
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if kind == jobs.Replay {
+		return m.SaveReplay(context.Background(), &pb.ReplayRequest{Seconds: p.Seconds, Output: p.Output})
+	}
+	dir, err := recordingsDir()
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	if p.Input, err = jobs.Inside(dir, p.Input, true); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "%s job: input: %v", kind, err)
+	}
+	base := filepath.Base(p.Input)
+	out, err := m.outputPath(p.Output, fmt.Sprintf("%s-%s-%d%s", base[:len(base)-len(filepath.Ext(base))], kind, time.Now().Unix(), ".mp4"))
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "%s job: %v", kind, err)
+	}
+	// Media jobs run in the worker child, which this build does not have
+	// yet: refuse rather than queue work nothing would do.
+	if !m.hasWorker {
+		return nil, status.Errorf(codes.Unavailable, "%s job: no worker runs media jobs in this build; only replay saves run", kind)
+	}
+	j, err := store.Submit(kind, p, out)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return jobProto(j), nil
+}

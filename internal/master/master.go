@@ -88,6 +88,7 @@ type Master struct {
 	recording     recording
 	replay        *replay.Buffer
 	jobs          *jobs.Store        // nil without a config dir
+	hasWorker     bool               // a worker child runs media jobs
 	stop          context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
