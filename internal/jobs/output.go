@@ -9,21 +9,21 @@ import (
 	"syscall"
 )
 
-// partSuffix marks an output still being written. A job writes to
+// PartSuffix marks an output still being written. A job writes to
 // TempPath(out) and renames it to out only when complete, so a file under
 // its final name is always whole.
-const partSuffix = ".part"
+const PartSuffix = ".part"
 
 // TempPath is where the output bound for final is written until complete:
 // a hidden name beside it, so the rename stays on one file system.
 func TempPath(final string) string {
-	return filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+partSuffix)
+	return filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+PartSuffix)
 }
 
 // IsTemp reports whether name is an output still being written.
 func IsTemp(name string) bool {
 	b := filepath.Base(name)
-	return strings.HasPrefix(b, ".") && strings.HasSuffix(b, partSuffix)
+	return strings.HasPrefix(b, ".") && strings.HasSuffix(b, PartSuffix)
 }
 
 // ErrDiskFull says the disk had too little room for an output.

@@ -53,7 +53,17 @@ func (m *Master) startJobs(dir string) error {
 		return err
 	}
 	// A replay cannot be tried again: its packets were in the master.
-	return m.jobs.Abandon(jobs.Replay, "the master stopped while saving the replay; the buffer went with it")
+	if err := m.jobs.Abandon(jobs.Replay, "the master stopped while saving the replay; the buffer went with it"); err != nil {
+		return err
+	}
+	// Outputs a dead master left half-written are no one's now.
+	if rec, err := recordingsDir(); err == nil {
+		parts, _ := filepath.Glob(filepath.Join(rec, ".*"+jobs.PartSuffix))
+		for _, p := range parts {
+			_ = os.Remove(p)
+		}
+	}
+	return nil
 }
 
 func (m *Master) replayStatus() *pb.ReplayStatus {
@@ -98,7 +108,9 @@ func (m *Master) SaveReplay(_ context.Context, req *pb.ReplayRequest) (*pb.Job, 
 	if err != nil || !ok {
 		return nil, status.Errorf(codes.Internal, "starting the replay's job: %v", err)
 	}
+	m.saves.Add(1)
 	go func() {
+		defer m.saves.Done()
 		err := jobs.CheckSpace(filepath.Dir(out), int64(clip.Bytes)+moovSlack)
 		if err == nil {
 			err = jobs.WriteAtomic(out, func(f *os.File) error { return replay.WriteMP4(f, clip) })

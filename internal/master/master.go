@@ -89,6 +89,7 @@ type Master struct {
 	replay        *replay.Buffer
 	jobs          *jobs.Store        // nil without a config dir
 	hasWorker     bool               // a worker child runs media jobs
+	saves         sync.WaitGroup     // replays being written
 	stop          context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
@@ -311,6 +312,7 @@ func (m *Master) Close() {
 	if m.rtmp != nil {
 		m.rtmp.Close()
 	}
+	m.saves.Wait() // a replay being written ends whole
 	if m.jobs != nil {
 		m.jobs.Close()
 	}
