@@ -95,11 +95,13 @@ func ctl(args []string) error {
 		return err
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	if isLongCommand(fs.Args()) {
-		ctx, cancel = context.WithCancel(context.Background())
-	}
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if !isLongCommand(fs.Args()) {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeout(ctx, *timeout)
+		defer cancelTimeout()
+	}
 	return ctlCommand(ctx, client, fs.Args(), os.Stdout)
 }
 
