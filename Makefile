@@ -95,6 +95,7 @@ FUZZ_TARGETS := \
 	internal/output:FuzzCheckAnswer \
 	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
+	internal/jobs:FuzzParseParams \
 	internal/pluginhost:FuzzParseManifest:20000x
 
 fuzz: deps

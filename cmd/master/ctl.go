@@ -48,6 +48,10 @@ commands:
                      changes it (see 'master ctl audio help')
   plugin list|restart NAME|set NAME key=value...|add NAME|rm NAME
                      the plugins; 'master ctl plugin help' for more
+  replay save [-seconds N] [-o FILE]
+                     save the replay buffer's last N seconds as an MP4 (a job)
+  jobs [list|get|submit|watch|cancel ...]
+                     the job queue; 'master ctl jobs help' for more
 
 On the master's own machine -addr, the token and -fingerprint are found in
 the config directory. From another machine pass -addr and -fingerprint, and
@@ -91,8 +95,13 @@ func ctl(args []string) error {
 		return err
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if !isLongCommand(fs.Args()) {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeout(ctx, *timeout)
+		defer cancelTimeout()
+	}
 	return ctlCommand(ctx, client, fs.Args(), os.Stdout)
 }
 
@@ -256,6 +265,10 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		return ctlAudio(ctx, c, args[1:], out)
 	case "plugin":
 		return ctlPlugin(ctx, c, args[1:], out)
+	case "replay":
+		return ctlReplay(ctx, c, args[1:], out)
+	case "jobs":
+		return ctlJobs(ctx, c, args[1:], out)
 	case "monitor-url":
 		fs := flag.NewFlagSet("monitor-url", flag.ContinueOnError)
 		ffconcat := fs.Bool("ffconcat", false, "print it as a script for ffplay or ffmpeg to read from a pipe ("+monitorPlayer+")")
@@ -389,6 +402,10 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 			fmt.Fprintf(out, "  error: %s", r.GetError())
 		}
 		fmt.Fprintln(out)
+	}
+	if r := st.GetReplay(); r != nil {
+		fmt.Fprintf(out, "replay buffer: %.1f s of %.0f s, %.1f MiB of %.0f MiB\n", float64(r.GetHeldMs())/1000,
+			float64(r.GetKeepMs())/1000, float64(r.GetBytes())/(1<<20), float64(r.GetMaxBytes())/(1<<20))
 	}
 	for _, p := range st.GetPlugins() {
 		fmt.Fprintf(out, "plugin %s: %s, %d restarts", p.GetName(), p.GetState(), p.GetRestarts())

@@ -24,10 +24,12 @@ import (
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/jobs"
 	"github.com/onair-studio/onair/internal/opuspipe"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/privfile"
 	"github.com/onair-studio/onair/internal/procstat"
+	"github.com/onair-studio/onair/internal/replay"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/slate"
 	"github.com/onair-studio/onair/internal/state"
@@ -85,6 +87,10 @@ type Master struct {
 	overlays      *overlayRelay
 	levels        *levelRelay
 	recording     recording
+	replay        *replay.Buffer
+	jobs          *jobs.Store        // nil without a config dir
+	hasWorker     bool               // a worker child runs media jobs
+	saves         sync.WaitGroup     // replays being written
 	stop          context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
@@ -185,6 +191,9 @@ func Start(opts Options) (*Master, error) {
 	m.slate = &programSlate{filter: slate.New(m.outputs, time.Now, m.requestKeyframe, opts.Log),
 		image: cfg.Slate.Image, log: opts.Log, made: map[string]*pb.SlateRequest{}}
 	m.program.Add(m.slate.filter)
+	if err := m.startJobs(opts.ConfigDir); err != nil {
+		return fail(err)
+	}
 	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
 	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
 	binary := func(name string) (func() *exec.Cmd, error) {
@@ -308,6 +317,10 @@ func (m *Master) Close() {
 	}
 	if m.rtmp != nil {
 		m.rtmp.Close()
+	}
+	m.saves.Wait() // a replay being written ends whole
+	if m.jobs != nil {
+		m.jobs.Close()
 	}
 }
 
@@ -466,6 +479,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 		st.Plugins = m.pluginsStatus.Load().GetPlugins()
 	}
 	st.Recording = m.recordingStatus()
+	st.Replay = m.replayStatus()
 	fillDesired(st, d)
 	for _, s := range m.snapshots() {
 		st.Children = append(st.Children, &pb.ChildStatus{

@@ -1122,6 +1122,8 @@ type MasterStatus struct {
 	// reports.
 	AudioSettings *AudioSettings `protobuf:"bytes,19,opt,name=audio_settings,json=audioSettings,proto3" json:"audio_settings,omitempty"`
 	Audio         *AudioStatus   `protobuf:"bytes,20,opt,name=audio,proto3" json:"audio,omitempty"`
+	// replay is the replay buffer's memory and length.
+	Replay        *ReplayStatus `protobuf:"bytes,30,opt,name=replay,proto3" json:"replay,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1296,6 +1298,13 @@ func (x *MasterStatus) GetAudio() *AudioStatus {
 	return nil
 }
 
+func (x *MasterStatus) GetReplay() *ReplayStatus {
+	if x != nil {
+		return x.Replay
+	}
+	return nil
+}
+
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1411,7 +1420,8 @@ var File_control_proto protoreflect.FileDescriptor
 
 const file_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\"\xa7\x01\n" +
+	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\x1a\n" +
+	"jobs.proto\"\xa7\x01\n" +
 	"\x13PluginParamsRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
 	"\x06params\x18\x02 \x03(\v2).onair.v1.PluginParamsRequest.ParamsEntryR\x06params\x1a9\n" +
@@ -1488,7 +1498,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xb0\x06\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xe0\x06\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1513,7 +1523,8 @@ const file_control_proto_rawDesc = "" +
 	"\tcpu_ticks\x18\x11 \x01(\x04R\bcpuTicks\x12\x14\n" +
 	"\x05slate\x18\x12 \x03(\tR\x05slate\x12>\n" +
 	"\x0eaudio_settings\x18\x13 \x01(\v2\x17.onair.v1.AudioSettingsR\raudioSettings\x12+\n" +
-	"\x05audio\x18\x14 \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\"\x95\x02\n" +
+	"\x05audio\x18\x14 \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\x12.\n" +
+	"\x06replay\x18\x1e \x01(\v2\x16.onair.v1.ReplayStatusR\x06replay\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -1524,8 +1535,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\xe1\n" +
-	"\n" +
+	"lastStderr2\x88\r\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -1552,7 +1562,14 @@ const file_control_proto_rawDesc = "" +
 	"\bSetAudio\x12\x17.onair.v1.AudioSettings\x1a\x16.onair.v1.MasterStatus\x12:\n" +
 	"\fAudioDevices\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.AudioDeviceList\x12@\n" +
 	"\rRestartPlugin\x12\x17.onair.v1.PluginRequest\x1a\x16.onair.v1.MasterStatus\x12H\n" +
-	"\x0fSetPluginParams\x12\x1d.onair.v1.PluginParamsRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\x0fSetPluginParams\x12\x1d.onair.v1.PluginParamsRequest\x1a\x16.onair.v1.MasterStatus\x124\n" +
+	"\n" +
+	"SaveReplay\x12\x17.onair.v1.ReplayRequest\x1a\r.onair.v1.Job\x120\n" +
+	"\tSubmitJob\x12\x14.onair.v1.JobRequest\x1a\r.onair.v1.Job\x12(\n" +
+	"\x06GetJob\x12\x0f.onair.v1.JobID\x1a\r.onair.v1.Job\x127\n" +
+	"\bListJobs\x12\x18.onair.v1.JobListRequest\x1a\x11.onair.v1.JobList\x12+\n" +
+	"\tCancelJob\x12\x0f.onair.v1.JobID\x1a\r.onair.v1.Job\x12-\n" +
+	"\tWatchJobs\x12\x0f.onair.v1.Empty\x1a\r.onair.v1.Job0\x01B*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -1596,12 +1613,19 @@ var file_control_proto_goTypes = []any{
 	(*PluginState)(nil),         // 25: onair.v1.PluginState
 	(*AudioSettings)(nil),       // 26: onair.v1.AudioSettings
 	(*AudioStatus)(nil),         // 27: onair.v1.AudioStatus
-	(*StatusRequest)(nil),       // 28: onair.v1.StatusRequest
-	(*Empty)(nil),               // 29: onair.v1.Empty
-	(*SnapshotRequest)(nil),     // 30: onair.v1.SnapshotRequest
-	(*PluginRequest)(nil),       // 31: onair.v1.PluginRequest
-	(*SnapshotReply)(nil),       // 32: onair.v1.SnapshotReply
-	(*AudioDeviceList)(nil),     // 33: onair.v1.AudioDeviceList
+	(*ReplayStatus)(nil),        // 28: onair.v1.ReplayStatus
+	(*StatusRequest)(nil),       // 29: onair.v1.StatusRequest
+	(*Empty)(nil),               // 30: onair.v1.Empty
+	(*SnapshotRequest)(nil),     // 31: onair.v1.SnapshotRequest
+	(*PluginRequest)(nil),       // 32: onair.v1.PluginRequest
+	(*ReplayRequest)(nil),       // 33: onair.v1.ReplayRequest
+	(*JobRequest)(nil),          // 34: onair.v1.JobRequest
+	(*JobID)(nil),               // 35: onair.v1.JobID
+	(*JobListRequest)(nil),      // 36: onair.v1.JobListRequest
+	(*SnapshotReply)(nil),       // 37: onair.v1.SnapshotReply
+	(*AudioDeviceList)(nil),     // 38: onair.v1.AudioDeviceList
+	(*Job)(nil),                 // 39: onair.v1.Job
+	(*JobList)(nil),             // 40: onair.v1.JobList
 }
 var file_control_proto_depIdxs = []int32{
 	19, // 0: onair.v1.PluginParamsRequest.params:type_name -> onair.v1.PluginParamsRequest.ParamsEntry
@@ -1621,55 +1645,68 @@ var file_control_proto_depIdxs = []int32{
 	21, // 14: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
 	26, // 15: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
 	27, // 16: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
-	28, // 17: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	29, // 18: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	29, // 19: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	15, // 20: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	16, // 21: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	13, // 22: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	30, // 23: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	29, // 24: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	10, // 25: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	8,  // 26: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	7,  // 27: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	6,  // 28: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
-	10, // 29: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
-	11, // 30: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
-	1,  // 31: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
-	2,  // 32: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
-	3,  // 33: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
-	4,  // 34: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
-	26, // 35: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
-	29, // 36: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
-	31, // 37: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
-	0,  // 38: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
-	17, // 39: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	17, // 40: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	17, // 41: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	17, // 42: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	29, // 43: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	17, // 44: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	32, // 45: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	14, // 46: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	17, // 47: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	17, // 48: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	17, // 49: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	17, // 50: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	17, // 51: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	17, // 52: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
-	17, // 53: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	17, // 54: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	17, // 55: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	5,  // 56: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	17, // 57: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
-	33, // 58: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	17, // 59: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
-	17, // 60: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
-	39, // [39:61] is the sub-list for method output_type
-	17, // [17:39] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	28, // 17: onair.v1.MasterStatus.replay:type_name -> onair.v1.ReplayStatus
+	29, // 18: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	30, // 19: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	30, // 20: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	15, // 21: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	16, // 22: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	13, // 23: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	31, // 24: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	30, // 25: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	10, // 26: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	8,  // 27: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	7,  // 28: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	6,  // 29: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	10, // 30: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	11, // 31: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
+	1,  // 32: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
+	2,  // 33: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
+	3,  // 34: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
+	4,  // 35: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
+	26, // 36: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
+	30, // 37: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
+	32, // 38: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
+	0,  // 39: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
+	33, // 40: onair.v1.Control.SaveReplay:input_type -> onair.v1.ReplayRequest
+	34, // 41: onair.v1.Control.SubmitJob:input_type -> onair.v1.JobRequest
+	35, // 42: onair.v1.Control.GetJob:input_type -> onair.v1.JobID
+	36, // 43: onair.v1.Control.ListJobs:input_type -> onair.v1.JobListRequest
+	35, // 44: onair.v1.Control.CancelJob:input_type -> onair.v1.JobID
+	30, // 45: onair.v1.Control.WatchJobs:input_type -> onair.v1.Empty
+	17, // 46: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	17, // 47: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	17, // 48: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	17, // 49: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	30, // 50: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	17, // 51: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	37, // 52: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	14, // 53: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	17, // 54: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	17, // 55: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	17, // 56: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	17, // 57: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	17, // 58: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	17, // 59: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	17, // 60: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	17, // 61: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	17, // 62: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	5,  // 63: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	17, // 64: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
+	38, // 65: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	17, // 66: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
+	17, // 67: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
+	39, // 68: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
+	39, // 69: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
+	39, // 70: onair.v1.Control.GetJob:output_type -> onair.v1.Job
+	40, // 71: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
+	39, // 72: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
+	39, // 73: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
+	46, // [46:74] is the sub-list for method output_type
+	18, // [18:46] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -1680,6 +1717,7 @@ func file_control_proto_init() {
 	file_common_proto_init()
 	file_encoder_proto_init()
 	file_pluginhost_proto_init()
+	file_jobs_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

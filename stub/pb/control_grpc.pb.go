@@ -41,6 +41,12 @@ const (
 	Control_AudioDevices_FullMethodName      = "/onair.v1.Control/AudioDevices"
 	Control_RestartPlugin_FullMethodName     = "/onair.v1.Control/RestartPlugin"
 	Control_SetPluginParams_FullMethodName   = "/onair.v1.Control/SetPluginParams"
+	Control_SaveReplay_FullMethodName        = "/onair.v1.Control/SaveReplay"
+	Control_SubmitJob_FullMethodName         = "/onair.v1.Control/SubmitJob"
+	Control_GetJob_FullMethodName            = "/onair.v1.Control/GetJob"
+	Control_ListJobs_FullMethodName          = "/onair.v1.Control/ListJobs"
+	Control_CancelJob_FullMethodName         = "/onair.v1.Control/CancelJob"
+	Control_WatchJobs_FullMethodName         = "/onair.v1.Control/WatchJobs"
 )
 
 // ControlClient is the client API for Control service.
@@ -102,6 +108,19 @@ type ControlClient interface {
 	// checked against the plugin's schema first, every error at once; a
 	// refused change changes nothing. Saved.
 	SetPluginParams(ctx context.Context, in *PluginParamsRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SaveReplay queues the replay buffer's save and answers at once with
+	// the job; the master writes the file within moments.
+	SaveReplay(ctx context.Context, in *ReplayRequest, opts ...grpc.CallOption) (*Job, error)
+	// SubmitJob checks a job's parameters (refusing bad ones with the reason)
+	// and queues it in the durable job database.
+	SubmitJob(ctx context.Context, in *JobRequest, opts ...grpc.CallOption) (*Job, error)
+	GetJob(ctx context.Context, in *JobID, opts ...grpc.CallOption) (*Job, error)
+	ListJobs(ctx context.Context, in *JobListRequest, opts ...grpc.CallOption) (*JobList, error)
+	// CancelJob cancels a queued or running job; a running one is stopped
+	// and its temporary output removed.
+	CancelJob(ctx context.Context, in *JobID, opts ...grpc.CallOption) (*Job, error)
+	// WatchJobs streams every job's changes (state, progress) from now on.
+	WatchJobs(ctx context.Context, in *Empty, opts ...grpc.CallOption) (Control_WatchJobsClient, error)
 }
 
 type controlClient struct {
@@ -333,6 +352,83 @@ func (c *controlClient) SetPluginParams(ctx context.Context, in *PluginParamsReq
 	return out, nil
 }
 
+func (c *controlClient) SaveReplay(ctx context.Context, in *ReplayRequest, opts ...grpc.CallOption) (*Job, error) {
+	out := new(Job)
+	err := c.cc.Invoke(ctx, Control_SaveReplay_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SubmitJob(ctx context.Context, in *JobRequest, opts ...grpc.CallOption) (*Job, error) {
+	out := new(Job)
+	err := c.cc.Invoke(ctx, Control_SubmitJob_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) GetJob(ctx context.Context, in *JobID, opts ...grpc.CallOption) (*Job, error) {
+	out := new(Job)
+	err := c.cc.Invoke(ctx, Control_GetJob_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) ListJobs(ctx context.Context, in *JobListRequest, opts ...grpc.CallOption) (*JobList, error) {
+	out := new(JobList)
+	err := c.cc.Invoke(ctx, Control_ListJobs_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) CancelJob(ctx context.Context, in *JobID, opts ...grpc.CallOption) (*Job, error) {
+	out := new(Job)
+	err := c.cc.Invoke(ctx, Control_CancelJob_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) WatchJobs(ctx context.Context, in *Empty, opts ...grpc.CallOption) (Control_WatchJobsClient, error) {
+	stream, err := c.cc.NewStream(ctx, &Control_ServiceDesc.Streams[1], Control_WatchJobs_FullMethodName, opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &controlWatchJobsClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type Control_WatchJobsClient interface {
+	Recv() (*Job, error)
+	grpc.ClientStream
+}
+
+type controlWatchJobsClient struct {
+	grpc.ClientStream
+}
+
+func (x *controlWatchJobsClient) Recv() (*Job, error) {
+	m := new(Job)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -392,6 +488,19 @@ type ControlServer interface {
 	// checked against the plugin's schema first, every error at once; a
 	// refused change changes nothing. Saved.
 	SetPluginParams(context.Context, *PluginParamsRequest) (*MasterStatus, error)
+	// SaveReplay queues the replay buffer's save and answers at once with
+	// the job; the master writes the file within moments.
+	SaveReplay(context.Context, *ReplayRequest) (*Job, error)
+	// SubmitJob checks a job's parameters (refusing bad ones with the reason)
+	// and queues it in the durable job database.
+	SubmitJob(context.Context, *JobRequest) (*Job, error)
+	GetJob(context.Context, *JobID) (*Job, error)
+	ListJobs(context.Context, *JobListRequest) (*JobList, error)
+	// CancelJob cancels a queued or running job; a running one is stopped
+	// and its temporary output removed.
+	CancelJob(context.Context, *JobID) (*Job, error)
+	// WatchJobs streams every job's changes (state, progress) from now on.
+	WatchJobs(*Empty, Control_WatchJobsServer) error
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -464,6 +573,24 @@ func (UnimplementedControlServer) RestartPlugin(context.Context, *PluginRequest)
 }
 func (UnimplementedControlServer) SetPluginParams(context.Context, *PluginParamsRequest) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetPluginParams not implemented")
+}
+func (UnimplementedControlServer) SaveReplay(context.Context, *ReplayRequest) (*Job, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SaveReplay not implemented")
+}
+func (UnimplementedControlServer) SubmitJob(context.Context, *JobRequest) (*Job, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SubmitJob not implemented")
+}
+func (UnimplementedControlServer) GetJob(context.Context, *JobID) (*Job, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetJob not implemented")
+}
+func (UnimplementedControlServer) ListJobs(context.Context, *JobListRequest) (*JobList, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListJobs not implemented")
+}
+func (UnimplementedControlServer) CancelJob(context.Context, *JobID) (*Job, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CancelJob not implemented")
+}
+func (UnimplementedControlServer) WatchJobs(*Empty, Control_WatchJobsServer) error {
+	return status.Errorf(codes.Unimplemented, "method WatchJobs not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -877,6 +1004,117 @@ func _Control_SetPluginParams_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_SaveReplay_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SaveReplay(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SaveReplay_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SaveReplay(ctx, req.(*ReplayRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SubmitJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SubmitJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SubmitJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SubmitJob(ctx, req.(*JobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_GetJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JobID)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).GetJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_GetJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).GetJob(ctx, req.(*JobID))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_ListJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JobListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).ListJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_ListJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).ListJobs(ctx, req.(*JobListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_CancelJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JobID)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).CancelJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_CancelJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).CancelJob(ctx, req.(*JobID))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_WatchJobs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(Empty)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ControlServer).WatchJobs(m, &controlWatchJobsServer{stream})
+}
+
+type Control_WatchJobsServer interface {
+	Send(*Job) error
+	grpc.ServerStream
+}
+
+type controlWatchJobsServer struct {
+	grpc.ServerStream
+}
+
+func (x *controlWatchJobsServer) Send(m *Job) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -968,11 +1206,36 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "SetPluginParams",
 			Handler:    _Control_SetPluginParams_Handler,
 		},
+		{
+			MethodName: "SaveReplay",
+			Handler:    _Control_SaveReplay_Handler,
+		},
+		{
+			MethodName: "SubmitJob",
+			Handler:    _Control_SubmitJob_Handler,
+		},
+		{
+			MethodName: "GetJob",
+			Handler:    _Control_GetJob_Handler,
+		},
+		{
+			MethodName: "ListJobs",
+			Handler:    _Control_ListJobs_Handler,
+		},
+		{
+			MethodName: "CancelJob",
+			Handler:    _Control_CancelJob_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "WatchEvents",
 			Handler:       _Control_WatchEvents_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchJobs",
+			Handler:       _Control_WatchJobs_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -1,0 +1,72 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// PartSuffix marks an output still being written. A job writes to
+// TempPath(out) and renames it to out only when complete, so a file under
+// its final name is always whole.
+const PartSuffix = ".part"
+
+// TempPath is where the output bound for final is written until complete:
+// a hidden name beside it, so the rename stays on one file system.
+func TempPath(final string) string {
+	return filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+PartSuffix)
+}
+
+// IsTemp reports whether name is an output still being written.
+func IsTemp(name string) bool {
+	b := filepath.Base(name)
+	return strings.HasPrefix(b, ".") && strings.HasSuffix(b, PartSuffix)
+}
+
+// ErrDiskFull says the disk had too little room for an output.
+var ErrDiskFull = errors.New("not enough free disk space")
+
+// CheckSpace refuses an output of about need bytes in dir's file system
+// when less is free, saying how much each is.
+func CheckSpace(dir string, need int64) error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("checking free space in %s: %w", dir, err)
+	}
+	if free := int64(st.Bavail) * st.Bsize; free < need {
+		return fmt.Errorf("%w in %s: %d MiB free, the output needs about %d MiB", ErrDiskFull, dir, free>>20, (need+1<<20-1)>>20)
+	}
+	return nil
+}
+
+// WriteAtomic creates final through write: the data goes to TempPath(final),
+// is synced and renamed. On any error the temporary file is removed and
+// final is untouched. A full disk reads as ErrDiskFull.
+func WriteAtomic(final string, write func(f *os.File) error) error {
+	tmp := TempPath(final)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", final, err)
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			err = fmt.Errorf("%w: %w", ErrDiskFull, err)
+		}
+		return fmt.Errorf("writing %s: %w", final, err)
+	}
+	return nil
+}
