@@ -56,6 +56,8 @@ func run(args []string) error {
 	fs.BoolVar(&cfg.Control.TLS, "tls", cfg.Control.TLS, "serve the Control API over TLS (required off loopback)")
 	fs.StringVar(&cfg.Monitor.Listen, "monitor", cfg.Monitor.Listen, "RTSP monitor address (host:port; port 0 picks a free one)")
 	fs.StringVar(&cfg.RTMPServer.Listen, "rtmp-listen", cfg.RTMPServer.Listen, "embedded RTMP server address (\"\" turns it off)")
+	fs.StringVar(&cfg.ObsWebSocket.Listen, "obs-websocket", cfg.ObsWebSocket.Listen, "obs-websocket v5 server for stream decks and bots: PORT (loopback) or HOST:PORT; off when empty")
+	fs.StringVar(&cfg.Metrics.Listen, "metrics", cfg.Metrics.Listen, "Prometheus /metrics: PORT (loopback) or HOST:PORT; off when empty")
 	var dests destFlag
 	fs.Var(&dests, "dest", "destination rtmp:// or rtmps:// URL, with the stream key last or from -dest-key-file (repeatable; replaces the config file's list)")
 	fs.Var(destKeyFlag{&dests}, "dest-key-file", "file holding the stream key of the -dest before it (- for stdin), which keeps the key out of ps")
@@ -148,6 +150,13 @@ func run(args []string) error {
 		}
 	}()
 	defer srv.Stop()
+	if addr := cfg.ObsWebSocket.Addr(); addr != "" {
+		stop, err := serveObsWebSocket(addr, dir, m, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if err := control.WriteEndpoint(dir, endpoint); err != nil {
 		log.Warn("cannot record the control endpoint for local clients", "err", err)
 	}
