@@ -92,7 +92,8 @@ FUZZ_TARGETS := \
 	internal/output/rtmpwire:FuzzCheckAMF0 \
 	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
-	internal/pluginhost:FuzzParseManifest:20000x
+	internal/pluginhost:FuzzParseManifest:20000x \
+	internal/obsws:FuzzDecode
 
 fuzz: deps
 	@failed=; for t in $(FUZZ_TARGETS); do \
