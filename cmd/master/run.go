@@ -19,6 +19,7 @@ import (
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/display"
 	"github.com/onair-studio/onair/internal/master"
+	"github.com/onair-studio/onair/internal/metrics"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub/pb"
@@ -156,6 +157,14 @@ func run(args []string) error {
 			return err
 		}
 		defer stop()
+	}
+	if addr := cfg.Metrics.Addr(); addr != "" {
+		mln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		defer metrics.Serve(mln, m)()
+		log.Info("Prometheus metrics", "url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	if err := control.WriteEndpoint(dir, endpoint); err != nil {
 		log.Warn("cannot record the control endpoint for local clients", "err", err)
