@@ -18,6 +18,7 @@ import (
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/display"
+	"github.com/onair-studio/onair/internal/logfmt"
 	"github.com/onair-studio/onair/internal/master"
 	"github.com/onair-studio/onair/internal/metrics"
 	"github.com/onair-studio/onair/internal/output"
@@ -75,6 +76,7 @@ func run(args []string) error {
 	fs.IntVar(&cfg.Encoder.BitrateKbps, "bitrate", cfg.Encoder.BitrateKbps, "video bitrate in kbit/s")
 	fs.StringVar(&cfg.Encoder.Backend, "backend", cfg.Encoder.Backend, "H.264 encoder: "+strings.Join(config.Backends, "|"))
 	fs.StringVar(&cfg.Encoder.Preset, "preset", cfg.Encoder.Preset, "encoder preset")
+	logFormat := fs.String("log-format", "human", "log lines on stderr: "+strings.Join(logfmt.Formats, "|")+" (json for log shippers)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -88,6 +90,9 @@ func run(args []string) error {
 		return usageError{err}
 	}
 	if err := control.CheckListen(cfg.Control.Listen, cfg.Control.TLS); err != nil {
+		return usageError{err}
+	}
+	if _, err := logfmt.New(io.Discard, *logFormat, false); err != nil {
 		return usageError{err}
 	}
 	if *attachAddr != "" {
@@ -113,7 +118,14 @@ func run(args []string) error {
 
 	logs := master.NewLogBus()
 	logOut := io.MultiWriter(os.Stderr, logs)
-	log := slog.New(slog.NewTextHandler(logOut, nil))
+	// The terminal gets the chosen format; the window's log view always
+	// gets lines people read.
+	termLog, err := logfmt.New(os.Stderr, *logFormat, logfmt.IsTerminal(os.Stderr.Fd()))
+	if err != nil {
+		return usageError{err}
+	}
+	viewLog, _ := logfmt.New(logs, "human", false)
+	log := slog.New(logfmt.Fanout(termLog, viewLog))
 	token, err := control.LoadOrCreateToken(dir)
 	if err != nil {
 		return err
