@@ -31,10 +31,14 @@ type usageError struct{ error }
 
 func exitCode(err error) int {
 	var u usageError
-	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
-		return 2
+	var unreachable unreachableError
+	switch {
+	case errors.As(err, &u) || errors.Is(err, flag.ErrHelp):
+		return exitUsage
+	case errors.As(err, &unreachable):
+		return exitUnreachable
 	}
-	return 1
+	return exitRefused
 }
 
 // run is the master itself.
