@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -201,6 +202,10 @@ func (ss *session) run() {
 			if errors.As(err, &ne) && ne.Timeout() && !ss.identified.Load() {
 				ss.close(int(obsws.CloseNotIdentified), "not identified within "+ss.srv.opts.AuthTimeout.String())
 			}
+			if errors.Is(err, websocket.ErrReadLimit) {
+				ss.srv.opts.Log.Info("obs-websocket client dropped", "client", ss.conn.RemoteAddr().String(), "why", "message over 1 MiB")
+				ss.linger()
+			}
 			ss.stop()
 			return
 		}
@@ -338,6 +343,19 @@ func (ss *session) close(code int, reason string) {
 		reason = reason[:120]
 	}
 	_ = ss.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+}
+
+// linger reads and drops what the client is still sending before the
+// connection closes: closed with unread data, the connection would be
+// reset and the client would lose the close frame that says why.
+func (ss *session) linger() {
+	tcp, ok := ss.conn.NetConn().(*net.TCPConn)
+	if !ok {
+		return
+	}
+	_ = tcp.CloseWrite()
+	_ = tcp.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, _ = io.Copy(io.Discard, io.LimitReader(tcp, 4*maxMessage))
 }
 
 // stop ends the session: the reader's connection and the writer.
