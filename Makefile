@@ -96,6 +96,7 @@ FUZZ_TARGETS := \
 	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
 	internal/jobs:FuzzParseParams \
+	internal/obsws:FuzzDecode \
 	internal/pluginhost:FuzzParseManifest:20000x
 
 fuzz: deps

@@ -20,7 +20,8 @@ import (
 	"github.com/onair-studio/onair/stub/pb"
 )
 
-const ctlUsage = `usage: master ctl [-addr HOST:PORT] [-token-file FILE] [-fingerprint SHA256] COMMAND
+const ctlUsage = `usage: master ctl [--addr HOST:PORT] [--token-file FILE] [--fingerprint SHA256] COMMAND
+       master ctl COMMAND --help   (or: master ctl help COMMAND)
 
 commands:
   status [-json]     the master and each child
@@ -57,23 +58,36 @@ On the master's own machine -addr, the token and -fingerprint are found in
 the config directory. From another machine pass -addr and -fingerprint, and
 the token with -token-file or $ONAIR_TOKEN (never as an argument, which
 every user can read in ps); this machine's token goes only to its own master.
+
+Exit status: 0 done, 1 refused (the master said why), 2 usage error,
+3 no master could be reached.
 `
 
 // ctl is the attach-mode client: it talks to a running master.
 func ctl(args []string) error {
 	fs := flag.NewFlagSet("master ctl", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), ctlUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), ctlUsage+"\nflags:\n"); printFlags(fs) }
 	addr := fs.String("addr", "", "master's Control API address (default: the local master's)")
 	token := fs.String("token", "", "Control API token; every user on this machine can read it in ps: prefer -token-file or $ONAIR_TOKEN")
 	tokenFile := fs.String("token-file", "", "file holding the Control API token, - for stdin (default: $ONAIR_TOKEN, or the local master's)")
 	fingerprint := fs.String("fingerprint", "", "SHA-256 fingerprint of the master's TLS certificate (enables TLS)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the master")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // asked for: the usage is printed
+	} else if err != nil {
 		return usageError{err}
+	}
+	if fs.NArg() == 1 && fs.Arg(0) == "help" {
+		fs.SetOutput(os.Stdout)
+		fs.Usage()
+		return nil
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return usageError{errors.New("ctl: no command")}
+	}
+	if done, err := ctlHelp(fs.Args(), os.Stdout); done {
+		return err
 	}
 	if *token != "" && *tokenFile != "" {
 		return usageError{errors.New("ctl: give -token or -token-file, not both")}
@@ -88,7 +102,7 @@ func ctl(args []string) error {
 		*token = os.Getenv("ONAIR_TOKEN")
 	}
 	if err := resolveEndpoint(addr, token, fingerprint); err != nil {
-		return err
+		return unreachableError{err}
 	}
 	client, conn, err := control.Dial(*addr, *token, *fingerprint)
 	if err != nil {
@@ -102,7 +116,7 @@ func ctl(args []string) error {
 		ctx, cancelTimeout = context.WithTimeout(ctx, *timeout)
 		defer cancelTimeout()
 	}
-	return ctlCommand(ctx, client, fs.Args(), os.Stdout)
+	return asUnreachable(ctlCommand(ctx, client, fs.Args(), os.Stdout))
 }
 
 // resolveEndpoint fills what was not given from the local master's files.

@@ -21,6 +21,8 @@ func main() {
 		err = attachStudio(exeDir(), os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "plugin":
 		err = pluginCmd(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "completion":
+		err = completion(os.Args[2:], os.Stdout)
 	case len(os.Args) > 1 && os.Args[1] == "serve-rtmp":
 		err = serveRTMP(os.Args[2:])
 	default:

@@ -18,7 +18,9 @@ import (
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/display"
+	"github.com/onair-studio/onair/internal/logfmt"
 	"github.com/onair-studio/onair/internal/master"
+	"github.com/onair-studio/onair/internal/metrics"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub/pb"
@@ -29,10 +31,14 @@ type usageError struct{ error }
 
 func exitCode(err error) int {
 	var u usageError
-	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
-		return 2
+	var unreachable unreachableError
+	switch {
+	case errors.As(err, &u) || errors.Is(err, flag.ErrHelp):
+		return exitUsage
+	case errors.As(err, &unreachable):
+		return exitUnreachable
 	}
-	return 1
+	return exitRefused
 }
 
 // run is the master itself.
@@ -56,6 +62,8 @@ func run(args []string) error {
 	fs.BoolVar(&cfg.Control.TLS, "tls", cfg.Control.TLS, "serve the Control API over TLS (required off loopback)")
 	fs.StringVar(&cfg.Monitor.Listen, "monitor", cfg.Monitor.Listen, "RTSP monitor address (host:port; port 0 picks a free one)")
 	fs.StringVar(&cfg.RTMPServer.Listen, "rtmp-listen", cfg.RTMPServer.Listen, "embedded RTMP server address (\"\" turns it off)")
+	fs.StringVar(&cfg.ObsWebSocket.Listen, "obs-websocket", cfg.ObsWebSocket.Listen, "obs-websocket v5 server for stream decks and bots: PORT (loopback) or HOST:PORT; off when empty")
+	fs.StringVar(&cfg.Metrics.Listen, "metrics", cfg.Metrics.Listen, "Prometheus /metrics: PORT (loopback) or HOST:PORT; off when empty")
 	var dests destFlag
 	fs.Var(&dests, "dest", "destination rtmp:// or rtmps:// URL, with the stream key last or from -dest-key-file (repeatable; replaces the config file's list)")
 	fs.Var(destKeyFlag{&dests}, "dest-key-file", "file holding the stream key of the -dest before it (- for stdin), which keeps the key out of ps")
@@ -72,6 +80,7 @@ func run(args []string) error {
 	fs.IntVar(&cfg.Encoder.BitrateKbps, "bitrate", cfg.Encoder.BitrateKbps, "video bitrate in kbit/s")
 	fs.StringVar(&cfg.Encoder.Backend, "backend", cfg.Encoder.Backend, "H.264 encoder: "+strings.Join(config.Backends, "|"))
 	fs.StringVar(&cfg.Encoder.Preset, "preset", cfg.Encoder.Preset, "encoder preset")
+	logFormat := fs.String("log-format", "human", "log lines on stderr: "+strings.Join(logfmt.Formats, "|")+" (json for log shippers)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -85,6 +94,9 @@ func run(args []string) error {
 		return usageError{err}
 	}
 	if err := control.CheckListen(cfg.Control.Listen, cfg.Control.TLS); err != nil {
+		return usageError{err}
+	}
+	if _, err := logfmt.New(io.Discard, *logFormat, false); err != nil {
 		return usageError{err}
 	}
 	if *attachAddr != "" {
@@ -110,7 +122,14 @@ func run(args []string) error {
 
 	logs := master.NewLogBus()
 	logOut := io.MultiWriter(os.Stderr, logs)
-	log := slog.New(slog.NewTextHandler(logOut, nil))
+	// The terminal gets the chosen format; the window's log view always
+	// gets lines people read.
+	termLog, err := logfmt.New(os.Stderr, *logFormat, logfmt.IsTerminal(os.Stderr.Fd()))
+	if err != nil {
+		return usageError{err}
+	}
+	viewLog, _ := logfmt.New(logs, "human", false)
+	log := slog.New(logfmt.Fanout(termLog, viewLog))
 	token, err := control.LoadOrCreateToken(dir)
 	if err != nil {
 		return err
@@ -148,6 +167,21 @@ func run(args []string) error {
 		}
 	}()
 	defer srv.Stop()
+	if addr := cfg.ObsWebSocket.Addr(); addr != "" {
+		stop, err := serveObsWebSocket(addr, dir, m, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if addr := cfg.Metrics.Addr(); addr != "" {
+		mln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		defer metrics.Serve(mln, m)()
+		log.Info("Prometheus metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	if err := control.WriteEndpoint(dir, endpoint); err != nil {
 		log.Warn("cannot record the control endpoint for local clients", "err", err)
 	}

@@ -61,6 +61,26 @@ type Config struct {
 	Slate Slate `yaml:"slate,omitempty"`
 	// Audio is the program's sound.
 	Audio Audio `yaml:"audio"`
+	// ObsWebSocket answers obs-websocket v5 tools (stream decks, bots).
+	ObsWebSocket OptIn `yaml:"obs_websocket,omitempty"`
+	// Metrics serves Prometheus metrics at /metrics.
+	Metrics OptIn `yaml:"metrics,omitempty"`
+}
+
+// OptIn is a listener that is off until its address is set. A bare port
+// ("4455" or ":4455") listens on loopback; name a host (0.0.0.0:4455) to
+// listen off it.
+type OptIn struct {
+	Listen string `yaml:"listen,omitempty"`
+}
+
+// Addr is the address to listen on, "" when off.
+func (o OptIn) Addr() string {
+	v := strings.TrimPrefix(o.Listen, ":")
+	if v != "" && !strings.Contains(v, ":") {
+		return "127.0.0.1:" + v
+	}
+	return o.Listen
 }
 
 // Audio is the program's sound: the sources mixed, the master volume and
@@ -392,6 +412,12 @@ func (c Config) check() []*Error {
 	hostPort("monitor.listen", c.Monitor.Listen)
 	if c.RTMPServer.Listen != "" {
 		hostPort("rtmp_server.listen", c.RTMPServer.Listen)
+	}
+	if a := c.ObsWebSocket.Addr(); a != "" {
+		hostPort("obs_websocket.listen", a)
+	}
+	if a := c.Metrics.Addr(); a != "" {
+		hostPort("metrics.listen", a)
 	}
 	oneOf("children", c.Children, ChildrenModes)
 	e := c.Encoder

@@ -53,6 +53,8 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 		{"bad source", "encoder:\n  source: screen:0:1,2\n", ":2: encoder.source: source \"screen:0:1,2\""},
 		{"bad address", "control:\n  listen: localhost\n", ":2: control.listen: \"localhost\" is not host:port"},
 		{"syntax", "encoder:\n  fps: 30\n   width: 2\n", ":3: "},
+		{"bad obs-websocket port", "obs_websocket:\n  listen: 99999\n", `:2: obs_websocket.listen: port "99999" is not a number`},
+		{"bad metrics address", "metrics:\n  listen: a:b:c\n", `:2: metrics.listen: "a:b:c" is not host:port`},
 		// A destination's name names its key file: ".." would be the parent
 		// directory.
 		{"dot-dot name", "destinations:\n  - {name: main, url: rtmp://a/live}\n  - {name: \"..\", url: rtmp://b/live}\n",
@@ -253,5 +255,15 @@ func TestSaveKeepsASymlink(t *testing.T) {
 	}
 	if c, err := Load(target); err != nil || c.Encoder.FPS != 60 {
 		t.Fatalf("target after saving: %+v, %v", c, err)
+	}
+}
+
+// An opt-in listener given a bare port listens on loopback only.
+func TestOptInBarePortIsLoopback(t *testing.T) {
+	for in, want := range map[string]string{"": "", "4455": "127.0.0.1:4455", ":4455": "127.0.0.1:4455",
+		"0.0.0.0:4455": "0.0.0.0:4455", "[::1]:9100": "[::1]:9100"} {
+		if got := (OptIn{Listen: in}).Addr(); got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
 	}
 }
