@@ -188,10 +188,11 @@ func (s *deviceSource) Status() Status {
 		return st
 	}
 	s.capMu.Lock()
-	quiet, any := time.Duration(0), false
-	if s.in != nil {
-		quiet, any = s.in.quiet()
+	if s.in == nil { // the stream just ended: the next status says why
+		s.capMu.Unlock()
+		return st
 	}
+	quiet, any := s.in.quiet()
 	s.capMu.Unlock()
 	switch {
 	case !any:

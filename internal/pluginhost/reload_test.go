@@ -36,7 +36,7 @@ func built(t *testing.T, name string) []byte {
 // A new binary and manifest entry for one plugin starts that plugin anew
 // without any call; the other plugin is not restarted although the
 // manifest was rewritten; a binary the manifest does not match is refused
-// with the checksum message.
+// with the checksum message while the build on air stays.
 func TestHotReload(t *testing.T) {
 	h := newHarness(t, "clock", "watermark")
 	h.configure(pspec("clock"), pspec("watermark"))
@@ -60,17 +60,23 @@ func TestHotReload(t *testing.T) {
 			wm.GetPid(), p.GetPid(), p.GetRestarts())
 	}
 
-	// A binary the manifest does not list is refused as before.
+	// A binary the manifest does not list is refused with the checksum
+	// message, and the build on air stays on air until it is approved.
+	onAir := h.plugin("clock")
 	installAtomic(t, h.dir, "clock", built(t, "clock"))
-	st := h.awaitPlugin("clock", "refused", 5*time.Second, func(p *pb.PluginState) bool { return p.GetState() == StateFailed })
-	if !strings.Contains(st.GetError(), "checksum mismatch: the file's sha256 is") {
-		t.Errorf("changed binary's error %q, want the checksum mismatch", st.GetError())
+	st := h.awaitPlugin("clock", "refused", 5*time.Second, func(p *pb.PluginState) bool {
+		return strings.Contains(p.GetError(), "checksum mismatch: the file's sha256 is")
+	})
+	if st.GetState() != StateRunning || st.GetPid() != onAir.GetPid() {
+		t.Errorf("the running build was stopped for a refused one: %v", st)
 	}
-	// Approving it brings it back.
+	// Approving it starts the new build.
 	if _, err := WriteManifest(h.dir); err != nil {
 		t.Fatal(err)
 	}
-	h.awaitRunning("clock")
+	h.awaitPlugin("clock", "the approved build running", 5*time.Second, func(p *pb.PluginState) bool {
+		return p.GetState() == StateRunning && p.GetPid() != onAir.GetPid() && p.GetError() == ""
+	})
 	if p := h.plugin("watermark"); p.GetPid() != wm.GetPid() || p.GetRestarts() != 0 {
 		t.Errorf("watermark restarted: %v", p)
 	}

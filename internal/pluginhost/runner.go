@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -171,11 +172,42 @@ func (r *runner) reloadIfChanged() {
 	if !changed {
 		return
 	}
-	r.log.Info("plugin binary or manifest changed on disk, starting it anew")
 	if state == StateRunning || state == StateLoading {
+		// A new build the manifest does not list yet (an install writes
+		// the binary, then its manifest line) is refused, and the build
+		// on air stays until the manifest approves the new one.
+		if why := unapproved(r.currentSpec().path); why != "" {
+			r.log.Warn("a new build on disk is refused; the running one stays", "why", why)
+			r.update(func(st *pb.PluginState) { st.Error = "new build refused, the previous one still runs: " + why })
+			return
+		}
+		r.log.Info("plugin binary or manifest changed on disk, starting it anew")
 		signal(r.restart)
 	}
 	signal(r.retry)
+}
+
+// unapproved says why the manifest does not approve the binary at path,
+// or "" when it does or when starting it will say what is wrong.
+func unapproved(path string) string {
+	m, err := ReadManifest(filepath.Dir(path))
+	if err != nil {
+		return ""
+	}
+	want, listed := m[filepath.Base(path)]
+	actual, err := HashFile(path)
+	if !listed || err != nil || bytes.Equal(actual, want) {
+		return ""
+	}
+	return mismatch(path, actual, want)
+}
+
+// mismatch is what a user reads when a binary's checksum is not the one
+// the manifest lists.
+func mismatch(path string, actual, want []byte) string {
+	dir := filepath.Dir(path)
+	return fmt.Sprintf("checksum mismatch: the file's sha256 is %x but %s lists %x; if you trust this "+
+		"binary, rewrite the manifest with 'pluginhost -write-manifest %s'", actual, ManifestName, want, dir)
 }
 
 // restartNow restarts the plugin at once, also out of backoff or failed.
@@ -651,7 +683,6 @@ func checkBinary(path string) error {
 // complete the handshake. Failures that another try cannot fix are
 // permanent.
 func startFailed(path string, want []byte, err error, cmd *exec.Cmd, tail *supervise.TailLines, started time.Time) ending {
-	dir := filepath.Dir(path)
 	permanent := func(format string, a ...any) ending { return permanentEnd(path, format, a...) }
 	said := strings.Join(tail.Last(), "\n")
 	exited0 := cmd.ProcessState != nil && cmd.ProcessState.Exited() && cmd.ProcessState.ExitCode() == 0
@@ -662,8 +693,7 @@ func startFailed(path string, want []byte, err error, cmd *exec.Cmd, tail *super
 		if herr != nil {
 			return permanent("checksum mismatch (and reading it failed: %v)", herr)
 		}
-		return permanent("checksum mismatch: the file's sha256 is %x but %s lists %x; if you trust this "+
-			"binary, rewrite the manifest with 'pluginhost -write-manifest %s'", actual, ManifestName, want, dir)
+		return permanent("%s", mismatch(path, actual, want))
 	case strings.Contains(msg, "incompatible API version"):
 		v := "another"
 		if m := protocolRE.FindStringSubmatch(msg); m != nil {
