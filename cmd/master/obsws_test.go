@@ -28,7 +28,8 @@ func startObsMaster(t *testing.T, extra ...string) (*testpeer.Master, *testpeer.
 	n := testpeer.StartNginx(t, testpeer.NginxOptions{})
 	args := append([]string{"-children", "encoder", "-source", "pattern", "-width", "320", "-height", "180",
 		"-dest", n.URL("live", "onair"), "-obs-websocket", "127.0.0.1:0"}, extra...)
-	m := startMaster(t, nil, args...)
+	// Replays go to the recordings folder under HOME.
+	m := startMaster(t, []string{"HOME=" + t.TempDir()}, args...)
 	addrRE := regexp.MustCompile(`obs-websocket v5 server running.*addr=(\S+)`)
 	var addr string
 	m.Await("obs-websocket listening", 10*time.Second, func() bool {
@@ -107,6 +108,15 @@ func TestObsWebSocketDrivesTheStudio(t *testing.T) {
 	m.Await("outputBytes rising", 10*time.Second, func() bool {
 		s, err := c.Stream.GetStreamStatus()
 		return err == nil && s.OutputActive && s.OutputBytes > first.OutputBytes && s.OutputTotalFrames > first.OutputTotalFrames
+	})
+
+	// The replay buffer saves the last seconds, as OBS's does.
+	if _, err := c.Outputs.SaveReplayBuffer(); err != nil {
+		t.Fatalf("SaveReplayBuffer while live: %v", err)
+	}
+	m.Await("the replay clip saved", 15*time.Second, func() bool {
+		out, err := m.Ctl("jobs")
+		return err == nil && strings.Contains(out, "replay") && strings.Contains(out, "done")
 	})
 
 	// One scene until the studio has scenes.

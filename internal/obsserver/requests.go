@@ -73,7 +73,7 @@ func init() {
 		"ToggleInputMute":             (*Server).toggleInputMute,
 		"GetInputVolume":              (*Server).getInputVolume,
 		"SetInputVolume":              (*Server).setInputVolume,
-		"SaveReplayBuffer":            replayBufferMissing,
+		"SaveReplayBuffer":            (*Server).saveReplayBuffer,
 	}
 }
 
@@ -379,8 +379,12 @@ func studioModeOff(*Server, context.Context, *session, json.RawMessage) (any, er
 	return nil, fail(obsws.StatusStudioModeNotActive, "OnAir has no studio mode (no preview scene)")
 }
 
-func replayBufferMissing(*Server, context.Context, *session, json.RawMessage) (any, error) {
-	return nil, fail(obsws.StatusInvalidResourceState, "Replay buffer is not available.")
+// saveReplayBuffer saves the master's replay buffer as `master ctl replay
+// save` does: the clip is taken at once and written as a job. A buffer
+// with nothing to save yet answers the protocol's 604, as OBS does.
+func (s *Server) saveReplayBuffer(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	_, err := s.opts.Control.SaveReplay(ctx, &pb.ReplayRequest{})
+	return nil, err
 }
 
 // oneOf is the value of a field given by name or by UUID; one is required.
