@@ -89,6 +89,7 @@ FUZZ_TARGETS := \
 	internal/output/rtmpwire:FuzzFixerArbitrary \
 	internal/output/rtmpwire:FuzzFixerWellFormed \
 	internal/output/rtmpwire:FuzzCheckAMF0 \
+	internal/rtmpserver:FuzzTSToFLV \
 	internal/output:FuzzParseSRT \
 	internal/output:FuzzParseWHIP \
 	internal/output:FuzzCheckAnswer \

@@ -56,6 +56,7 @@ func run(args []string) error {
 	fs.BoolVar(&cfg.Control.TLS, "tls", cfg.Control.TLS, "serve the Control API over TLS (required off loopback)")
 	fs.StringVar(&cfg.Monitor.Listen, "monitor", cfg.Monitor.Listen, "RTSP monitor address (host:port; port 0 picks a free one)")
 	fs.StringVar(&cfg.RTMPServer.Listen, "rtmp-listen", cfg.RTMPServer.Listen, "embedded RTMP server address (\"\" turns it off)")
+	fs.StringVar(&cfg.RTMPServer.SRTListen, "srt-listen", cfg.RTMPServer.SRTListen, "UDP address where the embedded server also takes SRT publishers, streamid = its stream key (\"\" takes none)")
 	var dests destFlag
 	fs.Var(&dests, "dest", "destination rtmp:// or rtmps:// URL, with the stream key last or from -dest-key-file (repeatable; replaces the config file's list)")
 	fs.Var(destKeyFlag{&dests}, "dest-key-file", "file holding the stream key of the -dest before it (- for stdin), which keeps the key out of ps")

@@ -187,6 +187,9 @@ type Rendition struct {
 // RTMPServer is the embedded RTMP live server. An empty Listen turns it off.
 type RTMPServer struct {
 	Listen string `yaml:"listen"`
+	// SRTListen (UDP host:port) also takes publishers over SRT, the stream
+	// key as their streamid; empty (the default) takes none.
+	SRTListen string `yaml:"srt_listen,omitempty"`
 }
 
 // Encoder is the program's video settings.
@@ -392,6 +395,9 @@ func (c Config) check() []*Error {
 	hostPort("monitor.listen", c.Monitor.Listen)
 	if c.RTMPServer.Listen != "" {
 		hostPort("rtmp_server.listen", c.RTMPServer.Listen)
+	}
+	if c.RTMPServer.SRTListen != "" {
+		hostPort("rtmp_server.srt_listen", c.RTMPServer.SRTListen)
 	}
 	oneOf("children", c.Children, ChildrenModes)
 	e := c.Encoder
