@@ -398,6 +398,9 @@ func (c Config) check() []*Error {
 	}
 	if c.RTMPServer.SRTListen != "" {
 		hostPort("rtmp_server.srt_listen", c.RTMPServer.SRTListen)
+		if c.RTMPServer.Listen == "" {
+			bad("rtmp_server.srt_listen", "needs rtmp_server.listen: players watch SRT publishers over RTMP")
+		}
 	}
 	oneOf("children", c.Children, ChildrenModes)
 	e := c.Encoder
