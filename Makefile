@@ -7,7 +7,7 @@ BIN      := bin
 APT_PACKAGES := pkg-config libavcodec-dev libavutil-dev libyuv-dev \
 	libavdevice-dev libavformat-dev libswresample-dev pulseaudio pulseaudio-utils \
 	ffmpeg nginx libnginx-mod-rtmp xvfb x11-utils xdotool imagemagick \
-	libgl1-mesa-dev xorg-dev
+	libgl1-mesa-dev xorg-dev iproute2
 # Pinned code generators for `make proto` (the proxy refuses @latest here).
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.3.0
@@ -90,6 +90,7 @@ FUZZ_TARGETS := \
 	internal/output/rtmpwire:FuzzFixerArbitrary \
 	internal/output/rtmpwire:FuzzFixerWellFormed \
 	internal/output/rtmpwire:FuzzCheckAMF0 \
+	internal/rtmpserver:FuzzTSToFLV \
 	internal/output:FuzzParseSRT \
 	internal/output:FuzzParseWHIP \
 	internal/output:FuzzCheckAnswer \

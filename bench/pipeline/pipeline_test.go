@@ -405,48 +405,60 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 
 // viewerLatencies plays url with ffmpeg, copying the H.264 stream to this
 // process, and returns now minus the capture time of each of the first n
-// stamped frames as their bytes arrive.
-func viewerLatencies(b *testing.B, url string, n int) []time.Duration {
+// stamped frames as their bytes arrive. input holds ffmpeg options for the
+// input (such as -f mpegts for an SRT listener).
+func viewerLatencies(b *testing.B, url string, n int, input ...string) []time.Duration {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	viewer := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-fflags", "nobuffer", "-probesize", "32",
-		"-analyzeduration", "0", "-rw_timeout", "5000000", "-i", url, "-c", "copy", "-f", "h264", "-")
+	args := append([]string{"-v", "error", "-fflags", "nobuffer", "-probesize", "32",
+		"-analyzeduration", "0", "-rw_timeout", "5000000"}, input...)
+	viewer := exec.CommandContext(ctx, "ffmpeg", append(args, "-i", url, "-c", "copy", "-f", "h264", "-")...)
 	out, err := viewer.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
+	var stderr testpeer.SyncBuffer
+	viewer.Stderr = &stderr
 	if err := viewer.Start(); err != nil {
 		b.Fatal(err)
 	}
 	defer func() { cancel(); _ = viewer.Wait() }()
 
-	// Each access unit carries one capture-time SEI: find SEI NAL units as
-	// bytes arrive and read their stamps.
-	var lat []time.Duration
-	var buf []byte
+	var stamps stampScanner
 	chunk := make([]byte, 64<<10)
-	sei := []byte{0, 0, 1, 6}
-	for len(lat) < n {
+	for len(stamps.lat) < n {
 		k, err := out.Read(chunk)
 		if err != nil {
-			b.Fatalf("viewer: %v", err)
+			_ = viewer.Wait()
+			b.Fatalf("viewer: %v: %s", err, stderr.String())
 		}
-		now := time.Now()
-		buf = append(buf, chunk[:k]...)
-		for {
-			i := bytes.Index(buf, sei)
-			if i < 0 {
-				break
-			}
-			j := bytes.Index(buf[i+4:], []byte{0, 0, 1})
-			if j < 0 {
-				break
-			}
-			if t, ok := codec.ParseCaptureTimeAnnexB(buf[i : i+4+j]); ok {
-				lat = append(lat, now.Sub(t))
-			}
-			buf = buf[i+4+j:]
-		}
+		stamps.feed(chunk[:k], time.Now())
 	}
-	return lat
+	return stamps.lat
+}
+
+// stampScanner reads the capture-time SEI of each access unit in an
+// Annex-B stream as its bytes arrive.
+type stampScanner struct {
+	buf []byte
+	lat []time.Duration // arrival minus capture time, per stamped frame
+}
+
+func (s *stampScanner) feed(p []byte, now time.Time) {
+	s.buf = append(s.buf, p...)
+	sei := []byte{0, 0, 1, 6}
+	for {
+		i := bytes.Index(s.buf, sei)
+		if i < 0 {
+			return
+		}
+		j := bytes.Index(s.buf[i+4:], []byte{0, 0, 1})
+		if j < 0 {
+			return
+		}
+		if t, ok := codec.ParseCaptureTimeAnnexB(s.buf[i : i+4+j]); ok {
+			s.lat = append(s.lat, now.Sub(t))
+		}
+		s.buf = s.buf[i+4+j:]
+	}
 }

@@ -223,3 +223,31 @@ func TestServeRTMPAlone(t *testing.T) {
 	}
 	checkDecoded(t, r.WaitFrames(90, 3*time.Second, 20*time.Second), 30, 640, 360)
 }
+
+// With -srt-listen, a second machine publishes picture and sound over SRT
+// (streamid = the key) and a player watches the same play URL over RTMP.
+func TestServeRTMPAloneSRTPublisher(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	srtAddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
+	p := startProcess(t, filepath.Join(binDir, "master"), append(os.Environ(), "XDG_CONFIG_HOME="+home),
+		"serve-rtmp", "-listen", "127.0.0.1:0", "-srt-listen", srtAddr)
+	out := p.out
+	playLine := regexp.MustCompile(`Watch with:\s+ffplay (\S+)`)
+	var play string
+	testpeer.Await(t, 10*time.Second, "serve-rtmp ready", func() bool {
+		m := playLine.FindStringSubmatch(out.String())
+		if m != nil {
+			play = m[1]
+		}
+		return m != nil && strings.Contains(out.String(), "accepting SRT publishers")
+	})
+	key := strings.TrimSpace(readFile(t, filepath.Join(home, "onair", "stream-key")))
+	r := testpeer.StartReader(t, play, testpeer.ReaderOptions{})
+	testpeer.Await(t, 10*time.Second, "player connected", func() bool { return strings.Contains(out.String(), "player joined") })
+	testpeer.PublishSRT(t, "srt://"+srtAddr+"?streamid="+key, 4)
+	checkDecoded(t, r.WaitFrames(90, 3*time.Second, 20*time.Second), 30, 640, 360)
+	if strings.Contains(out.String(), key) {
+		t.Fatal("the stream key appears in the log")
+	}
+}

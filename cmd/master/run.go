@@ -64,6 +64,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.RTMPServer.Listen, "rtmp-listen", cfg.RTMPServer.Listen, "embedded RTMP server address (\"\" turns it off)")
 	fs.StringVar(&cfg.ObsWebSocket.Listen, "obs-websocket", cfg.ObsWebSocket.Listen, "obs-websocket v5 server for stream decks and bots: PORT (loopback) or HOST:PORT; off when empty")
 	fs.StringVar(&cfg.Metrics.Listen, "metrics", cfg.Metrics.Listen, "Prometheus /metrics: PORT (loopback) or HOST:PORT; off when empty")
+	fs.StringVar(&cfg.RTMPServer.SRTListen, "srt-listen", cfg.RTMPServer.SRTListen, "UDP address where the embedded server also takes SRT publishers, streamid = its stream key (\"\" takes none)")
 	var dests destFlag
 	fs.Var(&dests, "dest", "destination rtmp:// or rtmps:// URL, with the stream key last or from -dest-key-file (repeatable; replaces the config file's list)")
 	fs.Var(destKeyFlag{&dests}, "dest-key-file", "file holding the stream key of the -dest before it (- for stdin), which keeps the key out of ps")

@@ -21,6 +21,7 @@ func serveRTMP(args []string) error {
 	}
 	fs := flag.NewFlagSet("master serve-rtmp", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:1935", "address to serve RTMP on")
+	srtListen := fs.String("srt-listen", "", "UDP address to also take SRT publishers on (streamid = the stream key)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -33,6 +34,12 @@ func serveRTMP(args []string) error {
 		return err
 	}
 	defer srv.Close()
+	if *srtListen != "" {
+		if err := srv.ListenSRT(*srtListen); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "\nSRT publishers: srt://%s?streamid=KEY (the same key)\n", *srtListen)
+	}
 	fmt.Fprintf(os.Stderr, "\nRTMP live server on %s\nPublish to:  %s   (the key is in %s)\nWatch with:  ffplay %s\n\n",
 		*listen, srv.MaskedPublishURL(), srv.KeyFile(), srv.PlayURL())
 	<-sig

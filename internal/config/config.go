@@ -207,6 +207,9 @@ type Rendition struct {
 // RTMPServer is the embedded RTMP live server. An empty Listen turns it off.
 type RTMPServer struct {
 	Listen string `yaml:"listen"`
+	// SRTListen (UDP host:port) also takes publishers over SRT, the stream
+	// key as their streamid; empty (the default) takes none.
+	SRTListen string `yaml:"srt_listen,omitempty"`
 }
 
 // Encoder is the program's video settings.
@@ -418,6 +421,12 @@ func (c Config) check() []*Error {
 	}
 	if a := c.Metrics.Addr(); a != "" {
 		hostPort("metrics.listen", a)
+	}
+	if c.RTMPServer.SRTListen != "" {
+		hostPort("rtmp_server.srt_listen", c.RTMPServer.SRTListen)
+		if c.RTMPServer.Listen == "" {
+			bad("rtmp_server.srt_listen", "needs rtmp_server.listen: players watch SRT publishers over RTMP")
+		}
 	}
 	oneOf("children", c.Children, ChildrenModes)
 	e := c.Encoder

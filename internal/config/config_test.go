@@ -52,6 +52,8 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 		{"bad enum", "children: both\n", `:1: children: "both" is not one of all, encoder, plugins`},
 		{"bad source", "encoder:\n  source: screen:0:1,2\n", ":2: encoder.source: source \"screen:0:1,2\""},
 		{"bad address", "control:\n  listen: localhost\n", ":2: control.listen: \"localhost\" is not host:port"},
+		{"SRT without RTMP", "rtmp_server:\n  listen: \"\"\n  srt_listen: 127.0.0.1:9000\n", ":3: rtmp_server.srt_listen: needs rtmp_server.listen"},
+		{"bad SRT address", "rtmp_server:\n  srt_listen: 9000\n", ":2: rtmp_server.srt_listen: \"9000\" is not host:port"},
 		{"syntax", "encoder:\n  fps: 30\n   width: 2\n", ":3: "},
 		{"bad obs-websocket port", "obs_websocket:\n  listen: 99999\n", `:2: obs_websocket.listen: port "99999" is not a number`},
 		{"bad metrics address", "metrics:\n  listen: a:b:c\n", `:2: metrics.listen: "a:b:c" is not host:port`},

@@ -7,6 +7,8 @@ import (
 	"net"
 	"path/filepath"
 
+	srt "github.com/datarhei/gosrt"
+
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/rtmpserver"
@@ -29,6 +31,7 @@ type RTMPServer struct {
 	key     string
 	keyFile string
 	served  chan error
+	srt     chan error // ServeSRT's end, once it serves SRT
 }
 
 // StartRTMPServer serves RTMP on listen, with the stream key kept in
@@ -72,10 +75,27 @@ func (e *RTMPServer) PlayURL() string {
 	return fmt.Sprintf("rtmp://%s/%s/%s", e.addr, rtmpApp, playName)
 }
 
+// ListenSRT also takes publishers over SRT on listen (UDP host:port), the
+// stream key as their streamid; players watch them at PlayURL as usual.
+func (e *RTMPServer) ListenSRT(listen string) error {
+	ln, err := srt.Listen("srt", listen, srt.DefaultConfig())
+	if err != nil {
+		return fmt.Errorf("embedded server's SRT listener: %w (set rtmp_server.srt_listen, or -srt-listen \"\" to turn it off)", err)
+	}
+	e.srt = make(chan error, 1)
+	go func() { e.srt <- e.srv.ServeSRT(ln) }()
+	return nil
+}
+
 // Close stops serving.
 func (e *RTMPServer) Close() {
 	e.srv.Close()
 	if err := <-e.served; err != nil && !errors.Is(err, rtmpserver.ErrServerClosed) {
 		slog.Default().Warn("embedded RTMP server", "err", err)
+	}
+	if e.srt != nil {
+		if err := <-e.srt; err != nil && !errors.Is(err, rtmpserver.ErrServerClosed) {
+			slog.Default().Warn("embedded server's SRT listener", "err", err)
+		}
 	}
 }

@@ -169,6 +169,11 @@ func Start(opts Options) (*Master, error) {
 		if m.rtmp, err = StartRTMPServer(cfg.RTMPServer.Listen, opts.ConfigDir, opts.Log); err != nil {
 			return fail(err)
 		}
+		if cfg.RTMPServer.SRTListen != "" {
+			if err := m.rtmp.ListenSRT(cfg.RTMPServer.SRTListen); err != nil {
+				return fail(err)
+			}
+		}
 		if len(dests) == 0 {
 			dests = []config.Destination{{URL: m.rtmp.publishURL()}}
 		}

@@ -29,6 +29,9 @@ type handler struct {
 
 var _ rtmp.Handler = (*handler)(nil)
 
+func (h *handler) kick()              { h.c.Close() }
+func (h *handler) remoteAddr() string { return h.c.remote }
+
 func (h *handler) OnServe(rc *rtmp.Conn) {
 	h.rc = rc
 	// Nothing has been written yet, so the chunk writer goroutine cannot be
@@ -62,8 +65,8 @@ func (h *handler) OnPublish(_ *rtmp.StreamContext, _ uint32, cmd *message.NetStr
 	if old := h.srv.stream.setPublisher(h); old != nil {
 		// The same key again: most likely our own publisher reconnecting
 		// before the server noticed the old connection died.
-		h.srv.log.Info("rtmp server: new publisher replaces the old one", "old", old.c.remote, "new", h.c.remote)
-		old.c.Close()
+		h.srv.log.Info("rtmp server: new publisher replaces the old one", "old", old.remoteAddr(), "new", h.c.remote)
+		old.kick()
 	}
 	h.srv.publishes.Add(1)
 	h.srv.log.Info("rtmp server: publishing", "remote", h.c.remote, "stream", h.srv.masked())

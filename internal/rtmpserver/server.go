@@ -1,6 +1,7 @@
 // Package rtmpserver is OnAir's embedded live server: it takes one publisher
-// per stream key and relays it to any number of RTMP players, each starting
-// at once from a cached keyframe. It is built on go-rtmp's server.
+// per stream key, over RTMP or SRT (see ServeSRT), and relays it to any
+// number of RTMP players, each starting at once from a cached keyframe. It
+// is built on go-rtmp's server and gosrt's listener.
 //
 // Timestamps past 2^24 ms (4 h 40 min) are read and written correctly,
 // including the extended timestamps in type-3 chunks that go-rtmp itself
@@ -19,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	srt "github.com/datarhei/gosrt"
 	rtmp "github.com/yutopp/go-rtmp"
 
 	"github.com/onair-studio/onair/internal/output"
@@ -90,6 +92,10 @@ type Server struct {
 	closed bool
 	ln     net.Listener
 
+	srtLn    srt.Listener
+	srtConns map[*srtConn]struct{}
+	srtPerIP map[string]int
+
 	publishes, plays, refusals, frames, drops, turnedAway, broken atomic.Uint64
 
 	warnMu sync.Mutex
@@ -133,7 +139,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, stream: newStream(cfg.MaxGOPBytes), conns: map[*conn]struct{}{}, perIP: map[string]int{}, warns: map[string]*warnings{}}
+	s := &Server{cfg: cfg, log: cfg.Log, stream: newStream(cfg.MaxGOPBytes), conns: map[*conn]struct{}{}, perIP: map[string]int{},
+		srtConns: map[*srtConn]struct{}{}, srtPerIP: map[string]int{}, warns: map[string]*warnings{}}
 	s.idle = sync.NewCond(&s.mu)
 	s.rs = rtmp.NewServer(&rtmp.ServerConfig{OnConnect: s.accept})
 	return s, nil
@@ -216,14 +223,22 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		c.Close()
 	}
-	ln := s.ln
+	for c := range s.srtConns {
+		if c.conn != nil {
+			c.conn.Close()
+		}
+	}
+	ln, srtLn := s.ln, s.srtLn
 	s.mu.Unlock()
 	err := s.rs.Close()
 	if ln != nil {
 		ln.Close() // in case go-rtmp's Serve had not registered it yet
 	}
+	if srtLn != nil {
+		srtLn.Close()
+	}
 	s.mu.Lock()
-	for len(s.conns) > 0 {
+	for len(s.conns) > 0 || len(s.srtConns) > 0 {
 		s.idle.Wait()
 	}
 	s.mu.Unlock()
@@ -233,7 +248,7 @@ func (s *Server) Close() error {
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	n := len(s.conns)
+	n := len(s.conns) + len(s.srtConns)
 	s.mu.Unlock()
 	return Stats{
 		Publishing:  s.stream.publishing(),

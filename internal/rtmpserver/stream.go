@@ -24,6 +24,13 @@ type packet struct {
 	config  bool // sequence header or metadata: players must never miss it
 }
 
+// publisher is what feeds a stream: an RTMP connection or an SRT one.
+type publisher interface {
+	// kick ends the publisher's connection when another takes its place.
+	kick()
+	remoteAddr() string
+}
+
 // stream is one published path: its publisher, the players, and what a new
 // player needs to start at once: metadata, sequence headers and the frames
 // since the last keyframe (the GOP cache).
@@ -31,7 +38,7 @@ type stream struct {
 	maxGOPBytes int
 
 	mu        sync.Mutex
-	publisher *handler
+	publisher publisher
 	epoch     uint64
 	meta      *packet
 	videoSeq  *packet
@@ -46,7 +53,7 @@ func newStream(maxGOPBytes int) *stream {
 }
 
 // setPublisher makes h the publisher and returns the one it replaces, if any.
-func (s *stream) setPublisher(h *handler) *handler {
+func (s *stream) setPublisher(h publisher) publisher {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.publisher
@@ -58,7 +65,7 @@ func (s *stream) setPublisher(h *handler) *handler {
 }
 
 // unpublish forgets h's stream; players stay and wait for the next publisher.
-func (s *stream) unpublish(h *handler) {
+func (s *stream) unpublish(h publisher) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.publisher != h {
@@ -82,7 +89,7 @@ func (s *stream) clearGOP() {
 }
 
 // write relays a message from publisher h to every player.
-func (s *stream) write(h *handler, typeID byte, ts uint32, payload []byte) {
+func (s *stream) write(h publisher, typeID byte, ts uint32, payload []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.publisher != h {

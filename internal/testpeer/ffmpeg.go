@@ -215,3 +215,17 @@ func TestSourceFrames(t testing.TB, w, h, n int) [][]byte {
 	}
 	return frames
 }
+
+// PublishSRT publishes seconds of a moving test picture (640×360, 30 fps,
+// H.264) and a 440 Hz tone (AAC) as MPEG-TS to an SRT URL in caller mode,
+// in real time, as OBS or a second machine would.
+func PublishSRT(t testing.TB, url string, seconds int) *Proc {
+	t.Helper()
+	Need(t, "ffmpeg")
+	d := itoa(seconds)
+	return start(t, nil, "ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostdin", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration="+d,
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration="+d,
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", "30",
+		"-c:a", "aac", "-b:a", "128k", "-f", "mpegts", url)
+}

@@ -31,6 +31,10 @@ type WHIPServer struct {
 	dir   string
 	srv   *http.Server
 
+	// OnVideo, when set before the first offer, sees every video RTP
+	// packet as it arrives (for latency measurements).
+	OnVideo func(*rtp.Packet)
+
 	mu       sync.Mutex
 	Fail     func() (status int, body string) // when set, answers every offer so
 	sessions []*WHIPSession
@@ -150,6 +154,9 @@ func (s *WHIPServer) accept(offer string, n int) (*WHIPSession, string, error) {
 			}
 			if write(pkt) != nil {
 				return
+			}
+			if s.OnVideo != nil && tr.Kind() == webrtc.RTPCodecTypeVideo {
+				s.OnVideo(pkt)
 			}
 			ss.mu.Lock()
 			if tr.Kind() == webrtc.RTPCodecTypeVideo {
