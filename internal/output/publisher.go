@@ -9,12 +9,9 @@ import (
 	"errors"
 	"log/slog"
 	"os/exec"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/onair-studio/onair/internal/output/rtmpwire"
-	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/timeline"
 )
 
@@ -83,23 +80,8 @@ type Stats struct {
 // queue and is never blocked. It connects once: after a failure, Close it
 // and make a new one.
 type Publisher struct {
-	cfg    Config
-	dest   destination
-	log    *slog.Logger
-	q      *queue
-	ctx    context.Context
-	cancel context.CancelFunc
-	live   chan struct{}
-	done   chan struct{}
-
-	src sourceTracks
-
-	mu    sync.Mutex
-	state State
-	err   error
-
-	sent, bytes, dropped, sounds atomic.Uint64
-	timeline                     atomic.Int64
+	publisherBase
+	dest destination
 
 	// owned by the publisher goroutine
 	tl               *timeline.Timeline
@@ -119,32 +101,8 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
-	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 256
-	}
-	if cfg.MaxQueueAge <= 0 {
-		cfg.MaxQueueAge = 3 * time.Second
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	p := &Publisher{
-		cfg:  cfg,
-		dest: d,
-		log:  cfg.Log.With("output", d.masked),
-		q:    newQueue(cfg.QueueSize, cfg.MaxQueueAge),
-		live: make(chan struct{}),
-		done: make(chan struct{}),
-		tl:   timeline.New(cfg.TimelineStart, 1000), // RTMP counts milliseconds
-	}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.timeline.Store(int64(cfg.TimelineStart))
+	p := &Publisher{dest: d, tl: timeline.New(cfg.TimelineStart, 1000)} // RTMP counts milliseconds
+	p.init(cfg, 5*time.Second, d.masked)
 	go p.run()
 	return p, nil
 }
@@ -152,68 +110,27 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 // URL is the destination with its stream key masked.
 func (p *Publisher) URL() string { return p.dest.masked }
 
-// NewSource says a new source begins with the next access unit: its
-// timestamps start over, and its tracks describe it (SPS/PPS nil if they
-// come in-band; no audio config if it has no sound).
-func (p *Publisher) NewSource(t stream.Tracks) { p.src.set(t, p.log) }
-
 // WriteAudio queues one AAC access unit with its PTS on the source's clock
 // (the same clock as the pictures'). It copies what it keeps and never
 // blocks. Calls must come from the goroutine that writes access units.
 func (p *Publisher) WriteAudio(aac []byte, pts time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
+	if u := p.audioUnit(aac, pts); u != nil {
+		u.tag = rtmpwire.AACFrame(aac)
+		p.q.push(u)
 	}
-	asc := p.src.audioConfig()
-	if asc == nil || len(aac) == 0 {
-		return
-	}
-	p.q.push(&accessUnit{tag: rtmpwire.AACFrame(aac), audio: true, asc: asc, dts: pts, wall: time.Now()})
 }
 
 // WriteAccessUnit queues one access unit: NAL units without start codes, as
 // an RTP/H.264 decoder yields them, with its PTS and DTS. It copies what it
 // keeps and never blocks. Calls must come from one goroutine at a time.
 func (p *Publisher) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
-	select {
-	case <-p.done:
+	if p.stopped() {
 		return
-	default:
 	}
 	u := videoUnit(au, dts)
 	u.tag = rtmpwire.AVCFrame(au, u.key, pts-dts)
-	p.src.mark(u)
-	p.q.push(u)
+	p.pushVideo(u)
 }
-
-// State returns the current state and, when failed, why.
-func (p *Publisher) State() (State, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.state, p.err
-}
-
-// Stats returns counters and state; safe from any goroutine.
-func (p *Publisher) Stats() Stats {
-	st, err := p.State()
-	return Stats{
-		State:           st,
-		Err:             err,
-		FramesSent:      p.sent.Load(),
-		BytesSent:       p.bytes.Load(),
-		FramesDropped:   p.dropped.Load() + p.q.droppedCount(),
-		AudioFramesSent: p.sounds.Load(),
-		Timeline:        time.Duration(p.timeline.Load()),
-	}
-}
-
-// Live is closed once the server accepted the stream.
-func (p *Publisher) Live() <-chan struct{} { return p.live }
-
-// Done is closed when the publisher stopped (failed or closed).
-func (p *Publisher) Done() <-chan struct{} { return p.done }
 
 // WaitLive waits until the stream is live (nil), the publisher stopped (its
 // error), or ctx ends.
@@ -234,20 +151,6 @@ func (p *Publisher) WaitLive(ctx context.Context) error {
 		err = errors.New("publisher closed")
 	}
 	return err
-}
-
-// Close unpublishes, lets queued frames out (within a second) and closes
-// the connection. It waits for the publisher goroutine to end.
-func (p *Publisher) Close() error {
-	p.cancel()
-	<-p.done
-	return nil
-}
-
-func (p *Publisher) setState(s State, err error) {
-	p.mu.Lock()
-	p.state, p.err = s, err
-	p.mu.Unlock()
 }
 
 func clone(b []byte) []byte {

@@ -6,11 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
@@ -26,23 +23,9 @@ import (
 // connection behind a bounded queue that never blocks the caller, and it
 // connects once: after a failure, Close it and make a new one.
 type SRTPublisher struct {
-	cfg    Config
-	dest   srtTarget
-	log    *slog.Logger
-	q      *queue
-	ctx    context.Context
-	cancel context.CancelFunc
-	live   chan struct{}
-	done   chan struct{}
-	src    sourceTracks
-
-	mu    sync.Mutex
-	state State
-	err   error
-	conn  srt.Conn // set once live, for Stats
-
-	sent, bytes, dropped, sounds atomic.Uint64
-	timeline                     atomic.Int64
+	publisherBase
+	dest srtTarget
+	conn srt.Conn // set once live, for Stats; guarded by mu
 
 	// owned by the publisher goroutine
 	tl             *timeline.Timeline
@@ -72,73 +55,37 @@ func NewSRTPublisher(cfg Config) (*SRTPublisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
-	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 256
-	}
-	if cfg.MaxQueueAge <= 0 {
-		cfg.MaxQueueAge = 3 * time.Second
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	p := &SRTPublisher{
-		cfg: cfg, dest: t, log: cfg.Log.With("output", t.masked),
-		q:    newQueue(cfg.QueueSize, cfg.MaxQueueAge),
-		live: make(chan struct{}), done: make(chan struct{}),
-		tl: timeline.New(cfg.TimelineStart, 90000), // MPEG-TS counts 90 kHz
-	}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.timeline.Store(int64(cfg.TimelineStart))
+	p := &SRTPublisher{dest: t, tl: timeline.New(cfg.TimelineStart, 90000)} // MPEG-TS counts 90 kHz
+	p.init(cfg, 5*time.Second, t.masked)
 	go p.run()
 	return p, nil
 }
 
-// NewSource says a new source begins with the next access unit.
-func (p *SRTPublisher) NewSource(t stream.Tracks) { p.src.set(t, p.log) }
-
 // WriteAccessUnit queues one picture (NAL units without start codes). It
 // copies what it keeps and never blocks.
 func (p *SRTPublisher) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
-	select {
-	case <-p.done:
+	if p.stopped() {
 		return
-	default:
 	}
 	u := videoUnit(au, dts)
 	u.nalus = cloneNALUs(au)
-	p.src.mark(u)
-	p.q.push(u)
+	p.pushVideo(u)
 }
 
 // WriteAudio queues one AAC frame with its PTS on the pictures' clock.
 func (p *SRTPublisher) WriteAudio(aac []byte, pts time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
+	if u := p.audioUnit(aac, pts); u != nil {
+		u.aac = clone(aac)
+		p.q.push(u)
 	}
-	asc := p.src.audioConfig()
-	if asc == nil || len(aac) == 0 {
-		return
-	}
-	p.q.push(&accessUnit{aac: clone(aac), audio: true, asc: asc, dts: pts, wall: time.Now()})
 }
 
 // Stats returns counters, state and SRT's own figures.
 func (p *SRTPublisher) Stats() Stats {
+	s := p.publisherBase.Stats()
 	p.mu.Lock()
-	st, err, conn := p.state, p.err, p.conn
+	conn := p.conn
 	p.mu.Unlock()
-	s := Stats{
-		State: st, Err: err,
-		FramesSent: p.sent.Load(), BytesSent: p.bytes.Load(),
-		FramesDropped:   p.dropped.Load() + p.q.droppedCount(),
-		AudioFramesSent: p.sounds.Load(),
-		Timeline:        time.Duration(p.timeline.Load()),
-	}
 	if conn != nil {
 		var ss srt.Statistics
 		conn.Stats(&ss)
@@ -150,25 +97,6 @@ func (p *SRTPublisher) Stats() Stats {
 		}
 	}
 	return s
-}
-
-// Live is closed once the SRT handshake succeeded.
-func (p *SRTPublisher) Live() <-chan struct{} { return p.live }
-
-// Done is closed when the publisher stopped (failed or closed).
-func (p *SRTPublisher) Done() <-chan struct{} { return p.done }
-
-// Close ends the session, letting what is queued out first.
-func (p *SRTPublisher) Close() error {
-	p.cancel()
-	<-p.done
-	return nil
-}
-
-func (p *SRTPublisher) setState(s State, err error) {
-	p.mu.Lock()
-	p.state, p.err = s, err
-	p.mu.Unlock()
 }
 
 func (p *SRTPublisher) run() {

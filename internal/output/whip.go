@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,25 +28,11 @@ import (
 // session behind a bounded queue that never blocks the caller, and it
 // connects once: after a failure, Close it and make a new one.
 type WHIPPublisher struct {
-	cfg    Config
-	dest   whipTarget
-	log    *slog.Logger
-	q      *queue
-	ctx    context.Context
-	cancel context.CancelFunc
-	live   chan struct{}
-	done   chan struct{}
-	src    sourceTracks
-	client *http.Client
-
-	mu      sync.Mutex
-	state   State
-	err     error
-	pcState webrtc.PeerConnectionState
-
-	sent, bytes, dropped, sounds atomic.Uint64
-	timeline                     atomic.Int64
-	kbps                         atomic.Uint64 // what was sent over the last second
+	publisherBase
+	dest    whipTarget
+	client  *http.Client
+	pcState webrtc.PeerConnectionState // guarded by mu
+	kbps    atomic.Uint64              // what was sent over the last second
 
 	// owned by the publisher goroutine
 	tl             *timeline.Timeline
@@ -73,103 +57,49 @@ func NewWHIPPublisher(cfg Config) (*WHIPPublisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second // HTTP, ICE and DTLS together
+	// RTP video counts 90 kHz; the timeout covers HTTP, ICE and DTLS.
+	p := &WHIPPublisher{dest: t, tl: timeline.New(cfg.TimelineStart, 90000)}
+	p.init(cfg, 10*time.Second, t.masked)
+	p.client = &http.Client{
+		Timeout:   p.cfg.Timeout,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cfg.RootCAs}},
+		// A redirect would carry the token elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 256
-	}
-	if cfg.MaxQueueAge <= 0 {
-		cfg.MaxQueueAge = 3 * time.Second
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	p := &WHIPPublisher{
-		cfg: cfg, dest: t, log: cfg.Log.With("output", t.masked),
-		q:    newQueue(cfg.QueueSize, cfg.MaxQueueAge),
-		live: make(chan struct{}), done: make(chan struct{}),
-		tl: timeline.New(cfg.TimelineStart, 90000), // RTP video counts 90 kHz
-		client: &http.Client{
-			Timeout:   cfg.Timeout,
-			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cfg.RootCAs}},
-			// A redirect would carry the token elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.timeline.Store(int64(cfg.TimelineStart))
 	go p.run()
 	return p, nil
 }
 
-// NewSource says a new source begins with the next access unit.
-func (p *WHIPPublisher) NewSource(t stream.Tracks) { p.src.set(t, p.log) }
-
 // WriteAccessUnit queues one picture (NAL units without start codes). It
 // copies what it keeps and never blocks.
 func (p *WHIPPublisher) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
-	select {
-	case <-p.done:
+	if p.stopped() {
 		return
-	default:
 	}
 	u := videoUnit(au, dts)
 	u.nalus = cloneNALUs(au)
-	p.src.mark(u)
-	p.q.push(u)
+	p.pushVideo(u)
 }
 
 // WriteAudio queues one AAC frame with its PTS on the pictures' clock; it
 // goes out as Opus.
 func (p *WHIPPublisher) WriteAudio(aac []byte, pts time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
+	if u := p.audioUnit(aac, pts); u != nil {
+		u.aac = clone(aac)
+		p.q.push(u)
 	}
-	asc := p.src.audioConfig()
-	if asc == nil || len(aac) == 0 {
-		return
-	}
-	p.q.push(&accessUnit{aac: clone(aac), audio: true, asc: asc, dts: pts, wall: time.Now()})
 }
 
 // Stats returns counters, state and the peer connection's state and rate.
 func (p *WHIPPublisher) Stats() Stats {
+	s := p.publisherBase.Stats()
 	p.mu.Lock()
-	st, err, pcs := p.state, p.err, p.pcState
+	pcs := p.pcState
 	p.mu.Unlock()
-	s := Stats{
-		State: st, Err: err,
-		FramesSent: p.sent.Load(), BytesSent: p.bytes.Load(),
-		FramesDropped:   p.dropped.Load() + p.q.droppedCount(),
-		AudioFramesSent: p.sounds.Load(),
-		Timeline:        time.Duration(p.timeline.Load()),
-	}
 	if pcs != webrtc.PeerConnectionStateUnknown {
 		s.Link = Link{State: pcs.String(), BitrateKbps: float64(p.kbps.Load())}
 	}
 	return s
-}
-
-// Live is closed once the peer connection is up.
-func (p *WHIPPublisher) Live() <-chan struct{} { return p.live }
-
-// Done is closed when the publisher stopped (failed or closed).
-func (p *WHIPPublisher) Done() <-chan struct{} { return p.done }
-
-// Close ends the session and deletes it at the server.
-func (p *WHIPPublisher) Close() error {
-	p.cancel()
-	<-p.done
-	return nil
-}
-
-func (p *WHIPPublisher) setState(s State, err error) {
-	p.mu.Lock()
-	p.state, p.err = s, err
-	p.mu.Unlock()
 }
 
 func (p *WHIPPublisher) run() {
