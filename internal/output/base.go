@@ -131,3 +131,26 @@ func (b *publisherBase) setState(s State, err error) {
 	b.state, b.err = s, err
 	b.mu.Unlock()
 }
+
+// rawPublisher is a publisherBase that queues pictures and sound as they
+// come (NAL units, raw AAC), for protocols that packetize at send time.
+type rawPublisher struct{ publisherBase }
+
+// WriteAccessUnit queues one picture (NAL units without start codes). It
+// copies what it keeps and never blocks.
+func (p *rawPublisher) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
+	if p.stopped() {
+		return
+	}
+	u := videoUnit(au, dts)
+	u.nalus = cloneNALUs(au)
+	p.pushVideo(u)
+}
+
+// WriteAudio queues one AAC frame with its PTS on the pictures' clock.
+func (p *rawPublisher) WriteAudio(aac []byte, pts time.Duration) {
+	if u := p.audioUnit(aac, pts); u != nil {
+		u.aac = clone(aac)
+		p.q.push(u)
+	}
+}

@@ -23,7 +23,7 @@ import (
 // connection behind a bounded queue that never blocks the caller, and it
 // connects once: after a failure, Close it and make a new one.
 type SRTPublisher struct {
-	publisherBase
+	rawPublisher
 	dest srtTarget
 	conn srt.Conn // set once live, for Stats; guarded by mu
 
@@ -61,28 +61,9 @@ func NewSRTPublisher(cfg Config) (*SRTPublisher, error) {
 	return p, nil
 }
 
-// WriteAccessUnit queues one picture (NAL units without start codes). It
-// copies what it keeps and never blocks.
-func (p *SRTPublisher) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
-	if p.stopped() {
-		return
-	}
-	u := videoUnit(au, dts)
-	u.nalus = cloneNALUs(au)
-	p.pushVideo(u)
-}
-
-// WriteAudio queues one AAC frame with its PTS on the pictures' clock.
-func (p *SRTPublisher) WriteAudio(aac []byte, pts time.Duration) {
-	if u := p.audioUnit(aac, pts); u != nil {
-		u.aac = clone(aac)
-		p.q.push(u)
-	}
-}
-
 // Stats returns counters, state and SRT's own figures.
 func (p *SRTPublisher) Stats() Stats {
-	s := p.publisherBase.Stats()
+	s := p.rawPublisher.Stats()
 	p.mu.Lock()
 	conn := p.conn
 	p.mu.Unlock()

@@ -28,7 +28,7 @@ import (
 // session behind a bounded queue that never blocks the caller, and it
 // connects once: after a failure, Close it and make a new one.
 type WHIPPublisher struct {
-	publisherBase
+	rawPublisher
 	dest    whipTarget
 	client  *http.Client
 	pcState webrtc.PeerConnectionState // guarded by mu
@@ -70,29 +70,9 @@ func NewWHIPPublisher(cfg Config) (*WHIPPublisher, error) {
 	return p, nil
 }
 
-// WriteAccessUnit queues one picture (NAL units without start codes). It
-// copies what it keeps and never blocks.
-func (p *WHIPPublisher) WriteAccessUnit(au [][]byte, pts, dts time.Duration) {
-	if p.stopped() {
-		return
-	}
-	u := videoUnit(au, dts)
-	u.nalus = cloneNALUs(au)
-	p.pushVideo(u)
-}
-
-// WriteAudio queues one AAC frame with its PTS on the pictures' clock; it
-// goes out as Opus.
-func (p *WHIPPublisher) WriteAudio(aac []byte, pts time.Duration) {
-	if u := p.audioUnit(aac, pts); u != nil {
-		u.aac = clone(aac)
-		p.q.push(u)
-	}
-}
-
 // Stats returns counters, state and the peer connection's state and rate.
 func (p *WHIPPublisher) Stats() Stats {
-	s := p.publisherBase.Stats()
+	s := p.rawPublisher.Stats()
 	p.mu.Lock()
 	pcs := p.pcState
 	p.mu.Unlock()
