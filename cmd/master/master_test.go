@@ -339,9 +339,9 @@ func TestTLSFingerprintPinned(t *testing.T) {
 	if len(m.Fingerprint) != 64 {
 		t.Fatalf("fingerprint %q", m.Fingerprint)
 	}
-	if !strings.Contains(m.Out.String(), m.Fingerprint) {
-		t.Error("the master does not print its fingerprint")
-	}
+	m.Await("the master printing its fingerprint", 10*time.Second, func() bool {
+		return strings.Contains(m.Out.String(), m.Fingerprint)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := m.Client.Status(ctx, &pb.StatusRequest{}); err != nil {
