@@ -49,7 +49,7 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 		{"wrong type", "encoder:\n  width: 1280\n  fps: fast\n", ":3: encoder.fps: cannot unmarshal"},
 		{"unknown key", "control:\n  listen: 127.0.0.1:7000\n  lisen: x\n", `:3: control.lisen: unknown key "lisen"`},
 		{"out of range", "encoder:\n  height: 720\n\n  fps: 1000\n", ":4: encoder.fps: 1000 is outside 1..240"},
-		{"bad enum", "children: both\n", `:1: children: "both" is not one of all, encoder, plugins`},
+		{"bad enum", "children: both\n", `:1: children: "both" is not one of all, encoder, plugins, worker`},
 		{"bad source", "encoder:\n  source: screen:0:1,2\n", ":2: encoder.source: source \"screen:0:1,2\""},
 		{"bad address", "control:\n  listen: localhost\n", ":2: control.listen: \"localhost\" is not host:port"},
 		{"syntax", "encoder:\n  fps: 30\n   width: 2\n", ":3: "},

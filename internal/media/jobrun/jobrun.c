@@ -221,6 +221,7 @@ static int open_output(run_ctx *r, int i) {
 			}
 			if (spec->kbps > 0) o->enc->bit_rate = (int64_t)spec->kbps * 1000;
 			if (o->fmt->oformat->flags & AVFMT_GLOBALHEADER) o->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+			o->enc->thread_count = j->threads;
 			if (spec->preset[0]) av_opt_set(o->enc->priv_data, "preset", spec->preset, 0);
 			if ((ret = avcodec_open2(o->enc, c, NULL)) < 0) return fail(j, ret, "opening the H.264 encoder for", spec->path);
 			avcodec_parameters_from_context(st->codecpar, o->enc);
@@ -258,7 +259,7 @@ static int open_decoder(run_ctx *r) {
 	r->dec = avcodec_alloc_context3(c);
 	avcodec_parameters_to_context(r->dec, st->codecpar);
 	r->dec->pkt_timebase = st->time_base;
-	r->dec->thread_count = 0;
+	r->dec->thread_count = r->job->threads;
 	int ret = avcodec_open2(r->dec, c, NULL);
 	if (ret < 0) return fail(r->job, ret, "decoding", r->in->url);
 	return 0;

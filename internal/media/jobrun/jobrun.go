@@ -33,6 +33,7 @@ type Spec struct {
 	Input      string
 	Start, End float64 // seconds; End 0: to the end
 	Vertical   bool    // crop a centred 9:16 picture first
+	Threads    int     // per codec; 0: as many as each likes
 	Outputs    []Output
 }
 
@@ -90,6 +91,7 @@ func Run(ctx context.Context, s Spec, progress func(done, total time.Duration)) 
 	if s.Vertical {
 		j.crop_vertical = 1
 	}
+	j.threads = C.int(s.Threads)
 	j.n = C.int(len(s.Outputs))
 	for i, o := range s.Outputs {
 		out := &j.out[i]

@@ -20,6 +20,7 @@ typedef struct jr_job {
 	const char *in;
 	double start, end;  // seconds; end <= 0: to the input's end
 	int crop_vertical;  // cut a centred 9:16 picture before scaling
+	int threads;        // per codec; 0: as many as the codec likes
 	int n;
 	jr_out out[JR_MAX_OUT];
 	// Shared with the caller while running: cancel is set by it, done_us
