@@ -59,6 +59,8 @@ static int open_input(AVFormatContext **ic, const char *path, jr_job *j, char *e
 	return ret;
 }
 
+void jr_quiet(void) { av_log_set_level(AV_LOG_ERROR); }
+
 int jr_probe(const char *in, int64_t *duration_us, int *width, int *height, char *err, int errlen) {
 	AVFormatContext *ic = NULL;
 	int ret = open_input(&ic, in, NULL, err, errlen);

@@ -43,6 +43,12 @@ type Info struct {
 	Width, Height int
 }
 
+func init() {
+	// The libraries' progress chatter is not for the studio's log; their
+	// errors reach the job as its reason.
+	C.jr_quiet()
+}
+
 // ErrCancelled says the run was cancelled; its outputs are incomplete.
 var ErrCancelled = errors.New("cancelled")
 

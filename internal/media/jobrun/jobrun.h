@@ -39,4 +39,7 @@ int jr_run(jr_job *job);
 
 #define JR_CANCELLED 1
 
+// jr_quiet keeps libav* from logging below errors.
+void jr_quiet(void);
+
 #endif
