@@ -26,7 +26,7 @@ commands:
   status [-json]     the master and each child
   start              go live
   stop               go off air
-  restart CHILD      restart encoder or pluginhost at once (also out of 'failed')
+  restart CHILD      restart encoder, pluginhost or worker at once (also out of 'failed')
   reconnect N        retry destination N (from status) now
   key set NAME       store destination NAME's stream key, read from stdin
   dest add [-name N] [-service twitch|youtube|facebook|custom] [-url URL] [-rendition R] [-key-stdin]

@@ -156,6 +156,20 @@ func (s *Store) Claim(kinds ...Kind) (j Job, ok bool, err error) {
 	return Job{}, false, nil
 }
 
+// Waiting reports whether a job of one of kinds is queued.
+func (s *Store) Waiting(kinds ...Kind) (bool, error) {
+	for _, k := range kinds {
+		var n int
+		if err := s.db.QueryRow(`SELECT COUNT(*) FROM jobs WHERE state = ? AND kind = ?`, Queued, k).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Progress records a running job's progress (0..100) and time to go.
 func (s *Store) Progress(id int64, percent int, eta time.Duration) error {
 	s.mu.Lock()

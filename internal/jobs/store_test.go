@@ -143,3 +143,29 @@ func TestWriteAtomic(t *testing.T) {
 		t.Fatalf("got %q", b)
 	}
 }
+
+// Waiting sees a queued job of the kinds asked, and no longer once it is
+// claimed; the outputs of a transcode are its output and one file per
+// further rendition beside it.
+func TestWaitingAndOutputs(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), FileName))
+	j, err := s.Submit(Transcode, Params{Input: "a.mp4", Renditions: []Rendition{{Width: 1280, Height: 720}, {Width: 640, Height: 360}}}, "/r/a.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := s.Waiting(Remux); w || err != nil {
+		t.Errorf("a remux waits: %v %v", w, err)
+	}
+	if w, err := s.Waiting(Remux, Transcode); !w || err != nil {
+		t.Errorf("the transcode does not wait: %v %v", w, err)
+	}
+	if _, ok, _ := s.Claim(Transcode); !ok {
+		t.Fatal("not claimed")
+	}
+	if w, _ := s.Waiting(Transcode); w {
+		t.Error("a claimed job still waits")
+	}
+	if got := strings.Join(Outputs(j), " "); got != "/r/a.mp4 /r/a-640x360.mp4" {
+		t.Errorf("outputs %s", got)
+	}
+}

@@ -64,7 +64,11 @@ func (m *Master) startDispatch(ctx context.Context, concurrency int) {
 
 func (m *Master) dispatchLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		if c, ok := m.worker.Client(); ok && answers(ctx, c) {
+		waiting, err := m.jobs.Waiting(mediaKinds...)
+		if err != nil {
+			m.log.Error("job queue", "err", err)
+		}
+		if c, ok := m.worker.Client(); ok && waiting && answers(ctx, c) {
 			j, found, err := m.jobs.Claim(mediaKinds...)
 			if err != nil {
 				m.log.Error("job queue", "err", err)
