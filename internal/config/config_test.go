@@ -50,6 +50,8 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 		{"unknown key", "control:\n  listen: 127.0.0.1:7000\n  lisen: x\n", `:3: control.lisen: unknown key "lisen"`},
 		{"out of range", "encoder:\n  height: 720\n\n  fps: 1000\n", ":4: encoder.fps: 1000 is outside 1..240"},
 		{"bad enum", "children: both\n", `:1: children: "both" is not one of all, encoder, plugins, worker`},
+		{"bad child in a list", "children: encoder,nope\n", `:1: children: "nope" is not one of all, encoder, plugins, worker`},
+		{"job concurrency", "jobs:\n  concurrency: 0\n", ":2: jobs.concurrency: 0 is outside 1..8"},
 		{"bad source", "encoder:\n  source: screen:0:1,2\n", ":2: encoder.source: source \"screen:0:1,2\""},
 		{"bad address", "control:\n  listen: localhost\n", ":2: control.listen: \"localhost\" is not host:port"},
 		{"syntax", "encoder:\n  fps: 30\n   width: 2\n", ":3: "},
