@@ -209,8 +209,9 @@ func TestWorkerKilledMidJobAndCancel(t *testing.T) {
 }
 
 // A master killed (SIGKILL) mid-job and started again finds the job in its
-// database and runs it again to the end: no job is left running, and no
-// half-written file stays.
+// database and runs it again; stopped (SIGTERM) mid-job and started again,
+// it runs it to the end without counting that stop as an attempt: no job
+// is left running, and no half-written file stays.
 func TestMasterKilledMidJob(t *testing.T) {
 	t.Parallel()
 	m, rec := jobMaster(t, 10, 640, 360)
@@ -224,15 +225,24 @@ func TestMasterKilledMidJob(t *testing.T) {
 	testpeer.Await(t, 10*time.Second, "the worker gone with its master", func() bool { return !alive(int(worker)) })
 	os.Remove(filepath.Join(m.ConfigHome, "onair", control.EndpointFile))
 
-	again := testpeer.StartMasterIn(t, binDir, m.ConfigHome, []string{"HOME=" + filepath.Dir(rec)},
-		"-children", "encoder,worker", "-source", "pattern", "-width", "320", "-height", "180")
+	restart := func() *testpeer.Master {
+		os.Remove(filepath.Join(m.ConfigHome, "onair", control.EndpointFile))
+		return testpeer.StartMasterIn(t, binDir, m.ConfigHome, []string{"HOME=" + filepath.Dir(rec)},
+			"-children", "encoder,worker", "-source", "pattern", "-width", "320", "-height", "180")
+	}
+	again := restart()
 	list, err := again.Client.ListJobs(context.Background(), &pb.JobListRequest{})
 	if err != nil || len(list.GetJobs()) != 1 {
 		t.Fatalf("jobs after the restart: %v %v", list, err)
 	}
-	done := awaitJob(t, again, j.GetId(), 90*time.Second, finished)
+	// Stopped on purpose (SIGTERM) while the job runs again: the job is
+	// queued, and that stop costs it no attempt.
+	awaitJob(t, again, j.GetId(), 30*time.Second, running)
+	again.Stop()
+	third := restart()
+	done := awaitJob(t, third, j.GetId(), 90*time.Second, finished)
 	if done.GetState() != "done" || done.GetAttempts() != 2 {
-		t.Fatalf("the job after the master's restart: %v", done)
+		t.Fatalf("the job after a killed and a stopped master: %v, want done in 2 attempts", done)
 	}
 	if v := testpeer.ProbeVideo(t, filepath.Join(rec, "night.mp4")); v.Frames != 300 {
 		t.Errorf("the job's output: %+v, want 300 frames", v)

@@ -188,6 +188,14 @@ func (s *Store) Finish(id int64, err error) error {
 	return s.change(id, `state = 'failed', eta_ms = 0, error = ?`, `state = 'running'`, err.Error())
 }
 
+// Release queues a running job again without counting its attempt: its
+// run was stopped on purpose (the master shutting down), not by a crash.
+func (s *Store) Release(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.change(id, `state = 'queued', attempts = MAX(attempts - 1, 0), progress = 0, eta_ms = 0`, `state = 'running'`)
+}
+
 // Interrupted handles a running job whose process died (reason says how):
 // queued again while attempts remain, else failed with the reason.
 func (s *Store) Interrupted(id int64, reason string) error {

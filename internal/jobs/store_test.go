@@ -169,3 +169,21 @@ func TestWaitingAndOutputs(t *testing.T) {
 		t.Errorf("outputs %s", got)
 	}
 }
+
+// A job released by a master that stops on purpose is queued again with
+// the attempt it lost given back.
+func TestReleasedJobKeepsItsAttempts(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), FileName))
+	j, _ := s.Submit(Remux, Params{Input: "a.mp4"}, "b.mp4")
+	for range MaxAttempts + 1 {
+		if _, ok, err := s.Claim(Remux); !ok || err != nil {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		if err := s.Release(j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := s.Get(j.ID); got.State != Queued || got.Attempts != 0 {
+		t.Fatalf("after %d releases: %+v", MaxAttempts+1, got)
+	}
+}

@@ -97,8 +97,8 @@ func answers(ctx context.Context, c pb.WorkerClient) bool {
 }
 
 // runJob has the worker do j and records how it ended: done, failed with
-// the worker's reason, cancelled, or interrupted (the worker or the master
-// stopped) and so queued again while attempts remain.
+// the worker's reason, cancelled, released (the master stops), or
+// interrupted (the worker died) and so queued again while attempts remain.
 func (m *Master) runJob(ctx context.Context, c pb.WorkerClient, j jobs.Job) {
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -118,7 +118,9 @@ func (m *Master) runJob(ctx context.Context, c pb.WorkerClient, j jobs.Job) {
 	case status.Code(err) == codes.Aborted:
 		err = m.jobs.Finish(j.ID, errors.New(status.Convert(err).Message()))
 	case ctx.Err() != nil:
-		err = m.jobs.Interrupted(j.ID, "the master stopped while the job ran")
+		// The master is stopping: the job runs again at its next start,
+		// and this stop costs it no attempt.
+		err = m.jobs.Release(j.ID)
 	case jctx.Err() != nil:
 		// Cancelled: the job says so already, and the worker removes what
 		// it had written.
