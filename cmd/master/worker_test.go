@@ -67,6 +67,16 @@ func niceOf(t *testing.T, pid int32) int {
 	return n
 }
 
+func count(set map[int64]bool) int {
+	n := 0
+	for _, in := range set {
+		if in {
+			n++
+		}
+	}
+	return n
+}
+
 func temps(dir string) []string {
 	parts, _ := filepath.Glob(filepath.Join(dir, ".*"+jobs.PartSuffix))
 	return parts
@@ -132,8 +142,21 @@ func TestWorkerJobs(t *testing.T) {
 		!strings.Contains(err.Error(), "25.00 s is past the input's end (20.") {
 		t.Errorf("a trim past the end: %v", err)
 	}
-	for _, id := range []int64{trim.GetId(), vert.GetId(), bad.GetId()} {
-		awaitJob(t, m, id, 60*time.Second, finished)
+	// With the default concurrency of 1, they run one after the other.
+	runningNow := map[int64]bool{}
+	waiting := map[int64]bool{trim.GetId(): true, vert.GetId(): true, bad.GetId(): true}
+	for len(waiting) > 0 {
+		j, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("watch: %v", err)
+		}
+		runningNow[j.GetId()] = j.GetState() == "running"
+		if n := count(runningNow); n > 1 {
+			t.Fatalf("%d jobs running at once with jobs.concurrency 1", n)
+		}
+		if finished(j) {
+			delete(waiting, j.GetId())
+		}
 	}
 	if v := testpeer.ProbeVideo(t, filepath.Join(rec, "cut.mp4")); v.Width != 960 || math.Abs(v.Seconds-3.5) > 0.1 || v.Frames != 105 {
 		t.Errorf("trim 5..8.5: %+v, want 3.5 s (105 frames) at 960x540", v)
@@ -249,5 +272,29 @@ func TestMasterKilledMidJob(t *testing.T) {
 	}
 	if p := temps(rec); len(p) > 0 {
 		t.Errorf("temporary files left: %v", p)
+	}
+}
+
+// jobs.concurrency sets how many jobs the worker runs at once: with 2, two
+// transcodes run side by side (the default, 1, runs them one after the
+// other, as TestWorkerJobs's queue shows).
+func TestJobConcurrency(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte("jobs: {concurrency: 2}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := jobMaster(t, 10, 640, 360, "-config", cfg)
+	params := `{"input":"show.mp4","renditions":[{"width":640,"height":360,"preset":"slower"}]}`
+	a, b := submit(t, m, "transcode", params), submit(t, m, "transcode", params)
+	m.Await("both jobs running at once", 30*time.Second, func() bool {
+		ja, _ := m.Client.GetJob(t.Context(), &pb.JobID{Id: a.GetId()})
+		jb, _ := m.Client.GetJob(t.Context(), &pb.JobID{Id: b.GetId()})
+		return ja.GetState() == "running" && jb.GetState() == "running"
+	})
+	for _, j := range []*pb.Job{a, b} {
+		if _, err := m.Client.CancelJob(t.Context(), &pb.JobID{Id: j.GetId()}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
