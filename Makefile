@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin
 # Debian packages: cgo libraries for the encoder, and the real peers tests talk to.
 APT_PACKAGES := pkg-config libavcodec-dev libavutil-dev libyuv-dev \
-	libavdevice-dev libavformat-dev libswresample-dev pulseaudio pulseaudio-utils \
+	libavdevice-dev libavformat-dev libswresample-dev libswscale-dev pulseaudio pulseaudio-utils \
 	ffmpeg nginx libnginx-mod-rtmp xvfb x11-utils xdotool imagemagick \
 	libgl1-mesa-dev xorg-dev iproute2
 # Pinned code generators for `make proto` (the proxy refuses @latest here).

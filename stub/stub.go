@@ -27,12 +27,14 @@ var Handshake = plugin.HandshakeConfig{
 const (
 	EncoderName    = "encoder"
 	PluginHostName = "pluginhost"
+	WorkerName     = "worker"
 )
 
 // Plugins is the set the master offers to go-plugin when it starts a child.
 var Plugins = plugin.PluginSet{
 	EncoderName:    &EncoderPlugin{},
 	PluginHostName: &PluginHostPlugin{},
+	WorkerName:     &WorkerPlugin{},
 }
 
 // EncoderPlugin serves pb.EncoderServer in the encoder child and dispenses a
@@ -67,12 +69,28 @@ func (p *PluginHostPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c
 	return pb.NewPluginHostClient(c), nil
 }
 
+// WorkerPlugin serves pb.WorkerServer in the worker child and dispenses a
+// pb.WorkerClient in the master.
+type WorkerPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl pb.WorkerServer
+}
+
+func (p *WorkerPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterWorkerServer(s, p.Impl)
+	return nil
+}
+
+func (p *WorkerPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
+	return pb.NewWorkerClient(c), nil
+}
+
 // maxMessage lets a snapshot or an overlay frame cross a boundary: gRPC's
 // default of 4 MiB is less than one 1080p RGBA frame.
 const maxMessage = 64 << 20
 
-// Serve runs a child's service until the master closes it. name is EncoderName
-// or PluginHostName, p the matching plugin with its Impl set.
+// Serve runs a child's service until the master closes it. name is EncoderName,
+// PluginHostName or WorkerName, p the matching plugin with its Impl set.
 func Serve(name string, p plugin.Plugin) { serve(Handshake, plugin.PluginSet{name: p}) }
 
 // serve runs a go-plugin server for the master's children and for plugins.

@@ -34,6 +34,7 @@ type fakeMaster struct {
 	at      time.Time // the events' time; zero: now
 	changed chan struct{}
 	levels  chan *pb.AudioLevels
+	jobs    fakeJobs
 }
 
 func newFakeMaster() *fakeMaster {
@@ -274,8 +275,14 @@ type rig struct {
 
 func newRig(t *testing.T, opts ...func(*Options)) *rig {
 	t.Helper()
+	return newRigWith(t, newFakeMaster(), opts...)
+}
+
+// newRigWith is newRig attached to m.
+func newRigWith(t *testing.T, m *fakeMaster, opts ...func(*Options)) *rig {
+	t.Helper()
 	test.NewTempApp(t)
-	r := &rig{t: t, master: newFakeMaster(), loop: newUILoop(t)}
+	r := &rig{t: t, master: m, loop: newUILoop(t)}
 	r.addr, r.srv = serve(t, r.master)
 	r.win = test.NewWindow(nil)
 	t.Cleanup(r.win.Close)

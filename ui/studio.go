@@ -38,6 +38,9 @@ type Options struct {
 	PreviewEvery time.Duration
 	// OnTitle is told the window title whenever it changes.
 	OnTitle func(string)
+	// OpenFolder shows a directory of job outputs; the desktop's file
+	// manager when nil.
+	OpenFolder func(dir string) error
 }
 
 // Studio is the main window's content and state.
@@ -62,6 +65,7 @@ type Studio struct {
 	audio   *audioPanel
 	procs   *processes
 	plugins *pluginsPanel
+	jobs    *jobsPanel
 	logs    *logView
 	root    fyne.CanvasObject
 }
@@ -84,6 +88,7 @@ func New(opt Options) *Studio {
 	s.audio = newAudioPanel(s)
 	s.procs = newProcesses(s)
 	s.plugins = newPluginsPanel(s)
+	s.jobs = newJobsPanel(s)
 	s.logs = newLogView()
 
 	tabs := container.NewAppTabs(
@@ -93,6 +98,7 @@ func New(opt Options) *Studio {
 		container.NewTabItem("Audio", s.audio.content),
 		container.NewTabItem("Plugins", s.plugins.content),
 		container.NewTabItem("Processes", s.procs.content),
+		container.NewTabItem("Jobs", s.jobs.content),
 	)
 	left := container.NewBorder(nil, s.stats.content, nil, nil, s.preview.content)
 	body := container.NewHSplit(left, tabs)
@@ -127,6 +133,7 @@ func (s *Studio) Connected(c pb.ControlClient, addr string, again bool) {
 	s.everUp = true
 	s.live.refresh()
 	s.preview.start(c)
+	s.jobs.start(c)
 	s.audio.loadDevices(c)
 	s.setTitle()
 }
@@ -136,6 +143,7 @@ func (s *Studio) Connected(c pb.ControlClient, addr string, again bool) {
 func (s *Studio) Disconnected(err error, retryIn time.Duration, attempt int) {
 	s.client = nil
 	s.preview.stop()
+	s.jobs.halt()
 	what := "Connecting to the engine"
 	if s.everUp {
 		what = "Engine connection lost"

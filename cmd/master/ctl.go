@@ -27,7 +27,7 @@ commands:
   status [-json]     the master and each child
   start              go live
   stop               go off air
-  restart CHILD      restart encoder or pluginhost at once (also out of 'failed')
+  restart CHILD      restart encoder, pluginhost or worker at once (also out of 'failed')
   reconnect N        retry destination N (from status) now
   key set NAME       store destination NAME's stream key, read from stdin
   dest add [-name N] [-service twitch|youtube|facebook|custom] [-url URL] [-rendition R] [-key-stdin]
@@ -177,7 +177,7 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		st, err = c.Stop(ctx, &pb.Empty{})
 	case "restart":
 		if len(args) != 2 {
-			return usageError{errors.New("usage: master ctl restart encoder|pluginhost")}
+			return usageError{errors.New("usage: master ctl restart encoder|pluginhost|worker")}
 		}
 		st, err = c.Restart(ctx, &pb.ChildRequest{Child: args[1]})
 	case "reconnect":

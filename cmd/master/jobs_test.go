@@ -33,8 +33,8 @@ func TestJobsRefuseBadInputAndWatchReplay(t *testing.T) {
 		{"transcode", `{"input":"show.mp4","renditions":[{"width":0,"height":360}]}`, "renditions[0]: size 0x360"},
 		{"trim", `{"input":"show.mp4","start":8,"end":3}`, "start, end"},
 		{"shrink", `{"input":"show.mp4"}`, `unknown job kind "shrink"`},
-		// Good parameters, but no worker child runs media jobs yet.
-		{"remux", `{"input":"show.mp4"}`, "no worker runs media jobs"},
+		// Good parameters, but this master runs no worker child.
+		{"remux", `{"input":"show.mp4"}`, "runs no worker child"},
 	} {
 		out, err := m.Ctl("jobs", "submit", c.kind, c.params)
 		if err == nil || !strings.Contains(out, c.want) {

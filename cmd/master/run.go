@@ -70,7 +70,7 @@ func run(args []string) error {
 	fs.Var(destKeyFlag{&dests}, "dest-key-file", "file holding the stream key of the -dest before it (- for stdin), which keeps the key out of ps")
 	fs.BoolVar(&cfg.Live, "live", cfg.Live, "go live at once")
 	fs.StringVar(&cfg.Record.Path, "record", cfg.Record.Path, "record to this file from the start (crash-safe MP4; the name may hold a Go time layout)")
-	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: "+strings.Join(config.ChildrenModes, "|"))
+	fs.StringVar(&cfg.Children, "children", cfg.Children, "children to run: all, or a comma list of "+strings.Join(config.ChildrenModes[1:], ","))
 	fs.BoolVar(&cfg.Headless, "headless", cfg.Headless, "run without a window")
 	attachAddr := fs.String("attach", "", "open the window against the running master at HOST:PORT (as 'master attach')")
 	fs.StringVar(&cfg.Plugins.Dir, "plugins", cfg.Plugins.Dir, "plugins directory")

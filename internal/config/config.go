@@ -52,7 +52,8 @@ type Config struct {
 	// Retry is how a failed destination retries: First after the first
 	// failure, doubling (with jitter) up to Max.
 	Retry Retry `yaml:"retry"`
-	// Children the master starts: all, encoder or plugins.
+	// Children the master starts: all, or a comma list of encoder,
+	// plugins and worker (see Runs).
 	Children string  `yaml:"children"`
 	Headless bool    `yaml:"headless"`
 	Encoder  Encoder `yaml:"encoder"`
@@ -65,6 +66,8 @@ type Config struct {
 	ObsWebSocket OptIn `yaml:"obs_websocket,omitempty"`
 	// Metrics serves Prometheus metrics at /metrics.
 	Metrics OptIn `yaml:"metrics,omitempty"`
+	// Jobs is how the worker child runs media jobs.
+	Jobs Jobs `yaml:"jobs"`
 }
 
 // OptIn is a listener that is off until its address is set. A bare port
@@ -81,6 +84,27 @@ func (o OptIn) Addr() string {
 		return "127.0.0.1:" + v
 	}
 	return o.Listen
+}
+
+// Jobs configures the job queue's worker.
+type Jobs struct {
+	// Concurrency is how many jobs run at once (1: one after the other,
+	// which leaves the most CPU to the live encode).
+	Concurrency int `yaml:"concurrency"`
+}
+
+// MaxJobConcurrency bounds jobs.concurrency.
+const MaxJobConcurrency = 8
+
+// Runs reports whether a children setting ("all" or a comma list) names
+// child (encoder, plugins or worker).
+func Runs(children, child string) bool {
+	for _, c := range strings.Split(children, ",") {
+		if c = strings.TrimSpace(c); c == "all" || c == child {
+			return true
+		}
+	}
+	return false
 }
 
 // Audio is the program's sound: the sources mixed, the master volume and
@@ -261,7 +285,7 @@ type Plugin struct {
 
 // Allowed values, shared with flag help texts.
 var (
-	ChildrenModes = []string{"all", "encoder", "plugins"}
+	ChildrenModes = []string{"all", "encoder", "plugins", "worker"}
 	Backends      = []string{"auto", "libx264", "h264_nvenc", "h264_vaapi", "h264_qsv"}
 	Presets       = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}
 )
@@ -274,6 +298,7 @@ func Default() Config {
 		RTMPServer: RTMPServer{Listen: "127.0.0.1:1935"},
 		Retry:      Retry{First: time.Second, Max: 30 * time.Second},
 		Children:   "all",
+		Jobs:       Jobs{Concurrency: 1},
 		Encoder: Encoder{
 			Source: "auto", Width: 1280, Height: 720, FPS: 30,
 			BitrateKbps: 4500, KeyframeSeconds: 2, Backend: "auto", Preset: "veryfast",
@@ -428,7 +453,10 @@ func (c Config) check() []*Error {
 			bad("rtmp_server.srt_listen", "needs rtmp_server.listen: players watch SRT publishers over RTMP")
 		}
 	}
-	oneOf("children", c.Children, ChildrenModes)
+	for _, child := range strings.Split(c.Children, ",") {
+		oneOf("children", strings.TrimSpace(child), ChildrenModes)
+	}
+	between("jobs.concurrency", c.Jobs.Concurrency, 1, MaxJobConcurrency)
 	e := c.Encoder
 	if e.Source != "auto" {
 		if _, err := source.Parse(e.Source); err != nil {

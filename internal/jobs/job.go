@@ -186,3 +186,12 @@ func (p Params) JSON() string {
 	b, _ := json.Marshal(p)
 	return string(b)
 }
+
+// CheckSpan refuses a trim of p that ends past its input's end (length
+// seconds, as the worker reads it).
+func (p Params) CheckSpan(length float64) error {
+	if p.End > length+0.05 {
+		return fmt.Errorf("trim job: end: %.2f s is past the input's end (%.2f s)", p.End, length)
+	}
+	return nil
+}

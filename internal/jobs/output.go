@@ -70,3 +70,27 @@ func WriteAtomic(final string, write func(f *os.File) error) error {
 	}
 	return nil
 }
+
+// RenditionPath is where rendition i of a job whose output is out goes:
+// the first at out itself, the others beside it named by their size
+// (show.mp4, show-640x360.mp4, …).
+func RenditionPath(out string, i int, r Rendition) string {
+	if i == 0 {
+		return out
+	}
+	ext := filepath.Ext(out)
+	return fmt.Sprintf("%s-%dx%d%s", strings.TrimSuffix(out, ext), r.Width, r.Height, ext)
+}
+
+// Outputs are every file job j writes: its output, and for a transcode
+// each further rendition beside it.
+func Outputs(j Job) []string {
+	if j.Kind != Transcode || len(j.Params.Renditions) < 2 {
+		return []string{j.Output}
+	}
+	out := make([]string, len(j.Params.Renditions))
+	for i, r := range j.Params.Renditions {
+		out[i] = RenditionPath(j.Output, i, r)
+	}
+	return out
+}

@@ -156,6 +156,20 @@ func (s *Store) Claim(kinds ...Kind) (j Job, ok bool, err error) {
 	return Job{}, false, nil
 }
 
+// Waiting reports whether a job of one of kinds is queued.
+func (s *Store) Waiting(kinds ...Kind) (bool, error) {
+	for _, k := range kinds {
+		var n int
+		if err := s.db.QueryRow(`SELECT COUNT(*) FROM jobs WHERE state = ? AND kind = ?`, Queued, k).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Progress records a running job's progress (0..100) and time to go.
 func (s *Store) Progress(id int64, percent int, eta time.Duration) error {
 	s.mu.Lock()
@@ -172,6 +186,14 @@ func (s *Store) Finish(id int64, err error) error {
 		return s.change(id, `state = 'done', progress = 100, eta_ms = 0`, `state = 'running'`)
 	}
 	return s.change(id, `state = 'failed', eta_ms = 0, error = ?`, `state = 'running'`, err.Error())
+}
+
+// Release queues a running job again without counting its attempt: its
+// run was stopped on purpose (the master shutting down), not by a crash.
+func (s *Store) Release(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.change(id, `state = 'queued', attempts = MAX(attempts - 1, 0), progress = 0, eta_ms = 0`, `state = 'running'`)
 }
 
 // Interrupted handles a running job whose process died (reason says how):

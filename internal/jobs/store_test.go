@@ -143,3 +143,47 @@ func TestWriteAtomic(t *testing.T) {
 		t.Fatalf("got %q", b)
 	}
 }
+
+// Waiting sees a queued job of the kinds asked, and no longer once it is
+// claimed; the outputs of a transcode are its output and one file per
+// further rendition beside it.
+func TestWaitingAndOutputs(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), FileName))
+	j, err := s.Submit(Transcode, Params{Input: "a.mp4", Renditions: []Rendition{{Width: 1280, Height: 720}, {Width: 640, Height: 360}}}, "/r/a.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := s.Waiting(Remux); w || err != nil {
+		t.Errorf("a remux waits: %v %v", w, err)
+	}
+	if w, err := s.Waiting(Remux, Transcode); !w || err != nil {
+		t.Errorf("the transcode does not wait: %v %v", w, err)
+	}
+	if _, ok, _ := s.Claim(Transcode); !ok {
+		t.Fatal("not claimed")
+	}
+	if w, _ := s.Waiting(Transcode); w {
+		t.Error("a claimed job still waits")
+	}
+	if got := strings.Join(Outputs(j), " "); got != "/r/a.mp4 /r/a-640x360.mp4" {
+		t.Errorf("outputs %s", got)
+	}
+}
+
+// A job released by a master that stops on purpose is queued again with
+// the attempt it lost given back.
+func TestReleasedJobKeepsItsAttempts(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), FileName))
+	j, _ := s.Submit(Remux, Params{Input: "a.mp4"}, "b.mp4")
+	for range MaxAttempts + 1 {
+		if _, ok, err := s.Claim(Remux); !ok || err != nil {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		if err := s.Release(j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := s.Get(j.ID); got.State != Queued || got.Attempts != 0 {
+		t.Fatalf("after %d releases: %+v", MaxAttempts+1, got)
+	}
+}

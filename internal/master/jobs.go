@@ -179,8 +179,12 @@ func (m *Master) CancelJob(_ context.Context, req *pb.JobID) (*pb.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := store.Cancel(req.GetId()); err != nil {
+	before, err := store.Cancel(req.GetId())
+	if err != nil {
 		return nil, jobError(err)
+	}
+	if before.State == jobs.Running {
+		m.dispatch.cancel(before.ID)
 	}
 	j, err := store.Get(req.GetId())
 	if err != nil {
@@ -252,14 +256,38 @@ func (m *Master) SubmitJob(_ context.Context, req *pb.JobRequest) (*pb.Job, erro
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "%s job: %v", kind, err)
 	}
-	// Media jobs run in the worker child, which this build does not have
-	// yet: refuse rather than queue work nothing would do.
-	if !m.hasWorker {
-		return nil, status.Errorf(codes.Unavailable, "%s job: no worker runs media jobs in this build; only replay saves run", kind)
+	if m.worker == nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s job: this master runs no worker child for media jobs (see -children)", kind)
+	}
+	if kind == jobs.Trim {
+		if err := m.checkSpan(p); err != nil {
+			return nil, err
+		}
 	}
 	j, err := store.Submit(kind, p, out)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
+	m.dispatch.poke()
 	return jobProto(j), nil
+}
+
+// checkSpan refuses a trim that ends past its input's end, asking the
+// worker to read the input; with the worker down, the worker checks it
+// when the job runs.
+func (m *Master) checkSpan(p jobs.Params) error {
+	c, ok := m.worker.Client()
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := c.Probe(ctx, &pb.ProbeRequest{Path: p.Input})
+	if err != nil {
+		return status.Errorf(codes.InvalidArgument, "trim job: input: %v", status.Convert(err).Message())
+	}
+	if err := p.CheckSpan(float64(info.GetDurationMs()) / 1000); err != nil {
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
+	return nil
 }

@@ -72,6 +72,7 @@ type Master struct {
 	state      *state.Store
 	encoder    *supervise.Child[pb.EncoderClient]
 	plugins    *supervise.Child[pb.PluginHostClient]
+	worker     *supervise.Child[pb.WorkerClient]
 	rtsp       *rtsp.Server
 	program    *program
 	slate      *programSlate
@@ -89,7 +90,7 @@ type Master struct {
 	recording     recording
 	replay        *replay.Buffer
 	jobs          *jobs.Store        // nil without a config dir
-	hasWorker     bool               // a worker child runs media jobs
+	dispatch      *dispatcher        // hands media jobs to the worker
 	saves         sync.WaitGroup     // replays being written
 	stop          context.CancelFunc // ends the master's own goroutines
 	// encoderStatus and pluginsStatus are the children's last answers to a
@@ -133,7 +134,8 @@ func Start(opts Options) (*Master, error) {
 			Renditions: usedRenditions(cfg.Renditions, cfg.Destinations),
 			Audio:      cfg.Audio,
 		}),
-		program: &program{},
+		program:  &program{},
+		dispatch: newDispatcher(),
 	}
 	// The relay exists before the children (their configure hooks use it);
 	// its goroutine starts after them.
@@ -199,8 +201,8 @@ func Start(opts Options) (*Master, error) {
 	if err := m.startJobs(opts.ConfigDir); err != nil {
 		return fail(err)
 	}
-	wantEncoder := cfg.Children == "all" || cfg.Children == "encoder"
-	wantPlugins := cfg.Children == "all" || cfg.Children == "plugins"
+	wantEncoder := config.Runs(cfg.Children, "encoder")
+	wantPlugins := config.Runs(cfg.Children, "plugins")
 	binary := func(name string) (func() *exec.Cmd, error) {
 		path := filepath.Join(opts.BinDir, name)
 		if _, err := os.Stat(path); err != nil {
@@ -277,11 +279,39 @@ func Start(opts Options) (*Master, error) {
 			Log: opts.Log, Stderr: opts.ChildStderr,
 		})
 	}
+	if config.Runs(cfg.Children, "worker") {
+		cmd, err := binary("worker")
+		if err != nil {
+			return fail(err)
+		}
+		m.worker = supervise.Start(supervise.Spec[pb.WorkerClient]{
+			Name: "worker", Command: cmd,
+			Handshake: stub.Handshake, Plugins: stub.Plugins, Dispense: stub.WorkerName,
+			Configure: func(ctx context.Context, c pb.WorkerClient) (uint64, error) {
+				rev := m.state.Get().Revision
+				_, err := c.Configure(ctx, &pb.WorkerConfig{Revision: rev})
+				return rev, err
+			},
+			Ping: func(ctx context.Context, c pb.WorkerClient) error {
+				_, err := c.Status(ctx, &pb.StatusRequest{})
+				return err
+			},
+			OnCrash: func(s supervise.Snapshot) bool {
+				m.event("child_restarted", "child", "worker", "reason", s.LastExit)
+				return false
+			},
+			Policy: opts.Policy, DialOptions: stub.DialOptions(),
+			Log: opts.Log, Stderr: opts.ChildStderr,
+		})
+	}
 	// Outputs and overlays start last: they talk to the children.
 	m.outputs.setLive(cfg.Live)
 	m.slate.filter.SetLive(cfg.Live)
 	ctx, stop := context.WithCancel(context.Background())
 	m.stop = stop
+	if m.worker != nil && m.jobs != nil {
+		m.startDispatch(ctx, cfg.Jobs.Concurrency)
+	}
 	go m.overlays.run(ctx)
 	go m.levels.run(ctx)
 	go m.slate.filter.Run(ctx)
@@ -298,6 +328,10 @@ func Start(opts Options) (*Master, error) {
 func (m *Master) Close() {
 	if m.stop != nil {
 		m.stop()
+	}
+	m.dispatch.loops.Wait() // running jobs are stopped and queued again
+	if m.worker != nil {
+		m.worker.Close()
 	}
 	if err := m.stopRecording(); err != nil {
 		m.log.Error("recording", "err", err)
@@ -457,6 +491,9 @@ func (m *Master) reconcile() {
 	if m.plugins != nil {
 		m.plugins.Reconfigure()
 	}
+	if m.worker != nil {
+		m.worker.Reconfigure()
+	}
 }
 
 // Status reports the master and each child.
@@ -521,6 +558,9 @@ func (m *Master) snapshots() []supervise.Snapshot {
 	}
 	if m.plugins != nil {
 		out = append(out, m.plugins.Snapshot())
+	}
+	if m.worker != nil {
+		out = append(out, m.worker.Snapshot())
 	}
 	return out
 }
@@ -608,8 +648,13 @@ func (m *Master) Restart(ctx context.Context, req *pb.ChildRequest) (*pb.MasterS
 			m.plugins.Restart()
 			return m.Status(ctx, nil)
 		}
+	case "worker":
+		if m.worker != nil {
+			m.worker.Restart()
+			return m.Status(ctx, nil)
+		}
 	default:
-		return nil, status.Errorf(codes.InvalidArgument, "no child %q (want encoder or pluginhost)", req.GetChild())
+		return nil, status.Errorf(codes.InvalidArgument, "no child %q (want encoder, pluginhost or worker)", req.GetChild())
 	}
 	return nil, status.Errorf(codes.FailedPrecondition, "child %q is not run by this master (see -children)", req.GetChild())
 }

@@ -47,7 +47,7 @@ func BuildOnAir(dir string, race bool) error {
 	if err := build(dir, masterFlags, "./cmd/master", "./cmd/studio"); err != nil {
 		return err
 	}
-	if err := build(dir, nil, "./cmd/encoder", "./cmd/pluginhost"); err != nil {
+	if err := build(dir, nil, "./cmd/encoder", "./cmd/pluginhost", "./cmd/worker"); err != nil {
 		return err
 	}
 	// The example plugins, with their manifest, in dir/plugins.
@@ -122,7 +122,14 @@ type Master struct {
 // cleanly then (a race-built master exits non-zero on a data race).
 func StartMaster(t testing.TB, binDir string, env []string, args ...string) *Master {
 	t.Helper()
-	m := &Master{T: t, BinDir: binDir, ConfigHome: t.TempDir(), Out: &SyncBuffer{}, Exited: make(chan struct{})}
+	return StartMasterIn(t, binDir, t.TempDir(), env, args...)
+}
+
+// StartMasterIn is StartMaster with the config dir under configHome: a
+// master started again where one ran before finds what it left.
+func StartMasterIn(t testing.TB, binDir, configHome string, env []string, args ...string) *Master {
+	t.Helper()
+	m := &Master{T: t, BinDir: binDir, ConfigHome: configHome, Out: &SyncBuffer{}, Exited: make(chan struct{})}
 	m.Env = append(os.Environ(), "XDG_CONFIG_HOME="+m.ConfigHome)
 	m.Env = append(m.Env, env...)
 	ports := []string{"-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0", "-rtmp-listen", "127.0.0.1:0", "-headless"}
