@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -68,14 +69,40 @@ type Studio struct {
 	jobs    *jobsPanel
 	logs    *logView
 	root    fyne.CanvasObject
+
+	// doMu serializes fyneDo, and closed drops its calls once the window
+	// has ended.
+	doMu   sync.Mutex
+	closed bool
+}
+
+// fyneDo is fyne.Do for the panels' goroutines. While the window's loop
+// runs, fyne.Do queues f for the UI goroutine; once the loop has ended it
+// runs f at once on the calling goroutine, where two panels' updates would
+// race. So calls go one at a time, and none after Close. f must not call
+// Do itself.
+func (s *Studio) fyneDo(f func()) {
+	s.doMu.Lock()
+	defer s.doMu.Unlock()
+	if !s.closed {
+		fyne.Do(f)
+	}
+}
+
+// Close ends the studio's updates: the window is gone.
+func (s *Studio) Close() {
+	s.doMu.Lock()
+	s.closed = true
+	s.doMu.Unlock()
 }
 
 // New builds the studio, disconnected until Connected is called.
 func New(opt Options) *Studio {
+	s := &Studio{meter: &stats.Meter{}}
 	if opt.Do == nil {
-		opt.Do = fyne.Do
+		opt.Do = s.fyneDo
 	}
-	s := &Studio{opt: opt, meter: &stats.Meter{}}
+	s.opt = opt
 	s.conn = widget.NewLabel("Connecting…")
 	s.conn.Truncation = fyne.TextTruncateEllipsis
 	s.message = errorLabel()

@@ -95,6 +95,7 @@ func runWindow(win window) error {
 		w.SetCloseIntercept(func() { confirmQuit(a, w, studio) })
 	}
 	w.ShowAndRun()
+	studio.Close()
 	cancel()
 	if linkDone != nil {
 		select {
