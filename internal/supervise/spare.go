@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// spareDelay is how long after a child starts running its spare starts.
+const spareDelay = 300 * time.Millisecond
+
 // SpareSnapshot is the spare's state, false when the child keeps none.
 func (c *Child[T]) SpareSnapshot() (Snapshot, bool) {
 	if c.spec.Spare == nil {
@@ -19,6 +22,21 @@ func (c *Child[T]) SpareSnapshot() (Snapshot, bool) {
 		s.Uptime = time.Since(c.spareSince)
 	}
 	return s, true
+}
+
+// RestartSpare kills the spare, which is then replaced as any dead spare
+// is; false when the child keeps no spare.
+func (c *Child[T]) RestartSpare() bool {
+	if c.spec.Spare == nil {
+		return false
+	}
+	c.mu.Lock()
+	p := c.spare
+	c.mu.Unlock()
+	if p != nil {
+		Kill(p.cmd)
+	}
+	return true
 }
 
 func (c *Child[T]) spareReady() bool {
@@ -92,6 +110,16 @@ func (c *Child[T]) keepSpare() {
 		case <-c.ctx.Done():
 			return
 		case <-c.spareWanted:
+		}
+		// The new running child's first frames go first: on two cores a
+		// spare starting beside them would lengthen the very freeze it
+		// exists to shorten.
+		t := time.NewTimer(spareDelay)
+		select {
+		case <-c.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
 		}
 		for {
 			started := time.Now()
