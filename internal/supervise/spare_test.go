@@ -95,3 +95,21 @@ func TestDoubleKillStartsAFreshChild(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A promoted spare that crashes at once counts as a crash like any other:
+// with a limit of two, the second puts the child in the failed state.
+func TestPromotedSpareCrashCounts(t *testing.T) {
+	spec := withSpare(helperSpec(t, 1))
+	spec.Policy.CrashLimit = 2
+	c := Start(spec)
+	defer c.Close()
+	await(t, "child and spare ready", 20*time.Second, func() bool { return c.Snapshot().State == Running && spareReady(c) })
+	spare, _ := c.SpareSnapshot()
+	kill(t, c.Snapshot().PID)
+	await(t, "spare promoted", 5*time.Second, func() bool {
+		s := c.Snapshot()
+		return s.State == Running && s.PID == spare.PID
+	})
+	kill(t, spare.PID)
+	await(t, "the crash loop limit", 5*time.Second, func() bool { return c.Snapshot().State == Failed })
+}
