@@ -177,7 +177,7 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		st, err = c.Stop(ctx, &pb.Empty{})
 	case "restart":
 		if len(args) != 2 {
-			return usageError{errors.New("usage: master ctl restart encoder|pluginhost")}
+			return usageError{errors.New("usage: master ctl restart encoder|encoder-standby|pluginhost")}
 		}
 		st, err = c.Restart(ctx, &pb.ChildRequest{Child: args[1]})
 	case "reconnect":

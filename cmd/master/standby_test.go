@@ -101,6 +101,19 @@ func TestSparePromotedOnEncoderKill(t *testing.T) {
 	if c := child(m.Status(), "encoder"); c.GetRestarts() != 1 || !strings.Contains(c.GetLastExit(), "killed") {
 		t.Errorf("encoder: %d restarts, last exit %q; want 1 and killed", c.GetRestarts(), c.GetLastExit())
 	}
+
+	// Restarting the spare replaces it and leaves the program alone.
+	old := child(m.Status(), spareChild).GetPid()
+	if out, err := m.Ctl("restart", spareChild); err != nil {
+		t.Fatalf("ctl restart %s: %v\n%s", spareChild, err, out)
+	}
+	m.Await("the spare replaced", 10*time.Second, func() bool {
+		s := child(m.Status(), spareChild)
+		return s.GetState() == "standby" && s.GetPid() != old
+	})
+	if c := child(m.Status(), "encoder"); c.GetRestarts() != 1 {
+		t.Errorf("restarting the spare restarted the encoder (%d restarts)", c.GetRestarts())
+	}
 }
 
 // Killing the active encoder and the spare at the same moment falls back to

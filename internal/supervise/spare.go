@@ -78,6 +78,7 @@ func (c *Child[T]) promote() *proc[T] {
 	if p == nil {
 		return nil
 	}
+	p.stderr.SetPrefix(c.spec.Name + " | ")
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(c.ctx, c.spec.Policy.HangAfter)
 	defer cancel()
