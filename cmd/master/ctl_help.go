@@ -136,7 +136,7 @@ _onair_master() {
       return
     fi
     case "${COMP_WORDS[i]}" in
-    restart) COMPREPLY=($(compgen -W "encoder encoder-standby pluginhost --help" -- "$cur")) ;;
+    restart) COMPREPLY=($(compgen -W "encoder pluginhost --help" -- "$cur")) ;;
     dest) COMPREPLY=($(compgen -W "add edit rm --name --service --url --rendition --key-stdin --help" -- "$cur")) ;;
     audio) COMPREPLY=($(compgen -W "devices volume mute unmute offset add rm bitrate help" -- "$cur")) ;;
     plugin) COMPREPLY=($(compgen -W "list restart set add rm help" -- "$cur")) ;;
