@@ -66,7 +66,10 @@ func New() *Service {
 func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.EncoderStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pipe != nil && sameButBitrate(s.cfg, cfg) {
+	// A spare's AAC encoder is open but its audio engine is not, so a new
+	// sound bitrate has nothing to apply it live: the spare prepares again.
+	staleSpareSound := s.pipe != nil && s.pipe.held() && s.cfg.GetAudio().GetBitrateKbps() != cfg.GetAudio().GetBitrateKbps()
+	if s.pipe != nil && sameButBitrate(s.cfg, cfg) && !staleSpareSound {
 		if s.pipe.program != nil && s.cfg.GetBitrateKbps() != cfg.GetBitrateKbps() {
 			// A refused bitrate leaves the settings (and the revision the
 			// master sees applied) as they were.
