@@ -136,7 +136,7 @@ func (d *destinations) confirmRemove(i int) {
 
 func stateImportance(state string) widget.Importance {
 	switch state {
-	case "live", "running", "recording":
+	case "live", "running", "recording", "standby":
 		return widget.SuccessImportance
 	case "retrying", "connecting", "backoff", "starting", "configuring", "loading":
 		return widget.WarningImportance

@@ -68,11 +68,18 @@ func (r *procRow) set(c *pb.ChildStatus) {
 	if ms := c.GetNextStartMs(); ms > 0 {
 		state += fmt.Sprintf(" (next start in %s)", (time.Duration(ms) * time.Millisecond).Round(100*time.Millisecond))
 	}
+	if n := c.GetNote(); n != "" {
+		state += " (" + n + ")"
+	}
 	r.state.SetText(state)
 	r.state.Importance = stateImportance(c.GetState())
 	r.state.Refresh()
-	r.detail.SetText(fmt.Sprintf("pid %d, %d restarts, up %s, revision %d",
-		c.GetPid(), c.GetRestarts(), (time.Duration(c.GetUptimeMs()) * time.Millisecond).Round(time.Second), c.GetConfiguredRevision()))
+	detail := fmt.Sprintf("pid %d, %d restarts, up %s, revision %d",
+		c.GetPid(), c.GetRestarts(), (time.Duration(c.GetUptimeMs()) * time.Millisecond).Round(time.Second), c.GetConfiguredRevision())
+	if mb := c.GetMemoryBytes(); mb > 0 {
+		detail += fmt.Sprintf(", %.0f MB resident", float64(mb)/1e6)
+	}
+	r.detail.SetText(detail)
 	if e := c.GetLastExit(); e != "" {
 		r.exit.SetText("last exit: " + e)
 		r.exit.Show()

@@ -177,7 +177,7 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		st, err = c.Stop(ctx, &pb.Empty{})
 	case "restart":
 		if len(args) != 2 {
-			return usageError{errors.New("usage: master ctl restart encoder|pluginhost|worker")}
+			return usageError{errors.New("usage: master ctl restart encoder|encoder-standby|pluginhost|worker")}
 		}
 		st, err = c.Restart(ctx, &pb.ChildRequest{Child: args[1]})
 	case "reconnect":
@@ -432,14 +432,18 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 		fmt.Fprintf(out, "fallback: %s\n", st.GetFallback())
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHILD\tSTATE\tPID\tRESTARTS\tUPTIME\tREVISION\tLAST EXIT")
+	fmt.Fprintln(tw, "CHILD\tSTATE\tPID\tRESTARTS\tUPTIME\tREVISION\tMEMORY\tLAST EXIT")
 	for _, c := range st.GetChildren() {
 		state := c.GetState()
 		if c.GetNextStartMs() > 0 {
 			state += fmt.Sprintf(" (next start in %dms)", c.GetNextStartMs())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%s\n", c.GetName(), state, c.GetPid(), c.GetRestarts(),
-			(time.Duration(c.GetUptimeMs()) * time.Millisecond).String(), c.GetConfiguredRevision(), c.GetLastExit())
+		if c.GetNote() != "" {
+			state += " (" + c.GetNote() + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%.0f MB\t%s\n", c.GetName(), state, c.GetPid(), c.GetRestarts(),
+			(time.Duration(c.GetUptimeMs()) * time.Millisecond).String(), c.GetConfiguredRevision(),
+			float64(c.GetMemoryBytes())/1e6, c.GetLastExit())
 	}
 	tw.Flush()
 }

@@ -41,7 +41,7 @@ var ctlCommandHelp = []struct{ name, usage, what, example string }{
 	{"status", "status [--json]", "the master, each child, destination and recording", "master ctl status --json | jq .live"},
 	{"start", "start", "go live", "master ctl start"},
 	{"stop", "stop", "go off air", "master ctl stop"},
-	{"restart", "restart encoder|pluginhost", "restart a child at once (also out of 'failed')", "master ctl restart encoder"},
+	{"restart", "restart encoder|encoder-standby|pluginhost", "restart a child at once (also out of 'failed'; the spare is replaced)", "master ctl restart encoder"},
 	{"reconnect", "reconnect N", "retry destination N (from status) now", "master ctl reconnect 0"},
 	{"key", "key set NAME", "store destination NAME's stream key, read from stdin", "master ctl key set twitch < twitch.key"},
 	{"dest", "dest add|edit N|rm N [--name N] [--service S] [--url URL] [--rendition R] [--key-stdin]",

@@ -403,7 +403,7 @@ func TestFlagsOverrideConfigFile(t *testing.T) {
 	}
 	m2 := startMaster(t, nil, "-config", dir, "-children", "encoder")
 	st = m2.AwaitConfigured(10*time.Second, "encoder")
-	if len(st.GetChildren()) != 1 {
+	if len(st.GetChildren()) != 2 || testpeer.Child(st, "encoder-standby") == nil {
 		t.Fatalf("-children encoder did not override the file: %v", st.GetChildren())
 	}
 }

@@ -81,6 +81,7 @@ func run(args []string) error {
 	fs.IntVar(&cfg.Encoder.BitrateKbps, "bitrate", cfg.Encoder.BitrateKbps, "video bitrate in kbit/s")
 	fs.StringVar(&cfg.Encoder.Backend, "backend", cfg.Encoder.Backend, "H.264 encoder: "+strings.Join(config.Backends, "|"))
 	fs.StringVar(&cfg.Encoder.Preset, "preset", cfg.Encoder.Preset, "encoder preset")
+	fs.BoolVar(&cfg.Encoder.Standby, "standby", cfg.Encoder.Standby, "keep a spare encoder ready, so an encoder crash costs a promotion instead of a start")
 	logFormat := fs.String("log-format", "human", "log lines on stderr: "+strings.Join(logfmt.Formats, "|")+" (json for log shippers)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}

@@ -252,6 +252,9 @@ type Encoder struct {
 	KeyframeSeconds int     `yaml:"keyframe_seconds"`
 	Backend         string  `yaml:"backend"`
 	Preset          string  `yaml:"preset"`
+	// Standby keeps a spare encoder ready, so an encoder crash costs a
+	// promotion rather than a process start.
+	Standby bool `yaml:"standby"`
 }
 
 // Layer places a source in the scene, in output pixels.
@@ -302,6 +305,7 @@ func Default() Config {
 		Encoder: Encoder{
 			Source: "auto", Width: 1280, Height: 720, FPS: 30,
 			BitrateKbps: 4500, KeyframeSeconds: 2, Backend: "auto", Preset: "veryfast",
+			Standby: true,
 		},
 		Audio: DefaultAudio(),
 	}

@@ -22,9 +22,24 @@ var autoChain = []string{codec.BackendNVENC, codec.BackendVAAPI, codec.BackendQS
 func chain(cfg *pb.EncoderConfig) []string {
 	named := cfg.GetBackend()
 	if named == "" || named == codec.BackendAuto || slices.Contains(cfg.GetExcludeBackends(), named) {
+		if cfg.GetStandby() && cfg.GetActiveBackend() == codec.BackendX264 {
+			// The active encoder found no hardware that works: the
+			// spare does not try it again.
+			return []string{codec.BackendX264}
+		}
 		return autoChain
 	}
 	return []string{named}
+}
+
+// spareOpensCodec says whether a spare opens its H.264 encoder while it
+// waits. Only libx264 does: hardware encoders limit concurrent sessions
+// (consumer NVENC allows a few), so a spare holding one could starve the
+// active encoder or a rendition; a hardware codec opens when the spare is
+// promoted. "auto" counts as software once the active encoder runs libx264.
+func spareOpensCodec(cfg *pb.EncoderConfig) bool {
+	c := chain(cfg)
+	return len(c) == 1 && c[0] == codec.BackendX264
 }
 
 // openEncoder opens the first backend of the chain that works, and says why

@@ -41,6 +41,9 @@ type pipeline struct {
 	// start (audioErr says why) and the program is video only.
 	audio    *audioEngine
 	audioErr string
+	// aac is the opened AAC encoder until run hands it to the audio engine.
+	aac      *audio.AACEncoder
+	onLevels func(*pb.AudioLevels)
 	// crashAfter is for tests only (see simulatedCrashAfter).
 	crashAfter uint64
 
@@ -103,25 +106,57 @@ func withPath(raw, path string) string {
 // startPipeline opens the sources and the encoders and starts the clock.
 // When no encoder opens, refused says why for each backend tried.
 // The audio's meters go to onLevels (nil: nowhere).
-func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger, onLevels func(*pb.AudioLevels)) (p *pipeline, refused []*pb.BackendRefusal, err error) {
-	p = &pipeline{log: log, cfg: cfg, fps: int(cfg.GetFps()), done: make(chan struct{})}
+func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger, onLevels func(*pb.AudioLevels)) (*pipeline, []*pb.BackendRefusal, error) {
+	p, err := preparePipeline(cfg, log, onLevels, true)
+	if err != nil {
+		return nil, p.refusedOf(), err
+	}
+	if err := p.run(); err != nil {
+		refused := p.refused
+		p.close()
+		return nil, refused, err
+	}
+	return p, p.refused, nil
+}
+
+// refusedOf is what a pipeline that did not open refused; nil-safe.
+func (p *pipeline) refusedOf() []*pb.BackendRefusal {
+	if p == nil {
+		return nil
+	}
+	return p.refused
+}
+
+// preparePipeline opens the sources and, with openCodec, the encoders, but
+// runs no clock: a spare encoder holds it ready until it is promoted. On an
+// error the pipeline is closed; what was refused is still in it.
+func preparePipeline(cfg *pb.EncoderConfig, log *slog.Logger, onLevels func(*pb.AudioLevels), openCodec bool) (p *pipeline, err error) {
+	p = &pipeline{log: log, cfg: cfg, fps: int(cfg.GetFps()), done: make(chan struct{}), onLevels: onLevels}
 	w, h := int(cfg.GetWidth()), int(cfg.GetHeight())
 	p.comp, err = scene.New(scene.Options{Width: w, Height: h, FPS: float64(cfg.GetFps()), Layers: layers(cfg)})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	// Every failure below returns nil for p, so release through a copy.
-	started := p
-	defer func() {
-		if err != nil {
-			started.close()
+	if openCodec {
+		if err := p.openCodecs(); err != nil {
+			p.close()
+			return p, err
 		}
-	}()
-	enc, backend, refused, err := openEncoder(cfg, log)
-	if err != nil {
-		return nil, refused, err
 	}
-	p.backend, p.refused = backend, refused
+	return p, nil
+}
+
+// openCodecs opens the program's and renditions' encoders and the AAC
+// encoder, and allocates the pictures.
+func (p *pipeline) openCodecs() (err error) {
+	cfg, log := p.cfg, p.log
+	w, h := int(cfg.GetWidth()), int(cfg.GetHeight())
+	enc, backend, refused, err := openEncoder(cfg, log)
+	p.refused = refused
+	if err != nil {
+		return err
+	}
+	p.backend = backend
 	p.crashAfter = simulatedCrashAfter(backend)
 	// The AAC encoder opens before the session is announced, so the
 	// program carries an audio track exactly when there is sound for it.
@@ -142,7 +177,7 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger, onLevels func(*pb.Au
 	}()
 	if p.program, err = newTrackWithAudio("program", cfg.GetReturnUrl(), enc, aacConfig, time.Time{}, log); err != nil {
 		enc.Close()
-		return nil, refused, err
+		return err
 	}
 	for _, r := range cfg.GetRenditions() {
 		rc := &pb.EncoderConfig{Width: r.GetWidth(), Height: r.GetHeight(), BitrateKbps: r.GetBitrateKbps(),
@@ -150,33 +185,46 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger, onLevels func(*pb.Au
 			Backend: backend, ExcludeBackends: cfg.GetExcludeBackends(), OpeningFile: cfg.GetOpeningFile()}
 		renc, _, _, err := openEncoder(rc, log)
 		if err != nil {
-			return nil, refused, fmt.Errorf("rendition %s: %w", r.GetName(), err)
+			return fmt.Errorf("rendition %s: %w", r.GetName(), err)
 		}
 		t, err := newTrack(r.GetName(), withPath(cfg.GetReturnUrl(), rtsp.RenditionPath(r.GetName())), renc, log)
 		if err != nil {
 			renc.Close()
-			return nil, refused, err
+			return err
 		}
 		p.renditions = append(p.renditions, t)
 	}
-	log.Info("encoding", "backend", p.backend, "size", fmt.Sprintf("%dx%d", w, h), "fps", p.fps,
-		"kbps", cfg.GetBitrateKbps(), "renditions", len(p.renditions))
 	const pictures = 2
 	p.free, p.ready = make(chan *picture, pictures), make(chan *picture, pictures)
 	for i := 0; i < pictures; i++ {
 		pic := &picture{program: p.program.frame}
 		if i > 0 {
 			if pic.program, err = codec.NewFrame(p.program.frame.Format, w, h); err != nil {
-				return nil, refused, err
+				return err
 			}
 		}
 		if len(p.renditions) > 0 && pic.program.Format != codec.I420 {
 			if pic.i420, err = codec.NewFrame(codec.I420, w, h); err != nil {
-				return nil, refused, err
+				return err
 			}
 		}
 		p.free <- pic
 	}
+	p.aac = aac
+	return nil
+}
+
+// run opens the encoders if they are not yet open, then starts the clock,
+// the two goroutines and the sound: from here on the program is published.
+func (p *pipeline) run() error {
+	if p.program == nil {
+		if err := p.openCodecs(); err != nil {
+			return err
+		}
+	}
+	cfg := p.cfg
+	p.log.Info("encoding", "backend", p.backend, "size", fmt.Sprintf("%dx%d", cfg.GetWidth(), cfg.GetHeight()), "fps", p.fps,
+		"kbps", cfg.GetBitrateKbps(), "renditions", len(p.renditions))
 	p.ctx, p.stop = context.WithCancel(context.Background())
 	encoded := make(chan struct{})
 	go func() {
@@ -196,13 +244,17 @@ func startPipeline(cfg *pb.EncoderConfig, log *slog.Logger, onLevels func(*pb.Au
 		close(p.ready)
 		<-encoded
 	}()
-	if aac != nil {
+	if p.aac != nil {
 		// After the picture's start: opening devices takes a moment the
 		// first frame does not wait for.
-		p.audio = startAudio(audio.Clock{Start: start}, aac, cfg.GetAudio(), log, p.program.publishAudio, onLevels)
+		p.audio = startAudio(audio.Clock{Start: start}, p.aac, cfg.GetAudio(), p.log, p.program.publishAudio, p.onLevels)
+		p.aac = nil // the engine owns it now
 	}
-	return p, refused, nil
+	return nil
 }
+
+// held reports whether the pipeline is prepared but not running (a spare).
+func (p *pipeline) held() bool { return p.stop == nil }
 
 // convert runs on the compositor's goroutine for every composed frame: it
 // converts the frame into a free picture and hands it to the encoder.
@@ -287,6 +339,9 @@ func (p *pipeline) close() {
 	for _, t := range p.tracks() {
 		t.close()
 	}
+	if p.aac != nil {
+		p.aac.Close()
+	}
 	if p.comp != nil {
 		p.comp.Close()
 	}
@@ -299,6 +354,10 @@ func (p *pipeline) fill(st *pb.EncoderStatus) {
 	stats := p.comp.Stats()
 	st.CapturedFrames = uint64(stats.Composed)
 	st.SkippedFrames = uint64(stats.Skipped)
+	if p.program == nil { // a spare whose codec opens when promoted
+		st.CodecDeferred = true
+		return
+	}
 	st.EncodedFrames = p.program.encoded.Load()
 	if n := stats.Composed; n > 0 {
 		var nanos int64

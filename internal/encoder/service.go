@@ -59,11 +59,18 @@ func New() *Service {
 // an audio setting that cannot apply (an unknown device, listed with those
 // that exist): the rest applies and status.audio.error says what was
 // refused.
+//
+// With cfg.Standby the pipeline is only prepared (see preparePipeline); a
+// later Configure without it promotes the spare: its clock starts and it
+// publishes at once.
 func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.EncoderStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pipe != nil && sameButBitrate(s.cfg, cfg) {
-		if s.cfg.GetBitrateKbps() != cfg.GetBitrateKbps() {
+	// A spare's AAC encoder is open but its audio engine is not, so a new
+	// sound bitrate has nothing to apply it live: the spare prepares again.
+	staleSpareSound := s.pipe != nil && s.pipe.held() && s.cfg.GetAudio().GetBitrateKbps() != cfg.GetAudio().GetBitrateKbps()
+	if s.pipe != nil && sameButBitrate(s.cfg, cfg) && !staleSpareSound {
+		if s.pipe.program != nil && s.cfg.GetBitrateKbps() != cfg.GetBitrateKbps() {
 			// A refused bitrate leaves the settings (and the revision the
 			// master sees applied) as they were.
 			if err := s.pipe.program.enc.SetBitrate(int(cfg.GetBitrateKbps())); err != nil {
@@ -76,6 +83,9 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 		}
 		s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
 		s.audioKbps.Store(cfg.GetAudio().GetBitrateKbps())
+		if s.pipe.held() {
+			s.keepOrPromote()
+		}
 		return s.status(), nil
 	}
 	s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
@@ -83,6 +93,17 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 	switch {
 	case cfg.GetReturnUrl() == "":
 		s.stopPipeline() // nowhere to send the program
+	case cfg.GetStandby():
+		s.stopPipeline()
+		p, err := preparePipeline(s.cfg, s.log, s.levels.Publish, spareOpensCodec(s.cfg))
+		s.refused = p.refusedOf()
+		if err != nil {
+			s.startErr = err.Error()
+			s.log.Error("spare encoder could not prepare", "err", err)
+			return s.status(), nil
+		}
+		s.pipe = p
+		s.log.Info("standing by", "codec_open", p.program != nil)
 	default:
 		s.stopPipeline()
 		p, refused, err := startPipeline(s.cfg, s.log, s.levels.Publish)
@@ -97,12 +118,40 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 	return s.status(), nil
 }
 
+// keepOrPromote brings a held pipeline up to s.cfg: a spare opens a codec
+// it may now hold, and a promoted one starts publishing.
+func (s *Service) keepOrPromote() {
+	p := s.pipe
+	p.cfg = s.cfg // a deferred codec and the sound open with the newest settings
+	if !s.cfg.GetStandby() {
+		if err := p.run(); err != nil {
+			p.close()
+			s.pipe, s.startErr, s.refused = nil, err.Error(), p.refused
+			s.log.Error("promoted encoder did not start", "err", err)
+			return
+		}
+		s.refused = p.refused
+		s.log.Info("promoted: publishing")
+		s.applyOverlays(p)
+		return
+	}
+	if p.program == nil && spareOpensCodec(s.cfg) {
+		if err := p.openCodecs(); err != nil {
+			p.close()
+			s.pipe, s.startErr, s.refused = nil, err.Error(), p.refused
+			return
+		}
+		s.refused = p.refused
+	}
+}
+
 // sameButBitrate reports whether a and b differ at most in what a running
 // pipeline can change live.
 func sameButBitrate(a, b *pb.EncoderConfig) bool {
 	x, y := proto.Clone(a).(*pb.EncoderConfig), proto.Clone(b).(*pb.EncoderConfig)
 	for _, c := range []*pb.EncoderConfig{x, y} {
 		c.Revision, c.Live, c.BitrateKbps, c.Audio = 0, false, 0, nil
+		c.Standby, c.ActiveBackend = false, ""
 	}
 	return proto.Equal(x, y)
 }
@@ -130,6 +179,7 @@ func (s *Service) status() *pb.EncoderStatus {
 		Config:          proto.Clone(s.cfg).(*pb.EncoderConfig),
 		Refused:         s.refused,
 		Error:           s.startErr,
+		Standby:         s.pipe != nil && s.pipe.held(),
 	}
 	// The return URL holds this run's credentials: not for status readers.
 	st.Config.ReturnUrl = ""

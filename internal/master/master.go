@@ -96,6 +96,7 @@ type Master struct {
 	// encoderStatus and pluginsStatus are the children's last answers to a
 	// health ping.
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
+	spareStatus   atomic.Pointer[pb.EncoderStatus]
 	pluginsStatus atomic.Pointer[pb.PluginHostStatus]
 }
 
@@ -219,21 +220,27 @@ func Start(opts Options) (*Master, error) {
 			m.openingFile = filepath.Join(opts.ConfigDir, openingFileName)
 			_ = os.Remove(m.openingFile) // a previous run's is stale
 		}
+		configure := func(ctx context.Context, c pb.EncoderClient) (uint64, error) {
+			cfg := encoderConfig(m.state.Get())
+			cfg.ReturnUrl = m.rtsp.PublishURL(programPath)
+			cfg.OpeningFile = m.openingFile
+			st, err := c.Configure(ctx, cfg)
+			if err == nil {
+				m.encoderStatus.Store(st)
+				m.overlays.encoderRestarted()
+				go m.slate.refresh(c, m.state.Get)
+			}
+			return st.GetAppliedRevision(), err
+		}
+		var spare *supervise.Spare[pb.EncoderClient]
+		if cfg.Encoder.Standby {
+			spare = m.spareSpec(configure)
+		}
 		m.encoder = supervise.Start(supervise.Spec[pb.EncoderClient]{
 			Name: "encoder", Command: cmd,
 			Handshake: stub.Handshake, Plugins: stub.Plugins, Dispense: stub.EncoderName,
-			Configure: func(ctx context.Context, c pb.EncoderClient) (uint64, error) {
-				cfg := encoderConfig(m.state.Get())
-				cfg.ReturnUrl = m.rtsp.PublishURL(programPath)
-				cfg.OpeningFile = m.openingFile
-				st, err := c.Configure(ctx, cfg)
-				if err == nil {
-					m.encoderStatus.Store(st)
-					m.overlays.encoderRestarted()
-					go m.slate.refresh(c, m.state.Get)
-				}
-				return st.GetAppliedRevision(), err
-			},
+			Configure: configure,
+			Spare:     spare,
 			Ping: func(ctx context.Context, c pb.EncoderClient) error {
 				st, err := c.Status(ctx, &pb.StatusRequest{})
 				if err == nil {
@@ -529,6 +536,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 			Restarts: uint32(s.Restarts), LastExit: s.LastExit,
 			UptimeMs: s.Uptime.Milliseconds(), ConfiguredRevision: s.ConfiguredRevision,
 			NextStartMs: s.NextStart.Milliseconds(), LastStderr: s.LastStderr,
+			MemoryBytes: procstat.ResidentBytes(s.PID), Note: m.childNote(s),
 		})
 	}
 	st.CpuTicks, _ = procstat.Ticks(pids(st))
@@ -555,6 +563,9 @@ func (m *Master) snapshots() []supervise.Snapshot {
 	var out []supervise.Snapshot
 	if m.encoder != nil {
 		out = append(out, m.encoder.Snapshot())
+		if s, ok := m.encoder.SpareSnapshot(); ok {
+			out = append(out, s)
+		}
 	}
 	if m.plugins != nil {
 		out = append(out, m.plugins.Snapshot())
@@ -643,6 +654,10 @@ func (m *Master) Restart(ctx context.Context, req *pb.ChildRequest) (*pb.MasterS
 			m.encoder.Restart()
 			return m.Status(ctx, nil)
 		}
+	case spareName:
+		if m.encoder != nil && m.encoder.RestartSpare() {
+			return m.Status(ctx, nil)
+		}
 	case "pluginhost", "plugins":
 		if m.plugins != nil {
 			m.plugins.Restart()
@@ -654,7 +669,7 @@ func (m *Master) Restart(ctx context.Context, req *pb.ChildRequest) (*pb.MasterS
 			return m.Status(ctx, nil)
 		}
 	default:
-		return nil, status.Errorf(codes.InvalidArgument, "no child %q (want encoder, pluginhost or worker)", req.GetChild())
+		return nil, status.Errorf(codes.InvalidArgument, "no child %q (want encoder, %s, pluginhost or worker)", req.GetChild(), spareName)
 	}
 	return nil, status.Errorf(codes.FailedPrecondition, "child %q is not run by this master (see -children)", req.GetChild())
 }

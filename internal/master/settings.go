@@ -147,7 +147,7 @@ func (m *Master) WatchEvents(_ *pb.WatchRequest, stream pb.Control_WatchEventsSe
 func withoutClocks(st *pb.MasterStatus) *pb.MasterStatus {
 	c := proto.Clone(st).(*pb.MasterStatus)
 	for _, ch := range c.GetChildren() {
-		ch.UptimeMs, ch.NextStartMs = 0, 0
+		ch.UptimeMs, ch.NextStartMs, ch.MemoryBytes = 0, 0, 0
 	}
 	for _, d := range c.GetDestinations() {
 		d.NextAttemptMs = 0

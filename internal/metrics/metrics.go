@@ -48,7 +48,7 @@ var (
 	mutedDesc         = desc("audio_source_muted", "1 while the sound source is muted.", "source")
 )
 
-var childStates = []string{"starting", "configuring", "running", "backoff", "failed", "stopped"}
+var childStates = []string{"starting", "configuring", "running", "backoff", "failed", "stopped", "standby"}
 var destStates = []string{"off", "connecting", "live", "retrying", "failed"}
 
 // collector reads the master's status on each scrape.

@@ -40,3 +40,23 @@ func Ticks(pids []int) (uint64, bool) {
 	}
 	return total, read > 0
 }
+
+// ResidentBytes is a process's resident memory, 0 when it cannot be read.
+func ResidentBytes(pid int) uint64 {
+	if pid <= 0 {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * uint64(os.Getpagesize())
+}

@@ -29,6 +29,8 @@ const (
 	Backoff     State = "backoff"
 	Failed      State = "failed"
 	Stopped     State = "stopped"
+	// Standby is a spare child, configured and ready to be promoted.
+	Standby State = "standby"
 )
 
 // exitPoll is how often the watcher looks at the child's exit flag: go-plugin
@@ -60,6 +62,27 @@ type Spec[T any] struct {
 	// Stderr receives every line the child writes to stderr, prefixed with
 	// its name. Nil drops them (the last lines are still kept for reports).
 	Stderr io.Writer
+	// Spare, if set, keeps a second child started and configured beside
+	// the running one.
+	Spare *Spare[T]
+}
+
+// Spare describes the spare child. When the running child dies or hangs,
+// the spare is promoted instead of starting a new process, and a new spare
+// starts in the background. A spare's own death is not a crash: it is just
+// replaced, and the crash loop rule never hears of it.
+type Spare[T any] struct {
+	// Name is the spare's name in snapshots.
+	Name string
+	// Configure applies the current desired state to the spare, which
+	// holds it without acting on it; it is called again on every
+	// Reconfigure.
+	Configure func(ctx context.Context, c T) (uint64, error)
+	// Promote makes the spare the running child with the current desired
+	// state.
+	Promote func(ctx context.Context, c T) (uint64, error)
+	// Ping is the spare's health check.
+	Ping func(ctx context.Context, c T) error
 }
 
 // Snapshot is a child's state as the Control API reports it.
@@ -102,6 +125,31 @@ type Child[T any] struct {
 	client    T
 	hasClient bool
 	stderr    *TailLines
+
+	// spare is the ready spare, nil while there is none; spareSnap is its
+	// state for reports.
+	spare        *proc[T]
+	spareSnap    Snapshot
+	spareSince   time.Time
+	spareWanted  chan struct{}
+	spareConfig  chan struct{}
+	spareStopped chan struct{}
+}
+
+// proc is one started child process and its client.
+type proc[T any] struct {
+	cmd    *exec.Cmd
+	client *plugin.Client
+	rpc    T
+	stderr *TailLines
+	// taken is closed when the spare is promoted: the spare's watcher
+	// lets go of it.
+	taken chan struct{}
+}
+
+func (p *proc[T]) kill() {
+	Kill(p.cmd)
+	p.client.Kill()
 }
 
 // Start begins supervising; the first start happens at once.
@@ -118,6 +166,13 @@ func Start[T any](spec Spec[T]) *Child[T] {
 		cancel: cancel,
 		done:   make(chan struct{}),
 		state:  Starting,
+	}
+	if spec.Spare != nil {
+		c.spareWanted = make(chan struct{}, 1)
+		c.spareConfig = make(chan struct{}, 1)
+		c.spareStopped = make(chan struct{})
+		c.spareSnap = Snapshot{Name: spec.Spare.Name, State: Stopped}
+		go c.keepSpare()
 	}
 	go c.run()
 	return c
@@ -158,8 +213,17 @@ func (c *Child[T]) Client() (T, bool) {
 // history; from the failed state it skips the wait for the slow retry.
 func (c *Child[T]) Restart() { c.send(cmdRestart) }
 
-// Reconfigure re-applies the desired state to the running child.
-func (c *Child[T]) Reconfigure() { c.send(cmdReconfigure) }
+// Reconfigure re-applies the desired state to the running child and the
+// spare.
+func (c *Child[T]) Reconfigure() {
+	c.send(cmdReconfigure)
+	if c.spareConfig != nil {
+		select {
+		case c.spareConfig <- struct{}{}:
+		default: // one is pending already; it reads the newest state
+		}
+	}
+}
 
 func (c *Child[T]) send(cmd command) {
 	select {
@@ -172,6 +236,9 @@ func (c *Child[T]) send(cmd command) {
 func (c *Child[T]) Close() {
 	c.cancel()
 	<-c.done
+	if c.spareStopped != nil {
+		<-c.spareStopped
+	}
 }
 
 func (c *Child[T]) setState(s State) {
@@ -189,8 +256,10 @@ func (c *Child[T]) run() {
 	// StableAfter, a fallback, or an explicit restart; until then every
 	// crash waits SlowRetry.
 	failing := false
+	promote := false
 	for {
-		end := c.runOnce()
+		end := c.runOnce(promote)
+		promote = false
 		switch end.kind {
 		case endClosed:
 			return
@@ -214,6 +283,11 @@ func (c *Child[T]) run() {
 			failing, state, delay = true, Failed, p.SlowRetry
 			c.log.Error("child failed: crash loop; trying again at a slow pace until it runs or is restarted",
 				"crashes", p.CrashLimit, "window", p.CrashWindow, "next_attempt_in", delay)
+		} else if c.spareReady() {
+			// The crash still counts toward the crash loop rule; only
+			// the wait is gone, as the spare needs no start.
+			promote, delay = true, 0
+			c.log.Info("promoting the spare")
 		} else {
 			c.log.Info("restarting child", "in", delay)
 		}
@@ -277,66 +351,31 @@ type end struct {
 	ran  time.Duration
 }
 
-// runOnce starts one child process and watches it until it is gone.
-func (c *Child[T]) runOnce() end {
-	p := c.spec.Policy
-	c.mu.Lock()
-	c.state, c.pid, c.hasClient = Starting, 0, false
-	c.stderr = NewTailLines(20, c.spec.Name+" | ", c.spec.Stderr)
-	stderr := c.stderr
-	c.mu.Unlock()
-
-	cmd := c.spec.Command()
-	DieWithParent(cmd)
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  c.spec.Handshake,
-		Plugins:          c.spec.Plugins,
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		StartTimeout:     p.StartTimeout,
-		Stderr:           stderr,
-		GRPCDialOptions:  c.spec.DialOptions,
-		Logger:           hclog.NewNullLogger(),
-	})
-	started := time.Now()
-	fail := func(what string, err error) end {
-		Kill(cmd)
-		client.Kill()
-		c.exited(cmd, what+": "+err.Error(), stderr)
-		return end{kind: endCrash}
+// runOnce starts one child process, or with promote takes over the spare,
+// and watches it until it is gone.
+func (c *Child[T]) runOnce(promote bool) end {
+	var p *proc[T]
+	if promote {
+		p = c.promote()
 	}
-
-	rpc, err := client.Client()
-	if err != nil {
-		return fail("start", err)
+	if p == nil {
+		var e *end
+		if p, e = c.startFresh(); e != nil {
+			return *e
+		}
 	}
-	raw, err := rpc.Dispense(c.spec.Dispense)
-	if err != nil {
-		return fail("dispense", err)
-	}
-	typed, ok := raw.(T)
-	if !ok {
-		return fail("dispense", fmt.Errorf("unexpected client type %T", raw))
-	}
-	c.mu.Lock()
-	c.state, c.pid = Configuring, cmd.Process.Pid
-	c.mu.Unlock()
-	if err := c.configure(typed); err != nil {
-		return fail("configure", err)
-	}
+	cmd, client, typed, stderr := p.cmd, p.client, p.rpc, p.stderr
 	now := time.Now()
 	c.mu.Lock()
 	c.state, c.since, c.client, c.hasClient = Running, now, typed, true
 	c.mu.Unlock()
-	c.log.Info("child running", "pid", cmd.Process.Pid, "revision", c.Snapshot().ConfiguredRevision,
-		"startup", now.Sub(started).Round(time.Millisecond))
+	c.wantSpare()
 
 	var lastOK atomic.Int64
 	lastOK.Store(now.UnixNano())
 	pingCtx, stopPing := context.WithCancel(c.ctx)
 	defer stopPing()
-	go c.ping(pingCtx, typed, &lastOK)
+	go c.ping(pingCtx, c.spec.Ping, typed, &lastOK)
 
 	tick := time.NewTicker(exitPoll)
 	defer tick.Stop()
@@ -350,8 +389,7 @@ func (c *Child[T]) runOnce() end {
 			switch cmd2 {
 			case cmdRestart:
 				c.log.Info("restart requested", "pid", cmd.Process.Pid)
-				Kill(cmd)
-				client.Kill()
+				p.kill()
 				c.exited(cmd, "restarted on request", stderr)
 				return end{kind: endRestart}
 			case cmdReconfigure:
@@ -367,14 +405,78 @@ func (c *Child[T]) runOnce() end {
 				c.exited(cmd, "", stderr)
 				return end{kind: endCrash, ran: ran}
 			}
-			if silent := time.Since(time.Unix(0, lastOK.Load())); silent > p.HangAfter {
-				Kill(cmd)
-				client.Kill()
+			if silent := time.Since(time.Unix(0, lastOK.Load())); silent > c.spec.Policy.HangAfter {
+				p.kill()
 				c.exited(cmd, fmt.Sprintf("hung: no answer to health pings for %s, killed", silent.Round(time.Millisecond)), stderr)
 				return end{kind: endCrash, ran: ran}
 			}
 		}
 	}
+}
+
+// startFresh starts and configures a new child process; a failure is
+// returned as the end of this run.
+func (c *Child[T]) startFresh() (*proc[T], *end) {
+	c.mu.Lock()
+	c.state, c.pid, c.hasClient = Starting, 0, false
+	c.stderr = NewTailLines(20, c.spec.Name+" | ", c.spec.Stderr)
+	stderr := c.stderr
+	c.mu.Unlock()
+	started := time.Now()
+	p, err := c.launch(stderr)
+	if err != nil {
+		c.exited(p.cmd, err.Error(), stderr)
+		return nil, &end{kind: endCrash}
+	}
+	c.mu.Lock()
+	c.state, c.pid = Configuring, p.cmd.Process.Pid
+	c.mu.Unlock()
+	if err := c.configure(p.rpc); err != nil {
+		p.kill()
+		c.exited(p.cmd, "configure: "+err.Error(), stderr)
+		return nil, &end{kind: endCrash}
+	}
+	c.log.Info("child running", "pid", p.cmd.Process.Pid, "revision", c.Snapshot().ConfiguredRevision,
+		"startup", time.Since(started).Round(time.Millisecond))
+	return p, nil
+}
+
+// launch starts a child process and dispenses its client. On an error
+// the process is gone and p still names its command.
+func (c *Child[T]) launch(stderr *TailLines) (p *proc[T], err error) {
+	cmd := c.spec.Command()
+	DieWithParent(cmd)
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  c.spec.Handshake,
+		Plugins:          c.spec.Plugins,
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     c.spec.Policy.StartTimeout,
+		Stderr:           stderr,
+		GRPCDialOptions:  c.spec.DialOptions,
+		Logger:           hclog.NewNullLogger(),
+	})
+	p = &proc[T]{cmd: cmd, client: client, stderr: stderr, taken: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			p.kill()
+		}
+	}()
+	rpc, err := client.Client()
+	if err != nil {
+		return p, fmt.Errorf("start: %w", err)
+	}
+	raw, err := rpc.Dispense(c.spec.Dispense)
+	if err != nil {
+		return p, fmt.Errorf("dispense: %w", err)
+	}
+	typed, ok := raw.(T)
+	if !ok {
+		return p, fmt.Errorf("dispense: unexpected client type %T", raw)
+	}
+	p.rpc = typed
+	return p, nil
 }
 
 func (c *Child[T]) configure(t T) error {
@@ -391,7 +493,7 @@ func (c *Child[T]) configure(t T) error {
 }
 
 // ping health-checks the child until ctx ends, recording the last answer.
-func (c *Child[T]) ping(ctx context.Context, t T, lastOK *atomic.Int64) {
+func (c *Child[T]) ping(ctx context.Context, ping func(context.Context, T) error, t T, lastOK *atomic.Int64) {
 	tick := time.NewTicker(c.spec.Policy.PingEvery)
 	defer tick.Stop()
 	for {
@@ -401,7 +503,7 @@ func (c *Child[T]) ping(ctx context.Context, t T, lastOK *atomic.Int64) {
 		case <-tick.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, c.spec.Policy.HangAfter)
-		err := c.spec.Ping(pctx, t)
+		err := ping(pctx, t)
 		cancel()
 		if err == nil {
 			lastOK.Store(time.Now().UnixNano())

@@ -109,3 +109,11 @@ func (t *TailLines) LastWords() string {
 	}
 	return ""
 }
+
+// SetPrefix changes the prefix of the lines forwarded from now on: a
+// promoted spare's lines are the running child's.
+func (t *TailLines) SetPrefix(prefix string) {
+	t.mu.Lock()
+	t.prefix = prefix
+	t.mu.Unlock()
+}

@@ -1308,7 +1308,8 @@ func (x *MasterStatus) GetReplay() *ReplayStatus {
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// starting, configuring, running, backoff, failed, stopped
+	// starting, configuring, running, backoff, failed, stopped; the spare
+	// encoder (encoder-standby) is standby once ready.
 	State    string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
 	Pid      int32  `protobuf:"varint,3,opt,name=pid,proto3" json:"pid,omitempty"`
 	Restarts uint32 `protobuf:"varint,4,opt,name=restarts,proto3" json:"restarts,omitempty"`
@@ -1317,8 +1318,13 @@ type ChildStatus struct {
 	// the desired-state revision the child has applied.
 	ConfiguredRevision uint64 `protobuf:"varint,7,opt,name=configured_revision,json=configuredRevision,proto3" json:"configured_revision,omitempty"`
 	// in backoff: milliseconds until the next start.
-	NextStartMs   int64    `protobuf:"varint,8,opt,name=next_start_ms,json=nextStartMs,proto3" json:"next_start_ms,omitempty"`
-	LastStderr    []string `protobuf:"bytes,9,rep,name=last_stderr,json=lastStderr,proto3" json:"last_stderr,omitempty"`
+	NextStartMs int64    `protobuf:"varint,8,opt,name=next_start_ms,json=nextStartMs,proto3" json:"next_start_ms,omitempty"`
+	LastStderr  []string `protobuf:"bytes,9,rep,name=last_stderr,json=lastStderr,proto3" json:"last_stderr,omitempty"`
+	// memory_bytes is the process's resident memory.
+	MemoryBytes uint64 `protobuf:"varint,10,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
+	// note says more about the state, e.g. that a spare's hardware codec
+	// opens only when it is promoted.
+	Note          string `protobuf:"bytes,11,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1414,6 +1420,20 @@ func (x *ChildStatus) GetLastStderr() []string {
 		return x.LastStderr
 	}
 	return nil
+}
+
+func (x *ChildStatus) GetMemoryBytes() uint64 {
+	if x != nil {
+		return x.MemoryBytes
+	}
+	return 0
+}
+
+func (x *ChildStatus) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
 }
 
 var File_control_proto protoreflect.FileDescriptor
@@ -1524,7 +1544,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05slate\x18\x12 \x03(\tR\x05slate\x12>\n" +
 	"\x0eaudio_settings\x18\x13 \x01(\v2\x17.onair.v1.AudioSettingsR\raudioSettings\x12+\n" +
 	"\x05audio\x18\x14 \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\x12.\n" +
-	"\x06replay\x18\x1e \x01(\v2\x16.onair.v1.ReplayStatusR\x06replay\"\x95\x02\n" +
+	"\x06replay\x18\x1e \x01(\v2\x16.onair.v1.ReplayStatusR\x06replay\"\xcc\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -1535,7 +1555,10 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\x88\r\n" +
+	"lastStderr\x12!\n" +
+	"\fmemory_bytes\x18\n" +
+	" \x01(\x04R\vmemoryBytes\x12\x12\n" +
+	"\x04note\x18\v \x01(\tR\x04note2\x88\r\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +

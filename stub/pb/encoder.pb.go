@@ -53,7 +53,16 @@ type EncoderConfig struct {
 	OpeningFile string `protobuf:"bytes,15,opt,name=opening_file,json=openingFile,proto3" json:"opening_file,omitempty"`
 	// audio is the desired audio; the encoder publishes it as an AAC track
 	// beside the program's video on the return path.
-	Audio         *AudioSettings `protobuf:"bytes,16,opt,name=audio,proto3" json:"audio,omitempty"`
+	Audio *AudioSettings `protobuf:"bytes,16,opt,name=audio,proto3" json:"audio,omitempty"`
+	// standby makes this encoder the master's spare: it opens everything it
+	// can (scene and capture, codec) but sends nothing and runs no clock
+	// until a Configure with standby false promotes it.
+	Standby bool `protobuf:"varint,17,opt,name=standby,proto3" json:"standby,omitempty"`
+	// active_backend is the H.264 backend the active encoder runs, told to a
+	// spare: with "auto" it opens that one while waiting if it is software,
+	// and leaves a hardware codec closed until promoted (hardware encoders
+	// limit concurrent sessions).
+	ActiveBackend string `protobuf:"bytes,18,opt,name=active_backend,json=activeBackend,proto3" json:"active_backend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -198,6 +207,20 @@ func (x *EncoderConfig) GetAudio() *AudioSettings {
 		return x.Audio
 	}
 	return nil
+}
+
+func (x *EncoderConfig) GetStandby() bool {
+	if x != nil {
+		return x.Standby
+	}
+	return false
+}
+
+func (x *EncoderConfig) GetActiveBackend() string {
+	if x != nil {
+		return x.ActiveBackend
+	}
+	return ""
 }
 
 type Layer struct {
@@ -432,9 +455,14 @@ type EncoderStatus struct {
 	// of the scene still does.
 	LayerErrors []string `protobuf:"bytes,10,rep,name=layer_errors,json=layerErrors,proto3" json:"layer_errors,omitempty"`
 	// error is why the pipeline is not running, if it is not.
-	Error         string             `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
-	Renditions    []*RenditionStatus `protobuf:"bytes,12,rep,name=renditions,proto3" json:"renditions,omitempty"`
-	Audio         *AudioStatus       `protobuf:"bytes,13,opt,name=audio,proto3" json:"audio,omitempty"`
+	Error      string             `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
+	Renditions []*RenditionStatus `protobuf:"bytes,12,rep,name=renditions,proto3" json:"renditions,omitempty"`
+	Audio      *AudioStatus       `protobuf:"bytes,13,opt,name=audio,proto3" json:"audio,omitempty"`
+	// standby: this encoder is the spare, ready and silent.
+	Standby bool `protobuf:"varint,14,opt,name=standby,proto3" json:"standby,omitempty"`
+	// codec_deferred: a spare whose codec opens only when it is promoted
+	// (a hardware backend).
+	CodecDeferred bool `protobuf:"varint,15,opt,name=codec_deferred,json=codecDeferred,proto3" json:"codec_deferred,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -558,6 +586,20 @@ func (x *EncoderStatus) GetAudio() *AudioStatus {
 		return x.Audio
 	}
 	return nil
+}
+
+func (x *EncoderStatus) GetStandby() bool {
+	if x != nil {
+		return x.Standby
+	}
+	return false
+}
+
+func (x *EncoderStatus) GetCodecDeferred() bool {
+	if x != nil {
+		return x.CodecDeferred
+	}
+	return false
 }
 
 type BackendRefusal struct {
@@ -941,7 +983,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\x91\x04\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\xd2\x04\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -962,7 +1004,9 @@ const file_encoder_proto_rawDesc = "" +
 	"renditions\x12'\n" +
 	"\x06layers\x18\x0e \x03(\v2\x0f.onair.v1.LayerR\x06layers\x12!\n" +
 	"\fopening_file\x18\x0f \x01(\tR\vopeningFile\x12-\n" +
-	"\x05audio\x18\x10 \x01(\v2\x17.onair.v1.AudioSettingsR\x05audio\"\x83\x01\n" +
+	"\x05audio\x18\x10 \x01(\v2\x17.onair.v1.AudioSettingsR\x05audio\x12\x18\n" +
+	"\astandby\x18\x11 \x01(\bR\astandby\x12%\n" +
+	"\x0eactive_backend\x18\x12 \x01(\tR\ractiveBackend\"\x83\x01\n" +
 	"\x05Layer\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
@@ -978,7 +1022,7 @@ const file_encoder_proto_rawDesc = "" +
 	"\x0fRenditionStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eencoded_frames\x18\x02 \x01(\x04R\rencodedFrames\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\x94\x04\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xd5\x04\n" +
 	"\rEncoderStatus\x12)\n" +
 	"\x10applied_revision\x18\x01 \x01(\x04R\x0fappliedRevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12/\n" +
@@ -995,7 +1039,9 @@ const file_encoder_proto_rawDesc = "" +
 	"\n" +
 	"renditions\x18\f \x03(\v2\x19.onair.v1.RenditionStatusR\n" +
 	"renditions\x12+\n" +
-	"\x05audio\x18\r \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\"B\n" +
+	"\x05audio\x18\r \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\x12\x18\n" +
+	"\astandby\x18\x0e \x01(\bR\astandby\x12%\n" +
+	"\x0ecodec_deferred\x18\x0f \x01(\bR\rcodecDeferred\"B\n" +
 	"\x0eBackendRefusal\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
