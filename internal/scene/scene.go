@@ -34,6 +34,10 @@ type Layer struct {
 	W, H int
 	// Opacity is 0 (invisible) to 1 (as the source is).
 	Opacity float64
+	// Name tells the layer apart in status and errors; empty: its source.
+	Name string
+	// Hidden layers keep their place but are not drawn.
+	Hidden bool
 }
 
 // Options configure a Compositor.
@@ -73,9 +77,15 @@ var ErrNoFrame = errors.New("scene: no frame composed yet")
 // Compositor renders the scene. Run drives it on a clock; Compose renders a
 // single frame. Overlays, Stats and Snapshot are safe from any goroutine.
 type Compositor struct {
-	w, h   int
-	fps    float64
-	layers []*layer
+	w, h     int
+	fps      float64
+	xdisplay string
+
+	// sceneMu guards the scene: the layers on air, the outgoing ones while
+	// a transition runs, and a switch waiting for the next frame.
+	sceneMu sync.Mutex
+	layers  []*layer
+	scenes  switching
 
 	// frameMu guards out: held for writing while a frame is composed and
 	// for reading while Snapshot copies it.
@@ -117,22 +127,42 @@ func New(opts Options) (*Compositor, error) {
 		return nil, fmt.Errorf("scene: frame rate %v out of range", opts.FPS)
 	}
 	c := &Compositor{
-		w: opts.Width, h: opts.Height, fps: opts.FPS,
+		w: opts.Width, h: opts.Height, fps: opts.FPS, xdisplay: opts.XDisplay,
 		out: image.NewRGBA(image.Rect(0, 0, opts.Width, opts.Height)),
 	}
-	for i, cfg := range opts.Layers {
-		if !(cfg.Opacity >= 0 && cfg.Opacity <= 1) {
-			c.Close()
-			return nil, fmt.Errorf("scene: layer %d (%s): opacity %v is not between 0 and 1", i, cfg.Source, cfg.Opacity)
-		}
-		if cfg.W < 0 || cfg.H < 0 || cfg.W > 16384 || cfg.H > 16384 {
-			c.Close()
-			return nil, fmt.Errorf("scene: layer %d (%s): size %dx%d out of range", i, cfg.Source, cfg.W, cfg.H)
-		}
-		c.layers = append(c.layers, openLayer(cfg, opts))
+	layers, err := c.openLayers(opts.Layers)
+	if err != nil {
+		return nil, err
 	}
+	c.layers = layers
 	fillBlack(c.out)
 	return c, nil
+}
+
+// checkLayer refuses geometry no frame can be drawn with.
+func checkLayer(i int, cfg Layer) error {
+	if !(cfg.Opacity >= 0 && cfg.Opacity <= 1) {
+		return fmt.Errorf("scene: layer %d (%s): opacity %v is not between 0 and 1", i, cfg.Source, cfg.Opacity)
+	}
+	if cfg.W < 0 || cfg.H < 0 || cfg.W > 16384 || cfg.H > 16384 {
+		return fmt.Errorf("scene: layer %d (%s): size %dx%d out of range", i, cfg.Source, cfg.W, cfg.H)
+	}
+	return nil
+}
+
+// openLayers checks every layer first, then opens their sources.
+func (c *Compositor) openLayers(cfgs []Layer) ([]*layer, error) {
+	for i, cfg := range cfgs {
+		if err := checkLayer(i, cfg); err != nil {
+			return nil, err
+		}
+	}
+	opts := Options{Width: c.w, Height: c.h, XDisplay: c.xdisplay}
+	var out []*layer
+	for _, cfg := range cfgs {
+		out = append(out, openLayer(cfg, opts))
+	}
+	return out, nil
 }
 
 func openLayer(cfg Layer, opts Options) *layer {
@@ -170,7 +200,7 @@ func (l *layer) setErr(err error) {
 // covers reports whether the layer fills the whole output opaquely, so it
 // can be read straight into the frame and nothing under it shows.
 func (l *layer) covers(out image.Rectangle) bool {
-	return l.src != nil && l.rect == out && l.opacity == fullOpacity && l.src.Opaque()
+	return l.src != nil && !l.cfg.Hidden && l.rect == out && l.opacity == fullOpacity && l.src.Opaque()
 }
 
 // Compose renders frame frameNo, captured at t, and returns it. The frame is
@@ -180,16 +210,33 @@ func (c *Compositor) Compose(frameNo int64, t time.Time) *image.RGBA {
 }
 
 // compose renders a frame; with rawOK, a full-frame screen capture with
-// nothing drawn over it is left as the X server's B,G,R,X.
+// nothing drawn over it is left as the X server's B,G,R,X. While a
+// transition runs, both scenes are rendered and mixed.
 func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	c.frameMu.Lock()
 	defer c.frameMu.Unlock()
 	out := c.out
-	c.outBGRX = false
 	c.ovMu.Lock()
 	overlays := c.overlays
 	c.ovMu.Unlock()
-	for _, l := range c.layers {
+	cur, mix := c.advance(frameNo)
+	if mix.prev == nil {
+		c.outBGRX = render(cur, out, frameNo, t, rawOK && len(overlays) == 0)
+	} else {
+		c.outBGRX = false
+		c.scenes.mix(out, cur, mix, frameNo, t)
+	}
+	for _, o := range overlays {
+		drawOver(out, o.img, o.at, o.opacity, o.opaque)
+	}
+	c.hasFrame = true
+	return Frame{RGBA: out, BGRX: c.outBGRX}
+}
+
+// render draws layers, bottom first, into out and reports whether out was
+// left as B,G,R,X (only with rawOK: see compose).
+func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool) (bgrx bool) {
+	for _, l := range layers {
 		if l.src == nil { // never opened: missing from every frame
 			l.mu.Lock()
 			l.errors++
@@ -201,8 +248,8 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	// the layers under it are not drawn at all: the common full-screen
 	// capture costs no extra copy.
 	base := -1
-	for i := len(c.layers) - 1; i >= 0; i-- {
-		if c.layers[i].covers(out.Rect) {
+	for i := len(layers) - 1; i >= 0; i-- {
+		if layers[i].covers(out.Rect) {
 			base = i
 			break
 		}
@@ -210,13 +257,13 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	start := 0
 	if base >= 0 {
 		var err error
-		rr, ok := c.layers[base].src.(capture.RawReader)
-		if rawOK && ok && base == len(c.layers)-1 && len(overlays) == 0 {
-			c.outBGRX, err = rr.ReadBGRX(out, frameNo, t)
+		rr, ok := layers[base].src.(capture.RawReader)
+		if rawOK && ok && base == len(layers)-1 {
+			bgrx, err = rr.ReadBGRX(out, frameNo, t)
 		} else {
-			err = c.layers[base].src.Read(out, frameNo, t)
+			err = layers[base].src.Read(out, frameNo, t)
 		}
-		c.layers[base].setErr(err)
+		layers[base].setErr(err)
 		if err == nil {
 			start = base + 1
 		}
@@ -224,12 +271,12 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	if start == 0 {
 		fillBlack(out)
 	}
-	for i := start; i < len(c.layers); i++ {
+	for i := start; i < len(layers); i++ {
 		if i == base { // failed above
 			continue
 		}
-		l := c.layers[i]
-		if l.src == nil || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
+		l := layers[i]
+		if l.src == nil || l.cfg.Hidden || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
 			continue
 		}
 		err := l.src.Read(l.buf, frameNo, t)
@@ -238,18 +285,16 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 			drawOver(out, l.buf, l.rect.Min, l.opacity, l.src.Opaque())
 		}
 	}
-
-	for _, o := range overlays {
-		drawOver(out, o.img, o.at, o.opacity, o.opaque)
-	}
-	c.hasFrame = true
-	return Frame{RGBA: out, BGRX: c.outBGRX}
+	return bgrx
 }
 
 // Stats returns the counters and every layer's status.
 func (c *Compositor) Stats() Stats {
 	s := Stats{Composed: c.composed.Load(), Skipped: c.skipped.Load()}
-	for _, l := range c.layers {
+	c.sceneMu.Lock()
+	layers := c.layers
+	c.sceneMu.Unlock()
+	for _, l := range layers {
 		l.mu.Lock()
 		s.Layers = append(s.Layers, LayerStatus{Source: l.cfg.Source, Err: l.err, Errors: l.errors})
 		l.mu.Unlock()
@@ -265,8 +310,18 @@ func (c *Compositor) Size() (w, h int) { return c.w, c.h }
 func (c *Compositor) Close() error {
 	c.frameMu.Lock()
 	defer c.frameMu.Unlock()
+	c.sceneMu.Lock()
+	defer c.sceneMu.Unlock()
+	// The closed layers stay, so later frames report them as failing.
+	all := append(append(append([]*layer(nil), c.layers...), c.scenes.prev...), c.scenes.pending...)
+	c.scenes.prev, c.scenes.pending = nil, nil
+	return closeLayers(all)
+}
+
+// closeLayers releases the layers' sources.
+func closeLayers(layers []*layer) error {
 	var errs []error
-	for _, l := range c.layers {
+	for _, l := range layers {
 		if l.src != nil {
 			errs = append(errs, l.src.Close())
 		}

@@ -1,0 +1,157 @@
+package scene
+
+import (
+	"image"
+	"image/color"
+	"testing"
+	"time"
+
+	"github.com/onair-studio/onair/internal/transition"
+)
+
+var (
+	red  = color.RGBA{255, 0, 0, 255}
+	blue = color.RGBA{0, 0, 255, 255}
+)
+
+func solid(hex string) []Layer { return []Layer{{Source: "color:" + hex, Opacity: 1}} }
+
+// A cut shows the new scene on the very next frame, in every pixel.
+func TestSwitchCutOnNextFrame(t *testing.T) {
+	c := newScene(t, 32, 24, solid("#ff0000")...)
+	if got := c.Compose(0, t0).RGBAAt(5, 5); got != red {
+		t.Fatalf("before the switch: %v", got)
+	}
+	if err := c.Switch(solid("#0000ff"), transition.T{Kind: transition.Cut}); err != nil {
+		t.Fatal(err)
+	}
+	f := c.Compose(1, t0)
+	for _, p := range []image.Point{{0, 0}, {31, 23}, {16, 12}} {
+		if got := f.RGBAAt(p.X, p.Y); got != blue {
+			t.Errorf("frame after the cut, pixel %v: %v, want blue", p, got)
+		}
+	}
+}
+
+// A fade steps from the old scene to the new one frame by frame: its first
+// frame already shows some of the new, its middle one is the 50/50 blend,
+// and the frame after its duration is the new scene alone.
+func TestSwitchFade(t *testing.T) {
+	c := newScene(t, 32, 24, solid("#ff0000")...) // 30 fps
+	c.Compose(0, t0)
+	fadeIn, err := transition.Parse("fade", 400*time.Millisecond) // 12 frames
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Switch(solid("#0000ff"), fadeIn); err != nil {
+		t.Fatal(err)
+	}
+	var reds []uint8
+	for n := int64(1); n <= 13; n++ {
+		f := c.Compose(n, t0)
+		px := f.RGBAAt(10, 10)
+		if px.R+px.B < 254 || px.G != 0 {
+			t.Fatalf("frame %d is %v, not a red/blue blend", n, px)
+		}
+		reds = append(reds, px.R)
+	}
+	if reds[0] == 255 {
+		t.Error("the fade's first frame shows none of the new scene")
+	}
+	for i := 1; i < len(reds); i++ {
+		if reds[i] > reds[i-1] {
+			t.Errorf("the fade goes back: red %d then %d", reds[i-1], reds[i])
+		}
+	}
+	if mid := reds[5]; mid < 120 || mid > 136 { // frame 6 of 12
+		t.Errorf("the middle frame's red is %d, want about 128", mid)
+	}
+	if reds[11] != 0 || reds[12] != 0 {
+		t.Errorf("after 12 frames the red is %d, %d: want the new scene alone", reds[11], reds[12])
+	}
+}
+
+// A slide moves the old scene out to the left while the new one comes in
+// from the right.
+func TestSwitchSlide(t *testing.T) {
+	c := newScene(t, 40, 10, solid("#ff0000")...)
+	c.Compose(0, t0)
+	with, _ := transition.Parse("slide", 200*time.Millisecond) // 6 frames
+	if err := c.Switch(solid("#0000ff"), with); err != nil {
+		t.Fatal(err)
+	}
+	c.Compose(1, t0)
+	c.Compose(2, t0)
+	f := c.Compose(3, t0) // halfway: the left half old, the right half new
+	if got := f.RGBAAt(19, 5); got != red {
+		t.Errorf("left of the middle: %v, want red", got)
+	}
+	if got := f.RGBAAt(20, 5); got != blue {
+		t.Errorf("right of the middle: %v, want blue", got)
+	}
+}
+
+// A hidden layer is not drawn; a scene edited with a cut shows the edit on
+// the next frame; bad geometry is refused and the scene on air stays.
+func TestSwitchEditsAndRefusals(t *testing.T) {
+	c := newScene(t, 32, 24,
+		Layer{Source: "color:#ff0000", Opacity: 1},
+		Layer{Source: "color:#0000ff", X: 0, Y: 0, W: 8, H: 8, Opacity: 1, Hidden: true})
+	if got := c.Compose(0, t0).RGBAAt(2, 2); got != red {
+		t.Fatalf("a hidden layer shows: %v", got)
+	}
+	moved := []Layer{{Source: "color:#ff0000", Opacity: 1}, {Source: "color:#0000ff", X: 10, Y: 10, W: 8, H: 8, Opacity: 1}}
+	if err := c.Switch(moved, transition.T{Kind: transition.Cut}); err != nil {
+		t.Fatal(err)
+	}
+	f := c.Compose(1, t0)
+	if f.RGBAAt(2, 2) != red || f.RGBAAt(12, 12) != blue {
+		t.Errorf("shown and moved layer: (2,2)=%v (12,12)=%v", f.RGBAAt(2, 2), f.RGBAAt(12, 12))
+	}
+	if err := c.Switch([]Layer{{Source: "color:#00ff00", W: 20000, Opacity: 1}}, transition.T{Kind: transition.Cut}); err == nil {
+		t.Fatal("a 20000 px wide layer was taken")
+	}
+	if got := c.Compose(2, t0).RGBAAt(12, 12); got != blue {
+		t.Errorf("a refused switch changed the program: %v", got)
+	}
+}
+
+// typicalScene is a 720p show: a full-frame background (the pattern stands
+// in for the screen, which a test machine may lack), a webcam-sized
+// picture, a text-sized strip and two overlays.
+func typicalScene(b *testing.B) *Compositor {
+	c := newScene(b, 1280, 720,
+		Layer{Source: "pattern", Opacity: 1},
+		Layer{Source: "pattern", X: 920, Y: 440, W: 320, H: 240, Opacity: 1},
+		Layer{Source: "color:#20202080", X: 40, Y: 620, W: 600, H: 60, Opacity: 1})
+	ov := image.NewRGBA(image.Rect(0, 0, 300, 80))
+	for i := range ov.Pix {
+		ov.Pix[i] = 0x60
+	}
+	_ = c.SetOverlay("clock", ov, 20, 20, 1)
+	_ = c.SetOverlay("chat", ov, 960, 20, 0.8)
+	return c
+}
+
+func BenchmarkComposeTypicalScene720p(b *testing.B) {
+	c := typicalScene(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Compose(int64(i), t0)
+	}
+}
+
+// BenchmarkFade720p is a frame composed in the middle of a fade between two
+// typical scenes: both rendered, then blended.
+func BenchmarkFade720p(b *testing.B) {
+	c := typicalScene(b)
+	c.Compose(0, t0)
+	with, _ := transition.Parse("fade", transition.MaxDuration)
+	if err := c.Switch([]Layer{{Source: "pattern", Opacity: 1}, {Source: "color:#ff000080", X: 100, Y: 100, W: 400, H: 300, Opacity: 1}}, with); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Compose(int64(i%200)+1, t0)
+	}
+}
