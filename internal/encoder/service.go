@@ -71,6 +71,9 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 			}
 			s.log.Info("bitrate changed live", "kbps", cfg.GetBitrateKbps())
 		}
+		if err := switchScene(s.pipe, s.cfg, cfg); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
 		if s.pipe.audio != nil && !proto.Equal(s.cfg.GetAudio(), cfg.GetAudio()) {
 			s.pipe.audio.apply(cfg.GetAudio())
 		}
@@ -103,6 +106,7 @@ func sameButBitrate(a, b *pb.EncoderConfig) bool {
 	x, y := proto.Clone(a).(*pb.EncoderConfig), proto.Clone(b).(*pb.EncoderConfig)
 	for _, c := range []*pb.EncoderConfig{x, y} {
 		c.Revision, c.Live, c.BitrateKbps, c.Audio = 0, false, 0, nil
+		c.Layers, c.Scene, c.Transition, c.TransitionMs = nil, "", "", 0 // switched live
 	}
 	return proto.Equal(x, y)
 }

@@ -53,7 +53,14 @@ type EncoderConfig struct {
 	OpeningFile string `protobuf:"bytes,15,opt,name=opening_file,json=openingFile,proto3" json:"opening_file,omitempty"`
 	// audio is the desired audio; the encoder publishes it as an AAC track
 	// beside the program's video on the return path.
-	Audio         *AudioSettings `protobuf:"bytes,16,opt,name=audio,proto3" json:"audio,omitempty"`
+	Audio *AudioSettings `protobuf:"bytes,16,opt,name=audio,proto3" json:"audio,omitempty"`
+	// scene names the scene the layers are; a change of name is a switch,
+	// shown with transition (cut, fade, slide) over transition_ms, while new
+	// layers under the same name are an edit, shown at once. Neither
+	// restarts the pipeline.
+	Scene         string `protobuf:"bytes,17,opt,name=scene,proto3" json:"scene,omitempty"`
+	Transition    string `protobuf:"bytes,18,opt,name=transition,proto3" json:"transition,omitempty"`
+	TransitionMs  int32  `protobuf:"varint,19,opt,name=transition_ms,json=transitionMs,proto3" json:"transition_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -200,6 +207,27 @@ func (x *EncoderConfig) GetAudio() *AudioSettings {
 	return nil
 }
 
+func (x *EncoderConfig) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
+}
+
+func (x *EncoderConfig) GetTransition() string {
+	if x != nil {
+		return x.Transition
+	}
+	return ""
+}
+
+func (x *EncoderConfig) GetTransitionMs() int32 {
+	if x != nil {
+		return x.TransitionMs
+	}
+	return 0
+}
+
 type Layer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// source is a source string: pattern, screen[:N[:X,Y,WxH]], window:NAME,
@@ -208,9 +236,13 @@ type Layer struct {
 	X      int32  `protobuf:"varint,2,opt,name=x,proto3" json:"x,omitempty"`
 	Y      int32  `protobuf:"varint,3,opt,name=y,proto3" json:"y,omitempty"`
 	// width and height 0: the source's own size, or the output's.
-	Width         int32   `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
-	Height        int32   `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
-	Opacity       float64 `protobuf:"fixed64,6,opt,name=opacity,proto3" json:"opacity,omitempty"`
+	Width   int32   `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
+	Height  int32   `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	Opacity float64 `protobuf:"fixed64,6,opt,name=opacity,proto3" json:"opacity,omitempty"`
+	// name tells layers apart in a scene; hidden layers keep their place but
+	// are not drawn.
+	Name          string `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
+	Hidden        bool   `protobuf:"varint,8,opt,name=hidden,proto3" json:"hidden,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -285,6 +317,20 @@ func (x *Layer) GetOpacity() float64 {
 		return x.Opacity
 	}
 	return 0
+}
+
+func (x *Layer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Layer) GetHidden() bool {
+	if x != nil {
+		return x.Hidden
+	}
+	return false
 }
 
 type Rendition struct {
@@ -941,7 +987,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\x91\x04\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\xec\x04\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -962,14 +1008,21 @@ const file_encoder_proto_rawDesc = "" +
 	"renditions\x12'\n" +
 	"\x06layers\x18\x0e \x03(\v2\x0f.onair.v1.LayerR\x06layers\x12!\n" +
 	"\fopening_file\x18\x0f \x01(\tR\vopeningFile\x12-\n" +
-	"\x05audio\x18\x10 \x01(\v2\x17.onair.v1.AudioSettingsR\x05audio\"\x83\x01\n" +
+	"\x05audio\x18\x10 \x01(\v2\x17.onair.v1.AudioSettingsR\x05audio\x12\x14\n" +
+	"\x05scene\x18\x11 \x01(\tR\x05scene\x12\x1e\n" +
+	"\n" +
+	"transition\x18\x12 \x01(\tR\n" +
+	"transition\x12#\n" +
+	"\rtransition_ms\x18\x13 \x01(\x05R\ftransitionMs\"\xaf\x01\n" +
 	"\x05Layer\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
 	"\x01y\x18\x03 \x01(\x05R\x01y\x12\x14\n" +
 	"\x05width\x18\x04 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x05 \x01(\x05R\x06height\x12\x18\n" +
-	"\aopacity\x18\x06 \x01(\x01R\aopacity\"p\n" +
+	"\aopacity\x18\x06 \x01(\x01R\aopacity\x12\x12\n" +
+	"\x04name\x18\a \x01(\tR\x04name\x12\x16\n" +
+	"\x06hidden\x18\b \x01(\bR\x06hidden\"p\n" +
 	"\tRendition\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05width\x18\x02 \x01(\x05R\x05width\x12\x16\n" +

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+const ctlSceneUsage = `usage: master ctl scene [COMMAND]
+  list                 the scenes, their layers, and which is on air (*)
+  switch NAME [-transition cut|fade|slide] [-duration 300ms]
+                       put scene NAME on air (default: a 300 ms fade)
+  add NAME             add an empty scene
+  rm NAME              remove a scene that is not on air
+  rename NAME NEW      rename a scene`
+
+// ctlScene lists, switches and edits the scenes: the command a stream
+// deck or a script runs on a key press.
+func ctlScene(ctx context.Context, c pb.ControlClient, args []string, out io.Writer) error {
+	usage := func(format string, a ...any) error {
+		return usageError{fmt.Errorf(format+"\n%s", append(a, ctlSceneUsage)...)}
+	}
+	if len(args) == 0 || args[0] == "list" {
+		list, err := c.ListScenes(ctx, &pb.Empty{})
+		if err != nil {
+			return err
+		}
+		printScenes(out, list)
+		return nil
+	}
+	if args[0] == "help" {
+		_, err := fmt.Fprintln(out, ctlSceneUsage)
+		return err
+	}
+	if len(args) < 2 {
+		return usage("scene %s: name the scene", args[0])
+	}
+	name := args[1]
+	var err error
+	switch args[0] {
+	case "switch":
+		fs := flag.NewFlagSet("scene switch", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		kind := fs.String("transition", "fade", "cut, fade or slide")
+		dur := fs.Duration("duration", 0, "how long the transition takes (0: 300ms)")
+		if perr := fs.Parse(args[2:]); perr != nil || fs.NArg() > 0 {
+			return usage("scene switch %s: %v", name, perr)
+		}
+		_, err = c.SwitchScene(ctx, &pb.SwitchSceneRequest{Name: name, Transition: *kind, DurationMs: int32(dur.Milliseconds())})
+	case "add":
+		_, err = c.AddScene(ctx, &pb.NamedScene{Name: name})
+	case "rm":
+		_, err = c.RemoveScene(ctx, &pb.SceneRequest{Name: name})
+	case "rename":
+		if len(args) != 3 {
+			return usage("scene rename %s: give the new name", name)
+		}
+		_, err = c.RenameScene(ctx, &pb.RenameSceneRequest{Name: name, NewName: args[2]})
+	default:
+		return usage("unknown scene command %q", args[0])
+	}
+	return err
+}
+
+func printScenes(out io.Writer, list *pb.SceneList) {
+	if len(list.GetScenes()) == 0 {
+		fmt.Fprintln(out, "no scenes: the program is the encoder's layers")
+		return
+	}
+	for _, sc := range list.GetScenes() {
+		mark := " "
+		if sc.GetName() == list.GetProgram() {
+			mark = "*"
+		}
+		fmt.Fprintf(out, "%s %s\n", mark, sc.GetName())
+		for i, l := range sc.GetLayers() {
+			var notes []string
+			if l.GetName() != "" {
+				notes = append(notes, l.GetName())
+			}
+			if l.GetHidden() {
+				notes = append(notes, "hidden")
+			}
+			fmt.Fprintf(out, "    %d %s at %d,%d %dx%d opacity %g %s\n", i, l.GetSource(), l.GetX(), l.GetY(),
+				l.GetWidth(), l.GetHeight(), l.GetOpacity(), strings.Join(notes, ", "))
+		}
+	}
+}
