@@ -86,7 +86,8 @@ func TestScenesSwitchLive(t *testing.T) {
 	ctx := context.Background()
 
 	// A cut, from the command a stream deck runs.
-	skipped := m.Status().GetEncoder().GetSkippedFrames()
+	before := m.Status().GetEncoder()
+	skipped := before.GetSkippedFrames()
 	called := time.Now()
 	if out, err := m.Ctl("scene", "switch", "Game", "-transition", "cut"); err != nil {
 		t.Fatalf("scene switch: %v\n%s", err, out)
@@ -123,6 +124,11 @@ func TestScenesSwitchLive(t *testing.T) {
 	t.Logf("fade: %d blended pictures, the middle one %v", len(between), mid)
 	if !mid.within(sceneRGB{0, 128, 128}, 26) { // 10% of full scale
 		t.Errorf("the fade's middle picture is %v, want the blend of blue and green, about 0,128,128", mid)
+	}
+	// The same pipeline throughout: a restarted one counts from zero.
+	if after := m.Status().GetEncoder(); after.GetCapturedFrames() < before.GetCapturedFrames()+30 {
+		t.Errorf("captured frames went from %d to %d across the switches: the pipeline restarted",
+			before.GetCapturedFrames(), after.GetCapturedFrames())
 	}
 	if d := m.Status().GetEncoder().GetSkippedFrames() - skipped; d > 1 {
 		t.Errorf("%d frames skipped across the switches, want at most 1", d)
