@@ -155,3 +155,30 @@ func BenchmarkFade720p(b *testing.B) {
 		c.Compose(int64(i%200)+1, t0)
 	}
 }
+
+// The fast fade gives what the plain formula gives, byte for byte.
+func TestFadeMatchesFormula(t *testing.T) {
+	r := image.Rect(0, 0, 7, 3) // a row length that leaves a tail
+	old, next, out := image.NewRGBA(r), image.NewRGBA(r), image.NewRGBA(r)
+	for i := range old.Pix {
+		old.Pix[i], next.Pix[i] = uint8(i*37), uint8(255-i*11)
+	}
+	for _, p := range []float64{0, 0.1, 0.5, 0.77, 1} {
+		fade(out, old, next, p)
+		a := uint32(p*256 + 0.5)
+		for i := range out.Pix {
+			if want := uint8((uint32(old.Pix[i])*(256-a) + uint32(next.Pix[i])*a) >> 8); out.Pix[i] != want {
+				t.Fatalf("p %v byte %d: %d, want %d", p, i, out.Pix[i], want)
+			}
+		}
+	}
+}
+
+// BenchmarkFadeBlend720p is the blend alone, without rendering the scenes.
+func BenchmarkFadeBlend720p(b *testing.B) {
+	r := image.Rect(0, 0, 1280, 720)
+	old, next, out := image.NewRGBA(r), image.NewRGBA(r), image.NewRGBA(r)
+	for i := 0; i < b.N; i++ {
+		fade(out, old, next, 0.5)
+	}
+}
