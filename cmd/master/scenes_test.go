@@ -149,6 +149,58 @@ func TestScenesSwitchLive(t *testing.T) {
 	awaitPixel(t, m, viewer, "the layer moved away", called, 8, 4, sceneGreen)
 	awaitPixel(t, m, viewer, "the layer moved there", called, 24, 13, sceneRed)
 
+	// Text changed over the API shows in the program: a dot, then a row of
+	// wide letters that whitens the strip it is drawn on.
+	text := &pb.Layer{Name: "caption", Source: "text:{size=60}.", X: 0, Y: 100, Opacity: 1}
+	if _, err := m.Client.AddLayer(ctx, &pb.LayerRequest{Scene: "Just chatting", Layer: text}); err != nil {
+		t.Fatal(err)
+	}
+	// The strip left of the red square, over the green backdrop.
+	redInStrip := func(p testpeer.Picture) int {
+		sum := 0
+		for y := 11; y < 15; y++ {
+			for x := 1; x < 15; x++ {
+				sum += pixel(viewer, p, x, y).r
+			}
+		}
+		return sum / (4 * 14)
+	}
+	called = time.Now()
+	m.Await("the dot at the viewer", 10*time.Second, func() bool {
+		pics := viewer.Pictures()
+		return len(pics) > 0 && pics[len(pics)-1].At.After(called.Add(300*time.Millisecond))
+	})
+	if pics := viewer.Pictures(); redInStrip(pics[len(pics)-1]) >= 10 {
+		t.Fatalf("the strip is already whitish (%d) before the text changes", redInStrip(pics[len(pics)-1]))
+	}
+	text.Source = "text:{size=60}MMMMMMMM"
+	called = time.Now()
+	if _, err := m.Client.UpdateLayer(ctx, &pb.LayerRequest{Scene: "Just chatting", Index: 2, Layer: text}); err != nil {
+		t.Fatal(err)
+	}
+	m.Await("the new text at the viewer", 10*time.Second, func() bool {
+		for _, p := range viewer.Pictures() {
+			if p.At.After(called) && redInStrip(p) > 40 {
+				return true
+			}
+		}
+		return false
+	})
+	// Hidden, it is gone from the pixels and keeps its place.
+	text.Hidden = true
+	called = time.Now()
+	if _, err := m.Client.UpdateLayer(ctx, &pb.LayerRequest{Scene: "Just chatting", Index: 2, Layer: text}); err != nil {
+		t.Fatal(err)
+	}
+	m.Await("the hidden text gone at the viewer", 10*time.Second, func() bool {
+		for _, p := range viewer.Pictures() {
+			if p.At.After(called) && redInStrip(p) < 10 {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Bad requests are refused with the reason and the program stays.
 	for _, bad := range []struct {
 		call func() error
@@ -182,7 +234,7 @@ func TestScenesSwitchLive(t *testing.T) {
 	if out, err := m.Ctl("scene", "switch", "Nope"); err == nil || !strings.Contains(out, `no scene named "Nope"`) {
 		t.Errorf("ctl scene switch Nope: %v\n%s", err, out)
 	}
-	if st := m.Status(); st.GetProgramScene() != "Just chatting" || len(st.GetScene()) != 2 {
+	if st := m.Status(); st.GetProgramScene() != "Just chatting" || len(st.GetScene()) != 3 {
 		t.Errorf("a refused request changed the program: %q with %d layers", st.GetProgramScene(), len(st.GetScene()))
 	}
 

@@ -495,6 +495,10 @@ func (c Config) check() []*Error {
 				if err := checkPicture(spec.Path); err != nil {
 					bad(key+".source", "%v", err)
 				}
+			} else if spec.Kind == source.KindText {
+				if _, err := source.LoadFont(spec.FontPath); err != nil {
+					bad(key+".source", "%v", err)
+				}
 			}
 			if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
 				bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)

@@ -45,6 +45,10 @@ func TestScenesRefused(t *testing.T) {
 			`:5: scenes.list.0.layers.0.source: open /no/such/brb.png`},
 		{"huge layer", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: pattern, width: 20000}\n",
 			`:5: scenes.list.0.layers.0.width: 20000x0 is not a layer size`},
+		{"unreadable font", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"text:{font=/no/such.ttf}Back soon\"}\n",
+			`:5: scenes.list.0.layers.0.source: font: open /no/such.ttf`},
+		{"bad text option", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"text:{size=0}Back soon\"}\n",
+			`:5: scenes.list.0.layers.0.source: source "text:{size=0}Back soon": size "0" is not a number of pixels 4..1024`},
 		{"unknown program", "scenes:\n  program: Game\n  list:\n    - {name: BRB}\n", `:2: scenes.program: "Game" is not a scene`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -174,6 +174,9 @@ func openLayer(cfg Layer, opts Options) *layer {
 	}
 	l.err = err
 	size := image.Pt(opts.Width, opts.Height)
+	if l.src != nil && spec.Kind == source.KindText {
+		size = l.src.Size() // a line of text is drawn at its own size, not stretched
+	}
 	if cfg.W > 0 {
 		size.X = cfg.W
 	}

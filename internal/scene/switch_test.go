@@ -182,3 +182,51 @@ func BenchmarkFadeBlend720p(b *testing.B) {
 		fade(out, old, next, 0.5)
 	}
 }
+
+// whiteIn counts the near-white pixels of f in r.
+func whiteIn(f *image.RGBA, r image.Rectangle) int {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if c := f.RGBAAt(x, y); c.R > 200 && c.G > 200 && c.B > 200 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// A text layer draws its line at its own size, with its outline, where the
+// layer is placed; new text shows on the next frame.
+func TestTextLayer(t *testing.T) {
+	c := newScene(t, 320, 120,
+		Layer{Source: "color:#0000ff", Opacity: 1},
+		Layer{Source: "text:{size=40 outline=#000000}.", X: 10, Y: 10, Opacity: 1})
+	f := c.Compose(0, t0)
+	if st := c.Stats().Layers[1]; st.Err != nil {
+		t.Fatal(st.Err)
+	}
+	area := image.Rect(10, 10, 310, 60)
+	dot := whiteIn(f, area)
+	black := 0
+	for x := 0; x < 320; x++ {
+		for y := 0; y < 120; y++ {
+			if c := f.RGBAAt(x, y); c.R < 40 && c.G < 40 && c.B < 40 {
+				black++
+			}
+		}
+	}
+	if dot == 0 || black == 0 {
+		t.Fatalf("the text shows %d white and %d outline pixels, want some of each", dot, black)
+	}
+	if got := f.RGBAAt(300, 100); got != blue {
+		t.Errorf("outside the text: %v, want the blue under it", got)
+	}
+	if err := c.Switch([]Layer{{Source: "color:#0000ff", Opacity: 1}, {Source: "text:{size=40}MMMMMM", X: 10, Y: 10, Opacity: 1}},
+		transition.T{Kind: transition.Cut}); err != nil {
+		t.Fatal(err)
+	}
+	if more := whiteIn(c.Compose(1, t0), area); more < 10*dot {
+		t.Errorf("new text: %d white pixels, the old %d: the change did not show on the next frame", more, dot)
+	}
+}

@@ -22,6 +22,7 @@ const (
 	KindWindow  Kind = "window"
 	KindImage   Kind = "image"
 	KindColor   Kind = "color"
+	KindText    Kind = "text"
 )
 
 // Spec is a parsed source string.
@@ -39,8 +40,15 @@ type Spec struct {
 	WindowName string
 	// Path is the file of an image source.
 	Path string
-	// Color is the colour of a colour source (not premultiplied).
+	// Color is the colour of a colour source, or of a text source's
+	// letters (not premultiplied).
 	Color color.NRGBA
+	// Text, FontPath (empty: the built-in font), FontSize in pixels and
+	// Outline (alpha 0: none) describe a text source (see parseText).
+	Text     string
+	FontPath string
+	FontSize int
+	Outline  color.NRGBA
 	// XDisplay names the X display for screen and window sources; empty
 	// means $DISPLAY. It is not part of the string form.
 	XDisplay string
@@ -107,8 +115,12 @@ func Parse(s string) (Spec, error) {
 			return bad("colour %q: %v", arg, err)
 		}
 		sp.Color = c
+	case KindText:
+		if err := parseText(&sp, arg); err != nil {
+			return bad("%v", err)
+		}
 	default:
-		return bad("unknown kind %q (want pattern, screen, window, image or color)", kind)
+		return bad("unknown kind %q (want pattern, screen, window, image, color or text)", kind)
 	}
 	return sp, nil
 }
@@ -138,6 +150,8 @@ func (sp Spec) String() string {
 			return fmt.Sprintf("color:#%02x%02x%02x", c.R, c.G, c.B)
 		}
 		return fmt.Sprintf("color:#%02x%02x%02x%02x", c.R, c.G, c.B, c.A)
+	case KindText:
+		return sp.textString()
 	}
 	return string(sp.Kind)
 }
