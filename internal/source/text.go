@@ -49,7 +49,7 @@ func parseText(sp *Spec, arg string) error {
 				}
 				if k == "color" {
 					sp.Color = c
-				} else {
+				} else if c.A != 0 { // a transparent outline is none
 					sp.Outline = c
 				}
 			case "font":
