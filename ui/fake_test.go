@@ -336,3 +336,9 @@ func listenAgain(t *testing.T, addr string, m *fakeMaster) *grpc.Server {
 	go srv.Serve(ln)
 	return srv.Server
 }
+
+func (m *fakeMaster) SwitchScene(_ context.Context, r *pb.SwitchSceneRequest) (*pb.MasterStatus, error) {
+	m.record("SwitchScene", r)
+	m.set(func(st *pb.MasterStatus) { st.ProgramScene = r.GetName() })
+	return m.status(), nil
+}

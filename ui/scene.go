@@ -18,8 +18,12 @@ import (
 // with buttons to add, edit, remove and reorder them; plugin overlays are
 // listed above them, placed through their plugin's settings.
 type scenePanel struct {
-	s        *Studio
-	add      *widget.Button
+	s *Studio
+	// scenes holds a button per named scene; a click puts it on air.
+	scenes      *fyne.Container
+	sceneKey    string // the scene names and the one on air, as shown
+	sceneButton map[string]*widget.Button
+	add         *widget.Button
 	layers   *fyne.Container
 	overlays *fyne.Container
 	shown    []*pb.Layer
@@ -28,11 +32,11 @@ type scenePanel struct {
 }
 
 func newScenePanel(s *Studio) *scenePanel {
-	p := &scenePanel{s: s, layers: container.NewVBox(), overlays: container.NewVBox()}
+	p := &scenePanel{s: s, layers: container.NewVBox(), overlays: container.NewVBox(), scenes: container.NewVBox()}
 	p.add = widget.NewButtonWithIcon("Add source", theme.ContentAddIcon(), func() { newLayerForm(s, -1, nil).show() })
 	note := widget.NewLabel("Top of the list is drawn on top.")
 	note.Importance = widget.LowImportance
-	p.content = container.NewBorder(container.NewVBox(p.add, note), nil, nil, nil,
+	p.content = container.NewBorder(container.NewVBox(p.scenes, p.add, note), nil, nil, nil,
 		container.NewVScroll(container.NewVBox(p.overlays, p.layers)))
 	return p
 }
@@ -53,7 +57,40 @@ func sceneLayers(st *pb.MasterStatus) []*pb.Layer {
 	return nil
 }
 
+// updateScenes rebuilds the scene buttons when the scenes or the one on
+// air changed; the scene on air is the highlighted one.
+func (p *scenePanel) updateScenes(st *pb.MasterStatus) {
+	key := st.GetProgramScene() + "\x00" + strings.Join(st.GetSceneNames(), "\x00")
+	if key == p.sceneKey {
+		return
+	}
+	p.sceneKey = key
+	p.scenes.RemoveAll()
+	p.sceneButton = map[string]*widget.Button{}
+	if len(st.GetSceneNames()) == 0 {
+		return
+	}
+	p.scenes.Add(widget.NewLabel("Scenes (click to put on air):"))
+	for _, name := range st.GetSceneNames() {
+		b := widget.NewButton(name, func() { p.switchTo(name) })
+		if name == st.GetProgramScene() {
+			b.Importance = widget.HighImportance
+		}
+		p.sceneButton[name] = b
+		p.scenes.Add(b)
+	}
+	p.scenes.Add(widget.NewSeparator())
+}
+
+// switchTo puts a scene on air with the default transition (a fade).
+func (p *scenePanel) switchTo(name string) {
+	p.s.call("Switch scene", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+		return c.SwitchScene(ctx, &pb.SwitchSceneRequest{Name: name})
+	}, nil)
+}
+
 func (p *scenePanel) update(st *pb.MasterStatus) {
+	p.updateScenes(st)
 	layers := sceneLayers(st)
 	if !sameLayers(layers, p.shown) {
 		p.shown = layers

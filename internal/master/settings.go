@@ -101,6 +101,9 @@ func fillDesired(st *pb.MasterStatus, d state.Desired) {
 	}
 	ec := encoderConfig(d)
 	st.Scene, st.ProgramScene = ec.GetLayers(), ec.GetScene()
+	for _, sc := range d.Scenes.List {
+		st.SceneNames = append(st.SceneNames, sc.Name)
+	}
 	for _, p := range d.Plugins {
 		st.PluginList = append(st.PluginList, &pb.PluginSpec{Name: p.Name, Binary: p.Binary, Params: p.Params})
 	}

@@ -1458,7 +1458,9 @@ type MasterStatus struct {
 	// replay is the replay buffer's memory and length.
 	Replay *ReplayStatus `protobuf:"bytes,30,opt,name=replay,proto3" json:"replay,omitempty"`
 	// program_scene is the scene on air (empty without named scenes).
-	ProgramScene  string `protobuf:"bytes,31,opt,name=program_scene,json=programScene,proto3" json:"program_scene,omitempty"`
+	ProgramScene string `protobuf:"bytes,31,opt,name=program_scene,json=programScene,proto3" json:"program_scene,omitempty"`
+	// scene_names are the named scenes, in order, for a scene list.
+	SceneNames    []string `protobuf:"bytes,32,rep,name=scene_names,json=sceneNames,proto3" json:"scene_names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1645,6 +1647,13 @@ func (x *MasterStatus) GetProgramScene() string {
 		return x.ProgramScene
 	}
 	return ""
+}
+
+func (x *MasterStatus) GetSceneNames() []string {
+	if x != nil {
+		return x.SceneNames
+	}
+	return nil
 }
 
 type ChildStatus struct {
@@ -1864,7 +1873,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\x85\a\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xa6\a\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1891,7 +1900,9 @@ const file_control_proto_rawDesc = "" +
 	"\x0eaudio_settings\x18\x13 \x01(\v2\x17.onair.v1.AudioSettingsR\raudioSettings\x12+\n" +
 	"\x05audio\x18\x14 \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\x12.\n" +
 	"\x06replay\x18\x1e \x01(\v2\x16.onair.v1.ReplayStatusR\x06replay\x12#\n" +
-	"\rprogram_scene\x18\x1f \x01(\tR\fprogramScene\"\x95\x02\n" +
+	"\rprogram_scene\x18\x1f \x01(\tR\fprogramScene\x12\x1f\n" +
+	"\vscene_names\x18  \x03(\tR\n" +
+	"sceneNames\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
