@@ -24,11 +24,11 @@ type scenePanel struct {
 	sceneKey    string // the scene names and the one on air, as shown
 	sceneButton map[string]*widget.Button
 	add         *widget.Button
-	layers   *fyne.Container
-	overlays *fyne.Container
-	shown    []*pb.Layer
-	overlaid string // the overlay lines shown, to rebuild them only on change
-	content  fyne.CanvasObject
+	layers      *fyne.Container
+	overlays    *fyne.Container
+	shown       []*pb.Layer
+	overlaid    string // the overlay lines shown, to rebuild them only on change
+	content     fyne.CanvasObject
 }
 
 func newScenePanel(s *Studio) *scenePanel {
