@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,6 +205,22 @@ func TestScenesSwitchLive(t *testing.T) {
 		return false
 	})
 
+	// A cropped picture shows only the part kept: the blue half of a
+	// red|blue picture, over the top-left quarter; removed, it is gone.
+	halves := filepath.Join(t.TempDir(), "halves.png")
+	writeHalves(t, halves)
+	cropped := &pb.Layer{Name: "logo", Source: "image:" + halves, Width: 160, Height: 90, Opacity: 1, CropLeft: 20}
+	called = time.Now()
+	if _, err := m.Client.AddLayer(ctx, &pb.LayerRequest{Scene: "Just chatting", Layer: cropped}); err != nil {
+		t.Fatal(err)
+	}
+	awaitPixel(t, m, viewer, "the cropped picture", called, 2, 4, sceneBlue)
+	called = time.Now()
+	if _, err := m.Client.RemoveLayer(ctx, &pb.LayerRequest{Scene: "Just chatting", Index: 3}); err != nil {
+		t.Fatal(err)
+	}
+	awaitPixel(t, m, viewer, "the picture removed", called, 2, 4, sceneGreen)
+
 	// Bad requests are refused with the reason and the program stays.
 	for _, bad := range []struct {
 		call func() error
@@ -266,5 +286,27 @@ func TestScenesSwitchLive(t *testing.T) {
 	}
 	if n := nginx.Publishes("scenes"); n != 1 {
 		t.Errorf("nginx saw %d publish sessions, want exactly 1", n)
+	}
+}
+
+// writeHalves writes a 40x20 PNG, its left half red and its right half blue.
+func writeHalves(t *testing.T, path string) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 20))
+	for y := 0; y < 20; y++ {
+		for x := 0; x < 40; x++ {
+			c := color.RGBA{255, 0, 0, 255}
+			if x >= 20 {
+				c = color.RGBA{0, 0, 255, 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -244,6 +244,16 @@ type Layer struct {
 	// Name tells layers apart; Hidden layers keep their place, undrawn.
 	Name   string `yaml:"name,omitempty"`
 	Hidden bool   `yaml:"hidden,omitempty"`
+	// Crop cuts source pixels off each edge before the rest is scaled.
+	Crop Crop `yaml:"crop,omitempty"`
+}
+
+// Crop is how many source pixels to cut off each edge.
+type Crop struct {
+	Left   int `yaml:"left,omitempty"`
+	Top    int `yaml:"top,omitempty"`
+	Right  int `yaml:"right,omitempty"`
+	Bottom int `yaml:"bottom,omitempty"`
 }
 
 // Scenes are the show's scenes. With none, encoder.layers (or
@@ -502,6 +512,8 @@ func (c Config) check() []*Error {
 			}
 			if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
 				bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)
+			} else if err := checkCrop(l, e); err != nil {
+				bad(key+".crop", "%v", err)
 			}
 			if o := l.Opacity; o != nil && !(*o >= 0 && *o <= 1) { // NaN too
 				bad(key+".opacity", "%v is outside 0..1", *o)
@@ -637,6 +649,52 @@ func (a Audio) Check() []*Error {
 	}
 	bad("sources", audiolimits.CheckSourceList(specs))
 	return errs
+}
+
+// checkCrop says whether a layer's crop leaves some of its source, where
+// the source's size is known before it opens: a picture's own size, or the
+// layer's (the output's) for sources of any size. Screens and windows are
+// checked when they open, and a crop too large shows as the layer's error.
+func checkCrop(l Layer, e Encoder) error {
+	c := l.Crop
+	if c == (Crop{}) {
+		return nil
+	}
+	if c.Left < 0 || c.Top < 0 || c.Right < 0 || c.Bottom < 0 {
+		return fmt.Errorf("%d,%d,%d,%d (left, top, right, bottom): a crop is not negative", c.Left, c.Top, c.Right, c.Bottom)
+	}
+	spec, err := source.Parse(l.Source)
+	if err != nil {
+		return nil // reported as the source's error
+	}
+	var size image.Point
+	switch spec.Kind {
+	case source.KindImage:
+		f, err := os.Open(spec.Path)
+		if err != nil {
+			return nil // reported as the source's error
+		}
+		defer f.Close()
+		cfg, _, err := image.DecodeConfig(f)
+		if err != nil {
+			return nil
+		}
+		size = image.Pt(cfg.Width, cfg.Height)
+	case source.KindPattern, source.KindColor:
+		size = image.Pt(e.Width, e.Height)
+		if l.Width > 0 {
+			size.X = l.Width
+		}
+		if l.Height > 0 {
+			size.Y = l.Height
+		}
+	default:
+		return nil
+	}
+	if c.Left+c.Right >= size.X || c.Top+c.Bottom >= size.Y {
+		return fmt.Errorf("%d,%d,%d,%d (left, top, right, bottom) is larger than the %dx%d source", c.Left, c.Top, c.Right, c.Bottom, size.X, size.Y)
+	}
+	return nil
 }
 
 // checkPicture says whether path is a picture file that decodes.

@@ -49,6 +49,8 @@ func TestScenesRefused(t *testing.T) {
 			`:5: scenes.list.0.layers.0.source: font: open /no/such.ttf`},
 		{"bad text option", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"text:{size=0}Back soon\"}\n",
 			`:5: scenes.list.0.layers.0.source: source "text:{size=0}Back soon": size "0" is not a number of pixels 4..1024`},
+		{"crop larger than the source", "encoder:\n  width: 640\n  height: 360\nscenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: pattern, width: 100, crop: {left: 60, right: 40}}\n",
+			`:8: scenes.list.0.layers.0.crop: 60,0,40,0 (left, top, right, bottom) is larger than the 100x360 source`},
 		{"unknown program", "scenes:\n  program: Game\n  list:\n    - {name: BRB}\n", `:2: scenes.program: "Game" is not a scene`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -220,7 +220,8 @@ func pbLayers(layers []config.Layer) []*pb.Layer {
 			opacity = *l.Opacity
 		}
 		out = append(out, &pb.Layer{Source: l.Source, X: int32(l.X), Y: int32(l.Y),
-			Width: int32(l.Width), Height: int32(l.Height), Opacity: opacity, Name: l.Name, Hidden: l.Hidden})
+			Width: int32(l.Width), Height: int32(l.Height), Opacity: opacity, Name: l.Name, Hidden: l.Hidden,
+			CropLeft: int32(l.Crop.Left), CropTop: int32(l.Crop.Top), CropRight: int32(l.Crop.Right), CropBottom: int32(l.Crop.Bottom)})
 	}
 	return out
 }
@@ -230,7 +231,8 @@ func configLayers(layers []*pb.Layer) []config.Layer {
 	for _, l := range layers {
 		opacity := l.GetOpacity()
 		out = append(out, config.Layer{Source: l.GetSource(), X: int(l.GetX()), Y: int(l.GetY()),
-			Width: int(l.GetWidth()), Height: int(l.GetHeight()), Opacity: &opacity, Name: l.GetName(), Hidden: l.GetHidden()})
+			Width: int(l.GetWidth()), Height: int(l.GetHeight()), Opacity: &opacity, Name: l.GetName(), Hidden: l.GetHidden(),
+			Crop: config.Crop{Left: int(l.GetCropLeft()), Top: int(l.GetCropTop()), Right: int(l.GetCropRight()), Bottom: int(l.GetCropBottom())}})
 	}
 	return out
 }

@@ -38,7 +38,14 @@ type Layer struct {
 	Name string
 	// Hidden layers keep their place but are not drawn.
 	Hidden bool
+	// Crop cuts source pixels off each edge before the rest is scaled to
+	// W×H; for sources of any size (pattern, colour) the source is the
+	// layer's size.
+	Crop Crop
 }
+
+// Crop is how many source pixels to cut off each edge.
+type Crop struct{ Left, Top, Right, Bottom int }
 
 // Options configure a Compositor.
 type Options struct {
@@ -107,6 +114,9 @@ type layer struct {
 	src     capture.Source // nil when it failed to open
 	rect    image.Rectangle
 	buf     *image.RGBA
+	// whole is the uncropped source picture of a cropped layer, and kept
+	// the part of it that shows; nil when the layer is not cropped.
+	whole, kept *image.RGBA
 	opacity uint32
 
 	mu     sync.Mutex
@@ -186,8 +196,45 @@ func openLayer(cfg Layer, opts Options) *layer {
 	l.rect = image.Rectangle{Max: size}.Add(image.Pt(cfg.X, cfg.Y))
 	if l.src != nil {
 		l.buf = image.NewRGBA(image.Rectangle{Max: size})
+		if cfg.Crop != (Crop{}) {
+			if err := l.cropTo(size); err != nil {
+				l.src.Close()
+				l.src, l.err = nil, err
+			}
+		}
 	}
 	return l
+}
+
+// cropTo prepares a cropped layer: the source is read whole (at its own
+// size, or the layer's for sources of any size) and the part kept is scaled
+// to the layer. A crop that leaves nothing is the layer's error.
+func (l *layer) cropTo(size image.Point) error {
+	whole := l.src.Size()
+	if whole == (image.Point{}) {
+		whole = size
+	}
+	c := l.cfg.Crop
+	kept := image.Rect(c.Left, c.Top, whole.X-c.Right, whole.Y-c.Bottom)
+	if c.Left < 0 || c.Top < 0 || c.Right < 0 || c.Bottom < 0 || kept.Dx() <= 0 || kept.Dy() <= 0 {
+		return fmt.Errorf("scene: layer %s: crop %d,%d,%d,%d (left, top, right, bottom) leaves nothing of its %dx%d source",
+			l.cfg.Source, c.Left, c.Top, c.Right, c.Bottom, whole.X, whole.Y)
+	}
+	l.whole = image.NewRGBA(image.Rectangle{Max: whole})
+	l.kept = l.whole.SubImage(kept).(*image.RGBA)
+	return nil
+}
+
+// read draws the layer's source into buf, cropped when it is.
+func (l *layer) read(buf *image.RGBA, frameNo int64, t time.Time) error {
+	if l.whole == nil {
+		return l.src.Read(buf, frameNo, t)
+	}
+	if err := l.src.Read(l.whole, frameNo, t); err != nil {
+		return err
+	}
+	capture.ScaleBilinear(buf, l.kept)
+	return nil
 }
 
 // setErr records the outcome of drawing the layer for one frame.
@@ -203,7 +250,7 @@ func (l *layer) setErr(err error) {
 // covers reports whether the layer fills the whole output opaquely, so it
 // can be read straight into the frame and nothing under it shows.
 func (l *layer) covers(out image.Rectangle) bool {
-	return l.src != nil && !l.cfg.Hidden && l.rect == out && l.opacity == fullOpacity && l.src.Opaque()
+	return l.src != nil && !l.cfg.Hidden && l.whole == nil && l.rect == out && l.opacity == fullOpacity && l.src.Opaque()
 }
 
 // Compose renders frame frameNo, captured at t, and returns it. The frame is
@@ -282,7 +329,7 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 		if l.src == nil || l.cfg.Hidden || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
 			continue
 		}
-		err := l.src.Read(l.buf, frameNo, t)
+		err := l.read(l.buf, frameNo, t)
 		l.setErr(err)
 		if err == nil {
 			drawOver(out, l.buf, l.rect.Min, l.opacity, l.src.Opaque())

@@ -3,6 +3,10 @@ package scene
 import (
 	"image"
 	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,5 +232,53 @@ func TestTextLayer(t *testing.T) {
 	}
 	if more := whiteIn(c.Compose(1, t0), area); more < 10*dot {
 		t.Errorf("new text: %d white pixels, the old %d: the change did not show on the next frame", more, dot)
+	}
+}
+
+// halves writes a PNG whose left half is red and right half blue.
+func halves(t *testing.T, w, h int) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := red
+			if x >= w/2 {
+				c = blue
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "halves.png")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A crop cuts source pixels off before the rest is scaled to the layer; a
+// crop that leaves nothing is the layer's error and the rest still draws.
+func TestCroppedLayer(t *testing.T) {
+	pic := halves(t, 40, 20)
+	c := newScene(t, 64, 32,
+		Layer{Source: "color:#00ff00", Opacity: 1},
+		Layer{Source: "image:" + pic, X: 0, Y: 0, W: 32, H: 16, Opacity: 1, Crop: Crop{Left: 20}}, // the blue half, stretched
+		Layer{Source: "image:" + pic, X: 32, Y: 16, W: 32, H: 16, Opacity: 1, Crop: Crop{Right: 20}},
+		Layer{Source: "image:" + pic, X: 32, Y: 0, W: 32, H: 16, Opacity: 1, Crop: Crop{Left: 30, Right: 10}})
+	f := c.Compose(0, t0)
+	for _, tc := range []struct {
+		p    image.Point
+		want color.RGBA
+	}{{image.Pt(1, 1), blue}, {image.Pt(30, 14), blue}, {image.Pt(33, 17), red}, {image.Pt(62, 30), red}, {image.Pt(40, 8), color.RGBA{0, 255, 0, 255}}} {
+		if got := f.RGBAAt(tc.p.X, tc.p.Y); got != tc.want {
+			t.Errorf("pixel %v: %v, want %v", tc.p, got, tc.want)
+		}
+	}
+	if err := c.Stats().Layers[3].Err; err == nil || !strings.Contains(err.Error(), "leaves nothing of its 40x20 source") {
+		t.Errorf("the crop that leaves nothing: %v", err)
 	}
 }

@@ -241,8 +241,13 @@ type Layer struct {
 	Opacity float64 `protobuf:"fixed64,6,opt,name=opacity,proto3" json:"opacity,omitempty"`
 	// name tells layers apart in a scene; hidden layers keep their place but
 	// are not drawn.
-	Name          string `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
-	Hidden        bool   `protobuf:"varint,8,opt,name=hidden,proto3" json:"hidden,omitempty"`
+	Name   string `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
+	Hidden bool   `protobuf:"varint,8,opt,name=hidden,proto3" json:"hidden,omitempty"`
+	// crop_* are source pixels cut off each edge before scaling.
+	CropLeft      int32 `protobuf:"varint,9,opt,name=crop_left,json=cropLeft,proto3" json:"crop_left,omitempty"`
+	CropTop       int32 `protobuf:"varint,10,opt,name=crop_top,json=cropTop,proto3" json:"crop_top,omitempty"`
+	CropRight     int32 `protobuf:"varint,11,opt,name=crop_right,json=cropRight,proto3" json:"crop_right,omitempty"`
+	CropBottom    int32 `protobuf:"varint,12,opt,name=crop_bottom,json=cropBottom,proto3" json:"crop_bottom,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -331,6 +336,34 @@ func (x *Layer) GetHidden() bool {
 		return x.Hidden
 	}
 	return false
+}
+
+func (x *Layer) GetCropLeft() int32 {
+	if x != nil {
+		return x.CropLeft
+	}
+	return 0
+}
+
+func (x *Layer) GetCropTop() int32 {
+	if x != nil {
+		return x.CropTop
+	}
+	return 0
+}
+
+func (x *Layer) GetCropRight() int32 {
+	if x != nil {
+		return x.CropRight
+	}
+	return 0
+}
+
+func (x *Layer) GetCropBottom() int32 {
+	if x != nil {
+		return x.CropBottom
+	}
+	return 0
 }
 
 type Rendition struct {
@@ -1013,7 +1046,7 @@ const file_encoder_proto_rawDesc = "" +
 	"\n" +
 	"transition\x18\x12 \x01(\tR\n" +
 	"transition\x12#\n" +
-	"\rtransition_ms\x18\x13 \x01(\x05R\ftransitionMs\"\xaf\x01\n" +
+	"\rtransition_ms\x18\x13 \x01(\x05R\ftransitionMs\"\xa7\x02\n" +
 	"\x05Layer\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
@@ -1022,7 +1055,14 @@ const file_encoder_proto_rawDesc = "" +
 	"\x06height\x18\x05 \x01(\x05R\x06height\x12\x18\n" +
 	"\aopacity\x18\x06 \x01(\x01R\aopacity\x12\x12\n" +
 	"\x04name\x18\a \x01(\tR\x04name\x12\x16\n" +
-	"\x06hidden\x18\b \x01(\bR\x06hidden\"p\n" +
+	"\x06hidden\x18\b \x01(\bR\x06hidden\x12\x1b\n" +
+	"\tcrop_left\x18\t \x01(\x05R\bcropLeft\x12\x19\n" +
+	"\bcrop_top\x18\n" +
+	" \x01(\x05R\acropTop\x12\x1d\n" +
+	"\n" +
+	"crop_right\x18\v \x01(\x05R\tcropRight\x12\x1f\n" +
+	"\vcrop_bottom\x18\f \x01(\x05R\n" +
+	"cropBottom\"p\n" +
 	"\tRendition\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05width\x18\x02 \x01(\x05R\x05width\x12\x16\n" +
