@@ -110,14 +110,14 @@ type Compositor struct {
 }
 
 type layer struct {
-	cfg     Layer
-	src     capture.Source // nil when it failed to open
-	rect    image.Rectangle
-	buf     *image.RGBA
+	cfg  Layer
+	src  capture.Source // nil when it failed to open
+	rect image.Rectangle
+	buf  *image.RGBA
 	// whole is the uncropped source picture of a cropped layer, and kept
 	// the part of it that shows; nil when the layer is not cropped.
 	whole, kept *image.RGBA
-	opacity uint32
+	opacity     uint32
 
 	mu     sync.Mutex
 	err    error
