@@ -52,7 +52,7 @@ var ctlCommandHelp = []struct{ name, usage, what, example string }{
 	{"monitor-url", "monitor-url [--ffconcat]", "the RTSP address (with password) to watch the program", monitorPlayer},
 	{"audio", "audio [devices|volume|mute|unmute|offset|add|rm|bitrate ...]", "the sound: sources, strips and level, and changes to them", "master ctl audio volume mic -6"},
 	{"plugin", "plugin list|restart NAME|set NAME key=value...|add NAME|rm NAME", "the plugins", "master ctl plugin set clock format=15:04"},
-	{"scene", "scene list|switch NAME [-transition cut|fade|slide] [-duration D]|add NAME|rm NAME|rename NAME NEW", "the scenes, and the one on air", "master ctl scene switch BRB -transition fade -duration 500ms"},
+	{"scene", "scene list|switch NAME [-transition cut|fade|slide] [-duration D]|add NAME|rm NAME|rename NAME NEW|export FILE|import FILE", "the scenes, and the one on air", "master ctl scene switch BRB -transition fade -duration 500ms"},
 }
 
 // ctlHelp prints a command's help when args ask for it (COMMAND --help,
@@ -141,7 +141,7 @@ _onair_master() {
     dest) COMPREPLY=($(compgen -W "add edit rm --name --service --url --rendition --key-stdin --help" -- "$cur")) ;;
     audio) COMPREPLY=($(compgen -W "devices volume mute unmute offset add rm bitrate help" -- "$cur")) ;;
     plugin) COMPREPLY=($(compgen -W "list restart set add rm help" -- "$cur")) ;;
-    scene) COMPREPLY=($(compgen -W "list switch add rm rename help -transition -duration" -- "$cur")) ;;
+    scene) COMPREPLY=($(compgen -W "list switch add rm rename export import help -transition -duration" -- "$cur")) ;;
     record) COMPREPLY=($(compgen -W "stop --o --rendition --help" -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W "@COMMANDS@" -- "$cur")) ;;
     *) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;

@@ -5,10 +5,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/master"
 	"github.com/onair-studio/onair/stub/pb"
 )
+
+// sceneCollection is an exported scene collection: a config file with
+// only its scenes: section.
+type sceneCollection struct {
+	Scenes config.Scenes `yaml:"scenes"`
+}
 
 const ctlSceneUsage = `usage: master ctl scene [COMMAND]
   list                 the scenes, their layers, and which is on air (*)
@@ -16,7 +27,9 @@ const ctlSceneUsage = `usage: master ctl scene [COMMAND]
                        put scene NAME on air (default: a 300 ms fade)
   add NAME             add an empty scene
   rm NAME              remove a scene that is not on air
-  rename NAME NEW      rename a scene`
+  rename NAME NEW      rename a scene
+  export FILE          write the scene collection to FILE (YAML, a config's scenes: section)
+  import FILE          replace the scene collection with FILE's (the scene on air stays if FILE has it)`
 
 // ctlScene lists, switches and edits the scenes: the command a stream
 // deck or a script runs on a key press.
@@ -55,6 +68,35 @@ func ctlScene(ctx context.Context, c pb.ControlClient, args []string, out io.Wri
 		_, err = c.AddScene(ctx, &pb.NamedScene{Name: name})
 	case "rm":
 		_, err = c.RemoveScene(ctx, &pb.SceneRequest{Name: name})
+	case "export":
+		list, lerr := c.ListScenes(ctx, &pb.Empty{})
+		if lerr != nil {
+			return lerr
+		}
+		data, yerr := yaml.Marshal(sceneCollection{Scenes: master.ScenesFromPB(list)})
+		if yerr != nil {
+			return yerr
+		}
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%d scenes written to %s\n", len(list.GetScenes()), name)
+		return nil
+	case "import":
+		// Read as a config file: the same checks, with FILE:LINE: KEY.
+		cfg, lerr := config.Load(name)
+		if lerr != nil {
+			return lerr
+		}
+		if len(cfg.Scenes.List) == 0 {
+			return fmt.Errorf("%s: no scenes: section with scenes in it", name)
+		}
+		list := master.ScenesToPB(cfg.Scenes)
+		list.Program = "" // importing does not switch, unless the scene on air is gone
+		_, err = c.SetScenes(ctx, list)
+		if err == nil {
+			fmt.Fprintf(out, "%d scenes imported from %s\n", len(list.GetScenes()), name)
+		}
 	case "rename":
 		if len(args) != 3 {
 			return usage("scene rename %s: give the new name", name)

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -308,5 +309,59 @@ func writeHalves(t *testing.T, path string) {
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A scene collection goes out to one YAML file and comes back in: a bad
+// file is refused with its line and key and changes nothing; a good one
+// replaces the scenes, and the scene on air stays on air.
+func TestSceneCollectionExportImport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(sceneConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startMaster(t, nil, "-config", cfg, "-children", "encoder", "-width", "320", "-height", "180")
+	if _, err := m.Ctl("scene", "switch", "Game", "-transition", "cut"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "show.yaml")
+	if out, err := m.Ctl("scene", "export", file); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	exported := readFile(t, file)
+	for _, want := range []string{"name: Starting soon", "name: Game", "program: Game", "color:#00ff00"} {
+		if !strings.Contains(exported, want) {
+			t.Fatalf("the export lacks %q:\n%s", want, exported)
+		}
+	}
+
+	bad := strings.Replace(exported, "name: Just chatting", "name: Game", 1)
+	if err := os.WriteFile(file, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Ctl("scene", "import", file)
+	if err == nil || !regexp.MustCompile(regexp.QuoteMeta(file)+`:\d+: scenes.list.2.name: "Game": scene names are unique`).MatchString(out) {
+		t.Fatalf("a duplicate scene imported: %v\n%s", err, out)
+	}
+
+	good := strings.Replace(exported, "name: Just chatting", "name: BRB", 1)
+	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := m.Ctl("scene", "import", file); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	list, err := m.Client.ListScenes(context.Background(), &pb.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, sc := range list.GetScenes() {
+		names = append(names, sc.GetName())
+	}
+	if strings.Join(names, ",") != "Starting soon,Game,BRB" || list.GetProgram() != "Game" {
+		t.Errorf("after the import: %q with %q on air", names, list.GetProgram())
 	}
 }

@@ -22,15 +22,7 @@ import (
 
 // ListScenes returns every scene and the one on air.
 func (m *Master) ListScenes(context.Context, *pb.Empty) (*pb.SceneList, error) {
-	s := m.state.Get().Scenes
-	out := &pb.SceneList{}
-	if sc := s.OnAir(); sc != nil {
-		out.Program = sc.Name
-	}
-	for _, sc := range s.List {
-		out.Scenes = append(out.Scenes, &pb.NamedScene{Name: sc.Name, Layers: pbLayers(sc.Layers)})
-	}
-	return out, nil
+	return ScenesToPB(m.state.Get().Scenes), nil
 }
 
 // SwitchScene puts a scene on air with a transition.
@@ -147,6 +139,25 @@ func (m *Master) UpdateLayer(ctx context.Context, r *pb.LayerRequest) (*pb.Maste
 	})
 }
 
+// SetScenes replaces the scene collection.
+func (m *Master) SetScenes(ctx context.Context, r *pb.SceneList) (*pb.MasterStatus, error) {
+	return m.editScenesWith(ctx, func(d *state.Desired, s *config.Scenes) error {
+		onAir := ""
+		if sc := s.OnAir(); sc != nil {
+			onAir = sc.Name
+		}
+		next := ScenesFromPB(r)
+		if next.Program == "" && next.Find(onAir) >= 0 {
+			next.Program = onAir
+		}
+		if sc := next.OnAir(); sc != nil && sc.Name != onAir {
+			d.SwitchedWith = transition.T{Kind: transition.Cut}
+		}
+		*s = next
+		return nil
+	})
+}
+
 func (m *Master) editScenes(ctx context.Context, edit func(*config.Scenes) error) (*pb.MasterStatus, error) {
 	return m.editScenesWith(ctx, func(_ *state.Desired, s *config.Scenes) error { return edit(s) })
 }
@@ -209,6 +220,27 @@ func layerIndex(layers []config.Layer, i int32, what string) (int, error) {
 		return 0, status.Errorf(codes.InvalidArgument, "layer %s %d: the scene has layers 0..%d", what, i, len(layers)-1)
 	}
 	return int(i), nil
+}
+
+// ScenesToPB and ScenesFromPB convert a scene collection at the RPC edge;
+// the program is the scene on air.
+func ScenesToPB(s config.Scenes) *pb.SceneList {
+	out := &pb.SceneList{}
+	if sc := s.OnAir(); sc != nil {
+		out.Program = sc.Name
+	}
+	for _, sc := range s.List {
+		out.Scenes = append(out.Scenes, &pb.NamedScene{Name: sc.Name, Layers: pbLayers(sc.Layers)})
+	}
+	return out
+}
+
+func ScenesFromPB(l *pb.SceneList) config.Scenes {
+	out := config.Scenes{Program: l.GetProgram()}
+	for _, sc := range l.GetScenes() {
+		out.List = append(out.List, config.Scene{Name: sc.GetName(), Layers: configLayers(sc.GetLayers())})
+	}
+	return out
 }
 
 // pbLayers and configLayers convert layers at the RPC edge.

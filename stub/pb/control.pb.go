@@ -1913,7 +1913,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\xb9\x11\n" +
+	"lastStderr2\xf3\x11\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -1957,7 +1957,8 @@ const file_control_proto_rawDesc = "" +
 	"\bAddLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x12=\n" +
 	"\vRemoveLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x12>\n" +
 	"\fReorderLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x12=\n" +
-	"\vUpdateLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\vUpdateLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x128\n" +
+	"\tSetScenes\x12\x13.onair.v1.SceneList\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -2080,45 +2081,47 @@ var file_control_proto_depIdxs = []int32{
 	5,  // 55: onair.v1.Control.RemoveLayer:input_type -> onair.v1.LayerRequest
 	5,  // 56: onair.v1.Control.ReorderLayer:input_type -> onair.v1.LayerRequest
 	5,  // 57: onair.v1.Control.UpdateLayer:input_type -> onair.v1.LayerRequest
-	23, // 58: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	23, // 59: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	23, // 60: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	23, // 61: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	36, // 62: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	23, // 63: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	43, // 64: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	20, // 65: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	23, // 66: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	23, // 67: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	23, // 68: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	23, // 69: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	23, // 70: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	23, // 71: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
-	23, // 72: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	23, // 73: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	23, // 74: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	11, // 75: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	23, // 76: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
-	44, // 77: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	23, // 78: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
-	23, // 79: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
-	45, // 80: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
-	45, // 81: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
-	45, // 82: onair.v1.Control.GetJob:output_type -> onair.v1.Job
-	46, // 83: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
-	45, // 84: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
-	45, // 85: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
-	1,  // 86: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
-	23, // 87: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
-	23, // 88: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
-	23, // 89: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
-	23, // 90: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
-	23, // 91: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
-	23, // 92: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
-	23, // 93: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
-	23, // 94: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
-	58, // [58:95] is the sub-list for method output_type
-	21, // [21:58] is the sub-list for method input_type
+	1,  // 58: onair.v1.Control.SetScenes:input_type -> onair.v1.SceneList
+	23, // 59: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	23, // 60: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	23, // 61: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	23, // 62: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	36, // 63: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	23, // 64: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	43, // 65: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	20, // 66: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	23, // 67: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	23, // 68: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	23, // 69: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	23, // 70: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	23, // 71: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	23, // 72: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	23, // 73: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	23, // 74: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	23, // 75: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	11, // 76: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	23, // 77: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
+	44, // 78: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	23, // 79: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
+	23, // 80: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
+	45, // 81: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
+	45, // 82: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
+	45, // 83: onair.v1.Control.GetJob:output_type -> onair.v1.Job
+	46, // 84: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
+	45, // 85: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
+	45, // 86: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
+	1,  // 87: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
+	23, // 88: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
+	23, // 89: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
+	23, // 90: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
+	23, // 91: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
+	23, // 92: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
+	23, // 93: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
+	23, // 94: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
+	23, // 95: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
+	23, // 96: onair.v1.Control.SetScenes:output_type -> onair.v1.MasterStatus
+	59, // [59:97] is the sub-list for method output_type
+	21, // [21:59] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
 	21, // [21:21] is the sub-list for extension extendee
 	0,  // [0:21] is the sub-list for field type_name

@@ -56,6 +56,7 @@ const (
 	Control_RemoveLayer_FullMethodName       = "/onair.v1.Control/RemoveLayer"
 	Control_ReorderLayer_FullMethodName      = "/onair.v1.Control/ReorderLayer"
 	Control_UpdateLayer_FullMethodName       = "/onair.v1.Control/UpdateLayer"
+	Control_SetScenes_FullMethodName         = "/onair.v1.Control/SetScenes"
 )
 
 // ControlClient is the client API for Control service.
@@ -146,6 +147,10 @@ type ControlClient interface {
 	RemoveLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 	ReorderLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 	UpdateLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetScenes replaces the whole scene collection (an import), checked
+	// whole first; program empty keeps the scene on air if the collection
+	// still has it, else the first goes on air with a cut.
+	SetScenes(ctx context.Context, in *SceneList, opts ...grpc.CallOption) (*MasterStatus, error)
 }
 
 type controlClient struct {
@@ -535,6 +540,15 @@ func (c *controlClient) UpdateLayer(ctx context.Context, in *LayerRequest, opts 
 	return out, nil
 }
 
+func (c *controlClient) SetScenes(ctx context.Context, in *SceneList, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetScenes_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -623,6 +637,10 @@ type ControlServer interface {
 	RemoveLayer(context.Context, *LayerRequest) (*MasterStatus, error)
 	ReorderLayer(context.Context, *LayerRequest) (*MasterStatus, error)
 	UpdateLayer(context.Context, *LayerRequest) (*MasterStatus, error)
+	// SetScenes replaces the whole scene collection (an import), checked
+	// whole first; program empty keeps the scene on air if the collection
+	// still has it, else the first goes on air with a cut.
+	SetScenes(context.Context, *SceneList) (*MasterStatus, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -740,6 +758,9 @@ func (UnimplementedControlServer) ReorderLayer(context.Context, *LayerRequest) (
 }
 func (UnimplementedControlServer) UpdateLayer(context.Context, *LayerRequest) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateLayer not implemented")
+}
+func (UnimplementedControlServer) SetScenes(context.Context, *SceneList) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetScenes not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -1426,6 +1447,24 @@ func _Control_UpdateLayer_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_SetScenes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SceneList)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetScenes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetScenes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetScenes(ctx, req.(*SceneList))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1572,6 +1611,10 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateLayer",
 			Handler:    _Control_UpdateLayer_Handler,
+		},
+		{
+			MethodName: "SetScenes",
+			Handler:    _Control_SetScenes_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
