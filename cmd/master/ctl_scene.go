@@ -28,6 +28,9 @@ const ctlSceneUsage = `usage: master ctl scene [COMMAND]
   add NAME             add an empty scene
   rm NAME              remove a scene that is not on air
   rename NAME NEW      rename a scene
+  preview NAME|off     studio mode: edit NAME in the preview while the program stays (off: studio mode off)
+  transition [-transition cut|fade|slide] [-duration 300ms]
+                       studio mode: put the preview on air, the program into the preview
   export FILE          write the scene collection to FILE (YAML, a config's scenes: section)
   import FILE          replace the scene collection with FILE's (the scene on air stays if FILE has it)`
 
@@ -49,6 +52,14 @@ func ctlScene(ctx context.Context, c pb.ControlClient, args []string, out io.Wri
 		_, err := fmt.Fprintln(out, ctlSceneUsage)
 		return err
 	}
+	if args[0] == "transition" {
+		kind, dur, err := transitionFlags("scene transition", args[1:])
+		if err != nil {
+			return usage("scene transition: %v", err)
+		}
+		_, err = c.Transition(ctx, &pb.SwitchSceneRequest{Transition: kind, DurationMs: dur})
+		return err
+	}
 	if len(args) < 2 {
 		return usage("scene %s: name the scene", args[0])
 	}
@@ -56,14 +67,16 @@ func ctlScene(ctx context.Context, c pb.ControlClient, args []string, out io.Wri
 	var err error
 	switch args[0] {
 	case "switch":
-		fs := flag.NewFlagSet("scene switch", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		kind := fs.String("transition", "fade", "cut, fade or slide")
-		dur := fs.Duration("duration", 0, "how long the transition takes (0: 300ms)")
-		if perr := fs.Parse(args[2:]); perr != nil || fs.NArg() > 0 {
-			return usage("scene switch %s: %v", name, perr)
+		kind, dur, ferr := transitionFlags("scene switch", args[2:])
+		if ferr != nil {
+			return usage("scene switch %s: %v", name, ferr)
 		}
-		_, err = c.SwitchScene(ctx, &pb.SwitchSceneRequest{Name: name, Transition: *kind, DurationMs: int32(dur.Milliseconds())})
+		_, err = c.SwitchScene(ctx, &pb.SwitchSceneRequest{Name: name, Transition: kind, DurationMs: dur})
+	case "preview":
+		if name == "off" {
+			name = ""
+		}
+		_, err = c.SetPreviewScene(ctx, &pb.SceneRequest{Name: name})
 	case "add":
 		_, err = c.AddScene(ctx, &pb.NamedScene{Name: name})
 	case "rm":
@@ -106,6 +119,21 @@ func ctlScene(ctx context.Context, c pb.ControlClient, args []string, out io.Wri
 		return usage("unknown scene command %q", args[0])
 	}
 	return err
+}
+
+// transitionFlags reads -transition and -duration.
+func transitionFlags(name string, args []string) (kind string, ms int32, err error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	k := fs.String("transition", "fade", "cut, fade or slide")
+	dur := fs.Duration("duration", 0, "how long the transition takes (0: 300ms)")
+	if err := fs.Parse(args); err != nil {
+		return "", 0, err
+	}
+	if fs.NArg() > 0 {
+		return "", 0, fmt.Errorf("unexpected %q", fs.Arg(0))
+	}
+	return *k, int32(dur.Milliseconds()), nil
 }
 
 func printScenes(out io.Writer, list *pb.SceneList) {

@@ -365,3 +365,91 @@ func TestSceneCollectionExportImport(t *testing.T) {
 		t.Errorf("after the import: %q with %q on air", names, list.GetProgram())
 	}
 }
+
+// snapshotColour is the colour at the middle of a snapshot.
+func snapshotColour(t *testing.T, m *testpeer.Master, preview bool) (sceneRGB, error) {
+	t.Helper()
+	r, err := m.Client.Snapshot(context.Background(), &pb.SnapshotRequest{Format: "png", Preview: preview})
+	if err != nil {
+		return sceneRGB{}, err
+	}
+	img, err := decodePNG(r.GetImage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	cr, cg, cb, _ := img.At(b.Dx()/2, b.Dy()/2).RGBA()
+	return sceneRGB{int(cr >> 8), int(cg >> 8), int(cb >> 8)}, nil
+}
+
+// Studio mode: a scene put in the preview is composed apart, small, and
+// never reaches the viewers; Transition puts it on air and the old program
+// into the preview. Without a preview, Transition is refused.
+func TestStudioModePreviewAndTransition(t *testing.T) {
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte(sceneConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startMaster(t, nil, "-config", cfg, "-children", "encoder", "-width", "320", "-height", "180", "-fps", "30",
+		"-dest", nginx.URL("live", "studio"), "-live")
+	m.Await("destination live", 15*time.Second, func() bool {
+		d := m.Status().GetDestinations()
+		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > 0
+	})
+	viewer := testpeer.StartPixelReader(t, nginx.URL("live", "studio"), 32, 18)
+	awaitPixel(t, m, viewer, "the program at the viewer", time.Time{}, 16, 9, sceneRed)
+	if out, err := m.Ctl("scene", "transition"); err == nil || !strings.Contains(out, "studio mode is off") {
+		t.Errorf("transition without a preview: %v\n%s", err, out)
+	}
+
+	previewed := time.Now()
+	if out, err := m.Ctl("scene", "preview", "Game"); err != nil {
+		t.Fatalf("scene preview: %v\n%s", err, out)
+	}
+	m.Await("the preview showing Game", 10*time.Second, func() bool {
+		c, err := snapshotColour(t, m, true)
+		return err == nil && c.within(sceneBlue, 8)
+	})
+	r, err := m.Client.Snapshot(context.Background(), &pb.SnapshotRequest{Format: "png", Preview: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, _ := decodePNG(r.GetImage()); img.Bounds().Dx() != 320 || img.Bounds().Dy() != 180 {
+		t.Errorf("the preview is %v, want the program's 320x180 at most", img.Bounds())
+	}
+	// The viewers go on seeing the program while the preview is edited.
+	frames := viewer.Count()
+	m.Await("30 more frames at the viewer", 10*time.Second, func() bool { return viewer.Count() > frames+30 })
+	for _, p := range viewer.Pictures() {
+		if p.At.After(previewed) && !pixel(viewer, p, 16, 9).within(sceneRed, 40) {
+			t.Fatalf("the preview reached the viewer: %v", pixel(viewer, p, 16, 9))
+		}
+	}
+	if c, err := snapshotColour(t, m, false); err != nil || !c.within(sceneRed, 8) {
+		t.Errorf("the program snapshot is %v (%v), want red", c, err)
+	}
+
+	called := time.Now()
+	if out, err := m.Ctl("scene", "transition", "-transition", "cut"); err != nil {
+		t.Fatalf("scene transition: %v\n%s", err, out)
+	}
+	awaitPixel(t, m, viewer, "the previewed scene on air", called, 16, 9, sceneBlue)
+	if st := m.Status(); st.GetProgramScene() != "Game" || st.GetPreviewScene() != "Starting soon" {
+		t.Errorf("after the transition: program %q, preview %q; want Game and Starting soon", st.GetProgramScene(), st.GetPreviewScene())
+	}
+	m.Await("the old program in the preview", 10*time.Second, func() bool {
+		c, err := snapshotColour(t, m, true)
+		return err == nil && c.within(sceneRed, 8)
+	})
+	if _, err := m.Ctl("scene", "preview", "off"); err != nil {
+		t.Fatal(err)
+	}
+	m.Await("no preview with studio mode off", 10*time.Second, func() bool {
+		_, err := m.Client.Snapshot(context.Background(), &pb.SnapshotRequest{Format: "png", Preview: true})
+		return err != nil && strings.Contains(err.Error(), "studio mode is off")
+	})
+	if n := nginx.Publishes("studio"); n != 1 {
+		t.Errorf("nginx saw %d publish sessions, want exactly 1", n)
+	}
+}

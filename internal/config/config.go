@@ -260,7 +260,9 @@ type Crop struct {
 // encoder.source) is the program, as before scenes existed.
 type Scenes struct {
 	// Program is the scene on air; empty means the first.
-	Program string  `yaml:"program,omitempty"`
+	Program string `yaml:"program,omitempty"`
+	// Preview is studio mode's preview scene; empty: studio mode is off.
+	Preview string  `yaml:"preview,omitempty"`
 	List    []Scene `yaml:"list,omitempty"`
 }
 
@@ -534,6 +536,9 @@ func (c Config) check() []*Error {
 	}
 	if p := c.Scenes.Program; p != "" && !sceneNames[p] {
 		bad("scenes.program", "%q is not a scene", p)
+	}
+	if p := c.Scenes.Preview; p != "" && !sceneNames[p] {
+		bad("scenes.preview", "%q is not a scene", p)
 	}
 	if r := c.Retry; r.First <= 0 || r.Max < r.First {
 		bad("retry.first", "retry waits must be positive, first (%v) at most max (%v)", r.First, r.Max)

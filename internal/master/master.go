@@ -397,6 +397,9 @@ func encoderConfig(d state.Desired) *pb.EncoderConfig {
 	if sc := d.Scenes.OnAir(); sc != nil {
 		c.Scene, c.Layers = sc.Name, pbLayers(sc.Layers)
 		c.Transition, c.TransitionMs = string(d.SwitchedWith.Kind), int32(d.SwitchedWith.Duration.Milliseconds())
+		if i := d.Scenes.Find(d.Scenes.Preview); i >= 0 {
+			c.PreviewScene, c.PreviewLayers = d.Scenes.Preview, pbLayers(d.Scenes.List[i].Layers)
+		}
 	}
 	for _, r := range d.Renditions {
 		c.Renditions = append(c.Renditions, &pb.Rendition{

@@ -42,6 +42,37 @@ func (m *Master) SwitchScene(ctx context.Context, r *pb.SwitchSceneRequest) (*pb
 	})
 }
 
+// SetPreviewScene turns studio mode on with a scene in the preview, or off.
+func (m *Master) SetPreviewScene(ctx context.Context, r *pb.SceneRequest) (*pb.MasterStatus, error) {
+	return m.editScenes(ctx, func(s *config.Scenes) error {
+		if r.GetName() != "" {
+			if _, err := find(*s, r.GetName()); err != nil {
+				return err
+			}
+		}
+		s.Preview = r.GetName()
+		return nil
+	})
+}
+
+// Transition swaps preview and program, showing the new program with the
+// transition asked for.
+func (m *Master) Transition(ctx context.Context, r *pb.SwitchSceneRequest) (*pb.MasterStatus, error) {
+	with, err := transition.Parse(r.GetTransition(), time.Duration(r.GetDurationMs())*time.Millisecond)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return m.editScenesWith(ctx, func(d *state.Desired, s *config.Scenes) error {
+		if s.Preview == "" {
+			return status.Error(codes.FailedPrecondition, "studio mode is off: there is no preview to put on air")
+		}
+		if on := s.OnAir().Name; on != s.Preview {
+			s.Program, s.Preview, d.SwitchedWith = s.Preview, on, with
+		}
+		return nil
+	})
+}
+
 // AddScene adds a scene at the end of the list.
 func (m *Master) AddScene(ctx context.Context, r *pb.NamedScene) (*pb.MasterStatus, error) {
 	return m.editScenes(ctx, func(s *config.Scenes) error {
@@ -63,6 +94,9 @@ func (m *Master) RemoveScene(ctx context.Context, r *pb.SceneRequest) (*pb.Maste
 		if s.OnAir().Name == r.GetName() {
 			return status.Errorf(codes.FailedPrecondition, "scene %q is on air: switch to another first", r.GetName())
 		}
+		if s.Preview == r.GetName() {
+			return status.Errorf(codes.FailedPrecondition, "scene %q is in the preview: preview another first", r.GetName())
+		}
 		s.List = slices.Delete(s.List, i, i+1)
 		return nil
 	})
@@ -81,6 +115,9 @@ func (m *Master) RenameScene(ctx context.Context, r *pb.RenameSceneRequest) (*pb
 		if s.OnAir().Name == r.GetName() {
 			s.Program = r.GetNewName()
 			d.SwitchedWith = transition.T{Kind: transition.Cut} // the same picture under a new name
+		}
+		if s.Preview == r.GetName() {
+			s.Preview = r.GetNewName()
 		}
 		s.List[i].Name = r.GetNewName()
 		return nil
@@ -147,6 +184,9 @@ func (m *Master) SetScenes(ctx context.Context, r *pb.SceneList) (*pb.MasterStat
 			onAir = sc.Name
 		}
 		next := ScenesFromPB(r)
+		if next.Find(s.Preview) >= 0 {
+			next.Preview = s.Preview
+		}
 		if next.Program == "" && next.Find(onAir) >= 0 {
 			next.Program = onAir
 		}
@@ -192,7 +232,7 @@ func (m *Master) editLayers(ctx context.Context, scene string, edit func([]confi
 }
 
 func cloneScenes(s config.Scenes) config.Scenes {
-	out := config.Scenes{Program: s.Program}
+	out := config.Scenes{Program: s.Program, Preview: s.Preview}
 	for _, sc := range s.List {
 		out.List = append(out.List, config.Scene{Name: sc.Name, Layers: slices.Clone(sc.Layers)})
 	}

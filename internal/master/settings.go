@@ -100,7 +100,7 @@ func fillDesired(st *pb.MasterStatus, d state.Desired) {
 		KeyframeSeconds: int32(e.KeyframeSeconds), Preset: e.Preset, Backend: e.Backend, Source: e.Source,
 	}
 	ec := encoderConfig(d)
-	st.Scene, st.ProgramScene = ec.GetLayers(), ec.GetScene()
+	st.Scene, st.ProgramScene, st.PreviewScene = ec.GetLayers(), ec.GetScene(), ec.GetPreviewScene()
 	for _, sc := range d.Scenes.List {
 		st.SceneNames = append(st.SceneNames, sc.Name)
 	}

@@ -1460,7 +1460,9 @@ type MasterStatus struct {
 	// program_scene is the scene on air (empty without named scenes).
 	ProgramScene string `protobuf:"bytes,31,opt,name=program_scene,json=programScene,proto3" json:"program_scene,omitempty"`
 	// scene_names are the named scenes, in order, for a scene list.
-	SceneNames    []string `protobuf:"bytes,32,rep,name=scene_names,json=sceneNames,proto3" json:"scene_names,omitempty"`
+	SceneNames []string `protobuf:"bytes,32,rep,name=scene_names,json=sceneNames,proto3" json:"scene_names,omitempty"`
+	// preview_scene is studio mode's preview; empty when studio mode is off.
+	PreviewScene  string `protobuf:"bytes,33,opt,name=preview_scene,json=previewScene,proto3" json:"preview_scene,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1654,6 +1656,13 @@ func (x *MasterStatus) GetSceneNames() []string {
 		return x.SceneNames
 	}
 	return nil
+}
+
+func (x *MasterStatus) GetPreviewScene() string {
+	if x != nil {
+		return x.PreviewScene
+	}
+	return ""
 }
 
 type ChildStatus struct {
@@ -1873,7 +1882,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xa6\a\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xcb\a\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1902,7 +1911,8 @@ const file_control_proto_rawDesc = "" +
 	"\x06replay\x18\x1e \x01(\v2\x16.onair.v1.ReplayStatusR\x06replay\x12#\n" +
 	"\rprogram_scene\x18\x1f \x01(\tR\fprogramScene\x12\x1f\n" +
 	"\vscene_names\x18  \x03(\tR\n" +
-	"sceneNames\"\x95\x02\n" +
+	"sceneNames\x12#\n" +
+	"\rpreview_scene\x18! \x01(\tR\fpreviewScene\"\x95\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -1913,7 +1923,7 @@ const file_control_proto_rawDesc = "" +
 	"\x13configured_revision\x18\a \x01(\x04R\x12configuredRevision\x12\"\n" +
 	"\rnext_start_ms\x18\b \x01(\x03R\vnextStartMs\x12\x1f\n" +
 	"\vlast_stderr\x18\t \x03(\tR\n" +
-	"lastStderr2\xf3\x11\n" +
+	"lastStderr2\xfa\x12\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -1958,7 +1968,10 @@ const file_control_proto_rawDesc = "" +
 	"\vRemoveLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x12>\n" +
 	"\fReorderLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x12=\n" +
 	"\vUpdateLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x128\n" +
-	"\tSetScenes\x12\x13.onair.v1.SceneList\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\tSetScenes\x12\x13.onair.v1.SceneList\x1a\x16.onair.v1.MasterStatus\x12A\n" +
+	"\x0fSetPreviewScene\x12\x16.onair.v1.SceneRequest\x1a\x16.onair.v1.MasterStatus\x12B\n" +
+	"\n" +
+	"Transition\x12\x1c.onair.v1.SwitchSceneRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -2082,46 +2095,50 @@ var file_control_proto_depIdxs = []int32{
 	5,  // 56: onair.v1.Control.ReorderLayer:input_type -> onair.v1.LayerRequest
 	5,  // 57: onair.v1.Control.UpdateLayer:input_type -> onair.v1.LayerRequest
 	1,  // 58: onair.v1.Control.SetScenes:input_type -> onair.v1.SceneList
-	23, // 59: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	23, // 60: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	23, // 61: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	23, // 62: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	36, // 63: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	23, // 64: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	43, // 65: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	20, // 66: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	23, // 67: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	23, // 68: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	23, // 69: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	23, // 70: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	23, // 71: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	23, // 72: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
-	23, // 73: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	23, // 74: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	23, // 75: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	11, // 76: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	23, // 77: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
-	44, // 78: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	23, // 79: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
-	23, // 80: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
-	45, // 81: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
-	45, // 82: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
-	45, // 83: onair.v1.Control.GetJob:output_type -> onair.v1.Job
-	46, // 84: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
-	45, // 85: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
-	45, // 86: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
-	1,  // 87: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
-	23, // 88: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
-	23, // 89: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
-	23, // 90: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
-	23, // 91: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
-	23, // 92: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
-	23, // 93: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
-	23, // 94: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
-	23, // 95: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
-	23, // 96: onair.v1.Control.SetScenes:output_type -> onair.v1.MasterStatus
-	59, // [59:97] is the sub-list for method output_type
-	21, // [21:59] is the sub-list for method input_type
+	3,  // 59: onair.v1.Control.SetPreviewScene:input_type -> onair.v1.SceneRequest
+	2,  // 60: onair.v1.Control.Transition:input_type -> onair.v1.SwitchSceneRequest
+	23, // 61: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	23, // 62: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	23, // 63: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	23, // 64: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	36, // 65: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	23, // 66: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	43, // 67: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	20, // 68: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	23, // 69: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	23, // 70: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	23, // 71: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	23, // 72: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	23, // 73: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	23, // 74: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	23, // 75: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	23, // 76: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	23, // 77: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	11, // 78: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	23, // 79: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
+	44, // 80: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	23, // 81: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
+	23, // 82: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
+	45, // 83: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
+	45, // 84: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
+	45, // 85: onair.v1.Control.GetJob:output_type -> onair.v1.Job
+	46, // 86: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
+	45, // 87: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
+	45, // 88: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
+	1,  // 89: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
+	23, // 90: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
+	23, // 91: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
+	23, // 92: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
+	23, // 93: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
+	23, // 94: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
+	23, // 95: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
+	23, // 96: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
+	23, // 97: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
+	23, // 98: onair.v1.Control.SetScenes:output_type -> onair.v1.MasterStatus
+	23, // 99: onair.v1.Control.SetPreviewScene:output_type -> onair.v1.MasterStatus
+	23, // 100: onair.v1.Control.Transition:output_type -> onair.v1.MasterStatus
+	61, // [61:101] is the sub-list for method output_type
+	21, // [21:61] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
 	21, // [21:21] is the sub-list for extension extendee
 	0,  // [0:21] is the sub-list for field type_name

@@ -57,6 +57,8 @@ const (
 	Control_ReorderLayer_FullMethodName      = "/onair.v1.Control/ReorderLayer"
 	Control_UpdateLayer_FullMethodName       = "/onair.v1.Control/UpdateLayer"
 	Control_SetScenes_FullMethodName         = "/onair.v1.Control/SetScenes"
+	Control_SetPreviewScene_FullMethodName   = "/onair.v1.Control/SetPreviewScene"
+	Control_Transition_FullMethodName        = "/onair.v1.Control/Transition"
 )
 
 // ControlClient is the client API for Control service.
@@ -151,6 +153,13 @@ type ControlClient interface {
 	// whole first; program empty keeps the scene on air if the collection
 	// still has it, else the first goes on air with a cut.
 	SetScenes(ctx context.Context, in *SceneList, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetPreviewScene turns studio mode on with that scene in the preview
+	// (empty name: studio mode off). The program does not change.
+	SetPreviewScene(ctx context.Context, in *SceneRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// Transition puts the preview on air with the transition (as
+	// SwitchScene; the name is ignored), and the scene that was on air into
+	// the preview.
+	Transition(ctx context.Context, in *SwitchSceneRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 }
 
 type controlClient struct {
@@ -549,6 +558,24 @@ func (c *controlClient) SetScenes(ctx context.Context, in *SceneList, opts ...gr
 	return out, nil
 }
 
+func (c *controlClient) SetPreviewScene(ctx context.Context, in *SceneRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetPreviewScene_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) Transition(ctx context.Context, in *SwitchSceneRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_Transition_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -641,6 +668,13 @@ type ControlServer interface {
 	// whole first; program empty keeps the scene on air if the collection
 	// still has it, else the first goes on air with a cut.
 	SetScenes(context.Context, *SceneList) (*MasterStatus, error)
+	// SetPreviewScene turns studio mode on with that scene in the preview
+	// (empty name: studio mode off). The program does not change.
+	SetPreviewScene(context.Context, *SceneRequest) (*MasterStatus, error)
+	// Transition puts the preview on air with the transition (as
+	// SwitchScene; the name is ignored), and the scene that was on air into
+	// the preview.
+	Transition(context.Context, *SwitchSceneRequest) (*MasterStatus, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -761,6 +795,12 @@ func (UnimplementedControlServer) UpdateLayer(context.Context, *LayerRequest) (*
 }
 func (UnimplementedControlServer) SetScenes(context.Context, *SceneList) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetScenes not implemented")
+}
+func (UnimplementedControlServer) SetPreviewScene(context.Context, *SceneRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetPreviewScene not implemented")
+}
+func (UnimplementedControlServer) Transition(context.Context, *SwitchSceneRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Transition not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -1465,6 +1505,42 @@ func _Control_SetScenes_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_SetPreviewScene_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SceneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetPreviewScene(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetPreviewScene_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetPreviewScene(ctx, req.(*SceneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_Transition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SwitchSceneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Transition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Transition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Transition(ctx, req.(*SwitchSceneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1615,6 +1691,14 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetScenes",
 			Handler:    _Control_SetScenes_Handler,
+		},
+		{
+			MethodName: "SetPreviewScene",
+			Handler:    _Control_SetPreviewScene_Handler,
+		},
+		{
+			MethodName: "Transition",
+			Handler:    _Control_Transition_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
