@@ -23,15 +23,18 @@ const previewWidth = 640
 // preview shows the program from snapshots the master takes a few times a
 // second: no decoder in the GUI, and the same picture local or attached.
 type preview struct {
-	s       *Studio
+	s *Studio
+	// studio makes this studio mode's preview (the scene being edited)
+	// rather than the program.
+	studio  bool
 	img     *canvas.Image
 	note    *widget.Label
 	cancel  context.CancelFunc
 	content fyne.CanvasObject
 }
 
-func newPreview(s *Studio) *preview {
-	p := &preview{s: s}
+func newPreview(s *Studio, studio bool) *preview {
+	p := &preview{s: s, studio: studio}
 	p.img = canvas.NewImageFromImage(image.NewRGBA(image.Rect(0, 0, 16, 9)))
 	p.img.FillMode = canvas.ImageFillContain
 	p.img.ScaleMode = canvas.ImageScaleFastest
@@ -39,6 +42,12 @@ func newPreview(s *Studio) *preview {
 	p.note = widget.NewLabel("No picture yet")
 	p.note.Alignment = fyne.TextAlignCenter
 	p.content = container.NewStack(canvas.NewRectangle(previewBackground), p.img, container.NewCenter(p.note))
+	if studio {
+		title := widget.NewLabel("Preview (studio mode: the next scene)")
+		title.TextStyle.Bold = true
+		p.content = container.NewBorder(title, nil, nil, nil, p.content)
+		p.content.Hide()
+	}
 	return p
 }
 
@@ -51,6 +60,20 @@ func (p *preview) start(c pb.ControlClient) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	go p.loop(ctx, c, p.s.opt.PreviewEvery)
+}
+
+// follow runs studio mode's preview while the master has a preview scene,
+// and hides it otherwise.
+func (p *preview) follow(st *pb.MasterStatus) {
+	on := st.GetPreviewScene() != ""
+	switch {
+	case on && p.cancel == nil && p.s.client != nil:
+		p.content.Show()
+		p.start(p.s.client)
+	case !on && p.content.Visible():
+		p.stop()
+		p.content.Hide()
+	}
 }
 
 func (p *preview) stop() {
@@ -66,7 +89,7 @@ func (p *preview) loop(ctx context.Context, c pb.ControlClient, every time.Durat
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		im, err := snapshot(ctx, c)
+		im, err := snapshot(ctx, c, p.studio)
 		if ctx.Err() != nil {
 			return
 		}
@@ -83,10 +106,14 @@ func (p *preview) loop(ctx context.Context, c pb.ControlClient, every time.Durat
 	}
 }
 
-func snapshot(ctx context.Context, c pb.ControlClient) (image.Image, error) {
+func snapshot(ctx context.Context, c pb.ControlClient, studio bool) (image.Image, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	r, err := c.Snapshot(ctx, &pb.SnapshotRequest{Width: previewWidth, Format: "jpeg"})
+	req := &pb.SnapshotRequest{Width: previewWidth, Format: "jpeg"}
+	if studio { // the encoder's preview is already small: its own size
+		req = &pb.SnapshotRequest{Format: "jpeg", Preview: true}
+	}
+	r, err := c.Snapshot(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -23,16 +23,28 @@ type scenePanel struct {
 	scenes      *fyne.Container
 	sceneKey    string // the scene names and the one on air, as shown
 	sceneButton map[string]*widget.Button
-	add         *widget.Button
-	layers      *fyne.Container
-	overlays    *fyne.Container
-	shown       []*pb.Layer
-	overlaid    string // the overlay lines shown, to rebuild them only on change
-	content     fyne.CanvasObject
+	// studioMode turns studio mode on and off; transition puts the preview
+	// on air. A scene click previews it while studio mode is on.
+	studioMode *widget.Check
+	transition *widget.Button
+	studioOn   bool
+	add        *widget.Button
+	layers     *fyne.Container
+	overlays   *fyne.Container
+	shown      []*pb.Layer
+	overlaid   string // the overlay lines shown, to rebuild them only on change
+	content    fyne.CanvasObject
 }
 
 func newScenePanel(s *Studio) *scenePanel {
 	p := &scenePanel{s: s, layers: container.NewVBox(), overlays: container.NewVBox(), scenes: container.NewVBox()}
+	p.studioMode = widget.NewCheck("Studio mode (edit the next scene in a preview)", p.setStudioMode)
+	p.transition = widget.NewButton("Transition", func() {
+		s.call("Transition", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+			return c.Transition(ctx, &pb.SwitchSceneRequest{})
+		}, nil)
+	})
+	p.transition.Importance = widget.HighImportance
 	p.add = widget.NewButtonWithIcon("Add source", theme.ContentAddIcon(), func() { newLayerForm(s, -1, nil).show() })
 	note := widget.NewLabel("Top of the list is drawn on top.")
 	note.Importance = widget.LowImportance
@@ -60,7 +72,17 @@ func sceneLayers(st *pb.MasterStatus) []*pb.Layer {
 // updateScenes rebuilds the scene buttons when the scenes or the one on
 // air changed; the scene on air is the highlighted one.
 func (p *scenePanel) updateScenes(st *pb.MasterStatus) {
-	key := st.GetProgramScene() + "\x00" + strings.Join(st.GetSceneNames(), "\x00")
+	p.studioOn = st.GetPreviewScene() != ""
+	if p.studioMode.Checked != p.studioOn {
+		p.studioMode.Checked = p.studioOn // not SetChecked: that would call the master back
+		p.studioMode.Refresh()
+	}
+	if p.studioOn {
+		p.transition.Show()
+	} else {
+		p.transition.Hide()
+	}
+	key := st.GetProgramScene() + "\x00" + st.GetPreviewScene() + "\x00" + strings.Join(st.GetSceneNames(), "\x00")
 	if key == p.sceneKey {
 		return
 	}
@@ -70,16 +92,47 @@ func (p *scenePanel) updateScenes(st *pb.MasterStatus) {
 	if len(st.GetSceneNames()) == 0 {
 		return
 	}
-	p.scenes.Add(widget.NewLabel("Scenes (click to put on air):"))
+	hint := "Scenes (click to put on air):"
+	if p.studioOn {
+		hint = "Scenes (click to preview; Transition puts the preview on air):"
+	}
+	p.scenes.Add(widget.NewLabel(hint))
 	for _, name := range st.GetSceneNames() {
-		b := widget.NewButton(name, func() { p.switchTo(name) })
-		if name == st.GetProgramScene() {
+		b := widget.NewButton(name, func() { p.clicked(name) })
+		switch name {
+		case st.GetProgramScene():
 			b.Importance = widget.HighImportance
+		case st.GetPreviewScene():
+			b.Importance = widget.WarningImportance
 		}
 		p.sceneButton[name] = b
 		p.scenes.Add(b)
 	}
+	p.scenes.Add(container.NewHBox(p.studioMode, p.transition))
 	p.scenes.Add(widget.NewSeparator())
+}
+
+// clicked puts a scene on air, or in the preview in studio mode.
+func (p *scenePanel) clicked(name string) {
+	if p.studioOn {
+		p.s.call("Preview scene", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+			return c.SetPreviewScene(ctx, &pb.SceneRequest{Name: name})
+		}, nil)
+		return
+	}
+	p.switchTo(name)
+}
+
+// setStudioMode turns studio mode on with the scene on air in the preview
+// (to edit a copy of the moment), or off.
+func (p *scenePanel) setStudioMode(on bool) {
+	name := ""
+	if on && p.s.status != nil {
+		name = p.s.status.GetProgramScene()
+	}
+	p.s.call("Studio mode", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+		return c.SetPreviewScene(ctx, &pb.SceneRequest{Name: name})
+	}, nil)
 }
 
 // switchTo puts a scene on air with the default transition (a fade).

@@ -30,3 +30,40 @@ func TestSceneListSwitches(t *testing.T) {
 		t.Errorf("calls:\n%s", calls)
 	}
 }
+
+// In studio mode a click changes only the preview; Transition puts it on
+// air, and the preview pane shows beside the program while the mode is on.
+func TestStudioModeClickPreviewsThenTransition(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.SceneNames, st.ProgramScene = []string{"Starting soon", "Game", "BRB"}, "Game"
+	})
+	r.await("the scene list", func() bool { return len(r.studio.scene.sceneButton) == 3 })
+	if r.studio.studio.content.Visible() || r.studio.scene.transition.Visible() {
+		t.Fatal("the preview pane or Transition shows with studio mode off")
+	}
+	test.Tap(r.studio.scene.studioMode)
+	r.await("studio mode on", func() bool {
+		return r.studio.status.GetPreviewScene() == "Game" && r.studio.studio.content.Visible() && r.studio.scene.transition.Visible()
+	})
+	test.Tap(r.studio.scene.sceneButton["BRB"])
+	r.await("BRB in the preview", func() bool { return r.studio.status.GetPreviewScene() == "BRB" })
+	if r.studio.status.GetProgramScene() != "Game" {
+		t.Fatalf("a click in studio mode changed the program to %q", r.studio.status.GetProgramScene())
+	}
+	if b := r.studio.scene.sceneButton["BRB"]; b.Importance != widget.WarningImportance {
+		t.Error("the previewed scene is not marked")
+	}
+	test.Tap(r.studio.scene.transition)
+	r.await("BRB on air", func() bool {
+		return r.studio.status.GetProgramScene() == "BRB" && r.studio.status.GetPreviewScene() == "Game"
+	})
+	calls := strings.Join(r.master.Calls(), "\n")
+	if strings.Contains(calls, "SwitchScene") || !strings.Contains(calls, `SetPreviewScene name:"BRB"`) || !strings.Contains(calls, "Transition") {
+		t.Errorf("calls:\n%s", calls)
+	}
+	test.Tap(r.studio.scene.studioMode)
+	r.await("studio mode off", func() bool {
+		return r.studio.status.GetPreviewScene() == "" && !r.studio.studio.content.Visible()
+	})
+}

@@ -55,6 +55,7 @@ type Studio struct {
 	message *widget.Label // what the last failed action said
 	live    *liveBar
 	preview *preview
+	studio  *preview // studio mode's preview, shown while it is on
 	stats   *statsBar
 	dests   *destinations
 	scene   *scenePanel
@@ -76,7 +77,8 @@ func New(opt Options) *Studio {
 	s.conn.Truncation = fyne.TextTruncateEllipsis
 	s.message = errorLabel()
 	s.live = newLiveBar(s)
-	s.preview = newPreview(s)
+	s.preview = newPreview(s, false)
+	s.studio = newPreview(s, true)
 	s.stats = newStatsBar()
 	s.dests = newDestinations(s)
 	s.scene = newScenePanel(s)
@@ -94,7 +96,9 @@ func New(opt Options) *Studio {
 		container.NewTabItem("Plugins", s.plugins.content),
 		container.NewTabItem("Processes", s.procs.content),
 	)
-	left := container.NewBorder(nil, s.stats.content, nil, nil, s.preview.content)
+	// Studio mode's preview sits above the program; hidden, the program
+	// has the pane to itself.
+	left := container.NewBorder(nil, s.stats.content, nil, nil, container.NewGridWithRows(1, s.studio.content, s.preview.content))
 	body := container.NewHSplit(left, tabs)
 	body.Offset = 0.5
 	main := container.NewVSplit(body, s.logs.content)
@@ -136,6 +140,7 @@ func (s *Studio) Connected(c pb.ControlClient, addr string, again bool) {
 func (s *Studio) Disconnected(err error, retryIn time.Duration, attempt int) {
 	s.client = nil
 	s.preview.stop()
+	s.studio.stop()
 	what := "Connecting to the engine"
 	if s.everUp {
 		what = "Engine connection lost"
@@ -188,6 +193,7 @@ func (s *Studio) applyStatus(st *pb.MasterStatus, at time.Time) {
 	s.stats.update(st, s.reading)
 	s.dests.update(st)
 	s.scene.update(st)
+	s.studio.follow(st)
 	s.encoder.update(st)
 	s.audio.update(st)
 	s.procs.update(st)
