@@ -305,4 +305,28 @@ func TestObsWebSocketSwitchesScenes(t *testing.T) {
 	if cur, err := c.Scenes.GetCurrentProgramScene(); err != nil || cur.SceneName != "Game" {
 		t.Errorf("GetCurrentProgramScene: %+v, %v", cur, err)
 	}
+
+	// Studio mode: off, the preview requests say so; on, the deck previews
+	// a scene, which viewers do not see until it triggers the transition.
+	if _, err := c.Scenes.SetCurrentPreviewScene(&scenes.SetCurrentPreviewSceneParams{SceneName: ptr("Just chatting")}); err == nil ||
+		!strings.Contains(err.Error(), "(506)") {
+		t.Errorf("previewing with studio mode off: %v, want studio-mode-not-active 506", err)
+	}
+	if _, err := m.Ctl("scene", "preview", "Game"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Scenes.SetCurrentPreviewScene(&scenes.SetCurrentPreviewSceneParams{SceneName: ptr("Just chatting")}); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := c.Scenes.GetCurrentPreviewScene(); err != nil || cur.SceneName != "Just chatting" {
+		t.Errorf("GetCurrentPreviewScene: %+v, %v", cur, err)
+	}
+	called = time.Now()
+	if _, err := c.Transitions.TriggerStudioModeTransition(); err != nil {
+		t.Fatal(err)
+	}
+	awaitPixel(t, m, viewer, "the previewed scene on air", called, 16, 9, sceneGreen)
+	// The last scene event read, so none is in flight when the client
+	// disconnects (goobs races a late event against its own close).
+	awaitEvent(t, c, "CurrentProgramSceneChanged", func(e *events.CurrentProgramSceneChanged) bool { return e.SceneName == "Just chatting" })
 }

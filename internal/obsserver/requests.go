@@ -64,9 +64,10 @@ func init() {
 		"GetSceneList":                (*Server).getSceneList,
 		"GetCurrentProgramScene":      (*Server).getCurrentProgramScene,
 		"SetCurrentProgramScene":      (*Server).setCurrentProgramScene,
-		"GetCurrentPreviewScene":      studioModeOff,
-		"SetCurrentPreviewScene":      studioModeOff,
-		"TriggerStudioModeTransition": studioModeOff,
+		"GetStudioModeEnabled":        (*Server).getStudioModeEnabled,
+		"GetCurrentPreviewScene":      (*Server).getCurrentPreviewScene,
+		"SetCurrentPreviewScene":      (*Server).setCurrentPreviewScene,
+		"TriggerStudioModeTransition": (*Server).triggerTransition,
 		"GetInputList":                (*Server).getInputList,
 		"GetInputMute":                (*Server).getInputMute,
 		"SetInputMute":                (*Server).setInputMute,
@@ -370,11 +371,15 @@ func (s *Server) getSceneList(ctx context.Context, _ *session, _ json.RawMessage
 		list = append(list, map[string]any{"sceneIndex": len(names) - 1 - i, "sceneName": n, "sceneUuid": sceneUUID(n)})
 	}
 	slices.Reverse(list)
-	return map[string]any{
+	out := map[string]any{
 		"currentProgramSceneName": program, "currentProgramSceneUuid": sceneUUID(program),
 		"currentPreviewSceneName": nil, "currentPreviewSceneUuid": nil,
 		"scenes": list,
-	}, nil
+	}
+	if preview, err := s.previewScene(ctx); err == nil {
+		out["currentPreviewSceneName"], out["currentPreviewSceneUuid"] = preview, sceneUUID(preview)
+	}
+	return out, nil
 }
 
 func (s *Server) getCurrentProgramScene(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
@@ -418,8 +423,70 @@ func (s *Server) setCurrentProgramScene(ctx context.Context, _ *session, data js
 	return nil, nil
 }
 
-func studioModeOff(*Server, context.Context, *session, json.RawMessage) (any, error) {
-	return nil, fail(obsws.StatusStudioModeNotActive, "OnAir has no studio mode (no preview scene)")
+// previewScene is studio mode's preview scene, or the protocol's "studio
+// mode not active".
+func (s *Server) previewScene(ctx context.Context) (string, error) {
+	st, err := s.status(ctx)
+	if err != nil {
+		return "", err
+	}
+	if st.GetPreviewScene() == "" {
+		return "", fail(obsws.StatusStudioModeNotActive, "studio mode is off (master ctl scene preview NAME turns it on)")
+	}
+	return st.GetPreviewScene(), nil
+}
+
+func (s *Server) getStudioModeEnabled(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	st, err := s.status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"studioModeEnabled": st.GetPreviewScene() != ""}, nil
+}
+
+func (s *Server) getCurrentPreviewScene(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	name, err := s.previewScene(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"sceneName": name, "sceneUuid": sceneUUID(name),
+		"currentPreviewSceneName": name, "currentPreviewSceneUuid": sceneUUID(name)}, nil
+}
+
+func (s *Server) setCurrentPreviewScene(ctx context.Context, _ *session, data json.RawMessage) (any, error) {
+	var req struct {
+		SceneName *string `json:"sceneName"`
+		SceneUUID *string `json:"sceneUuid"`
+	}
+	if err := fields(data, &req); err != nil {
+		return nil, err
+	}
+	name, err := oneOf("sceneName", req.SceneName, "sceneUuid", req.SceneUUID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.previewScene(ctx); err != nil {
+		return nil, err
+	}
+	names, _, err := s.scenes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(names, func(n string) bool { return n == name || sceneUUID(n) == name })
+	if i < 0 {
+		return nil, fail(obsws.StatusResourceNotFound, "no scene %q; the scenes are %q", name, names)
+	}
+	_, err = s.opts.Control.SetPreviewScene(ctx, &pb.SceneRequest{Name: names[i]})
+	return nil, err
+}
+
+// triggerTransition puts the preview on air with the default fade.
+func (s *Server) triggerTransition(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	if _, err := s.previewScene(ctx); err != nil {
+		return nil, err
+	}
+	_, err := s.opts.Control.Transition(ctx, &pb.SwitchSceneRequest{})
+	return nil, err
 }
 
 // saveReplayBuffer saves the master's replay buffer as `master ctl replay
