@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -66,4 +68,31 @@ func TestStudioModeClickPreviewsThenTransition(t *testing.T) {
 	r.await("studio mode off", func() bool {
 		return r.studio.status.GetPreviewScene() == "" && !r.studio.studio.content.Visible()
 	})
+}
+
+// press types a hotkey on the window.
+func press(r *rig, key fyne.KeyName, mod fyne.KeyModifier) {
+	r.win.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: mod})
+}
+
+// Ctrl+N puts scene N on air (in studio mode, in the preview); Ctrl+T is
+// the Transition.
+func TestSceneHotkeys(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.SceneNames, st.ProgramScene = []string{"Starting soon", "Game", "BRB"}, "Starting soon"
+	})
+	r.await("the scene list", func() bool { return len(r.studio.scene.sceneButton) == 3 })
+	r.loop.do(func() { press(r, "3", fyne.KeyModifierControl) })
+	r.await("Ctrl+3 puts BRB on air", func() bool { return r.studio.status.GetProgramScene() == "BRB" })
+	r.loop.do(func() { press(r, "9", fyne.KeyModifierControl) }) // no ninth scene: nothing
+	r.master.set(func(st *pb.MasterStatus) { st.PreviewScene = "BRB" })
+	r.await("studio mode on", func() bool { return r.studio.scene.studioOn })
+	r.loop.do(func() { press(r, "2", fyne.KeyModifierControl) })
+	r.await("Ctrl+2 previews Game", func() bool { return r.studio.status.GetPreviewScene() == "Game" })
+	if r.studio.status.GetProgramScene() != "BRB" {
+		t.Fatalf("a hotkey in studio mode changed the program to %q", r.studio.status.GetProgramScene())
+	}
+	r.loop.do(func() { press(r, fyne.KeyT, fyne.KeyModifierControl) })
+	r.await("Ctrl+T puts Game on air", func() bool { return r.studio.status.GetProgramScene() == "Game" })
 }

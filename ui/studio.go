@@ -105,6 +105,9 @@ func New(opt Options) *Studio {
 	main.Offset = 0.78
 	top := container.NewVBox(container.NewBorder(nil, nil, s.live.content, nil, s.conn), s.message)
 	s.root = container.NewBorder(top, nil, nil, nil, main)
+	if opt.Window != nil {
+		s.addHotkeys(opt.Window)
+	}
 	s.setTitle()
 	return s
 }
