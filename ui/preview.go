@@ -6,6 +6,7 @@ import (
 	"image"
 	_ "image/jpeg" // snapshots come as JPEG
 	_ "image/png"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -25,12 +26,15 @@ const previewWidth = 640
 type preview struct {
 	s *Studio
 	// studio makes this studio mode's preview (the scene being edited)
-	// rather than the program.
-	studio  bool
-	img     *canvas.Image
-	note    *widget.Label
-	cancel  context.CancelFunc
-	content fyne.CanvasObject
+	// rather than the program. It has no loop of its own: the program's
+	// loop fetches it too while wanted, so one goroutine feeds both panes.
+	studio    bool
+	wanted    atomic.Bool
+	companion *preview // on the program's preview: studio mode's
+	img       *canvas.Image
+	note      *widget.Label
+	cancel    context.CancelFunc
+	content   fyne.CanvasObject
 }
 
 func newPreview(s *Studio, studio bool) *preview {
@@ -62,16 +66,15 @@ func (p *preview) start(c pb.ControlClient) {
 	go p.loop(ctx, c, p.s.opt.PreviewEvery)
 }
 
-// follow runs studio mode's preview while the master has a preview scene,
-// and hides it otherwise.
+// follow shows studio mode's preview while the master has a preview
+// scene, and hides it otherwise.
 func (p *preview) follow(st *pb.MasterStatus) {
 	on := st.GetPreviewScene() != ""
+	p.wanted.Store(on)
 	switch {
-	case on && p.cancel == nil && p.s.client != nil:
+	case on && !p.content.Visible():
 		p.content.Show()
-		p.start(p.s.client)
 	case !on && p.content.Visible():
-		p.stop()
 		p.content.Hide()
 	}
 }
@@ -90,12 +93,21 @@ func (p *preview) loop(ctx context.Context, c pb.ControlClient, every time.Durat
 	defer t.Stop()
 	for {
 		im, err := snapshot(ctx, c, p.studio)
+		var sim image.Image
+		var serr error
+		studio := p.companion != nil && p.companion.wanted.Load()
+		if studio {
+			sim, serr = snapshot(ctx, c, true)
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		p.s.opt.Do(func() {
 			if ctx.Err() == nil {
 				p.show(im, err)
+				if studio {
+					p.companion.show(sim, serr)
+				}
 			}
 		})
 		select {

@@ -79,6 +79,7 @@ func New(opt Options) *Studio {
 	s.live = newLiveBar(s)
 	s.preview = newPreview(s, false)
 	s.studio = newPreview(s, true)
+	s.preview.companion = s.studio
 	s.stats = newStatsBar()
 	s.dests = newDestinations(s)
 	s.scene = newScenePanel(s)
@@ -143,7 +144,6 @@ func (s *Studio) Connected(c pb.ControlClient, addr string, again bool) {
 func (s *Studio) Disconnected(err error, retryIn time.Duration, attempt int) {
 	s.client = nil
 	s.preview.stop()
-	s.studio.stop()
 	what := "Connecting to the engine"
 	if s.everUp {
 		what = "Engine connection lost"
