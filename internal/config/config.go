@@ -511,6 +511,9 @@ func (c Config) check() []*Error {
 				if _, err := source.LoadFont(spec.FontPath); err != nil {
 					bad(key+".source", "%v", err)
 				}
+			} else if spec.Kind == source.KindPlugin &&
+				!slices.ContainsFunc(c.Plugins.List, func(p Plugin) bool { return p.Name == spec.Plugin }) {
+				bad(key+".source", "no plugin named %q in plugins.list", spec.Plugin)
 			}
 			if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
 				bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)

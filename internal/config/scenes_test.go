@@ -51,6 +51,8 @@ func TestScenesRefused(t *testing.T) {
 			`:5: scenes.list.0.layers.0.source: source "text:{size=0}Back soon": size "0" is not a number of pixels 4..1024`},
 		{"crop larger than the source", "encoder:\n  width: 640\n  height: 360\nscenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: pattern, width: 100, crop: {left: 60, right: 40}}\n",
 			`:8: scenes.list.0.layers.0.crop: 60,0,40,0 (left, top, right, bottom) is larger than the 100x360 source`},
+		{"unknown plugin", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"plugin:clock\"}\n",
+			`:5: scenes.list.0.layers.0.source: no plugin named "clock" in plugins.list`},
 		{"unknown program", "scenes:\n  program: Game\n  list:\n    - {name: BRB}\n", `:2: scenes.program: "Game" is not a scene`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,6 +115,11 @@ type layer struct {
 	src  capture.Source // nil when it failed to open
 	rect image.Rectangle
 	buf  *image.RGBA
+	// plugin names the plugin whose overlay this layer places; such a
+	// layer has no source of its own. drawn is the overlay last scaled
+	// into buf.
+	plugin string
+	drawn  *overlay
 	// whole is the uncropped source picture of a cropped layer, and kept
 	// the part of it that shows; nil when the layer is not cropped.
 	whole, kept *image.RGBA
@@ -178,7 +184,10 @@ func (c *Compositor) openLayers(cfgs []Layer) ([]*layer, error) {
 func openLayer(cfg Layer, opts Options) *layer {
 	l := &layer{cfg: cfg, opacity: opacity16(cfg.Opacity)}
 	spec, err := source.Parse(cfg.Source)
-	if err == nil {
+	switch {
+	case err == nil && spec.Kind == source.KindPlugin:
+		l.plugin = spec.Plugin // drawn from the plugin's overlay
+	case err == nil:
 		spec.XDisplay = opts.XDisplay
 		l.src, err = capture.OpenSpec(spec)
 	}
@@ -194,7 +203,7 @@ func openLayer(cfg Layer, opts Options) *layer {
 		size.Y = cfg.H
 	}
 	l.rect = image.Rectangle{Max: size}.Add(image.Pt(cfg.X, cfg.Y))
-	if l.src != nil {
+	if l.src != nil || l.plugin != "" {
 		l.buf = image.NewRGBA(image.Rectangle{Max: size})
 		if cfg.Crop != (Crop{}) {
 			if err := l.cropTo(size); err != nil {
@@ -271,13 +280,17 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	c.ovMu.Unlock()
 	cur, mix := c.advance(frameNo)
 	if mix.prev == nil {
-		c.outBGRX = render(cur, out, frameNo, t, rawOK && len(overlays) == 0)
+		c.outBGRX = render(cur, out, frameNo, t, rawOK && len(overlays) == 0, overlays)
 	} else {
 		c.outBGRX = false
-		c.scenes.mix(out, cur, mix, frameNo, t)
+		c.scenes.mix(out, cur, mix, frameNo, t, overlays)
 	}
+	// Overlays no layer places go above everything, where their plugins
+	// put them.
 	for _, o := range overlays {
-		drawOver(out, o.img, o.at, o.opacity, o.opaque)
+		if !placed(o.id, cur) && !placed(o.id, mix.prev) {
+			drawOver(out, o.img, o.at, o.opacity, o.opaque)
+		}
 	}
 	c.hasFrame = true
 	return Frame{RGBA: out, BGRX: c.outBGRX}
@@ -285,9 +298,9 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 
 // render draws layers, bottom first, into out and reports whether out was
 // left as B,G,R,X (only with rawOK: see compose).
-func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool) (bgrx bool) {
+func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay) (bgrx bool) {
 	for _, l := range layers {
-		if l.src == nil { // never opened: missing from every frame
+		if l.src == nil && l.plugin == "" { // never opened: missing from every frame
 			l.mu.Lock()
 			l.errors++
 			l.mu.Unlock()
@@ -326,6 +339,10 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 			continue
 		}
 		l := layers[i]
+		if l.plugin != "" && !l.cfg.Hidden {
+			l.drawOverlay(out, overlays)
+			continue
+		}
 		if l.src == nil || l.cfg.Hidden || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
 			continue
 		}
@@ -377,4 +394,36 @@ func closeLayers(layers []*layer) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// placed reports whether a layer places the overlay id.
+func placed(id string, layers []*layer) bool {
+	for _, l := range layers {
+		if l.plugin == id {
+			return true
+		}
+	}
+	return false
+}
+
+// drawOverlay draws a plugin layer: its plugin's latest overlay at the
+// layer's place, at the overlay's own size when the layer gives none, else
+// scaled to it (once per new overlay picture). Nothing shows while the
+// plugin has sent no picture.
+func (l *layer) drawOverlay(out *image.RGBA, overlays []*overlay) {
+	i := slices.IndexFunc(overlays, func(o *overlay) bool { return o.id == l.plugin })
+	if i < 0 {
+		return
+	}
+	o := overlays[i]
+	op := l.opacity * o.opacity / fullOpacity
+	if l.cfg.W == 0 && l.cfg.H == 0 {
+		drawOver(out, o.img, l.rect.Min, op, o.opaque)
+		return
+	}
+	if l.drawn != o {
+		capture.ScaleBilinear(l.buf, o.img)
+		l.drawn = o
+	}
+	drawOver(out, l.buf, l.rect.Min, op, o.opaque)
 }

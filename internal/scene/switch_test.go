@@ -282,3 +282,39 @@ func TestCroppedLayer(t *testing.T) {
 		t.Errorf("the crop that leaves nothing: %v", err)
 	}
 }
+
+// A plugin layer places the plugin's overlay where the scene says, at the
+// overlay's size or scaled to the layer's, in the layer's place in the
+// stack; the overlay no longer draws at its own position. An overlay no
+// layer places still draws above everything.
+func TestPluginOverlayAsLayer(t *testing.T) {
+	c := newScene(t, 64, 32,
+		Layer{Source: "color:#0000ff", Opacity: 1},
+		Layer{Source: "plugin:clock", X: 40, Y: 10, W: 20, H: 20, Opacity: 1},
+		Layer{Source: "color:#00ff00", X: 55, Y: 25, W: 9, H: 7, Opacity: 1}) // above the clock
+	redSquare := image.NewRGBA(image.Rect(0, 0, 10, 10))
+	for i := 0; i < len(redSquare.Pix); i += 4 {
+		copy(redSquare.Pix[i:], []byte{255, 0, 0, 255})
+	}
+	if err := c.SetOverlay("clock", redSquare, 0, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetOverlay("chat", redSquare, 0, 20, 1); err != nil {
+		t.Fatal(err)
+	}
+	f := c.Compose(0, t0)
+	for _, tc := range []struct {
+		p    image.Point
+		want color.RGBA
+	}{
+		{image.Pt(2, 2), blue},                         // not at the plugin's own place
+		{image.Pt(41, 11), red},                        // at the layer's place,
+		{image.Pt(58, 28), color.RGBA{0, 255, 0, 255}}, // under the layer above it,
+		{image.Pt(54, 22), red},                        // scaled to 20x20
+		{image.Pt(2, 22), red},                         // the unplaced overlay, where it asked
+	} {
+		if got := f.RGBAAt(tc.p.X, tc.p.Y); got != tc.want {
+			t.Errorf("pixel %v: %v, want %v", tc.p, got, tc.want)
+		}
+	}
+}

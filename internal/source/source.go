@@ -23,6 +23,9 @@ const (
 	KindImage   Kind = "image"
 	KindColor   Kind = "color"
 	KindText    Kind = "text"
+	// KindPlugin is a plugin's overlay placed as a layer: the scene says
+	// where and how large, instead of the plugin's own parameters.
+	KindPlugin Kind = "plugin"
 )
 
 // Spec is a parsed source string.
@@ -49,6 +52,8 @@ type Spec struct {
 	FontPath string
 	FontSize int
 	Outline  color.NRGBA
+	// Plugin names the plugin instance of a plugin layer.
+	Plugin string
 	// XDisplay names the X display for screen and window sources; empty
 	// means $DISPLAY. It is not part of the string form.
 	XDisplay string
@@ -119,8 +124,13 @@ func Parse(s string) (Spec, error) {
 		if err := parseText(&sp, arg); err != nil {
 			return bad("%v", err)
 		}
+	case KindPlugin:
+		if arg == "" {
+			return bad("plugin needs the plugin's name, as plugin:clock")
+		}
+		sp.Plugin = arg
 	default:
-		return bad("unknown kind %q (want pattern, screen, window, image, color or text)", kind)
+		return bad("unknown kind %q (want pattern, screen, window, image, color, text or plugin)", kind)
 	}
 	return sp, nil
 }
@@ -152,6 +162,8 @@ func (sp Spec) String() string {
 		return fmt.Sprintf("color:#%02x%02x%02x%02x", c.R, c.G, c.B, c.A)
 	case KindText:
 		return sp.textString()
+	case KindPlugin:
+		return "plugin:" + sp.Plugin
 	}
 	return string(sp.Kind)
 }
