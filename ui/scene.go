@@ -28,6 +28,8 @@ type scenePanel struct {
 	studioMode *widget.Check
 	transition *widget.Button
 	studioOn   bool
+	// visibility holds each layer row's Hide/Show button, by layer index.
+	visibility map[int]*widget.Button
 	add        *widget.Button
 	layers     *fyne.Container
 	overlays   *fyne.Container
@@ -148,6 +150,7 @@ func (p *scenePanel) update(st *pb.MasterStatus) {
 	if !sameLayers(layers, p.shown) {
 		p.shown = layers
 		p.layers.RemoveAll()
+		p.visibility = map[int]*widget.Button{}
 		for i := len(layers) - 1; i >= 0; i-- {
 			p.layers.Add(p.layerRow(i, layers))
 		}
@@ -198,7 +201,27 @@ func (p *scenePanel) layerRow(i int, layers []*pb.Layer) fyne.CanvasObject {
 	}
 	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() { newLayerForm(p.s, i, l).show() })
 	remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() { p.remove(i) })
-	return container.NewVBox(bold(l.GetSource()), desc, container.NewHBox(up, down, edit, remove), widget.NewSeparator())
+	visible := widget.NewButtonWithIcon("Hide", theme.VisibilityOffIcon(), func() { p.setHidden(i, true) })
+	title := l.GetSource()
+	if l.GetName() != "" {
+		title = l.GetName() + ": " + title
+	}
+	if l.GetHidden() {
+		visible = widget.NewButtonWithIcon("Show", theme.VisibilityIcon(), func() { p.setHidden(i, false) })
+		title += " (hidden)"
+	}
+	p.visibility[i] = visible
+	return container.NewVBox(bold(title), desc, container.NewHBox(up, down, visible, edit, remove), widget.NewSeparator())
+}
+
+// setHidden hides or shows layer i; it keeps its place in the stack.
+func (p *scenePanel) setHidden(i int, hidden bool) {
+	layers := sceneLayers(p.s.status)
+	if i >= len(layers) {
+		return
+	}
+	layers[i].Hidden = hidden
+	p.s.setScene("Hide or show source", layers)
 }
 
 // move swaps layer i with layer j (bottom first), one step up or down.

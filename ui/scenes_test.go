@@ -96,3 +96,21 @@ func TestSceneHotkeys(t *testing.T) {
 	r.loop.do(func() { press(r, fyne.KeyT, fyne.KeyModifierControl) })
 	r.await("Ctrl+T puts Game on air", func() bool { return r.studio.status.GetProgramScene() == "Game" })
 }
+
+// A layer's Hide button hides it in place (the master gets the same stack
+// with the layer hidden), and it then offers Show.
+func TestLayerHideAndShow(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.Scene = []*pb.Layer{{Source: "pattern", Opacity: 1}, {Name: "cam", Source: "color:#ff0000", Width: 320, Height: 180, Opacity: 1}}
+	})
+	r.await("two layer rows", func() bool { return len(r.studio.scene.visibility) == 2 })
+	test.Tap(r.studio.scene.visibility[1])
+	r.await("the cam hidden", func() bool {
+		sc := r.studio.status.GetScene()
+		return len(sc) == 2 && sc[1].GetHidden() && !sc[0].GetHidden() && sc[1].GetName() == "cam"
+	})
+	r.await("Show offered", func() bool { b := r.studio.scene.visibility[1]; return b != nil && b.Text == "Show" })
+	test.Tap(r.studio.scene.visibility[1])
+	r.await("the cam shown", func() bool { return !r.studio.status.GetScene()[1].GetHidden() })
+}
