@@ -30,7 +30,8 @@ type preview struct {
 	// loop fetches it too while wanted, so one goroutine feeds both panes.
 	studio    bool
 	wanted    atomic.Bool
-	companion *preview // on the program's preview: studio mode's
+	companion *preview      // on the program's preview: studio mode's
+	drag      *layerDragger // on the program's preview: moves and resizes layers
 	img       *canvas.Image
 	note      *widget.Label
 	cancel    context.CancelFunc
@@ -46,6 +47,10 @@ func newPreview(s *Studio, studio bool) *preview {
 	p.note = widget.NewLabel("No picture yet")
 	p.note.Alignment = fyne.TextAlignCenter
 	p.content = container.NewStack(canvas.NewRectangle(previewBackground), p.img, container.NewCenter(p.note))
+	if !studio {
+		p.drag = newLayerDragger(s)
+		p.content = container.NewStack(p.content, p.drag)
+	}
 	if studio {
 		title := widget.NewLabel("Preview (studio mode: the next scene)")
 		title.TextStyle.Bold = true

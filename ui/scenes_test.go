@@ -114,3 +114,39 @@ func TestLayerHideAndShow(t *testing.T) {
 	test.Tap(r.studio.scene.visibility[1])
 	r.await("the cam shown", func() bool { return !r.studio.status.GetScene()[1].GetHidden() })
 }
+
+// drag drags the program preview's layer dragger from p by delta.
+func drag(r *rig, p fyne.Position, by fyne.Delta) {
+	d := r.studio.preview.drag
+	r.loop.do(func() {
+		d.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(by.DX/2, by.DY/2)}, Dragged: fyne.Delta{DX: by.DX / 2, DY: by.DY / 2}})
+		d.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(by.DX, by.DY)}, Dragged: fyne.Delta{DX: by.DX / 2, DY: by.DY / 2}})
+		d.DragEnd()
+	})
+}
+
+// Dragging a layer in the program picture moves it; dragging its
+// bottom-right corner resizes it (the picture is half the program's size,
+// so window pixels count double).
+func TestDragLayerInPreview(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.Scene = []*pb.Layer{{Source: "pattern", Opacity: 1}, {Name: "cam", Source: "color:#ff0000", X: 100, Y: 100, Width: 200, Height: 100, Opacity: 1}}
+	})
+	r.await("the scene", func() bool { return len(r.studio.status.GetScene()) == 2 })
+	r.loop.do(func() { r.studio.preview.drag.Resize(fyne.NewSize(640, 360)) }) // 1280x720 program
+	drag(r, fyne.NewPos(60, 60), fyne.Delta{DX: 50, DY: 25})
+	r.await("the cam moved by 100,50", func() bool {
+		l := r.studio.status.GetScene()[1]
+		return l.GetX() == 200 && l.GetY() == 150 && l.GetWidth() == 200
+	})
+	// Its corner is now at 400,250 in the program, 200,125 in the window.
+	drag(r, fyne.NewPos(198, 123), fyne.Delta{DX: 25, DY: 25})
+	r.await("the cam resized by 50,50", func() bool {
+		l := r.studio.status.GetScene()[1]
+		return l.GetX() == 200 && l.GetY() == 150 && l.GetWidth() == 250 && l.GetHeight() == 150
+	})
+	if bg := r.studio.status.GetScene()[0]; bg.GetX() != 0 || bg.GetWidth() != 0 {
+		t.Errorf("the background moved: %v", bg)
+	}
+}
