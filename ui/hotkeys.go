@@ -2,9 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/onair-studio/onair/stub/pb"
 )
 
 // hotkey is a window key and what it does.
@@ -16,13 +19,15 @@ type hotkey struct {
 }
 
 // hotkeys are the window's keys: Ctrl+1..9 put scene 1..9 on air (in studio
-// mode: in the preview), Ctrl+T is Transition, Ctrl+Shift+L Go Live/Stop
-// and Ctrl+Shift+R record/stop.
+// mode: in the preview), Ctrl+T is Transition, Ctrl+Shift+L Go Live/Stop,
+// Ctrl+Shift+R record/stop and Ctrl+Shift+M mutes every sound source (or,
+// when all are muted, unmutes them).
 func hotkeys() []hotkey {
 	keys := []hotkey{
 		{fyne.KeyT, fyne.KeyModifierControl, "Transition", func(s *Studio) { s.scene.transition.OnTapped() }},
 		{fyne.KeyL, fyne.KeyModifierControl | fyne.KeyModifierShift, "Go Live / Stop", func(s *Studio) { s.live.toggleLive() }},
 		{fyne.KeyR, fyne.KeyModifierControl | fyne.KeyModifierShift, "Record / Stop", func(s *Studio) { s.live.toggleRecord() }},
+		{fyne.KeyM, fyne.KeyModifierControl | fyne.KeyModifierShift, "Mute / Unmute", func(s *Studio) { s.audio.change(muteAll) }},
 	}
 	for i := 1; i <= 9; i++ {
 		n := i
@@ -43,5 +48,13 @@ func (s *Studio) addHotkeys(w fyne.Window) {
 				k.do(s)
 			}
 		})
+	}
+}
+
+// muteAll mutes every source, or unmutes them all when all are muted.
+func muteAll(a *pb.AudioSettings) {
+	mute := slices.ContainsFunc(a.GetSources(), func(s *pb.AudioSource) bool { return !s.GetMuted() })
+	for _, s := range a.GetSources() {
+		s.Muted = mute
 	}
 }

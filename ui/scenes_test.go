@@ -150,3 +150,23 @@ func TestDragLayerInPreview(t *testing.T) {
 		t.Errorf("the background moved: %v", bg)
 	}
 }
+
+// Ctrl+Shift+M mutes every sound source, and again unmutes them.
+func TestMuteHotkey(t *testing.T) {
+	r := newRig(t)
+	r.await("the sources", func() bool { return len(r.studio.status.GetAudioSettings().GetSources()) == 2 })
+	allMuted := func(want bool) func() bool {
+		return func() bool {
+			for _, s := range r.studio.status.GetAudioSettings().GetSources() {
+				if s.GetMuted() != want {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	r.loop.do(func() { press(r, fyne.KeyM, fyne.KeyModifierControl|fyne.KeyModifierShift) })
+	r.await("all muted", allMuted(true))
+	r.loop.do(func() { press(r, fyne.KeyM, fyne.KeyModifierControl|fyne.KeyModifierShift) })
+	r.await("all unmuted", allMuted(false))
+}
