@@ -97,6 +97,7 @@ FUZZ_TARGETS := \
 	internal/timeline:FuzzTimeline \
 	internal/config:FuzzLoad \
 	internal/jobs:FuzzParseParams \
+	internal/source:FuzzParse \
 	internal/obsws:FuzzDecode \
 	internal/pluginhost:FuzzParseManifest:20000x
 

@@ -343,3 +343,21 @@ func listenAgain(t *testing.T, addr string, m *fakeMaster) *grpc.Server {
 	go srv.Serve(ln)
 	return srv.Server
 }
+
+func (m *fakeMaster) SwitchScene(_ context.Context, r *pb.SwitchSceneRequest) (*pb.MasterStatus, error) {
+	m.record("SwitchScene", r)
+	m.set(func(st *pb.MasterStatus) { st.ProgramScene = r.GetName() })
+	return m.status(), nil
+}
+
+func (m *fakeMaster) SetPreviewScene(_ context.Context, r *pb.SceneRequest) (*pb.MasterStatus, error) {
+	m.record("SetPreviewScene", r)
+	m.set(func(st *pb.MasterStatus) { st.PreviewScene = r.GetName() })
+	return m.status(), nil
+}
+
+func (m *fakeMaster) Transition(_ context.Context, r *pb.SwitchSceneRequest) (*pb.MasterStatus, error) {
+	m.record("Transition", r)
+	m.set(func(st *pb.MasterStatus) { st.ProgramScene, st.PreviewScene = st.PreviewScene, st.ProgramScene })
+	return m.status(), nil
+}

@@ -6,6 +6,7 @@ import (
 	"image"
 	_ "image/jpeg" // snapshots come as JPEG
 	_ "image/png"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -23,15 +24,22 @@ const previewWidth = 640
 // preview shows the program from snapshots the master takes a few times a
 // second: no decoder in the GUI, and the same picture local or attached.
 type preview struct {
-	s       *Studio
-	img     *canvas.Image
-	note    *widget.Label
-	cancel  context.CancelFunc
-	content fyne.CanvasObject
+	s *Studio
+	// studio makes this studio mode's preview (the scene being edited)
+	// rather than the program. It has no loop of its own: the program's
+	// loop fetches it too while wanted, so one goroutine feeds both panes.
+	studio    bool
+	wanted    atomic.Bool
+	companion *preview      // on the program's preview: studio mode's
+	drag      *layerDragger // on the program's preview: moves and resizes layers
+	img       *canvas.Image
+	note      *widget.Label
+	cancel    context.CancelFunc
+	content   fyne.CanvasObject
 }
 
-func newPreview(s *Studio) *preview {
-	p := &preview{s: s}
+func newPreview(s *Studio, studio bool) *preview {
+	p := &preview{s: s, studio: studio}
 	p.img = canvas.NewImageFromImage(image.NewRGBA(image.Rect(0, 0, 16, 9)))
 	p.img.FillMode = canvas.ImageFillContain
 	p.img.ScaleMode = canvas.ImageScaleFastest
@@ -39,6 +47,16 @@ func newPreview(s *Studio) *preview {
 	p.note = widget.NewLabel("No picture yet")
 	p.note.Alignment = fyne.TextAlignCenter
 	p.content = container.NewStack(canvas.NewRectangle(previewBackground), p.img, container.NewCenter(p.note))
+	if !studio {
+		p.drag = newLayerDragger(s)
+		p.content = container.NewStack(p.content, p.drag)
+	}
+	if studio {
+		title := widget.NewLabel("Preview (studio mode: the next scene)")
+		title.TextStyle.Bold = true
+		p.content = container.NewBorder(title, nil, nil, nil, p.content)
+		p.content.Hide()
+	}
 	return p
 }
 
@@ -51,6 +69,19 @@ func (p *preview) start(c pb.ControlClient) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	go p.loop(ctx, c, p.s.opt.PreviewEvery)
+}
+
+// follow shows studio mode's preview while the master has a preview
+// scene, and hides it otherwise.
+func (p *preview) follow(st *pb.MasterStatus) {
+	on := st.GetPreviewScene() != ""
+	p.wanted.Store(on)
+	switch {
+	case on && !p.content.Visible():
+		p.content.Show()
+	case !on && p.content.Visible():
+		p.content.Hide()
+	}
 }
 
 func (p *preview) stop() {
@@ -66,13 +97,22 @@ func (p *preview) loop(ctx context.Context, c pb.ControlClient, every time.Durat
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		im, err := snapshot(ctx, c)
+		im, err := snapshot(ctx, c, p.studio)
+		var sim image.Image
+		var serr error
+		studio := p.companion != nil && p.companion.wanted.Load()
+		if studio {
+			sim, serr = snapshot(ctx, c, true)
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		p.s.opt.Do(func() {
 			if ctx.Err() == nil {
 				p.show(im, err)
+				if studio {
+					p.companion.show(sim, serr)
+				}
 			}
 		})
 		select {
@@ -83,10 +123,14 @@ func (p *preview) loop(ctx context.Context, c pb.ControlClient, every time.Durat
 	}
 }
 
-func snapshot(ctx context.Context, c pb.ControlClient) (image.Image, error) {
+func snapshot(ctx context.Context, c pb.ControlClient, studio bool) (image.Image, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	r, err := c.Snapshot(ctx, &pb.SnapshotRequest{Width: previewWidth, Format: "jpeg"})
+	req := &pb.SnapshotRequest{Width: previewWidth, Format: "jpeg"}
+	if studio { // the encoder's preview is already small: its own size
+		req = &pb.SnapshotRequest{Format: "jpeg", Preview: true}
+	}
+	r, err := c.Snapshot(ctx, req)
 	if err != nil {
 		return nil, err
 	}

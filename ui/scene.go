@@ -18,21 +18,39 @@ import (
 // with buttons to add, edit, remove and reorder them; plugin overlays are
 // listed above them, placed through their plugin's settings.
 type scenePanel struct {
-	s        *Studio
-	add      *widget.Button
-	layers   *fyne.Container
-	overlays *fyne.Container
-	shown    []*pb.Layer
-	overlaid string // the overlay lines shown, to rebuild them only on change
-	content  fyne.CanvasObject
+	s *Studio
+	// scenes holds a button per named scene; a click puts it on air.
+	scenes      *fyne.Container
+	sceneKey    string // the scene names and the one on air, as shown
+	sceneButton map[string]*widget.Button
+	// studioMode turns studio mode on and off; transition puts the preview
+	// on air. A scene click previews it while studio mode is on.
+	studioMode *widget.Check
+	transition *widget.Button
+	studioOn   bool
+	// visibility holds each layer row's Hide/Show button, by layer index.
+	visibility map[int]*widget.Button
+	add        *widget.Button
+	layers     *fyne.Container
+	overlays   *fyne.Container
+	shown      []*pb.Layer
+	overlaid   string // the overlay lines shown, to rebuild them only on change
+	content    fyne.CanvasObject
 }
 
 func newScenePanel(s *Studio) *scenePanel {
-	p := &scenePanel{s: s, layers: container.NewVBox(), overlays: container.NewVBox()}
+	p := &scenePanel{s: s, layers: container.NewVBox(), overlays: container.NewVBox(), scenes: container.NewVBox()}
+	p.studioMode = widget.NewCheck("Studio mode (edit the next scene in a preview)", p.setStudioMode)
+	p.transition = widget.NewButton("Transition", func() {
+		s.call("Transition", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+			return c.Transition(ctx, &pb.SwitchSceneRequest{})
+		}, nil)
+	})
+	p.transition.Importance = widget.HighImportance
 	p.add = widget.NewButtonWithIcon("Add source", theme.ContentAddIcon(), func() { newLayerForm(s, -1, nil).show() })
 	note := widget.NewLabel("Top of the list is drawn on top.")
 	note.Importance = widget.LowImportance
-	p.content = container.NewBorder(container.NewVBox(p.add, note), nil, nil, nil,
+	p.content = container.NewBorder(container.NewVBox(p.scenes, p.add, note), nil, nil, nil,
 		container.NewVScroll(container.NewVBox(p.overlays, p.layers)))
 	return p
 }
@@ -53,11 +71,86 @@ func sceneLayers(st *pb.MasterStatus) []*pb.Layer {
 	return nil
 }
 
+// updateScenes rebuilds the scene buttons when the scenes or the one on
+// air changed; the scene on air is the highlighted one.
+func (p *scenePanel) updateScenes(st *pb.MasterStatus) {
+	p.studioOn = st.GetPreviewScene() != ""
+	if p.studioMode.Checked != p.studioOn {
+		p.studioMode.Checked = p.studioOn // not SetChecked: that would call the master back
+		p.studioMode.Refresh()
+	}
+	if p.studioOn {
+		p.transition.Show()
+	} else {
+		p.transition.Hide()
+	}
+	key := st.GetProgramScene() + "\x00" + st.GetPreviewScene() + "\x00" + strings.Join(st.GetSceneNames(), "\x00")
+	if key == p.sceneKey {
+		return
+	}
+	p.sceneKey = key
+	p.scenes.RemoveAll()
+	p.sceneButton = map[string]*widget.Button{}
+	if len(st.GetSceneNames()) == 0 {
+		return
+	}
+	hint := "Scenes (click to put on air):"
+	if p.studioOn {
+		hint = "Scenes (click to preview; Transition puts the preview on air):"
+	}
+	p.scenes.Add(widget.NewLabel(hint))
+	for _, name := range st.GetSceneNames() {
+		b := widget.NewButton(name, func() { p.clicked(name) })
+		switch name {
+		case st.GetProgramScene():
+			b.Importance = widget.HighImportance
+		case st.GetPreviewScene():
+			b.Importance = widget.WarningImportance
+		}
+		p.sceneButton[name] = b
+		p.scenes.Add(b)
+	}
+	p.scenes.Add(container.NewHBox(p.studioMode, p.transition))
+	p.scenes.Add(widget.NewSeparator())
+}
+
+// clicked puts a scene on air, or in the preview in studio mode.
+func (p *scenePanel) clicked(name string) {
+	if p.studioOn {
+		p.s.call("Preview scene", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+			return c.SetPreviewScene(ctx, &pb.SceneRequest{Name: name})
+		}, nil)
+		return
+	}
+	p.switchTo(name)
+}
+
+// setStudioMode turns studio mode on with the scene on air in the preview
+// (to edit a copy of the moment), or off.
+func (p *scenePanel) setStudioMode(on bool) {
+	name := ""
+	if on && p.s.status != nil {
+		name = p.s.status.GetProgramScene()
+	}
+	p.s.call("Studio mode", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+		return c.SetPreviewScene(ctx, &pb.SceneRequest{Name: name})
+	}, nil)
+}
+
+// switchTo puts a scene on air with the default transition (a fade).
+func (p *scenePanel) switchTo(name string) {
+	p.s.call("Switch scene", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
+		return c.SwitchScene(ctx, &pb.SwitchSceneRequest{Name: name})
+	}, nil)
+}
+
 func (p *scenePanel) update(st *pb.MasterStatus) {
+	p.updateScenes(st)
 	layers := sceneLayers(st)
 	if !sameLayers(layers, p.shown) {
 		p.shown = layers
 		p.layers.RemoveAll()
+		p.visibility = map[int]*widget.Button{}
 		for i := len(layers) - 1; i >= 0; i-- {
 			p.layers.Add(p.layerRow(i, layers))
 		}
@@ -108,7 +201,27 @@ func (p *scenePanel) layerRow(i int, layers []*pb.Layer) fyne.CanvasObject {
 	}
 	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() { newLayerForm(p.s, i, l).show() })
 	remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() { p.remove(i) })
-	return container.NewVBox(bold(l.GetSource()), desc, container.NewHBox(up, down, edit, remove), widget.NewSeparator())
+	visible := widget.NewButtonWithIcon("Hide", theme.VisibilityOffIcon(), func() { p.setHidden(i, true) })
+	title := l.GetSource()
+	if l.GetName() != "" {
+		title = l.GetName() + ": " + title
+	}
+	if l.GetHidden() {
+		visible = widget.NewButtonWithIcon("Show", theme.VisibilityIcon(), func() { p.setHidden(i, false) })
+		title += " (hidden)"
+	}
+	p.visibility[i] = visible
+	return container.NewVBox(bold(title), desc, container.NewHBox(up, down, visible, edit, remove), widget.NewSeparator())
+}
+
+// setHidden hides or shows layer i; it keeps its place in the stack.
+func (p *scenePanel) setHidden(i int, hidden bool) {
+	layers := sceneLayers(p.s.status)
+	if i >= len(layers) {
+		return
+	}
+	layers[i].Hidden = hidden
+	p.s.setScene("Hide or show source", layers)
 }
 
 // move swaps layer i with layer j (bottom first), one step up or down.

@@ -59,6 +59,7 @@ type Studio struct {
 	message *widget.Label // what the last failed action said
 	live    *liveBar
 	preview *preview
+	studio  *preview // studio mode's preview, shown while it is on
 	stats   *statsBar
 	dests   *destinations
 	scene   *scenePanel
@@ -107,7 +108,9 @@ func New(opt Options) *Studio {
 	s.conn.Truncation = fyne.TextTruncateEllipsis
 	s.message = errorLabel()
 	s.live = newLiveBar(s)
-	s.preview = newPreview(s)
+	s.preview = newPreview(s, false)
+	s.studio = newPreview(s, true)
+	s.preview.companion = s.studio
 	s.stats = newStatsBar()
 	s.dests = newDestinations(s)
 	s.scene = newScenePanel(s)
@@ -127,13 +130,18 @@ func New(opt Options) *Studio {
 		container.NewTabItem("Processes", s.procs.content),
 		container.NewTabItem("Jobs", s.jobs.content),
 	)
-	left := container.NewBorder(nil, s.stats.content, nil, nil, s.preview.content)
+	// Studio mode's preview sits above the program; hidden, the program
+	// has the pane to itself.
+	left := container.NewBorder(nil, s.stats.content, nil, nil, container.NewGridWithRows(1, s.studio.content, s.preview.content))
 	body := container.NewHSplit(left, tabs)
 	body.Offset = 0.5
 	main := container.NewVSplit(body, s.logs.content)
 	main.Offset = 0.78
 	top := container.NewVBox(container.NewBorder(nil, nil, s.live.content, nil, s.conn), s.message)
 	s.root = container.NewBorder(top, nil, nil, nil, main)
+	if opt.Window != nil {
+		s.addHotkeys(opt.Window)
+	}
 	s.setTitle()
 	return s
 }
@@ -223,6 +231,7 @@ func (s *Studio) applyStatus(st *pb.MasterStatus, at time.Time) {
 	s.stats.update(st, s.reading)
 	s.dests.update(st)
 	s.scene.update(st)
+	s.studio.follow(st)
 	s.encoder.update(st)
 	s.audio.update(st)
 	s.procs.update(st)

@@ -279,6 +279,8 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		return ctlAudio(ctx, c, args[1:], out)
 	case "plugin":
 		return ctlPlugin(ctx, c, args[1:], out)
+	case "scene":
+		return ctlScene(ctx, c, args[1:], out)
 	case "replay":
 		return ctlReplay(ctx, c, args[1:], out)
 	case "jobs":
@@ -330,10 +332,11 @@ func snapshot(ctx context.Context, c pb.ControlClient, args []string, out io.Wri
 	file := fs.String("o", "snapshot.png", "output file")
 	size := fs.String("size", "", "WxH (default: the output size)")
 	format := fs.String("format", "", "png or jpeg (default: from the file name)")
+	preview := fs.Bool("preview", false, "studio mode's preview instead of the program")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
-	req := &pb.SnapshotRequest{Format: *format}
+	req := &pb.SnapshotRequest{Format: *format, Preview: *preview}
 	if req.Format == "" {
 		req.Format = "png"
 		if ext := strings.ToLower(filepath.Ext(*file)); ext == ".jpg" || ext == ".jpeg" {

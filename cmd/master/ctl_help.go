@@ -48,10 +48,11 @@ var ctlCommandHelp = []struct{ name, usage, what, example string }{
 		"add, replace or remove a destination (saved to the config file)", "master ctl dest add --service twitch --name twitch --key-stdin < twitch.key"},
 	{"record", "record [--o FILE] [--rendition NAME] | record stop", "start or stop recording (crash-safe MP4)", "master ctl record --o show.mp4"},
 	{"bitrate", "bitrate KBPS", "change the video bitrate live", "master ctl bitrate 6000"},
-	{"snapshot", "snapshot [--o FILE] [--size WxH] [--format png|jpeg]", "save the current program picture", "master ctl snapshot --o now.png --size 640x360"},
+	{"snapshot", "snapshot [--o FILE] [--size WxH] [--format png|jpeg] [--preview]", "save the current program picture", "master ctl snapshot --o now.png --size 640x360"},
 	{"monitor-url", "monitor-url [--ffconcat]", "the RTSP address (with password) to watch the program", monitorPlayer},
 	{"audio", "audio [devices|volume|mute|unmute|offset|add|rm|bitrate ...]", "the sound: sources, strips and level, and changes to them", "master ctl audio volume mic -6"},
 	{"plugin", "plugin list|restart NAME|set NAME key=value...|add NAME|rm NAME", "the plugins", "master ctl plugin set clock format=15:04"},
+	{"scene", "scene list|switch NAME [-transition cut|fade|slide] [-duration D]|add NAME|rm NAME|rename NAME NEW|preview NAME|off|transition|export FILE|import FILE", "the scenes, and the one on air", "master ctl scene switch BRB -transition fade -duration 500ms"},
 }
 
 // ctlHelp prints a command's help when args ask for it (COMMAND --help,
@@ -140,6 +141,7 @@ _onair_master() {
     dest) COMPREPLY=($(compgen -W "add edit rm --name --service --url --rendition --key-stdin --help" -- "$cur")) ;;
     audio) COMPREPLY=($(compgen -W "devices volume mute unmute offset add rm bitrate help" -- "$cur")) ;;
     plugin) COMPREPLY=($(compgen -W "list restart set add rm help" -- "$cur")) ;;
+    scene) COMPREPLY=($(compgen -W "list switch add rm rename preview transition export import help -transition -duration" -- "$cur")) ;;
     record) COMPREPLY=($(compgen -W "stop --o --rendition --help" -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W "@COMMANDS@" -- "$cur")) ;;
     *) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;

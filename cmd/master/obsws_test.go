@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -119,7 +120,7 @@ func TestObsWebSocketDrivesTheStudio(t *testing.T) {
 		return err == nil && strings.Contains(out, "replay") && strings.Contains(out, "done")
 	})
 
-	// One scene until the studio has scenes.
+	// Without a scenes: section the program is one scene, "Program".
 	list, err := c.Scenes.GetSceneList()
 	if err != nil || len(list.Scenes) != 1 || list.CurrentProgramSceneName != "Program" {
 		t.Fatalf("GetSceneList: %+v, %v", list, err)
@@ -273,4 +274,59 @@ func TestObsWebSocketProtocolErrors(t *testing.T) {
 	if _, err := good.General.GetVersion(); err != nil {
 		t.Errorf("a well-behaved client was hurt by the others: %v", err)
 	}
+}
+
+// A stream deck on obs-websocket sees the studio's real scenes and switches
+// them: the viewer's decoded pixels change, and clients hear of the switch.
+func TestObsWebSocketSwitchesScenes(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte(sceneConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, n, addr, password := startObsMaster(t, "-config", cfg, "-live")
+	c := obsClient(t, addr, password, goobs.WithEventSubscriptions(subscriptions.Scenes))
+	list, err := c.Scenes.GetSceneList()
+	if err != nil || len(list.Scenes) != 3 || list.CurrentProgramSceneName != "Starting soon" {
+		t.Fatalf("GetSceneList: %+v, %v", list, err)
+	}
+	m.Await("destination live", 15*time.Second, func() bool {
+		d := m.Status().GetDestinations()
+		return len(d) == 1 && d[0].GetState() == "live" && d[0].GetFramesSent() > 0
+	})
+	viewer := testpeer.StartPixelReader(t, n.URL("live", "onair"), 32, 18)
+	awaitPixel(t, m, viewer, "the first scene", time.Time{}, 16, 9, sceneRed)
+	called := time.Now()
+	if _, err := c.Scenes.SetCurrentProgramScene(&scenes.SetCurrentProgramSceneParams{SceneName: ptr("Game")}); err != nil {
+		t.Fatal(err)
+	}
+	awaitPixel(t, m, viewer, "the switched scene at the viewer", called, 16, 9, sceneBlue)
+	awaitEvent(t, c, "CurrentProgramSceneChanged", func(e *events.CurrentProgramSceneChanged) bool { return e.SceneName == "Game" })
+	if cur, err := c.Scenes.GetCurrentProgramScene(); err != nil || cur.SceneName != "Game" {
+		t.Errorf("GetCurrentProgramScene: %+v, %v", cur, err)
+	}
+
+	// Studio mode: off, the preview requests say so; on, the deck previews
+	// a scene, which viewers do not see until it triggers the transition.
+	if _, err := c.Scenes.SetCurrentPreviewScene(&scenes.SetCurrentPreviewSceneParams{SceneName: ptr("Just chatting")}); err == nil ||
+		!strings.Contains(err.Error(), "(506)") {
+		t.Errorf("previewing with studio mode off: %v, want studio-mode-not-active 506", err)
+	}
+	if _, err := m.Ctl("scene", "preview", "Game"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Scenes.SetCurrentPreviewScene(&scenes.SetCurrentPreviewSceneParams{SceneName: ptr("Just chatting")}); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := c.Scenes.GetCurrentPreviewScene(); err != nil || cur.SceneName != "Just chatting" {
+		t.Errorf("GetCurrentPreviewScene: %+v, %v", cur, err)
+	}
+	called = time.Now()
+	if _, err := c.Transitions.TriggerStudioModeTransition(); err != nil {
+		t.Fatal(err)
+	}
+	awaitPixel(t, m, viewer, "the previewed scene on air", called, 16, 9, sceneGreen)
+	// The last scene event read, so none is in flight when the client
+	// disconnects (goobs races a late event against its own close).
+	awaitEvent(t, c, "CurrentProgramSceneChanged", func(e *events.CurrentProgramSceneChanged) bool { return e.SceneName == "Just chatting" })
 }

@@ -68,6 +68,12 @@ func OpenSpec(spec source.Spec) (Source, error) {
 			return nil, err
 		}
 		return s, nil
+	case source.KindText:
+		s, err := openText(spec)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	case source.KindScreen, source.KindWindow:
 		s, err := openScreen(spec)
 		if err != nil {

@@ -58,6 +58,8 @@ type Config struct {
 	Headless bool    `yaml:"headless"`
 	Encoder  Encoder `yaml:"encoder"`
 	Plugins  Plugins `yaml:"plugins"`
+	// Scenes are the named scenes the program switches between.
+	Scenes Scenes `yaml:"scenes,omitempty"`
 	// Slate is what the live servers show while the encoder is down.
 	Slate Slate `yaml:"slate,omitempty"`
 	// Audio is the program's sound.
@@ -266,6 +268,67 @@ type Layer struct {
 	Width   int      `yaml:"width"`
 	Height  int      `yaml:"height"`
 	Opacity *float64 `yaml:"opacity,omitempty"` // default 1
+	// Name tells layers apart; Hidden layers keep their place, undrawn.
+	Name   string `yaml:"name,omitempty"`
+	Hidden bool   `yaml:"hidden,omitempty"`
+	// Crop cuts source pixels off each edge before the rest is scaled.
+	Crop Crop `yaml:"crop,omitempty"`
+}
+
+// Crop is how many source pixels to cut off each edge.
+type Crop struct {
+	Left   int `yaml:"left,omitempty"`
+	Top    int `yaml:"top,omitempty"`
+	Right  int `yaml:"right,omitempty"`
+	Bottom int `yaml:"bottom,omitempty"`
+}
+
+// Scenes are the show's scenes. With none, encoder.layers (or
+// encoder.source) is the program, as before scenes existed.
+type Scenes struct {
+	// Program is the scene on air; empty means the first.
+	Program string `yaml:"program,omitempty"`
+	// Preview is studio mode's preview scene; empty: studio mode is off.
+	Preview string  `yaml:"preview,omitempty"`
+	List    []Scene `yaml:"list,omitempty"`
+}
+
+// Scene is a named, ordered list of layers, bottom first.
+type Scene struct {
+	Name   string  `yaml:"name"`
+	Layers []Layer `yaml:"layers,omitempty"`
+}
+
+// Find returns the index of the scene named name, or -1.
+func (s Scenes) Find(name string) int {
+	return slices.IndexFunc(s.List, func(sc Scene) bool { return sc.Name == name })
+}
+
+// OnAir is the scene on air: Program, or the first scene; nil without
+// scenes.
+func (s Scenes) OnAir() *Scene {
+	if i := s.Find(s.Program); i >= 0 {
+		return &s.List[i]
+	}
+	if len(s.List) > 0 && s.Program == "" {
+		return &s.List[0]
+	}
+	return nil
+}
+
+// CheckSceneName says whether name can name a scene: shown in menus and
+// typed in commands, so non-empty, at most 64 characters, no control
+// characters; spaces are fine ("Just chatting").
+func CheckSceneName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return errors.New("a scene needs a name")
+	case len(name) > 64:
+		return fmt.Errorf("%q: scene names are at most 64 characters", name)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("%q: scene names have no control characters", name)
+	}
+	return nil
 }
 
 // Plugins is where plugin binaries are found and which ones run (see
@@ -467,17 +530,50 @@ func (c Config) check() []*Error {
 			bad("encoder.source", "%v", err)
 		}
 	}
-	for i, l := range e.Layers {
-		key := fmt.Sprintf("encoder.layers.%d", i)
-		if _, err := source.Parse(l.Source); err != nil {
-			bad(key+".source", "%v", err)
+	checkLayers := func(key string, layers []Layer) {
+		for i, l := range layers {
+			key := fmt.Sprintf("%s.%d", key, i)
+			if spec, err := source.Parse(l.Source); err != nil {
+				bad(key+".source", "%v", err)
+			} else if spec.Kind == source.KindImage {
+				if err := checkPicture(spec.Path); err != nil {
+					bad(key+".source", "%v", err)
+				}
+			} else if spec.Kind == source.KindText {
+				if _, err := source.LoadFont(spec.FontPath); err != nil {
+					bad(key+".source", "%v", err)
+				}
+			} else if spec.Kind == source.KindPlugin &&
+				!slices.ContainsFunc(c.Plugins.List, func(p Plugin) bool { return p.Name == spec.Plugin }) {
+				bad(key+".source", "no plugin named %q in plugins.list", spec.Plugin)
+			}
+			if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
+				bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)
+			} else if err := checkCrop(l, e); err != nil {
+				bad(key+".crop", "%v", err)
+			}
+			if o := l.Opacity; o != nil && !(*o >= 0 && *o <= 1) { // NaN too
+				bad(key+".opacity", "%v is outside 0..1", *o)
+			}
 		}
-		if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
-			bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)
+	}
+	checkLayers("encoder.layers", e.Layers)
+	sceneNames := map[string]bool{}
+	for i, sc := range c.Scenes.List {
+		key := fmt.Sprintf("scenes.list.%d", i)
+		if err := CheckSceneName(sc.Name); err != nil {
+			bad(key+".name", "%v", err)
+		} else if sceneNames[sc.Name] {
+			bad(key+".name", "%q: scene names are unique", sc.Name)
 		}
-		if o := l.Opacity; o != nil && !(*o >= 0 && *o <= 1) { // NaN too
-			bad(key+".opacity", "%v is outside 0..1", *o)
-		}
+		sceneNames[sc.Name] = true
+		checkLayers(key+".layers", sc.Layers)
+	}
+	if p := c.Scenes.Program; p != "" && !sceneNames[p] {
+		bad("scenes.program", "%q is not a scene", p)
+	}
+	if p := c.Scenes.Preview; p != "" && !sceneNames[p] {
+		bad("scenes.preview", "%q is not a scene", p)
 	}
 	if r := c.Retry; r.First <= 0 || r.Max < r.First {
 		bad("retry.first", "retry waits must be positive, first (%v) at most max (%v)", r.First, r.Max)
@@ -593,6 +689,52 @@ func (a Audio) Check() []*Error {
 	}
 	bad("sources", audiolimits.CheckSourceList(specs))
 	return errs
+}
+
+// checkCrop says whether a layer's crop leaves some of its source, where
+// the source's size is known before it opens: a picture's own size, or the
+// layer's (the output's) for sources of any size. Screens and windows are
+// checked when they open, and a crop too large shows as the layer's error.
+func checkCrop(l Layer, e Encoder) error {
+	c := l.Crop
+	if c == (Crop{}) {
+		return nil
+	}
+	if c.Left < 0 || c.Top < 0 || c.Right < 0 || c.Bottom < 0 {
+		return fmt.Errorf("%d,%d,%d,%d (left, top, right, bottom): a crop is not negative", c.Left, c.Top, c.Right, c.Bottom)
+	}
+	spec, err := source.Parse(l.Source)
+	if err != nil {
+		return nil // reported as the source's error
+	}
+	var size image.Point
+	switch spec.Kind {
+	case source.KindImage:
+		f, err := os.Open(spec.Path)
+		if err != nil {
+			return nil // reported as the source's error
+		}
+		defer f.Close()
+		cfg, _, err := image.DecodeConfig(f)
+		if err != nil {
+			return nil
+		}
+		size = image.Pt(cfg.Width, cfg.Height)
+	case source.KindPattern, source.KindColor:
+		size = image.Pt(e.Width, e.Height)
+		if l.Width > 0 {
+			size.X = l.Width
+		}
+		if l.Height > 0 {
+			size.Y = l.Height
+		}
+	default:
+		return nil
+	}
+	if c.Left+c.Right >= size.X || c.Top+c.Bottom >= size.Y {
+		return fmt.Errorf("%d,%d,%d,%d (left, top, right, bottom) is larger than the %dx%d source", c.Left, c.Top, c.Right, c.Bottom, size.X, size.Y)
+	}
+	return nil
 }
 
 // checkPicture says whether path is a picture file that decodes.

@@ -88,7 +88,8 @@ func layers(cfg *pb.EncoderConfig) []scene.Layer {
 	var out []scene.Layer
 	for _, l := range cfg.GetLayers() {
 		out = append(out, scene.Layer{Source: sourceFor(l.GetSource()), X: int(l.GetX()), Y: int(l.GetY()),
-			W: int(l.GetWidth()), H: int(l.GetHeight()), Opacity: l.GetOpacity()})
+			W: int(l.GetWidth()), H: int(l.GetHeight()), Opacity: l.GetOpacity(), Name: l.GetName(), Hidden: l.GetHidden(),
+			Crop: scene.Crop{Left: int(l.GetCropLeft()), Top: int(l.GetCropTop()), Right: int(l.GetCropRight()), Bottom: int(l.GetCropBottom())}})
 	}
 	return out
 }

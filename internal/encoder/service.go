@@ -23,6 +23,7 @@ import (
 	"github.com/onair-studio/onair/internal/audio"
 	"github.com/onair-studio/onair/internal/broadcast"
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/scene"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -37,6 +38,7 @@ type Service struct {
 	startErr string
 	refused  []*pb.BackendRefusal
 	overlays map[string]*pb.Overlay // by id
+	preview  *preview               // studio mode's preview; nil when off
 
 	levels    *broadcast.Hub[*pb.AudioLevels] // outlives pipelines: a watcher stays through a restart of the picture
 	audioKbps atomic.Int32                    // the AAC bitrate asked for, read by Slate without the lock
@@ -66,6 +68,7 @@ func New() *Service {
 func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.EncoderStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.applyPreview(cfg)
 	// A spare's AAC encoder is open but its audio engine is not, so a new
 	// sound bitrate has nothing to apply it live: the spare prepares again.
 	staleSpareSound := s.pipe != nil && s.pipe.held() && s.cfg.GetAudio().GetBitrateKbps() != cfg.GetAudio().GetBitrateKbps()
@@ -77,6 +80,9 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 				return nil, status.Error(codes.InvalidArgument, err.Error())
 			}
 			s.log.Info("bitrate changed live", "kbps", cfg.GetBitrateKbps())
+		}
+		if err := switchScene(s.pipe, s.cfg, cfg); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
 		}
 		if s.pipe.audio != nil && !proto.Equal(s.cfg.GetAudio(), cfg.GetAudio()) {
 			s.pipe.audio.apply(cfg.GetAudio())
@@ -152,6 +158,8 @@ func sameButBitrate(a, b *pb.EncoderConfig) bool {
 	for _, c := range []*pb.EncoderConfig{x, y} {
 		c.Revision, c.Live, c.BitrateKbps, c.Audio = 0, false, 0, nil
 		c.Standby, c.ActiveBackend = false, ""
+		c.Layers, c.Scene, c.Transition, c.TransitionMs = nil, "", "", 0 // switched live
+		c.PreviewScene, c.PreviewLayers = "", nil                        // composed apart
 	}
 	return proto.Equal(x, y)
 }
@@ -203,16 +211,24 @@ func (s *Service) ForceKeyframe(context.Context, *pb.Empty) (*pb.Empty, error) {
 // Snapshot is the current composed frame as PNG or JPEG.
 func (s *Service) Snapshot(_ context.Context, req *pb.SnapshotRequest) (*pb.SnapshotReply, error) {
 	s.mu.Lock()
-	p := s.pipe
+	p, pv := s.pipe, s.preview
 	s.mu.Unlock()
-	if p == nil {
+	var comp *scene.Compositor
+	switch {
+	case req.GetPreview() && pv == nil:
+		return nil, status.Error(codes.FailedPrecondition, "studio mode is off: there is no preview")
+	case req.GetPreview():
+		comp = pv.comp
+	case p == nil:
 		return nil, status.Error(codes.Unavailable, "the encoder is not running")
+	default:
+		comp = p.comp
 	}
 	format := req.GetFormat()
 	if format == "" {
 		format = "png"
 	}
-	img, err := p.comp.Snapshot(int(req.GetWidth()), int(req.GetHeight()), format)
+	img, err := comp.Snapshot(int(req.GetWidth()), int(req.GetHeight()), format)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}

@@ -134,6 +134,7 @@ func Start(opts Options) (*Master, error) {
 			Plugins:    cfg.Plugins.List,
 			Renditions: usedRenditions(cfg.Renditions, cfg.Destinations),
 			Audio:      cfg.Audio,
+			Scenes:     cfg.Scenes,
 		}),
 		program:  &program{},
 		dispatch: newDispatcher(),
@@ -433,13 +434,13 @@ func encoderConfig(d state.Desired) *pb.EncoderConfig {
 		BitrateKbps: int32(e.BitrateKbps), KeyframeSeconds: int32(e.KeyframeSeconds),
 		Backend: e.Backend, Preset: e.Preset, ExcludeBackends: d.ExcludeBackends,
 	}
-	for _, l := range e.Layers {
-		opacity := 1.0
-		if l.Opacity != nil {
-			opacity = *l.Opacity
+	c.Layers = pbLayers(e.Layers)
+	if sc := d.Scenes.OnAir(); sc != nil {
+		c.Scene, c.Layers = sc.Name, pbLayers(sc.Layers)
+		c.Transition, c.TransitionMs = string(d.SwitchedWith.Kind), int32(d.SwitchedWith.Duration.Milliseconds())
+		if i := d.Scenes.Find(d.Scenes.Preview); i >= 0 {
+			c.PreviewScene, c.PreviewLayers = d.Scenes.Preview, pbLayers(d.Scenes.List[i].Layers)
 		}
-		c.Layers = append(c.Layers, &pb.Layer{Source: l.Source, X: int32(l.X), Y: int32(l.Y),
-			Width: int32(l.Width), Height: int32(l.Height), Opacity: opacity})
 	}
 	for _, r := range d.Renditions {
 		c.Renditions = append(c.Renditions, &pb.Rendition{

@@ -17,14 +17,27 @@ import (
 // it current, pushes it to the children and saves part of it to the config
 // file.
 func (m *Master) change(ctx context.Context, apply func(*state.Desired), save func(*config.Config)) (*pb.MasterStatus, error) {
+	return m.changeChecked(ctx, func(d *state.Desired) error { apply(d); return nil }, save)
+}
+
+// changeChecked is change with an apply that can refuse (with a gRPC
+// status error, or one taken as a bad argument): then nothing changes.
+func (m *Master) changeChecked(ctx context.Context, apply func(*state.Desired) error, save func(*config.Config)) (*pb.MasterStatus, error) {
 	m.changes.Lock()
 	defer m.changes.Unlock()
 	next := m.state.Get()
-	apply(&next)
+	if err := apply(&next); err != nil {
+		if _, ok := status.FromError(err); ok {
+			return nil, err
+		}
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
 	if err := m.validate(next, m.outputs.destinations()); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	if _, changed := m.state.Update(apply); changed {
+	// Under the changes lock the state is the one just checked, so the
+	// same apply gives the same result.
+	if _, changed := m.state.Update(func(d *state.Desired) { _ = apply(d) }); changed {
 		m.reconcile()
 	}
 	if m.configPath != "" {
@@ -42,6 +55,7 @@ func (m *Master) validate(d state.Desired, dests []config.Destination) error {
 	c := config.Default()
 	c.Encoder, c.Renditions, c.Plugins.List, c.Destinations = d.Encoder, m.renditions, d.Plugins, dests
 	c.Audio = d.Audio
+	c.Scenes = d.Scenes
 	return c.Validate()
 }
 
@@ -55,13 +69,15 @@ func (m *Master) SetEncoder(ctx context.Context, s *pb.EncoderSettings) (*pb.Mas
 	return m.change(ctx, func(d *state.Desired) { set(&d.Encoder) }, func(c *config.Config) { set(&c.Encoder) })
 }
 
-// SetScene replaces the scene's layers.
+// SetScene replaces the layers of the scene on air (of encoder.layers
+// when there are no named scenes).
 func (m *Master) SetScene(ctx context.Context, sc *pb.Scene) (*pb.MasterStatus, error) {
-	var layers []config.Layer
-	for _, l := range sc.GetLayers() {
-		opacity := l.GetOpacity()
-		layers = append(layers, config.Layer{Source: l.GetSource(), X: int(l.GetX()), Y: int(l.GetY()),
-			Width: int(l.GetWidth()), Height: int(l.GetHeight()), Opacity: &opacity})
+	layers := configLayers(sc.GetLayers())
+	if m.state.Get().Scenes.OnAir() != nil {
+		return m.editScenes(ctx, func(s *config.Scenes) error {
+			s.OnAir().Layers = layers
+			return nil
+		})
 	}
 	return m.change(ctx, func(d *state.Desired) { d.Encoder.Layers = layers },
 		func(c *config.Config) { c.Encoder.Layers = layers })
@@ -83,7 +99,11 @@ func fillDesired(st *pb.MasterStatus, d state.Desired) {
 		Width: int32(e.Width), Height: int32(e.Height), Fps: int32(e.FPS), BitrateKbps: int32(e.BitrateKbps),
 		KeyframeSeconds: int32(e.KeyframeSeconds), Preset: e.Preset, Backend: e.Backend, Source: e.Source,
 	}
-	st.Scene = encoderConfig(d).GetLayers()
+	ec := encoderConfig(d)
+	st.Scene, st.ProgramScene, st.PreviewScene = ec.GetLayers(), ec.GetScene(), ec.GetPreviewScene()
+	for _, sc := range d.Scenes.List {
+		st.SceneNames = append(st.SceneNames, sc.Name)
+	}
 	for _, p := range d.Plugins {
 		st.PluginList = append(st.PluginList, &pb.PluginSpec{Name: p.Name, Binary: p.Binary, Params: p.Params})
 	}

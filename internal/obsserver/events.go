@@ -102,6 +102,10 @@ func statusEvents(was, now *pb.MasterStatus) []obsws.Event {
 		out = append(out, obsws.Event{EventType: "RecordStateChanged", EventIntent: obsws.SubOutputs,
 			EventData: map[string]any{"outputActive": b, "outputState": outputState(b), "outputPath": now.GetRecording().GetPath()}})
 	}
+	if a, b := was.GetProgramScene(), now.GetProgramScene(); a != b && b != "" {
+		out = append(out, obsws.Event{EventType: "CurrentProgramSceneChanged", EventIntent: obsws.SubScenes,
+			EventData: map[string]any{"sceneName": b, "sceneUuid": sceneUUID(b)}})
+	}
 	before := map[string]*pb.AudioSource{}
 	for _, s := range was.GetAudioSettings().GetSources() {
 		before[s.GetSource()] = s

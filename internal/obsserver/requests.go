@@ -64,9 +64,10 @@ func init() {
 		"GetSceneList":                (*Server).getSceneList,
 		"GetCurrentProgramScene":      (*Server).getCurrentProgramScene,
 		"SetCurrentProgramScene":      (*Server).setCurrentProgramScene,
-		"GetCurrentPreviewScene":      studioModeOff,
-		"SetCurrentPreviewScene":      studioModeOff,
-		"TriggerStudioModeTransition": studioModeOff,
+		"GetStudioModeEnabled":        (*Server).getStudioModeEnabled,
+		"GetCurrentPreviewScene":      (*Server).getCurrentPreviewScene,
+		"SetCurrentPreviewScene":      (*Server).setCurrentPreviewScene,
+		"TriggerStudioModeTransition": (*Server).triggerTransition,
 		"GetInputList":                (*Server).getInputList,
 		"GetInputMute":                (*Server).getInputMute,
 		"SetInputMute":                (*Server).setInputMute,
@@ -341,21 +342,59 @@ func (s *Server) stopRecord(ctx context.Context, _ *session, _ json.RawMessage) 
 	return map[string]any{"outputPath": st.GetRecording().GetPath()}, nil
 }
 
-func (s *Server) getSceneList(context.Context, *session, json.RawMessage) (any, error) {
-	return map[string]any{
-		"currentProgramSceneName": programScene, "currentProgramSceneUuid": inputUUID("scene:" + programScene),
+// scenes are the studio's scene names, bottom of the list first, and the
+// one on air. Without named scenes the program is one scene, "Program".
+func (s *Server) scenes(ctx context.Context) (names []string, program string, err error) {
+	list, err := s.opts.Control.ListScenes(ctx, &pb.Empty{})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(list.GetScenes()) == 0 {
+		return []string{programScene}, programScene, nil
+	}
+	for _, sc := range list.GetScenes() {
+		names = append(names, sc.GetName())
+	}
+	return names, list.GetProgram(), nil
+}
+
+func sceneUUID(name string) string { return inputUUID("scene:" + name) }
+
+func (s *Server) getSceneList(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	names, program, err := s.scenes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// OBS lists the top of its scene list last, with the highest index.
+	var list []map[string]any
+	for i, n := range names {
+		list = append(list, map[string]any{"sceneIndex": len(names) - 1 - i, "sceneName": n, "sceneUuid": sceneUUID(n)})
+	}
+	slices.Reverse(list)
+	out := map[string]any{
+		"currentProgramSceneName": program, "currentProgramSceneUuid": sceneUUID(program),
 		"currentPreviewSceneName": nil, "currentPreviewSceneUuid": nil,
-		"scenes": []map[string]any{{"sceneIndex": 0, "sceneName": programScene, "sceneUuid": inputUUID("scene:" + programScene)}},
-	}, nil
+		"scenes": list,
+	}
+	if preview, err := s.previewScene(ctx); err == nil {
+		out["currentPreviewSceneName"], out["currentPreviewSceneUuid"] = preview, sceneUUID(preview)
+	}
+	return out, nil
 }
 
-func (s *Server) getCurrentProgramScene(context.Context, *session, json.RawMessage) (any, error) {
-	id := inputUUID("scene:" + programScene)
-	return map[string]any{"sceneName": programScene, "sceneUuid": id,
-		"currentProgramSceneName": programScene, "currentProgramSceneUuid": id}, nil
+func (s *Server) getCurrentProgramScene(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	_, program, err := s.scenes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id := sceneUUID(program)
+	return map[string]any{"sceneName": program, "sceneUuid": id,
+		"currentProgramSceneName": program, "currentProgramSceneUuid": id}, nil
 }
 
-func (s *Server) setCurrentProgramScene(_ context.Context, _ *session, data json.RawMessage) (any, error) {
+// setCurrentProgramScene switches the program with the default transition,
+// through the same call as `master ctl scene switch`.
+func (s *Server) setCurrentProgramScene(ctx context.Context, _ *session, data json.RawMessage) (any, error) {
 	var req struct {
 		SceneName *string `json:"sceneName"`
 		SceneUUID *string `json:"sceneUuid"`
@@ -367,16 +406,87 @@ func (s *Server) setCurrentProgramScene(_ context.Context, _ *session, data json
 	if err != nil {
 		return nil, err
 	}
-	if name != programScene && name != inputUUID("scene:"+programScene) {
-		return nil, fail(obsws.StatusResourceNotFound, "no scene %q: the studio has one scene, %q", name, programScene)
+	names, _, err := s.scenes(ctx)
+	if err != nil {
+		return nil, err
 	}
-	s.broadcast(obsws.Event{EventType: "CurrentProgramSceneChanged", EventIntent: obsws.SubScenes,
-		EventData: map[string]any{"sceneName": programScene, "sceneUuid": inputUUID("scene:" + programScene)}})
+	i := slices.IndexFunc(names, func(n string) bool { return n == name || sceneUUID(n) == name })
+	if i < 0 {
+		return nil, fail(obsws.StatusResourceNotFound, "no scene %q; the scenes are %q", name, names)
+	}
+	if names[i] == programScene && len(names) == 1 {
+		return nil, nil // the one scene is always on air
+	}
+	if _, err := s.opts.Control.SwitchScene(ctx, &pb.SwitchSceneRequest{Name: names[i]}); err != nil {
+		return nil, err
+	}
 	return nil, nil
 }
 
-func studioModeOff(*Server, context.Context, *session, json.RawMessage) (any, error) {
-	return nil, fail(obsws.StatusStudioModeNotActive, "OnAir has no studio mode (no preview scene)")
+// previewScene is studio mode's preview scene, or the protocol's "studio
+// mode not active".
+func (s *Server) previewScene(ctx context.Context) (string, error) {
+	st, err := s.status(ctx)
+	if err != nil {
+		return "", err
+	}
+	if st.GetPreviewScene() == "" {
+		return "", fail(obsws.StatusStudioModeNotActive, "studio mode is off (master ctl scene preview NAME turns it on)")
+	}
+	return st.GetPreviewScene(), nil
+}
+
+func (s *Server) getStudioModeEnabled(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	st, err := s.status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"studioModeEnabled": st.GetPreviewScene() != ""}, nil
+}
+
+func (s *Server) getCurrentPreviewScene(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	name, err := s.previewScene(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"sceneName": name, "sceneUuid": sceneUUID(name),
+		"currentPreviewSceneName": name, "currentPreviewSceneUuid": sceneUUID(name)}, nil
+}
+
+func (s *Server) setCurrentPreviewScene(ctx context.Context, _ *session, data json.RawMessage) (any, error) {
+	var req struct {
+		SceneName *string `json:"sceneName"`
+		SceneUUID *string `json:"sceneUuid"`
+	}
+	if err := fields(data, &req); err != nil {
+		return nil, err
+	}
+	name, err := oneOf("sceneName", req.SceneName, "sceneUuid", req.SceneUUID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.previewScene(ctx); err != nil {
+		return nil, err
+	}
+	names, _, err := s.scenes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(names, func(n string) bool { return n == name || sceneUUID(n) == name })
+	if i < 0 {
+		return nil, fail(obsws.StatusResourceNotFound, "no scene %q; the scenes are %q", name, names)
+	}
+	_, err = s.opts.Control.SetPreviewScene(ctx, &pb.SceneRequest{Name: names[i]})
+	return nil, err
+}
+
+// triggerTransition puts the preview on air with the default fade.
+func (s *Server) triggerTransition(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
+	if _, err := s.previewScene(ctx); err != nil {
+		return nil, err
+	}
+	_, err := s.opts.Control.Transition(ctx, &pb.SwitchSceneRequest{})
+	return nil, err
 }
 
 // saveReplayBuffer saves the master's replay buffer as `master ctl replay

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +35,18 @@ type Layer struct {
 	W, H int
 	// Opacity is 0 (invisible) to 1 (as the source is).
 	Opacity float64
+	// Name tells the layer apart in status and errors; empty: its source.
+	Name string
+	// Hidden layers keep their place but are not drawn.
+	Hidden bool
+	// Crop cuts source pixels off each edge before the rest is scaled to
+	// W×H; for sources of any size (pattern, colour) the source is the
+	// layer's size.
+	Crop Crop
 }
+
+// Crop is how many source pixels to cut off each edge.
+type Crop struct{ Left, Top, Right, Bottom int }
 
 // Options configure a Compositor.
 type Options struct {
@@ -73,9 +85,15 @@ var ErrNoFrame = errors.New("scene: no frame composed yet")
 // Compositor renders the scene. Run drives it on a clock; Compose renders a
 // single frame. Overlays, Stats and Snapshot are safe from any goroutine.
 type Compositor struct {
-	w, h   int
-	fps    float64
-	layers []*layer
+	w, h     int
+	fps      float64
+	xdisplay string
+
+	// sceneMu guards the scene: the layers on air, the outgoing ones while
+	// a transition runs, and a switch waiting for the next frame.
+	sceneMu sync.Mutex
+	layers  []*layer
+	scenes  switching
 
 	// frameMu guards out: held for writing while a frame is composed and
 	// for reading while Snapshot copies it.
@@ -93,11 +111,19 @@ type Compositor struct {
 }
 
 type layer struct {
-	cfg     Layer
-	src     capture.Source // nil when it failed to open
-	rect    image.Rectangle
-	buf     *image.RGBA
-	opacity uint32
+	cfg  Layer
+	src  capture.Source // nil when it failed to open
+	rect image.Rectangle
+	buf  *image.RGBA
+	// plugin names the plugin whose overlay this layer places; such a
+	// layer has no source of its own. drawn is the overlay last scaled
+	// into buf.
+	plugin string
+	drawn  *overlay
+	// whole is the uncropped source picture of a cropped layer, and kept
+	// the part of it that shows; nil when the layer is not cropped.
+	whole, kept *image.RGBA
+	opacity     uint32
 
 	mu     sync.Mutex
 	err    error
@@ -117,33 +143,59 @@ func New(opts Options) (*Compositor, error) {
 		return nil, fmt.Errorf("scene: frame rate %v out of range", opts.FPS)
 	}
 	c := &Compositor{
-		w: opts.Width, h: opts.Height, fps: opts.FPS,
+		w: opts.Width, h: opts.Height, fps: opts.FPS, xdisplay: opts.XDisplay,
 		out: image.NewRGBA(image.Rect(0, 0, opts.Width, opts.Height)),
 	}
-	for i, cfg := range opts.Layers {
-		if !(cfg.Opacity >= 0 && cfg.Opacity <= 1) {
-			c.Close()
-			return nil, fmt.Errorf("scene: layer %d (%s): opacity %v is not between 0 and 1", i, cfg.Source, cfg.Opacity)
-		}
-		if cfg.W < 0 || cfg.H < 0 || cfg.W > 16384 || cfg.H > 16384 {
-			c.Close()
-			return nil, fmt.Errorf("scene: layer %d (%s): size %dx%d out of range", i, cfg.Source, cfg.W, cfg.H)
-		}
-		c.layers = append(c.layers, openLayer(cfg, opts))
+	layers, err := c.openLayers(opts.Layers)
+	if err != nil {
+		return nil, err
 	}
+	c.layers = layers
 	fillBlack(c.out)
 	return c, nil
+}
+
+// checkLayer refuses geometry no frame can be drawn with.
+func checkLayer(i int, cfg Layer) error {
+	if !(cfg.Opacity >= 0 && cfg.Opacity <= 1) {
+		return fmt.Errorf("scene: layer %d (%s): opacity %v is not between 0 and 1", i, cfg.Source, cfg.Opacity)
+	}
+	if cfg.W < 0 || cfg.H < 0 || cfg.W > 16384 || cfg.H > 16384 {
+		return fmt.Errorf("scene: layer %d (%s): size %dx%d out of range", i, cfg.Source, cfg.W, cfg.H)
+	}
+	return nil
+}
+
+// openLayers checks every layer first, then opens their sources.
+func (c *Compositor) openLayers(cfgs []Layer) ([]*layer, error) {
+	for i, cfg := range cfgs {
+		if err := checkLayer(i, cfg); err != nil {
+			return nil, err
+		}
+	}
+	opts := Options{Width: c.w, Height: c.h, XDisplay: c.xdisplay}
+	var out []*layer
+	for _, cfg := range cfgs {
+		out = append(out, openLayer(cfg, opts))
+	}
+	return out, nil
 }
 
 func openLayer(cfg Layer, opts Options) *layer {
 	l := &layer{cfg: cfg, opacity: opacity16(cfg.Opacity)}
 	spec, err := source.Parse(cfg.Source)
-	if err == nil {
+	switch {
+	case err == nil && spec.Kind == source.KindPlugin:
+		l.plugin = spec.Plugin // drawn from the plugin's overlay
+	case err == nil:
 		spec.XDisplay = opts.XDisplay
 		l.src, err = capture.OpenSpec(spec)
 	}
 	l.err = err
 	size := image.Pt(opts.Width, opts.Height)
+	if l.src != nil && spec.Kind == source.KindText {
+		size = l.src.Size() // a line of text is drawn at its own size, not stretched
+	}
 	if cfg.W > 0 {
 		size.X = cfg.W
 	}
@@ -151,10 +203,47 @@ func openLayer(cfg Layer, opts Options) *layer {
 		size.Y = cfg.H
 	}
 	l.rect = image.Rectangle{Max: size}.Add(image.Pt(cfg.X, cfg.Y))
-	if l.src != nil {
+	if l.src != nil || l.plugin != "" {
 		l.buf = image.NewRGBA(image.Rectangle{Max: size})
+		if cfg.Crop != (Crop{}) {
+			if err := l.cropTo(size); err != nil {
+				l.src.Close()
+				l.src, l.err = nil, err
+			}
+		}
 	}
 	return l
+}
+
+// cropTo prepares a cropped layer: the source is read whole (at its own
+// size, or the layer's for sources of any size) and the part kept is scaled
+// to the layer. A crop that leaves nothing is the layer's error.
+func (l *layer) cropTo(size image.Point) error {
+	whole := l.src.Size()
+	if whole == (image.Point{}) {
+		whole = size
+	}
+	c := l.cfg.Crop
+	kept := image.Rect(c.Left, c.Top, whole.X-c.Right, whole.Y-c.Bottom)
+	if c.Left < 0 || c.Top < 0 || c.Right < 0 || c.Bottom < 0 || kept.Dx() <= 0 || kept.Dy() <= 0 {
+		return fmt.Errorf("scene: layer %s: crop %d,%d,%d,%d (left, top, right, bottom) leaves nothing of its %dx%d source",
+			l.cfg.Source, c.Left, c.Top, c.Right, c.Bottom, whole.X, whole.Y)
+	}
+	l.whole = image.NewRGBA(image.Rectangle{Max: whole})
+	l.kept = l.whole.SubImage(kept).(*image.RGBA)
+	return nil
+}
+
+// read draws the layer's source into buf, cropped when it is.
+func (l *layer) read(buf *image.RGBA, frameNo int64, t time.Time) error {
+	if l.whole == nil {
+		return l.src.Read(buf, frameNo, t)
+	}
+	if err := l.src.Read(l.whole, frameNo, t); err != nil {
+		return err
+	}
+	capture.ScaleBilinear(buf, l.kept)
+	return nil
 }
 
 // setErr records the outcome of drawing the layer for one frame.
@@ -170,7 +259,7 @@ func (l *layer) setErr(err error) {
 // covers reports whether the layer fills the whole output opaquely, so it
 // can be read straight into the frame and nothing under it shows.
 func (l *layer) covers(out image.Rectangle) bool {
-	return l.src != nil && l.rect == out && l.opacity == fullOpacity && l.src.Opaque()
+	return l.src != nil && !l.cfg.Hidden && l.whole == nil && l.rect == out && l.opacity == fullOpacity && l.src.Opaque()
 }
 
 // Compose renders frame frameNo, captured at t, and returns it. The frame is
@@ -180,17 +269,38 @@ func (c *Compositor) Compose(frameNo int64, t time.Time) *image.RGBA {
 }
 
 // compose renders a frame; with rawOK, a full-frame screen capture with
-// nothing drawn over it is left as the X server's B,G,R,X.
+// nothing drawn over it is left as the X server's B,G,R,X. While a
+// transition runs, both scenes are rendered and mixed.
 func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	c.frameMu.Lock()
 	defer c.frameMu.Unlock()
 	out := c.out
-	c.outBGRX = false
 	c.ovMu.Lock()
 	overlays := c.overlays
 	c.ovMu.Unlock()
-	for _, l := range c.layers {
-		if l.src == nil { // never opened: missing from every frame
+	cur, mix := c.advance(frameNo)
+	if mix.prev == nil {
+		c.outBGRX = render(cur, out, frameNo, t, rawOK && len(overlays) == 0, overlays)
+	} else {
+		c.outBGRX = false
+		c.scenes.mix(out, cur, mix, frameNo, t, overlays)
+	}
+	// Overlays no layer places go above everything, where their plugins
+	// put them.
+	for _, o := range overlays {
+		if !placed(o.id, cur) && !placed(o.id, mix.prev) {
+			drawOver(out, o.img, o.at, o.opacity, o.opaque)
+		}
+	}
+	c.hasFrame = true
+	return Frame{RGBA: out, BGRX: c.outBGRX}
+}
+
+// render draws layers, bottom first, into out and reports whether out was
+// left as B,G,R,X (only with rawOK: see compose).
+func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay) (bgrx bool) {
+	for _, l := range layers {
+		if l.src == nil && l.plugin == "" { // never opened: missing from every frame
 			l.mu.Lock()
 			l.errors++
 			l.mu.Unlock()
@@ -201,8 +311,8 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	// the layers under it are not drawn at all: the common full-screen
 	// capture costs no extra copy.
 	base := -1
-	for i := len(c.layers) - 1; i >= 0; i-- {
-		if c.layers[i].covers(out.Rect) {
+	for i := len(layers) - 1; i >= 0; i-- {
+		if layers[i].covers(out.Rect) {
 			base = i
 			break
 		}
@@ -210,13 +320,13 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	start := 0
 	if base >= 0 {
 		var err error
-		rr, ok := c.layers[base].src.(capture.RawReader)
-		if rawOK && ok && base == len(c.layers)-1 && len(overlays) == 0 {
-			c.outBGRX, err = rr.ReadBGRX(out, frameNo, t)
+		rr, ok := layers[base].src.(capture.RawReader)
+		if rawOK && ok && base == len(layers)-1 {
+			bgrx, err = rr.ReadBGRX(out, frameNo, t)
 		} else {
-			err = c.layers[base].src.Read(out, frameNo, t)
+			err = layers[base].src.Read(out, frameNo, t)
 		}
-		c.layers[base].setErr(err)
+		layers[base].setErr(err)
 		if err == nil {
 			start = base + 1
 		}
@@ -224,32 +334,34 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	if start == 0 {
 		fillBlack(out)
 	}
-	for i := start; i < len(c.layers); i++ {
+	for i := start; i < len(layers); i++ {
 		if i == base { // failed above
 			continue
 		}
-		l := c.layers[i]
-		if l.src == nil || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
+		l := layers[i]
+		if l.plugin != "" && !l.cfg.Hidden {
+			l.drawOverlay(out, overlays)
 			continue
 		}
-		err := l.src.Read(l.buf, frameNo, t)
+		if l.src == nil || l.cfg.Hidden || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
+			continue
+		}
+		err := l.read(l.buf, frameNo, t)
 		l.setErr(err)
 		if err == nil {
 			drawOver(out, l.buf, l.rect.Min, l.opacity, l.src.Opaque())
 		}
 	}
-
-	for _, o := range overlays {
-		drawOver(out, o.img, o.at, o.opacity, o.opaque)
-	}
-	c.hasFrame = true
-	return Frame{RGBA: out, BGRX: c.outBGRX}
+	return bgrx
 }
 
 // Stats returns the counters and every layer's status.
 func (c *Compositor) Stats() Stats {
 	s := Stats{Composed: c.composed.Load(), Skipped: c.skipped.Load()}
-	for _, l := range c.layers {
+	c.sceneMu.Lock()
+	layers := c.layers
+	c.sceneMu.Unlock()
+	for _, l := range layers {
 		l.mu.Lock()
 		s.Layers = append(s.Layers, LayerStatus{Source: l.cfg.Source, Err: l.err, Errors: l.errors})
 		l.mu.Unlock()
@@ -265,11 +377,53 @@ func (c *Compositor) Size() (w, h int) { return c.w, c.h }
 func (c *Compositor) Close() error {
 	c.frameMu.Lock()
 	defer c.frameMu.Unlock()
+	c.sceneMu.Lock()
+	defer c.sceneMu.Unlock()
+	// The closed layers stay, so later frames report them as failing.
+	all := append(append(append([]*layer(nil), c.layers...), c.scenes.prev...), c.scenes.pending...)
+	c.scenes.prev, c.scenes.pending = nil, nil
+	return closeLayers(all)
+}
+
+// closeLayers releases the layers' sources.
+func closeLayers(layers []*layer) error {
 	var errs []error
-	for _, l := range c.layers {
+	for _, l := range layers {
 		if l.src != nil {
 			errs = append(errs, l.src.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// placed reports whether a layer places the overlay id.
+func placed(id string, layers []*layer) bool {
+	for _, l := range layers {
+		if l.plugin == id {
+			return true
+		}
+	}
+	return false
+}
+
+// drawOverlay draws a plugin layer: its plugin's latest overlay at the
+// layer's place, at the overlay's own size when the layer gives none, else
+// scaled to it (once per new overlay picture). Nothing shows while the
+// plugin has sent no picture.
+func (l *layer) drawOverlay(out *image.RGBA, overlays []*overlay) {
+	i := slices.IndexFunc(overlays, func(o *overlay) bool { return o.id == l.plugin })
+	if i < 0 {
+		return
+	}
+	o := overlays[i]
+	op := l.opacity * o.opacity / fullOpacity
+	if l.cfg.W == 0 && l.cfg.H == 0 {
+		drawOver(out, o.img, l.rect.Min, op, o.opaque)
+		return
+	}
+	if l.drawn != o {
+		capture.ScaleBilinear(l.buf, o.img)
+		l.drawn = o
+	}
+	drawOver(out, l.buf, l.rect.Min, op, o.opaque)
 }

@@ -22,6 +22,10 @@ const (
 	KindWindow  Kind = "window"
 	KindImage   Kind = "image"
 	KindColor   Kind = "color"
+	KindText    Kind = "text"
+	// KindPlugin is a plugin's overlay placed as a layer: the scene says
+	// where and how large, instead of the plugin's own parameters.
+	KindPlugin Kind = "plugin"
 )
 
 // Spec is a parsed source string.
@@ -39,8 +43,17 @@ type Spec struct {
 	WindowName string
 	// Path is the file of an image source.
 	Path string
-	// Color is the colour of a colour source (not premultiplied).
+	// Color is the colour of a colour source, or of a text source's
+	// letters (not premultiplied).
 	Color color.NRGBA
+	// Text, FontPath (empty: the built-in font), FontSize in pixels and
+	// Outline (alpha 0: none) describe a text source (see parseText).
+	Text     string
+	FontPath string
+	FontSize int
+	Outline  color.NRGBA
+	// Plugin names the plugin instance of a plugin layer.
+	Plugin string
 	// XDisplay names the X display for screen and window sources; empty
 	// means $DISPLAY. It is not part of the string form.
 	XDisplay string
@@ -107,8 +120,17 @@ func Parse(s string) (Spec, error) {
 			return bad("colour %q: %v", arg, err)
 		}
 		sp.Color = c
+	case KindText:
+		if err := parseText(&sp, arg); err != nil {
+			return bad("%v", err)
+		}
+	case KindPlugin:
+		if arg == "" {
+			return bad("plugin needs the plugin's name, as plugin:clock")
+		}
+		sp.Plugin = arg
 	default:
-		return bad("unknown kind %q (want pattern, screen, window, image or color)", kind)
+		return bad("unknown kind %q (want pattern, screen, window, image, color, text or plugin)", kind)
 	}
 	return sp, nil
 }
@@ -138,6 +160,10 @@ func (sp Spec) String() string {
 			return fmt.Sprintf("color:#%02x%02x%02x", c.R, c.G, c.B)
 		}
 		return fmt.Sprintf("color:#%02x%02x%02x%02x", c.R, c.G, c.B, c.A)
+	case KindText:
+		return sp.textString()
+	case KindPlugin:
+		return "plugin:" + sp.Plugin
 	}
 	return string(sp.Kind)
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/transition"
 )
 
 // Desired is what the user asked for.
@@ -26,6 +27,11 @@ type Desired struct {
 	Renditions []config.Rendition
 	// Audio is the program's sound: sources, volumes, bitrate.
 	Audio config.Audio
+	// Scenes are the show's named scenes and the one on air.
+	Scenes config.Scenes
+	// SwitchedWith is how the scene on air was put there, for the encoder
+	// to show that switch.
+	SwitchedWith transition.T
 }
 
 // Store guards the desired state.

@@ -21,6 +21,339 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type NamedScene struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Layers        []*Layer               `protobuf:"bytes,2,rep,name=layers,proto3" json:"layers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NamedScene) Reset() {
+	*x = NamedScene{}
+	mi := &file_control_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NamedScene) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NamedScene) ProtoMessage() {}
+
+func (x *NamedScene) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NamedScene.ProtoReflect.Descriptor instead.
+func (*NamedScene) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *NamedScene) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NamedScene) GetLayers() []*Layer {
+	if x != nil {
+		return x.Layers
+	}
+	return nil
+}
+
+type SceneList struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Scenes []*NamedScene          `protobuf:"bytes,1,rep,name=scenes,proto3" json:"scenes,omitempty"`
+	// program is the scene on air; empty when there are no named scenes
+	// (the encoder's layers make the program).
+	Program       string `protobuf:"bytes,2,opt,name=program,proto3" json:"program,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SceneList) Reset() {
+	*x = SceneList{}
+	mi := &file_control_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SceneList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SceneList) ProtoMessage() {}
+
+func (x *SceneList) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SceneList.ProtoReflect.Descriptor instead.
+func (*SceneList) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SceneList) GetScenes() []*NamedScene {
+	if x != nil {
+		return x.Scenes
+	}
+	return nil
+}
+
+func (x *SceneList) GetProgram() string {
+	if x != nil {
+		return x.Program
+	}
+	return ""
+}
+
+type SwitchSceneRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Transition    string                 `protobuf:"bytes,2,opt,name=transition,proto3" json:"transition,omitempty"`
+	DurationMs    int32                  `protobuf:"varint,3,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SwitchSceneRequest) Reset() {
+	*x = SwitchSceneRequest{}
+	mi := &file_control_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SwitchSceneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SwitchSceneRequest) ProtoMessage() {}
+
+func (x *SwitchSceneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SwitchSceneRequest.ProtoReflect.Descriptor instead.
+func (*SwitchSceneRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SwitchSceneRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SwitchSceneRequest) GetTransition() string {
+	if x != nil {
+		return x.Transition
+	}
+	return ""
+}
+
+func (x *SwitchSceneRequest) GetDurationMs() int32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+type SceneRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SceneRequest) Reset() {
+	*x = SceneRequest{}
+	mi := &file_control_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SceneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SceneRequest) ProtoMessage() {}
+
+func (x *SceneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SceneRequest.ProtoReflect.Descriptor instead.
+func (*SceneRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SceneRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type RenameSceneRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	NewName       string                 `protobuf:"bytes,2,opt,name=new_name,json=newName,proto3" json:"new_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameSceneRequest) Reset() {
+	*x = RenameSceneRequest{}
+	mi := &file_control_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameSceneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameSceneRequest) ProtoMessage() {}
+
+func (x *RenameSceneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameSceneRequest.ProtoReflect.Descriptor instead.
+func (*RenameSceneRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RenameSceneRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RenameSceneRequest) GetNewName() string {
+	if x != nil {
+		return x.NewName
+	}
+	return ""
+}
+
+type LayerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Scene string                 `protobuf:"bytes,1,opt,name=scene,proto3" json:"scene,omitempty"`
+	// index is the layer to remove, move or update.
+	Index int32 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	// layer is the new layer (AddLayer puts it on top) or its new values.
+	Layer *Layer `protobuf:"bytes,3,opt,name=layer,proto3" json:"layer,omitempty"`
+	// to is where ReorderLayer moves the layer.
+	To            int32 `protobuf:"varint,4,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LayerRequest) Reset() {
+	*x = LayerRequest{}
+	mi := &file_control_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LayerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LayerRequest) ProtoMessage() {}
+
+func (x *LayerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LayerRequest.ProtoReflect.Descriptor instead.
+func (*LayerRequest) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *LayerRequest) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
+}
+
+func (x *LayerRequest) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *LayerRequest) GetLayer() *Layer {
+	if x != nil {
+		return x.Layer
+	}
+	return nil
+}
+
+func (x *LayerRequest) GetTo() int32 {
+	if x != nil {
+		return x.To
+	}
+	return 0
+}
+
 type PluginParamsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -32,7 +365,7 @@ type PluginParamsRequest struct {
 
 func (x *PluginParamsRequest) Reset() {
 	*x = PluginParamsRequest{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +377,7 @@ func (x *PluginParamsRequest) String() string {
 func (*PluginParamsRequest) ProtoMessage() {}
 
 func (x *PluginParamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +390,7 @@ func (x *PluginParamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginParamsRequest.ProtoReflect.Descriptor instead.
 func (*PluginParamsRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PluginParamsRequest) GetName() string {
@@ -90,7 +423,7 @@ type EncoderSettings struct {
 
 func (x *EncoderSettings) Reset() {
 	*x = EncoderSettings{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -102,7 +435,7 @@ func (x *EncoderSettings) String() string {
 func (*EncoderSettings) ProtoMessage() {}
 
 func (x *EncoderSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -115,7 +448,7 @@ func (x *EncoderSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncoderSettings.ProtoReflect.Descriptor instead.
 func (*EncoderSettings) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *EncoderSettings) GetWidth() int32 {
@@ -183,7 +516,7 @@ type Scene struct {
 
 func (x *Scene) Reset() {
 	*x = Scene{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -195,7 +528,7 @@ func (x *Scene) String() string {
 func (*Scene) ProtoMessage() {}
 
 func (x *Scene) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -208,7 +541,7 @@ func (x *Scene) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scene.ProtoReflect.Descriptor instead.
 func (*Scene) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Scene) GetLayers() []*Layer {
@@ -227,7 +560,7 @@ type PluginList struct {
 
 func (x *PluginList) Reset() {
 	*x = PluginList{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +572,7 @@ func (x *PluginList) String() string {
 func (*PluginList) ProtoMessage() {}
 
 func (x *PluginList) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +585,7 @@ func (x *PluginList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginList.ProtoReflect.Descriptor instead.
 func (*PluginList) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PluginList) GetPlugins() []*PluginSpec {
@@ -270,7 +603,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +615,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +628,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{4}
+	return file_control_proto_rawDescGZIP(), []int{10}
 }
 
 type Event struct {
@@ -314,7 +647,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +659,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +672,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{5}
+	return file_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Event) GetUnixMs() int64 {
@@ -388,7 +721,7 @@ type DestinationSpec struct {
 
 func (x *DestinationSpec) Reset() {
 	*x = DestinationSpec{}
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +733,7 @@ func (x *DestinationSpec) String() string {
 func (*DestinationSpec) ProtoMessage() {}
 
 func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +746,7 @@ func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationSpec.ProtoReflect.Descriptor instead.
 func (*DestinationSpec) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{6}
+	return file_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DestinationSpec) GetName() string {
@@ -462,7 +795,7 @@ type StreamKeyRequest struct {
 
 func (x *StreamKeyRequest) Reset() {
 	*x = StreamKeyRequest{}
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +807,7 @@ func (x *StreamKeyRequest) String() string {
 func (*StreamKeyRequest) ProtoMessage() {}
 
 func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +820,7 @@ func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamKeyRequest.ProtoReflect.Descriptor instead.
 func (*StreamKeyRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{7}
+	return file_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StreamKeyRequest) GetName() string {
@@ -519,7 +852,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +864,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +877,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{8}
+	return file_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordRequest) GetStop() bool {
@@ -585,7 +918,7 @@ type RecordingStatus struct {
 
 func (x *RecordingStatus) Reset() {
 	*x = RecordingStatus{}
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +930,7 @@ func (x *RecordingStatus) String() string {
 func (*RecordingStatus) ProtoMessage() {}
 
 func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +943,7 @@ func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingStatus.ProtoReflect.Descriptor instead.
 func (*RecordingStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{9}
+	return file_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordingStatus) GetState() string {
@@ -671,7 +1004,7 @@ type DestinationRequest struct {
 
 func (x *DestinationRequest) Reset() {
 	*x = DestinationRequest{}
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +1016,7 @@ func (x *DestinationRequest) String() string {
 func (*DestinationRequest) ProtoMessage() {}
 
 func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +1029,7 @@ func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationRequest.ProtoReflect.Descriptor instead.
 func (*DestinationRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{10}
+	return file_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DestinationRequest) GetIndex() int32 {
@@ -716,7 +1049,7 @@ type DestinationUpdate struct {
 
 func (x *DestinationUpdate) Reset() {
 	*x = DestinationUpdate{}
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +1061,7 @@ func (x *DestinationUpdate) String() string {
 func (*DestinationUpdate) ProtoMessage() {}
 
 func (x *DestinationUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +1074,7 @@ func (x *DestinationUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationUpdate.ProtoReflect.Descriptor instead.
 func (*DestinationUpdate) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{11}
+	return file_control_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DestinationUpdate) GetIndex() int32 {
@@ -785,7 +1118,7 @@ type DestinationStatus struct {
 
 func (x *DestinationStatus) Reset() {
 	*x = DestinationStatus{}
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_control_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +1130,7 @@ func (x *DestinationStatus) String() string {
 func (*DestinationStatus) ProtoMessage() {}
 
 func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_control_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +1143,7 @@ func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
 func (*DestinationStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{12}
+	return file_control_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DestinationStatus) GetUrl() string {
@@ -906,7 +1239,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[13]
+	mi := &file_control_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1251,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[13]
+	mi := &file_control_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1264,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{13}
+	return file_control_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -950,7 +1283,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[14]
+	mi := &file_control_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1295,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[14]
+	mi := &file_control_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1308,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{14}
+	return file_control_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -994,7 +1327,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[15]
+	mi := &file_control_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1339,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[15]
+	mi := &file_control_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1352,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{15}
+	return file_control_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -1039,7 +1372,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[16]
+	mi := &file_control_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1384,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[16]
+	mi := &file_control_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1397,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{16}
+	return file_control_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -1123,14 +1456,20 @@ type MasterStatus struct {
 	AudioSettings *AudioSettings `protobuf:"bytes,19,opt,name=audio_settings,json=audioSettings,proto3" json:"audio_settings,omitempty"`
 	Audio         *AudioStatus   `protobuf:"bytes,20,opt,name=audio,proto3" json:"audio,omitempty"`
 	// replay is the replay buffer's memory and length.
-	Replay        *ReplayStatus `protobuf:"bytes,30,opt,name=replay,proto3" json:"replay,omitempty"`
+	Replay *ReplayStatus `protobuf:"bytes,30,opt,name=replay,proto3" json:"replay,omitempty"`
+	// program_scene is the scene on air (empty without named scenes).
+	ProgramScene string `protobuf:"bytes,31,opt,name=program_scene,json=programScene,proto3" json:"program_scene,omitempty"`
+	// scene_names are the named scenes, in order, for a scene list.
+	SceneNames []string `protobuf:"bytes,32,rep,name=scene_names,json=sceneNames,proto3" json:"scene_names,omitempty"`
+	// preview_scene is studio mode's preview; empty when studio mode is off.
+	PreviewScene  string `protobuf:"bytes,33,opt,name=preview_scene,json=previewScene,proto3" json:"preview_scene,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[17]
+	mi := &file_control_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1481,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[17]
+	mi := &file_control_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1494,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{17}
+	return file_control_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -1305,6 +1644,27 @@ func (x *MasterStatus) GetReplay() *ReplayStatus {
 	return nil
 }
 
+func (x *MasterStatus) GetProgramScene() string {
+	if x != nil {
+		return x.ProgramScene
+	}
+	return ""
+}
+
+func (x *MasterStatus) GetSceneNames() []string {
+	if x != nil {
+		return x.SceneNames
+	}
+	return nil
+}
+
+func (x *MasterStatus) GetPreviewScene() string {
+	if x != nil {
+		return x.PreviewScene
+	}
+	return ""
+}
+
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1331,7 +1691,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[18]
+	mi := &file_control_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1703,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[18]
+	mi := &file_control_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1716,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{18}
+	return file_control_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -1441,7 +1801,31 @@ var File_control_proto protoreflect.FileDescriptor
 const file_control_proto_rawDesc = "" +
 	"\n" +
 	"\rcontrol.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\rencoder.proto\x1a\x10pluginhost.proto\x1a\n" +
-	"jobs.proto\"\xa7\x01\n" +
+	"jobs.proto\"I\n" +
+	"\n" +
+	"NamedScene\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
+	"\x06layers\x18\x02 \x03(\v2\x0f.onair.v1.LayerR\x06layers\"S\n" +
+	"\tSceneList\x12,\n" +
+	"\x06scenes\x18\x01 \x03(\v2\x14.onair.v1.NamedSceneR\x06scenes\x12\x18\n" +
+	"\aprogram\x18\x02 \x01(\tR\aprogram\"i\n" +
+	"\x12SwitchSceneRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
+	"\n" +
+	"transition\x18\x02 \x01(\tR\n" +
+	"transition\x12\x1f\n" +
+	"\vduration_ms\x18\x03 \x01(\x05R\n" +
+	"durationMs\"\"\n" +
+	"\fSceneRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"C\n" +
+	"\x12RenameSceneRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
+	"\bnew_name\x18\x02 \x01(\tR\anewName\"q\n" +
+	"\fLayerRequest\x12\x14\n" +
+	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x05R\x05index\x12%\n" +
+	"\x05layer\x18\x03 \x01(\v2\x0f.onair.v1.LayerR\x05layer\x12\x0e\n" +
+	"\x02to\x18\x04 \x01(\x05R\x02to\"\xa7\x01\n" +
 	"\x13PluginParamsRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
 	"\x06params\x18\x02 \x03(\v2).onair.v1.PluginParamsRequest.ParamsEntryR\x06params\x1a9\n" +
@@ -1518,7 +1902,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xe0\x06\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xcb\a\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1544,7 +1928,11 @@ const file_control_proto_rawDesc = "" +
 	"\x05slate\x18\x12 \x03(\tR\x05slate\x12>\n" +
 	"\x0eaudio_settings\x18\x13 \x01(\v2\x17.onair.v1.AudioSettingsR\raudioSettings\x12+\n" +
 	"\x05audio\x18\x14 \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\x12.\n" +
-	"\x06replay\x18\x1e \x01(\v2\x16.onair.v1.ReplayStatusR\x06replay\"\xcc\x02\n" +
+	"\x06replay\x18\x1e \x01(\v2\x16.onair.v1.ReplayStatusR\x06replay\x12#\n" +
+	"\rprogram_scene\x18\x1f \x01(\tR\fprogramScene\x12\x1f\n" +
+	"\vscene_names\x18  \x03(\tR\n" +
+	"sceneNames\x12#\n" +
+	"\rpreview_scene\x18! \x01(\tR\fpreviewScene\"\xcc\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -1558,7 +1946,7 @@ const file_control_proto_rawDesc = "" +
 	"lastStderr\x12!\n" +
 	"\fmemory_bytes\x18\n" +
 	" \x01(\x04R\vmemoryBytes\x12\x12\n" +
-	"\x04note\x18\v \x01(\tR\x04note2\x88\r\n" +
+	"\x04note\x18\v \x01(\tR\x04note2\xfa\x12\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -1592,7 +1980,21 @@ const file_control_proto_rawDesc = "" +
 	"\x06GetJob\x12\x0f.onair.v1.JobID\x1a\r.onair.v1.Job\x127\n" +
 	"\bListJobs\x12\x18.onair.v1.JobListRequest\x1a\x11.onair.v1.JobList\x12+\n" +
 	"\tCancelJob\x12\x0f.onair.v1.JobID\x1a\r.onair.v1.Job\x12-\n" +
-	"\tWatchJobs\x12\x0f.onair.v1.Empty\x1a\r.onair.v1.Job0\x01B*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\tWatchJobs\x12\x0f.onair.v1.Empty\x1a\r.onair.v1.Job0\x01\x122\n" +
+	"\n" +
+	"ListScenes\x12\x0f.onair.v1.Empty\x1a\x13.onair.v1.SceneList\x12C\n" +
+	"\vSwitchScene\x12\x1c.onair.v1.SwitchSceneRequest\x1a\x16.onair.v1.MasterStatus\x128\n" +
+	"\bAddScene\x12\x14.onair.v1.NamedScene\x1a\x16.onair.v1.MasterStatus\x12=\n" +
+	"\vRemoveScene\x12\x16.onair.v1.SceneRequest\x1a\x16.onair.v1.MasterStatus\x12C\n" +
+	"\vRenameScene\x12\x1c.onair.v1.RenameSceneRequest\x1a\x16.onair.v1.MasterStatus\x12:\n" +
+	"\bAddLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x12=\n" +
+	"\vRemoveLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x12>\n" +
+	"\fReorderLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x12=\n" +
+	"\vUpdateLayer\x12\x16.onair.v1.LayerRequest\x1a\x16.onair.v1.MasterStatus\x128\n" +
+	"\tSetScenes\x12\x13.onair.v1.SceneList\x1a\x16.onair.v1.MasterStatus\x12A\n" +
+	"\x0fSetPreviewScene\x12\x16.onair.v1.SceneRequest\x1a\x16.onair.v1.MasterStatus\x12B\n" +
+	"\n" +
+	"Transition\x12\x1c.onair.v1.SwitchSceneRequest\x1a\x16.onair.v1.MasterStatusB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_control_proto_rawDescOnce sync.Once
@@ -1606,130 +2008,163 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_control_proto_goTypes = []any{
-	(*PluginParamsRequest)(nil), // 0: onair.v1.PluginParamsRequest
-	(*EncoderSettings)(nil),     // 1: onair.v1.EncoderSettings
-	(*Scene)(nil),               // 2: onair.v1.Scene
-	(*PluginList)(nil),          // 3: onair.v1.PluginList
-	(*WatchRequest)(nil),        // 4: onair.v1.WatchRequest
-	(*Event)(nil),               // 5: onair.v1.Event
-	(*DestinationSpec)(nil),     // 6: onair.v1.DestinationSpec
-	(*StreamKeyRequest)(nil),    // 7: onair.v1.StreamKeyRequest
-	(*RecordRequest)(nil),       // 8: onair.v1.RecordRequest
-	(*RecordingStatus)(nil),     // 9: onair.v1.RecordingStatus
-	(*DestinationRequest)(nil),  // 10: onair.v1.DestinationRequest
-	(*DestinationUpdate)(nil),   // 11: onair.v1.DestinationUpdate
-	(*DestinationStatus)(nil),   // 12: onair.v1.DestinationStatus
-	(*BitrateRequest)(nil),      // 13: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil),     // 14: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),        // 15: onair.v1.ChildRequest
-	(*FaultRequest)(nil),        // 16: onair.v1.FaultRequest
-	(*MasterStatus)(nil),        // 17: onair.v1.MasterStatus
-	(*ChildStatus)(nil),         // 18: onair.v1.ChildStatus
-	nil,                         // 19: onair.v1.PluginParamsRequest.ParamsEntry
-	(*Layer)(nil),               // 20: onair.v1.Layer
-	(*PluginSpec)(nil),          // 21: onair.v1.PluginSpec
-	(*AudioLevels)(nil),         // 22: onair.v1.AudioLevels
-	(*Fault)(nil),               // 23: onair.v1.Fault
-	(*EncoderStatus)(nil),       // 24: onair.v1.EncoderStatus
-	(*PluginState)(nil),         // 25: onair.v1.PluginState
-	(*AudioSettings)(nil),       // 26: onair.v1.AudioSettings
-	(*AudioStatus)(nil),         // 27: onair.v1.AudioStatus
-	(*ReplayStatus)(nil),        // 28: onair.v1.ReplayStatus
-	(*StatusRequest)(nil),       // 29: onair.v1.StatusRequest
-	(*Empty)(nil),               // 30: onair.v1.Empty
-	(*SnapshotRequest)(nil),     // 31: onair.v1.SnapshotRequest
-	(*PluginRequest)(nil),       // 32: onair.v1.PluginRequest
-	(*ReplayRequest)(nil),       // 33: onair.v1.ReplayRequest
-	(*JobRequest)(nil),          // 34: onair.v1.JobRequest
-	(*JobID)(nil),               // 35: onair.v1.JobID
-	(*JobListRequest)(nil),      // 36: onair.v1.JobListRequest
-	(*SnapshotReply)(nil),       // 37: onair.v1.SnapshotReply
-	(*AudioDeviceList)(nil),     // 38: onair.v1.AudioDeviceList
-	(*Job)(nil),                 // 39: onair.v1.Job
-	(*JobList)(nil),             // 40: onair.v1.JobList
+	(*NamedScene)(nil),          // 0: onair.v1.NamedScene
+	(*SceneList)(nil),           // 1: onair.v1.SceneList
+	(*SwitchSceneRequest)(nil),  // 2: onair.v1.SwitchSceneRequest
+	(*SceneRequest)(nil),        // 3: onair.v1.SceneRequest
+	(*RenameSceneRequest)(nil),  // 4: onair.v1.RenameSceneRequest
+	(*LayerRequest)(nil),        // 5: onair.v1.LayerRequest
+	(*PluginParamsRequest)(nil), // 6: onair.v1.PluginParamsRequest
+	(*EncoderSettings)(nil),     // 7: onair.v1.EncoderSettings
+	(*Scene)(nil),               // 8: onair.v1.Scene
+	(*PluginList)(nil),          // 9: onair.v1.PluginList
+	(*WatchRequest)(nil),        // 10: onair.v1.WatchRequest
+	(*Event)(nil),               // 11: onair.v1.Event
+	(*DestinationSpec)(nil),     // 12: onair.v1.DestinationSpec
+	(*StreamKeyRequest)(nil),    // 13: onair.v1.StreamKeyRequest
+	(*RecordRequest)(nil),       // 14: onair.v1.RecordRequest
+	(*RecordingStatus)(nil),     // 15: onair.v1.RecordingStatus
+	(*DestinationRequest)(nil),  // 16: onair.v1.DestinationRequest
+	(*DestinationUpdate)(nil),   // 17: onair.v1.DestinationUpdate
+	(*DestinationStatus)(nil),   // 18: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),      // 19: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),     // 20: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),        // 21: onair.v1.ChildRequest
+	(*FaultRequest)(nil),        // 22: onair.v1.FaultRequest
+	(*MasterStatus)(nil),        // 23: onair.v1.MasterStatus
+	(*ChildStatus)(nil),         // 24: onair.v1.ChildStatus
+	nil,                         // 25: onair.v1.PluginParamsRequest.ParamsEntry
+	(*Layer)(nil),               // 26: onair.v1.Layer
+	(*PluginSpec)(nil),          // 27: onair.v1.PluginSpec
+	(*AudioLevels)(nil),         // 28: onair.v1.AudioLevels
+	(*Fault)(nil),               // 29: onair.v1.Fault
+	(*EncoderStatus)(nil),       // 30: onair.v1.EncoderStatus
+	(*PluginState)(nil),         // 31: onair.v1.PluginState
+	(*AudioSettings)(nil),       // 32: onair.v1.AudioSettings
+	(*AudioStatus)(nil),         // 33: onair.v1.AudioStatus
+	(*ReplayStatus)(nil),        // 34: onair.v1.ReplayStatus
+	(*StatusRequest)(nil),       // 35: onair.v1.StatusRequest
+	(*Empty)(nil),               // 36: onair.v1.Empty
+	(*SnapshotRequest)(nil),     // 37: onair.v1.SnapshotRequest
+	(*PluginRequest)(nil),       // 38: onair.v1.PluginRequest
+	(*ReplayRequest)(nil),       // 39: onair.v1.ReplayRequest
+	(*JobRequest)(nil),          // 40: onair.v1.JobRequest
+	(*JobID)(nil),               // 41: onair.v1.JobID
+	(*JobListRequest)(nil),      // 42: onair.v1.JobListRequest
+	(*SnapshotReply)(nil),       // 43: onair.v1.SnapshotReply
+	(*AudioDeviceList)(nil),     // 44: onair.v1.AudioDeviceList
+	(*Job)(nil),                 // 45: onair.v1.Job
+	(*JobList)(nil),             // 46: onair.v1.JobList
 }
 var file_control_proto_depIdxs = []int32{
-	19, // 0: onair.v1.PluginParamsRequest.params:type_name -> onair.v1.PluginParamsRequest.ParamsEntry
-	20, // 1: onair.v1.Scene.layers:type_name -> onair.v1.Layer
-	21, // 2: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
-	17, // 3: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
-	22, // 4: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
-	6,  // 5: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
-	23, // 6: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	18, // 7: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	24, // 8: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	12, // 9: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	25, // 10: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	9,  // 11: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
-	1,  // 12: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
-	20, // 13: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
-	21, // 14: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
-	26, // 15: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
-	27, // 16: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
-	28, // 17: onair.v1.MasterStatus.replay:type_name -> onair.v1.ReplayStatus
-	29, // 18: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	30, // 19: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	30, // 20: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	15, // 21: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	16, // 22: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	13, // 23: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	31, // 24: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	30, // 25: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	10, // 26: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	8,  // 27: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	7,  // 28: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	6,  // 29: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
-	10, // 30: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
-	11, // 31: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
-	1,  // 32: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
-	2,  // 33: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
-	3,  // 34: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
-	4,  // 35: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
-	26, // 36: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
-	30, // 37: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
-	32, // 38: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
-	0,  // 39: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
-	33, // 40: onair.v1.Control.SaveReplay:input_type -> onair.v1.ReplayRequest
-	34, // 41: onair.v1.Control.SubmitJob:input_type -> onair.v1.JobRequest
-	35, // 42: onair.v1.Control.GetJob:input_type -> onair.v1.JobID
-	36, // 43: onair.v1.Control.ListJobs:input_type -> onair.v1.JobListRequest
-	35, // 44: onair.v1.Control.CancelJob:input_type -> onair.v1.JobID
-	30, // 45: onair.v1.Control.WatchJobs:input_type -> onair.v1.Empty
-	17, // 46: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	17, // 47: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	17, // 48: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	17, // 49: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	30, // 50: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	17, // 51: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	37, // 52: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	14, // 53: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	17, // 54: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	17, // 55: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	17, // 56: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	17, // 57: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	17, // 58: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	17, // 59: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
-	17, // 60: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	17, // 61: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	17, // 62: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	5,  // 63: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	17, // 64: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
-	38, // 65: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	17, // 66: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
-	17, // 67: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
-	39, // 68: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
-	39, // 69: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
-	39, // 70: onair.v1.Control.GetJob:output_type -> onair.v1.Job
-	40, // 71: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
-	39, // 72: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
-	39, // 73: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
-	46, // [46:74] is the sub-list for method output_type
-	18, // [18:46] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	26, // 0: onair.v1.NamedScene.layers:type_name -> onair.v1.Layer
+	0,  // 1: onair.v1.SceneList.scenes:type_name -> onair.v1.NamedScene
+	26, // 2: onair.v1.LayerRequest.layer:type_name -> onair.v1.Layer
+	25, // 3: onair.v1.PluginParamsRequest.params:type_name -> onair.v1.PluginParamsRequest.ParamsEntry
+	26, // 4: onair.v1.Scene.layers:type_name -> onair.v1.Layer
+	27, // 5: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
+	23, // 6: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
+	28, // 7: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
+	12, // 8: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
+	29, // 9: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	24, // 10: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	30, // 11: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	18, // 12: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	31, // 13: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	15, // 14: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	7,  // 15: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
+	26, // 16: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
+	27, // 17: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
+	32, // 18: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
+	33, // 19: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
+	34, // 20: onair.v1.MasterStatus.replay:type_name -> onair.v1.ReplayStatus
+	35, // 21: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	36, // 22: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	36, // 23: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	21, // 24: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	22, // 25: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	19, // 26: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	37, // 27: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	36, // 28: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	16, // 29: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	14, // 30: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	13, // 31: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	12, // 32: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	16, // 33: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	17, // 34: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
+	7,  // 35: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
+	8,  // 36: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
+	9,  // 37: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
+	10, // 38: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
+	32, // 39: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
+	36, // 40: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
+	38, // 41: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
+	6,  // 42: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
+	39, // 43: onair.v1.Control.SaveReplay:input_type -> onair.v1.ReplayRequest
+	40, // 44: onair.v1.Control.SubmitJob:input_type -> onair.v1.JobRequest
+	41, // 45: onair.v1.Control.GetJob:input_type -> onair.v1.JobID
+	42, // 46: onair.v1.Control.ListJobs:input_type -> onair.v1.JobListRequest
+	41, // 47: onair.v1.Control.CancelJob:input_type -> onair.v1.JobID
+	36, // 48: onair.v1.Control.WatchJobs:input_type -> onair.v1.Empty
+	36, // 49: onair.v1.Control.ListScenes:input_type -> onair.v1.Empty
+	2,  // 50: onair.v1.Control.SwitchScene:input_type -> onair.v1.SwitchSceneRequest
+	0,  // 51: onair.v1.Control.AddScene:input_type -> onair.v1.NamedScene
+	3,  // 52: onair.v1.Control.RemoveScene:input_type -> onair.v1.SceneRequest
+	4,  // 53: onair.v1.Control.RenameScene:input_type -> onair.v1.RenameSceneRequest
+	5,  // 54: onair.v1.Control.AddLayer:input_type -> onair.v1.LayerRequest
+	5,  // 55: onair.v1.Control.RemoveLayer:input_type -> onair.v1.LayerRequest
+	5,  // 56: onair.v1.Control.ReorderLayer:input_type -> onair.v1.LayerRequest
+	5,  // 57: onair.v1.Control.UpdateLayer:input_type -> onair.v1.LayerRequest
+	1,  // 58: onair.v1.Control.SetScenes:input_type -> onair.v1.SceneList
+	3,  // 59: onair.v1.Control.SetPreviewScene:input_type -> onair.v1.SceneRequest
+	2,  // 60: onair.v1.Control.Transition:input_type -> onair.v1.SwitchSceneRequest
+	23, // 61: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	23, // 62: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	23, // 63: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	23, // 64: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	36, // 65: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	23, // 66: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	43, // 67: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	20, // 68: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	23, // 69: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	23, // 70: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	23, // 71: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	23, // 72: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	23, // 73: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	23, // 74: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	23, // 75: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	23, // 76: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	23, // 77: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	11, // 78: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	23, // 79: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
+	44, // 80: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	23, // 81: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
+	23, // 82: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
+	45, // 83: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
+	45, // 84: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
+	45, // 85: onair.v1.Control.GetJob:output_type -> onair.v1.Job
+	46, // 86: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
+	45, // 87: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
+	45, // 88: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
+	1,  // 89: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
+	23, // 90: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
+	23, // 91: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
+	23, // 92: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
+	23, // 93: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
+	23, // 94: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
+	23, // 95: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
+	23, // 96: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
+	23, // 97: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
+	23, // 98: onair.v1.Control.SetScenes:output_type -> onair.v1.MasterStatus
+	23, // 99: onair.v1.Control.SetPreviewScene:output_type -> onair.v1.MasterStatus
+	23, // 100: onair.v1.Control.Transition:output_type -> onair.v1.MasterStatus
+	61, // [61:101] is the sub-list for method output_type
+	21, // [21:61] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -1747,7 +2182,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

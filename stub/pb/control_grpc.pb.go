@@ -47,6 +47,18 @@ const (
 	Control_ListJobs_FullMethodName          = "/onair.v1.Control/ListJobs"
 	Control_CancelJob_FullMethodName         = "/onair.v1.Control/CancelJob"
 	Control_WatchJobs_FullMethodName         = "/onair.v1.Control/WatchJobs"
+	Control_ListScenes_FullMethodName        = "/onair.v1.Control/ListScenes"
+	Control_SwitchScene_FullMethodName       = "/onair.v1.Control/SwitchScene"
+	Control_AddScene_FullMethodName          = "/onair.v1.Control/AddScene"
+	Control_RemoveScene_FullMethodName       = "/onair.v1.Control/RemoveScene"
+	Control_RenameScene_FullMethodName       = "/onair.v1.Control/RenameScene"
+	Control_AddLayer_FullMethodName          = "/onair.v1.Control/AddLayer"
+	Control_RemoveLayer_FullMethodName       = "/onair.v1.Control/RemoveLayer"
+	Control_ReorderLayer_FullMethodName      = "/onair.v1.Control/ReorderLayer"
+	Control_UpdateLayer_FullMethodName       = "/onair.v1.Control/UpdateLayer"
+	Control_SetScenes_FullMethodName         = "/onair.v1.Control/SetScenes"
+	Control_SetPreviewScene_FullMethodName   = "/onair.v1.Control/SetPreviewScene"
+	Control_Transition_FullMethodName        = "/onair.v1.Control/Transition"
 )
 
 // ControlClient is the client API for Control service.
@@ -121,6 +133,33 @@ type ControlClient interface {
 	CancelJob(ctx context.Context, in *JobID, opts ...grpc.CallOption) (*Job, error)
 	// WatchJobs streams every job's changes (state, progress) from now on.
 	WatchJobs(ctx context.Context, in *Empty, opts ...grpc.CallOption) (Control_WatchJobsClient, error)
+	// Scenes. ListScenes returns every scene and which one is on air.
+	ListScenes(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SceneList, error)
+	// SwitchScene puts a scene on air with a transition (cut, fade or slide;
+	// empty: fade, 0 ms: 300 ms). The pipeline, codec and sessions go on.
+	SwitchScene(ctx context.Context, in *SwitchSceneRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// AddScene adds a scene; RemoveScene and RenameScene change one (the
+	// scene on air cannot be removed). Each is checked first and saved.
+	AddScene(ctx context.Context, in *NamedScene, opts ...grpc.CallOption) (*MasterStatus, error)
+	RemoveScene(ctx context.Context, in *SceneRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	RenameScene(ctx context.Context, in *RenameSceneRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// Layer edits address a layer by its index in the scene (0 is the
+	// bottom). An edit of the scene on air shows on the next frame.
+	AddLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	RemoveLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	ReorderLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	UpdateLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetScenes replaces the whole scene collection (an import), checked
+	// whole first; program empty keeps the scene on air if the collection
+	// still has it, else the first goes on air with a cut.
+	SetScenes(ctx context.Context, in *SceneList, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetPreviewScene turns studio mode on with that scene in the preview
+	// (empty name: studio mode off). The program does not change.
+	SetPreviewScene(ctx context.Context, in *SceneRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// Transition puts the preview on air with the transition (as
+	// SwitchScene; the name is ignored), and the scene that was on air into
+	// the preview.
+	Transition(ctx context.Context, in *SwitchSceneRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 }
 
 type controlClient struct {
@@ -429,6 +468,114 @@ func (x *controlWatchJobsClient) Recv() (*Job, error) {
 	return m, nil
 }
 
+func (c *controlClient) ListScenes(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SceneList, error) {
+	out := new(SceneList)
+	err := c.cc.Invoke(ctx, Control_ListScenes_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SwitchScene(ctx context.Context, in *SwitchSceneRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SwitchScene_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) AddScene(ctx context.Context, in *NamedScene, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_AddScene_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) RemoveScene(ctx context.Context, in *SceneRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_RemoveScene_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) RenameScene(ctx context.Context, in *RenameSceneRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_RenameScene_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) AddLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_AddLayer_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) RemoveLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_RemoveLayer_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) ReorderLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_ReorderLayer_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) UpdateLayer(ctx context.Context, in *LayerRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_UpdateLayer_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SetScenes(ctx context.Context, in *SceneList, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetScenes_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SetPreviewScene(ctx context.Context, in *SceneRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetPreviewScene_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) Transition(ctx context.Context, in *SwitchSceneRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_Transition_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility
@@ -501,6 +648,33 @@ type ControlServer interface {
 	CancelJob(context.Context, *JobID) (*Job, error)
 	// WatchJobs streams every job's changes (state, progress) from now on.
 	WatchJobs(*Empty, Control_WatchJobsServer) error
+	// Scenes. ListScenes returns every scene and which one is on air.
+	ListScenes(context.Context, *Empty) (*SceneList, error)
+	// SwitchScene puts a scene on air with a transition (cut, fade or slide;
+	// empty: fade, 0 ms: 300 ms). The pipeline, codec and sessions go on.
+	SwitchScene(context.Context, *SwitchSceneRequest) (*MasterStatus, error)
+	// AddScene adds a scene; RemoveScene and RenameScene change one (the
+	// scene on air cannot be removed). Each is checked first and saved.
+	AddScene(context.Context, *NamedScene) (*MasterStatus, error)
+	RemoveScene(context.Context, *SceneRequest) (*MasterStatus, error)
+	RenameScene(context.Context, *RenameSceneRequest) (*MasterStatus, error)
+	// Layer edits address a layer by its index in the scene (0 is the
+	// bottom). An edit of the scene on air shows on the next frame.
+	AddLayer(context.Context, *LayerRequest) (*MasterStatus, error)
+	RemoveLayer(context.Context, *LayerRequest) (*MasterStatus, error)
+	ReorderLayer(context.Context, *LayerRequest) (*MasterStatus, error)
+	UpdateLayer(context.Context, *LayerRequest) (*MasterStatus, error)
+	// SetScenes replaces the whole scene collection (an import), checked
+	// whole first; program empty keeps the scene on air if the collection
+	// still has it, else the first goes on air with a cut.
+	SetScenes(context.Context, *SceneList) (*MasterStatus, error)
+	// SetPreviewScene turns studio mode on with that scene in the preview
+	// (empty name: studio mode off). The program does not change.
+	SetPreviewScene(context.Context, *SceneRequest) (*MasterStatus, error)
+	// Transition puts the preview on air with the transition (as
+	// SwitchScene; the name is ignored), and the scene that was on air into
+	// the preview.
+	Transition(context.Context, *SwitchSceneRequest) (*MasterStatus, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -591,6 +765,42 @@ func (UnimplementedControlServer) CancelJob(context.Context, *JobID) (*Job, erro
 }
 func (UnimplementedControlServer) WatchJobs(*Empty, Control_WatchJobsServer) error {
 	return status.Errorf(codes.Unimplemented, "method WatchJobs not implemented")
+}
+func (UnimplementedControlServer) ListScenes(context.Context, *Empty) (*SceneList, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListScenes not implemented")
+}
+func (UnimplementedControlServer) SwitchScene(context.Context, *SwitchSceneRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SwitchScene not implemented")
+}
+func (UnimplementedControlServer) AddScene(context.Context, *NamedScene) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AddScene not implemented")
+}
+func (UnimplementedControlServer) RemoveScene(context.Context, *SceneRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RemoveScene not implemented")
+}
+func (UnimplementedControlServer) RenameScene(context.Context, *RenameSceneRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RenameScene not implemented")
+}
+func (UnimplementedControlServer) AddLayer(context.Context, *LayerRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AddLayer not implemented")
+}
+func (UnimplementedControlServer) RemoveLayer(context.Context, *LayerRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RemoveLayer not implemented")
+}
+func (UnimplementedControlServer) ReorderLayer(context.Context, *LayerRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReorderLayer not implemented")
+}
+func (UnimplementedControlServer) UpdateLayer(context.Context, *LayerRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateLayer not implemented")
+}
+func (UnimplementedControlServer) SetScenes(context.Context, *SceneList) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetScenes not implemented")
+}
+func (UnimplementedControlServer) SetPreviewScene(context.Context, *SceneRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetPreviewScene not implemented")
+}
+func (UnimplementedControlServer) Transition(context.Context, *SwitchSceneRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Transition not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 
@@ -1115,6 +1325,222 @@ func (x *controlWatchJobsServer) Send(m *Job) error {
 	return x.ServerStream.SendMsg(m)
 }
 
+func _Control_ListScenes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).ListScenes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_ListScenes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).ListScenes(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SwitchScene_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SwitchSceneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SwitchScene(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SwitchScene_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SwitchScene(ctx, req.(*SwitchSceneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_AddScene_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NamedScene)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).AddScene(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_AddScene_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).AddScene(ctx, req.(*NamedScene))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_RemoveScene_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SceneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RemoveScene(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RemoveScene_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RemoveScene(ctx, req.(*SceneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_RenameScene_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenameSceneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RenameScene(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RenameScene_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RenameScene(ctx, req.(*RenameSceneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_AddLayer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LayerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).AddLayer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_AddLayer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).AddLayer(ctx, req.(*LayerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_RemoveLayer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LayerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RemoveLayer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RemoveLayer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RemoveLayer(ctx, req.(*LayerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_ReorderLayer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LayerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).ReorderLayer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_ReorderLayer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).ReorderLayer(ctx, req.(*LayerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_UpdateLayer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LayerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).UpdateLayer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_UpdateLayer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).UpdateLayer(ctx, req.(*LayerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SetScenes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SceneList)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetScenes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetScenes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetScenes(ctx, req.(*SceneList))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SetPreviewScene_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SceneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetPreviewScene(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetPreviewScene_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetPreviewScene(ctx, req.(*SceneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_Transition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SwitchSceneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Transition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Transition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Transition(ctx, req.(*SwitchSceneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1225,6 +1651,54 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelJob",
 			Handler:    _Control_CancelJob_Handler,
+		},
+		{
+			MethodName: "ListScenes",
+			Handler:    _Control_ListScenes_Handler,
+		},
+		{
+			MethodName: "SwitchScene",
+			Handler:    _Control_SwitchScene_Handler,
+		},
+		{
+			MethodName: "AddScene",
+			Handler:    _Control_AddScene_Handler,
+		},
+		{
+			MethodName: "RemoveScene",
+			Handler:    _Control_RemoveScene_Handler,
+		},
+		{
+			MethodName: "RenameScene",
+			Handler:    _Control_RenameScene_Handler,
+		},
+		{
+			MethodName: "AddLayer",
+			Handler:    _Control_AddLayer_Handler,
+		},
+		{
+			MethodName: "RemoveLayer",
+			Handler:    _Control_RemoveLayer_Handler,
+		},
+		{
+			MethodName: "ReorderLayer",
+			Handler:    _Control_ReorderLayer_Handler,
+		},
+		{
+			MethodName: "UpdateLayer",
+			Handler:    _Control_UpdateLayer_Handler,
+		},
+		{
+			MethodName: "SetScenes",
+			Handler:    _Control_SetScenes_Handler,
+		},
+		{
+			MethodName: "SetPreviewScene",
+			Handler:    _Control_SetPreviewScene_Handler,
+		},
+		{
+			MethodName: "Transition",
+			Handler:    _Control_Transition_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -63,6 +63,18 @@ type EncoderConfig struct {
 	// and leaves a hardware codec closed until promoted (hardware encoders
 	// limit concurrent sessions).
 	ActiveBackend string `protobuf:"bytes,18,opt,name=active_backend,json=activeBackend,proto3" json:"active_backend,omitempty"`
+	// scene names the scene the layers are; a change of name is a switch,
+	// shown with transition (cut, fade, slide) over transition_ms, while new
+	// layers under the same name are an edit, shown at once. Neither
+	// restarts the pipeline.
+	Scene        string `protobuf:"bytes,19,opt,name=scene,proto3" json:"scene,omitempty"`
+	Transition   string `protobuf:"bytes,20,opt,name=transition,proto3" json:"transition,omitempty"`
+	TransitionMs int32  `protobuf:"varint,21,opt,name=transition_ms,json=transitionMs,proto3" json:"transition_ms,omitempty"`
+	// preview_scene, when set, is studio mode's preview: the encoder composes
+	// preview_layers apart from the program, small and at a low rate, for
+	// Snapshot with preview set. It never touches the program's frames.
+	PreviewScene  string   `protobuf:"bytes,22,opt,name=preview_scene,json=previewScene,proto3" json:"preview_scene,omitempty"`
+	PreviewLayers []*Layer `protobuf:"bytes,23,rep,name=preview_layers,json=previewLayers,proto3" json:"preview_layers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +235,41 @@ func (x *EncoderConfig) GetActiveBackend() string {
 	return ""
 }
 
+func (x *EncoderConfig) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
+}
+
+func (x *EncoderConfig) GetTransition() string {
+	if x != nil {
+		return x.Transition
+	}
+	return ""
+}
+
+func (x *EncoderConfig) GetTransitionMs() int32 {
+	if x != nil {
+		return x.TransitionMs
+	}
+	return 0
+}
+
+func (x *EncoderConfig) GetPreviewScene() string {
+	if x != nil {
+		return x.PreviewScene
+	}
+	return ""
+}
+
+func (x *EncoderConfig) GetPreviewLayers() []*Layer {
+	if x != nil {
+		return x.PreviewLayers
+	}
+	return nil
+}
+
 type Layer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// source is a source string: pattern, screen[:N[:X,Y,WxH]], window:NAME,
@@ -231,9 +278,18 @@ type Layer struct {
 	X      int32  `protobuf:"varint,2,opt,name=x,proto3" json:"x,omitempty"`
 	Y      int32  `protobuf:"varint,3,opt,name=y,proto3" json:"y,omitempty"`
 	// width and height 0: the source's own size, or the output's.
-	Width         int32   `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
-	Height        int32   `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
-	Opacity       float64 `protobuf:"fixed64,6,opt,name=opacity,proto3" json:"opacity,omitempty"`
+	Width   int32   `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
+	Height  int32   `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	Opacity float64 `protobuf:"fixed64,6,opt,name=opacity,proto3" json:"opacity,omitempty"`
+	// name tells layers apart in a scene; hidden layers keep their place but
+	// are not drawn.
+	Name   string `protobuf:"bytes,7,opt,name=name,proto3" json:"name,omitempty"`
+	Hidden bool   `protobuf:"varint,8,opt,name=hidden,proto3" json:"hidden,omitempty"`
+	// crop_* are source pixels cut off each edge before scaling.
+	CropLeft      int32 `protobuf:"varint,9,opt,name=crop_left,json=cropLeft,proto3" json:"crop_left,omitempty"`
+	CropTop       int32 `protobuf:"varint,10,opt,name=crop_top,json=cropTop,proto3" json:"crop_top,omitempty"`
+	CropRight     int32 `protobuf:"varint,11,opt,name=crop_right,json=cropRight,proto3" json:"crop_right,omitempty"`
+	CropBottom    int32 `protobuf:"varint,12,opt,name=crop_bottom,json=cropBottom,proto3" json:"crop_bottom,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +362,48 @@ func (x *Layer) GetHeight() int32 {
 func (x *Layer) GetOpacity() float64 {
 	if x != nil {
 		return x.Opacity
+	}
+	return 0
+}
+
+func (x *Layer) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Layer) GetHidden() bool {
+	if x != nil {
+		return x.Hidden
+	}
+	return false
+}
+
+func (x *Layer) GetCropLeft() int32 {
+	if x != nil {
+		return x.CropLeft
+	}
+	return 0
+}
+
+func (x *Layer) GetCropTop() int32 {
+	if x != nil {
+		return x.CropTop
+	}
+	return 0
+}
+
+func (x *Layer) GetCropRight() int32 {
+	if x != nil {
+		return x.CropRight
+	}
+	return 0
+}
+
+func (x *Layer) GetCropBottom() int32 {
+	if x != nil {
+		return x.CropBottom
 	}
 	return 0
 }
@@ -659,7 +757,9 @@ type SnapshotRequest struct {
 	Width  int32                  `protobuf:"varint,1,opt,name=width,proto3" json:"width,omitempty"`
 	Height int32                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
 	// "png" or "jpeg"
-	Format        string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	Format string `protobuf:"bytes,3,opt,name=format,proto3" json:"format,omitempty"`
+	// preview asks for studio mode's preview instead of the program.
+	Preview       bool `protobuf:"varint,4,opt,name=preview,proto3" json:"preview,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -713,6 +813,13 @@ func (x *SnapshotRequest) GetFormat() string {
 		return x.Format
 	}
 	return ""
+}
+
+func (x *SnapshotRequest) GetPreview() bool {
+	if x != nil {
+		return x.Preview
+	}
+	return false
 }
 
 type SnapshotReply struct {
@@ -983,7 +1090,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\xd2\x04\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\x8a\x06\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -1006,14 +1113,30 @@ const file_encoder_proto_rawDesc = "" +
 	"\fopening_file\x18\x0f \x01(\tR\vopeningFile\x12-\n" +
 	"\x05audio\x18\x10 \x01(\v2\x17.onair.v1.AudioSettingsR\x05audio\x12\x18\n" +
 	"\astandby\x18\x11 \x01(\bR\astandby\x12%\n" +
-	"\x0eactive_backend\x18\x12 \x01(\tR\ractiveBackend\"\x83\x01\n" +
+	"\x0eactive_backend\x18\x12 \x01(\tR\ractiveBackend\x12\x14\n" +
+	"\x05scene\x18\x13 \x01(\tR\x05scene\x12\x1e\n" +
+	"\n" +
+	"transition\x18\x14 \x01(\tR\n" +
+	"transition\x12#\n" +
+	"\rtransition_ms\x18\x15 \x01(\x05R\ftransitionMs\x12#\n" +
+	"\rpreview_scene\x18\x16 \x01(\tR\fpreviewScene\x126\n" +
+	"\x0epreview_layers\x18\x17 \x03(\v2\x0f.onair.v1.LayerR\rpreviewLayers\"\xa7\x02\n" +
 	"\x05Layer\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
 	"\x01y\x18\x03 \x01(\x05R\x01y\x12\x14\n" +
 	"\x05width\x18\x04 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x05 \x01(\x05R\x06height\x12\x18\n" +
-	"\aopacity\x18\x06 \x01(\x01R\aopacity\"p\n" +
+	"\aopacity\x18\x06 \x01(\x01R\aopacity\x12\x12\n" +
+	"\x04name\x18\a \x01(\tR\x04name\x12\x16\n" +
+	"\x06hidden\x18\b \x01(\bR\x06hidden\x12\x1b\n" +
+	"\tcrop_left\x18\t \x01(\x05R\bcropLeft\x12\x19\n" +
+	"\bcrop_top\x18\n" +
+	" \x01(\x05R\acropTop\x12\x1d\n" +
+	"\n" +
+	"crop_right\x18\v \x01(\x05R\tcropRight\x12\x1f\n" +
+	"\vcrop_bottom\x18\f \x01(\x05R\n" +
+	"cropBottom\"p\n" +
 	"\tRendition\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05width\x18\x02 \x01(\x05R\x05width\x12\x16\n" +
@@ -1044,11 +1167,12 @@ const file_encoder_proto_rawDesc = "" +
 	"\x0ecodec_deferred\x18\x0f \x01(\bR\rcodecDeferred\"B\n" +
 	"\x0eBackendRefusal\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"W\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"q\n" +
 	"\x0fSnapshotRequest\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x05R\x06height\x12\x16\n" +
-	"\x06format\x18\x03 \x01(\tR\x06format\"=\n" +
+	"\x06format\x18\x03 \x01(\tR\x06format\x12\x18\n" +
+	"\apreview\x18\x04 \x01(\bR\apreview\"=\n" +
 	"\rSnapshotReply\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\fR\x05image\x12\x16\n" +
 	"\x06format\x18\x02 \x01(\tR\x06format\"\xb2\x01\n" +
@@ -1120,34 +1244,35 @@ var file_encoder_proto_depIdxs = []int32{
 	2,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
 	1,  // 1: onair.v1.EncoderConfig.layers:type_name -> onair.v1.Layer
 	11, // 2: onair.v1.EncoderConfig.audio:type_name -> onair.v1.AudioSettings
-	0,  // 3: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
-	5,  // 4: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
-	3,  // 5: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
-	12, // 6: onair.v1.EncoderStatus.audio:type_name -> onair.v1.AudioStatus
-	10, // 7: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
-	0,  // 8: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	13, // 9: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	14, // 10: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	15, // 11: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
-	6,  // 12: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
-	16, // 13: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
-	8,  // 14: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
-	15, // 15: onair.v1.Encoder.AudioDevices:input_type -> onair.v1.Empty
-	15, // 16: onair.v1.Encoder.WatchAudioLevels:input_type -> onair.v1.Empty
-	4,  // 17: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	4,  // 18: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	15, // 19: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	15, // 20: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
-	7,  // 21: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
-	15, // 22: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
-	9,  // 23: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
-	17, // 24: onair.v1.Encoder.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	18, // 25: onair.v1.Encoder.WatchAudioLevels:output_type -> onair.v1.AudioLevels
-	17, // [17:26] is the sub-list for method output_type
-	8,  // [8:17] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	1,  // 3: onair.v1.EncoderConfig.preview_layers:type_name -> onair.v1.Layer
+	0,  // 4: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
+	5,  // 5: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
+	3,  // 6: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
+	12, // 7: onair.v1.EncoderStatus.audio:type_name -> onair.v1.AudioStatus
+	10, // 8: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
+	0,  // 9: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	13, // 10: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	14, // 11: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	15, // 12: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	6,  // 13: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	16, // 14: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
+	8,  // 15: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
+	15, // 16: onair.v1.Encoder.AudioDevices:input_type -> onair.v1.Empty
+	15, // 17: onair.v1.Encoder.WatchAudioLevels:input_type -> onair.v1.Empty
+	4,  // 18: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	4,  // 19: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	15, // 20: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	15, // 21: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	7,  // 22: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	15, // 23: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
+	9,  // 24: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
+	17, // 25: onair.v1.Encoder.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	18, // 26: onair.v1.Encoder.WatchAudioLevels:output_type -> onair.v1.AudioLevels
+	18, // [18:27] is the sub-list for method output_type
+	9,  // [9:18] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }

@@ -1,0 +1,65 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// Named scenes load in order with their layers; the first is on air unless
+// program names another.
+func TestScenesLoad(t *testing.T) {
+	path := writeConfig(t, `scenes:
+  program: Just chatting
+  list:
+    - name: Starting soon
+      layers:
+        - {name: card, source: "color:#102030"}
+    - name: Just chatting
+      layers:
+        - {name: screen, source: pattern}
+        - {name: cam, source: "color:#ff0000", x: 900, y: 500, width: 320, height: 180, hidden: true}
+`)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Scenes
+	if len(s.List) != 2 || s.OnAir().Name != "Just chatting" || len(s.OnAir().Layers) != 2 {
+		t.Fatalf("scenes %+v", s)
+	}
+	if cam := s.OnAir().Layers[1]; cam.Name != "cam" || !cam.Hidden || cam.Width != 320 {
+		t.Errorf("layer %+v", cam)
+	}
+	s.Program = ""
+	if s.OnAir().Name != "Starting soon" {
+		t.Errorf("without program the first scene is on air, got %q", s.OnAir().Name)
+	}
+}
+
+// Bad scene data is refused with FILE:LINE: KEY and what is wrong.
+func TestScenesRefused(t *testing.T) {
+	for _, c := range []struct{ name, body, want string }{
+		{"duplicate name", "scenes:\n  list:\n    - {name: BRB}\n    - {name: BRB}\n", `:4: scenes.list.1.name: "BRB": scene names are unique`},
+		{"no name", "scenes:\n  list:\n    - {name: \"\"}\n", `:3: scenes.list.0.name: a scene needs a name`},
+		{"missing file", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"image:/no/such/brb.png\"}\n",
+			`:5: scenes.list.0.layers.0.source: open /no/such/brb.png`},
+		{"huge layer", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: pattern, width: 20000}\n",
+			`:5: scenes.list.0.layers.0.width: 20000x0 is not a layer size`},
+		{"unreadable font", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"text:{font=/no/such.ttf}Back soon\"}\n",
+			`:5: scenes.list.0.layers.0.source: font: open /no/such.ttf`},
+		{"bad text option", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"text:{size=0}Back soon\"}\n",
+			`:5: scenes.list.0.layers.0.source: source "text:{size=0}Back soon": size "0" is not a number of pixels 4..1024`},
+		{"crop larger than the source", "encoder:\n  width: 640\n  height: 360\nscenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: pattern, width: 100, crop: {left: 60, right: 40}}\n",
+			`:8: scenes.list.0.layers.0.crop: 60,0,40,0 (left, top, right, bottom) is larger than the 100x360 source`},
+		{"unknown plugin", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"plugin:clock\"}\n",
+			`:5: scenes.list.0.layers.0.source: no plugin named "clock" in plugins.list`},
+		{"unknown program", "scenes:\n  program: Game\n  list:\n    - {name: BRB}\n", `:2: scenes.program: "Game" is not a scene`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeConfig(t, c.body)
+			if _, err := Load(path); err == nil || !strings.Contains(err.Error(), path+c.want) {
+				t.Fatalf("error %v, want %q", err, path+c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,30 @@
+package encoder
+
+import (
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/onair-studio/onair/internal/transition"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// switchScene shows a changed scene on the running pipeline: a new scene
+// name with the config's transition, new layers under the same name (an
+// edit) at once. The codec and the return path go on untouched.
+func switchScene(p *pipeline, was, now *pb.EncoderConfig) error {
+	if was.GetScene() == now.GetScene() && slices.EqualFunc(was.GetLayers(), now.GetLayers(),
+		func(a, b *pb.Layer) bool { return proto.Equal(a, b) }) {
+		return nil
+	}
+	with := transition.T{Kind: transition.Cut}
+	if was.GetScene() != now.GetScene() && now.GetTransition() != "" {
+		var err error
+		with, err = transition.Parse(now.GetTransition(), time.Duration(now.GetTransitionMs())*time.Millisecond)
+		if err != nil {
+			return err
+		}
+	}
+	return p.comp.Switch(layers(now), with)
+}

@@ -1,0 +1,172 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// The window lists the scenes with the one on air highlighted; a click on
+// another puts it on air through SwitchScene, and the highlight follows.
+func TestSceneListSwitches(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.SceneNames, st.ProgramScene = []string{"Starting soon", "Game", "BRB"}, "Starting soon"
+	})
+	r.await("the scene list", func() bool { return len(r.studio.scene.sceneButton) == 3 })
+	if b := r.studio.scene.sceneButton["Starting soon"]; b.Importance != widget.HighImportance {
+		t.Error("the scene on air is not highlighted")
+	}
+	test.Tap(r.studio.scene.sceneButton["Game"])
+	r.await("Game on air", func() bool {
+		b := r.studio.scene.sceneButton["Game"]
+		return b != nil && b.Importance == widget.HighImportance
+	})
+	if calls := strings.Join(r.master.Calls(), "\n"); !strings.Contains(calls, `SwitchScene name:"Game"`) {
+		t.Errorf("calls:\n%s", calls)
+	}
+}
+
+// In studio mode a click changes only the preview; Transition puts it on
+// air, and the preview pane shows beside the program while the mode is on.
+func TestStudioModeClickPreviewsThenTransition(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.SceneNames, st.ProgramScene = []string{"Starting soon", "Game", "BRB"}, "Game"
+	})
+	r.await("the scene list", func() bool { return len(r.studio.scene.sceneButton) == 3 })
+	if r.studio.studio.content.Visible() || r.studio.scene.transition.Visible() {
+		t.Fatal("the preview pane or Transition shows with studio mode off")
+	}
+	test.Tap(r.studio.scene.studioMode)
+	r.await("studio mode on", func() bool {
+		return r.studio.status.GetPreviewScene() == "Game" && r.studio.studio.content.Visible() && r.studio.scene.transition.Visible()
+	})
+	test.Tap(r.studio.scene.sceneButton["BRB"])
+	r.await("BRB in the preview", func() bool { return r.studio.status.GetPreviewScene() == "BRB" })
+	if r.studio.status.GetProgramScene() != "Game" {
+		t.Fatalf("a click in studio mode changed the program to %q", r.studio.status.GetProgramScene())
+	}
+	if b := r.studio.scene.sceneButton["BRB"]; b.Importance != widget.WarningImportance {
+		t.Error("the previewed scene is not marked")
+	}
+	test.Tap(r.studio.scene.transition)
+	r.await("BRB on air", func() bool {
+		return r.studio.status.GetProgramScene() == "BRB" && r.studio.status.GetPreviewScene() == "Game"
+	})
+	calls := strings.Join(r.master.Calls(), "\n")
+	if strings.Contains(calls, "SwitchScene") || !strings.Contains(calls, `SetPreviewScene name:"BRB"`) || !strings.Contains(calls, "Transition") {
+		t.Errorf("calls:\n%s", calls)
+	}
+	test.Tap(r.studio.scene.studioMode)
+	r.await("studio mode off", func() bool {
+		return r.studio.status.GetPreviewScene() == "" && !r.studio.studio.content.Visible()
+	})
+}
+
+// press types a hotkey on the window.
+func press(r *rig, key fyne.KeyName, mod fyne.KeyModifier) {
+	r.win.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: mod})
+}
+
+// Ctrl+N puts scene N on air (in studio mode, in the preview); Ctrl+T is
+// the Transition.
+func TestSceneHotkeys(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.SceneNames, st.ProgramScene = []string{"Starting soon", "Game", "BRB"}, "Starting soon"
+	})
+	r.await("the scene list", func() bool { return len(r.studio.scene.sceneButton) == 3 })
+	r.loop.do(func() { press(r, "3", fyne.KeyModifierControl) })
+	r.await("Ctrl+3 puts BRB on air", func() bool { return r.studio.status.GetProgramScene() == "BRB" })
+	r.loop.do(func() { press(r, "9", fyne.KeyModifierControl) }) // no ninth scene: nothing
+	r.master.set(func(st *pb.MasterStatus) { st.PreviewScene = "BRB" })
+	r.await("studio mode on", func() bool { return r.studio.scene.studioOn })
+	r.loop.do(func() { press(r, "2", fyne.KeyModifierControl) })
+	r.await("Ctrl+2 previews Game", func() bool { return r.studio.status.GetPreviewScene() == "Game" })
+	if r.studio.status.GetProgramScene() != "BRB" {
+		t.Fatalf("a hotkey in studio mode changed the program to %q", r.studio.status.GetProgramScene())
+	}
+	r.loop.do(func() { press(r, fyne.KeyT, fyne.KeyModifierControl) })
+	r.await("Ctrl+T puts Game on air", func() bool { return r.studio.status.GetProgramScene() == "Game" })
+}
+
+// A layer's Hide button hides it in place (the master gets the same stack
+// with the layer hidden), and it then offers Show.
+func TestLayerHideAndShow(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.Scene = []*pb.Layer{{Source: "pattern", Opacity: 1}, {Name: "cam", Source: "color:#ff0000", Width: 320, Height: 180, Opacity: 1}}
+	})
+	r.await("two layer rows", func() bool { return len(r.studio.scene.visibility) == 2 })
+	test.Tap(r.studio.scene.visibility[1])
+	r.await("the cam hidden", func() bool {
+		sc := r.studio.status.GetScene()
+		return len(sc) == 2 && sc[1].GetHidden() && !sc[0].GetHidden() && sc[1].GetName() == "cam"
+	})
+	r.await("Show offered", func() bool { b := r.studio.scene.visibility[1]; return b != nil && b.Text == "Show" })
+	test.Tap(r.studio.scene.visibility[1])
+	r.await("the cam shown", func() bool { return !r.studio.status.GetScene()[1].GetHidden() })
+}
+
+// drag drags the program preview's layer dragger from p by delta.
+func drag(r *rig, p fyne.Position, by fyne.Delta) {
+	d := r.studio.preview.drag
+	r.loop.do(func() {
+		d.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(by.DX/2, by.DY/2)}, Dragged: fyne.Delta{DX: by.DX / 2, DY: by.DY / 2}})
+		d.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(by.DX, by.DY)}, Dragged: fyne.Delta{DX: by.DX / 2, DY: by.DY / 2}})
+		d.DragEnd()
+	})
+}
+
+// Dragging a layer in the program picture moves it; dragging its
+// bottom-right corner resizes it (the picture is half the program's size,
+// so window pixels count double).
+func TestDragLayerInPreview(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.Scene = []*pb.Layer{{Source: "pattern", Opacity: 1}, {Name: "cam", Source: "color:#ff0000", X: 100, Y: 100, Width: 200, Height: 100, Opacity: 1}}
+	})
+	r.await("the scene", func() bool { return len(r.studio.status.GetScene()) == 2 })
+	r.loop.do(func() { r.studio.preview.drag.Resize(fyne.NewSize(640, 360)) }) // 1280x720 program
+	drag(r, fyne.NewPos(60, 60), fyne.Delta{DX: 50, DY: 25})
+	r.await("the cam moved by 100,50", func() bool {
+		l := r.studio.status.GetScene()[1]
+		return l.GetX() == 200 && l.GetY() == 150 && l.GetWidth() == 200
+	})
+	// Its corner is now at 400,250 in the program, 200,125 in the window.
+	drag(r, fyne.NewPos(198, 123), fyne.Delta{DX: 25, DY: 25})
+	r.await("the cam resized by 50,50", func() bool {
+		l := r.studio.status.GetScene()[1]
+		return l.GetX() == 200 && l.GetY() == 150 && l.GetWidth() == 250 && l.GetHeight() == 150
+	})
+	if bg := r.studio.status.GetScene()[0]; bg.GetX() != 0 || bg.GetWidth() != 0 {
+		t.Errorf("the background moved: %v", bg)
+	}
+}
+
+// Ctrl+Shift+M mutes every sound source, and again unmutes them.
+func TestMuteHotkey(t *testing.T) {
+	r := newRig(t)
+	r.await("the sources", func() bool { return len(r.studio.status.GetAudioSettings().GetSources()) == 2 })
+	allMuted := func(want bool) func() bool {
+		return func() bool {
+			for _, s := range r.studio.status.GetAudioSettings().GetSources() {
+				if s.GetMuted() != want {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	r.loop.do(func() { press(r, fyne.KeyM, fyne.KeyModifierControl|fyne.KeyModifierShift) })
+	r.await("all muted", allMuted(true))
+	r.loop.do(func() { press(r, fyne.KeyM, fyne.KeyModifierControl|fyne.KeyModifierShift) })
+	r.await("all unmuted", allMuted(false))
+}
