@@ -30,18 +30,13 @@ func BenchmarkObsWebSocketMeterClients(b *testing.B) {
 	m := testpeer.StartMaster(b, testpeer.Binaries(b), nil, "-config", cfg, "-children", "encoder", "-source", "pattern",
 		"-width", "1280", "-height", "720", "-dest", nginx.URL("live", "bench"), "-live", "-obs-websocket", "127.0.0.1:0")
 	awaitLive(m, 1)
-	addrRE := regexp.MustCompile(`obs-websocket v5 server running.*addr=(\S+)`)
-	addr := addrRE.FindStringSubmatch(m.Out.String())[1]
-	password, err := os.ReadFile(filepath.Join(m.ConfigHome, "onair", obsserver.PasswordFile))
-	if err != nil {
-		b.Fatal(err)
-	}
+	addr, password := obsEndpoint(b, m)
 	pid := m.Cmd.Process.Pid
 	without := cpuRate(b, pid)
 
 	var meters atomic.Int64
 	for i := 0; i < 10; i++ {
-		c, err := goobs.New(addr, goobs.WithPassword(strings.TrimSpace(string(password))),
+		c, err := goobs.New(addr, goobs.WithPassword(password),
 			goobs.WithEventSubscriptions(subscriptions.All|subscriptions.InputVolumeMeters))
 		if err != nil {
 			b.Fatal(err)
@@ -61,4 +56,32 @@ func BenchmarkObsWebSocketMeterClients(b *testing.B) {
 		without*100, with*100, (with-without)*100, perClient)
 	b.ReportMetric(without*100, "cpu%-0clients")
 	b.ReportMetric(with*100, "cpu%-10clients")
+}
+
+// obsEndpoint is the master's obs-websocket address and password.
+func obsEndpoint(b *testing.B, m *testpeer.Master) (addr, password string) {
+	addrRE := regexp.MustCompile(`obs-websocket v5 server running.*addr=(\S+)`)
+	m.Await("obs-websocket listening", 10*time.Second, func() bool {
+		if s := addrRE.FindStringSubmatch(m.Out.String()); s != nil {
+			addr = s[1]
+		}
+		return addr != ""
+	})
+	pw, err := os.ReadFile(filepath.Join(m.ConfigHome, "onair", obsserver.PasswordFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return addr, strings.TrimSpace(string(pw))
+}
+
+// obsClient is a goobs client of the master's obs-websocket server,
+// disconnected when the benchmark ends.
+func obsClient(b *testing.B, m *testpeer.Master) *goobs.Client {
+	addr, password := obsEndpoint(b, m)
+	c, err := goobs.New(addr, goobs.WithPassword(password))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Disconnect() })
+	return c
 }
