@@ -395,14 +395,7 @@ func (s *Server) getCurrentProgramScene(ctx context.Context, _ *session, _ json.
 // setCurrentProgramScene switches the program with the default transition,
 // through the same call as `master ctl scene switch`.
 func (s *Server) setCurrentProgramScene(ctx context.Context, _ *session, data json.RawMessage) (any, error) {
-	var req struct {
-		SceneName *string `json:"sceneName"`
-		SceneUUID *string `json:"sceneUuid"`
-	}
-	if err := fields(data, &req); err != nil {
-		return nil, err
-	}
-	name, err := oneOf("sceneName", req.SceneName, "sceneUuid", req.SceneUUID)
+	name, err := sceneField(data)
 	if err != nil {
 		return nil, err
 	}
@@ -454,14 +447,7 @@ func (s *Server) getCurrentPreviewScene(ctx context.Context, _ *session, _ json.
 }
 
 func (s *Server) setCurrentPreviewScene(ctx context.Context, _ *session, data json.RawMessage) (any, error) {
-	var req struct {
-		SceneName *string `json:"sceneName"`
-		SceneUUID *string `json:"sceneUuid"`
-	}
-	if err := fields(data, &req); err != nil {
-		return nil, err
-	}
-	name, err := oneOf("sceneName", req.SceneName, "sceneUuid", req.SceneUUID)
+	name, err := sceneField(data)
 	if err != nil {
 		return nil, err
 	}
@@ -495,6 +481,18 @@ func (s *Server) triggerTransition(ctx context.Context, _ *session, _ json.RawMe
 func (s *Server) saveReplayBuffer(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {
 	_, err := s.opts.Control.SaveReplay(ctx, &pb.ReplayRequest{})
 	return nil, err
+}
+
+// sceneField is the scene a request names, by sceneName or sceneUuid.
+func sceneField(data json.RawMessage) (string, error) {
+	var req struct {
+		SceneName *string `json:"sceneName"`
+		SceneUUID *string `json:"sceneUuid"`
+	}
+	if err := fields(data, &req); err != nil {
+		return "", err
+	}
+	return oneOf("sceneName", req.SceneName, "sceneUuid", req.SceneUUID)
 }
 
 // oneOf is the value of a field given by name or by UUID; one is required.

@@ -30,6 +30,8 @@ type publisherBase struct {
 
 	sent, bytes, dropped, sounds atomic.Uint64
 	timeline                     atomic.Int64
+
+	lastKeyRequest time.Time // the publisher goroutine's own
 }
 
 // init fills cfg's unset fields (timeout is the protocol's own default for
@@ -124,6 +126,35 @@ func (b *publisherBase) Close() error {
 	b.cancel()
 	<-b.done
 	return nil
+}
+
+// sendQueued hands what the queue holds to send, in order, after asking
+// the encoder for a keyframe when the queue dropped frames to wait for
+// one. It returns send's error, or nil when the publisher is closing. On
+// the publisher's goroutine.
+func (b *publisherBase) sendQueued(send func(*accessUnit) error) error {
+	units, needKey := b.q.take()
+	if needKey {
+		b.keyframeNeeded()
+	}
+	for _, u := range units {
+		if err := send(u); err != nil {
+			if b.ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// keyframeNeeded asks the encoder for a keyframe, at most once a second.
+func (b *publisherBase) keyframeNeeded() {
+	if b.cfg.OnKeyframeNeeded == nil || time.Since(b.lastKeyRequest) < time.Second {
+		return
+	}
+	b.lastKeyRequest = time.Now()
+	b.cfg.OnKeyframeNeeded()
 }
 
 func (b *publisherBase) setState(s State, err error) {

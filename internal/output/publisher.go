@@ -90,7 +90,6 @@ type Publisher struct {
 	ready            bool   // a sequence header went out for this source
 	sentASC          []byte // what the last AAC sequence header carried
 	lastAudio        int64  // last audio timestamp sent
-	lastKeyRequest   time.Time
 	warnedParams     bool
 }
 

@@ -28,12 +28,11 @@ type SRTPublisher struct {
 	conn srt.Conn // set once live, for Stats; guarded by mu
 
 	// owned by the publisher goroutine
-	tl             *timeline.Timeline
-	ts             *tsWriter
-	sps, pps       []byte
-	ready          bool
-	lastAudio      int64
-	lastKeyRequest time.Time
+	tl        *timeline.Timeline
+	ts        *tsWriter
+	sps, pps  []byte
+	ready     bool
+	lastAudio int64
 }
 
 // tsPacketsPerSRT is how many 188-byte TS packets go in one SRT packet:
@@ -159,17 +158,8 @@ func (p *SRTPublisher) stream(conn srt.Conn) error {
 		case err := <-closed:
 			return fmt.Errorf("the server closed the connection (%v)", err)
 		case <-p.q.wake:
-			units, needKey := p.q.take()
-			if needKey {
-				p.keyframeNeeded()
-			}
-			for _, u := range units {
-				if err := p.send(conn, u); err != nil {
-					if p.ctx.Err() != nil {
-						return nil
-					}
-					return err
-				}
+			if err := p.sendQueued(func(u *accessUnit) error { return p.send(conn, u) }); err != nil {
+				return err
 			}
 		}
 	}
@@ -261,14 +251,6 @@ func (p *SRTPublisher) flush() error {
 func (p *SRTPublisher) drop() {
 	p.dropped.Add(1)
 	p.keyframeNeeded()
-}
-
-func (p *SRTPublisher) keyframeNeeded() {
-	if p.cfg.OnKeyframeNeeded == nil || time.Since(p.lastKeyRequest) < time.Second {
-		return
-	}
-	p.lastKeyRequest = time.Now()
-	p.cfg.OnKeyframeNeeded()
 }
 
 // cloneNALUs copies a picture's NAL units into one allocation.

@@ -35,16 +35,15 @@ type WHIPPublisher struct {
 	kbps    atomic.Uint64              // what was sent over the last second
 
 	// owned by the publisher goroutine
-	tl             *timeline.Timeline
-	video, audio   *webrtc.TrackLocalStaticRTP
-	vpack, apack   rtp.Packetizer
-	vbase, abase   uint32 // random RTP timestamp origins
-	opus           *opusTranscoder
-	sps, pps       []byte
-	ready          bool
-	lastKeyRequest time.Time
-	rateStart      time.Time
-	rateBytes      uint64
+	tl           *timeline.Timeline
+	video, audio *webrtc.TrackLocalStaticRTP
+	vpack, apack rtp.Packetizer
+	vbase, abase uint32 // random RTP timestamp origins
+	opus         *opusTranscoder
+	sps, pps     []byte
+	ready        bool
+	rateStart    time.Time
+	rateBytes    uint64
 }
 
 // whipAnswerLimit bounds the SDP answer read from a server.
@@ -339,17 +338,8 @@ func (p *WHIPPublisher) stream(failed <-chan webrtc.PeerConnectionState) error {
 		case s := <-failed:
 			return fmt.Errorf("the WebRTC connection %s", s)
 		case <-p.q.wake:
-			units, needKey := p.q.take()
-			if needKey {
-				p.keyframeNeeded()
-			}
-			for _, u := range units {
-				if err := p.send(u); err != nil {
-					if p.ctx.Err() != nil {
-						return nil
-					}
-					return err
-				}
+			if err := p.sendQueued(p.send); err != nil {
+				return err
 			}
 		}
 	}
@@ -447,14 +437,6 @@ func (p *WHIPPublisher) meter(n int) {
 func (p *WHIPPublisher) drop() {
 	p.dropped.Add(1)
 	p.keyframeNeeded()
-}
-
-func (p *WHIPPublisher) keyframeNeeded() {
-	if p.cfg.OnKeyframeNeeded == nil || time.Since(p.lastKeyRequest) < time.Second {
-		return
-	}
-	p.lastKeyRequest = time.Now()
-	p.cfg.OnKeyframeNeeded()
 }
 
 // annexB joins NAL units with start codes, as pion's payloader wants them.

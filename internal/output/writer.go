@@ -55,17 +55,8 @@ func (p *Publisher) stream(s *session) error {
 				return err
 			}
 		case <-p.q.wake:
-			units, needKey := p.q.take()
-			if needKey {
-				p.keyframeNeeded()
-			}
-			for _, u := range units {
-				if err := p.send(s, u); err != nil {
-					if p.ctx.Err() != nil {
-						return nil
-					}
-					return err
-				}
+			if err := p.sendQueued(func(u *accessUnit) error { return p.send(s, u) }); err != nil {
+				return err
 			}
 		}
 	}
@@ -165,14 +156,6 @@ func (p *Publisher) srcAudio() []byte { return p.src.audioConfig() }
 func (p *Publisher) drop() {
 	p.dropped.Add(1)
 	p.keyframeNeeded()
-}
-
-func (p *Publisher) keyframeNeeded() {
-	if p.cfg.OnKeyframeNeeded == nil || time.Since(p.lastKeyRequest) < time.Second {
-		return
-	}
-	p.lastKeyRequest = time.Now()
-	p.cfg.OnKeyframeNeeded()
 }
 
 // metadata is the @setDataFrame onMetaData message ingests show and some
