@@ -24,7 +24,7 @@ func TestReplaySaveWhileLive(t *testing.T) {
 	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{Record: true})
 	home := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfg, []byte("encoder: {keyframe_seconds: 1}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("encoder: {keyframe_seconds: 1}\nreplay: {seconds: 20}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	m := startMaster(t, []string{"HOME=" + home}, "-config", cfg, "-children", "encoder", "-source", "pattern",
@@ -32,8 +32,8 @@ func TestReplaySaveWhileLive(t *testing.T) {
 	m.Await("12 s in the replay buffer", 40*time.Second, func() bool {
 		return m.Status().GetReplay().GetHeldMs() >= 12_000
 	})
-	if r := m.Status().GetReplay(); r.GetBytes() == 0 || r.GetBytes() > r.GetMaxBytes() {
-		t.Fatalf("replay memory in status: %v", r)
+	if r := m.Status().GetReplay(); r.GetBytes() == 0 || r.GetBytes() > r.GetMaxBytes() || r.GetKeepMs() != 20_000 {
+		t.Fatalf("replay memory and length (replay.seconds: 20) in status: %v", r)
 	}
 	out, err := m.Ctl("replay", "save", "-seconds", "10", "-o", "clip.mp4")
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/privfile"
+	"github.com/onair-studio/onair/internal/replay"
 	"github.com/onair-studio/onair/internal/source"
 )
 
@@ -70,6 +71,8 @@ type Config struct {
 	Metrics OptIn `yaml:"metrics,omitempty"`
 	// Jobs is how the worker child runs media jobs.
 	Jobs Jobs `yaml:"jobs"`
+	// Replay is the replay buffer's length.
+	Replay Replay `yaml:"replay"`
 }
 
 // OptIn is a listener that is off until its address is set. A bare port
@@ -86,6 +89,12 @@ func (o OptIn) Addr() string {
 		return "127.0.0.1:" + v
 	}
 	return o.Listen
+}
+
+// Replay configures the replay buffer: how many seconds of the program it
+// keeps for `ctl replay save` (bounded in bytes too, see internal/replay).
+type Replay struct {
+	Seconds int `yaml:"seconds"`
 }
 
 // Jobs configures the job queue's worker.
@@ -365,6 +374,7 @@ func Default() Config {
 		Retry:      Retry{First: time.Second, Max: 30 * time.Second},
 		Children:   "all",
 		Jobs:       Jobs{Concurrency: 1},
+		Replay:     Replay{Seconds: int(replay.DefaultKeep / time.Second)},
 		Encoder: Encoder{
 			Source: "auto", Width: 1280, Height: 720, FPS: 30,
 			BitrateKbps: 4500, KeyframeSeconds: 2, Backend: "auto", Preset: "veryfast",
@@ -524,6 +534,7 @@ func (c Config) check() []*Error {
 		oneOf("children", strings.TrimSpace(child), ChildrenModes)
 	}
 	between("jobs.concurrency", c.Jobs.Concurrency, 1, MaxJobConcurrency)
+	between("replay.seconds", c.Replay.Seconds, 1, int(replay.MaxKeep/time.Second))
 	e := c.Encoder
 	if e.Source != "auto" {
 		if _, err := source.Parse(e.Source); err != nil {

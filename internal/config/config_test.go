@@ -52,6 +52,7 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 		{"bad enum", "children: both\n", `:1: children: "both" is not one of all, encoder, plugins, worker`},
 		{"bad child in a list", "children: encoder,nope\n", `:1: children: "nope" is not one of all, encoder, plugins, worker`},
 		{"job concurrency", "jobs:\n  concurrency: 0\n", ":2: jobs.concurrency: 0 is outside 1..8"},
+		{"replay length", "replay:\n  seconds: 601\n", ":2: replay.seconds: 601 is outside 1..600"},
 		{"bad source", "encoder:\n  source: screen:0:1,2\n", ":2: encoder.source: source \"screen:0:1,2\""},
 		{"bad address", "control:\n  listen: localhost\n", ":2: control.listen: \"localhost\" is not host:port"},
 		{"SRT without RTMP", "rtmp_server:\n  listen: \"\"\n  srt_listen: 127.0.0.1:9000\n", ":3: rtmp_server.srt_listen: needs rtmp_server.listen"},

@@ -36,8 +36,8 @@ func recordingsDir() (string, error) {
 // startJobs opens the job database in dir and the replay buffer on the
 // program. Jobs left running by a master that died are retried (by the
 // worker) or, for a replay whose buffer died with it, failed.
-func (m *Master) startJobs(dir string) error {
-	buf, err := replay.New(programPath, replay.DefaultKeep, replay.DefaultMaxBytes)
+func (m *Master) startJobs(dir string, seconds int) error {
+	buf, err := replay.New(programPath, time.Duration(seconds)*time.Second, replay.DefaultMaxBytes)
 	if err != nil {
 		return err
 	}

@@ -200,7 +200,7 @@ func Start(opts Options) (*Master, error) {
 	m.slate = &programSlate{filter: slate.New(m.outputs, time.Now, m.requestKeyframe, opts.Log),
 		image: cfg.Slate.Image, log: opts.Log, made: map[string]*pb.SlateRequest{}}
 	m.program.Add(m.slate.filter)
-	if err := m.startJobs(opts.ConfigDir); err != nil {
+	if err := m.startJobs(opts.ConfigDir, cfg.Replay.Seconds); err != nil {
 		return fail(err)
 	}
 	wantEncoder := config.Runs(cfg.Children, "encoder")
