@@ -192,10 +192,10 @@ func (s *deviceSource) Status() Status {
 		s.capMu.Unlock()
 		return st
 	}
-	quiet, any := s.in.quiet()
+	quiet, heard := s.in.quiet()
 	s.capMu.Unlock()
 	switch {
-	case !any:
+	case !heard:
 		return Status{Reason: s.label + ": connected, waiting for the first sound"}
 	case quiet > stallAfter:
 		return Status{Reason: fmt.Sprintf("%s: silent: the audio server sent nothing for %v", s.label, quiet.Round(100*time.Millisecond))}
