@@ -5,7 +5,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -85,12 +84,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	gauge(liveDesc, flag(st.GetLive()))
-	for _, ch := range st.GetChildren() {
-		gauge(childUpDesc, flag(ch.GetState() == "running"), ch.GetName())
+	for _, child := range st.GetChildren() {
+		gauge(childUpDesc, flag(child.GetState() == "running"), child.GetName())
 		for _, s := range childStates {
-			gauge(childStateDesc, flag(ch.GetState() == s), ch.GetName(), s)
+			gauge(childStateDesc, flag(child.GetState() == s), child.GetName(), s)
 		}
-		counter(childRestartsDesc, uint64(ch.GetRestarts()), ch.GetName())
+		counter(childRestartsDesc, uint64(child.GetRestarts()), child.GetName())
 	}
 	counter(programDesc, st.GetProgramFrames())
 	if e := st.GetEncoder(); e != nil {
@@ -149,9 +148,7 @@ func Serve(ln net.Listener, control pb.ControlServer) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return
-		}
+		_ = srv.Serve(ln)
 	}()
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

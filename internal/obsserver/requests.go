@@ -403,9 +403,9 @@ func (s *Server) setCurrentProgramScene(ctx context.Context, _ *session, data js
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(names, func(n string) bool { return n == name || sceneUUID(n) == name })
-	if i < 0 {
-		return nil, fail(obsws.StatusResourceNotFound, "no scene %q; the scenes are %q", name, names)
+	i, err := findScene(names, name)
+	if err != nil {
+		return nil, err
 	}
 	if names[i] == programScene && len(names) == 1 {
 		return nil, nil // the one scene is always on air
@@ -414,6 +414,15 @@ func (s *Server) setCurrentProgramScene(ctx context.Context, _ *session, data js
 		return nil, err
 	}
 	return nil, nil
+}
+
+// findScene is the index of the scene named, by name or UUID, in names.
+func findScene(names []string, name string) (int, error) {
+	i := slices.IndexFunc(names, func(n string) bool { return n == name || sceneUUID(n) == name })
+	if i < 0 {
+		return 0, fail(obsws.StatusResourceNotFound, "no scene %q; the scenes are %q", name, names)
+	}
+	return i, nil
 }
 
 // previewScene is studio mode's preview scene, or the protocol's "studio
@@ -458,9 +467,9 @@ func (s *Server) setCurrentPreviewScene(ctx context.Context, _ *session, data js
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(names, func(n string) bool { return n == name || sceneUUID(n) == name })
-	if i < 0 {
-		return nil, fail(obsws.StatusResourceNotFound, "no scene %q; the scenes are %q", name, names)
+	i, err := findScene(names, name)
+	if err != nil {
+		return nil, err
 	}
 	_, err = s.opts.Control.SetPreviewScene(ctx, &pb.SceneRequest{Name: names[i]})
 	return nil, err

@@ -161,12 +161,23 @@ func (s *Server) observe(st *pb.MasterStatus) {
 	s.recording.of(recordingActive(st))
 }
 
-// broadcast sends an event to every identified session subscribed to it.
+// broadcast sends an event to every identified session subscribed to it,
+// encoded once and only if some session wants it.
 func (s *Server) broadcast(ev obsws.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var data []byte
 	for ss := range s.sessions {
-		ss.event(ev)
+		if !ss.subscribed(ev.EventIntent) {
+			continue
+		}
+		if data == nil {
+			var err error
+			if data, err = obsws.Encode(obsws.OpEvent, ev); err != nil {
+				return
+			}
+		}
+		ss.queue(ev.EventIntent, data)
 	}
 }
 
@@ -282,8 +293,7 @@ func (ss *session) subscribed(intent obsws.Subscription) bool {
 	return ss.identified.Load() && ss.subs.Load()&int64(intent) != 0
 }
 
-// event queues ev if the client subscribed. Meters are skipped for a
-// client that falls behind; anything else it would miss ends its session.
+// event queues ev if the client subscribed.
 func (ss *session) event(ev obsws.Event) {
 	if !ss.subscribed(ev.EventIntent) {
 		return
@@ -292,11 +302,17 @@ func (ss *session) event(ev obsws.Event) {
 	if err != nil {
 		return
 	}
+	ss.queue(ev.EventIntent, data)
+}
+
+// queue queues an encoded event of this intent without waiting: meters are
+// skipped for a client that falls behind; anything else ends its session.
+func (ss *session) queue(intent obsws.Subscription, data []byte) {
 	select {
 	case ss.out <- data:
 	case <-ss.done:
 	default:
-		if ev.EventIntent != obsws.SubInputVolumeMeters {
+		if intent != obsws.SubInputVolumeMeters {
 			ss.close(int(obsws.CloseUnknownReason), "client does not read its events")
 			ss.stop()
 		}
