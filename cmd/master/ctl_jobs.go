@@ -11,6 +11,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/onair-studio/onair/internal/jobs"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -131,15 +132,6 @@ func printJob(out io.Writer, j *pb.Job) {
 	}
 }
 
-// jobFinished reports whether a job's state is final.
-func jobFinished(j *pb.Job) bool {
-	switch j.GetState() {
-	case "done", "failed", "cancelled":
-		return true
-	}
-	return false
-}
-
 // watchJob draws job id's progress until it ends; a failed or cancelled
 // job is an error.
 func watchJob(ctx context.Context, c pb.ControlClient, id int64, out io.Writer) error {
@@ -156,7 +148,7 @@ func watchJob(ctx context.Context, c pb.ControlClient, id int64, out io.Writer) 
 		progressbar.OptionSetDescription(fmt.Sprintf("job %d %s", id, j.GetKind())),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
 		progressbar.OptionSetRenderBlankState(true), progressbar.OptionThrottle(100*time.Millisecond))
-	for !jobFinished(j) {
+	for !jobs.State(j.GetState()).Finished() {
 		bar.Describe(fmt.Sprintf("job %d %s %s", id, j.GetKind(), j.GetState()))
 		_ = bar.Set(int(j.GetProgress()))
 		for {

@@ -11,9 +11,11 @@
 package jobs
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -100,7 +102,7 @@ var presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "
 func ParseParams(kind Kind, data []byte) (Params, error) {
 	var p Params
 	if len(data) > 0 {
-		dec := json.NewDecoder(strings.NewReader(string(data)))
+		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&p); err != nil {
 			return Params{}, fmt.Errorf("%s job parameters: %w", kind, err)
@@ -154,7 +156,7 @@ func (p Params) Check(kind Kind) error {
 		if r.BitrateKbps < 0 || r.BitrateKbps > maxKbps {
 			return bad(field, "bitrate %d kbps: 0 (automatic) to %d", r.BitrateKbps, maxKbps)
 		}
-		if r.Preset != "" && !contains(presets, r.Preset) {
+		if r.Preset != "" && !slices.Contains(presets, r.Preset) {
 			return bad(field, "preset %q: one of %s", r.Preset, strings.Join(presets, ", "))
 		}
 	}
@@ -167,15 +169,6 @@ func kindList() string {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ErrNotFound says no job has that id.

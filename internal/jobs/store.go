@@ -147,10 +147,10 @@ func (s *Store) Claim(kinds ...Kind) (j Job, ok bool, err error) {
 		if err != nil {
 			return Job{}, false, err
 		}
-		if err := s.update(id, `state = ?, attempts = attempts + 1, progress = 0, eta_ms = 0, error = ''`, Running); err != nil {
+		if err := s.change(id, `state = ?, attempts = attempts + 1, progress = 0, eta_ms = 0, error = ''`, `state = 'queued'`, Running); err != nil {
 			return Job{}, false, err
 		}
-		j, err := s.announce(id)
+		j, err := s.Get(id)
 		return j, err == nil, err
 	}
 	return Job{}, false, nil
@@ -220,18 +220,10 @@ func (s *Store) Recover(reason string, kinds ...Kind) (int, error) {
 	defer s.mu.Unlock()
 	n := 0
 	for _, k := range kinds {
-		rows, err := s.db.Query(`SELECT id FROM jobs WHERE state = 'running' AND kind = ?`, k)
+		ids, err := s.ids(`SELECT id FROM jobs WHERE state = 'running' AND kind = ?`, k)
 		if err != nil {
 			return n, err
 		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err == nil {
-				ids = append(ids, id)
-			}
-		}
-		rows.Close()
 		for _, id := range ids {
 			if err := s.interrupted(id, reason); err != nil {
 				return n, err
@@ -270,10 +262,6 @@ func (s *Store) change(id int64, set, where string, args ...any) error {
 	return err
 }
 
-func (s *Store) update(id int64, set string, args ...any) error {
-	return s.change(id, set, `1 = 1`, args...)
-}
-
 func (s *Store) announce(id int64) (Job, error) {
 	j, err := s.Get(id)
 	if err == nil {
@@ -287,22 +275,32 @@ func (s *Store) announce(id int64) (Job, error) {
 func (s *Store) Abandon(kind Kind, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows, err := s.db.Query(`SELECT id FROM jobs WHERE state IN ('running', 'queued') AND kind = ?`, kind)
+	ids, err := s.ids(`SELECT id FROM jobs WHERE state IN ('running', 'queued') AND kind = ?`, kind)
 	if err != nil {
 		return err
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if rows.Scan(&id) == nil {
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
 	for _, id := range ids {
 		if err := s.change(id, `state = 'failed', eta_ms = 0, error = ?`, `state IN ('running', 'queued')`, reason); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ids returns the ids query selects, read in full before any change.
+func (s *Store) ids(query string, args ...any) ([]int64, error) {
+	rows, err := s.db.Query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
