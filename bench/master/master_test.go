@@ -47,16 +47,18 @@ func BenchmarkEncoderKillRecovery(b *testing.B) {
 		if !standby {
 			path = "new encoder started (no spare)"
 		}
-		fmt.Printf("encoder SIGKILL -> first new frame at the nginx viewer, %s, 20 kills: median %v, p95 %v, max %v\n",
-			path, median.Round(time.Millisecond), p95.Round(time.Millisecond), worst.Round(time.Millisecond))
+		fmt.Printf("encoder SIGKILL -> first new frame at the nginx viewer, %s, %d kills: median %v, p95 %v, max %v\n",
+			path, kills, median.Round(time.Millisecond), p95.Round(time.Millisecond), worst.Round(time.Millisecond))
 		unit := map[bool]string{true: "standby", false: "restart"}[standby]
 		b.ReportMetric(float64(median.Milliseconds()), unit+"-median-ms")
 		b.ReportMetric(float64(p95.Milliseconds()), unit+"-p95-ms")
 	}
 }
 
+// kills is how many times each path is measured.
+const kills = 20
+
 func killRecovery(b *testing.B, standby bool) (median, p95, worst time.Duration) {
-	const kills = 20
 	nginx := testpeer.StartNginx(b, testpeer.NginxOptions{})
 	m := testpeer.StartMaster(b, testpeer.Binaries(b), nil, "-children", "encoder", "-source", "pattern",
 		"-width", "1280", "-height", "720", "-dest", nginx.URL("live", "bench"), "-live", fmt.Sprintf("-standby=%v", standby))

@@ -2,10 +2,7 @@ package encoder
 
 import (
 	"context"
-	"slices"
 	"time"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/scene"
 	"github.com/onair-studio/onair/stub/pb"
@@ -56,8 +53,7 @@ func (p *preview) shows(cfg *pb.EncoderConfig) bool {
 	if p == nil {
 		return cfg.GetPreviewScene() == ""
 	}
-	return p.scene == cfg.GetPreviewScene() && slices.EqualFunc(p.layers, cfg.GetPreviewLayers(),
-		func(a, b *pb.Layer) bool { return proto.Equal(a, b) })
+	return p.scene == cfg.GetPreviewScene() && sameLayers(p.layers, cfg.GetPreviewLayers())
 }
 
 func (p *preview) close() {

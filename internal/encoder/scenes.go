@@ -14,8 +14,7 @@ import (
 // name with the config's transition, new layers under the same name (an
 // edit) at once. The codec and the return path go on untouched.
 func switchScene(p *pipeline, was, now *pb.EncoderConfig) error {
-	if was.GetScene() == now.GetScene() && slices.EqualFunc(was.GetLayers(), now.GetLayers(),
-		func(a, b *pb.Layer) bool { return proto.Equal(a, b) }) {
+	if was.GetScene() == now.GetScene() && sameLayers(was.GetLayers(), now.GetLayers()) {
 		return nil
 	}
 	with := transition.T{Kind: transition.Cut}
@@ -27,4 +26,9 @@ func switchScene(p *pipeline, was, now *pb.EncoderConfig) error {
 		}
 	}
 	return p.comp.Switch(layers(now), with)
+}
+
+// sameLayers reports whether a and b are the same stack of layers.
+func sameLayers(a, b []*pb.Layer) bool {
+	return slices.EqualFunc(a, b, func(x, y *pb.Layer) bool { return proto.Equal(x, y) })
 }

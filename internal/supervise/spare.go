@@ -221,12 +221,13 @@ func (c *Child[T]) runSpare() (promoted bool) {
 				c.log.Warn("spare reconfigure failed", "child", name, "err", err)
 			}
 		case <-tick.C:
-			why := ""
-			if p.client.Exited() {
-			} else if silent := time.Since(time.Unix(0, lastOK.Load())); silent > c.spec.Policy.HangAfter {
+			why := "" // exited: its exit status says why
+			if !p.client.Exited() {
+				silent := time.Since(time.Unix(0, lastOK.Load()))
+				if silent <= c.spec.Policy.HangAfter {
+					continue
+				}
 				why = fmt.Sprintf("hung: no answer to health pings for %s, killed", silent.Round(time.Millisecond))
-			} else {
-				continue
 			}
 			if !release() {
 				return true // promoted just now; the new owner finds out
