@@ -165,7 +165,8 @@ func (r *runner) retryIfFixed() {
 // entry changed since it was started: a running one is restarted, a waiting
 // or failed one tried at once. Nothing else about it changes.
 func (r *runner) reloadIfChanged() {
-	fp := fingerprint(r.currentSpec().path)
+	path := r.currentSpec().path
+	fp := fingerprint(path)
 	r.mu.Lock()
 	changed, state := fp != r.startFP, r.st.State
 	r.mu.Unlock()
@@ -176,7 +177,7 @@ func (r *runner) reloadIfChanged() {
 		// A new build the manifest does not list yet (an install writes
 		// the binary, then its manifest line) is refused, and the build
 		// on air stays until the manifest approves the new one.
-		if why := unapproved(r.currentSpec().path); why != "" {
+		if why := unapproved(path); why != "" {
 			r.log.Warn("a new build on disk is refused; the running one stays", "why", why)
 			r.update(func(st *pb.PluginState) { st.Error = "new build refused, the previous one still runs: " + why })
 			return

@@ -9,11 +9,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -50,24 +50,22 @@ func Write(o Options) ([]string, error) {
 		return nil, err
 	}
 	data := map[string]string{
-		"Name": o.Name, "Module": o.Name, "OnAir": o.OnAir,
+		"Name": o.Name, "OnAir": o.OnAir,
 		"Title": strings.ToUpper(o.Name[:1]) + o.Name[1:],
 	}
-	names, err := fs.Glob(files, "files/*.tmpl")
+	all, err := template.ParseFS(files, "files/*.tmpl")
 	if err != nil {
 		return nil, err
 	}
+	ts := all.Templates()
+	slices.SortFunc(ts, func(a, b *template.Template) int { return strings.Compare(a.Name(), b.Name()) })
 	var wrote []string
-	for _, n := range names {
-		t, err := template.ParseFS(files, n)
-		if err != nil {
-			return nil, err
-		}
+	for _, t := range ts {
 		var b bytes.Buffer
 		if err := t.Execute(&b, data); err != nil {
 			return nil, err
 		}
-		out := filepath.Join(o.Dir, strings.TrimSuffix(filepath.Base(n), ".tmpl"))
+		out := filepath.Join(o.Dir, strings.TrimSuffix(t.Name(), ".tmpl"))
 		if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
 			return nil, err
 		}

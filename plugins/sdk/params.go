@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/onair-studio/onair/internal/param"
@@ -74,7 +74,7 @@ func Resolve(schema []Param, given map[string]string) (map[string]string, error)
 		byName[p.Name] = p
 	}
 	var errs []string
-	for _, name := range sortedKeys(given) {
+	for _, name := range slices.Sorted(maps.Keys(given)) {
 		if _, ok := byName[name]; !ok {
 			known := ParamNames(schema)
 			if len(known) == 0 {
@@ -101,15 +101,6 @@ func Resolve(schema []Param, given map[string]string) (map[string]string, error)
 		return nil, errors.New(strings.Join(errs, "; "))
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // InfoFromProto converts the wire form of Info back.
