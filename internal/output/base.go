@@ -157,6 +157,12 @@ func (b *publisherBase) keyframeNeeded() {
 	b.cfg.OnKeyframeNeeded()
 }
 
+// drop counts a picture that cannot be sent and asks for a keyframe.
+func (b *publisherBase) drop() {
+	b.dropped.Add(1)
+	b.keyframeNeeded()
+}
+
 func (b *publisherBase) setState(s State, err error) {
 	b.mu.Lock()
 	b.state, b.err = s, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os/exec"
 	"time"
 
@@ -101,5 +100,3 @@ func (t *opusTranscoder) Close() {
 	}
 	t.cmd.Wait()
 }
-
-func randomUint32() uint32 { return rand.Uint32() }

@@ -248,11 +248,6 @@ func (p *SRTPublisher) flush() error {
 	return nil
 }
 
-func (p *SRTPublisher) drop() {
-	p.dropped.Add(1)
-	p.keyframeNeeded()
-}
-
 // cloneNALUs copies a picture's NAL units into one allocation.
 func cloneNALUs(au [][]byte) [][]byte {
 	n := 0

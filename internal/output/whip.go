@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -201,7 +203,7 @@ func (p *WHIPPublisher) addTracks(pc *webrtc.PeerConnection) error {
 	}
 	p.vpack = rtp.NewPacketizer(1200, 0, 0, &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)
 	p.apack = rtp.NewPacketizer(1200, 0, 0, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000)
-	p.vbase, p.abase = randomUint32(), randomUint32()
+	p.vbase, p.abase = rand.Uint32(), rand.Uint32()
 	return nil
 }
 
@@ -374,7 +376,8 @@ func (p *WHIPPublisher) send(u *accessUnit) error {
 		return nil
 	}
 	stamp := p.tl.Stamp(u.dts, u.wall)
-	pkts := p.vpack.Packetize(annexB(au), 0)
+	b, _ := h264.AnnexB(au).Marshal() // pion's payloader wants start codes
+	pkts := p.vpack.Packetize(b, 0)
 	n := 0
 	for _, pkt := range pkts {
 		pkt.Timestamp = p.vbase + uint32(stamp)
@@ -437,18 +440,4 @@ func (p *WHIPPublisher) meter(n int) {
 func (p *WHIPPublisher) drop() {
 	p.dropped.Add(1)
 	p.keyframeNeeded()
-}
-
-// annexB joins NAL units with start codes, as pion's payloader wants them.
-func annexB(au [][]byte) []byte {
-	n := 0
-	for _, x := range au {
-		n += 4 + len(x)
-	}
-	b := make([]byte, 0, n)
-	for _, x := range au {
-		b = append(b, 0, 0, 0, 1)
-		b = append(b, x...)
-	}
-	return b
 }
