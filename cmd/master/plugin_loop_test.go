@@ -191,6 +191,11 @@ func TestPluginAuthorLoop(t *testing.T) {
 	hello.make("install")
 	took = inProgram("the rebuilt plugin's colour in the program", "#ff8000")
 	t.Logf("rebuilt plugin in the program %v after its install", took)
+	// The program can show the new build before the master's copy of the
+	// plugin states has heard of its new process.
+	m.Await("hello's new process in status", 10*time.Second, func() bool {
+		return pluginState(m.Status(), "hello").GetPid() != old.GetPid()
+	})
 	st := m.Status()
 	if p := pluginState(st, "hello"); p.GetPid() == old.GetPid() || p.GetRestarts() != old.GetRestarts()+1 {
 		t.Errorf("hello after its reload: pid %d -> %d, restarts %d -> %d", old.GetPid(), p.GetPid(), old.GetRestarts(), p.GetRestarts())
