@@ -115,7 +115,7 @@ func TestAudioSettingsChangeLive(t *testing.T) {
 	start := pipe.audio.clock.Start
 	s.mu.Unlock()
 
-	// Each phase is 1.5 s of published sound; a change takes effect
+	// Each phase is 2 s of published sound; a change takes effect
 	// between the capture-clock times around it (the mix runs behind).
 	type phase struct{ from, to time.Duration }
 	var phases []phase
@@ -127,7 +127,7 @@ func TestAudioSettingsChangeLive(t *testing.T) {
 	}
 	from := time.Since(start)
 	step := func(change func()) {
-		testpeer.Await(t, 10*time.Second, "1.5 s of sound published", published(from+1500*time.Millisecond))
+		testpeer.Await(t, 10*time.Second, "2 s of sound published", published(from+2*time.Second))
 		to := time.Since(start)
 		change()
 		phases = append(phases, phase{from, to})
@@ -167,9 +167,11 @@ func TestAudioSettingsChangeLive(t *testing.T) {
 	pcm := testpeer.Left(decodeADTS(t, aac, aus))
 	first := ptsOf(aus[0].Timestamp, rate)
 	level := func(p phase) float64 {
-		// Clear of the change by 300 ms on each side (the mix runs 100 ms
-		// behind the capture clock).
-		from, to := int((p.from+300*time.Millisecond-first)*rate/time.Second), int((p.to-300*time.Millisecond-first)*rate/time.Second)
+		// Clear of the changes around it: the mix runs 100 ms behind the
+		// capture clock, so a change reaches samples up to then before the
+		// call returned; after it, the mixer takes the change at its next
+		// batch, later on a loaded machine.
+		from, to := int((p.from+700*time.Millisecond-first)*rate/time.Second), int((p.to-300*time.Millisecond-first)*rate/time.Second)
 		return testpeer.GoertzelDB(pcm[max(from, 0):min(to, len(pcm))], 1000, rate)
 	}
 	at0, at6, muted, back := level(phases[0]), level(phases[1]), level(phases[2]), level(phases[3])
