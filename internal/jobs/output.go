@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/onair-studio/onair/internal/diskspace"
 )
 
 // PartSuffix marks an output still being written. A job writes to
@@ -32,11 +34,11 @@ var ErrDiskFull = errors.New("not enough free disk space")
 // CheckSpace refuses an output of about need bytes in dir's file system
 // when less is free, saying how much each is.
 func CheckSpace(dir string, need int64) error {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
+	free, err := diskspace.Free(dir)
+	if err != nil {
 		return fmt.Errorf("checking free space in %s: %w", dir, err)
 	}
-	if free := int64(st.Bavail) * st.Bsize; free < need {
+	if free < need {
 		return fmt.Errorf("%w in %s: %d MiB free, the output needs about %d MiB", ErrDiskFull, dir, free>>20, (need+1<<20-1)>>20)
 	}
 	return nil

@@ -14,12 +14,12 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/obsws"
+	"github.com/onair-studio/onair/internal/diskspace"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -222,11 +222,11 @@ func freeMB(path string) float64 {
 	if path != "" {
 		dir = filepath.Dir(path)
 	}
-	var fs unix.Statfs_t
-	if unix.Statfs(dir, &fs) != nil {
+	free, err := diskspace.Free(dir)
+	if err != nil {
 		return 0
 	}
-	return float64(fs.Bavail) * float64(fs.Bsize) / (1 << 20)
+	return float64(free) / (1 << 20)
 }
 
 func (s *Server) getStreamStatus(ctx context.Context, _ *session, _ json.RawMessage) (any, error) {

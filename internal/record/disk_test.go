@@ -263,10 +263,6 @@ func TestFullDiskUpFront(t *testing.T) {
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a refused recording left a file: %v", err)
 	}
-	// The real measurement sees this disk.
-	if free, err := freeSpace(t.TempDir()); err != nil || free <= 0 {
-		t.Errorf("freeSpace: %d, %v", free, err)
-	}
 }
 
 // A full disk fails the recording with a clear error; the file stays

@@ -26,6 +26,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
+	"github.com/onair-studio/onair/internal/diskspace"
 	"github.com/onair-studio/onair/internal/stream"
 )
 
@@ -189,7 +190,7 @@ func New(cfg Config) (*Recorder, error) {
 		cfg.open = openFile
 	}
 	if cfg.freeSpace == nil {
-		cfg.freeSpace = freeSpace
+		cfg.freeSpace = diskspace.Free
 	}
 	if cfg.soundWait <= 0 {
 		cfg.soundWait = maxSoundWait
