@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/onair-studio/onair/internal/obsws"
 	"github.com/onair-studio/onair/internal/diskspace"
+	"github.com/onair-studio/onair/internal/obsws"
 	"github.com/onair-studio/onair/stub/pb"
 )
 

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/onair-studio/onair/internal/stream"
 )
 
 // Arg is the encoder binary's argument that makes it a transcoder.
@@ -68,7 +70,7 @@ type Transcoder interface {
 const PacketDuration = 20 * time.Millisecond
 
 // AACFrameDuration is what one AAC frame at 48 kHz carries.
-const AACFrameDuration = 1024 * time.Second / 48000
+const AACFrameDuration = stream.AACFrameSamples * time.Second / 48000
 
 // Serve runs the child's side: it reads the AudioSpecificConfig, opens a
 // transcoder with open, and answers AAC frames with Opus packets, stamped

@@ -13,6 +13,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 
+	"github.com/onair-studio/onair/internal/stream"
 	"github.com/onair-studio/onair/internal/timeline"
 )
 
@@ -219,9 +220,9 @@ func (w *writer) sound(it item) {
 	w.audio = append(w.audio, sample{dts: dts, payload: it.payload, wall: it.wall})
 }
 
-// aacTicks is one AAC frame's nominal duration: 1024 samples.
+// aacTicks is one AAC frame's nominal duration.
 func (w *writer) aacTicks() int64 {
-	return int64(timescale * 1024 / w.fileAAC.SampleRate)
+	return int64(timescale * stream.AACFrameSamples / w.fileAAC.SampleRate)
 }
 
 func (w *writer) frame(it item) {

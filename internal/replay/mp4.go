@@ -14,7 +14,6 @@ import (
 
 const (
 	videoTimescale = 90000
-	aacSamples     = 1024 // per AAC access unit
 )
 
 // WriteMP4 writes c as a progressive MP4, moov box before the media. The
@@ -53,10 +52,10 @@ func WriteMP4(w io.Writer, c Clip) error {
 			TimeOffset: int32(stream.Ticks(sounds[0].PTS-start, rate)),
 			Codec:      &mp4.CodecMPEG4Audio{Config: *c.Tracks.Audio}}
 		for i, u := range sounds {
-			d := int64(aacSamples)
+			d := int64(stream.AACFrameSamples)
 			if i+1 < len(sounds) {
 				// A gap in the sound (an encoder restart) stays a gap.
-				d = min(max(stream.Ticks(sounds[i+1].PTS-u.PTS, rate), 1), 4*aacSamples)
+				d = min(max(stream.Ticks(sounds[i+1].PTS-u.PTS, rate), 1), 4*stream.AACFrameSamples)
 			}
 			audio.Samples = append(audio.Samples, sample(u.AAC, d, false))
 		}

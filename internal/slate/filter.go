@@ -74,7 +74,7 @@ type Slate struct {
 
 // silenceFrame is one silent AAC frame's duration.
 func (s *Slate) silenceFrame() time.Duration {
-	return 1024 * time.Second / time.Duration(s.AAC.SampleRate)
+	return stream.AACFrameDuration(s.AAC.SampleRate)
 }
 
 func (s *Slate) frame() time.Duration { return time.Second / time.Duration(s.FPS) }
@@ -265,7 +265,7 @@ func (f *Filter) rebaseSound(name string, p *path, pts time.Duration, now time.T
 	held := p.sound.held
 	p.sound = sound{silence: SilentAAC(p.tracks.Audio), end: pts, heardAt: now, heard: pts}
 	if p.tracks.Audio != nil && p.tracks.Audio.SampleRate > 0 {
-		p.sound.frame = 1024 * time.Second / time.Duration(p.tracks.Audio.SampleRate)
+		p.sound.frame = stream.AACFrameDuration(p.tracks.Audio.SampleRate)
 	}
 	for _, u := range held {
 		if u.PTS >= pts {

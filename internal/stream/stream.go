@@ -62,6 +62,14 @@ type Unit struct {
 	AAC []byte
 }
 
+// AACFrameSamples is how many samples one AAC-LC access unit carries.
+const AACFrameSamples = 1024
+
+// AACFrameDuration is how long one AAC access unit lasts at sampleRate.
+func AACFrameDuration(sampleRate int) time.Duration {
+	return AACFrameSamples * time.Second / time.Duration(sampleRate)
+}
+
 // VideoUnit is a picture, its keyframe flag read from its NAL units.
 func VideoUnit(nalus [][]byte, pts time.Duration) Unit {
 	return Unit{Kind: Video, PTS: pts, NALUs: nalus, Key: h264.IsRandomAccess(nalus)}

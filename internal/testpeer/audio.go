@@ -27,7 +27,7 @@ import (
 const AudioRate = 48000
 
 // AACFrameDuration is one AAC access unit: 1024 samples.
-const AACFrameDuration = 1024 * time.Second / AudioRate
+const AACFrameDuration = stream.AACFrameSamples * time.Second / AudioRate
 
 // SineLevel is the level of ffmpeg's sine source (amplitude 1/8).
 var SineLevel = 20 * math.Log10(1.0/8)
