@@ -28,6 +28,17 @@ func IsTemp(name string) bool {
 	return strings.HasPrefix(b, ".") && strings.HasSuffix(b, PartSuffix)
 }
 
+// RemoveTemps deletes the outputs left half-written in dir by work that
+// died, for no job will finish them now.
+func RemoveTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if IsTemp(e.Name()) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
 // ErrDiskFull says the disk had too little room for an output.
 var ErrDiskFull = errors.New("not enough free disk space")
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -141,6 +142,26 @@ func TestWriteAtomic(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(final); string(b) != "whole" {
 		t.Fatalf("got %q", b)
+	}
+}
+
+// RemoveTemps clears half-written outputs and nothing else: finished files
+// and other hidden files stay.
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"clip.mp4", ".clip.mp4" + PartSuffix, ".notes", "show" + PartSuffix} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	RemoveTemps(dir)
+	var left []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if want := []string{".notes", "clip.mp4", "show" + PartSuffix}; !slices.Equal(left, want) {
+		t.Errorf("left %v, want %v", left, want)
 	}
 }
 

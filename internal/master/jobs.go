@@ -56,12 +56,8 @@ func (m *Master) startJobs(dir string, seconds int) error {
 	if err := m.jobs.Abandon(jobs.Replay, "the master stopped while saving the replay; the buffer went with it"); err != nil {
 		return err
 	}
-	// Outputs a dead master left half-written are no one's now.
 	if rec, err := recordingsDir(); err == nil {
-		parts, _ := filepath.Glob(filepath.Join(rec, ".*"+jobs.PartSuffix))
-		for _, p := range parts {
-			_ = os.Remove(p)
-		}
+		jobs.RemoveTemps(rec)
 	}
 	return nil
 }
