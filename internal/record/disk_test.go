@@ -29,6 +29,7 @@ type disk struct {
 	stall    chan struct{} // while non-nil, operations wait for it to close
 	stalled  int           // operations waiting now
 	capacity int64         // bytes the file may hold; 0 for no limit
+	full     bool          // a write hit capacity; every write fails until setCapacity
 	// writes lists every WriteAt as it was asked for.
 	writes []write
 	// crashWrite, when positive, is the WriteAt call (1-based) during which
@@ -71,7 +72,7 @@ func (d *disk) waiting() int {
 
 func (d *disk) setCapacity(n int64) {
 	d.mu.Lock()
-	d.capacity = n
+	d.capacity, d.full = n, false
 	d.mu.Unlock()
 }
 
@@ -104,8 +105,14 @@ func (ff *faultyFile) WriteAt(b []byte, off int64) (int, error) {
 	n := int64(len(b))
 	d.writes = append(d.writes, write{off, n})
 	var err error
-	if d.capacity > 0 && off+n > d.capacity {
+	if d.full || d.capacity > 0 && off+n > d.capacity {
 		n = max(d.capacity-off, 0)
+		if d.full {
+			n = 0
+		}
+		// A full disk stays full: other writers take what the recorder
+		// cuts off, so no smaller retry fits until setCapacity frees room.
+		d.full = true
 		err = &fs.PathError{Op: "write", Path: ff.f.Name(), Err: syscall.ENOSPC}
 	}
 	if len(d.writes) == d.crashWrite {
