@@ -375,9 +375,12 @@ type flash struct {
 	Pos int64
 }
 
-// flashes are the pictures that start a flash of the test pattern (w×h)
-// in an FLV file, from its first keyframe on.
-func flashes(t *testing.T, path string, w, h int) []flash {
+// flashes are the pictures that start a flash of the test pattern (w×h at
+// fps) in an FLV file, from its first keyframe on. A flash's start is known
+// to a frame only when the picture before it was not skipped; a loaded
+// machine may skip one, and the flash then seems to start late although
+// picture and sound were captured alike, so such flashes are left out.
+func flashes(t *testing.T, path string, w, h, fps int) []flash {
 	t.Helper()
 	r := capture.PatternFlashRect(w, h).Inset(2)
 	crop := fmt.Sprintf("crop=%d:%d:%d:%d,showinfo", r.Dx(), r.Dy(), r.Min.X, r.Min.Y)
@@ -407,7 +410,9 @@ func flashes(t *testing.T, path string, w, h int) []flash {
 	}
 	var starts []flash
 	for _, i := range testpeer.Onsets(len(pics), 300*time.Millisecond, func(i int) bool { return lit[i] }, func(i int) time.Duration { return pics[i].PTS }) {
-		starts = append(starts, pics[i])
+		if i > 0 && pics[i].PTS-pics[i-1].PTS < 3*time.Second/time.Duration(2*fps) {
+			starts = append(starts, pics[i])
+		}
 	}
 	return starts
 }
@@ -528,7 +533,7 @@ func TestSoundInSyncAtViewer(t *testing.T) {
 	killEncoder(t, m)
 	v.Wait(t, 2*half+30*time.Second)
 
-	f, b := flashes(t, v.File, w, h), beeps(t, v.File)
+	f, b := flashes(t, v.File, w, h, fps), beeps(t, v.File)
 	before, after := avOffsets(f, b, split)
 	for _, c := range []struct {
 		when    string
@@ -570,7 +575,7 @@ func TestSoundGaplessThroughEncoderKill(t *testing.T) {
 	killEncoder(t, m)
 	v.Wait(t, 40*time.Second)
 	gap := longestAudioGap(t, v.File)
-	_, after := avOffsets(flashes(t, v.File, w, h), beeps(t, v.File), split)
+	_, after := avOffsets(flashes(t, v.File, w, h, fps), beeps(t, v.File), split)
 	t.Logf("the longest gap in the viewer's sound %v; after the kill %d flashes, A/V offset p95 %v: %v", gap, len(after), percentile(after, 95), after)
 	// An AAC frame lasts 21.3 ms: silence fills whole frames, so where the
 	// new encoder's sound begins less than a frame after its first picture,

@@ -240,9 +240,16 @@ func TestPictureAndSoundInSync(t *testing.T) {
 	}
 	r := capture.PatternFlashRect(w, h)
 	cx, cy := (r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2
-	flashes := onsets(len(video), 300*time.Millisecond,
-		func(i int) bool { return grey[i*w*h+cy*w+cx] > 200 },
-		func(i int) time.Duration { return ptsOf(video[i].Timestamp, 90000) })
+	at := func(i int) time.Duration { return ptsOf(video[i].Timestamp, 90000) }
+	// A flash's onset is known to a frame only when the picture before it
+	// was not skipped; a loaded machine may skip one, and the flash then
+	// seems to start late although picture and sound were captured alike.
+	var flashes []time.Duration
+	for _, i := range testpeer.Onsets(len(video), 300*time.Millisecond, func(i int) bool { return grey[i*w*h+cy*w+cx] > 200 }, at) {
+		if i > 0 && at(i)-at(i-1) < 3*time.Second/(2*fps) {
+			flashes = append(flashes, at(i))
+		}
+	}
 
 	// Sound: 1 ms windows, loud (the beep at -6 dBFS, against the tone at
 	// -20) when the RMS passes halfway between the two.
