@@ -13,6 +13,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -129,7 +130,7 @@ type Audio struct {
 
 // AudioSource is one strip of the mixer.
 type AudioSource struct {
-	// Source is auto, mic, desktop, none, pulse:NAME or tone:FREQ.
+	// Source is auto, mic, desktop, none, pulse:NAME, tone:FREQ or layer:NAME.
 	Source   string  `yaml:"source"`
 	VolumeDB float64 `yaml:"volume_db,omitempty"`
 	Muted    bool    `yaml:"muted,omitempty"`
@@ -554,6 +555,10 @@ func (c Config) check() []*Error {
 				if _, err := source.LoadFont(spec.FontPath); err != nil {
 					bad(key+".source", "%v", err)
 				}
+			} else if spec.Kind == source.KindFile || spec.Kind == source.KindWebcam {
+				if err := checkMedia(spec); err != nil {
+					bad(key+".source", "%v", err)
+				}
 			} else if spec.Kind == source.KindPlugin &&
 				!slices.ContainsFunc(c.Plugins.List, func(p Plugin) bool { return p.Name == spec.Plugin }) {
 				bad(key+".source", "no plugin named %q in plugins.list", spec.Plugin)
@@ -744,6 +749,35 @@ func checkCrop(l Layer, e Encoder) error {
 	}
 	if c.Left+c.Right >= size.X || c.Top+c.Bottom >= size.Y {
 		return fmt.Errorf("%d,%d,%d,%d (left, top, right, bottom) is larger than the %dx%d source", c.Left, c.Top, c.Right, c.Bottom, size.X, size.Y)
+	}
+	return nil
+}
+
+// checkMedia says whether a media file is a readable file, or a webcam's
+// device exists. Whether a file decodes the encoder finds out: a bad one
+// shows a placeholder and its error in status.
+func checkMedia(spec source.Spec) error {
+	what := "media file"
+	if spec.Kind == source.KindWebcam {
+		what = "webcam device"
+	}
+	fi, err := os.Stat(spec.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s does not exist", what, spec.Path)
+	case err != nil:
+		return fmt.Errorf("%s %s: %v", what, spec.Path, err)
+	case spec.Kind == source.KindFile && !fi.Mode().IsRegular():
+		return fmt.Errorf("media file %s is not a file", spec.Path)
+	case spec.Kind == source.KindWebcam && fi.Mode()&fs.ModeCharDevice == 0:
+		return fmt.Errorf("webcam device %s is not a device", spec.Path)
+	}
+	if spec.Kind == source.KindFile {
+		f, err := os.Open(spec.Path)
+		if err != nil {
+			return fmt.Errorf("media file %s cannot be read: %v", spec.Path, err)
+		}
+		f.Close()
 	}
 	return nil
 }

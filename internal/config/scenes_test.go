@@ -53,6 +53,14 @@ func TestScenesRefused(t *testing.T) {
 			`:8: scenes.list.0.layers.0.crop: 60,0,40,0 (left, top, right, bottom) is larger than the 100x360 source`},
 		{"unknown plugin", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"plugin:clock\"}\n",
 			`:5: scenes.list.0.layers.0.source: no plugin named "clock" in plugins.list`},
+		{"missing media file", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"file:{once}/no/such/intro.mp4\"}\n",
+			`:5: scenes.list.0.layers.0.source: media file /no/such/intro.mp4 does not exist`},
+		{"media file a folder", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"file:/tmp\"}\n",
+			`:5: scenes.list.0.layers.0.source: media file /tmp is not a file`},
+		{"missing webcam", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"webcam:{size=1280x720 fps=30 format=mjpeg}/dev/video-none\"}\n",
+			`:5: scenes.list.0.layers.0.source: webcam device /dev/video-none does not exist`},
+		{"webcam not a device", "scenes:\n  list:\n    - name: BRB\n      layers:\n        - {source: \"webcam:/dev/shm\"}\n",
+			`:5: scenes.list.0.layers.0.source: webcam device /dev/shm is not a device`},
 		{"unknown program", "scenes:\n  program: Game\n  list:\n    - {name: BRB}\n", `:2: scenes.program: "Game" is not a scene`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
