@@ -178,7 +178,7 @@ func (c *Compositor) openLayers(cfgs []Layer) ([]*layer, error) {
 			return nil, err
 		}
 	}
-	opts := Options{Width: c.w, Height: c.h, XDisplay: c.xdisplay}
+	opts := Options{Width: c.w, Height: c.h, FPS: c.fps, XDisplay: c.xdisplay}
 	var out []*layer
 	for _, cfg := range cfgs {
 		out = append(out, openLayer(cfg, opts, nil))
@@ -200,6 +200,9 @@ func openLayer(cfg Layer, opts Options, reuse capture.Source) *layer {
 	case err == nil:
 		spec.XDisplay = opts.XDisplay
 		l.src, err = capture.OpenSpec(spec)
+		if p, ok := l.src.(interface{ SetFrameRate(float64) }); ok && opts.FPS > 0 {
+			p.SetFrameRate(opts.FPS) // a media file's pictures are due by frame slot
+		}
 	}
 	l.err = err
 	size := image.Pt(opts.Width, opts.Height)

@@ -79,7 +79,7 @@ func (c *Compositor) Edit(layers []Layer) error {
 		}
 	}
 	c.sceneMu.Unlock()
-	opts := Options{Width: c.w, Height: c.h, XDisplay: c.xdisplay}
+	opts := Options{Width: c.w, Height: c.h, FPS: c.fps, XDisplay: c.xdisplay}
 	opened := make([]*layer, len(layers))
 	for i, cfg := range layers {
 		opened[i] = openLayer(cfg, opts, reuse[i])

@@ -40,9 +40,14 @@ type Player struct {
 	own   image.Point   // the first picture's size
 	// The compositor's own: the picture showing, the next one, and when
 	// the first was shown (the input's time 0).
-	cur, next *picture
-	start     time.Time
-	startNano atomic.Int64
+	cur, next  *picture
+	start      time.Time
+	startFrame int64
+	startNano  atomic.Int64
+	// fps is the compositor's frame rate (SetFrameRate): pictures are
+	// then due by frame slot, not by the late-or-early time a frame was
+	// composed at.
+	fps float64
 	// tolerance shows a picture due within half an input frame, so the
 	// jitter of the compositor's clock does not repeat one and skip the next.
 	tolerance atomic.Int64
@@ -151,7 +156,7 @@ func (d *decoder) run() {
 				return
 			}
 			d.base += d.end
-			d.last = 0
+			d.last, d.pos = 0, -1 // the next pass's sound starts at its own time
 			if err := d.r.rewind(); err != nil {
 				p.fail(err)
 				return
@@ -210,17 +215,26 @@ func (d *decoder) keepSound() {
 	d.pos = n + int64(len(d.buf)/2)
 }
 
+// SetFrameRate says the rate Read is called at, frame numbers counting
+// slots of 1/fps: a picture is then due by its frame's slot. Call it
+// before the first Read.
+func (p *Player) SetFrameRate(fps float64) { p.fps = fps }
+
 // Read draws the picture due at t into all of dst, scaled. The first
 // Read starts the input's clock. A picture the decoder is late with is
 // not waited for: the one before it shows again.
-func (p *Player) Read(dst *image.RGBA, _ int64, t time.Time) error {
+func (p *Player) Read(dst *image.RGBA, frameNo int64, t time.Time) error {
 	if p.start.IsZero() {
-		p.start = t
+		p.start, p.startFrame = t, frameNo
 		p.startNano.Store(t.UnixNano())
 	}
 	size := dst.Rect.Size()
 	p.want.Store(int64(size.X)<<32 | int64(size.Y))
-	due := t.Sub(p.start) + time.Duration(p.tolerance.Load())
+	due := t.Sub(p.start)
+	if p.fps > 0 {
+		due = time.Duration(float64(frameNo-p.startFrame) * float64(time.Second) / p.fps)
+	}
+	due += time.Duration(p.tolerance.Load())
 	for {
 		if p.next == nil {
 			select {
