@@ -28,6 +28,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/onair-studio/onair/internal/audiolimits"
+	"github.com/onair-studio/onair/internal/hotkey"
 	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/privfile"
@@ -74,6 +75,16 @@ type Config struct {
 	Jobs Jobs `yaml:"jobs"`
 	// Replay is the replay buffer's length.
 	Replay Replay `yaml:"replay"`
+	// Hotkeys are the window's keys; a key not bound here keeps its
+	// default (see hotkey.Defaults).
+	Hotkeys []Hotkey `yaml:"hotkeys,omitempty"`
+}
+
+// Hotkey binds a key ("Ctrl+Shift+L", "F9") to an action ("scene:BRB",
+// "transition", "live", "record", "mute", "mute:mic"); see package hotkey.
+type Hotkey struct {
+	Key    string `yaml:"key"`
+	Action string `yaml:"action"`
 }
 
 // OptIn is a listener that is off until its address is set. A bare port
@@ -584,6 +595,22 @@ func (c Config) check() []*Error {
 		}
 		sceneNames[sc.Name] = true
 		checkLayers(key+".layers", sc.Layers)
+	}
+	boundKeys := map[string]bool{}
+	for i, h := range c.Hotkeys {
+		key := fmt.Sprintf("hotkeys.%d", i)
+		if k, err := hotkey.ParseKey(h.Key); err != nil {
+			bad(key+".key", "%v", err)
+		} else if boundKeys[k.String()] {
+			bad(key+".key", "%s is bound twice: a key does one thing", k)
+		} else {
+			boundKeys[k.String()] = true
+		}
+		if a, err := hotkey.ParseAction(h.Action); err != nil {
+			bad(key+".action", "%v", err)
+		} else if a.Kind == hotkey.Scene && !sceneNames[a.Arg] {
+			bad(key+".action", "%q is not a scene", a.Arg)
+		}
 	}
 	if p := c.Scenes.Program; p != "" && !sceneNames[p] {
 		bad("scenes.program", "%q is not a scene", p)

@@ -71,3 +71,37 @@ func TestScenesRefused(t *testing.T) {
 		})
 	}
 }
+
+// Hotkeys load in order; a bad key, an unknown action, a key bound twice
+// or a scene that does not exist is refused with FILE:LINE: KEY.
+func TestHotkeys(t *testing.T) {
+	path := writeConfig(t, `scenes:
+  list:
+    - {name: BRB}
+hotkeys:
+  - {key: F9, action: "scene:BRB"}
+  - {key: ctrl+shift+g, action: live}
+  - {key: Alt+M, action: "mute:mic"}
+`)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Hotkeys) != 3 || cfg.Hotkeys[0] != (Hotkey{Key: "F9", Action: "scene:BRB"}) {
+		t.Errorf("hotkeys %+v", cfg.Hotkeys)
+	}
+	for _, c := range []struct{ name, body, want string }{
+		{"unknown action", "hotkeys:\n  - {key: F9, action: golive}\n", `:2: hotkeys.0.action: action "golive": want scene:NAME`},
+		{"bad key", "hotkeys:\n  - {key: Ctrl+Banana, action: live}\n", `:2: hotkeys.0.key: key "Ctrl+Banana": "Banana" is not a key`},
+		{"bound twice", "hotkeys:\n  - {key: F9, action: live}\n  - {key: f9, action: record}\n", `:3: hotkeys.1.key: F9 is bound twice`},
+		{"no such scene", "hotkeys:\n  - {key: F9, action: \"scene:Game\"}\n", `:2: hotkeys.0.action: "Game" is not a scene`},
+		{"bad mute source", "hotkeys:\n  - {key: F9, action: \"mute:webcam\"}\n", `:2: hotkeys.0.action: action "mute:webcam": audio source "webcam"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeConfig(t, c.body)
+			if _, err := Load(path); err == nil || !strings.Contains(err.Error(), path+c.want) {
+				t.Errorf("got %v, want %s%s", err, path, c.want)
+			}
+		})
+	}
+}
