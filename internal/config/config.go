@@ -285,15 +285,34 @@ type Layer struct {
 	Source string `yaml:"source"`
 	X      int    `yaml:"x"`
 	Y      int    `yaml:"y"`
-	// Width and Height 0 take the source's own size, or the output's.
-	Width   int      `yaml:"width"`
-	Height  int      `yaml:"height"`
+	// Width and Height left out (0) take the source's own size, or the
+	// output's; written as 0 they are refused.
+	Width   int      `yaml:"width,omitempty"`
+	Height  int      `yaml:"height,omitempty"`
 	Opacity *float64 `yaml:"opacity,omitempty"` // default 1
 	// Name tells layers apart; Hidden layers keep their place, undrawn.
 	Name   string `yaml:"name,omitempty"`
 	Hidden bool   `yaml:"hidden,omitempty"`
 	// Crop cuts source pixels off each edge before the rest is scaled.
 	Crop Crop `yaml:"crop,omitempty"`
+	// zeroSize names a width or height written as 0 in the file: left
+	// out, a size is the output's; written, 0 is no size at all.
+	zeroSize string
+}
+
+// UnmarshalYAML reads a layer and notes a size written as 0.
+func (l *Layer) UnmarshalYAML(n *yaml.Node) error {
+	type plain Layer
+	if err := n.Decode((*plain)(l)); err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i].Value, n.Content[i+1]
+		if n, err := strconv.Atoi(v.Value); (k == "width" || k == "height") && err == nil && n == 0 && l.zeroSize == "" {
+			l.zeroSize = k
+		}
+	}
+	return nil
 }
 
 // Crop is how many source pixels to cut off each edge.
@@ -574,8 +593,10 @@ func (c Config) check() []*Error {
 				!slices.ContainsFunc(c.Plugins.List, func(p Plugin) bool { return p.Name == spec.Plugin }) {
 				bad(key+".source", "no plugin named %q in plugins.list", spec.Plugin)
 			}
-			if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
-				bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)
+			if l.zeroSize != "" {
+				bad(key+"."+l.zeroSize, "0 is not a layer size (1 to 16384; leave %s out for the output's)", l.zeroSize)
+			} else if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
+				bad(key+".width", "%dx%d is not a layer size (each side 1 to 16384)", l.Width, l.Height)
 			} else if err := checkCrop(l, e); err != nil {
 				bad(key+".crop", "%v", err)
 			}
