@@ -69,18 +69,18 @@ type Master struct {
 	// save in another order than they applied.
 	changes    sync.Mutex
 	renditions []config.Rendition // all configured, used or not
+	state      *state.Store
+	encoder    *supervise.Child[pb.EncoderClient]
+	plugins    *supervise.Child[pb.PluginHostClient]
+	worker     *supervise.Child[pb.WorkerClient]
+	rtsp       *rtsp.Server
+	program    *program
+	slate      *programSlate
+	outputs    *outputs
+	rtmp       *RTMPServer
+	fallback   fallback
 	// hotkeys are the window's keys (status.hotkeys), fixed at start.
-	hotkeys  []*pb.Hotkey
-	state    *state.Store
-	encoder  *supervise.Child[pb.EncoderClient]
-	plugins  *supervise.Child[pb.PluginHostClient]
-	worker   *supervise.Child[pb.WorkerClient]
-	rtsp     *rtsp.Server
-	program  *program
-	slate    *programSlate
-	outputs  *outputs
-	rtmp     *RTMPServer
-	fallback fallback
+	hotkeys []*pb.Hotkey
 	// openingFile is where the encoder names the hardware backend it is
 	// opening, so a driver that crashes it while opening is known.
 	openingFile string
