@@ -217,3 +217,32 @@ func TestPlayerFileGoingBad(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodeWebcamSized is the decoding goroutine's cost per picture
+// of a 320×240 H.264 clip: demux, decode, convert to RGBA.
+func BenchmarkDecodeWebcamSized(b *testing.B) {
+	clip := testpeer.MakeMP4(b, b.TempDir(), "cam.mp4", 2, 320, 240)
+	r, err := open(Input{URL: clip})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.close()
+	dst := image.NewRGBA(image.Rect(0, 0, 320, 240))
+	b.ResetTimer()
+	for pictures := 0; pictures < b.N; {
+		k, err := r.next()
+		switch {
+		case err != nil:
+			b.Fatal(err)
+		case k == end:
+			if err := r.rewind(); err != nil {
+				b.Fatal(err)
+			}
+		case k == video:
+			if err := r.rgba(dst); err != nil {
+				b.Fatal(err)
+			}
+			pictures++
+		}
+	}
+}
