@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +22,12 @@ type Options struct {
 
 // pictures is how many decoded pictures a Player holds: the one showing,
 // the next, and two decoded ahead, so the compositor never waits for the
-// decoder.
-const pictures = 4
+// decoder. A compositor slower than the input holds as many more as the
+// input shows per frame (SetFrameRate), up to maxPictures.
+const (
+	pictures    = 4
+	maxPictures = 64
+)
 
 // Player decodes its input on a goroutine of its own, ahead of time, and
 // hands out the picture due at each frame of the compositor's clock:
@@ -48,9 +53,12 @@ type Player struct {
 	// then due by frame slot, not by the late-or-early time a frame was
 	// composed at.
 	fps float64
-	// tolerance shows a picture due within half an input frame, so the
-	// jitter of the compositor's clock does not repeat one and skip the next.
-	tolerance atomic.Int64
+	// shown is the input time Read showed last; the decoder drops the
+	// pictures that end before it instead of converting them, so a slow
+	// compositor (a 5 fps preview) or a hidden layer catches up.
+	shown atomic.Int64
+	// frame is an input picture's duration (0: not known yet).
+	frame atomic.Int64
 
 	mu     sync.Mutex
 	err    error // the decoder stopped on an error
@@ -75,9 +83,8 @@ func Play(in Input, opts Options) (*Player, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Player{in: in, opts: opts, ready: make(chan *picture, pictures), free: make(chan *picture, pictures),
+	p := &Player{in: in, opts: opts, ready: make(chan *picture, maxPictures), free: make(chan *picture, maxPictures),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	p.tolerance.Store(int64(10 * time.Millisecond))
 	p.sound.init()
 	for range pictures {
 		p.free <- &picture{}
@@ -179,9 +186,12 @@ func (d *decoder) picture() error {
 	}
 	if dur > 0 {
 		d.frame = dur
-		p.tolerance.Store(int64(min(dur*45/100, 50*time.Millisecond)))
+		p.frame.Store(int64(dur))
 	}
 	d.last = max(d.last, at+dur)
+	if shown := time.Duration(p.shown.Load()); !p.opts.Live && shown > 0 && d.base+at+dur <= shown {
+		return nil // already past: not worth converting
+	}
 	var pic *picture
 	select {
 	case pic = <-p.free:
@@ -218,7 +228,15 @@ func (d *decoder) keepSound() {
 // SetFrameRate says the rate Read is called at, frame numbers counting
 // slots of 1/fps: a picture is then due by its frame's slot. Call it
 // before the first Read.
-func (p *Player) SetFrameRate(fps float64) { p.fps = fps }
+func (p *Player) SetFrameRate(fps float64) {
+	p.fps = fps
+	if frame := time.Duration(p.frame.Load()); fps > 0 && frame > 0 {
+		perFrame := int(math.Ceil(float64(time.Second) / fps / float64(frame)))
+		for range min(perFrame, maxPictures-pictures) {
+			p.free <- &picture{}
+		}
+	}
+}
 
 // Read draws the picture due at t into all of dst, scaled. The first
 // Read starts the input's clock. A picture the decoder is late with is
@@ -234,7 +252,8 @@ func (p *Player) Read(dst *image.RGBA, frameNo int64, t time.Time) error {
 	if p.fps > 0 {
 		due = time.Duration(float64(frameNo-p.startFrame) * float64(time.Second) / p.fps)
 	}
-	due += time.Duration(p.tolerance.Load())
+	due += p.tolerance()
+	p.shown.Store(int64(due))
 	for {
 		if p.next == nil {
 			select {
@@ -266,6 +285,17 @@ func (p *Player) Read(dst *image.RGBA, frameNo int64, t time.Time) error {
 		copy(dst.Pix[o:o+4*size.X], src.Pix[y*src.Stride:])
 	}
 	return nil
+}
+
+// tolerance shows a picture due within a little under half an input
+// frame, so the jitter of the compositor's clock neither repeats one
+// picture nor skips the next, and a picture exactly between two frames
+// of the output shows on the later one.
+func (p *Player) tolerance() time.Duration {
+	if f := time.Duration(p.frame.Load()); f > 0 {
+		return min(f*45/100, 50*time.Millisecond)
+	}
+	return 10 * time.Millisecond
 }
 
 func (p *Player) fail(err error) {

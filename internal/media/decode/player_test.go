@@ -96,7 +96,7 @@ func TestPlayerShowsEveryFrameAndLoopsWithoutGap(t *testing.T) {
 	for _, c := range []struct {
 		fps  int
 		want func(k int) int
-	}{{60, func(k int) int { return k / 2 % 30 }}, {15, func(k int) int { return 2 * k % 30 }}} {
+	}{{60, func(k int) int { return k / 2 % 30 }}, {15, func(k int) int { return 2 * k % 30 }}, {5, func(k int) int { return 6 * k % 30 }}} {
 		p, err := Play(Input{URL: clip}, Options{Loop: true})
 		if err != nil {
 			t.Fatal(err)
