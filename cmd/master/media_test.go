@@ -134,7 +134,27 @@ func TestMediaFileLayerLive(t *testing.T) {
 	level := testpeer.ToneLevel(sound, 1000)
 	t.Logf("the clip's 1 kHz tone at the viewer: %.1f dBFS; quiet at %v", level, testpeer.Silences(sound, 1000, level, 50*time.Millisecond))
 	// A mono clip plays centred: 3 dB down in each channel.
-	if want := testpeer.SineLevel - 3; level < want-1.5 {
+	want := testpeer.SineLevel - 3
+	if level < want-1.5 {
 		t.Errorf("the clip's tone reads %.1f dBFS at the viewer, want its sound in the program at %.1f", level, want)
+	}
+
+	// Listed as a source, the clip's sound mutes like any other.
+	for _, args := range [][]string{{"audio", "add", "layer:clip"}, {"audio", "mute", "layer:clip"}} {
+		if out, err := m.Ctl(args...); err != nil {
+			t.Fatalf("ctl %v: %v\n%s", args, err, out)
+		}
+	}
+	m.Await("the clip's strip muted", 10*time.Second, func() bool {
+		for _, s := range m.Status().GetAudio().GetStrips() {
+			if s.GetName() == "layer:clip" {
+				return s.GetMuted()
+			}
+		}
+		return false
+	})
+	sound = testpeer.DecodeAudio(t, nginx.URL("live", "media"), 1, "-rw_timeout", "5000000")
+	if level := testpeer.ToneLevel(sound[len(sound)/2:], 1000); level > want-40 {
+		t.Errorf("muted, the clip's tone still reads %.1f dBFS", level)
 	}
 }
