@@ -171,7 +171,7 @@ func TestMuteHotkey(t *testing.T) {
 	r.await("all unmuted", allMuted(false))
 }
 
-// The master's keys replace the defaults they name: F9 puts BRB on air,
+// The master's keys replace the defaults they name: Alt+F9 puts BRB on air,
 // Alt+M mutes the microphone alone, and Ctrl+1 (left unbound) still puts
 // the first scene on air.
 func TestConfiguredHotkeys(t *testing.T) {
@@ -179,11 +179,11 @@ func TestConfiguredHotkeys(t *testing.T) {
 	r.master.set(func(st *pb.MasterStatus) {
 		st.SceneNames, st.ProgramScene = []string{"Starting soon", "Game", "BRB"}, "Game"
 		st.AudioSettings = &pb.AudioSettings{Sources: []*pb.AudioSource{{Source: "mic"}, {Source: "desktop"}}}
-		st.Hotkeys = []*pb.Hotkey{{Key: "F9", Action: "scene:BRB"}, {Key: "Alt+M", Action: "mute:mic"}, {Key: "Ctrl+1", Action: "scene#1"}}
+		st.Hotkeys = []*pb.Hotkey{{Key: "Alt+F9", Action: "scene:BRB"}, {Key: "Alt+M", Action: "mute:mic"}, {Key: "Ctrl+1", Action: "scene#1"}}
 	})
 	r.await("the scene list", func() bool { return len(r.studio.scene.sceneButton) == 3 && len(r.studio.shortcuts) == 3 })
-	r.loop.do(func() { press(r, fyne.KeyF9, 0) })
-	r.await("F9 puts BRB on air", func() bool { return r.studio.status.GetProgramScene() == "BRB" })
+	r.loop.do(func() { press(r, fyne.KeyF9, fyne.KeyModifierAlt) })
+	r.await("Alt+F9 puts BRB on air", func() bool { return r.studio.status.GetProgramScene() == "BRB" })
 	r.loop.do(func() { press(r, fyne.KeyM, fyne.KeyModifierAlt) })
 	r.await("Alt+M mutes the microphone", func() bool {
 		src := r.studio.status.GetAudioSettings().GetSources()

@@ -80,7 +80,7 @@ type Config struct {
 	Hotkeys []Hotkey `yaml:"hotkeys,omitempty"`
 }
 
-// Hotkey binds a key ("Ctrl+Shift+L", "F9") to an action ("scene:BRB",
+// Hotkey binds a key ("Ctrl+Shift+L", "Alt+F9") to an action ("scene:BRB",
 // "transition", "live", "record", "mute", "mute:mic"); see package hotkey.
 type Hotkey struct {
 	Key    string `yaml:"key"`

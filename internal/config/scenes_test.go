@@ -85,7 +85,7 @@ func TestHotkeys(t *testing.T) {
   list:
     - {name: BRB}
 hotkeys:
-  - {key: F9, action: "scene:BRB"}
+  - {key: Alt+F9, action: "scene:BRB"}
   - {key: ctrl+shift+g, action: live}
   - {key: Alt+M, action: "mute:mic"}
 `)
@@ -93,15 +93,16 @@ hotkeys:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Hotkeys) != 3 || cfg.Hotkeys[0] != (Hotkey{Key: "F9", Action: "scene:BRB"}) {
+	if len(cfg.Hotkeys) != 3 || cfg.Hotkeys[0] != (Hotkey{Key: "Alt+F9", Action: "scene:BRB"}) {
 		t.Errorf("hotkeys %+v", cfg.Hotkeys)
 	}
 	for _, c := range []struct{ name, body, want string }{
-		{"unknown action", "hotkeys:\n  - {key: F9, action: golive}\n", `:2: hotkeys.0.action: action "golive": want scene:NAME`},
+		{"unknown action", "hotkeys:\n  - {key: Alt+F9, action: golive}\n", `:2: hotkeys.0.action: action "golive": want scene:NAME`},
 		{"bad key", "hotkeys:\n  - {key: Ctrl+Banana, action: live}\n", `:2: hotkeys.0.key: key "Ctrl+Banana": "Banana" is not a key`},
-		{"bound twice", "hotkeys:\n  - {key: F9, action: live}\n  - {key: f9, action: record}\n", `:3: hotkeys.1.key: F9 is bound twice`},
-		{"no such scene", "hotkeys:\n  - {key: F9, action: \"scene:Game\"}\n", `:2: hotkeys.0.action: "Game" is not a scene`},
-		{"bad mute source", "hotkeys:\n  - {key: F9, action: \"mute:webcam\"}\n", `:2: hotkeys.0.action: action "mute:webcam": audio source "webcam"`},
+		{"plain key", "hotkeys:\n  - {key: F9, action: live}\n", `:2: hotkeys.0.key: key "F9": needs Ctrl, Alt or Super`},
+		{"bound twice", "hotkeys:\n  - {key: Alt+F9, action: live}\n  - {key: alt+f9, action: record}\n", `:3: hotkeys.1.key: Alt+F9 is bound twice`},
+		{"no such scene", "hotkeys:\n  - {key: Alt+F9, action: \"scene:Game\"}\n", `:2: hotkeys.0.action: "Game" is not a scene`},
+		{"bad mute source", "hotkeys:\n  - {key: Alt+F9, action: \"mute:webcam\"}\n", `:2: hotkeys.0.action: action "mute:webcam": audio source "webcam"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := writeConfig(t, c.body)

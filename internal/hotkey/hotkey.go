@@ -29,8 +29,10 @@ var modifiers = []string{"Ctrl", "Shift", "Alt", "Super"}
 var namedKeys = []string{"Space", "Tab", "Return", "Escape", "BackSpace", "Delete", "Insert", "Home", "End",
 	"PageUp", "PageDown", "Up", "Down", "Left", "Right"}
 
-// ParseKey reads "Ctrl+Shift+L", "F9", "Alt+1": modifiers (Ctrl, Shift,
-// Alt, Super, any case) joined by + before one key.
+// ParseKey reads "Ctrl+Shift+L", "Alt+F9", "Super+1": modifiers (Ctrl,
+// Shift, Alt, Super, any case) joined by + before one key. Ctrl, Alt or
+// Super must be among them: the window reads a plain key, or Shift and a
+// key, as typing.
 func ParseKey(s string) (Key, error) {
 	parts := strings.Split(s, "+")
 	name := parts[len(parts)-1]
@@ -46,6 +48,9 @@ func ParseKey(s string) (Key, error) {
 		k.Mods = append(k.Mods, modifiers[i])
 	}
 	slices.SortFunc(k.Mods, func(a, b string) int { return slices.Index(modifiers, a) - slices.Index(modifiers, b) })
+	if !k.Has("Ctrl") && !k.Has("Alt") && !k.Has("Super") {
+		return Key{}, fmt.Errorf("key %q: needs Ctrl, Alt or Super (a plain or Shift key is typing), e.g. Ctrl+%s", s, name)
+	}
 	switch up := strings.ToUpper(name); {
 	case len(name) == 1 && (up[0] >= 'A' && up[0] <= 'Z' || up[0] >= '0' && up[0] <= '9'):
 		k.Name = up

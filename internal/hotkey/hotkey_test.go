@@ -7,8 +7,8 @@ import (
 
 func TestParseKey(t *testing.T) {
 	for in, want := range map[string]string{
-		"Ctrl+Shift+L": "Ctrl+Shift+L", "shift+ctrl+l": "Ctrl+Shift+L", "F9": "F9", "f12": "F12",
-		"Alt+1": "Alt+1", "Super+space": "Super+Space", "Ctrl+PageUp": "Ctrl+PageUp", "x": "X",
+		"Ctrl+Shift+L": "Ctrl+Shift+L", "shift+ctrl+l": "Ctrl+Shift+L", "Alt+F9": "Alt+F9", "ctrl+f12": "Ctrl+F12",
+		"Alt+1": "Alt+1", "Super+space": "Super+Space", "Ctrl+PageUp": "Ctrl+PageUp", "alt+x": "Alt+X",
 	} {
 		k, err := ParseKey(in)
 		if err != nil || k.String() != want {
@@ -16,12 +16,14 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		"":             `"" is not a key`,
+		"":             "needs Ctrl, Alt or Super",
 		"Ctrl+":        `"" is not a key`,
 		"Hyper+A":      `"Hyper" is not a modifier`,
 		"Ctrl+Ctrl+A":  "Ctrl given twice",
-		"F13":          `"F13" is not a key`,
-		"F01":          `"F01" is not a key`,
+		"F9":           `key "F9": needs Ctrl, Alt or Super (a plain or Shift key is typing), e.g. Ctrl+F9`,
+		"Shift+A":      "needs Ctrl, Alt or Super",
+		"Ctrl+F13":     `"F13" is not a key`,
+		"Alt+F01":      `"F01" is not a key`,
 		"Ctrl+Banana":  `"Banana" is not a key`,
 		"Ctrl+Shift+?": `"?" is not a key`,
 	} {
@@ -53,7 +55,7 @@ func TestParseAction(t *testing.T) {
 
 // A configured key replaces the default on the same key; the others stay.
 func TestMerge(t *testing.T) {
-	got := Merge([]Binding{{"ctrl+1", "scene:BRB"}, {"F9", "record"}})
+	got := Merge([]Binding{{"ctrl+1", "scene:BRB"}, {"Alt+F9", "record"}})
 	keys := map[string]string{}
 	for _, b := range got {
 		k, _ := ParseKey(b.Key)
@@ -62,7 +64,7 @@ func TestMerge(t *testing.T) {
 		}
 		keys[k.String()] = b.Action
 	}
-	if keys["Ctrl+1"] != "scene:BRB" || keys["F9"] != "record" || keys["Ctrl+2"] != "scene#2" || keys["Ctrl+Shift+R"] != "record" {
+	if keys["Ctrl+1"] != "scene:BRB" || keys["Alt+F9"] != "record" || keys["Ctrl+2"] != "scene#2" || keys["Ctrl+Shift+R"] != "record" {
 		t.Errorf("merged: %v", keys)
 	}
 	if len(Merge(nil)) != len(Defaults()) {
