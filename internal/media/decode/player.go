@@ -106,6 +106,7 @@ type decoder struct {
 	base  time.Duration // the current pass's start on the timeline
 	end   time.Duration // the first pass's length, once known
 	last  time.Duration // the end of the latest picture of this pass
+	shown int           // pictures decoded in this pass
 	frame time.Duration // an input frame's length
 	pos   int64         // the sample after the last one written, -1: none
 }
@@ -155,6 +156,10 @@ func (d *decoder) run() {
 			return // the last picture stays
 		default:
 			// The next pass follows the last picture of this one.
+			if d.shown == 0 { // cut short or replaced while playing
+				p.fail(fmt.Errorf("%s: a whole pass gave no picture", d.r.url))
+				return
+			}
 			if d.end == 0 {
 				d.end = d.last
 			}
@@ -163,7 +168,7 @@ func (d *decoder) run() {
 				return
 			}
 			d.base += d.end
-			d.last, d.pos = 0, -1 // the next pass's sound starts at its own time
+			d.last, d.pos, d.shown = 0, -1, 0 // the next pass's sound starts at its own time
 			if err := d.r.rewind(); err != nil {
 				p.fail(err)
 				return
@@ -189,6 +194,7 @@ func (d *decoder) picture() error {
 		p.frame.Store(int64(dur))
 	}
 	d.last = max(d.last, at+dur)
+	d.shown++
 	if shown := time.Duration(p.shown.Load()); !p.opts.Live && shown > 0 && d.base+at+dur <= shown {
 		return nil // already past: not worth converting
 	}

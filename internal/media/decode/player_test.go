@@ -246,3 +246,34 @@ func BenchmarkDecodeWebcamSized(b *testing.B) {
 		}
 	}
 }
+
+// A file cut short while it plays (here, truncated to its first bytes)
+// ends in an error Read reports, once the pictures already decoded have
+// shown: the layer then shows its placeholder.
+func TestPlayerFileCutShortWhilePlaying(t *testing.T) {
+	path := testpeer.MakeMP4(t, t.TempDir(), "clip.mkv", 2, 320, 240)
+	p, err := Play(Input{URL: path}, Options{Loop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	dst := image.NewRGBA(image.Rect(0, 0, 32, 24))
+	start := time.Now()
+	for k := range 10 {
+		awaitDecoded(t, p)
+		if err := p.Read(dst, int64(k), start.Add(time.Duration(k)*time.Second/30)); err != nil {
+			t.Fatalf("frame %d: %v", k, err)
+		}
+	}
+	if err := os.Truncate(path, 1000); err != nil {
+		t.Fatal(err)
+	}
+	for k := 10; k < 300; k++ {
+		awaitDecoded(t, p)
+		if err := p.Read(dst, int64(k), start.Add(time.Duration(k)*time.Second/30)); err != nil {
+			t.Logf("frame %d: %v", k, err)
+			return
+		}
+	}
+	t.Fatal("ten seconds after the file was cut short, it still plays")
+}
