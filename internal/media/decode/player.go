@@ -21,11 +21,12 @@ type Options struct {
 }
 
 // pictures is how many decoded pictures a Player holds: the one showing,
-// the next, and two decoded ahead, so the compositor never waits for the
-// decoder. A compositor slower than the input holds as many more as the
+// the next, and four decoded ahead (over 100 ms at 30 fps), so the
+// compositor never waits for the decoder, even on a busy machine or
+// across a loop's rewind. A compositor slower than the input holds as many more as the
 // input shows per frame (SetFrameRate), up to maxPictures.
 const (
-	pictures    = 4
+	pictures    = 6
 	maxPictures = 64
 )
 
