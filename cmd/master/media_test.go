@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/onair-studio/onair/internal/testpeer"
+	"github.com/onair-studio/onair/stub/pb"
 )
 
 // clipPictures has ffmpeg decode a clip's pictures as RGB24 at w×h, the
@@ -50,7 +52,7 @@ func nearestPicture(pic []byte, clip [][]byte, w, h int) (int, float64) {
 
 // A media file layer at a real viewer behind nginx: the clip plays frame
 // for frame at the output's rate and loops without a repeated or missing
-// picture at the seam; its sound (a 1 kHz tone) is in the program's sound;
+// picture at the seam, and plays on through an edit of another layer; its sound (a 1 kHz tone) is in the program's sound;
 // a corrupt file beside it shows the placeholder and is reported in
 // status while the clip goes on.
 func TestMediaFileLayerLive(t *testing.T) {
@@ -93,9 +95,20 @@ func TestMediaFileLayerLive(t *testing.T) {
 	}
 	viewer := testpeer.StartPixelReader(t, nginx.URL("live", "media"), w, h)
 	skippedBefore := m.Status().GetEncoder().GetSkippedFrames()
-	m.Await("three seconds of pictures at the viewer", 20*time.Second, func() bool { return viewer.Count() >= 95 })
+	m.Await("two seconds of pictures at the viewer", 20*time.Second, func() bool { return viewer.Count() >= 65 })
+	// An edit of another layer of the scene on air (a caption added, in
+	// the right half the comparison leaves out) must not restart the clip.
+	if _, err := m.Client.AddLayer(context.Background(), &pb.LayerRequest{Scene: "Clip",
+		Layer: &pb.Layer{Name: "caption", Source: "text:{size=16}Back soon", X: 250, Y: 150, Opacity: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	edited := viewer.Count()
+	m.Await("two more seconds of pictures at the viewer", 20*time.Second, func() bool { return viewer.Count() >= edited+60 })
 	pics := viewer.Pictures()
 	skipped := m.Status().GetEncoder().GetSkippedFrames() - skippedBefore
+	if n := len(m.Status().GetScene()); n != 3 {
+		t.Fatalf("the scene on air has %d layers after the edit, want 3", n)
+	}
 
 	pics = pics[5:] // past the viewer's start
 	var shown []int
@@ -116,12 +129,12 @@ func TestMediaFileLayerLive(t *testing.T) {
 			irregular++
 		}
 	}
-	t.Logf("clip pictures at the viewer: %v (%d skipped frame slots)", shown, skipped)
-	if seams < 2 {
+	t.Logf("clip pictures at the viewer: %v (%d skipped frame slots, the edit after picture %d)", shown, skipped, edited-5)
+	if seams < 3 {
 		t.Errorf("the clip looped %d times in %d pictures, want at least 2", seams, len(shown))
 	}
 	if irregular > int(skipped) {
-		t.Errorf("%d pictures did not follow the one before (a repeat or a gap), with %d frame slots skipped", irregular, skipped)
+		t.Errorf("%d pictures did not follow the one before (a repeat, a gap or a restart), with %d frame slots skipped", irregular, skipped)
 	}
 
 	// The broken file's place shows the placeholder, away from its cross.
