@@ -23,8 +23,9 @@ type Options struct {
 // pictures is how many decoded pictures a Player holds: the one showing,
 // the next, and four decoded ahead (over 100 ms at 30 fps), so the
 // compositor never waits for the decoder, even on a busy machine or
-// across a loop's rewind. A compositor slower than the input holds as many more as the
-// input shows per frame (SetFrameRate), up to maxPictures.
+// across a loop's rewind. A compositor slower than the input holds as
+// many more as the input shows per frame (SetFrameRate), up to
+// maxPictures.
 const (
 	pictures    = 6
 	maxPictures = 64
@@ -101,15 +102,15 @@ func Play(in Input, opts Options) (*Player, error) {
 
 // decoder is the decoding goroutine's state.
 type decoder struct {
-	p     *Player
-	r     *reader
-	buf   []float32
-	base  time.Duration // the current pass's start on the timeline
-	end   time.Duration // the first pass's length, once known
-	last  time.Duration // the end of the latest picture of this pass
-	shown int           // pictures decoded in this pass
-	frame time.Duration // an input frame's length
-	pos   int64         // the sample after the last one written, -1: none
+	p       *Player
+	r       *reader
+	buf     []float32
+	base    time.Duration // the current pass's start on the timeline
+	end     time.Duration // the first pass's length, once known
+	last    time.Duration // the end of the latest picture of this pass
+	decoded int           // pictures decoded in this pass
+	frame   time.Duration // an input frame's length
+	pos     int64         // the sample after the last one written, -1: none
 }
 
 // first decodes up to the first picture.
@@ -157,7 +158,7 @@ func (d *decoder) run() {
 			return // the last picture stays
 		default:
 			// The next pass follows the last picture of this one.
-			if d.shown == 0 { // cut short or replaced while playing
+			if d.decoded == 0 { // cut short or replaced while playing
 				p.fail(fmt.Errorf("%s: a whole pass gave no picture", d.r.url))
 				return
 			}
@@ -169,7 +170,7 @@ func (d *decoder) run() {
 				return
 			}
 			d.base += d.end
-			d.last, d.pos, d.shown = 0, -1, 0 // the next pass's sound starts at its own time
+			d.last, d.pos, d.decoded = 0, -1, 0 // the next pass's sound starts at its own time
 			if err := d.r.rewind(); err != nil {
 				p.fail(err)
 				return
@@ -195,7 +196,7 @@ func (d *decoder) picture() error {
 		p.frame.Store(int64(dur))
 	}
 	d.last = max(d.last, at+dur)
-	d.shown++
+	d.decoded++
 	if shown := time.Duration(p.shown.Load()); !p.opts.Live && shown > 0 && d.base+at+dur <= shown {
 		return nil // already past: not worth converting
 	}
