@@ -98,6 +98,7 @@ FUZZ_TARGETS := \
 	internal/config:FuzzLoad \
 	internal/jobs:FuzzParseParams \
 	internal/source:FuzzParse \
+	internal/media/decode:FuzzPlay:2000x \
 	internal/obsws:FuzzDecode \
 	internal/pluginhost:FuzzParseManifest:20000x
 

@@ -22,6 +22,8 @@ var sourceKinds = []struct{ label, template string }{
 	{"Test pattern", "pattern"},
 	{"Image", "image:"},
 	{"Colour", "color:#202020"},
+	{"Media file", "file:"},
+	{"Webcam", "webcam:{size=1280x720 fps=30 format=mjpeg}/dev/video0"},
 }
 
 // layerForm adds a source to the scene or edits one (index >= 0) and
@@ -118,6 +120,10 @@ func kindOf(src string) string {
 		return "Image"
 	case "color":
 		return "Colour"
+	case "file":
+		return "Media file"
+	case "webcam":
+		return "Webcam"
 	}
 	return ""
 }

@@ -170,3 +170,29 @@ func TestMuteHotkey(t *testing.T) {
 	r.loop.do(func() { press(r, fyne.KeyM, fyne.KeyModifierControl|fyne.KeyModifierShift) })
 	r.await("all unmuted", allMuted(false))
 }
+
+// The master's keys replace the defaults they name: Alt+F9 puts BRB on air,
+// Alt+M mutes the microphone alone, and Ctrl+1 (left unbound) still puts
+// the first scene on air.
+func TestConfiguredHotkeys(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.SceneNames, st.ProgramScene = []string{"Starting soon", "Game", "BRB"}, "Game"
+		st.AudioSettings = &pb.AudioSettings{Sources: []*pb.AudioSource{{Source: "mic"}, {Source: "desktop"}}}
+		st.Hotkeys = []*pb.Hotkey{{Key: "Alt+F9", Action: "scene:BRB"}, {Key: "Alt+M", Action: "mute:mic"}, {Key: "Ctrl+1", Action: "scene#1"}}
+	})
+	r.await("the scene list", func() bool { return len(r.studio.scene.sceneButton) == 3 && len(r.studio.shortcuts) == 3 })
+	r.loop.do(func() { press(r, fyne.KeyF9, fyne.KeyModifierAlt) })
+	r.await("Alt+F9 puts BRB on air", func() bool { return r.studio.status.GetProgramScene() == "BRB" })
+	r.loop.do(func() { press(r, fyne.KeyM, fyne.KeyModifierAlt) })
+	r.await("Alt+M mutes the microphone", func() bool {
+		src := r.studio.status.GetAudioSettings().GetSources()
+		return len(src) == 2 && src[0].GetMuted() && !src[1].GetMuted()
+	})
+	r.loop.do(func() { press(r, "1", fyne.KeyModifierControl) })
+	r.await("Ctrl+1 puts the first scene on air", func() bool { return r.studio.status.GetProgramScene() == "Starting soon" })
+	r.loop.do(func() { press(r, "2", fyne.KeyModifierControl) }) // not in the master's list: no longer bound
+	if r.studio.status.GetProgramScene() != "Starting soon" {
+		t.Errorf("an unbound key switched to %q", r.studio.status.GetProgramScene())
+	}
+}

@@ -71,6 +71,12 @@ type Studio struct {
 	logs    *logView
 	root    fyne.CanvasObject
 
+	// shortcuts are the hotkeys registered on the window, made from
+	// keyList (keysBound once registered).
+	shortcuts []fyne.Shortcut
+	keyList   []*pb.Hotkey
+	keysBound bool
+
 	// doMu serializes fyneDo, and closed drops its calls once the window
 	// has ended.
 	doMu   sync.Mutex
@@ -139,9 +145,8 @@ func New(opt Options) *Studio {
 	main.Offset = 0.78
 	top := container.NewVBox(container.NewBorder(nil, nil, s.live.content, nil, s.conn), s.message)
 	s.root = container.NewBorder(top, nil, nil, nil, main)
-	if opt.Window != nil {
-		s.addHotkeys(opt.Window)
-	}
+	s.bindHotkeys(nil) // the defaults until the master says
+
 	s.setTitle()
 	return s
 }
@@ -236,6 +241,7 @@ func (s *Studio) applyStatus(st *pb.MasterStatus, at time.Time) {
 	s.audio.update(st)
 	s.procs.update(st)
 	s.plugins.update(st)
+	s.bindHotkeys(st.GetHotkeys())
 	s.setTitle()
 }
 

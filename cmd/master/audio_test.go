@@ -44,7 +44,7 @@ func TestAudioSteeredOverAPIAndCtl(t *testing.T) {
 		{&pb.AudioSettings{VolumeDb: math.NaN()}, "audio.volume_db: volume NaN dB: want a number of dB from -60 to +20"},
 		{&pb.AudioSettings{Sources: []*pb.AudioSource{{Source: "mic", OffsetMs: 2500}}}, "audio.sources.0.offset_ms: sync offset 2500 ms: want -2000 to 2000 ms"},
 		{&pb.AudioSettings{Sources: []*pb.AudioSource{{Source: "mic"}, {Source: "desktop", VolumeDb: 21}}}, "audio.sources.1.volume_db: volume 21 dB"},
-		{&pb.AudioSettings{Sources: []*pb.AudioSource{{Source: "webcam"}}}, `audio.sources.0.source: audio source "webcam": want auto, mic, desktop, none, pulse:NAME or tone:FREQ`},
+		{&pb.AudioSettings{Sources: []*pb.AudioSource{{Source: "webcam"}}}, `audio.sources.0.source: audio source "webcam": want auto, mic, desktop, none, pulse:NAME, tone:FREQ or layer:NAME`},
 		{&pb.AudioSettings{Sources: []*pb.AudioSource{{Source: "mic"}, {Source: "mic"}}}, `audio source "mic" is listed twice`},
 		{&pb.AudioSettings{BitrateKbps: 500}, "audio.bitrate_kbps: audio bitrate 500 kbit/s: want 64 to 320"},
 	} {

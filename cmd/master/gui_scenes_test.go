@@ -28,15 +28,16 @@ func shows(im image.Image, c sceneRGB) bool {
 	return false
 }
 
-// The real window under Xvfb: with studio mode off, the scene key puts the
-// scene on air (seen in a viewer's decoded pixels behind nginx); with it on,
-// a scene key changes only the preview, beside the program, until the
+// The real window under Xvfb: with studio mode off, a scene key (Alt+F9,
+// bound in the config) puts the scene on air (seen in a viewer's decoded pixels
+// behind nginx); with it on, a scene key (Ctrl+3, a default the config
+// leaves) changes only the preview, beside the program, until the
 // Transition key. Screenshots of both go to build/screenshots.
 func TestGUIScenesAndStudioMode(t *testing.T) {
 	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
 	env, dir, display := desktop(t)
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfg, []byte(sceneConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(sceneConfig+"hotkeys:\n  - {key: Alt+F9, action: \"scene:Game\"}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	gui := startGUI(t, env, "-listen", "127.0.0.1:0", "-monitor", "127.0.0.1:0", "-rtmp-listen", "", "-config", cfg,
@@ -62,8 +63,8 @@ func TestGUIScenesAndStudioMode(t *testing.T) {
 		xdo(t, display, "key", "--clearmodifiers", k)
 	}
 	pressed := time.Now()
-	key("ctrl+2")
-	awaitAt("Ctrl+2 putting Game on air", pressed, sceneBlue)
+	key("alt+F9")
+	awaitAt("Alt+F9 putting Game on air", pressed, sceneBlue)
 	gui.awaitPicture(t, win, "scenes-direct.png", "Game on air", func(im image.Image) bool { return shows(im, sceneBlue) })
 
 	// Studio mode on, from another client: the window follows.

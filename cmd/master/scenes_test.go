@@ -244,6 +244,18 @@ func TestScenesSwitchLive(t *testing.T) {
 			return err
 		}, "20000x0 is not a layer size"},
 		{func() error {
+			_, err := m.Client.AddLayer(ctx, &pb.LayerRequest{Scene: "Just chatting", Layer: &pb.Layer{Source: "file:{once}/no/such/intro.mp4", Opacity: 1}})
+			return err
+		}, "media file /no/such/intro.mp4 does not exist"},
+		{func() error {
+			_, err := m.Client.AddLayer(ctx, &pb.LayerRequest{Scene: "Just chatting", Layer: &pb.Layer{Source: "webcam:{size=640x480}/dev/video-none", Opacity: 1}})
+			return err
+		}, "webcam device /dev/video-none does not exist"},
+		{func() error {
+			_, err := m.Client.UpdateLayer(ctx, &pb.LayerRequest{Scene: "Just chatting", Index: 1, Layer: &pb.Layer{Source: "pattern", Width: 100, CropLeft: 60, CropRight: 40, Opacity: 1}})
+			return err
+		}, "is larger than the 100x180 source"},
+		{func() error {
 			_, err := m.Client.RemoveScene(ctx, &pb.SceneRequest{Name: "Just chatting"})
 			return err
 		}, "is on air"},

@@ -14,6 +14,9 @@ type Options struct {
 	// a host name); empty uses libpulse's own lookup ($PULSE_SERVER, then
 	// the user's runtime directory), as every desktop program does.
 	Server string
+	// Layers finds the sound of a scene layer by name for "layer:NAME"
+	// sources; nil: layers play silence.
+	Layers func(name string) LayerSound
 }
 
 // The names PulseAudio resolves to the default input and to the monitor of
@@ -56,6 +59,9 @@ func Open(spec string, clock Clock, o Options) (inputs []Input, reason string, e
 		}
 		in := newDeviceSource(spec, src.Device, src.Device, o.Server, clock)
 		return []Input{in}, src.Device, nil
+	case "layer":
+		in := &layerSource{spec: spec, name: src.Device, find: o.Layers, clock: clock}
+		return []Input{in}, "the sound of layer " + src.Device, nil
 	default: // tone
 		in := newTone(spec, src.ToneHz, clock)
 		return []Input{in}, in.Status().Reason, nil

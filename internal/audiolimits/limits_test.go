@@ -47,15 +47,15 @@ func TestSourceStrings(t *testing.T) {
 	for spec, want := range map[string]Source{
 		"auto": {Kind: "auto"}, "mic": {Kind: "mic"}, "desktop": {Kind: "desktop"}, "none": {Kind: "none"},
 		"pulse:alsa_input.usb-Blue_Yeti-00.analog-stereo": {Kind: "pulse", Device: "alsa_input.usb-Blue_Yeti-00.analog-stereo"},
-		"tone:1000": {Kind: "tone", ToneHz: 1000}, "tone:440.5": {Kind: "tone", ToneHz: 440.5},
+		"tone:1000": {Kind: "tone", ToneHz: 1000}, "layer:intro clip": {Kind: "layer", Device: "intro clip"}, "tone:440.5": {Kind: "tone", ToneHz: 440.5},
 	} {
 		if got, err := ParseSource(spec); err != nil || got != want {
 			t.Errorf("%q: got %+v, %v; want %+v", spec, got, err, want)
 		}
 	}
 	for spec, want := range map[string]string{
-		"":               "want auto, mic, desktop, none, pulse:NAME or tone:FREQ",
-		"webcam":         "want auto, mic, desktop, none, pulse:NAME or tone:FREQ",
+		"":               "want auto, mic, desktop, none, pulse:NAME, tone:FREQ or layer:NAME",
+		"webcam":         "want auto, mic, desktop, none, pulse:NAME, tone:FREQ or layer:NAME",
 		"Mic":            "want auto, mic",
 		"pulse:":         "want pulse:NAME",
 		"pulse:a b":      "no spaces",
@@ -73,6 +73,7 @@ func TestSourceStrings(t *testing.T) {
 		" mic":           "want auto",
 		"auto,mic":       "want auto",
 		"pulse: leading": "no spaces",
+		"layer:":         "want layer:NAME",
 	} {
 		if _, err := ParseSource(spec); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want a refusal saying %q", spec, err, want)

@@ -15,6 +15,7 @@ const (
 	SourceNone    = "none"    // silence
 	PulsePrefix   = "pulse:"  // pulse:NAME, any PulseAudio source by name
 	TonePrefix    = "tone:"   // tone:FREQ, a test tone of FREQ Hz
+	LayerPrefix   = "layer:"  // layer:NAME, the sound of the scene's layer NAME (a media file)
 	ToneMaxHz     = 20000
 	// MaxSources bounds the sources mixed at once.
 	MaxSources = 16
@@ -22,15 +23,16 @@ const (
 
 // Source is a parsed source string.
 type Source struct {
-	// Kind is auto, mic, desktop, none, pulse or tone.
+	// Kind is auto, mic, desktop, none, pulse, tone or layer.
 	Kind string
-	// Device is a pulse source's device name.
+	// Device is a pulse source's device name, or a layer's name.
 	Device string
 	// ToneHz is a tone's frequency.
 	ToneHz float64
 }
 
-// ParseSource parses auto, mic, desktop, none, pulse:NAME or tone:FREQ.
+// ParseSource parses auto, mic, desktop, none, pulse:NAME, tone:FREQ or
+// layer:NAME.
 // Whether a device NAME exists only the audio server can say.
 func ParseSource(spec string) (Source, error) {
 	switch spec {
@@ -50,8 +52,14 @@ func ParseSource(spec string) (Source, error) {
 			return Source{}, fmt.Errorf("audio source %q: want tone:FREQ with FREQ in Hz from 1 to %d, e.g. tone:1000", spec, ToneMaxHz)
 		}
 		return Source{Kind: "tone", ToneHz: f}, nil
+	case strings.HasPrefix(spec, LayerPrefix):
+		name := strings.TrimPrefix(spec, LayerPrefix)
+		if name == "" || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+			return Source{}, fmt.Errorf("audio source %q: want layer:NAME with the name of a media file layer, e.g. layer:intro", spec)
+		}
+		return Source{Kind: "layer", Device: name}, nil
 	}
-	return Source{}, fmt.Errorf("audio source %q: want %s, %s, %s, %s, pulse:NAME or tone:FREQ", spec, SourceAuto, SourceMic, SourceDesktop, SourceNone)
+	return Source{}, fmt.Errorf("audio source %q: want %s, %s, %s, %s, pulse:NAME, tone:FREQ or layer:NAME", spec, SourceAuto, SourceMic, SourceDesktop, SourceNone)
 }
 
 // CheckSourceList refuses a list the mixer could not hold: more than

@@ -74,6 +74,12 @@ func OpenSpec(spec source.Spec) (Source, error) {
 			return nil, err
 		}
 		return s, nil
+	case source.KindFile, source.KindWebcam:
+		s, err := openMedia(spec)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	case source.KindScreen, source.KindWindow:
 		s, err := openScreen(spec)
 		if err != nil {

@@ -56,7 +56,7 @@ func TestBadAudioNamesFileLineAndKey(t *testing.T) {
 		{"audio:\n  sources:\n    - source: mic\n      offset_ms: 9223372036855\n",
 			":4: audio.sources.0.offset_ms: sync offset 9223372036855 ms: want -2000 to 2000 ms"},
 		{"audio:\n  sources:\n    - {source: webcam}\n",
-			`:3: audio.sources.0.source: audio source "webcam": want auto, mic, desktop, none, pulse:NAME or tone:FREQ`},
+			`:3: audio.sources.0.source: audio source "webcam": want auto, mic, desktop, none, pulse:NAME, tone:FREQ or layer:NAME`},
 		{"audio:\n  sources:\n    - {source: \"tone:0\"}\n", ":3: audio.sources.0.source: audio source \"tone:0\": want tone:FREQ with FREQ in Hz from 1 to 20000, e.g. tone:1000"},
 		{"audio:\n  sources:\n    - {source: \"pulse:\"}\n", ":3: audio.sources.0.source: audio source \"pulse:\": want pulse:NAME"},
 		{"audio:\n  sources:\n    - {source: mic}\n    - {source: mic}\n", `:2: audio.sources: audio source "mic" is listed twice`},

@@ -13,6 +13,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/onair-studio/onair/internal/audiolimits"
+	"github.com/onair-studio/onair/internal/hotkey"
 	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/output"
 	"github.com/onair-studio/onair/internal/privfile"
@@ -73,6 +75,16 @@ type Config struct {
 	Jobs Jobs `yaml:"jobs"`
 	// Replay is the replay buffer's length.
 	Replay Replay `yaml:"replay"`
+	// Hotkeys are the window's keys; a key not bound here keeps its
+	// default (see hotkey.Defaults).
+	Hotkeys []Hotkey `yaml:"hotkeys,omitempty"`
+}
+
+// Hotkey binds a key ("Ctrl+Shift+L", "Alt+F9") to an action ("scene:BRB",
+// "transition", "live", "record", "mute", "mute:mic"); see package hotkey.
+type Hotkey struct {
+	Key    string `yaml:"key"`
+	Action string `yaml:"action"`
 }
 
 // OptIn is a listener that is off until its address is set. A bare port
@@ -129,7 +141,7 @@ type Audio struct {
 
 // AudioSource is one strip of the mixer.
 type AudioSource struct {
-	// Source is auto, mic, desktop, none, pulse:NAME or tone:FREQ.
+	// Source is auto, mic, desktop, none, pulse:NAME, tone:FREQ or layer:NAME.
 	Source   string  `yaml:"source"`
 	VolumeDB float64 `yaml:"volume_db,omitempty"`
 	Muted    bool    `yaml:"muted,omitempty"`
@@ -273,15 +285,34 @@ type Layer struct {
 	Source string `yaml:"source"`
 	X      int    `yaml:"x"`
 	Y      int    `yaml:"y"`
-	// Width and Height 0 take the source's own size, or the output's.
-	Width   int      `yaml:"width"`
-	Height  int      `yaml:"height"`
+	// Width and Height left out (0) take the source's own size, or the
+	// output's; written as 0 they are refused.
+	Width   int      `yaml:"width,omitempty"`
+	Height  int      `yaml:"height,omitempty"`
 	Opacity *float64 `yaml:"opacity,omitempty"` // default 1
 	// Name tells layers apart; Hidden layers keep their place, undrawn.
 	Name   string `yaml:"name,omitempty"`
 	Hidden bool   `yaml:"hidden,omitempty"`
 	// Crop cuts source pixels off each edge before the rest is scaled.
 	Crop Crop `yaml:"crop,omitempty"`
+	// zeroSize names a width or height written as 0 in the file: left
+	// out, a size is the output's; written, 0 is no size at all.
+	zeroSize string
+}
+
+// UnmarshalYAML reads a layer and notes a size written as 0.
+func (l *Layer) UnmarshalYAML(n *yaml.Node) error {
+	type plain Layer
+	if err := n.Decode((*plain)(l)); err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i].Value, n.Content[i+1]
+		if n, err := strconv.Atoi(v.Value); (k == "width" || k == "height") && err == nil && n == 0 && l.zeroSize == "" {
+			l.zeroSize = k
+		}
+	}
+	return nil
 }
 
 // Crop is how many source pixels to cut off each edge.
@@ -554,12 +585,18 @@ func (c Config) check() []*Error {
 				if _, err := source.LoadFont(spec.FontPath); err != nil {
 					bad(key+".source", "%v", err)
 				}
+			} else if spec.Kind == source.KindFile || spec.Kind == source.KindWebcam {
+				if err := checkMedia(spec); err != nil {
+					bad(key+".source", "%v", err)
+				}
 			} else if spec.Kind == source.KindPlugin &&
 				!slices.ContainsFunc(c.Plugins.List, func(p Plugin) bool { return p.Name == spec.Plugin }) {
 				bad(key+".source", "no plugin named %q in plugins.list", spec.Plugin)
 			}
-			if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
-				bad(key+".width", "%dx%d is not a layer size", l.Width, l.Height)
+			if l.zeroSize != "" {
+				bad(key+"."+l.zeroSize, "0 is not a layer size (1 to 16384; leave %s out for the output's)", l.zeroSize)
+			} else if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
+				bad(key+".width", "%dx%d is not a layer size (each side 1 to 16384)", l.Width, l.Height)
 			} else if err := checkCrop(l, e); err != nil {
 				bad(key+".crop", "%v", err)
 			}
@@ -579,6 +616,22 @@ func (c Config) check() []*Error {
 		}
 		sceneNames[sc.Name] = true
 		checkLayers(key+".layers", sc.Layers)
+	}
+	boundKeys := map[string]bool{}
+	for i, h := range c.Hotkeys {
+		key := fmt.Sprintf("hotkeys.%d", i)
+		if k, err := hotkey.ParseKey(h.Key); err != nil {
+			bad(key+".key", "%v", err)
+		} else if boundKeys[k.String()] {
+			bad(key+".key", "%s is bound twice: a key does one thing", k)
+		} else {
+			boundKeys[k.String()] = true
+		}
+		if a, err := hotkey.ParseAction(h.Action); err != nil {
+			bad(key+".action", "%v", err)
+		} else if a.Kind == hotkey.Scene && !sceneNames[a.Arg] {
+			bad(key+".action", "%q is not a scene", a.Arg)
+		}
 	}
 	if p := c.Scenes.Program; p != "" && !sceneNames[p] {
 		bad("scenes.program", "%q is not a scene", p)
@@ -744,6 +797,35 @@ func checkCrop(l Layer, e Encoder) error {
 	}
 	if c.Left+c.Right >= size.X || c.Top+c.Bottom >= size.Y {
 		return fmt.Errorf("%d,%d,%d,%d (left, top, right, bottom) is larger than the %dx%d source", c.Left, c.Top, c.Right, c.Bottom, size.X, size.Y)
+	}
+	return nil
+}
+
+// checkMedia says whether a media file is a readable file, or a webcam's
+// device exists. Whether a file decodes the encoder finds out: a bad one
+// shows a placeholder and its error in status.
+func checkMedia(spec source.Spec) error {
+	what := "media file"
+	if spec.Kind == source.KindWebcam {
+		what = "webcam device"
+	}
+	fi, err := os.Stat(spec.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s does not exist", what, spec.Path)
+	case err != nil:
+		return fmt.Errorf("%s %s: %v", what, spec.Path, err)
+	case spec.Kind == source.KindFile && !fi.Mode().IsRegular():
+		return fmt.Errorf("media file %s is not a file", spec.Path)
+	case spec.Kind == source.KindWebcam && fi.Mode()&fs.ModeCharDevice == 0:
+		return fmt.Errorf("webcam device %s is not a device", spec.Path)
+	}
+	if spec.Kind == source.KindFile {
+		f, err := os.Open(spec.Path)
+		if err != nil {
+			return fmt.Errorf("media file %s cannot be read: %v", spec.Path, err)
+		}
+		f.Close()
 	}
 	return nil
 }

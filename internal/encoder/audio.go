@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/onair-studio/onair/internal/audio"
 	"github.com/onair-studio/onair/internal/audiolimits"
+	"github.com/onair-studio/onair/internal/scene"
+	"github.com/onair-studio/onair/internal/source"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -72,9 +75,11 @@ type sourceGroup struct {
 
 // startAudio mixes the sources s names on clock, encoding with enc (which
 // it then owns), until close.
+// Layer sources ("layer:NAME") find their layer's sound with layers.
 func startAudio(clock audio.Clock, enc *audio.AACEncoder, s *pb.AudioSettings, log *slog.Logger,
-	out func([][]byte, time.Duration), onLevels func(*pb.AudioLevels)) *audioEngine {
+	out func([][]byte, time.Duration), onLevels func(*pb.AudioLevels), layers func(string) audio.LayerSound) *audioEngine {
 	e := &audioEngine{log: log, opts: audioOptions(), clock: clock, enc: enc, out: out, onLevels: onLevels, done: make(chan struct{})}
+	e.opts.Layers = layers
 	e.mixer = audio.NewMixer(clock, audio.MixerOptions{OnLevels: e.meter})
 	e.apply(s)
 	var ctx context.Context
@@ -84,6 +89,27 @@ func startAudio(clock audio.Clock, enc *audio.AACEncoder, s *pb.AudioSettings, l
 		e.mixer.RunBatched(ctx, e.consume, e.flush)
 	}()
 	return e
+}
+
+// soundOf is the mix cfg asks for: its audio settings, and the sound of
+// every media file layer of the scene on air they do not list, at 0 dB
+// (listing "layer:NAME" sets its volume, mute and offset like any source's).
+func soundOf(cfg *pb.EncoderConfig) *pb.AudioSettings {
+	a := proto.Clone(cfg.GetAudio()).(*pb.AudioSettings)
+	if a == nil {
+		a = &pb.AudioSettings{}
+	}
+	a.Sources = wanted(a)
+	for _, l := range cfg.GetLayers() {
+		if spec, err := source.Parse(l.GetSource()); err != nil || spec.Kind != source.KindFile {
+			continue
+		}
+		name := audiolimits.LayerPrefix + scene.LayerName(scene.Layer{Name: l.GetName(), Source: l.GetSource()})
+		if !slices.ContainsFunc(a.Sources, func(s *pb.AudioSource) bool { return s.GetSource() == name }) {
+			a.Sources = append(a.Sources, &pb.AudioSource{Source: name})
+		}
+	}
+	return a
 }
 
 // wanted is the source list s asks for: empty means one "auto".

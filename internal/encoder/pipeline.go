@@ -248,8 +248,17 @@ func (p *pipeline) run() error {
 	if p.aac != nil {
 		// After the picture's start: opening devices takes a moment the
 		// first frame does not wait for.
-		p.audio = startAudio(audio.Clock{Start: start}, p.aac, cfg.GetAudio(), p.log, p.program.publishAudio, p.onLevels)
+		p.audio = startAudio(audio.Clock{Start: start}, p.aac, soundOf(cfg), p.log, p.program.publishAudio, p.onLevels, p.layerSound)
 		p.aac = nil // the engine owns it now
+	}
+	return nil
+}
+
+// layerSound is the sound of the program's layer named name, nil when
+// none plays.
+func (p *pipeline) layerSound(name string) audio.LayerSound {
+	if s := p.comp.Sound(name); s != nil {
+		return s
 	}
 	return nil
 }

@@ -84,8 +84,8 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 		if err := switchScene(s.pipe, s.cfg, cfg); err != nil {
 			return nil, status.Error(codes.InvalidArgument, err.Error())
 		}
-		if s.pipe.audio != nil && !proto.Equal(s.cfg.GetAudio(), cfg.GetAudio()) {
-			s.pipe.audio.apply(cfg.GetAudio())
+		if s.pipe.audio != nil && !proto.Equal(soundOf(s.cfg), soundOf(cfg)) {
+			s.pipe.audio.apply(soundOf(cfg))
 		}
 		s.cfg = proto.Clone(cfg).(*pb.EncoderConfig)
 		s.audioKbps.Store(cfg.GetAudio().GetBitrateKbps())

@@ -79,6 +79,8 @@ type Master struct {
 	outputs    *outputs
 	rtmp       *RTMPServer
 	fallback   fallback
+	// hotkeys are the window's keys (status.hotkeys), fixed at start.
+	hotkeys []*pb.Hotkey
 	// openingFile is where the encoder names the hardware backend it is
 	// opening, so a driver that crashes it while opening is known.
 	openingFile string
@@ -138,6 +140,7 @@ func Start(opts Options) (*Master, error) {
 		}),
 		program:  &program{},
 		dispatch: newDispatcher(),
+		hotkeys:  windowKeys(cfg.Hotkeys),
 	}
 	// The relay exists before the children (their configure hooks use it);
 	// its goroutine starts after them.
@@ -531,6 +534,7 @@ func (m *Master) Status(context.Context, *pb.StatusRequest) (*pb.MasterStatus, e
 	st.Recording = m.recordingStatus()
 	st.Replay = m.replayStatus()
 	fillDesired(st, d)
+	st.Hotkeys = m.hotkeys
 	for _, s := range m.snapshots() {
 		st.Children = append(st.Children, &pb.ChildStatus{
 			Name: s.Name, State: string(s.State), Pid: int32(s.PID),

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/hotkey"
 	"github.com/onair-studio/onair/internal/state"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -90,6 +91,20 @@ func (m *Master) SetPlugins(ctx context.Context, pl *pb.PluginList) (*pb.MasterS
 		list = append(list, config.Plugin{Name: p.GetName(), Binary: p.GetBinary(), Params: p.GetParams()})
 	}
 	return m.change(ctx, func(d *state.Desired) { d.Plugins = list }, func(c *config.Config) { c.Plugins.List = list })
+}
+
+// windowKeys are the window's keys: the configured ones, then the
+// defaults they leave unbound.
+func windowKeys(configured []config.Hotkey) []*pb.Hotkey {
+	var in []hotkey.Binding
+	for _, h := range configured {
+		in = append(in, hotkey.Binding{Key: h.Key, Action: h.Action})
+	}
+	var out []*pb.Hotkey
+	for _, b := range hotkey.Merge(in) {
+		out = append(out, &pb.Hotkey{Key: b.Key, Action: b.Action})
+	}
+	return out
 }
 
 // fillDesired adds the desired settings, scene and plugins to a status.

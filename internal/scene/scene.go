@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
+	"image/draw"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -124,6 +126,9 @@ type layer struct {
 	// the part of it that shows; nil when the layer is not cropped.
 	whole, kept *image.RGBA
 	opacity     uint32
+	// media is a file or webcam layer: when it fails it shows a
+	// placeholder in its place, so the fault is seen, not a hole.
+	media bool
 
 	mu     sync.Mutex
 	err    error
@@ -173,23 +178,31 @@ func (c *Compositor) openLayers(cfgs []Layer) ([]*layer, error) {
 			return nil, err
 		}
 	}
-	opts := Options{Width: c.w, Height: c.h, XDisplay: c.xdisplay}
+	opts := Options{Width: c.w, Height: c.h, FPS: c.fps, XDisplay: c.xdisplay}
 	var out []*layer
 	for _, cfg := range cfgs {
-		out = append(out, openLayer(cfg, opts))
+		out = append(out, openLayer(cfg, opts, nil))
 	}
 	return out, nil
 }
 
-func openLayer(cfg Layer, opts Options) *layer {
+// openLayer opens cfg's source, or takes over reuse, an open source of
+// the same string.
+func openLayer(cfg Layer, opts Options, reuse capture.Source) *layer {
 	l := &layer{cfg: cfg, opacity: opacity16(cfg.Opacity)}
 	spec, err := source.Parse(cfg.Source)
+	l.media = err == nil && (spec.Kind == source.KindFile || spec.Kind == source.KindWebcam)
 	switch {
 	case err == nil && spec.Kind == source.KindPlugin:
 		l.plugin = spec.Plugin // drawn from the plugin's overlay
+	case reuse != nil:
+		l.src = reuse
 	case err == nil:
 		spec.XDisplay = opts.XDisplay
 		l.src, err = capture.OpenSpec(spec)
+		if p, ok := l.src.(interface{ SetFrameRate(float64) }); ok && opts.FPS > 0 {
+			p.SetFrameRate(opts.FPS) // a media file's pictures are due by frame slot
+		}
 	}
 	l.err = err
 	size := image.Pt(opts.Width, opts.Height)
@@ -207,7 +220,9 @@ func openLayer(cfg Layer, opts Options) *layer {
 		l.buf = image.NewRGBA(image.Rectangle{Max: size})
 		if cfg.Crop != (Crop{}) {
 			if err := l.cropTo(size); err != nil {
-				l.src.Close()
+				if reuse == nil {
+					l.src.Close()
+				}
 				l.src, l.err = nil, err
 			}
 		}
@@ -335,13 +350,17 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 		fillBlack(out)
 	}
 	for i := start; i < len(layers); i++ {
+		l := layers[i]
 		if i == base { // failed above
+			l.placeholder(out)
 			continue
 		}
-		l := layers[i]
 		if l.plugin != "" && !l.cfg.Hidden {
 			l.drawOverlay(out, overlays)
 			continue
+		}
+		if l.src == nil {
+			l.placeholder(out)
 		}
 		if l.src == nil || l.cfg.Hidden || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
 			continue
@@ -350,6 +369,8 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 		l.setErr(err)
 		if err == nil {
 			drawOver(out, l.buf, l.rect.Min, l.opacity, l.src.Opaque())
+		} else {
+			l.placeholder(out)
 		}
 	}
 	return bgrx
@@ -385,15 +406,45 @@ func (c *Compositor) Close() error {
 	return closeLayers(all)
 }
 
-// closeLayers releases the layers' sources.
+// closeLayers releases the layers' sources, each once (an edit hands a
+// source on to the next layer of the same source).
 func closeLayers(layers []*layer) error {
 	var errs []error
+	closed := map[capture.Source]bool{}
 	for _, l := range layers {
-		if l.src != nil {
+		if l.src != nil && !closed[l.src] {
+			closed[l.src] = true
 			errs = append(errs, l.src.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PlaceholderColor fills a media layer whose file or camera failed.
+var PlaceholderColor = color.RGBA{R: 0x90, G: 0x10, B: 0x40, A: 0xff}
+
+// placeholder draws a failed media layer's place: PlaceholderColor with
+// a white cross, so the fault shows where the picture should be.
+func (l *layer) placeholder(out *image.RGBA) {
+	if !l.media || l.cfg.Hidden || l.opacity == 0 {
+		return
+	}
+	r := l.rect.Intersect(out.Rect)
+	if r.Empty() {
+		return
+	}
+	draw.Draw(out, r, image.NewUniform(PlaceholderColor), image.Point{}, draw.Src)
+	w, h := l.rect.Dx(), l.rect.Dy()
+	white := image.NewUniform(color.White)
+	for x := 0; x < w; x++ {
+		y := x * h / w
+		for _, p := range []image.Point{{x, y}, {x, h - 1 - y}} {
+			cross := image.Rect(p.X-1, p.Y-1, p.X+2, p.Y+2).Add(l.rect.Min).Intersect(r)
+			if !cross.Empty() {
+				draw.Draw(out, cross, white, image.Point{}, draw.Src)
+			}
+		}
+	}
 }
 
 // placed reports whether a layer places the overlay id.

@@ -5,6 +5,7 @@ import (
 	"image"
 	"time"
 
+	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/transition"
 )
 
@@ -46,9 +47,100 @@ func (c *Compositor) Switch(layers []Layer, with transition.T) error {
 	c.sceneMu.Lock()
 	replaced := c.scenes.pending
 	c.scenes.pending, c.scenes.pendingWith = opened, with
+	c.release(replaced)
 	c.sceneMu.Unlock()
-	go closeLayers(replaced)
 	return nil
+}
+
+// Edit shows an edited scene on air (a layer moved, hidden, added, a new
+// text) as a cut on the next frame, like Switch, except that every source
+// whose string did not change is kept as it is, not opened again: a media
+// file plays on through an edit of another layer, a camera is not
+// reopened.
+func (c *Compositor) Edit(layers []Layer) error {
+	for i, cfg := range layers {
+		if err := checkLayer(i, cfg); err != nil {
+			return err
+		}
+	}
+	c.sceneMu.Lock()
+	from := c.layers
+	if c.scenes.pending != nil {
+		from = c.scenes.pending
+	}
+	reuse := make([]capture.Source, len(layers))
+	taken := map[*layer]bool{}
+	for i, cfg := range layers {
+		for _, l := range from {
+			if l.src != nil && !taken[l] && l.cfg.Source == cfg.Source {
+				reuse[i], taken[l] = l.src, true
+				break
+			}
+		}
+	}
+	c.sceneMu.Unlock()
+	opts := Options{Width: c.w, Height: c.h, FPS: c.fps, XDisplay: c.xdisplay}
+	opened := make([]*layer, len(layers))
+	for i, cfg := range layers {
+		opened[i] = openLayer(cfg, opts, reuse[i])
+	}
+	c.sceneMu.Lock()
+	replaced := c.scenes.pending
+	c.scenes.pending, c.scenes.pendingWith = opened, transition.T{Kind: transition.Cut}
+	c.release(replaced)
+	c.sceneMu.Unlock()
+	return nil
+}
+
+// release closes, on a goroutine of their own, the sources of layers no
+// longer shown whose sources no shown or waiting layer took over. The
+// caller holds sceneMu.
+func (c *Compositor) release(gone []*layer) {
+	live := map[capture.Source]bool{}
+	for _, ls := range [][]*layer{c.layers, c.scenes.prev, c.scenes.pending} {
+		for _, l := range ls {
+			if l.src != nil {
+				live[l.src] = true
+			}
+		}
+	}
+	var closing []*layer
+	for _, l := range gone {
+		if l.src != nil && !live[l.src] {
+			closing = append(closing, l)
+		}
+	}
+	if len(closing) > 0 {
+		go closeLayers(closing)
+	}
+}
+
+// Sound is the sound of the shown layer named name (a layer without a
+// name is named by its source), nil when no such layer shows or its source
+// has no sound. The mixer asks for it for every block, so a switch or an
+// edit changes what it hears at once.
+func (c *Compositor) Sound(name string) capture.SoundReader {
+	c.sceneMu.Lock()
+	defer c.sceneMu.Unlock()
+	for _, ls := range [][]*layer{c.layers, c.scenes.prev} {
+		for _, l := range ls {
+			if l.cfg.Hidden || l.src == nil || LayerName(l.cfg) != name {
+				continue
+			}
+			if s, ok := l.src.(capture.SoundReader); ok && s.HasSound() {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+// LayerName is how a layer is called: its name, else its source.
+func LayerName(l Layer) string {
+	if l.Name != "" {
+		return l.Name
+	}
+	return l.Source
 }
 
 // advance takes up a waiting switch at frame frameNo and says what the
@@ -81,9 +173,7 @@ func (c *Compositor) advance(frameNo int64) ([]*layer, mixing) {
 			m = mixing{prev: s.prev, with: s.with, progress: float64(k) / float64(s.frames)}
 		}
 	}
-	if len(done) > 0 {
-		go closeLayers(done)
-	}
+	c.release(done)
 	return c.layers, m
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/internal/transition"
 )
 
@@ -121,13 +122,15 @@ func TestSwitchEditsAndRefusals(t *testing.T) {
 }
 
 // typicalScene is a 720p show: a full-frame background (the pattern stands
-// in for the screen, which a test machine may lack), a webcam-sized
-// picture, a text-sized strip and two overlays.
+// in for the screen, which a test machine may lack), a webcam-sized media
+// file (320×240, 30 fps, decoded on its own goroutine), an outlined
+// caption and two overlays.
 func typicalScene(b *testing.B) *Compositor {
+	clip := testpeer.MakeMP4(b, b.TempDir(), "cam.mp4", 2, 320, 240)
 	c := newScene(b, 1280, 720,
 		Layer{Source: "pattern", Opacity: 1},
-		Layer{Source: "pattern", X: 920, Y: 440, W: 320, H: 240, Opacity: 1},
-		Layer{Source: "color:#20202080", X: 40, Y: 620, W: 600, H: 60, Opacity: 1})
+		Layer{Source: "file:" + clip, X: 920, Y: 440, W: 320, H: 240, Opacity: 1},
+		Layer{Source: "text:{size=40 outline=#000000}Live now: building a studio", X: 40, Y: 620, Opacity: 1})
 	ov := image.NewRGBA(image.Rect(0, 0, 300, 80))
 	for i := range ov.Pix {
 		ov.Pix[i] = 0x60

@@ -41,8 +41,16 @@ type Spec struct {
 	// titled WindowName.
 	Window     uint32
 	WindowName string
-	// Path is the file of an image source.
+	// Path is the file of an image or media file source, or a webcam's
+	// device.
 	Path string
+	// Once plays a media file once instead of looping it.
+	Once bool
+	// CamSize, CamFPS and CamFormat are what a webcam is asked for; zero
+	// or empty: the camera's own.
+	CamSize   image.Point
+	CamFPS    int
+	CamFormat string
 	// Color is the colour of a colour source, or of a text source's
 	// letters (not premultiplied).
 	Color color.NRGBA
@@ -70,6 +78,8 @@ type Spec struct {
 //	window:0xID | window:ID the window with that X id (hex or decimal)
 //	image:PATH              a PNG or JPEG file
 //	color:#RRGGBB           a solid colour; color:#RRGGBBAA adds opacity
+//	file:[{once}]PATH       a media file, looped (see media.go)
+//	webcam:[{…}]/dev/videoN a V4L2 camera (see media.go)
 //
 // Errors name the part that is wrong.
 func Parse(s string) (Spec, error) {
@@ -124,13 +134,21 @@ func Parse(s string) (Spec, error) {
 		if err := parseText(&sp, arg); err != nil {
 			return bad("%v", err)
 		}
+	case KindFile:
+		if err := parseFile(&sp, arg); err != nil {
+			return bad("%v", err)
+		}
+	case KindWebcam:
+		if err := parseWebcam(&sp, arg); err != nil {
+			return bad("%v", err)
+		}
 	case KindPlugin:
 		if arg == "" {
 			return bad("plugin needs the plugin's name, as plugin:clock")
 		}
 		sp.Plugin = arg
 	default:
-		return bad("unknown kind %q (want pattern, screen, window, image, color, text or plugin)", kind)
+		return bad("unknown kind %q (want pattern, screen, window, image, color, text, file, webcam or plugin)", kind)
 	}
 	return sp, nil
 }
@@ -164,6 +182,10 @@ func (sp Spec) String() string {
 		return sp.textString()
 	case KindPlugin:
 		return "plugin:" + sp.Plugin
+	case KindFile:
+		return sp.fileString()
+	case KindWebcam:
+		return sp.webcamString()
 	}
 	return string(sp.Kind)
 }

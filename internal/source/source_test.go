@@ -24,6 +24,14 @@ func TestParse(t *testing.T) {
 		{"window:27262979", Spec{Kind: KindWindow, Display: -1, Window: 27262979}, "window:0x1a00003"},
 		{"image:/srv/a:b.png", Spec{Kind: KindImage, Display: -1, Path: "/srv/a:b.png"}, ""},
 		{"color:#ff8800", Spec{Kind: KindColor, Display: -1, Color: color.NRGBA{255, 136, 0, 255}}, ""},
+		{"file:/srv/clip.mp4", Spec{Kind: KindFile, Display: -1, Path: "/srv/clip.mp4"}, ""},
+		{"file:{loop}/srv/clip.mp4", Spec{Kind: KindFile, Display: -1, Path: "/srv/clip.mp4"}, "file:/srv/clip.mp4"},
+		{"file:{once}/srv/intro.webm", Spec{Kind: KindFile, Display: -1, Path: "/srv/intro.webm", Once: true}, ""},
+		{"file:{loop}{odd}.mkv", Spec{Kind: KindFile, Display: -1, Path: "{odd}.mkv"}, ""},
+		{"webcam:/dev/video0", Spec{Kind: KindWebcam, Display: -1, Path: "/dev/video0"}, ""},
+		{"webcam:{size=1280x720 fps=30 format=mjpeg}/dev/video2", Spec{Kind: KindWebcam, Display: -1, Path: "/dev/video2",
+			CamSize: image.Pt(1280, 720), CamFPS: 30, CamFormat: WebcamMJPEG}, ""},
+		{"webcam:{format=yuyv}/dev/video0", Spec{Kind: KindWebcam, Display: -1, Path: "/dev/video0", CamFormat: WebcamYUYV}, ""},
 		{"color:FF880080", Spec{Kind: KindColor, Display: -1, Color: color.NRGBA{255, 136, 0, 128}}, "color:#ff880080"},
 	} {
 		got, err := Parse(tc.in)
@@ -60,6 +68,17 @@ func TestParseErrors(t *testing.T) {
 		{"image:", "image needs a file"},
 		{"color:#ff88", `colour "#ff88"`},
 		{"color:#gg8800", `"gg8800" is not hexadecimal`},
+		{"file:", "file needs a media file"},
+		{"file:{once}", "file needs a media file"},
+		{"file:{twice}/a.mp4", `unknown option "twice" (want loop or once)`},
+		{"file:{once/a.mp4", "no closing }"},
+		{"webcam:", "webcam needs a V4L2 device"},
+		{"webcam:video0", "webcam needs a V4L2 device"},
+		{"webcam:{size=0x720}/dev/video0", `size "0x720" is not WxH`},
+		{"webcam:{size=20000x720}/dev/video0", `size "20000x720"`},
+		{"webcam:{fps=0}/dev/video0", `fps "0"`},
+		{"webcam:{format=h264}/dev/video0", `format "h264": want mjpeg or yuyv`},
+		{"webcam:{zoom=2}/dev/video0", `unknown option "zoom"`},
 	} {
 		_, err := Parse(tc.in)
 		if err == nil {

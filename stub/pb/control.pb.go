@@ -1462,7 +1462,10 @@ type MasterStatus struct {
 	// scene_names are the named scenes, in order, for a scene list.
 	SceneNames []string `protobuf:"bytes,32,rep,name=scene_names,json=sceneNames,proto3" json:"scene_names,omitempty"`
 	// preview_scene is studio mode's preview; empty when studio mode is off.
-	PreviewScene  string `protobuf:"bytes,33,opt,name=preview_scene,json=previewScene,proto3" json:"preview_scene,omitempty"`
+	PreviewScene string `protobuf:"bytes,33,opt,name=preview_scene,json=previewScene,proto3" json:"preview_scene,omitempty"`
+	// hotkeys are the window's keys: the config's, then the defaults it
+	// leaves unbound.
+	Hotkeys       []*Hotkey `protobuf:"bytes,60,rep,name=hotkeys,proto3" json:"hotkeys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1665,6 +1668,67 @@ func (x *MasterStatus) GetPreviewScene() string {
 	return ""
 }
 
+func (x *MasterStatus) GetHotkeys() []*Hotkey {
+	if x != nil {
+		return x.Hotkeys
+	}
+	return nil
+}
+
+// Hotkey is a window key ("Ctrl+Shift+L") and its action ("scene:BRB",
+// "transition", "live", "record", "mute", "mute:SOURCE", "scene#N").
+type Hotkey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Action        string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Hotkey) Reset() {
+	*x = Hotkey{}
+	mi := &file_control_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Hotkey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Hotkey) ProtoMessage() {}
+
+func (x *Hotkey) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Hotkey.ProtoReflect.Descriptor instead.
+func (*Hotkey) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Hotkey) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Hotkey) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
 type ChildStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -1691,7 +1755,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[24]
+	mi := &file_control_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1767,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[24]
+	mi := &file_control_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1780,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{24}
+	return file_control_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -1902,7 +1966,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xcb\a\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xf7\a\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1932,7 +1996,11 @@ const file_control_proto_rawDesc = "" +
 	"\rprogram_scene\x18\x1f \x01(\tR\fprogramScene\x12\x1f\n" +
 	"\vscene_names\x18  \x03(\tR\n" +
 	"sceneNames\x12#\n" +
-	"\rpreview_scene\x18! \x01(\tR\fpreviewScene\"\xcc\x02\n" +
+	"\rpreview_scene\x18! \x01(\tR\fpreviewScene\x12*\n" +
+	"\ahotkeys\x18< \x03(\v2\x10.onair.v1.HotkeyR\ahotkeys\"2\n" +
+	"\x06Hotkey\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"\xcc\x02\n" +
 	"\vChildStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x10\n" +
@@ -2008,7 +2076,7 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_control_proto_goTypes = []any{
 	(*NamedScene)(nil),          // 0: onair.v1.NamedScene
 	(*SceneList)(nil),           // 1: onair.v1.SceneList
@@ -2034,137 +2102,139 @@ var file_control_proto_goTypes = []any{
 	(*ChildRequest)(nil),        // 21: onair.v1.ChildRequest
 	(*FaultRequest)(nil),        // 22: onair.v1.FaultRequest
 	(*MasterStatus)(nil),        // 23: onair.v1.MasterStatus
-	(*ChildStatus)(nil),         // 24: onair.v1.ChildStatus
-	nil,                         // 25: onair.v1.PluginParamsRequest.ParamsEntry
-	(*Layer)(nil),               // 26: onair.v1.Layer
-	(*PluginSpec)(nil),          // 27: onair.v1.PluginSpec
-	(*AudioLevels)(nil),         // 28: onair.v1.AudioLevels
-	(*Fault)(nil),               // 29: onair.v1.Fault
-	(*EncoderStatus)(nil),       // 30: onair.v1.EncoderStatus
-	(*PluginState)(nil),         // 31: onair.v1.PluginState
-	(*AudioSettings)(nil),       // 32: onair.v1.AudioSettings
-	(*AudioStatus)(nil),         // 33: onair.v1.AudioStatus
-	(*ReplayStatus)(nil),        // 34: onair.v1.ReplayStatus
-	(*StatusRequest)(nil),       // 35: onair.v1.StatusRequest
-	(*Empty)(nil),               // 36: onair.v1.Empty
-	(*SnapshotRequest)(nil),     // 37: onair.v1.SnapshotRequest
-	(*PluginRequest)(nil),       // 38: onair.v1.PluginRequest
-	(*ReplayRequest)(nil),       // 39: onair.v1.ReplayRequest
-	(*JobRequest)(nil),          // 40: onair.v1.JobRequest
-	(*JobID)(nil),               // 41: onair.v1.JobID
-	(*JobListRequest)(nil),      // 42: onair.v1.JobListRequest
-	(*SnapshotReply)(nil),       // 43: onair.v1.SnapshotReply
-	(*AudioDeviceList)(nil),     // 44: onair.v1.AudioDeviceList
-	(*Job)(nil),                 // 45: onair.v1.Job
-	(*JobList)(nil),             // 46: onair.v1.JobList
+	(*Hotkey)(nil),              // 24: onair.v1.Hotkey
+	(*ChildStatus)(nil),         // 25: onair.v1.ChildStatus
+	nil,                         // 26: onair.v1.PluginParamsRequest.ParamsEntry
+	(*Layer)(nil),               // 27: onair.v1.Layer
+	(*PluginSpec)(nil),          // 28: onair.v1.PluginSpec
+	(*AudioLevels)(nil),         // 29: onair.v1.AudioLevels
+	(*Fault)(nil),               // 30: onair.v1.Fault
+	(*EncoderStatus)(nil),       // 31: onair.v1.EncoderStatus
+	(*PluginState)(nil),         // 32: onair.v1.PluginState
+	(*AudioSettings)(nil),       // 33: onair.v1.AudioSettings
+	(*AudioStatus)(nil),         // 34: onair.v1.AudioStatus
+	(*ReplayStatus)(nil),        // 35: onair.v1.ReplayStatus
+	(*StatusRequest)(nil),       // 36: onair.v1.StatusRequest
+	(*Empty)(nil),               // 37: onair.v1.Empty
+	(*SnapshotRequest)(nil),     // 38: onair.v1.SnapshotRequest
+	(*PluginRequest)(nil),       // 39: onair.v1.PluginRequest
+	(*ReplayRequest)(nil),       // 40: onair.v1.ReplayRequest
+	(*JobRequest)(nil),          // 41: onair.v1.JobRequest
+	(*JobID)(nil),               // 42: onair.v1.JobID
+	(*JobListRequest)(nil),      // 43: onair.v1.JobListRequest
+	(*SnapshotReply)(nil),       // 44: onair.v1.SnapshotReply
+	(*AudioDeviceList)(nil),     // 45: onair.v1.AudioDeviceList
+	(*Job)(nil),                 // 46: onair.v1.Job
+	(*JobList)(nil),             // 47: onair.v1.JobList
 }
 var file_control_proto_depIdxs = []int32{
-	26, // 0: onair.v1.NamedScene.layers:type_name -> onair.v1.Layer
+	27, // 0: onair.v1.NamedScene.layers:type_name -> onair.v1.Layer
 	0,  // 1: onair.v1.SceneList.scenes:type_name -> onair.v1.NamedScene
-	26, // 2: onair.v1.LayerRequest.layer:type_name -> onair.v1.Layer
-	25, // 3: onair.v1.PluginParamsRequest.params:type_name -> onair.v1.PluginParamsRequest.ParamsEntry
-	26, // 4: onair.v1.Scene.layers:type_name -> onair.v1.Layer
-	27, // 5: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
+	27, // 2: onair.v1.LayerRequest.layer:type_name -> onair.v1.Layer
+	26, // 3: onair.v1.PluginParamsRequest.params:type_name -> onair.v1.PluginParamsRequest.ParamsEntry
+	27, // 4: onair.v1.Scene.layers:type_name -> onair.v1.Layer
+	28, // 5: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
 	23, // 6: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
-	28, // 7: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
+	29, // 7: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
 	12, // 8: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
-	29, // 9: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	24, // 10: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	30, // 11: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	30, // 9: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	25, // 10: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	31, // 11: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
 	18, // 12: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	31, // 13: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	32, // 13: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
 	15, // 14: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
 	7,  // 15: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
-	26, // 16: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
-	27, // 17: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
-	32, // 18: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
-	33, // 19: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
-	34, // 20: onair.v1.MasterStatus.replay:type_name -> onair.v1.ReplayStatus
-	35, // 21: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	36, // 22: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	36, // 23: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	21, // 24: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	22, // 25: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	19, // 26: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	37, // 27: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	36, // 28: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	16, // 29: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	14, // 30: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	13, // 31: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	12, // 32: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
-	16, // 33: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
-	17, // 34: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
-	7,  // 35: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
-	8,  // 36: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
-	9,  // 37: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
-	10, // 38: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
-	32, // 39: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
-	36, // 40: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
-	38, // 41: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
-	6,  // 42: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
-	39, // 43: onair.v1.Control.SaveReplay:input_type -> onair.v1.ReplayRequest
-	40, // 44: onair.v1.Control.SubmitJob:input_type -> onair.v1.JobRequest
-	41, // 45: onair.v1.Control.GetJob:input_type -> onair.v1.JobID
-	42, // 46: onair.v1.Control.ListJobs:input_type -> onair.v1.JobListRequest
-	41, // 47: onair.v1.Control.CancelJob:input_type -> onair.v1.JobID
-	36, // 48: onair.v1.Control.WatchJobs:input_type -> onair.v1.Empty
-	36, // 49: onair.v1.Control.ListScenes:input_type -> onair.v1.Empty
-	2,  // 50: onair.v1.Control.SwitchScene:input_type -> onair.v1.SwitchSceneRequest
-	0,  // 51: onair.v1.Control.AddScene:input_type -> onair.v1.NamedScene
-	3,  // 52: onair.v1.Control.RemoveScene:input_type -> onair.v1.SceneRequest
-	4,  // 53: onair.v1.Control.RenameScene:input_type -> onair.v1.RenameSceneRequest
-	5,  // 54: onair.v1.Control.AddLayer:input_type -> onair.v1.LayerRequest
-	5,  // 55: onair.v1.Control.RemoveLayer:input_type -> onair.v1.LayerRequest
-	5,  // 56: onair.v1.Control.ReorderLayer:input_type -> onair.v1.LayerRequest
-	5,  // 57: onair.v1.Control.UpdateLayer:input_type -> onair.v1.LayerRequest
-	1,  // 58: onair.v1.Control.SetScenes:input_type -> onair.v1.SceneList
-	3,  // 59: onair.v1.Control.SetPreviewScene:input_type -> onair.v1.SceneRequest
-	2,  // 60: onair.v1.Control.Transition:input_type -> onair.v1.SwitchSceneRequest
-	23, // 61: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	23, // 62: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	23, // 63: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	23, // 64: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	36, // 65: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	23, // 66: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	43, // 67: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	20, // 68: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	23, // 69: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	23, // 70: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	23, // 71: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	23, // 72: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	23, // 73: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	23, // 74: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
-	23, // 75: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	23, // 76: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	23, // 77: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	11, // 78: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	23, // 79: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
-	44, // 80: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	23, // 81: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
-	23, // 82: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
-	45, // 83: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
-	45, // 84: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
-	45, // 85: onair.v1.Control.GetJob:output_type -> onair.v1.Job
-	46, // 86: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
-	45, // 87: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
-	45, // 88: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
-	1,  // 89: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
-	23, // 90: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
-	23, // 91: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
-	23, // 92: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
-	23, // 93: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
-	23, // 94: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
-	23, // 95: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
-	23, // 96: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
-	23, // 97: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
-	23, // 98: onair.v1.Control.SetScenes:output_type -> onair.v1.MasterStatus
-	23, // 99: onair.v1.Control.SetPreviewScene:output_type -> onair.v1.MasterStatus
-	23, // 100: onair.v1.Control.Transition:output_type -> onair.v1.MasterStatus
-	61, // [61:101] is the sub-list for method output_type
-	21, // [21:61] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	27, // 16: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
+	28, // 17: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
+	33, // 18: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
+	34, // 19: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
+	35, // 20: onair.v1.MasterStatus.replay:type_name -> onair.v1.ReplayStatus
+	24, // 21: onair.v1.MasterStatus.hotkeys:type_name -> onair.v1.Hotkey
+	36, // 22: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	37, // 23: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	37, // 24: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	21, // 25: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	22, // 26: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	19, // 27: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	38, // 28: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	37, // 29: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	16, // 30: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	14, // 31: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	13, // 32: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	12, // 33: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	16, // 34: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	17, // 35: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
+	7,  // 36: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
+	8,  // 37: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
+	9,  // 38: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
+	10, // 39: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
+	33, // 40: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
+	37, // 41: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
+	39, // 42: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
+	6,  // 43: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
+	40, // 44: onair.v1.Control.SaveReplay:input_type -> onair.v1.ReplayRequest
+	41, // 45: onair.v1.Control.SubmitJob:input_type -> onair.v1.JobRequest
+	42, // 46: onair.v1.Control.GetJob:input_type -> onair.v1.JobID
+	43, // 47: onair.v1.Control.ListJobs:input_type -> onair.v1.JobListRequest
+	42, // 48: onair.v1.Control.CancelJob:input_type -> onair.v1.JobID
+	37, // 49: onair.v1.Control.WatchJobs:input_type -> onair.v1.Empty
+	37, // 50: onair.v1.Control.ListScenes:input_type -> onair.v1.Empty
+	2,  // 51: onair.v1.Control.SwitchScene:input_type -> onair.v1.SwitchSceneRequest
+	0,  // 52: onair.v1.Control.AddScene:input_type -> onair.v1.NamedScene
+	3,  // 53: onair.v1.Control.RemoveScene:input_type -> onair.v1.SceneRequest
+	4,  // 54: onair.v1.Control.RenameScene:input_type -> onair.v1.RenameSceneRequest
+	5,  // 55: onair.v1.Control.AddLayer:input_type -> onair.v1.LayerRequest
+	5,  // 56: onair.v1.Control.RemoveLayer:input_type -> onair.v1.LayerRequest
+	5,  // 57: onair.v1.Control.ReorderLayer:input_type -> onair.v1.LayerRequest
+	5,  // 58: onair.v1.Control.UpdateLayer:input_type -> onair.v1.LayerRequest
+	1,  // 59: onair.v1.Control.SetScenes:input_type -> onair.v1.SceneList
+	3,  // 60: onair.v1.Control.SetPreviewScene:input_type -> onair.v1.SceneRequest
+	2,  // 61: onair.v1.Control.Transition:input_type -> onair.v1.SwitchSceneRequest
+	23, // 62: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	23, // 63: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	23, // 64: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	23, // 65: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	37, // 66: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	23, // 67: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	44, // 68: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	20, // 69: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	23, // 70: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	23, // 71: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	23, // 72: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	23, // 73: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	23, // 74: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	23, // 75: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	23, // 76: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	23, // 77: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	23, // 78: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	11, // 79: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	23, // 80: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
+	45, // 81: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	23, // 82: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
+	23, // 83: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
+	46, // 84: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
+	46, // 85: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
+	46, // 86: onair.v1.Control.GetJob:output_type -> onair.v1.Job
+	47, // 87: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
+	46, // 88: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
+	46, // 89: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
+	1,  // 90: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
+	23, // 91: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
+	23, // 92: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
+	23, // 93: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
+	23, // 94: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
+	23, // 95: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
+	23, // 96: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
+	23, // 97: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
+	23, // 98: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
+	23, // 99: onair.v1.Control.SetScenes:output_type -> onair.v1.MasterStatus
+	23, // 100: onair.v1.Control.SetPreviewScene:output_type -> onair.v1.MasterStatus
+	23, // 101: onair.v1.Control.Transition:output_type -> onair.v1.MasterStatus
+	62, // [62:102] is the sub-list for method output_type
+	22, // [22:62] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -2182,7 +2252,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
