@@ -153,13 +153,13 @@ func (f *Filter) Run(ctx context.Context) {
 		case now := <-t.C:
 			f.Tick(now)
 		}
-		t.Reset(f.wait(f.now()))
+		t.Reset(f.sleepFor(f.now()))
 	}
 }
 
-// wait is how long Run may sleep from now: nothing can come due sooner (a
+// sleepFor is how long Run may sleep from now: nothing can come due sooner (a
 // picture or sound that arrives meanwhile only moves it further out).
-func (f *Filter) wait(now time.Time) time.Duration {
+func (f *Filter) sleepFor(now time.Time) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	d := After
