@@ -93,33 +93,42 @@ func screenStage(b *testing.B, content [][]byte, w, h, rate int) *stage {
 // reported is the median of the rounds'. "video" sends the picture (OnAir's
 // program also carries its sound track, silent here: no audio server
 // answers); "sound" adds the desktop sound from a private PulseAudio, AAC at
-// the same bitrate on both sides.
+// the same bitrate on both sides; "video-1080p" is "video" at 1920×1080.
 func BenchmarkPipelineVsFFmpeg(b *testing.B) {
-	b.Run("video", func(b *testing.B) { pipelineVsFFmpeg(b, false, 0.95) })
-	b.Run("sound", func(b *testing.B) { pipelineVsFFmpeg(b, true, 0.9) })
+	b.Run("video", func(b *testing.B) { pipelineVsFFmpeg(b, run720, false, 0.85) })
+	b.Run("sound", func(b *testing.B) { pipelineVsFFmpeg(b, run720, true, 0.9) })
+	b.Run("video-1080p", func(b *testing.B) { pipelineVsFFmpeg(b, run1080, false, 0.85) })
 }
+
+// run is the picture both sides send: size and bitrate, at fps, veryfast.
+type run struct{ w, h, kbps int }
+
+var (
+	run720  = run{width, height, kbps}
+	run1080 = run{1920, 1080, 6000}
+)
 
 // audioKbps is OnAir's default AAC bitrate, which ffmpeg is given too.
 const audioKbps = 160
 
-func pipelineVsFFmpeg(b *testing.B, sound bool, target float64) {
+func pipelineVsFFmpeg(b *testing.B, r run, sound bool, target float64) {
 	const rounds = 3
-	s := screenStage(b, nil, width, height, fps)
+	s := screenStage(b, nil, r.w, r.h, fps)
 	what := "picture"
 	if sound {
 		s.withSound(b)
 		what = fmt.Sprintf("picture and desktop sound (AAC %d kbit/s)", audioKbps)
 	}
 	fmt.Printf("whole pipeline, X11 screen %dx%d at %d fps, veryfast, %d kbit/s, %s, to nginx, %d rounds of %v each:\n",
-		width, height, fps, kbps, what, rounds, window)
+		r.w, r.h, fps, r.kbps, what, rounds, window)
 	var ratios []float64
-	for r := 1; r <= rounds; r++ {
-		onair := measureOnAir(b, s)
-		ff := measureFFmpeg(b, s)
+	for i := 1; i <= rounds; i++ {
+		onair := measureOnAir(b, s, r)
+		ff := measureFFmpeg(b, s, r)
 		ratio := onair.cpuPerFrame / ff.cpuPerFrame
 		ratios = append(ratios, ratio)
 		fmt.Printf("  round %d: OnAir %.2f ms CPU/frame (%s); ffmpeg %.2f ms CPU/frame (%s); ratio %.2f\n",
-			r, onair.cpuPerFrame*1000, onair.detail, ff.cpuPerFrame*1000, ff.detail, ratio)
+			i, onair.cpuPerFrame*1000, onair.detail, ff.cpuPerFrame*1000, ff.detail, ratio)
 	}
 	slices.Sort(ratios)
 	median := ratios[len(ratios)/2]
@@ -135,11 +144,11 @@ type usage struct {
 
 // measureOnAir runs a master and encoder on the stage's screen and
 // measures one window once it is live.
-func measureOnAir(b *testing.B, s *stage) usage {
+func measureOnAir(b *testing.B, s *stage, r run) usage {
 	env := []string{"DISPLAY=" + s.x.Display}
 	args := []string{"-children", "encoder", "-source", "screen",
-		"-width", strconv.Itoa(width), "-height", strconv.Itoa(height), "-fps", strconv.Itoa(fps), "-preset", "veryfast",
-		"-bitrate", strconv.Itoa(kbps), "-dest", s.nginx.URL("live", "onair"), "-live"}
+		"-width", strconv.Itoa(r.w), "-height", strconv.Itoa(r.h), "-fps", strconv.Itoa(fps), "-preset", "veryfast",
+		"-bitrate", strconv.Itoa(r.kbps), "-dest", s.nginx.URL("live", "onair"), "-live"}
 	if s.pulse != nil {
 		env = append(env, encoder.PulseServerEnv+"="+s.pulse.Server)
 		args = append(args, "-config", soundConfig(b, "desktop"))
@@ -155,20 +164,45 @@ func measureOnAir(b *testing.B, s *stage) usage {
 	master, enc := m.Cmd.Process.Pid, int(testpeer.Child(st0, "encoder").GetPid())
 	mc0, _ := procStat(b, master)
 	ec0, _ := procStat(b, enc)
+	ms0, es0 := contextSwitches(master), contextSwitches(enc)
 	xc0, _ := procStat(b, s.x.PID())
 	pc0 := s.pulseCPU(b)
 	time.Sleep(window) // the measurement window
 	st1 := m.Status()
 	mc1, mPeak := procStat(b, master)
 	ec1, ePeak := procStat(b, enc)
+	ms1, es1 := contextSwitches(master), contextSwitches(enc)
 	xc1, _ := procStat(b, s.x.PID())
 	pc1 := s.pulseCPU(b)
 	frames := float64(st1.GetEncoder().GetEncodedFrames() - st0.GetEncoder().GetEncodedFrames())
 	skipped := st1.GetEncoder().GetSkippedFrames() - st0.GetEncoder().GetSkippedFrames()
 	aac := st1.GetAudio().GetEncodedFrames() - st0.GetAudio().GetEncodedFrames()
 	return usage{cpuPerFrame: (mc1 - mc0 + ec1 - ec0) / frames, detail: fmt.Sprintf(
-		"master %.1f s + encoder %.1f s over %.0f frames, %d skipped, %d AAC frames; peak RSS master %d MiB, encoder %d MiB; Xvfb %.1f s, PulseAudio %.2f s",
-		mc1-mc0, ec1-ec0, frames, skipped, aac, mPeak/1024, ePeak/1024, xc1-xc0, pc1-pc0)}
+		"master %.1f s + encoder %.1f s over %.0f frames, %d skipped, %d AAC frames; context switches per frame master %.1f, encoder %.1f; peak RSS master %d MiB, encoder %d MiB; Xvfb %.1f s, PulseAudio %.2f s",
+		mc1-mc0, ec1-ec0, frames, skipped, aac, float64(ms1-ms0)/frames, float64(es1-es0)/frames, mPeak/1024, ePeak/1024, xc1-xc0, pc1-pc0)}
+}
+
+// contextSwitches is how often a process's threads have given up a core so
+// far, voluntarily (to wait: each a wake-up later) or not: a process that
+// hands work between threads per packet pays for it here.
+func contextSwitches(pid int) int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	n := 0
+	for _, t := range tasks {
+		status, err := os.ReadFile(t)
+		if err != nil {
+			continue // a thread that has just ended
+		}
+		for _, l := range strings.Split(string(status), "\n") {
+			for _, key := range []string{"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"} {
+				if v, ok := strings.CutPrefix(l, key); ok {
+					c, _ := strconv.Atoi(strings.TrimSpace(v))
+					n += c
+				}
+			}
+		}
+	}
+	return n
 }
 
 // soundConfig writes a config file whose sound is the given sources.
@@ -207,9 +241,9 @@ func (s *stage) pulseCPU(b *testing.B) float64 {
 
 // measureFFmpeg runs ffmpeg's x11grab straight to the same server, same
 // settings, for one window.
-func measureFFmpeg(b *testing.B, s *stage) usage {
+func measureFFmpeg(b *testing.B, s *stage, r run) usage {
 	args := []string{"-hide_banner", "-nostats", "-loglevel", "error",
-		"-f", "x11grab", "-framerate", strconv.Itoa(fps), "-video_size", fmt.Sprintf("%dx%d", width, height), "-i", s.x.Display}
+		"-f", "x11grab", "-framerate", strconv.Itoa(fps), "-video_size", fmt.Sprintf("%dx%d", r.w, r.h), "-i", s.x.Display}
 	env := os.Environ()
 	if s.pulse != nil {
 		args = append(args, "-f", "pulse", "-i", "studio.monitor", "-c:a", "aac", "-b:a", fmt.Sprintf("%dk", audioKbps),
@@ -217,7 +251,7 @@ func measureFFmpeg(b *testing.B, s *stage) usage {
 		env = s.pulse.Env()
 	}
 	args = append(args, "-t", strconv.Itoa(int(window.Seconds())+1), "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
-		"-b:v", fmt.Sprintf("%dk", kbps), "-maxrate", fmt.Sprintf("%dk", kbps), "-bufsize", fmt.Sprintf("%dk", kbps),
+		"-b:v", fmt.Sprintf("%dk", r.kbps), "-maxrate", fmt.Sprintf("%dk", r.kbps), "-bufsize", fmt.Sprintf("%dk", r.kbps),
 		"-g", strconv.Itoa(2*fps), "-bf", "0", "-pix_fmt", "yuv420p", "-progress", "pipe:1", "-f", "flv", s.nginx.URL("live", "ffmpeg"))
 	ff := exec.Command("ffmpeg", args...)
 	ff.Env = append(env, "DISPLAY="+s.x.Display)
@@ -234,6 +268,7 @@ func measureFFmpeg(b *testing.B, s *stage) usage {
 	// Like OnAir's, the window starts once a second of frames went out, so
 	// start-up is not counted; ffmpeg runs a second longer to fill it.
 	var frames, startFrames, startCPU, xc0, pc0 float64
+	var startSwitches int
 	sc := bufio.NewScanner(progress)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "frame="); ok {
@@ -241,6 +276,7 @@ func measureFFmpeg(b *testing.B, s *stage) usage {
 			if startFrames == 0 && frames >= fps {
 				startFrames = frames
 				startCPU, _ = procStat(b, ff.Process.Pid)
+				startSwitches = contextSwitches(ff.Process.Pid)
 				xc0, _ = procStat(b, s.x.PID())
 				pc0 = s.pulseCPU(b)
 			}
@@ -254,8 +290,9 @@ func measureFFmpeg(b *testing.B, s *stage) usage {
 	ru := ff.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds() - startCPU
 	frames -= startFrames
-	return usage{cpuPerFrame: cpu / frames, detail: fmt.Sprintf("%.1f s over %.0f frames; peak RSS %d MiB; Xvfb %.1f s, PulseAudio %.2f s",
-		cpu, frames, ru.Maxrss/1024, xc1-xc0, pc1-pc0)}
+	switches := float64(int(ru.Nvcsw+ru.Nivcsw)-startSwitches) / frames
+	return usage{cpuPerFrame: cpu / frames, detail: fmt.Sprintf("%.1f s over %.0f frames; context switches per frame %.1f; peak RSS %d MiB; Xvfb %.1f s, PulseAudio %.2f s",
+		cpu, frames, switches, ru.Maxrss/1024, xc1-xc0, pc1-pc0)}
 }
 
 // bareX264FPS is how many frames a second libx264 alone encodes the

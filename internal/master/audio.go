@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -151,7 +152,14 @@ func audioSummary(a config.Audio) string {
 // never holds up the others.
 type levelRelay struct {
 	encoder func() (pb.EncoderClient, bool)
-	*broadcast.Hub[*pb.AudioLevels]
+	hub     *broadcast.Hub[*pb.AudioLevels]
+
+	// The encoder's meters cross to the master only while someone
+	// watches them here: a dozen readings a second, each a wake-up on both
+	// sides, for nobody otherwise.
+	mu       sync.Mutex
+	watchers int
+	changed  chan struct{}
 }
 
 // How soon the relay asks the encoder again: after its stream ended, and
@@ -162,14 +170,76 @@ const (
 )
 
 func newLevelRelay(enc func() (pb.EncoderClient, bool)) *levelRelay {
-	return &levelRelay{encoder: enc, Hub: broadcast.New[*pb.AudioLevels](1)}
+	return &levelRelay{encoder: enc, hub: broadcast.New[*pb.AudioLevels](1), changed: make(chan struct{}, 1)}
+}
+
+// Watch returns a channel of the meters from now on, and the function that
+// ends the watch; a watcher that reads nothing holds up no one.
+func (r *levelRelay) Watch() (<-chan *pb.AudioLevels, func()) {
+	ch, leave := r.hub.Watch()
+	r.count(1)
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			leave()
+			r.count(-1)
+		})
+	}
+}
+
+func (r *levelRelay) count(d int) {
+	r.mu.Lock()
+	r.watchers += d
+	r.mu.Unlock()
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (r *levelRelay) watched() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.watchers > 0
+}
+
+// awaitWatched waits until the meters are watched (true) or ctx ends.
+func (r *levelRelay) awaitWatched(ctx context.Context) bool {
+	for !r.watched() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-r.changed:
+		}
+	}
+	return true
+}
+
+// untilUnwatched cancels once nobody watches the meters, or ctx ends.
+func (r *levelRelay) untilUnwatched(ctx context.Context, cancel context.CancelFunc) {
+	defer cancel()
+	for r.watched() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.changed:
+		}
+	}
 }
 
 func (r *levelRelay) run(ctx context.Context) {
-	for ctx.Err() == nil {
+	for r.awaitWatched(ctx) {
 		wait := levelsRetry
 		if c, ok := r.encoder(); ok {
-			if err := r.follow(ctx, c); status.Code(err) == codes.Unimplemented {
+			fctx, cancel := context.WithCancel(ctx)
+			go r.untilUnwatched(fctx, cancel)
+			err := r.follow(fctx, c)
+			unwatched := fctx.Err() != nil && ctx.Err() == nil
+			cancel()
+			if unwatched {
+				continue // nobody to retry for: wait for a watcher
+			}
+			if status.Code(err) == codes.Unimplemented {
 				wait = levelsRetryNoMeters
 			}
 		}
@@ -188,7 +258,7 @@ func (r *levelRelay) follow(ctx context.Context, c pb.EncoderClient) error {
 	for err == nil {
 		var l *pb.AudioLevels
 		if l, err = stream.Recv(); err == nil {
-			r.Publish(l)
+			r.hub.Publish(l)
 		}
 	}
 	return err

@@ -23,10 +23,13 @@ import (
 // encoder sent it.
 type meterEncoder struct {
 	pb.UnimplementedEncoderServer
-	peak float64
+	peak    float64
+	streams atomic.Int32 // meter streams open now
 }
 
 func (e *meterEncoder) WatchAudioLevels(_ *pb.Empty, s pb.Encoder_WatchAudioLevelsServer) error {
+	e.streams.Add(1)
+	defer e.streams.Add(-1)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for n := int64(1); ; n++ {
@@ -44,13 +47,19 @@ func (e *meterEncoder) WatchAudioLevels(_ *pb.Empty, s pb.Encoder_WatchAudioLeve
 // serveMeters starts an encoder stand-in and returns a client for it and
 // its server, stopped when the test ends.
 func serveMeters(t *testing.T, peak float64) (pb.EncoderClient, *grpc.Server) {
+	c, srv, _ := serveMetersFrom(t, peak)
+	return c, srv
+}
+
+func serveMetersFrom(t *testing.T, peak float64) (pb.EncoderClient, *grpc.Server, *meterEncoder) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	pb.RegisterEncoderServer(srv, &meterEncoder{peak: peak})
+	enc := &meterEncoder{peak: peak}
+	pb.RegisterEncoderServer(srv, enc)
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.Dial(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -58,7 +67,7 @@ func serveMeters(t *testing.T, peak float64) (pb.EncoderClient, *grpc.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return pb.NewEncoderClient(conn), srv
+	return pb.NewEncoderClient(conn), srv, enc
 }
 
 // Meters reach every watcher while the encoder runs, a watcher that reads
@@ -102,6 +111,48 @@ func TestLevelsReachWatchersAcrossRestarts(t *testing.T) {
 	current.Store(&second)
 	if !sawFrom(-6, 20) {
 		t.Fatal("no meters from the encoder after the restart")
+	}
+}
+
+// The encoder's meters cross to the master only while someone watches
+// them: a watcher opens the stream, the last watcher leaving closes it, and
+// a new watcher opens it again.
+func TestLevelsFollowedOnlyWhileWatched(t *testing.T) {
+	c, _, enc := serveMetersFrom(t, -20)
+	r := newLevelRelay(func() (pb.EncoderClient, bool) { return c, true })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	await := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not within 10 s: %s", what)
+			}
+		}
+	}
+
+	levels, stop := r.Watch()
+	select {
+	case <-levels:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a watcher got no meters")
+	}
+	_, stopSecond := r.Watch()
+	stop()
+	stop() // twice is harmless
+	if n := enc.streams.Load(); n != 1 {
+		t.Fatalf("%d meter streams open with a watcher left, want 1", n)
+	}
+	stopSecond()
+	await("the meter stream closed after the last watcher left", func() bool { return enc.streams.Load() == 0 })
+	levels, stop = r.Watch()
+	defer stop()
+	select {
+	case <-levels:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a new watcher got no meters")
 	}
 }
 

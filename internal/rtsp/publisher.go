@@ -1,7 +1,9 @@
 package rtsp
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -85,11 +87,22 @@ func PublishWith(url string, o PublishOptions) (*Publisher, error) {
 		}
 	}
 	tcp := gortsplib.TransportTCP
-	p.client = &gortsplib.Client{Transport: &tcp, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+	p.client = &gortsplib.Client{Transport: &tcp, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
+		DialContext: dialUnits}
 	if err := p.client.StartRecording(url, &description.Session{Medias: medias}); err != nil {
 		return nil, fmt.Errorf("publishing to the master: %w", err)
 	}
 	return p, nil
+}
+
+// dialUnits connects to the master with a connection that sends each
+// access unit in one write.
+func dialUnits(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &unitConn{Conn: c}, nil
 }
 
 // HasAudio reports whether the session carries an audio track.

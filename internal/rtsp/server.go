@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
@@ -65,6 +66,10 @@ type Server struct {
 
 	mu      sync.RWMutex
 	streams map[string]*published // by path, without the leading slash
+	players map[*gortsplib.ServerSession]bool
+	// watched says a monitor plays: only then is each packet copied out
+	// for monitors (an RTP marshal and an allocation a packet otherwise).
+	watched atomic.Bool
 }
 
 // published is one publisher's stream: its tracks, and the stream that
@@ -87,13 +92,14 @@ func NewServer(addr string, publish, read Credentials, sink stream.Sink, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("rtsp server: %w", err)
 	}
-	s := &Server{publish: publish, read: read, sink: sink, log: log, addr: ln.Addr().String(), streams: map[string]*published{}}
+	s := &Server{publish: publish, read: read, sink: sink, log: log, addr: ln.Addr().String(), streams: map[string]*published{},
+		players: map[*gortsplib.ServerSession]bool{}}
 	s.srv = &gortsplib.Server{
 		Handler:     s,
 		RTSPAddress: s.addr,
 		// The listener is made above so that port 0 works and the address
 		// is known before Start.
-		Listen:       func(string, string) (net.Listener, error) { return ln, nil },
+		Listen:       func(string, string) (net.Listener, error) { return bufferedListener{ln}, nil },
 		WriteTimeout: 5 * time.Second,
 		// Room for a few keyframes per reader, so a monitor on a busy
 		// machine does not lose packets.
@@ -187,7 +193,9 @@ func (s *Server) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respon
 	}
 	var videoClock stream.Unwrap
 	ctx.Session.OnPacketRTP(st.video, st.h264, func(pkt *rtp.Packet) {
-		_ = st.out.WritePacketRTP(st.video, pkt)
+		if s.watched.Load() {
+			_ = st.out.WritePacketRTP(st.video, pkt)
+		}
 		pts := stream.Duration(videoClock.Next(pkt.Timestamp), 90000)
 		nalus, err := dec.Decode(pkt)
 		if err != nil {
@@ -203,7 +211,9 @@ func (s *Server) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respon
 		var audioClock stream.Unwrap
 		rate := int64(st.aac.ClockRate())
 		ctx.Session.OnPacketRTP(st.audio, st.aac, func(pkt *rtp.Packet) {
-			_ = st.out.WritePacketRTP(st.audio, pkt)
+			if s.watched.Load() {
+				_ = st.out.WritePacketRTP(st.audio, pkt)
+			}
 			ticks := audioClock.Next(pkt.Timestamp)
 			aus, err := adec.Decode(pkt)
 			if err != nil {
@@ -220,6 +230,8 @@ func (s *Server) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respon
 // OnSessionClose ends a stream when its publisher leaves.
 func (s *Server) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
 	s.mu.Lock()
+	delete(s.players, ctx.Session)
+	s.watched.Store(len(s.players) > 0)
 	var gone []string
 	for path, st := range s.streams {
 		if st.publisher == ctx.Session {
@@ -263,6 +275,10 @@ func (s *Server) readerStream(c *gortsplib.ServerConn, req *base.Request, path s
 }
 
 // OnPlay lets an authenticated reader play.
-func (s *Server) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+func (s *Server) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	s.mu.Lock()
+	s.players[ctx.Session] = true
+	s.watched.Store(true)
+	s.mu.Unlock()
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }

@@ -95,6 +95,8 @@ type Filter struct {
 	mu    sync.Mutex
 	live  bool // off air no one would see a slate
 	paths map[string]*path
+	// changed wakes Run when the slate, the air state or a source changes.
+	changed chan struct{}
 }
 
 type path struct {
@@ -132,20 +134,57 @@ func New(next stream.Sink, now func() time.Time, keyframe func(), log *slog.Logg
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Filter{next: next, now: now, keyframe: keyframe, log: log, paths: map[string]*path{}}
+	return &Filter{next: next, now: now, keyframe: keyframe, log: log, paths: map[string]*path{}, changed: make(chan struct{}, 1)}
 }
 
-// Run ticks the filter until ctx ends.
+// Run ticks the filter until ctx ends: every tickEvery while a slate
+// shows or silence fills a gap, otherwise only when the earliest path could
+// need either (a second after its last picture, half a second after its
+// last sound), so a healthy program costs the master no wake-up per frame.
 func (f *Filter) Run(ctx context.Context) {
-	t := time.NewTicker(tickEvery)
+	t := time.NewTimer(tickEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-f.changed:
+			// The wait below assumed what has just changed.
 		case now := <-t.C:
 			f.Tick(now)
 		}
+		t.Reset(f.sleepFor(f.now()))
+	}
+}
+
+// sleepFor is how long Run may sleep from now: nothing can come due sooner (a
+// picture or sound that arrives meanwhile only moves it further out).
+func (f *Filter) sleepFor(now time.Time) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := After
+	for _, p := range f.paths {
+		switch {
+		case p.showing || p.sound.filling:
+			return tickEvery
+		case !f.live:
+		default:
+			if p.slate != nil {
+				d = min(d, p.lastAU.Add(After).Sub(now))
+			}
+			if p.sound.silence != nil {
+				d = min(d, p.sound.heardAt.Add(SilenceAfter).Sub(now))
+			}
+		}
+	}
+	return max(d, tickEvery)
+}
+
+// change tells Run to work out its wait again.
+func (f *Filter) change() {
+	select {
+	case f.changed <- struct{}{}:
+	default:
 	}
 }
 
@@ -161,6 +200,7 @@ func (f *Filter) path(name string) *path {
 // SetSlate sets the slate for a path (nil: none). A slate already showing
 // is replaced at once.
 func (f *Filter) SetSlate(name string, s *Slate) {
+	defer f.change()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.path(name)
@@ -175,6 +215,7 @@ func (f *Filter) SetSlate(name string, s *Slate) {
 
 // SetLive says whether the program is on air: the slate shows only then.
 func (f *Filter) SetLive(live bool) {
+	defer f.change()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.live = live
@@ -209,6 +250,7 @@ func (f *Filter) Showing() []string {
 }
 
 func (f *Filter) SourceStarted(name string, t stream.Tracks) {
+	defer f.change()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.path(name)
@@ -264,6 +306,7 @@ func (f *Filter) Unit(name string, u stream.Unit) {
 func (f *Filter) rebaseSound(name string, p *path, pts time.Duration, now time.Time) {
 	held := p.sound.held
 	p.sound = sound{silence: SilentAAC(p.tracks.Audio), end: pts, heardAt: now, heard: pts}
+	f.change() // a sound gap can come due sooner than Run waits
 	if p.tracks.Audio != nil && p.tracks.Audio.SampleRate > 0 {
 		p.sound.frame = stream.AACFrameDuration(p.tracks.Audio.SampleRate)
 	}

@@ -33,9 +33,15 @@ const (
 	Standby State = "standby"
 )
 
-// exitPoll is how often the watcher looks at the child's exit flag: go-plugin
-// offers no exit channel, and 10 ms keeps crash detection well under 50 ms.
+// exitPoll is how often the watcher looks at the child's exit flag once the
+// child has ended (go-plugin offers no exit channel; exitOf says when to
+// look): 10 ms keeps crash detection well under 50 ms.
 const exitPoll = 10 * time.Millisecond
+
+// watchPoll is how often the watcher looks at the child while it runs: for
+// a hang, and for an exit exitOf could not report. A running child then
+// costs the master 10 wake-ups a second rather than 100.
+const watchPoll = 100 * time.Millisecond
 
 // Spec describes one child. T is the client type the plugin dispenses.
 type Spec[T any] struct {
@@ -377,10 +383,17 @@ func (c *Child[T]) runOnce(promote bool) end {
 	defer stopPing()
 	go c.ping(pingCtx, c.spec.Ping, typed, &lastOK)
 
-	tick := time.NewTicker(exitPoll)
+	ended := exitOf(cmd.Process.Pid)
+	tick := time.NewTicker(watchPoll)
+	if ended == nil {
+		tick.Reset(exitPoll) // the flag is all there is to go by
+	}
 	defer tick.Stop()
 	for {
 		select {
+		case <-ended:
+			ended = nil
+			tick.Reset(exitPoll)
 		case <-c.ctx.Done():
 			client.Kill() // graceful: the child may flush what it holds
 			c.log.Info("child stopped", "pid", cmd.Process.Pid)

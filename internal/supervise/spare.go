@@ -205,10 +205,17 @@ func (c *Child[T]) runSpare() (promoted bool) {
 		c.spare = nil
 		return true
 	}
-	tick := time.NewTicker(exitPoll)
+	ended := exitOf(p.cmd.Process.Pid)
+	tick := time.NewTicker(watchPoll)
+	if ended == nil {
+		tick.Reset(exitPoll) // the flag is all there is to go by
+	}
 	defer tick.Stop()
 	for {
 		select {
+		case <-ended:
+			ended = nil
+			tick.Reset(exitPoll)
 		case <-c.ctx.Done():
 			if release() {
 				p.kill()
