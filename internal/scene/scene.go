@@ -80,7 +80,7 @@ type Stats struct {
 	// ZeroCopy counts frames handed to the consumer straight from the
 	// capture's shared memory, with no copy.
 	ZeroCopy int64
-	Layers  []LayerStatus
+	Layers   []LayerStatus
 }
 
 // ErrNoFrame is returned by Snapshot before the first frame is composed.
