@@ -203,7 +203,7 @@ func (p *pipeline) openCodecs() (err error) {
 	for i := 0; i < pictures; i++ {
 		pic := &picture{program: p.program.frame}
 		if i > 0 {
-			if pic.program, err = codec.NewFrame(p.program.frame.Format, w, h); err != nil {
+			if pic.program, err = codec.NewDirectFrame(p.program.frame.Format, w, h); err != nil {
 				return err
 			}
 		}

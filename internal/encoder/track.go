@@ -21,7 +21,7 @@ type track struct {
 	name  string
 	log   *slog.Logger
 	enc   *codec.Encoder
-	frame *codec.Frame // a picture in the encoder's pixel format and size
+	frame *codec.Frame // a picture in the encoder's pixel format and size, which libx264 takes without a copy
 	url   string
 	// scaler fills frame from the program's picture (renditions only).
 	// One per track: a shared one would re-allocate its scratch frame
@@ -53,7 +53,7 @@ func newTrack(name, url string, enc *codec.Encoder, log *slog.Logger) (*track, e
 // aac (nil: none), timed from start.
 func newTrackWithAudio(name, url string, enc *codec.Encoder, aac *mpeg4audio.AudioSpecificConfig, start time.Time, log *slog.Logger) (*track, error) {
 	s := enc.Settings()
-	frame, err := codec.NewFrame(enc.PixelFormat(), s.Width, s.Height)
+	frame, err := codec.NewDirectFrame(enc.PixelFormat(), s.Width, s.Height)
 	if err != nil {
 		return nil, err
 	}
