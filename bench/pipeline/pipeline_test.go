@@ -329,7 +329,7 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		m := testpeer.StartMaster(b, testpeer.Binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
 			"-width", strconv.Itoa(c.w), "-height", strconv.Itoa(c.h), "-preset", c.preset, "-bitrate", strconv.Itoa(kbps),
 			"-dest", s.nginx.URL("live", "fps"), "-live")
-		held := func(rate int) bool {
+		try := func(rate int) bool {
 			s.anim.SetRate(float64(rate))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			set := m.Status().GetSettings()
@@ -352,6 +352,9 @@ func BenchmarkSustainedFPS(b *testing.B) {
 				stageMeans(s1.GetStages()))
 			return skipped == 0
 		}
+		// A rate is held if one of two tries skips nothing: on a shared
+		// machine, a burst of someone else's work must not end the search.
+		held := func(rate int) bool { return try(rate) || try(rate) }
 		// Up in steps of 10 until a rate skips, then in steps of 2 from the
 		// last rate held towards it.
 		best, failed := 0, 0
