@@ -60,6 +60,10 @@ type avEncoder struct {
 	// liveBitrate is true when the backend picks up new bit_rate/rc_max_rate
 	// values between frames; other backends are reopened instead.
 	liveBitrate bool
+	// takesDirect: the encoder copies a frame in before
+	// avcodec_send_frame returns (libx264), so it can be fed direct frames;
+	// hardware encoders may keep a reference and read it later.
+	takesDirect bool
 	// copyOnly is set once the encoder kept a direct frame after it
 	// returned (see sendDirect): from then on frames are copied.
 	copyOnly bool
@@ -143,7 +147,7 @@ func openAV(backend string, s Settings) (_ *avEncoder, err error) {
 	defer C.av_dict_free(&opts)
 	switch backend {
 	case BackendX264:
-		av.format, av.liveBitrate = I420, true
+		av.format, av.liveBitrate, av.takesDirect = I420, true, true
 		setOpt(&opts, "preset", s.Preset)
 		setOpt(&opts, "tune", "zerolatency")
 		setOpt(&opts, "profile", s.Profile)
@@ -295,9 +299,9 @@ func NewDirectFrame(format Format, width, height int) (*Frame, error) {
 }
 
 // direct is fr's own libavcodec frame when this encoder can take it
-// without a copy: a software encoder, fr in its pixel format.
+// without a copy: libx264, fr in its pixel format.
 func (av *avEncoder) direct(fr *Frame) *C.AVFrame {
-	if fr.direct == nil || av.hw != nil || av.copyOnly {
+	if fr.direct == nil || !av.takesDirect || av.copyOnly {
 		return nil
 	}
 	f := (*C.AVFrame)(fr.direct)
@@ -353,8 +357,8 @@ func (av *avEncoder) fillBlack() error {
 
 // sendDirect submits a direct frame (see direct). libx264 copies the
 // picture in before avcodec_send_frame returns, so the caller may refill it
-// at once; an encoder that still holds it afterwards turns direct frames
-// off for the rest of its life.
+// at once; should it ever still hold it afterwards, direct frames are off
+// for the rest of the encoder's life.
 func (av *avEncoder) sendDirect(f *C.AVFrame, pts int64, key bool) error {
 	err := av.send(f, pts, key)
 	if C.av_frame_is_writable(f) == 0 {
