@@ -305,8 +305,8 @@ func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 }
 
 // encode runs on the encoding goroutine: it encodes a picture for the
-// program and every rendition and publishes the results.
-// Each rendition's scaling counts as encoding.
+// program and every rendition and publishes the results. In the stage
+// times, each rendition's scaling counts as encoding.
 func (p *pipeline) encode(pic *picture) {
 	encode, send := p.program.encode(pic.program, pic.pts, pic.captured, pic.keyframe)
 	if p.crashAfter > 0 && p.program.encoded.Load() >= p.crashAfter {
