@@ -27,6 +27,7 @@ type encoderPanel struct {
 	form                 form
 	apply, revert        *widget.Button
 	inUse, refused, errs *widget.Label
+	stages               *widget.Label // time per frame in each stage
 	dirty, filling       bool
 	shown                *pb.EncoderSettings
 	content              fyne.CanvasObject
@@ -55,6 +56,8 @@ func newEncoderPanel(s *Studio) *encoderPanel {
 	p.revert = widget.NewButton("Revert", func() { p.dirty = false; p.fill(p.shown) })
 	p.form.save = p.apply
 	p.inUse, p.refused, p.errs = widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel("")
+	p.stages = widget.NewLabel("")
+	p.stages.TextStyle.Monospace = true // the figures line up in columns
 	p.refused.Wrapping = fyne.TextWrapWord
 	p.errs.Wrapping = fyne.TextWrapWord
 	p.errs.Importance = widget.DangerImportance
@@ -72,7 +75,7 @@ func newEncoderPanel(s *Studio) *encoderPanel {
 			widget.NewLabel("Source"), p.source.object(),
 		),
 		note, container.NewHBox(p.revert, p.apply),
-		widget.NewSeparator(), p.inUse, p.refused, p.errs,
+		widget.NewSeparator(), p.inUse, p.stages, p.refused, p.errs,
 	))
 	p.apply.Disable()
 	return p
@@ -96,6 +99,12 @@ func (p *encoderPanel) update(st *pb.MasterStatus) {
 	} else {
 		p.inUse.SetText("In use: (encoder not running)")
 	}
+	p.stages.SetText(stagesText(e.GetStages()))
+	p.stages.Importance = widget.MediumImportance
+	if e.GetStages().GetSkipped() > 0 {
+		p.stages.Importance = widget.WarningImportance
+	}
+	p.stages.Refresh()
 	var refused []string
 	for _, r := range e.GetRefused() {
 		refused = append(refused, r.GetBackend()+": "+r.GetReason())
@@ -113,6 +122,29 @@ func (p *encoderPanel) update(st *pb.MasterStatus) {
 		errs = append([]string{e.GetError()}, errs...)
 	}
 	p.errs.SetText(strings.Join(errs, "\n"))
+}
+
+// stagesText shows the encoder's last second, one stage a line, the
+// slowest marked: where the time goes when frames are skipped.
+func stagesText(st *pb.StageTimes) string {
+	if len(st.GetStages()) == 0 {
+		return ""
+	}
+	slowest := 0
+	for i, s := range st.GetStages() {
+		if s.GetMeanMs() > st.GetStages()[slowest].GetMeanMs() {
+			slowest = i
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Last second: %d frames, %d skipped. Per frame, mean (max):", st.GetFrames(), st.GetSkipped())
+	for i, s := range st.GetStages() {
+		fmt.Fprintf(&b, "\n  %-8s %6.1f ms (%.1f)", s.GetName(), s.GetMeanMs(), s.GetMaxMs())
+		if i == slowest {
+			b.WriteString("  <- slowest")
+		}
+	}
+	return b.String()
 }
 
 // fill shows the master's settings, as they are now.

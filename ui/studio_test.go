@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -289,6 +290,44 @@ func TestEncoderSettingsValidateInRange(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("sent %s, missing %s", got, want)
 		}
+	}
+}
+
+// The encoder tab shows the last second's time per frame in each stage,
+// the slowest marked, and warns when frames were skipped.
+func TestEncoderTabShowsStageTimes(t *testing.T) {
+	r := newRig(t)
+	p := r.studio.encoder
+	times := func(frames, skipped uint32, encodeMs float64) func(*pb.MasterStatus) {
+		return func(st *pb.MasterStatus) {
+			st.Encoder.Stages = &pb.StageTimes{Frames: frames, Skipped: skipped, Stages: []*pb.StageTime{
+				{Name: "capture", MeanMs: 6.25, MaxMs: 9}, {Name: "compose", MeanMs: 0.1, MaxMs: 0.2},
+				{Name: "convert", MeanMs: 0.8, MaxMs: 1.1}, {Name: "encode", MeanMs: encodeMs, MaxMs: 2 * encodeMs},
+				{Name: "send", MeanMs: 0.2, MaxMs: 0.4}}}
+		}
+	}
+	r.master.set(times(30, 0, 4))
+	r.await("stage times shown", func() bool { return strings.Contains(p.stages.Text, "30 frames, 0 skipped") })
+	for _, want := range []string{"capture     6.2 ms (9.0)  <- slowest", "encode      4.0 ms (8.0)\n", "send        0.2 ms (0.4)"} {
+		if !strings.Contains(p.stages.Text, want) {
+			t.Errorf("stage times %q lack %q", p.stages.Text, want)
+		}
+	}
+	if p.stages.Importance == widget.WarningImportance {
+		t.Error("a warning with no frame skipped")
+	}
+	if markup := test.RenderObjectToMarkup(p.stages); !strings.Contains(markup, "convert") {
+		t.Errorf("the rendered stage times lack convert:\n%s", markup)
+	}
+
+	// Encoding falls behind: frames are skipped and encode is the stage to blame.
+	r.master.set(times(20, 10, 45))
+	r.await("skipped frames shown", func() bool { return strings.Contains(p.stages.Text, "20 frames, 10 skipped") })
+	if !strings.Contains(p.stages.Text, "encode     45.0 ms (90.0)  <- slowest") || strings.Contains(p.stages.Text, "(9.0)  <- slowest") {
+		t.Errorf("encode not marked slowest: %q", p.stages.Text)
+	}
+	if p.stages.Importance != widget.WarningImportance {
+		t.Error("skipped frames shown without a warning")
 	}
 }
 

@@ -359,6 +359,31 @@ func snapshot(ctx context.Context, c pb.ControlClient, args []string, out io.Wri
 	return err
 }
 
+// printStages prints the encoder's last second per stage on one line, the
+// slowest stage marked, e.g. "  per frame (30 frames, 0 skipped), mean/max
+// ms: capture 0.4/0.9, compose 0.0/0.1, ..., encode 4.1/7.2*, send 0.1/0.3".
+func printStages(out io.Writer, st *pb.StageTimes) {
+	if len(st.GetStages()) == 0 {
+		return
+	}
+	slowest := 0
+	for i, s := range st.GetStages() {
+		if s.GetMeanMs() > st.GetStages()[slowest].GetMeanMs() {
+			slowest = i
+		}
+	}
+	var parts []string
+	for i, s := range st.GetStages() {
+		mark := ""
+		if i == slowest {
+			mark = "*"
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f/%.1f%s", s.GetName(), s.GetMeanMs(), s.GetMaxMs(), mark))
+	}
+	fmt.Fprintf(out, "  per frame, last second (%d frames, %d skipped), mean/max ms: %s\n",
+		st.GetFrames(), st.GetSkipped(), strings.Join(parts, ", "))
+}
+
 // destinationIndex parses a destination's number as status lists it.
 func destinationIndex(arg string) (int32, error) {
 	n, err := strconv.ParseInt(arg, 10, 32)
@@ -378,6 +403,7 @@ func printStatus(out io.Writer, st *pb.MasterStatus) {
 	if e := st.GetEncoder(); e != nil {
 		fmt.Fprintf(out, "encoder: backend %q, %d captured, %d encoded, %d skipped, %.1f ms/frame\n",
 			e.GetBackend(), e.GetCapturedFrames(), e.GetEncodedFrames(), e.GetSkippedFrames(), e.GetEncodeMsPerFrame())
+		printStages(out, e.GetStages())
 		for _, r := range e.GetRefused() {
 			fmt.Fprintf(out, "  %s not used: %s\n", r.GetBackend(), r.GetReason())
 		}

@@ -79,6 +79,11 @@ func TestMetricsFollowTheStream(t *testing.T) {
 			t.Errorf("%s is missing", name)
 		}
 	}
+	m.Await("the encode stage's time per frame", 10*time.Second, func() bool {
+		mean, _ := value(scrape(t, url), "onair_stage_seconds_per_frame", "stage", "encode")
+		max, _ := value(scrape(t, url), "onair_stage_max_seconds_per_frame", "stage", "encode")
+		return mean > 0 && max >= mean
+	})
 	if up, _ := value(first, "onair_child_up", "child", "encoder"); up != 1 {
 		t.Errorf("onair_child_up{child=encoder} = %v while the encoder runs", up)
 	}

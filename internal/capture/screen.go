@@ -225,6 +225,48 @@ func UsesSHM(src Source) bool {
 	return s.data != nil
 }
 
+func (s *screenSource) ReadShared(size image.Point, _ int64, _ time.Time) (pix []byte, stride int, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return nil, 0, false, fmt.Errorf("screen capture: %s: closed", s.spec)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("screen capture: %s: %v", s.spec, r)
+		}
+	}()
+	rect, err := s.prepare()
+	if err != nil || rect.Size() != size || rect.Intersect(s.screen) != rect {
+		return nil, 0, false, err
+	}
+	if pix, err = s.grab(rect); err != nil {
+		return nil, 0, false, fmt.Errorf("screen capture: %s: %w", s.spec, err)
+	}
+	return pix, 4 * rect.Dx(), true, nil
+}
+
+// prepare drains the connection's error events and returns the capture
+// rectangle now (a window's follows the window). Called with mu held.
+func (s *screenSource) prepare() (image.Rectangle, error) {
+	// Errors of requests nobody waits on arrive as events; drain them so
+	// xgb's reader never blocks on a full event queue.
+	for {
+		ev, xerr := s.conn.PollForEvent()
+		if ev == nil && xerr == nil {
+			break
+		}
+	}
+	if s.window == 0 {
+		return s.rect, nil
+	}
+	rect, err := s.windowRect()
+	if err != nil {
+		return rect, fmt.Errorf("screen capture: %s: %w", s.spec, err)
+	}
+	return rect, nil
+}
+
 func (s *screenSource) Read(dst *image.RGBA, _ int64, _ time.Time) error {
 	_, err := s.read(dst, false)
 	return err
@@ -247,19 +289,9 @@ func (s *screenSource) read(dst *image.RGBA, rawOK bool) (raw bool, err error) {
 			err = fmt.Errorf("screen capture: %s: %v", s.spec, r)
 		}
 	}()
-	// Errors of requests nobody waits on arrive as events; drain them so
-	// xgb's reader never blocks on a full event queue.
-	for {
-		ev, xerr := s.conn.PollForEvent()
-		if ev == nil && xerr == nil {
-			break
-		}
-	}
-	rect := s.rect
-	if s.window != 0 {
-		if rect, err = s.windowRect(); err != nil {
-			return false, fmt.Errorf("screen capture: %s: %w", s.spec, err)
-		}
+	rect, err := s.prepare()
+	if err != nil {
+		return false, err
 	}
 	clip := rect.Intersect(s.screen)
 	if clip.Empty() {

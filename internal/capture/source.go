@@ -37,6 +37,17 @@ type RawReader interface {
 	ReadBGRX(dst *image.RGBA, frameNo int64, t time.Time) (raw bool, err error)
 }
 
+// SharedReader is implemented by sources that can lend a picture where the
+// X server wrote it (the MIT-SHM segment), so a full-frame capture is
+// converted for the encoder with no copy in between.
+type SharedReader interface {
+	// ReadShared captures the picture when it is exactly size, needing
+	// neither scaling nor clipping, and returns its bytes B,G,R,X, rows
+	// stride bytes apart. They stay valid until the next read or Close.
+	// ok is false, and nothing was read, when the picture is not size.
+	ReadShared(size image.Point, frameNo int64, t time.Time) (pix []byte, stride int, ok bool, err error)
+}
+
 // BGRXToRGBA converts X11 pixels (B,G,R,X, rows stride bytes apart) of
 // dst's size into dst as R,G,B,A with alpha 255.
 func BGRXToRGBA(dst *image.RGBA, src []byte, stride int) {

@@ -60,6 +60,13 @@ type avEncoder struct {
 	// liveBitrate is true when the backend picks up new bit_rate/rc_max_rate
 	// values between frames; other backends are reopened instead.
 	liveBitrate bool
+	// takesDirect: the encoder copies a frame in before
+	// avcodec_send_frame returns (libx264), so it can be fed direct frames;
+	// hardware encoders may keep a reference and read it later.
+	takesDirect bool
+	// copyOnly is set once the encoder kept a direct frame after it
+	// returned (see sendDirect): from then on frames are copied.
+	copyOnly bool
 }
 
 // backendError is a refusal with a reason a person can act on.
@@ -140,7 +147,7 @@ func openAV(backend string, s Settings) (_ *avEncoder, err error) {
 	defer C.av_dict_free(&opts)
 	switch backend {
 	case BackendX264:
-		av.format, av.liveBitrate = I420, true
+		av.format, av.liveBitrate, av.takesDirect = I420, true, true
 		setOpt(&opts, "preset", s.Preset)
 		setOpt(&opts, "tune", "zerolatency")
 		setOpt(&opts, "profile", s.Profile)
@@ -242,14 +249,66 @@ func (av *avEncoder) allocSW() error {
 	f := av.sw
 	C.av_frame_unref(f)
 	f.width, f.height = av.ctx.width, av.ctx.height
-	f.format = C.int(C.AV_PIX_FMT_NV12)
-	if av.format == I420 {
-		f.format = C.int(C.AV_PIX_FMT_YUV420P)
-	}
+	f.format = avFormat(av.format)
 	if rc := C.av_frame_get_buffer(f, 0); rc < 0 {
 		return averr("av_frame_get_buffer", rc)
 	}
 	return nil
+}
+
+// avFormat is the libavcodec pixel format of a software frame.
+func avFormat(f Format) C.int {
+	if f == I420 {
+		return C.int(C.AV_PIX_FMT_YUV420P)
+	}
+	return C.int(C.AV_PIX_FMT_NV12)
+}
+
+// NewDirectFrame allocates a frame whose planes are a libavcodec frame's
+// buffers, which a software encoder takes as they are: encoding a frame in
+// Go memory (NewFrame) first copies it into the encoder's own. The planes
+// are freed with the Frame, so keep it while they are in use.
+func NewDirectFrame(format Format, width, height int) (*Frame, error) {
+	if format != I420 && format != NV12 {
+		return nil, fmt.Errorf("codec: unknown frame format %v", format)
+	}
+	if width <= 0 || height <= 0 || width > 16384 || height > 16384 {
+		return nil, fmt.Errorf("codec: frame size %dx%d out of range", width, height)
+	}
+	av := C.av_frame_alloc()
+	if av == nil {
+		return nil, errors.New("codec: out of memory")
+	}
+	av.width, av.height, av.format = C.int(width), C.int(height), avFormat(format)
+	if rc := C.av_frame_get_buffer(av, 0); rc < 0 {
+		C.av_frame_free(&av)
+		return nil, averr("av_frame_get_buffer", rc)
+	}
+	f := &Frame{Format: format, Width: width, Height: height, direct: unsafe.Pointer(av)}
+	ch := (height + 1) / 2
+	rows := []int{height, ch, ch}
+	if format == NV12 {
+		rows = rows[:2]
+	}
+	for i, n := range rows {
+		f.Strides[i] = int(av.linesize[i])
+		f.Planes[i] = unsafe.Slice((*byte)(unsafe.Pointer(av.data[i])), f.Strides[i]*n)
+	}
+	runtime.AddCleanup(f, func(av *C.AVFrame) { C.av_frame_free(&av) }, av)
+	return f, nil
+}
+
+// direct is fr's own libavcodec frame when this encoder can take it
+// without a copy: libx264, fr in its pixel format.
+func (av *avEncoder) direct(fr *Frame) *C.AVFrame {
+	if fr.direct == nil || !av.takesDirect || av.copyOnly {
+		return nil
+	}
+	f := (*C.AVFrame)(fr.direct)
+	if f.format != av.sw.format {
+		return nil
+	}
+	return f
 }
 
 // fill copies fr into the software frame. An encoder still holding the
@@ -296,9 +355,21 @@ func (av *avEncoder) fillBlack() error {
 	return nil
 }
 
-// send submits the software frame with the given pts, as an IDR if key.
-func (av *avEncoder) send(pts int64, key bool) error {
-	f := av.sw
+// sendDirect submits a direct frame (see direct). libx264 copies the
+// picture in before avcodec_send_frame returns, so the caller may refill it
+// at once; should it ever still hold it afterwards, direct frames are off
+// for the rest of the encoder's life.
+func (av *avEncoder) sendDirect(f *C.AVFrame, pts int64, key bool) error {
+	err := av.send(f, pts, key)
+	if C.av_frame_is_writable(f) == 0 {
+		av.copyOnly = true
+	}
+	return err
+}
+
+// send submits f (the software frame, or a direct one) with the given
+// pts, as an IDR if key.
+func (av *avEncoder) send(f *C.AVFrame, pts int64, key bool) error {
 	f.pts = C.int64_t(pts)
 	f.pict_type = C.AV_PICTURE_TYPE_NONE
 	f.key_frame = 0
@@ -381,7 +452,7 @@ func tryBackend(backend string, s Settings) error {
 		if err := av.fillBlack(); err != nil {
 			return err
 		}
-		if err := av.send(0, true); err != nil {
+		if err := av.send(av.sw, 0, true); err != nil {
 			return err
 		}
 		pkts, err := av.drain(true)

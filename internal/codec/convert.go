@@ -41,6 +41,9 @@ type Frame struct {
 	Width, Height int
 	Planes        [3][]byte
 	Strides       [3]int
+	// direct is the libavcodec frame (*C.AVFrame) whose buffers the planes
+	// are, for NewDirectFrame; nil for frames in Go memory.
+	direct unsafe.Pointer
 }
 
 // NewFrame allocates a frame with tightly packed planes.

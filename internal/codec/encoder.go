@@ -256,12 +256,18 @@ func (e *Encoder) Encode(f *Frame, pts time.Duration, captureTime time.Time, for
 			return out, err
 		}
 	}
-	if err := e.av.fill(f); err != nil {
-		return out, err
-	}
 	key := e.forceKey.Swap(false) || forceKeyframe
-	if err := e.av.send(ticks, key); err != nil {
-		return out, err
+	if direct := e.av.direct(f); direct != nil {
+		if err := e.av.sendDirect(direct, ticks, key); err != nil {
+			return out, err
+		}
+	} else {
+		if err := e.av.fill(f); err != nil {
+			return out, err
+		}
+		if err := e.av.send(e.av.sw, ticks, key); err != nil {
+			return out, err
+		}
 	}
 	e.inflight[ticks] = frameInfo{pts, captureTime}
 	if len(e.inflight) > maxInflight {

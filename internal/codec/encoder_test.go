@@ -371,3 +371,66 @@ func TestConcurrentControl(t *testing.T) {
 		t.Fatalf("decode errors: %s", msg)
 	}
 }
+
+// Frames whose planes are libavcodec's own (NewDirectFrame), refilled and
+// encoded in turn as the encoder's pipeline does with its two pictures, go
+// to libx264 without a copy, and each decodes as its own picture (closer
+// to it than to the picture before, which shared no buffer with it).
+func TestDirectFramesEncodeWithoutCopy(t *testing.T) {
+	const n = 30
+	e := mustOpen(t, Settings{Backend: BackendX264, Width: testW, Height: testH, FPS: testFPS, BitrateKbps: 4000})
+	var frames [2]*Frame
+	for i := range frames {
+		f, err := NewDirectFrame(I420, testW, testH)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames[i] = f
+	}
+	var pkts []Packet
+	var src [][]byte
+	for i := 0; i < n; i++ {
+		f := frames[i%2]
+		if err := f.FromRGBA(pattern(i, testW, testH)); err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, i420Bytes(f))
+		if e.av.direct(f) == nil {
+			t.Fatalf("frame %d would be copied into the encoder", i)
+		}
+		p, err := e.Encode(f, time.Duration(i)*frameDur(testFPS), time.Time{}, false)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		pkts = append(pkts, p...)
+	}
+	p, err := e.Flush()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts = append(pkts, p...)
+	path := writeStream(t, pkts)
+	if msg := decodeErrors(t, path); msg != "" {
+		t.Fatalf("decode errors: %s", msg)
+	}
+	raw := decodeRaw(t, path)
+	size := len(src[0])
+	if len(raw) != n*size {
+		t.Fatalf("decoded %d bytes, want %d frames of %d", len(raw), n, size)
+	}
+	for i := 1; i < n; i++ {
+		dec := raw[i*size : (i+1)*size]
+		if own, prev := psnr(src[i], dec), psnr(src[i-1], dec); own < 30 || own <= prev {
+			t.Fatalf("frame %d: PSNR %.1f dB against its picture, %.1f against the one before", i, own, prev)
+		}
+	}
+
+	// Any frame in the other format is still converted on its way in.
+	nv, err := NewDirectFrame(NV12, testW, testH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.av.direct(nv) != nil {
+		t.Error("an NV12 frame would go to libx264 as it is")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/scene"
+	"github.com/onair-studio/onair/internal/stages"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -51,9 +52,11 @@ type pipeline struct {
 	ready chan *picture // filled pictures, in order, for the encoding goroutine
 	// keyNext asks for the next picture converted to be a keyframe.
 	keyNext atomic.Bool
-	ctx     context.Context
-	stop    context.CancelFunc
-	done    chan struct{} // both goroutines have ended
+	// stages times each frame's way through both goroutines.
+	stages *stages.Meter
+	ctx    context.Context
+	stop   context.CancelFunc
+	done   chan struct{} // both goroutines have ended
 }
 
 // picture is one composed frame converted for the encoders.
@@ -132,7 +135,7 @@ func (p *pipeline) refusedOf() []*pb.BackendRefusal {
 // runs no clock: a spare encoder holds it ready until it is promoted. On an
 // error the pipeline is closed; what was refused is still in it.
 func preparePipeline(cfg *pb.EncoderConfig, log *slog.Logger, onLevels func(*pb.AudioLevels), openCodec bool) (p *pipeline, err error) {
-	p = &pipeline{log: log, cfg: cfg, fps: int(cfg.GetFps()), done: make(chan struct{}), onLevels: onLevels}
+	p = &pipeline{log: log, cfg: cfg, fps: int(cfg.GetFps()), done: make(chan struct{}), onLevels: onLevels, stages: stages.NewMeter()}
 	w, h := int(cfg.GetWidth()), int(cfg.GetHeight())
 	p.comp, err = scene.New(scene.Options{Width: w, Height: h, FPS: float64(cfg.GetFps()), Layers: layers(cfg)})
 	if err != nil {
@@ -200,7 +203,7 @@ func (p *pipeline) openCodecs() (err error) {
 	for i := 0; i < pictures; i++ {
 		pic := &picture{program: p.program.frame}
 		if i > 0 {
-			if pic.program, err = codec.NewFrame(p.program.frame.Format, w, h); err != nil {
+			if pic.program, err = codec.NewDirectFrame(p.program.frame.Format, w, h); err != nil {
 				return err
 			}
 		}
@@ -280,6 +283,10 @@ func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 	pic.pts = time.Duration(frameNo) * time.Second / time.Duration(p.fps)
 	pic.captured = captured
 	pic.keyframe = p.keyNext.Swap(false)
+	p.stages.Frame(frameNo)
+	p.stages.Record(stages.Capture, img.Capture)
+	p.stages.Record(stages.Compose, img.Compose)
+	start := stages.Now()
 	from := func(f *codec.Frame) error { return f.FromRGBA(img.RGBA) }
 	if img.BGRX {
 		from = func(f *codec.Frame) error { return f.FromBGRA(img.Pix, img.Stride) }
@@ -294,6 +301,7 @@ func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 	} else {
 		err = from(pic.program)
 	}
+	p.stages.Record(stages.Convert, stages.Since(start))
 	if err != nil {
 		if pic.keyframe {
 			p.keyNext.Store(true) // still wanted, on the next picture
@@ -306,9 +314,10 @@ func (p *pipeline) convert(img scene.Frame, frameNo int64, captured time.Time) {
 }
 
 // encode runs on the encoding goroutine: it encodes a picture for the
-// program and every rendition and publishes the results.
+// program and every rendition and publishes the results. In the stage
+// times, each rendition's scaling counts as encoding.
 func (p *pipeline) encode(pic *picture) {
-	p.program.encode(pic.program, pic.pts, pic.captured, pic.keyframe)
+	encode, send := p.program.encode(pic.program, pic.pts, pic.captured, pic.keyframe)
 	if p.crashAfter > 0 && p.program.encoded.Load() >= p.crashAfter {
 		simulatedCrash(p.backend)
 	}
@@ -317,12 +326,18 @@ func (p *pipeline) encode(pic *picture) {
 		src = pic.i420
 	}
 	for _, r := range p.renditions {
-		if err := r.scaler.Scale(r.frame, src); err != nil {
+		start := stages.Now()
+		err := r.scaler.Scale(r.frame, src)
+		encode += stages.Since(start)
+		if err != nil {
 			r.setErr(err)
 			continue
 		}
-		r.encode(r.frame, pic.pts, pic.captured, pic.keyframe)
+		e, s := r.encode(r.frame, pic.pts, pic.captured, pic.keyframe)
+		encode, send = encode+e, send+s
 	}
+	p.stages.Record(stages.Encode, encode)
+	p.stages.Record(stages.Send, send)
 }
 
 func (p *pipeline) tracks() []*track {
@@ -364,6 +379,10 @@ func (p *pipeline) fill(st *pb.EncoderStatus) {
 	stats := p.comp.Stats()
 	st.CapturedFrames = uint64(stats.Composed)
 	st.SkippedFrames = uint64(stats.Skipped)
+	st.ZeroCopyFrames = uint64(stats.ZeroCopy)
+	if w, ok := p.stages.Last(); ok && !p.held() {
+		st.Stages = stageTimes(w)
+	}
 	if p.program == nil { // a spare whose codec opens when promoted
 		st.CodecDeferred = true
 		return
@@ -389,4 +408,14 @@ func (p *pipeline) fill(st *pb.EncoderStatus) {
 	for _, r := range p.renditions {
 		st.Renditions = append(st.Renditions, &pb.RenditionStatus{Name: r.name, EncodedFrames: r.encoded.Load(), Error: r.lastErr()})
 	}
+}
+
+// stageTimes is a second's figures for status.
+func stageTimes(w stages.Window) *pb.StageTimes {
+	out := &pb.StageTimes{Frames: uint32(w.Frames), Skipped: uint32(w.Skipped)}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	for s, name := range stages.Names {
+		out.Stages = append(out.Stages, &pb.StageTime{Name: name, MeanMs: ms(w.Mean[s]), MaxMs: ms(w.Max[s])})
+	}
+	return out
 }

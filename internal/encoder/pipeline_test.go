@@ -149,7 +149,7 @@ func TestPipelineDeliversInOrder(t *testing.T) {
 }
 
 // The screen, passed from capture to the encoder without a conversion to
-// RGBA, keeps its colours: the program decoded by ffmpeg shows what the X
+// RGBA and converted where the X server wrote it, keeps its colours: the program decoded by ffmpeg shows what the X
 // screen shows, for the program and for a rendition scaled from it.
 func TestScreenColoursSurviveEncoding(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
@@ -196,7 +196,12 @@ func TestScreenColoursSurviveEncoding(t *testing.T) {
 		p.close()
 		t.Fatal("no frames after 20 s")
 	}
+	var st pb.EncoderStatus
+	p.fill(&st)
 	p.close()
+	if st.GetZeroCopyFrames() == 0 {
+		t.Errorf("of %d frames, none was converted straight from the shared memory the X server wrote", st.GetCapturedFrames())
+	}
 
 	for _, c := range []struct {
 		path string

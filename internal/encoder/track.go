@@ -10,6 +10,7 @@ import (
 
 	"github.com/onair-studio/onair/internal/codec"
 	"github.com/onair-studio/onair/internal/rtsp"
+	"github.com/onair-studio/onair/internal/stages"
 )
 
 // track is one encode of the composed picture (the program, or a rendition)
@@ -20,7 +21,7 @@ type track struct {
 	name  string
 	log   *slog.Logger
 	enc   *codec.Encoder
-	frame *codec.Frame // a picture in the encoder's pixel format and size
+	frame *codec.Frame // a picture in the encoder's pixel format and size, which libx264 takes without a copy
 	url   string
 	// scaler fills frame from the program's picture (renditions only).
 	// One per track: a shared one would re-allocate its scratch frame
@@ -52,7 +53,7 @@ func newTrack(name, url string, enc *codec.Encoder, log *slog.Logger) (*track, e
 // aac (nil: none), timed from start.
 func newTrackWithAudio(name, url string, enc *codec.Encoder, aac *mpeg4audio.AudioSpecificConfig, start time.Time, log *slog.Logger) (*track, error) {
 	s := enc.Settings()
-	frame, err := codec.NewFrame(enc.PixelFormat(), s.Width, s.Height)
+	frame, err := codec.NewDirectFrame(enc.PixelFormat(), s.Width, s.Height)
 	if err != nil {
 		return nil, err
 	}
@@ -60,19 +61,22 @@ func newTrackWithAudio(name, url string, enc *codec.Encoder, aac *mpeg4audio.Aud
 }
 
 // encode encodes frame (as an IDR when keyframe) and publishes what comes
-// out.
-func (t *track) encode(frame *codec.Frame, pts time.Duration, captured time.Time, keyframe bool) {
-	start := time.Now()
+// out; it returns the time each took.
+func (t *track) encode(frame *codec.Frame, pts time.Duration, captured time.Time, keyframe bool) (encode, send time.Duration) {
+	start := stages.Now()
 	pkts, err := t.enc.Encode(frame, pts, captured, keyframe)
-	t.encodeNanos.Add(int64(time.Since(start)))
+	encode = stages.Since(start)
+	t.encodeNanos.Add(int64(encode))
 	if err != nil {
 		t.setErr(err)
-		return
+		return encode, 0
 	}
+	start = stages.Now()
 	for _, pkt := range pkts {
 		t.encoded.Add(1)
 		t.publish(pkt)
 	}
+	return encode, stages.Since(start)
 }
 
 // publish sends a packet to the master, connecting first if needed. The

@@ -31,6 +31,8 @@ var (
 	encodedDesc       = desc("frames_encoded_total", "Frames the encoder encoded (since the encoder started).")
 	skippedDesc       = desc("frames_skipped_total", "Frames that missed their slot (since the encoder started).")
 	encodeTimeDesc    = desc("encode_seconds_per_frame", "Mean time to encode one frame.")
+	stageMeanDesc     = desc("stage_seconds_per_frame", "Mean time per frame in a pipeline stage over the last second.", "stage")
+	stageMaxDesc      = desc("stage_max_seconds_per_frame", "Longest time one frame took in a pipeline stage in the last second.", "stage")
 	destUpDesc        = desc("destination_up", "1 while the destination is live at its server.", "destination")
 	destStateDesc     = desc("destination_state", "1 for the destination's current state.", "destination", "state")
 	destBytesDesc     = desc("destination_bytes_total", "Bytes sent to the destination.", "destination")
@@ -55,7 +57,7 @@ type collector struct{ control pb.ControlServer }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{liveDesc, childUpDesc, childStateDesc, childRestartsDesc, programDesc,
-		capturedDesc, encodedDesc, skippedDesc, encodeTimeDesc, destUpDesc, destStateDesc, destBytesDesc,
+		capturedDesc, encodedDesc, skippedDesc, encodeTimeDesc, stageMeanDesc, stageMaxDesc, destUpDesc, destStateDesc, destBytesDesc,
 		destFramesDesc, destDroppedDesc, destAttemptsDesc, recordingDesc, recBytesDesc, recDroppedDesc,
 		peakDesc, rmsDesc, clippedDesc, offsetDesc, mutedDesc} {
 		ch <- d
@@ -97,6 +99,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(encodedDesc, e.GetEncodedFrames())
 		counter(skippedDesc, e.GetSkippedFrames())
 		gauge(encodeTimeDesc, e.GetEncodeMsPerFrame()/1000)
+		for _, s := range e.GetStages().GetStages() {
+			gauge(stageMeanDesc, s.GetMeanMs()/1000, s.GetName())
+			gauge(stageMaxDesc, s.GetMaxMs()/1000, s.GetName())
+		}
 	}
 	for i, d := range st.GetDestinations() {
 		name := d.GetName()

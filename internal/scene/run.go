@@ -15,6 +15,9 @@ type Frame struct {
 	// Nothing is drawn over such a frame, and leaving it unconverted saves
 	// a pass over every pixel.
 	BGRX bool
+	// Capture is the time spent reading the sources for this frame, and
+	// Compose the rest of the time it took to compose.
+	Capture, Compose time.Duration
 }
 
 // Consumer receives each composed frame, on the compositor's goroutine.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/source"
+	"github.com/onair-studio/onair/internal/stages"
 )
 
 // Layer places one source on the output. Layers are drawn in order, later
@@ -78,7 +79,10 @@ type Stats struct {
 	// Skipped counts frame slots that passed while an earlier frame was
 	// still being composed or consumed.
 	Skipped int64
-	Layers  []LayerStatus
+	// ZeroCopy counts frames handed to the consumer straight from the
+	// capture's shared memory, with no copy.
+	ZeroCopy int64
+	Layers   []LayerStatus
 }
 
 // ErrNoFrame is returned by Snapshot before the first frame is composed.
@@ -97,17 +101,22 @@ type Compositor struct {
 	layers  []*layer
 	scenes  switching
 
-	// frameMu guards out: held for writing while a frame is composed and
-	// for reading while Snapshot copies it.
-	frameMu  sync.RWMutex
-	out      *image.RGBA
-	outBGRX  bool // out holds B,G,R,X (see Frame)
-	hasFrame bool
+	// frameMu guards out and shown: held for writing while a frame is
+	// composed and for reading while Snapshot copies it.
+	frameMu sync.RWMutex
+	out     *image.RGBA
+	// shown is the last frame composed: out, or lent, a full-frame
+	// capture left where the X server wrote it.
+	shown     *image.RGBA
+	lent      image.RGBA
+	shownBGRX bool // shown holds B,G,R,X (see Frame)
+	hasFrame  bool
 
 	ovMu     sync.Mutex
 	overlays []*overlay // replaced, never changed in place, so a reader may keep it
 
 	composed, skipped atomic.Int64
+	zeroCopy          atomic.Int64
 	running           atomic.Bool
 	clock             clock // nil: the real one
 }
@@ -151,6 +160,7 @@ func New(opts Options) (*Compositor, error) {
 		w: opts.Width, h: opts.Height, fps: opts.FPS, xdisplay: opts.XDisplay,
 		out: image.NewRGBA(image.Rect(0, 0, opts.Width, opts.Height)),
 	}
+	c.shown = c.out
 	layers, err := c.openLayers(opts.Layers)
 	if err != nil {
 		return nil, err
@@ -284,9 +294,11 @@ func (c *Compositor) Compose(frameNo int64, t time.Time) *image.RGBA {
 }
 
 // compose renders a frame; with rawOK, a full-frame screen capture with
-// nothing drawn over it is left as the X server's B,G,R,X. While a
-// transition runs, both scenes are rendered and mixed.
+// nothing drawn over it is left as the X server's B,G,R,X, and where the
+// server wrote it when the source can lend it. While a transition runs,
+// both scenes are rendered and mixed.
 func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
+	start := stages.Now()
 	c.frameMu.Lock()
 	defer c.frameMu.Unlock()
 	out := c.out
@@ -294,11 +306,17 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	overlays := c.overlays
 	c.ovMu.Unlock()
 	cur, mix := c.advance(frameNo)
+	var d drawn
 	if mix.prev == nil {
-		c.outBGRX = render(cur, out, frameNo, t, rawOK && len(overlays) == 0, overlays)
+		d = render(cur, out, frameNo, t, rawOK && len(overlays) == 0, overlays)
 	} else {
-		c.outBGRX = false
-		c.scenes.mix(out, cur, mix, frameNo, t, overlays)
+		d = c.scenes.mix(out, cur, mix, frameNo, t, overlays)
+	}
+	c.shown, c.shownBGRX = out, d.bgrx
+	if d.lent != nil {
+		c.lent = image.RGBA{Pix: d.lent, Stride: d.stride, Rect: out.Rect}
+		c.shown = &c.lent
+		c.zeroCopy.Add(1)
 	}
 	// Overlays no layer places go above everything, where their plugins
 	// put them.
@@ -308,12 +326,24 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 		}
 	}
 	c.hasFrame = true
-	return Frame{RGBA: out, BGRX: c.outBGRX}
+	return Frame{RGBA: c.shown, BGRX: c.shownBGRX, Capture: d.capture, Compose: stages.Since(start) - d.capture}
 }
 
-// render draws layers, bottom first, into out and reports whether out was
-// left as B,G,R,X (only with rawOK: see compose).
-func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay) (bgrx bool) {
+// drawn is what render did.
+type drawn struct {
+	// bgrx: the frame holds B,G,R,X (only with rawOK: see compose).
+	bgrx bool
+	// lent, when not nil, is the frame itself: a source's own pixels,
+	// rows stride bytes apart (see capture.SharedReader); out is untouched.
+	lent   []byte
+	stride int
+	// capture is the time spent reading sources.
+	capture time.Duration
+}
+
+// render draws layers, bottom first, into out, or lends a full-frame
+// capture (only with rawOK: see compose).
+func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay) (d drawn) {
 	for _, l := range layers {
 		if l.src == nil && l.plugin == "" { // never opened: missing from every frame
 			l.mu.Lock()
@@ -335,12 +365,27 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 	start := 0
 	if base >= 0 {
 		var err error
-		rr, ok := layers[base].src.(capture.RawReader)
-		if rawOK && ok && base == len(layers)-1 {
-			bgrx, err = rr.ReadBGRX(out, frameNo, t)
+		began := stages.Now()
+		src := layers[base].src
+		if rawOK && base == len(layers)-1 {
+			// Nothing is drawn over it: converted from where the server
+			// wrote it if the source lends it, else copied as B,G,R,X.
+			var ok bool
+			if sr, can := src.(capture.SharedReader); can {
+				d.lent, d.stride, ok, err = sr.ReadShared(out.Rect.Size(), frameNo, t)
+				d.bgrx = ok
+			}
+			switch rr, can := src.(capture.RawReader); {
+			case ok || err != nil:
+			case can:
+				d.bgrx, err = rr.ReadBGRX(out, frameNo, t)
+			default:
+				err = src.Read(out, frameNo, t)
+			}
 		} else {
-			err = layers[base].src.Read(out, frameNo, t)
+			err = src.Read(out, frameNo, t)
 		}
+		d.capture += stages.Since(began)
 		layers[base].setErr(err)
 		if err == nil {
 			start = base + 1
@@ -365,7 +410,9 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 		if l.src == nil || l.cfg.Hidden || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
 			continue
 		}
+		began := stages.Now()
 		err := l.read(l.buf, frameNo, t)
+		d.capture += stages.Since(began)
 		l.setErr(err)
 		if err == nil {
 			drawOver(out, l.buf, l.rect.Min, l.opacity, l.src.Opaque())
@@ -373,12 +420,12 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 			l.placeholder(out)
 		}
 	}
-	return bgrx
+	return d
 }
 
 // Stats returns the counters and every layer's status.
 func (c *Compositor) Stats() Stats {
-	s := Stats{Composed: c.composed.Load(), Skipped: c.skipped.Load()}
+	s := Stats{Composed: c.composed.Load(), Skipped: c.skipped.Load(), ZeroCopy: c.zeroCopy.Load()}
 	c.sceneMu.Lock()
 	layers := c.layers
 	c.sceneMu.Unlock()
@@ -400,6 +447,11 @@ func (c *Compositor) Close() error {
 	defer c.frameMu.Unlock()
 	c.sceneMu.Lock()
 	defer c.sceneMu.Unlock()
+	if c.shown != c.out {
+		// The lent pixels go with their source: keep a copy for snapshots.
+		copy(c.out.Pix, c.shown.Pix)
+		c.shown = c.out
+	}
 	// The closed layers stay, so later frames report them as failing.
 	all := append(append(append([]*layer(nil), c.layers...), c.scenes.prev...), c.scenes.pending...)
 	c.scenes.prev, c.scenes.pending = nil, nil

@@ -126,7 +126,8 @@ func TestScreenLayer(t *testing.T) {
 }
 
 // A full-frame screen layer with nothing over it reaches the consumer as
-// the X server's B,G,R,X, unconverted; snapshots still show true colours;
+// the X server's B,G,R,X, unconverted and where the server wrote it (no
+// copy out of the shared memory); snapshots still show true colours;
 // once an overlay is drawn over it the frames are R,G,B,A again.
 func TestScreenPassedRaw(t *testing.T) {
 	const w, h = 64, 48
@@ -154,8 +155,9 @@ func TestScreenPassedRaw(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 
 	type got struct {
-		bgrx bool
-		pix  []byte
+		bgrx   bool
+		copied bool // the frame is the compositor's own buffer
+		pix    []byte
 	}
 	frames := make(chan got, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -163,7 +165,7 @@ func TestScreenPassedRaw(t *testing.T) {
 	go func() {
 		done <- c.Run(ctx, func(f Frame, _ int64, _ time.Time) {
 			select {
-			case frames <- got{f.BGRX, append([]byte(nil), f.Pix...)}:
+			case frames <- got{f.BGRX, &f.Pix[0] == &c.out.Pix[0], append([]byte(nil), f.Pix...)}:
 			default: // the test is not reading now
 			}
 		})
@@ -173,6 +175,9 @@ func TestScreenPassedRaw(t *testing.T) {
 	f := <-frames
 	if !f.bgrx {
 		t.Fatal("a full-frame screen capture was converted to RGBA")
+	}
+	if f.copied {
+		t.Fatal("a full-frame screen capture was copied out of the shared memory the X server wrote it to")
 	}
 	for i := 0; i < len(shown); i += 4 {
 		if !bytes.Equal(f.pix[i:i+3], shown[i:i+3]) {

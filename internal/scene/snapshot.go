@@ -48,10 +48,10 @@ func (c *Compositor) Snapshot(w, h int, format string) ([]byte, error) {
 		c.frameMu.RUnlock()
 		return nil, ErrNoFrame
 	}
-	if c.outBGRX {
-		capture.BGRXToRGBA(frame, c.out.Pix, c.out.Stride)
+	if c.shownBGRX {
+		capture.BGRXToRGBA(frame, c.shown.Pix, c.shown.Stride)
 	} else {
-		copy(frame.Pix, c.out.Pix)
+		copy(frame.Pix, c.shown.Pix)
 	}
 	c.frameMu.RUnlock()
 

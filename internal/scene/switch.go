@@ -178,19 +178,20 @@ func (c *Compositor) advance(frameNo int64) ([]*layer, mixing) {
 }
 
 // mix renders both scenes and combines them into out as the transition
-// says.
-func (s *switching) mix(out *image.RGBA, cur []*layer, m mixing, frameNo int64, t time.Time, overlays []*overlay) {
+// says; what it reports is the time both spent reading sources.
+func (s *switching) mix(out *image.RGBA, cur []*layer, m mixing, frameNo int64, t time.Time, overlays []*overlay) drawn {
 	if s.old == nil || s.old.Rect != out.Rect {
 		s.old, s.next = image.NewRGBA(out.Rect), image.NewRGBA(out.Rect)
 	}
-	render(m.prev, s.old, frameNo, t, false, overlays)
-	render(cur, s.next, frameNo, t, false, overlays)
+	d := render(m.prev, s.old, frameNo, t, false, overlays)
+	d.capture += render(cur, s.next, frameNo, t, false, overlays).capture
 	switch m.with.Kind {
 	case transition.Slide:
 		slide(out, s.old, s.next, m.progress)
 	default:
 		fade(out, s.old, s.next, m.progress)
 	}
+	return drawn{capture: d.capture}
 }
 
 // fade writes old blended toward next by p (0..1) into out. All three

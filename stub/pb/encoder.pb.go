@@ -561,8 +561,14 @@ type EncoderStatus struct {
 	// codec_deferred: a spare whose codec opens only when it is promoted
 	// (a hardware backend).
 	CodecDeferred bool `protobuf:"varint,15,opt,name=codec_deferred,json=codecDeferred,proto3" json:"codec_deferred,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// stages is the last complete second's time per frame in each stage,
+	// so skipped frames can be traced to the stage that is late.
+	Stages *StageTimes `protobuf:"bytes,16,opt,name=stages,proto3" json:"stages,omitempty"`
+	// zero_copy_frames counts frames converted straight from the shared
+	// memory the X server captured them into.
+	ZeroCopyFrames uint64 `protobuf:"varint,17,opt,name=zero_copy_frames,json=zeroCopyFrames,proto3" json:"zero_copy_frames,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EncoderStatus) Reset() {
@@ -700,6 +706,143 @@ func (x *EncoderStatus) GetCodecDeferred() bool {
 	return false
 }
 
+func (x *EncoderStatus) GetStages() *StageTimes {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+func (x *EncoderStatus) GetZeroCopyFrames() uint64 {
+	if x != nil {
+		return x.ZeroCopyFrames
+	}
+	return 0
+}
+
+// StageTimes is one second of the encoder's work per frame.
+type StageTimes struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// frames composed in the second, and frame slots skipped in it.
+	Frames  uint32 `protobuf:"varint,1,opt,name=frames,proto3" json:"frames,omitempty"`
+	Skipped uint32 `protobuf:"varint,2,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	// stages in pipeline order: capture, compose, convert, encode, send.
+	Stages        []*StageTime `protobuf:"bytes,3,rep,name=stages,proto3" json:"stages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageTimes) Reset() {
+	*x = StageTimes{}
+	mi := &file_encoder_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageTimes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageTimes) ProtoMessage() {}
+
+func (x *StageTimes) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageTimes.ProtoReflect.Descriptor instead.
+func (*StageTimes) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StageTimes) GetFrames() uint32 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *StageTimes) GetSkipped() uint32 {
+	if x != nil {
+		return x.Skipped
+	}
+	return 0
+}
+
+func (x *StageTimes) GetStages() []*StageTime {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+type StageTime struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	MeanMs        float64                `protobuf:"fixed64,2,opt,name=mean_ms,json=meanMs,proto3" json:"mean_ms,omitempty"`
+	MaxMs         float64                `protobuf:"fixed64,3,opt,name=max_ms,json=maxMs,proto3" json:"max_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StageTime) Reset() {
+	*x = StageTime{}
+	mi := &file_encoder_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StageTime) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StageTime) ProtoMessage() {}
+
+func (x *StageTime) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StageTime.ProtoReflect.Descriptor instead.
+func (*StageTime) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *StageTime) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StageTime) GetMeanMs() float64 {
+	if x != nil {
+		return x.MeanMs
+	}
+	return 0
+}
+
+func (x *StageTime) GetMaxMs() float64 {
+	if x != nil {
+		return x.MaxMs
+	}
+	return 0
+}
+
 type BackendRefusal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Backend       string                 `protobuf:"bytes,1,opt,name=backend,proto3" json:"backend,omitempty"`
@@ -710,7 +853,7 @@ type BackendRefusal struct {
 
 func (x *BackendRefusal) Reset() {
 	*x = BackendRefusal{}
-	mi := &file_encoder_proto_msgTypes[5]
+	mi := &file_encoder_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +865,7 @@ func (x *BackendRefusal) String() string {
 func (*BackendRefusal) ProtoMessage() {}
 
 func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[5]
+	mi := &file_encoder_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +878,7 @@ func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRefusal.ProtoReflect.Descriptor instead.
 func (*BackendRefusal) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{5}
+	return file_encoder_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BackendRefusal) GetBackend() string {
@@ -766,7 +909,7 @@ type SnapshotRequest struct {
 
 func (x *SnapshotRequest) Reset() {
 	*x = SnapshotRequest{}
-	mi := &file_encoder_proto_msgTypes[6]
+	mi := &file_encoder_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +921,7 @@ func (x *SnapshotRequest) String() string {
 func (*SnapshotRequest) ProtoMessage() {}
 
 func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[6]
+	mi := &file_encoder_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +934,7 @@ func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{6}
+	return file_encoder_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SnapshotRequest) GetWidth() int32 {
@@ -832,7 +975,7 @@ type SnapshotReply struct {
 
 func (x *SnapshotReply) Reset() {
 	*x = SnapshotReply{}
-	mi := &file_encoder_proto_msgTypes[7]
+	mi := &file_encoder_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +987,7 @@ func (x *SnapshotReply) String() string {
 func (*SnapshotReply) ProtoMessage() {}
 
 func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[7]
+	mi := &file_encoder_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +1000,7 @@ func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotReply.ProtoReflect.Descriptor instead.
 func (*SnapshotReply) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{7}
+	return file_encoder_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SnapshotReply) GetImage() []byte {
@@ -890,7 +1033,7 @@ type SlateRequest struct {
 
 func (x *SlateRequest) Reset() {
 	*x = SlateRequest{}
-	mi := &file_encoder_proto_msgTypes[8]
+	mi := &file_encoder_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1045,7 @@ func (x *SlateRequest) String() string {
 func (*SlateRequest) ProtoMessage() {}
 
 func (x *SlateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[8]
+	mi := &file_encoder_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1058,7 @@ func (x *SlateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlateRequest.ProtoReflect.Descriptor instead.
 func (*SlateRequest) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{8}
+	return file_encoder_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SlateRequest) GetWidth() int32 {
@@ -978,7 +1121,7 @@ type SlateReply struct {
 
 func (x *SlateReply) Reset() {
 	*x = SlateReply{}
-	mi := &file_encoder_proto_msgTypes[9]
+	mi := &file_encoder_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1133,7 @@ func (x *SlateReply) String() string {
 func (*SlateReply) ProtoMessage() {}
 
 func (x *SlateReply) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[9]
+	mi := &file_encoder_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1146,7 @@ func (x *SlateReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlateReply.ProtoReflect.Descriptor instead.
 func (*SlateReply) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{9}
+	return file_encoder_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SlateReply) GetSps() []byte {
@@ -1051,7 +1194,7 @@ type SlateAccessUnit struct {
 
 func (x *SlateAccessUnit) Reset() {
 	*x = SlateAccessUnit{}
-	mi := &file_encoder_proto_msgTypes[10]
+	mi := &file_encoder_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1206,7 @@ func (x *SlateAccessUnit) String() string {
 func (*SlateAccessUnit) ProtoMessage() {}
 
 func (x *SlateAccessUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[10]
+	mi := &file_encoder_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1219,7 @@ func (x *SlateAccessUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlateAccessUnit.ProtoReflect.Descriptor instead.
 func (*SlateAccessUnit) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{10}
+	return file_encoder_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SlateAccessUnit) GetNalus() [][]byte {
@@ -1145,7 +1288,7 @@ const file_encoder_proto_rawDesc = "" +
 	"\x0fRenditionStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eencoded_frames\x18\x02 \x01(\x04R\rencodedFrames\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\xd5\x04\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xad\x05\n" +
 	"\rEncoderStatus\x12)\n" +
 	"\x10applied_revision\x18\x01 \x01(\x04R\x0fappliedRevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12/\n" +
@@ -1164,7 +1307,18 @@ const file_encoder_proto_rawDesc = "" +
 	"renditions\x12+\n" +
 	"\x05audio\x18\r \x01(\v2\x15.onair.v1.AudioStatusR\x05audio\x12\x18\n" +
 	"\astandby\x18\x0e \x01(\bR\astandby\x12%\n" +
-	"\x0ecodec_deferred\x18\x0f \x01(\bR\rcodecDeferred\"B\n" +
+	"\x0ecodec_deferred\x18\x0f \x01(\bR\rcodecDeferred\x12,\n" +
+	"\x06stages\x18\x10 \x01(\v2\x14.onair.v1.StageTimesR\x06stages\x12(\n" +
+	"\x10zero_copy_frames\x18\x11 \x01(\x04R\x0ezeroCopyFrames\"k\n" +
+	"\n" +
+	"StageTimes\x12\x16\n" +
+	"\x06frames\x18\x01 \x01(\rR\x06frames\x12\x18\n" +
+	"\askipped\x18\x02 \x01(\rR\askipped\x12+\n" +
+	"\x06stages\x18\x03 \x03(\v2\x13.onair.v1.StageTimeR\x06stages\"O\n" +
+	"\tStageTime\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
+	"\amean_ms\x18\x02 \x01(\x01R\x06meanMs\x12\x15\n" +
+	"\x06max_ms\x18\x03 \x01(\x01R\x05maxMs\"B\n" +
 	"\x0eBackendRefusal\x12\x18\n" +
 	"\abackend\x18\x01 \x01(\tR\abackend\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"q\n" +
@@ -1218,61 +1372,65 @@ func file_encoder_proto_rawDescGZIP() []byte {
 	return file_encoder_proto_rawDescData
 }
 
-var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_encoder_proto_goTypes = []any{
 	(*EncoderConfig)(nil),   // 0: onair.v1.EncoderConfig
 	(*Layer)(nil),           // 1: onair.v1.Layer
 	(*Rendition)(nil),       // 2: onair.v1.Rendition
 	(*RenditionStatus)(nil), // 3: onair.v1.RenditionStatus
 	(*EncoderStatus)(nil),   // 4: onair.v1.EncoderStatus
-	(*BackendRefusal)(nil),  // 5: onair.v1.BackendRefusal
-	(*SnapshotRequest)(nil), // 6: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),   // 7: onair.v1.SnapshotReply
-	(*SlateRequest)(nil),    // 8: onair.v1.SlateRequest
-	(*SlateReply)(nil),      // 9: onair.v1.SlateReply
-	(*SlateAccessUnit)(nil), // 10: onair.v1.SlateAccessUnit
-	(*AudioSettings)(nil),   // 11: onair.v1.AudioSettings
-	(*AudioStatus)(nil),     // 12: onair.v1.AudioStatus
-	(*StatusRequest)(nil),   // 13: onair.v1.StatusRequest
-	(*Fault)(nil),           // 14: onair.v1.Fault
-	(*Empty)(nil),           // 15: onair.v1.Empty
-	(*Overlay)(nil),         // 16: onair.v1.Overlay
-	(*AudioDeviceList)(nil), // 17: onair.v1.AudioDeviceList
-	(*AudioLevels)(nil),     // 18: onair.v1.AudioLevels
+	(*StageTimes)(nil),      // 5: onair.v1.StageTimes
+	(*StageTime)(nil),       // 6: onair.v1.StageTime
+	(*BackendRefusal)(nil),  // 7: onair.v1.BackendRefusal
+	(*SnapshotRequest)(nil), // 8: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),   // 9: onair.v1.SnapshotReply
+	(*SlateRequest)(nil),    // 10: onair.v1.SlateRequest
+	(*SlateReply)(nil),      // 11: onair.v1.SlateReply
+	(*SlateAccessUnit)(nil), // 12: onair.v1.SlateAccessUnit
+	(*AudioSettings)(nil),   // 13: onair.v1.AudioSettings
+	(*AudioStatus)(nil),     // 14: onair.v1.AudioStatus
+	(*StatusRequest)(nil),   // 15: onair.v1.StatusRequest
+	(*Fault)(nil),           // 16: onair.v1.Fault
+	(*Empty)(nil),           // 17: onair.v1.Empty
+	(*Overlay)(nil),         // 18: onair.v1.Overlay
+	(*AudioDeviceList)(nil), // 19: onair.v1.AudioDeviceList
+	(*AudioLevels)(nil),     // 20: onair.v1.AudioLevels
 }
 var file_encoder_proto_depIdxs = []int32{
 	2,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
 	1,  // 1: onair.v1.EncoderConfig.layers:type_name -> onair.v1.Layer
-	11, // 2: onair.v1.EncoderConfig.audio:type_name -> onair.v1.AudioSettings
+	13, // 2: onair.v1.EncoderConfig.audio:type_name -> onair.v1.AudioSettings
 	1,  // 3: onair.v1.EncoderConfig.preview_layers:type_name -> onair.v1.Layer
 	0,  // 4: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
-	5,  // 5: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
+	7,  // 5: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
 	3,  // 6: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
-	12, // 7: onair.v1.EncoderStatus.audio:type_name -> onair.v1.AudioStatus
-	10, // 8: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
-	0,  // 9: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	13, // 10: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	14, // 11: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	15, // 12: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
-	6,  // 13: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
-	16, // 14: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
-	8,  // 15: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
-	15, // 16: onair.v1.Encoder.AudioDevices:input_type -> onair.v1.Empty
-	15, // 17: onair.v1.Encoder.WatchAudioLevels:input_type -> onair.v1.Empty
-	4,  // 18: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	4,  // 19: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	15, // 20: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	15, // 21: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
-	7,  // 22: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
-	15, // 23: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
-	9,  // 24: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
-	17, // 25: onair.v1.Encoder.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	18, // 26: onair.v1.Encoder.WatchAudioLevels:output_type -> onair.v1.AudioLevels
-	18, // [18:27] is the sub-list for method output_type
-	9,  // [9:18] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	14, // 7: onair.v1.EncoderStatus.audio:type_name -> onair.v1.AudioStatus
+	5,  // 8: onair.v1.EncoderStatus.stages:type_name -> onair.v1.StageTimes
+	6,  // 9: onair.v1.StageTimes.stages:type_name -> onair.v1.StageTime
+	12, // 10: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
+	0,  // 11: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	15, // 12: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	16, // 13: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	17, // 14: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	8,  // 15: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	18, // 16: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
+	10, // 17: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
+	17, // 18: onair.v1.Encoder.AudioDevices:input_type -> onair.v1.Empty
+	17, // 19: onair.v1.Encoder.WatchAudioLevels:input_type -> onair.v1.Empty
+	4,  // 20: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	4,  // 21: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	17, // 22: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	17, // 23: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	9,  // 24: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	17, // 25: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
+	11, // 26: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
+	19, // 27: onair.v1.Encoder.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	20, // 28: onair.v1.Encoder.WatchAudioLevels:output_type -> onair.v1.AudioLevels
+	20, // [20:29] is the sub-list for method output_type
+	11, // [11:20] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }
@@ -1288,7 +1446,7 @@ func file_encoder_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_encoder_proto_rawDesc), len(file_encoder_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
