@@ -12,6 +12,8 @@ import (
 
 	"github.com/onair-studio/onair/stub/pb"
 	"github.com/onair-studio/onair/ui/validate"
+
+	"github.com/onair-studio/onair/internal/limits"
 )
 
 // sourceKinds offer a template for each kind of source, to edit in place.
@@ -57,10 +59,10 @@ func newLayerForm(s *Studio, index int, l *pb.Layer) *layerForm {
 		}
 		return validate.Source(v)
 	}))
-	f.x = num("X", validate.IntIn(-16384, 16384, "px"))
-	f.y = num("Y", validate.IntIn(-16384, 16384, "px"))
-	f.w = num("Width", validate.IntIn(0, 16384, "px (0: own size)"))
-	f.h = num("Height", validate.IntIn(0, 16384, "px (0: own size)"))
+	f.x = num("X", validate.IntIn(-limits.MaxPictureSide, limits.MaxPictureSide, "px"))
+	f.y = num("Y", validate.IntIn(-limits.MaxPictureSide, limits.MaxPictureSide, "px"))
+	f.w = num("Width", validate.IntIn(0, limits.MaxPictureSide, "px (0: own size)"))
+	f.h = num("Height", validate.IntIn(0, limits.MaxPictureSide, "px (0: own size)"))
 	f.opacity = num("Opacity", func(v string) error {
 		o, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil || o < 0 || o > 1 {

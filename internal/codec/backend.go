@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/onair-studio/onair/internal/limits"
 )
 
 // Backend names accepted in Settings.Backend.
@@ -272,7 +274,7 @@ func NewDirectFrame(format Format, width, height int) (*Frame, error) {
 	if format != I420 && format != NV12 {
 		return nil, fmt.Errorf("codec: unknown frame format %v", format)
 	}
-	if width <= 0 || height <= 0 || width > 16384 || height > 16384 {
+	if !limits.PictureSizeOK(width, height) {
 		return nil, fmt.Errorf("codec: frame size %dx%d out of range", width, height)
 	}
 	av := C.av_frame_alloc()

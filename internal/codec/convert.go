@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"image"
 	"unsafe"
+
+	"github.com/onair-studio/onair/internal/limits"
 )
 
 // Format is the plane layout of a Frame.
@@ -48,7 +50,7 @@ type Frame struct {
 
 // NewFrame allocates a frame with tightly packed planes.
 func NewFrame(format Format, width, height int) (*Frame, error) {
-	if width <= 0 || height <= 0 || width > 16384 || height > 16384 {
+	if !limits.PictureSizeOK(width, height) {
 		return nil, fmt.Errorf("codec: frame size %dx%d out of range", width, height)
 	}
 	cw, ch := (width+1)/2, (height+1)/2

@@ -594,9 +594,9 @@ func (c Config) check() []*Error {
 				bad(key+".source", "no plugin named %q in plugins.list", spec.Plugin)
 			}
 			if l.zeroSize != "" {
-				bad(key+"."+l.zeroSize, "0 is not a layer size (1 to 16384; leave %s out for the output's)", l.zeroSize)
-			} else if l.Width < 0 || l.Height < 0 || l.Width > 16384 || l.Height > 16384 {
-				bad(key+".width", "%dx%d is not a layer size (each side 1 to 16384)", l.Width, l.Height)
+				bad(key+"."+l.zeroSize, "0 is not a layer size (1 to %d; leave %s out for the output's)", limits.MaxPictureSide, l.zeroSize)
+			} else if l.Width < 0 || l.Height < 0 || l.Width > limits.MaxPictureSide || l.Height > limits.MaxPictureSide {
+				bad(key+".width", "%dx%d is not a layer size (each side 1 to %d)", l.Width, l.Height, limits.MaxPictureSide)
 			} else if err := checkCrop(l, e); err != nil {
 				bad(key+".crop", "%v", err)
 			}

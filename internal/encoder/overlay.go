@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/scene"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -43,7 +44,7 @@ func (s *Service) SetOverlay(_ context.Context, o *pb.Overlay) (*pb.Empty, error
 // compositor copies what it keeps).
 func overlayImage(o *pb.Overlay) (*image.RGBA, error) {
 	w, h := int(o.GetWidth()), int(o.GetHeight())
-	if w <= 0 || h <= 0 || w > 16384 || h > 16384 || len(o.GetRgba()) != w*h*4 {
+	if !limits.PictureSizeOK(w, h) || len(o.GetRgba()) != w*h*4 {
 		return nil, fmt.Errorf("overlay %s: %dx%d with %d bytes of pixels", o.GetId(), w, h, len(o.GetRgba()))
 	}
 	img := &image.RGBA{Pix: o.GetRgba(), Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}

@@ -23,6 +23,7 @@ import (
 	"github.com/onair-studio/onair/internal/audio"
 	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/codec"
+	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/stub/pb"
 )
 
@@ -88,7 +89,7 @@ func silentAAC(kbps int) (config, silence []byte, err error) {
 // SlatePicture is the slate at w×h: the picture file fitted in (centred on
 // black, its proportions kept), or the built-in card when path is empty.
 func SlatePicture(path string, w, h int) (*image.RGBA, error) {
-	if w <= 0 || h <= 0 || w > 16384 || h > 16384 {
+	if !limits.PictureSizeOK(w, h) {
 		return nil, fmt.Errorf("slate size %dx%d out of range", w, h)
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))

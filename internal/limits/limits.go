@@ -28,6 +28,15 @@ const (
 	MaxOutputHeight = 4320
 )
 
+// MaxPictureSide is the longest side of any picture OnAir takes: a layer,
+// an overlay, a slate or a frame to convert (libx264 takes no more).
+const MaxPictureSide = 16384
+
+// PictureSizeOK says whether w×h is a picture size OnAir takes.
+func PictureSizeOK(w, h int) bool {
+	return w > 0 && h > 0 && w <= MaxPictureSide && h <= MaxPictureSide
+}
+
 // MaxLineBytes is how much of one line a child or plugin writes to stderr is
 // kept; the rest of the line is dropped, so a process that writes without
 // newlines cannot grow its reader's memory.

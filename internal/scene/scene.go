@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/onair-studio/onair/internal/capture"
+	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/source"
 	"github.com/onair-studio/onair/internal/stages"
 )
@@ -150,7 +151,7 @@ type layer struct {
 // scene still goes on air. New fails only for a bad output size, frame rate
 // or layer geometry.
 func New(opts Options) (*Compositor, error) {
-	if opts.Width <= 0 || opts.Height <= 0 || opts.Width > 16384 || opts.Height > 16384 {
+	if !limits.PictureSizeOK(opts.Width, opts.Height) {
 		return nil, fmt.Errorf("scene: output size %dx%d out of range", opts.Width, opts.Height)
 	}
 	if !(opts.FPS > 0 && opts.FPS <= 1000) {
@@ -175,7 +176,7 @@ func checkLayer(i int, cfg Layer) error {
 	if !(cfg.Opacity >= 0 && cfg.Opacity <= 1) {
 		return fmt.Errorf("scene: layer %d (%s): opacity %v is not between 0 and 1", i, cfg.Source, cfg.Opacity)
 	}
-	if cfg.W < 0 || cfg.H < 0 || cfg.W > 16384 || cfg.H > 16384 {
+	if cfg.W < 0 || cfg.H < 0 || cfg.W > limits.MaxPictureSide || cfg.H > limits.MaxPictureSide {
 		return fmt.Errorf("scene: layer %d (%s): size %dx%d out of range", i, cfg.Source, cfg.W, cfg.H)
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"image"
 	"strconv"
 	"strings"
+
+	"github.com/onair-studio/onair/internal/limits"
 )
 
 // Media file and webcam sources:
@@ -78,8 +80,8 @@ func parseWebcam(sp *Spec, arg string) error {
 			ws, hs, ok := strings.Cut(v, "x")
 			w, errW := strconv.Atoi(ws)
 			h, errH := strconv.Atoi(hs)
-			if !ok || errW != nil || errH != nil || w <= 0 || h <= 0 || w > 16384 || h > 16384 {
-				return fmt.Errorf("size %q is not WxH from 1x1 to 16384x16384", v)
+			if !ok || errW != nil || errH != nil || !limits.PictureSizeOK(w, h) {
+				return fmt.Errorf("size %q is not WxH from 1x1 to %dx%[2]d", v, limits.MaxPictureSide)
 			}
 			sp.CamSize = image.Pt(w, h)
 		case "fps":
