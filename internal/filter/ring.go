@@ -29,6 +29,8 @@ package filter
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 )
@@ -124,4 +126,13 @@ func (s slot) guardIntact() bool {
 		}
 	}
 	return true
+}
+
+// SocketPath is where filter instance name listens in dir: the pluginhost
+// tells the plugin, the master tells the encoder.
+func SocketPath(dir, name string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, strings.ReplaceAll(name, "/", "_")+".sock")
 }

@@ -55,6 +55,7 @@ func (m *Master) validate(d state.Desired, dests []config.Destination) error {
 	c := config.Default()
 	c.Encoder, c.Renditions, c.Plugins.List, c.Destinations = d.Encoder, m.renditions, d.Plugins, dests
 	c.Audio = d.Audio
+	c.Filters = d.Filters
 	c.Scenes = d.Scenes
 	return c.Validate()
 }

@@ -54,6 +54,9 @@ type spec struct {
 	path   string            // the binary
 	params map[string]string // as configured
 	gen    uint64            // rises when params change
+	// socket is where a filter plugin listens for the encoder; empty
+	// when the master gave no filter directory.
+	socket string
 }
 
 // runner supervises one plugin: it starts its process, configures it,
@@ -530,6 +533,22 @@ func (r *runner) runOnce() ending {
 	}
 	if e := configure(sp); e != nil {
 		return *e
+	}
+	if info.Kind == sdk.KindFilter {
+		if sp.socket == "" {
+			stop()
+			return permanent("a filter plugin, but the master named no filter directory; list it under filters:")
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, r.o.CallDeadline)
+		_, err := pc.OpenFilter(ctx, &pb.OpenFilterRequest{Socket: sp.socket})
+		cancel()
+		if err != nil {
+			if e := failedCall("OpenFilter", err, r.o.CallDeadline); e != nil {
+				return *e
+			}
+			stop()
+			return permanent("OpenFilter failed: %s", status.Convert(err).Message())
+		}
 	}
 
 	events := make(chan *pb.PluginEvent, eventQueue)

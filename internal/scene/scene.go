@@ -105,6 +105,8 @@ type Compositor struct {
 	ovMu     sync.Mutex
 	overlays []*overlay // replaced, never changed in place, so a reader may keep it
 
+	filters atomic.Pointer[Filters]
+
 	composed, skipped atomic.Int64
 	running           atomic.Bool
 	clock             clock // nil: the real one
@@ -278,12 +280,13 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	c.ovMu.Lock()
 	overlays := c.overlays
 	c.ovMu.Unlock()
+	fs := c.filters.Load()
 	cur, mix := c.advance(frameNo)
 	if mix.prev == nil {
-		c.outBGRX = render(cur, out, frameNo, t, rawOK && len(overlays) == 0, overlays)
+		c.outBGRX = render(cur, out, frameNo, t, rawOK && len(overlays) == 0 && len(fs.program()) == 0, overlays, fs)
 	} else {
 		c.outBGRX = false
-		c.scenes.mix(out, cur, mix, frameNo, t, overlays)
+		c.scenes.mix(out, cur, mix, frameNo, t, overlays, fs)
 	}
 	// Overlays no layer places go above everything, where their plugins
 	// put them.
@@ -292,13 +295,16 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 			drawOver(out, o.img, o.at, o.opacity, o.opaque)
 		}
 	}
+	for _, f := range fs.program() {
+		f.Apply(out)
+	}
 	c.hasFrame = true
 	return Frame{RGBA: out, BGRX: c.outBGRX}
 }
 
 // render draws layers, bottom first, into out and reports whether out was
 // left as B,G,R,X (only with rawOK: see compose).
-func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay) (bgrx bool) {
+func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay, fs *Filters) (bgrx bool) {
 	for _, l := range layers {
 		if l.src == nil && l.plugin == "" { // never opened: missing from every frame
 			l.mu.Lock()
@@ -312,7 +318,7 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 	// capture costs no extra copy.
 	base := -1
 	for i := len(layers) - 1; i >= 0; i-- {
-		if layers[i].covers(out.Rect) {
+		if layers[i].covers(out.Rect) && len(fs.layer(layers[i])) == 0 {
 			base = i
 			break
 		}
@@ -349,7 +355,13 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 		err := l.read(l.buf, frameNo, t)
 		l.setErr(err)
 		if err == nil {
-			drawOver(out, l.buf, l.rect.Min, l.opacity, l.src.Opaque())
+			opaque := l.src.Opaque()
+			for _, f := range fs.layer(l) {
+				if f.Apply(l.buf) {
+					opaque = false // a filter may have made pixels transparent
+				}
+			}
+			drawOver(out, l.buf, l.rect.Min, l.opacity, opaque)
 		}
 	}
 	return bgrx

@@ -89,12 +89,12 @@ func (c *Compositor) advance(frameNo int64) ([]*layer, mixing) {
 
 // mix renders both scenes and combines them into out as the transition
 // says.
-func (s *switching) mix(out *image.RGBA, cur []*layer, m mixing, frameNo int64, t time.Time, overlays []*overlay) {
+func (s *switching) mix(out *image.RGBA, cur []*layer, m mixing, frameNo int64, t time.Time, overlays []*overlay, fs *Filters) {
 	if s.old == nil || s.old.Rect != out.Rect {
 		s.old, s.next = image.NewRGBA(out.Rect), image.NewRGBA(out.Rect)
 	}
-	render(m.prev, s.old, frameNo, t, false, overlays)
-	render(cur, s.next, frameNo, t, false, overlays)
+	render(m.prev, s.old, frameNo, t, false, overlays, fs)
+	render(cur, s.next, frameNo, t, false, overlays, fs)
 	switch m.with.Kind {
 	case transition.Slide:
 		slide(out, s.old, s.next, m.progress)

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onair-studio/onair/internal/capture"
+	"github.com/onair-studio/onair/internal/testpeer"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// camArea is where the green "camera" layer sits over the pattern in
+// startWithFilters' scene: over the pattern's grey, yellow and cyan bars,
+// left of its own green one.
+var camArea = image.Rect(0, 0, 270, 180)
+
+// startWithFilters runs a master at 640x360: the test pattern, and over its
+// top-left quarter a green layer named cam, with filters (YAML list items)
+// from the example plugins.
+func startWithFilters(t *testing.T, filters string, extra ...string) *testpeer.Master {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf(`plugins:
+  dir: %s
+encoder:
+  width: 640
+  height: 360
+  fps: 30
+  layers:
+    - {source: pattern, name: bg}
+    - {source: "color:#00ff00", name: cam, x: %d, y: %d, width: %d, height: %d}
+`, filepath.Join(binDir, "plugins"), camArea.Min.X, camArea.Min.Y, camArea.Dx(), camArea.Dy())
+	if filters != "" {
+		body += "filters:\n" + filters
+	}
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-config", cfg, "-children", "all", "-live"}, extra...)
+	return startMaster(t, []string{"ONAIR_TEST_FAULTS=1"}, args...)
+}
+
+// greenShare is the share of r's pixels that are the green screen's green.
+func greenShare(img *image.RGBA, r image.Rectangle) float64 {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := img.RGBAAt(x, y)
+			if c.G > 180 && c.R < 90 && c.B < 90 {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(r.Dx()*r.Dy())
+}
+
+// patternLike is the share of r's pixels that match the bare test pattern.
+func patternLike(img *image.RGBA, r image.Rectangle) float64 {
+	bare := image.NewRGBA(img.Bounds())
+	capture.RenderPattern(bare, 0, time.Now())
+	return 1 - changed(img, bare, r)
+}
+
+func filterStatus(st *pb.MasterStatus, name string) *pb.FilterStatus {
+	for _, f := range st.GetEncoder().GetFilters() {
+		if f.GetName() == name {
+			return f
+		}
+	}
+	return &pb.FilterStatus{}
+}
+
+// Chroma key on the green layer: where it was green the program shows the
+// pattern below, in frames decoded from the monitor. Without the filter the
+// same area is green.
+func TestChromakeyShowsLayerBelow(t *testing.T) {
+	t.Parallel()
+	m := startWithFilters(t, "  - {name: key, binary: chromakey, layer: cam}\n")
+	m.Await("the filter attached and filtering", 20*time.Second, func() bool {
+		f := filterStatus(m.Status(), "key")
+		return f.GetAttached() && f.GetFiltered() > 10
+	})
+	var img *image.RGBA
+	defer func() {
+		if t.Failed() && img != nil {
+			saveFrame(t, img, "keyed.png")
+			t.Logf("green %.3f, pattern-like %.3f", greenShare(img, camArea), patternLike(img, camArea))
+		}
+	}()
+	m.Await("the pattern through the keyed layer", 10*time.Second, func() bool {
+		img = programFrame(t, m)
+		return greenShare(img, camArea) < 0.02 && patternLike(img, camArea) > 0.8
+	})
+	control := startWithFilters(t, "")
+	control.AwaitConfigured(10*time.Second, "encoder")
+	img = programFrame(t, control)
+	if g := greenShare(img, camArea); g < 0.95 {
+		saveFrame(t, img, "unkeyed.png")
+		t.Fatalf("without the filter only %.0f%% of the layer is green: the check cannot tell", 100*g)
+	}
+}
+
+// SIGKILL of a filter plugin mid-stream: at most one frame is skipped, the
+// layer airs unfiltered meanwhile, the filter is back within a second's
+// worth of frames, and the live server sees one publish session.
+func TestFilterPluginKilled(t *testing.T) {
+	t.Parallel()
+	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
+	m := startWithFilters(t, "  - {name: key, binary: chromakey, layer: cam}\n", "-dest", nginx.URL("live", "onair"))
+	m.Await("the filter attached and filtering", 20*time.Second, func() bool {
+		f := filterStatus(m.Status(), "key")
+		return f.GetAttached() && f.GetFiltered() > 30
+	})
+	r := testpeer.StartReader(t, nginx.URL("live", "onair"), testpeer.ReaderOptions{})
+	m.Await("a viewer playing", 15*time.Second, func() bool { return r.Count() > 30 })
+	st := m.Status()
+	before, skipped := filterStatus(st, "key"), st.GetEncoder().GetSkippedFrames()
+	pid := pluginState(st, "key").GetPid()
+	if pid == 0 {
+		t.Fatal("no pid for the filter plugin")
+	}
+	if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	m.Await("the filter back", 15*time.Second, func() bool {
+		f := filterStatus(m.Status(), "key")
+		return f.GetAttached() && f.GetAttaches() > before.GetAttaches() && f.GetFiltered() > before.GetFiltered()+30
+	})
+	st = m.Status()
+	after := filterStatus(st, "key")
+	away := after.GetBypassed() - before.GetBypassed()
+	t.Logf("frames aired unfiltered while the filter was away: %d", away)
+	if away == 0 {
+		t.Error("no frame aired unfiltered: was the plugin killed?")
+	}
+	if away > 30 { // a second of frames at 30 fps
+		t.Errorf("%d frames aired unfiltered: the filter took more than a second to come back", away)
+	}
+	if d := st.GetEncoder().GetSkippedFrames() - skipped; d > 1 {
+		t.Errorf("%d frames skipped through the filter's crash, want at most 1", d)
+	}
+	if p := pluginState(st, "key"); p.GetPid() == pid || p.GetRestarts() < 1 {
+		t.Errorf("the filter plugin was not restarted: %v", p)
+	}
+	seen := r.Count()
+	m.Await("the viewer still receiving", 10*time.Second, func() bool { return r.Count() > seen+30 })
+	checkNoFreeze(t, r.Frames(), time.Second)
+	if n := nginx.Publishes("onair"); n != 1 {
+		t.Errorf("nginx saw %d publish sessions, want exactly 1", n)
+	}
+}
+
+// A filter that sleeps a second on every frame never costs a skipped
+// frame: its frames air unfiltered (still green, not its inverted colours)
+// and status counts them as late and bypassed.
+func TestSlowFilterNeverSkipsAFrame(t *testing.T) {
+	t.Parallel()
+	m := startWithFilters(t, "  - {name: slow, binary: filterchaos, layer: cam, params: {mode: slow, delay: 1s}}\n")
+	m.Await("the slow filter attached", 20*time.Second, func() bool {
+		f := filterStatus(m.Status(), "slow")
+		return f.GetAttached() && f.GetLate() > 0
+	})
+	st := m.Status()
+	start, skipped := filterStatus(st, "slow"), st.GetEncoder().GetSkippedFrames()
+	m.Await("two seconds of frames bypassed", 20*time.Second, func() bool {
+		return filterStatus(m.Status(), "slow").GetBypassed() >= start.GetBypassed()+60
+	})
+	img := programFrame(t, m)
+	st = m.Status()
+	f := filterStatus(st, "slow")
+	if d := st.GetEncoder().GetSkippedFrames() - skipped; d != 0 {
+		t.Errorf("%d frames skipped behind a slow filter, want none", d)
+	}
+	if f.GetFiltered() != 0 || f.GetLate() < 2 {
+		t.Errorf("filter status %v: want late frames and none filtered", f)
+	}
+	if g := greenShare(img, camArea); g < 0.95 {
+		saveFrame(t, img, "slow-filter.png")
+		t.Errorf("only %.0f%% of the layer is its own green: a late result was shown", 100*g)
+	}
+}
