@@ -52,6 +52,7 @@ var ctlCommandHelp = []struct{ name, usage, what, example string }{
 	{"monitor-url", "monitor-url [--ffconcat]", "the RTSP address (with password) to watch the program", monitorPlayer},
 	{"audio", "audio [devices|volume|mute|unmute|offset|add|rm|bitrate ...]", "the sound: sources, strips and level, and changes to them", "master ctl audio volume mic -6"},
 	{"plugin", "plugin list|restart NAME|set NAME key=value...|add NAME|rm NAME", "the plugins", "master ctl plugin set clock format=15:04"},
+	{"filter", "filter list|add NAME [-binary FILE] [-layer LAYER] [key=value...]|rm NAME|move NAME POS|set NAME key=value...", "the filters on layers and the program", "master ctl filter add key -binary chromakey -layer cam similarity=0.3"},
 	{"scene", "scene list|switch NAME [-transition cut|fade|slide] [-duration D]|add NAME|rm NAME|rename NAME NEW|preview NAME|off|transition|export FILE|import FILE", "the scenes, and the one on air", "master ctl scene switch BRB -transition fade -duration 500ms"},
 }
 

@@ -5,6 +5,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,8 +22,8 @@ var camArea = image.Rect(0, 0, 270, 180)
 
 // startWithFilters runs a master at 640x360: the test pattern, and over its
 // top-left quarter a green layer named cam, with filters (YAML list items)
-// from the example plugins.
-func startWithFilters(t *testing.T, filters string, extra ...string) *testpeer.Master {
+// from the example plugins. It returns the master and its config file.
+func startWithFilters(t *testing.T, filters string, extra ...string) (*testpeer.Master, string) {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	body := fmt.Sprintf(`plugins:
@@ -42,7 +43,7 @@ encoder:
 		t.Fatal(err)
 	}
 	args := append([]string{"-config", cfg, "-children", "all", "-live"}, extra...)
-	return startMaster(t, []string{"ONAIR_TEST_FAULTS=1"}, args...)
+	return startMaster(t, []string{"ONAIR_TEST_FAULTS=1"}, args...), cfg
 }
 
 // greenShare is the share of r's pixels that are the green screen's green.
@@ -80,7 +81,7 @@ func filterStatus(st *pb.MasterStatus, name string) *pb.FilterStatus {
 // same area is green.
 func TestChromakeyShowsLayerBelow(t *testing.T) {
 	t.Parallel()
-	m := startWithFilters(t, "  - {name: key, binary: chromakey, layer: cam}\n")
+	m, _ := startWithFilters(t, "  - {name: key, binary: chromakey, layer: cam}\n")
 	m.Await("the filter attached and filtering", 20*time.Second, func() bool {
 		f := filterStatus(m.Status(), "key")
 		return f.GetAttached() && f.GetFiltered() > 10
@@ -96,7 +97,7 @@ func TestChromakeyShowsLayerBelow(t *testing.T) {
 		img = programFrame(t, m)
 		return greenShare(img, camArea) < 0.02 && patternLike(img, camArea) > 0.8
 	})
-	control := startWithFilters(t, "")
+	control, _ := startWithFilters(t, "")
 	control.AwaitConfigured(10*time.Second, "encoder")
 	img = programFrame(t, control)
 	if g := greenShare(img, camArea); g < 0.95 {
@@ -111,7 +112,7 @@ func TestChromakeyShowsLayerBelow(t *testing.T) {
 func TestFilterPluginKilled(t *testing.T) {
 	t.Parallel()
 	nginx := testpeer.StartNginx(t, testpeer.NginxOptions{})
-	m := startWithFilters(t, "  - {name: key, binary: chromakey, layer: cam}\n", "-dest", nginx.URL("live", "onair"))
+	m, _ := startWithFilters(t, "  - {name: key, binary: chromakey, layer: cam}\n", "-dest", nginx.URL("live", "onair"))
 	m.Await("the filter attached and filtering", 20*time.Second, func() bool {
 		f := filterStatus(m.Status(), "key")
 		return f.GetAttached() && f.GetFiltered() > 30
@@ -160,7 +161,7 @@ func TestFilterPluginKilled(t *testing.T) {
 // and status counts them as late and bypassed.
 func TestSlowFilterNeverSkipsAFrame(t *testing.T) {
 	t.Parallel()
-	m := startWithFilters(t, "  - {name: slow, binary: filterchaos, layer: cam, params: {mode: slow, delay: 1s}}\n")
+	m, _ := startWithFilters(t, "  - {name: slow, binary: filterchaos, layer: cam, params: {mode: slow, delay: 1s}}\n")
 	m.Await("the slow filter attached", 20*time.Second, func() bool {
 		f := filterStatus(m.Status(), "slow")
 		return f.GetAttached() && f.GetLate() > 0
@@ -182,5 +183,53 @@ func TestSlowFilterNeverSkipsAFrame(t *testing.T) {
 	if g := greenShare(img, camArea); g < 0.95 {
 		saveFrame(t, img, "slow-filter.png")
 		t.Errorf("only %.0f%% of the layer is its own green: a late result was shown", 100*g)
+	}
+}
+
+// Filters are steered live from the command line: added to a layer, their
+// parameters checked before anything changes (a refused value leaves the
+// running filter untouched), reordered, removed, and saved.
+func TestCtlFilter(t *testing.T) {
+	t.Parallel()
+	m, cfg := startWithFilters(t, "")
+	m.AwaitConfigured(15*time.Second, "encoder", "pluginhost")
+	ctl := func(args ...string) string {
+		t.Helper()
+		out, err := m.Ctl(append([]string{"filter"}, args...)...)
+		if err != nil {
+			t.Fatalf("ctl filter %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	ctl("add", "key", "-binary", "chromakey", "-layer", "cam", "similarity=0.3")
+	m.Await("the layer keyed", 20*time.Second, func() bool {
+		f := filterStatus(m.Status(), "key")
+		return f.GetAttached() && f.GetFiltered() > 0 && greenShare(programFrame(t, m), camArea) < 0.02
+	})
+	attaches := filterStatus(m.Status(), "key").GetAttaches()
+	for _, bad := range []struct{ value, want string }{
+		{"similarity=NaN", "similarity"},
+		{"similarity=2", "similarity"},
+		{"colour=#fff", `unknown parameter "colour"`},
+	} {
+		out, err := m.Ctl("filter", "set", "key", bad.value)
+		if err == nil || !strings.Contains(out+err.Error(), bad.want) {
+			t.Errorf("set %s: %v %s, want a refusal naming %s", bad.value, err, out, bad.want)
+		}
+	}
+	st := m.Status()
+	if f := filterStatus(st, "key"); f.GetAttaches() != attaches || !f.GetAttached() ||
+		st.GetFilterList()[0].GetParams()["similarity"] != "0.3" {
+		t.Errorf("a refused change touched the running filter: %v %v", f, st.GetFilterList()[0])
+	}
+	ctl("add", "pass", "-binary", "filterchaos")
+	out := ctl("move", "pass", "1")
+	if i, j := strings.Index(out, "pass"), strings.Index(out, "key"); i < 0 || j < 0 || i > j || !strings.Contains(out, "(program)") {
+		t.Errorf("after the move the list reads:\n%s", out)
+	}
+	ctl("rm", "key")
+	m.Await("the layer green again", 20*time.Second, func() bool { return greenShare(programFrame(t, m), camArea) > 0.95 })
+	if saved := readFile(t, cfg); !strings.Contains(saved, "filterchaos") || strings.Contains(saved, "chromakey") {
+		t.Errorf("the saved config does not hold the filter list:\n%s", saved)
 	}
 }

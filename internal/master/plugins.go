@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -34,49 +35,86 @@ func (m *Master) RestartPlugin(ctx context.Context, req *pb.PluginRequest) (*pb.
 // is saved.
 func (m *Master) SetPluginParams(ctx context.Context, req *pb.PluginParamsRequest) (*pb.MasterStatus, error) {
 	name, given := req.GetName(), req.GetParams()
-	if len(given) == 0 {
-		return nil, status.Error(codes.InvalidArgument, "no parameters given (want key=value)")
-	}
-	var current *config.Plugin
+	var current map[string]string
 	var names []string
 	for _, p := range m.state.Get().Plugins {
 		names = append(names, p.Name)
 		if p.Name == name {
-			current = &p
+			current = p.Params
 		}
 	}
-	if current == nil {
-		return nil, status.Errorf(codes.NotFound, "no plugin %q in the plugin list (listed: %s)", name, strings.Join(names, ", "))
-	}
-	merged := maps.Clone(current.Params)
-	if merged == nil {
-		merged = map[string]string{}
-	}
-	maps.Copy(merged, given)
-	schema, known := m.pluginSchema(ctx, name)
-	if !known {
-		return nil, status.Errorf(codes.FailedPrecondition,
-			"plugin %s has not started yet, so its parameters cannot be checked; see 'ctl plugin list'", name)
-	}
-	if _, err := sdk.Resolve(schema, merged); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "plugin %s: %v", name, err)
+	if err := m.checkParams(ctx, "plugin", name, names, current, given); err != nil {
+		return nil, err
 	}
 	set := func(list []config.Plugin) []config.Plugin {
-		out := make([]config.Plugin, len(list))
-		for i, p := range list {
+		out := slices.Clone(list)
+		for i, p := range out {
 			if p.Name == name {
-				p.Params = maps.Clone(p.Params)
-				if p.Params == nil {
-					p.Params = map[string]string{}
-				}
-				maps.Copy(p.Params, given)
+				out[i].Params = withParams(p.Params, given)
 			}
-			out[i] = p
 		}
 		return out
 	}
 	return m.change(ctx, func(d *state.Desired) { d.Plugins = set(d.Plugins) },
 		func(c *config.Config) { c.Plugins.List = set(c.Plugins.List) })
+}
+
+// SetFilterParams is SetPluginParams for a filter of the filter list.
+func (m *Master) SetFilterParams(ctx context.Context, req *pb.PluginParamsRequest) (*pb.MasterStatus, error) {
+	name, given := req.GetName(), req.GetParams()
+	var current map[string]string
+	var names []string
+	for _, f := range m.state.Get().Filters {
+		names = append(names, f.Name)
+		if f.Name == name {
+			current = f.Params
+		}
+	}
+	if err := m.checkParams(ctx, "filter", name, names, current, given); err != nil {
+		return nil, err
+	}
+	set := func(list []config.Filter) []config.Filter {
+		out := slices.Clone(list)
+		for i, f := range out {
+			if f.Name == name {
+				out[i].Params = withParams(f.Params, given)
+			}
+		}
+		return out
+	}
+	return m.change(ctx, func(d *state.Desired) { d.Filters = set(d.Filters) },
+		func(c *config.Config) { c.Filters = set(c.Filters) })
+}
+
+// checkParams refuses a live parameter change that the plugin's schema
+// would refuse, every error at once, before anything changes. what is
+// "plugin" or "filter"; names are those listed, for the not-found error.
+func (m *Master) checkParams(ctx context.Context, what, name string, names []string, current, given map[string]string) error {
+	if len(given) == 0 {
+		return status.Error(codes.InvalidArgument, "no parameters given (want key=value)")
+	}
+	if !slices.Contains(names, name) {
+		return status.Errorf(codes.NotFound, "no %s %q in the %s list (listed: %s)", what, name, what, strings.Join(names, ", "))
+	}
+	schema, known := m.pluginSchema(ctx, name)
+	if !known {
+		return status.Errorf(codes.FailedPrecondition,
+			"%s %s has not started yet, so its parameters cannot be checked; see 'ctl %s list'", what, name, what)
+	}
+	if _, err := sdk.Resolve(schema, withParams(current, given)); err != nil {
+		return status.Errorf(codes.InvalidArgument, "%s %s: %v", what, name, err)
+	}
+	return nil
+}
+
+// withParams is params with given's values over them, in a new map.
+func withParams(params, given map[string]string) map[string]string {
+	out := maps.Clone(params)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, given)
+	return out
 }
 
 // pluginSchema is the parameter schema the named plugin declared when it

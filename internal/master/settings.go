@@ -93,6 +93,15 @@ func (m *Master) SetPlugins(ctx context.Context, pl *pb.PluginList) (*pb.MasterS
 	return m.change(ctx, func(d *state.Desired) { d.Plugins = list }, func(c *config.Config) { c.Plugins.List = list })
 }
 
+// SetFilters replaces the filter list.
+func (m *Master) SetFilters(ctx context.Context, fl *pb.FilterList) (*pb.MasterStatus, error) {
+	var list []config.Filter
+	for _, f := range fl.GetFilters() {
+		list = append(list, config.Filter{Name: f.GetName(), Binary: f.GetBinary(), Layer: f.GetLayer(), Params: f.GetParams()})
+	}
+	return m.change(ctx, func(d *state.Desired) { d.Filters = list }, func(c *config.Config) { c.Filters = list })
+}
+
 // fillDesired adds the desired settings, scene and plugins to a status.
 func fillDesired(st *pb.MasterStatus, d state.Desired) {
 	e := d.Encoder
@@ -107,6 +116,9 @@ func fillDesired(st *pb.MasterStatus, d state.Desired) {
 	}
 	for _, p := range d.Plugins {
 		st.PluginList = append(st.PluginList, &pb.PluginSpec{Name: p.Name, Binary: p.Binary, Params: p.Params})
+	}
+	for _, f := range d.Filters {
+		st.FilterList = append(st.FilterList, &pb.FilterEntry{Name: f.Name, Binary: f.Binary, Layer: f.Layer, Params: f.Params})
 	}
 	st.AudioSettings = audioSettings(d.Audio)
 }
