@@ -99,6 +99,7 @@ FUZZ_TARGETS := \
 	internal/jobs:FuzzParseParams \
 	internal/source:FuzzParse \
 	internal/obsws:FuzzDecode \
+	plugins/lut:FuzzParseCube \
 	internal/pluginhost:FuzzParseManifest:20000x
 
 fuzz: deps
