@@ -66,14 +66,14 @@ func TestLUTGrades(t *testing.T) {
 func TestLUTRefusesBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	for body, want := range map[string]string{
-		"LUT_3D_SIZE 2\n0 0 0\n1 0 0\n":                   "2 table entries, want 2³ = 8",
-		"LUT_3D_SIZE 1000\n":                              `:1: LUT_3D_SIZE "1000": want a whole number from 2 to 129`,
-		"LUT_1D_SIZE 1024\n":                              ":1: a 1D LUT",
-		"0 0 0\n":                                         ":1: a table entry before LUT_3D_SIZE",
-		"LUT_3D_SIZE 2\n0 0 nan\n":                        `:2: "nan" is not a finite number`,
-		"LUT_3D_SIZE 2\n0 0\n":                            ":2: want 3 numbers, got 2",
-		"TITLE \"x\"\nGAMMA 2\n":                          `:2: unknown keyword "GAMMA"`,
-		"":                                                "no LUT_3D_SIZE",
+		"LUT_3D_SIZE 2\n0 0 0\n1 0 0\n": "2 table entries, want 2³ = 8",
+		"LUT_3D_SIZE 1000\n":            `:1: LUT_3D_SIZE "1000": want a whole number from 2 to 129`,
+		"LUT_1D_SIZE 1024\n":            ":1: a 1D LUT",
+		"0 0 0\n":                       ":1: a table entry before LUT_3D_SIZE",
+		"LUT_3D_SIZE 2\n0 0 nan\n":      `:2: "nan" is not a finite number`,
+		"LUT_3D_SIZE 2\n0 0\n":          ":2: want 3 numbers, got 2",
+		"TITLE \"x\"\nGAMMA 2\n":        `:2: unknown keyword "GAMMA"`,
+		"":                              "no LUT_3D_SIZE",
 		"LUT_3D_SIZE 2\nDOMAIN_MIN 1 1 1\nDOMAIN_MAX 0 0 0\n" + strings.Repeat("0 0 0\n", 8): "DOMAIN_MIN",
 	} {
 		path := filepath.Join(dir, "bad.cube")
