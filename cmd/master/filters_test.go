@@ -233,3 +233,82 @@ func TestCtlFilter(t *testing.T) {
 		t.Errorf("the saved config does not hold the filter list:\n%s", saved)
 	}
 }
+
+// redShare is the share of r's pixels that are the swapped green's red.
+func redShare(img *image.RGBA, r image.Rectangle) float64 {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if c := img.RGBAAt(x, y); c.R > 180 && c.G < 90 && c.B < 90 {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(r.Dx()*r.Dy())
+}
+
+// edgeShare is the share of horizontal neighbours in r that differ
+// sharply: the test pattern's digits have many, a blurred area none.
+func edgeShare(img *image.RGBA, r image.Rectangle) float64 {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X + 1; x < r.Max.X; x++ {
+			a, b := img.RGBAAt(x, y), img.RGBAAt(x-1, y)
+			if absDiff(a.R, b.R)+absDiff(a.G, b.G)+absDiff(a.B, b.B) > 120 {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(r.Dx()*r.Dy())
+}
+
+// The lut and redact examples, in frames decoded from the monitor: a LUT
+// that swaps red and green turns the green layer red, and a blur over the
+// pattern's digits leaves no sharp edge there. The same frames before the
+// filters are added are the control.
+func TestLUTAndRedactInProgram(t *testing.T) {
+	t.Parallel()
+	m, _ := startWithFilters(t, "")
+	m.AwaitConfigured(15*time.Second, "encoder", "pluginhost")
+	digits := image.Rect(20, 250, 620, 350)
+	before := programFrame(t, m)
+	if r, e := redShare(before, camArea), edgeShare(before, digits); r > 0.01 || e < 0.01 {
+		saveFrame(t, before, "before-filters.png")
+		t.Fatalf("before the filters: %.3f red, %.4f edges: the checks cannot tell", r, e)
+	}
+	var b strings.Builder
+	b.WriteString("LUT_3D_SIZE 2\n")
+	for i := range 8 { // red fastest: input (r, g, b) = bits of i; output (g, r, b)
+		r, g, bl := i&1, i>>1&1, i>>2&1
+		fmt.Fprintf(&b, "%d %d %d\n", g, r, bl)
+	}
+	cube := filepath.Join(t.TempDir(), "swap.cube")
+	if err := os.WriteFile(cube, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"add", "grade", "-binary", "lut", "-layer", "cam", "file=" + cube},
+		{"add", "hide", "-binary", "redact", "rect=0,240,640,120", "mode=blur", "size=24"},
+	} {
+		if out, err := m.Ctl(append([]string{"filter"}, args...)...); err != nil {
+			t.Fatalf("ctl filter %v: %v\n%s", args, err, out)
+		}
+	}
+	var img *image.RGBA
+	defer func() {
+		if t.Failed() && img != nil {
+			saveFrame(t, img, "lut-redact.png")
+			t.Logf("red %.3f, edges %.4f", redShare(img, camArea), edgeShare(img, digits))
+		}
+	}()
+	m.Await("graded and redacted frames", 20*time.Second, func() bool {
+		img = programFrame(t, m)
+		return redShare(img, camArea) > 0.95 && edgeShare(img, digits) < 0.001
+	})
+	st := m.Status()
+	for _, name := range []string{"grade", "hide"} {
+		if f := filterStatus(st, name); f.GetFiltered() == 0 || f.GetRejected() != 0 {
+			t.Errorf("filter %s: %v", name, f)
+		}
+	}
+}
