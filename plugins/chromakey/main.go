@@ -35,6 +35,13 @@ const (
 	tableLen  = 2*256*256>>distShift + 1
 )
 
+// Kinds of RGB cells (see chromakey.cell).
+const (
+	cellComputed = iota
+	cellUntouched
+	cellKeyed
+)
+
 type chromakey struct {
 	sdk.Base
 	kcb, kcr int32
@@ -42,6 +49,11 @@ type chromakey struct {
 	// a pixel stays (high half, 0..256) and how much of its colour is kept
 	// (low half, 256: all; less: desaturated toward grey).
 	shape []uint32
+	// cell sorts the cells of RGB (5 bits a channel): every colour of an
+	// untouched cell is far enough from the key to stay as it is, every
+	// colour of a keyed one close enough to go entirely; only the cells
+	// between are computed per pixel, so most pixels cost one lookup.
+	cell [32 * 32 * 32]uint8
 }
 
 func (*chromakey) Info() sdk.Info { return info }
@@ -61,6 +73,22 @@ func (k *chromakey) Configure(_ context.Context, p map[string]string) error {
 	for i := range tableLen {
 		d := sqrt(float64(i<<distShift)) / 255 // 0..~1.41 in chroma units
 		k.shape[i] = uint32(256*ramp(d, sim, smooth))<<16 | uint32(256*ramp(d, sim+smooth, spill))
+	}
+	// A cell spans 8 levels a channel; Cb and Cr move at most one level
+	// per level of all three, so within the cell they are at most 4 from
+	// the centre's each way: 6 in distance, rounded up.
+	for i := range k.cell {
+		c := color.RGBA{uint8(i>>10)<<3 | 4, uint8(i>>5&31)<<3 | 4, uint8(i&31)<<3 | 4, 255}
+		cb, cr := chroma(c)
+		d := sqrt(float64((cb-k.kcb)*(cb-k.kcb)+(cr-k.kcr)*(cr-k.kcr))) / 255
+		switch margin := 7.0 / 255; {
+		case d-margin > sim+smooth+spill:
+			k.cell[i] = cellUntouched
+		case d+margin < sim:
+			k.cell[i] = cellKeyed
+		default:
+			k.cell[i] = cellComputed
+		}
 	}
 	return nil
 }
@@ -110,6 +138,15 @@ func (k *chromakey) Filter(_ context.Context, f *sdk.FilterFrame) error {
 	pix := f.RGBA.Pix
 	for i := 0; i+3 < len(pix); i += 4 {
 		p := pix[i : i+4 : i+4]
+		if p[3] == 255 {
+			switch k.cell[int(p[0]>>3)<<10|int(p[1]>>3)<<5|int(p[2]>>3)] {
+			case cellUntouched:
+				continue
+			case cellKeyed:
+				p[0], p[1], p[2], p[3] = 0, 0, 0, 0
+				continue
+			}
+		}
 		r, g, b, a := int32(p[0]), int32(p[1]), int32(p[2]), int32(p[3])
 		if a == 0 {
 			continue

@@ -71,3 +71,31 @@ func BenchmarkChromakey720p(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/frame")
 }
+
+// The per-cell shortcuts (untouched, keyed) give what the per-pixel path
+// gives, for every colour.
+func TestCellShortcutsAgree(t *testing.T) {
+	fast := &chromakey{}
+	img := image.NewRGBA(image.Rect(0, 0, 4096, 4096))
+	for i := 0; i < len(img.Pix); i += 4 {
+		c := i / 4
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(c>>16), uint8(c>>8), uint8(c), 255
+	}
+	got := sdktest.Filter(t, fast, nil, img)
+	slow := &chromakey{}
+	sdktest.Configure(t, slow, nil)
+	for i := range slow.cell {
+		slow.cell[i] = cellComputed
+	}
+	want := image.NewRGBA(img.Rect)
+	copy(want.Pix, img.Pix)
+	if err := slow.Filter(context.Background(), &sdk.FilterFrame{RGBA: want}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got.Pix {
+		if d := int(got.Pix[i]) - int(want.Pix[i]); d > 3 || d < -3 {
+			c := i / 4
+			t.Fatalf("colour #%06x: shortcut gives %v, per pixel %v", c, got.Pix[i&^3:i&^3+4], want.Pix[i&^3:i&^3+4])
+		}
+	}
+}
