@@ -142,6 +142,7 @@ _onair_master() {
     dest) COMPREPLY=($(compgen -W "add edit rm --name --service --url --rendition --key-stdin --help" -- "$cur")) ;;
     audio) COMPREPLY=($(compgen -W "devices volume mute unmute offset add rm bitrate help" -- "$cur")) ;;
     plugin) COMPREPLY=($(compgen -W "list restart set add rm help" -- "$cur")) ;;
+    filter) COMPREPLY=($(compgen -W "list add rm move set help -binary -layer" -- "$cur")) ;;
     scene) COMPREPLY=($(compgen -W "list switch add rm rename preview transition export import help -transition -duration" -- "$cur")) ;;
     record) COMPREPLY=($(compgen -W "stop --o --rendition --help" -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W "@COMMANDS@" -- "$cur")) ;;
