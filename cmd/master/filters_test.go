@@ -265,7 +265,8 @@ func edgeShare(img *image.RGBA, r image.Rectangle) float64 {
 // The lut and redact examples, in frames decoded from the monitor: a LUT
 // that swaps red and green turns the green layer red, and a blur over the
 // pattern's digits leaves no sharp edge there. The same frames before the
-// filters are added are the control.
+// filters are added are the control. A LUT file that does not open is
+// refused and leaves the running grade alone.
 func TestLUTAndRedactInProgram(t *testing.T) {
 	t.Parallel()
 	m, _ := startWithFilters(t, "")
@@ -310,5 +311,27 @@ func TestLUTAndRedactInProgram(t *testing.T) {
 		if f := filterStatus(st, name); f.GetFiltered() == 0 || f.GetRejected() != 0 {
 			t.Errorf("filter %s: %v", name, f)
 		}
+	}
+
+	// A LUT file that does not open is refused with the reason, and the
+	// running filter goes on as it was: same process, same grade.
+	pid, attaches := pluginState(st, "grade").GetPid(), filterStatus(st, "grade").GetAttaches()
+	missing := filepath.Join(t.TempDir(), "missing.cube")
+	out, err := m.Ctl("filter", "set", "grade", "file="+missing)
+	if err == nil || !strings.Contains(out+err.Error(), "no such file") {
+		t.Fatalf("a missing LUT file: %v\n%s", err, out)
+	}
+	st = m.Status()
+	if p := pluginState(st, "grade"); p.GetPid() != pid || p.GetState() != "running" {
+		t.Errorf("the refused change touched the filter's process: %v", p)
+	}
+	if f := filterStatus(st, "grade"); !f.GetAttached() || f.GetAttaches() != attaches {
+		t.Errorf("the refused change detached the filter: %v", f)
+	}
+	if got := st.GetFilterList()[0].GetParams()["file"]; got != cube {
+		t.Errorf("the desired file is %q after the refusal, want %q", got, cube)
+	}
+	if img = programFrame(t, m); redShare(img, camArea) < 0.95 {
+		t.Error("the grade is gone after a refused change")
 	}
 }
