@@ -54,12 +54,14 @@ func BenchmarkFilterSustainedFPS(b *testing.B) {
 			time.Sleep(5 * time.Second) // the measurement window
 			s1 := m.Status().GetEncoder()
 			skipped := s1.GetSkippedFrames() - s0.GetSkippedFrames()
-			bypassed := uint64(0)
+			bypassed, waits := uint64(0), ""
 			if filtered {
-				bypassed = s1.GetFilters()[0].GetBypassed() - s0.GetFilters()[0].GetBypassed()
+				f := s1.GetFilters()[0]
+				bypassed = f.GetBypassed() - s0.GetFilters()[0].GetBypassed()
+				waits = fmt.Sprintf(", answers waited p50 %.2f ms, p99 %.2f ms", float64(f.GetWaitP50Us())/1000, float64(f.GetWaitP99Us())/1000)
 			}
-			fmt.Printf("filter %v at %d fps: %.1f fps encoded, %d skipped, %d bypassed\n", filtered, rate,
-				float64(s1.GetEncodedFrames()-s0.GetEncodedFrames())/5, skipped, bypassed)
+			fmt.Printf("filter %v at %d fps: %.1f fps encoded, %d skipped, %d bypassed%s\n", filtered, rate,
+				float64(s1.GetEncodedFrames()-s0.GetEncodedFrames())/5, skipped, bypassed, waits)
 			// A frame bypassed under load still airs on time; the filter
 			// holds the rate while it filters all but 1% of the frames.
 			return skipped == 0 && float64(bypassed) <= 0.01*float64(rate)*5

@@ -55,12 +55,13 @@ func (f *layerFilter) status() *pb.FilterStatus {
 	if f.client != nil {
 		cur := f.client.Stats()
 		st = add(st, cur)
-		st.Connected, st.Err = cur.Connected, cur.Err
+		st.Connected, st.Err, st.WaitP50, st.WaitP99 = cur.Connected, cur.Err, cur.WaitP50, cur.WaitP99
 	}
 	f.mu.Unlock()
 	return &pb.FilterStatus{Name: f.spec.GetName(), Layer: f.spec.GetLayer(), Attached: st.Connected,
 		Filtered: st.Filtered, Late: st.Late, Bypassed: st.Bypassed, Rejected: st.Rejected, Attaches: st.Attaches,
-		Error: st.Err, DeadlineUs: filter.DeadlineFor(f.deadline).Microseconds()}
+		Error: st.Err, DeadlineUs: filter.DeadlineFor(f.deadline).Microseconds(),
+		WaitP50Us: st.WaitP50.Microseconds(), WaitP99Us: st.WaitP99.Microseconds()}
 }
 
 func (f *layerFilter) close() {

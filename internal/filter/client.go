@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +33,13 @@ type Stats struct {
 	// Err is why the filter is not attached, or why the last setup or
 	// frame was refused.
 	Err string
+	// WaitP50 and WaitP99 are how long the last frames handed to the
+	// plugin waited for their answers (a late one counts its deadline).
+	WaitP50, WaitP99 time.Duration
 }
+
+// waitsKept is how many recent waits the percentiles are taken over.
+const waitsKept = 256
 
 // Options tune a Client.
 type Options struct {
@@ -65,8 +72,11 @@ type Client struct {
 	seq uint64               // last sequence number sent (even)
 
 	filtered, late, bypassed, rejected, attaches atomic.Uint64
-	mu                                           sync.Mutex
-	err                                          string
+
+	mu    sync.Mutex
+	err   string
+	waits []time.Duration // the last waitsKept, a ring
+	next  int
 }
 
 // conn is one attached connection and its ring.
@@ -115,8 +125,26 @@ func (c *Client) setErr(err error) {
 func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Connected: c.cur.Load() != nil, Filtered: c.filtered.Load(), Late: c.late.Load(),
+	st := Stats{Connected: c.cur.Load() != nil, Filtered: c.filtered.Load(), Late: c.late.Load(),
 		Bypassed: c.bypassed.Load(), Rejected: c.rejected.Load(), Attaches: c.attaches.Load(), Err: c.err}
+	if len(c.waits) > 0 {
+		w := slices.Clone(c.waits)
+		slices.Sort(w)
+		st.WaitP50, st.WaitP99 = w[len(w)/2], w[(len(w)-1)*99/100]
+	}
+	return st
+}
+
+// waited records one frame's wait for its answer.
+func (c *Client) waited(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.waits) < waitsKept {
+		c.waits = append(c.waits, d)
+		return
+	}
+	c.waits[c.next] = d
+	c.next = (c.next + 1) % waitsKept
 }
 
 // Close ends the connection; later frames are bypassed.
@@ -289,6 +317,7 @@ func (c *Client) apply(img *image.RGBA) bool {
 	copy(sl.pixels, img.Pix)
 	sl.setSeq(seq)
 	cn.busy[i] = true
+	sent := time.Now()
 	if _, err := cn.c.Write(frameMsg{slot: i, seq: seq}.marshal()); err != nil {
 		return false
 	}
@@ -301,10 +330,12 @@ func (c *Client) apply(img *image.RGBA) bool {
 			if d.seq != seq || d.slot != i {
 				continue // a late frame's answer: thrown away
 			}
+			c.waited(time.Since(sent))
 			return c.take(cn, sl, d, img)
 		case <-cn.dead:
 			return false
 		case <-deadline.C:
+			c.waited(time.Since(sent))
 			c.late.Add(1)
 			return false
 		}

@@ -187,8 +187,8 @@ func TestFilterChangesFramesInAnotherProcess(t *testing.T) {
 			t.Fatalf("frame %d is not the filtered one", i)
 		}
 	}
-	if st := c.Stats(); st.Filtered != 5 || st.Bypassed != 0 {
-		t.Errorf("stats %+v, want 5 filtered and none bypassed", st)
+	if st := c.Stats(); st.Filtered != 5 || st.Bypassed != 0 || st.WaitP50 <= 0 || st.WaitP99 < st.WaitP50 {
+		t.Errorf("stats %+v, want 5 filtered, none bypassed, and their waits", st)
 	}
 }
 
@@ -211,8 +211,8 @@ func TestSlowFilterIsBypassed(t *testing.T) {
 		}
 	}
 	st := c.Stats()
-	if st.Bypassed != 6 || st.Late < 1 || st.Filtered != 0 {
-		t.Errorf("stats %+v, want 6 bypassed, some late", st)
+	if st.Bypassed != 6 || st.Late < 1 || st.Filtered != 0 || st.WaitP99 < 10*time.Millisecond {
+		t.Errorf("stats %+v, want 6 bypassed, some late (waiting out their deadline)", st)
 	}
 }
 

@@ -361,7 +361,11 @@ type FilterStatus struct {
 	Attaches uint64 `protobuf:"varint,8,opt,name=attaches,proto3" json:"attaches,omitempty"`
 	Error    string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
 	// deadline_us is each frame's deadline.
-	DeadlineUs    int64 `protobuf:"varint,10,opt,name=deadline_us,json=deadlineUs,proto3" json:"deadline_us,omitempty"`
+	DeadlineUs int64 `protobuf:"varint,10,opt,name=deadline_us,json=deadlineUs,proto3" json:"deadline_us,omitempty"`
+	// wait_p50_us and wait_p99_us: how long the last 256 frames handed to
+	// the plugin waited for its answer (a late one counts its deadline).
+	WaitP50Us     int64 `protobuf:"varint,11,opt,name=wait_p50_us,json=waitP50Us,proto3" json:"wait_p50_us,omitempty"`
+	WaitP99Us     int64 `protobuf:"varint,12,opt,name=wait_p99_us,json=waitP99Us,proto3" json:"wait_p99_us,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -462,6 +466,20 @@ func (x *FilterStatus) GetError() string {
 func (x *FilterStatus) GetDeadlineUs() int64 {
 	if x != nil {
 		return x.DeadlineUs
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetWaitP50Us() int64 {
+	if x != nil {
+		return x.WaitP50Us
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetWaitP99Us() int64 {
+	if x != nil {
+		return x.WaitP99Us
 	}
 	return 0
 }
@@ -1330,7 +1348,7 @@ const file_encoder_proto_rawDesc = "" +
 	"FilterSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05layer\x18\x02 \x01(\tR\x05layer\x12\x16\n" +
-	"\x06socket\x18\x03 \x01(\tR\x06socket\"\x8f\x02\n" +
+	"\x06socket\x18\x03 \x01(\tR\x06socket\"\xcf\x02\n" +
 	"\fFilterStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05layer\x18\x02 \x01(\tR\x05layer\x12\x1a\n" +
@@ -1343,7 +1361,9 @@ const file_encoder_proto_rawDesc = "" +
 	"\x05error\x18\t \x01(\tR\x05error\x12\x1f\n" +
 	"\vdeadline_us\x18\n" +
 	" \x01(\x03R\n" +
-	"deadlineUs\"\xa7\x02\n" +
+	"deadlineUs\x12\x1e\n" +
+	"\vwait_p50_us\x18\v \x01(\x03R\twaitP50Us\x12\x1e\n" +
+	"\vwait_p99_us\x18\f \x01(\x03R\twaitP99Us\"\xa7\x02\n" +
 	"\x05Layer\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
