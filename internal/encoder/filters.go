@@ -20,12 +20,20 @@ type layerFilter struct {
 	mu     sync.Mutex
 	client *filter.Client
 	size   image.Point
+	// closed: the filter left the configuration. A frame composed with
+	// the old filter list meanwhile is bypassed, never dialled for: a
+	// client nobody closes would hold the plugin's connection.
+	closed bool
 	// before sums the counters of clients replaced by a size change.
 	before filter.Stats
 }
 
 func (f *layerFilter) Apply(img *image.RGBA) bool {
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return false
+	}
 	c := f.client
 	if c == nil || f.size != img.Rect.Size() {
 		if c != nil {
@@ -67,6 +75,7 @@ func (f *layerFilter) status() *pb.FilterStatus {
 func (f *layerFilter) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.closed = true
 	if f.client != nil {
 		f.client.Close()
 		f.client = nil

@@ -303,3 +303,30 @@ func TestLayoutLimits(t *testing.T) {
 		t.Errorf("a 1080p I420 ring refused: %v", err)
 	}
 }
+
+// An encoder that connected and then hung (here: a peer that says hello
+// and nothing more) cannot keep a new one from being served.
+func TestNewestEncoderIsServed(t *testing.T) {
+	path := socketPath(t)
+	startHelper(t, "invert", path)
+	var hung *net.UnixConn
+	testpeer.Await(t, 20*time.Second, "the plugin listening", func() bool {
+		c, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: path, Net: "unixpacket"})
+		if err != nil {
+			return false
+		}
+		hung = c
+		return true
+	})
+	defer hung.Close()
+	if _, err := hung.Write(hello{width: 8, height: 8, formats: []string{FormatRGBA}}.marshal()); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, path, 32, 32, 5*time.Second)
+	awaitAttached(t, c, 1)
+	img := testFrame(32, 32)
+	want := inverted(img)
+	if !c.Apply(img) || !slices.Equal(img.Pix, want) {
+		t.Fatalf("the new encoder's frame was not filtered: %+v", c.Stats())
+	}
+}

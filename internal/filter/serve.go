@@ -47,11 +47,19 @@ func Listen(path string) (*net.UnixListener, error) {
 	return ln, os.Chmod(path, 0o600)
 }
 
-// Serve serves one encoder at a time until ctx ends or ln is closed.
+// Serve serves the encoder that connected last until ctx ends or ln is
+// closed: a new connection (a restarted or spare encoder, a new frame size)
+// replaces the one before, whose peer may be hung.
 func (s Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	go func() {
 		<-ctx.Done()
 		ln.Close()
+	}()
+	var cur *net.UnixConn
+	defer func() {
+		if cur != nil {
+			cur.Close()
+		}
 	}()
 	for {
 		c, err := ln.AcceptUnix()
@@ -61,10 +69,16 @@ func (s Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 			}
 			return err
 		}
-		if err := s.serveConn(c); err != nil && s.Logf != nil {
-			s.Logf("filter connection ended: %v", err)
+		if cur != nil {
+			cur.Close() // its goroutine ends at its next read or write
 		}
-		c.Close()
+		cur = c
+		go func() {
+			if err := s.serveConn(c); err != nil && s.Logf != nil {
+				s.Logf("filter connection ended: %v", err)
+			}
+			c.Close()
+		}()
 	}
 }
 
