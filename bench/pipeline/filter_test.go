@@ -62,7 +62,8 @@ func BenchmarkFilterSustainedFPS(b *testing.B) {
 			if filtered {
 				f := s1.GetFilters()[0]
 				bypassed = f.GetBypassed() - s0.GetFilters()[0].GetBypassed()
-				waits = fmt.Sprintf(", answers waited p50 %.2f ms, p99 %.2f ms", float64(f.GetWaitP50Us())/1000, float64(f.GetWaitP99Us())/1000)
+				waits = fmt.Sprintf(", answers waited p50 %.2f ms, p99 %.2f ms, %d late, %d attaches", float64(f.GetWaitP50Us())/1000,
+					float64(f.GetWaitP99Us())/1000, f.GetLate()-s0.GetFilters()[0].GetLate(), f.GetAttaches())
 			}
 			fmt.Printf("filter %v at %d fps: %.1f fps encoded, %d skipped, %d bypassed%s\n", filtered, rate,
 				float64(s1.GetEncodedFrames()-s0.GetEncodedFrames())/5, skipped, bypassed, waits)
