@@ -100,6 +100,7 @@ FUZZ_TARGETS := \
 	internal/source:FuzzParse \
 	internal/media/decode:FuzzPlay:2000x \
 	internal/obsws:FuzzDecode \
+	plugins/lut:FuzzParseCube \
 	internal/pluginhost:FuzzParseManifest:20000x
 
 fuzz: deps

@@ -23,6 +23,10 @@ var PluginHandshake = plugin.HandshakeConfig{
 // PluginProtocolVersion is the version of the plugin contract.
 const PluginProtocolVersion = 1
 
+// ParamsRefused starts a running plugin's error (PluginState.error) when
+// it refused new parameters and goes on with its previous ones.
+const ParamsRefused = "new parameters refused by the plugin, the previous ones stay in effect: "
+
 // PluginDispense is the name under which a plugin's service is dispensed.
 const PluginDispense = "plugin"
 

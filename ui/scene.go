@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -34,7 +35,8 @@ type scenePanel struct {
 	layers     *fyne.Container
 	overlays   *fyne.Container
 	shown      []*pb.Layer
-	overlaid   string // the overlay lines shown, to rebuild them only on change
+	filtered   map[string]string // each layer's filters as shown, by layer name
+	overlaid   string            // the overlay lines shown, to rebuild them only on change
 	content    fyne.CanvasObject
 }
 
@@ -147,8 +149,9 @@ func (p *scenePanel) switchTo(name string) {
 func (p *scenePanel) update(st *pb.MasterStatus) {
 	p.updateScenes(st)
 	layers := sceneLayers(st)
-	if !sameLayers(layers, p.shown) {
-		p.shown = layers
+	filtered := filterLines(st)
+	if !sameLayers(layers, p.shown) || !maps.Equal(filtered, p.filtered) {
+		p.shown, p.filtered = layers, filtered
 		p.layers.RemoveAll()
 		p.visibility = map[int]*widget.Button{}
 		for i := len(layers) - 1; i >= 0; i-- {
@@ -156,6 +159,9 @@ func (p *scenePanel) update(st *pb.MasterStatus) {
 		}
 	}
 	var lines []string
+	if f := filtered[""]; f != "" {
+		lines = append(lines, "Program filters: "+f)
+	}
 	for _, pl := range st.GetPlugins() {
 		pos := pl.GetParams()["position"]
 		if pos == "" {
@@ -211,7 +217,42 @@ func (p *scenePanel) layerRow(i int, layers []*pb.Layer) fyne.CanvasObject {
 		title += " (hidden)"
 	}
 	p.visibility[i] = visible
-	return container.NewVBox(bold(title), desc, container.NewHBox(up, down, visible, edit, remove), widget.NewSeparator())
+	row := container.NewVBox(bold(title), desc)
+	name := l.GetName()
+	if name == "" {
+		name = l.GetSource()
+	}
+	if f := p.filtered[name]; f != "" {
+		row.Add(widget.NewLabel("Filters: " + f))
+	}
+	row.Add(container.NewHBox(up, down, visible, edit, remove))
+	row.Add(widget.NewSeparator())
+	return row
+}
+
+// filterLines is, by layer name ("" for the program), its filters in
+// order, each with its plugin's binary and whether it is attached now.
+func filterLines(st *pb.MasterStatus) map[string]string {
+	attached := map[string]bool{}
+	for _, f := range st.GetEncoder().GetFilters() {
+		attached[f.GetName()] = f.GetAttached()
+	}
+	out := map[string]string{}
+	for _, f := range st.GetFilterList() {
+		binary, state := f.GetBinary(), "attached"
+		if binary == "" {
+			binary = f.GetName()
+		}
+		if !attached[f.GetName()] {
+			state = "not attached: the layer airs unfiltered"
+		}
+		line := fmt.Sprintf("%s (%s, %s)", f.GetName(), binary, state)
+		if prev := out[f.GetLayer()]; prev != "" {
+			line = prev + ", then " + line
+		}
+		out[f.GetLayer()] = line
+	}
+	return out
 }
 
 // setHidden hides or shows layer i; it keeps its place in the stack.

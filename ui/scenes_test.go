@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -195,4 +196,41 @@ func TestConfiguredHotkeys(t *testing.T) {
 	if r.studio.status.GetProgramScene() != "Starting soon" {
 		t.Errorf("an unbound key switched to %q", r.studio.status.GetProgramScene())
 	}
+}
+
+// labels is every label's text under o.
+func labels(o fyne.CanvasObject) []string {
+	switch w := o.(type) {
+	case *widget.Label:
+		return []string{w.Text}
+	case *fyne.Container:
+		var out []string
+		for _, c := range w.Objects {
+			out = append(out, labels(c)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func hasLabel(o fyne.CanvasObject, text string) bool {
+	return slices.ContainsFunc(labels(o), func(l string) bool { return strings.Contains(l, text) })
+}
+
+// The layer panel lists each layer's filters in order, and the program's
+// beside the overlays, saying which are attached now.
+func TestLayerPanelListsFilters(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.Scene = []*pb.Layer{{Source: "pattern", Opacity: 1}, {Name: "cam", Source: "color:#00ff00", Opacity: 1}}
+		st.FilterList = []*pb.FilterEntry{{Name: "key", Binary: "chromakey", Layer: "cam"},
+			{Name: "grade", Binary: "lut", Layer: "cam"}, {Name: "hide", Binary: "redact"}}
+		st.Encoder = &pb.EncoderStatus{Filters: []*pb.FilterStatus{{Name: "key", Attached: true}, {Name: "hide", Attached: true}}}
+	})
+	r.await("the cam's filters listed", func() bool {
+		return hasLabel(r.studio.scene.layers, "Filters: key (chromakey, attached), then grade (lut, not attached")
+	})
+	r.await("the program's filter listed", func() bool {
+		return hasLabel(r.studio.scene.overlays, "Program filters: hide (redact, attached)")
+	})
 }

@@ -279,6 +279,8 @@ func ctlCommand(ctx context.Context, c pb.ControlClient, args []string, out io.W
 		return ctlAudio(ctx, c, args[1:], out)
 	case "plugin":
 		return ctlPlugin(ctx, c, args[1:], out)
+	case "filter":
+		return ctlFilter(ctx, c, args[1:], out)
 	case "scene":
 		return ctlScene(ctx, c, args[1:], out)
 	case "replay":

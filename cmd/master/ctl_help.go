@@ -52,6 +52,7 @@ var ctlCommandHelp = []struct{ name, usage, what, example string }{
 	{"monitor-url", "monitor-url [--ffconcat]", "the RTSP address (with password) to watch the program", monitorPlayer},
 	{"audio", "audio [devices|volume|mute|unmute|offset|add|rm|bitrate ...]", "the sound: sources, strips and level, and changes to them", "master ctl audio volume mic -6"},
 	{"plugin", "plugin list|restart NAME|set NAME key=value...|add NAME|rm NAME", "the plugins", "master ctl plugin set clock format=15:04"},
+	{"filter", "filter list|add NAME [-binary FILE] [-layer LAYER] [key=value...]|rm NAME|move NAME POS|set NAME key=value...", "the filters on layers and the program", "master ctl filter add key -binary chromakey -layer cam similarity=0.3"},
 	{"scene", "scene list|switch NAME [-transition cut|fade|slide] [-duration D]|add NAME|rm NAME|rename NAME NEW|preview NAME|off|transition|export FILE|import FILE", "the scenes, and the one on air", "master ctl scene switch BRB -transition fade -duration 500ms"},
 }
 
@@ -141,6 +142,7 @@ _onair_master() {
     dest) COMPREPLY=($(compgen -W "add edit rm --name --service --url --rendition --key-stdin --help" -- "$cur")) ;;
     audio) COMPREPLY=($(compgen -W "devices volume mute unmute offset add rm bitrate help" -- "$cur")) ;;
     plugin) COMPREPLY=($(compgen -W "list restart set add rm help" -- "$cur")) ;;
+    filter) COMPREPLY=($(compgen -W "list add rm move set help -binary -layer" -- "$cur")) ;;
     scene) COMPREPLY=($(compgen -W "list switch add rm rename preview transition export import help -transition -duration" -- "$cur")) ;;
     record) COMPREPLY=($(compgen -W "stop --o --rendition --help" -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W "@COMMANDS@" -- "$cur")) ;;

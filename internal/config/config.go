@@ -61,6 +61,9 @@ type Config struct {
 	Headless bool    `yaml:"headless"`
 	Encoder  Encoder `yaml:"encoder"`
 	Plugins  Plugins `yaml:"plugins"`
+	// Filters change a layer's frames, or the program's, in filter
+	// plugins' processes, in order.
+	Filters []Filter `yaml:"filters,omitempty"`
 	// Scenes are the named scenes the program switches between.
 	Scenes Scenes `yaml:"scenes,omitempty"`
 	// Slate is what the live servers show while the encoder is down.
@@ -389,6 +392,19 @@ type Plugin struct {
 	Params map[string]string `yaml:"params,omitempty"`
 }
 
+// Filter is one filter instance: a filter plugin run by the pluginhost
+// beside the plugins of plugins.list (names are shared with them).
+type Filter struct {
+	// Name identifies the instance and, unless Binary is set, names the
+	// binary in the plugins directory.
+	Name   string `yaml:"name"`
+	Binary string `yaml:"binary,omitempty"`
+	// Layer is the layer filtered, by its name (or its source when it has
+	// none); empty filters the whole program.
+	Layer  string            `yaml:"layer,omitempty"`
+	Params map[string]string `yaml:"params,omitempty"`
+}
+
 // Allowed values, shared with flag help texts.
 var (
 	ChildrenModes = []string{"all", "encoder", "plugins", "worker"}
@@ -684,6 +700,20 @@ func (c Config) check() []*Error {
 		if p.Binary != "" {
 			if err := CheckName(p.Binary); err != nil {
 				bad(fmt.Sprintf("plugins.list.%d.binary", i), "%v; a plugin binary is a file name in the plugins directory", err)
+			}
+		}
+	}
+	for i, f := range c.Filters {
+		key := fmt.Sprintf("filters.%d", i)
+		if err := CheckName(f.Name); err != nil {
+			bad(key+".name", "%v", err)
+		} else if plugins[f.Name] {
+			bad(key+".name", "%q: filter and plugin names are unique together", f.Name)
+		}
+		plugins[f.Name] = true
+		if f.Binary != "" {
+			if err := CheckName(f.Binary); err != nil {
+				bad(key+".binary", "%v; a filter binary is a file name in the plugins directory", err)
 			}
 		}
 	}

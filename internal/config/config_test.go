@@ -65,6 +65,9 @@ func TestMalformedNamesFileLineAndKey(t *testing.T) {
 		{"dot-dot name", "destinations:\n  - {name: main, url: rtmp://a/live}\n  - {name: \"..\", url: rtmp://b/live}\n",
 			`:3: destinations.1.name: ".." is not a name`},
 		{"repeated name", "plugins:\n  list:\n    - {name: clock}\n    - {name: clock}\n", `:4: plugins.list.1.name: "clock": plugin names are unique`},
+		{"filter named as a plugin", "plugins:\n  list:\n    - {name: key}\nfilters:\n  - {name: key, binary: chromakey}\n",
+			`:5: filters.0.name: "key": filter and plugin names are unique together`},
+		{"filter binary a path", "filters:\n  - name: key\n    binary: ../chromakey\n", `:3: filters.0.binary: `},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

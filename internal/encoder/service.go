@@ -39,6 +39,7 @@ type Service struct {
 	refused  []*pb.BackendRefusal
 	overlays map[string]*pb.Overlay // by id
 	preview  *preview               // studio mode's preview; nil when off
+	filters  []*layerFilter         // outlive pipelines, like overlays
 
 	levels    *broadcast.Hub[*pb.AudioLevels] // outlives pipelines: a watcher stays through a restart of the picture
 	audioKbps atomic.Int32                    // the AAC bitrate asked for, read by Slate without the lock
@@ -69,6 +70,10 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.applyPreview(cfg)
+	s.filters = reconcileFilters(s.filters, cfg)
+	if s.pipe != nil {
+		s.pipe.comp.SetFilters(sceneFilters(s.filters))
+	}
 	// A spare's AAC encoder is open but its audio engine is not, so a new
 	// sound bitrate has nothing to apply it live: the spare prepares again.
 	staleSpareSound := s.pipe != nil && s.pipe.held() && s.cfg.GetAudio().GetBitrateKbps() != cfg.GetAudio().GetBitrateKbps()
@@ -109,6 +114,7 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 			return s.status(), nil
 		}
 		s.pipe = p
+		p.comp.SetFilters(sceneFilters(s.filters))
 		s.log.Info("standing by", "codec_open", p.program != nil)
 	default:
 		s.stopPipeline()
@@ -119,6 +125,7 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 			s.log.Error("encoder pipeline did not start", "err", err)
 		} else {
 			s.applyOverlays(p)
+			p.comp.SetFilters(sceneFilters(s.filters))
 		}
 	}
 	return s.status(), nil
@@ -160,6 +167,7 @@ func sameButBitrate(a, b *pb.EncoderConfig) bool {
 		c.Standby, c.ActiveBackend = false, ""
 		c.Layers, c.Scene, c.Transition, c.TransitionMs = nil, "", "", 0 // switched live
 		c.PreviewScene, c.PreviewLayers = "", nil                        // composed apart
+		c.Filters = nil                                                  // changed live
 	}
 	return proto.Equal(x, y)
 }
@@ -193,6 +201,9 @@ func (s *Service) status() *pb.EncoderStatus {
 	st.Config.ReturnUrl = ""
 	if s.pipe != nil {
 		s.pipe.fill(st)
+	}
+	for _, f := range s.filters {
+		st.Filters = append(st.Filters, f.status())
 	}
 	return st
 }

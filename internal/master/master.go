@@ -24,6 +24,7 @@ import (
 	"github.com/onair-studio/onair/internal/config"
 	"github.com/onair-studio/onair/internal/control"
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/filter"
 	"github.com/onair-studio/onair/internal/jobs"
 	"github.com/onair-studio/onair/internal/opuspipe"
 	"github.com/onair-studio/onair/internal/output"
@@ -100,6 +101,7 @@ type Master struct {
 	encoderStatus atomic.Pointer[pb.EncoderStatus]
 	spareStatus   atomic.Pointer[pb.EncoderStatus]
 	pluginsStatus atomic.Pointer[pb.PluginHostStatus]
+	filterDir     string // removed on Close
 }
 
 // monitorUser is the RTSP user for players; its password is kept in the
@@ -134,6 +136,7 @@ func Start(opts Options) (*Master, error) {
 			Encoder:    cfg.Encoder,
 			PluginsDir: cfg.Plugins.Dir,
 			Plugins:    cfg.Plugins.List,
+			Filters:    cfg.Filters,
 			Renditions: usedRenditions(cfg.Renditions, cfg.Destinations),
 			Audio:      cfg.Audio,
 			Scenes:     cfg.Scenes,
@@ -153,9 +156,17 @@ func Start(opts Options) (*Master, error) {
 		m.Close()
 		return nil, err
 	}
+	// Filter plugins listen for the encoder in a directory only this user
+	// can enter (MkdirTemp makes it 0700).
+	filterDir, err := os.MkdirTemp("", "onair-filters-")
+	if err != nil {
+		return fail(err)
+	}
+	m.filterDir = filterDir
+	m.state.Update(func(d *state.Desired) { d.FilterDir = filterDir })
 	monitorPass, err := control.LoadOrCreateSecret(opts.ConfigDir, monitorPasswordFile)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	// The encoder gets fresh publish credentials each run: nothing else on
 	// the machine can inject a program.
@@ -359,6 +370,9 @@ func (m *Master) Close() {
 	if m.plugins != nil {
 		m.plugins.Close()
 	}
+	if m.filterDir != "" {
+		_ = os.RemoveAll(m.filterDir)
+	}
 	if m.outputs != nil {
 		m.outputs.close()
 	}
@@ -451,13 +465,19 @@ func encoderConfig(d state.Desired) *pb.EncoderConfig {
 		})
 	}
 	c.Audio = audioSettings(d.Audio)
+	for _, f := range d.Filters {
+		c.Filters = append(c.Filters, &pb.FilterSpec{Name: f.Name, Layer: f.Layer, Socket: filter.SocketPath(d.FilterDir, f.Name)})
+	}
 	return c
 }
 
 func pluginHostConfig(d state.Desired) *pb.PluginHostConfig {
-	c := &pb.PluginHostConfig{Revision: d.Revision, PluginsDir: d.PluginsDir}
+	c := &pb.PluginHostConfig{Revision: d.Revision, PluginsDir: d.PluginsDir, FilterDir: d.FilterDir}
 	for _, p := range d.Plugins {
 		c.Plugins = append(c.Plugins, &pb.PluginSpec{Name: p.Name, Binary: p.Binary, Params: p.Params})
+	}
+	for _, f := range d.Filters {
+		c.Plugins = append(c.Plugins, &pb.PluginSpec{Name: f.Name, Binary: f.Binary, Params: f.Params})
 	}
 	return c
 }

@@ -56,6 +56,7 @@ func (m *Master) validate(d state.Desired, dests []config.Destination) error {
 	c := config.Default()
 	c.Encoder, c.Renditions, c.Plugins.List, c.Destinations = d.Encoder, m.renditions, d.Plugins, dests
 	c.Audio = d.Audio
+	c.Filters = d.Filters
 	c.Scenes = d.Scenes
 	return c.Validate()
 }
@@ -107,6 +108,15 @@ func windowKeys(configured []config.Hotkey) []*pb.Hotkey {
 	return out
 }
 
+// SetFilters replaces the filter list.
+func (m *Master) SetFilters(ctx context.Context, fl *pb.FilterList) (*pb.MasterStatus, error) {
+	var list []config.Filter
+	for _, f := range fl.GetFilters() {
+		list = append(list, config.Filter{Name: f.GetName(), Binary: f.GetBinary(), Layer: f.GetLayer(), Params: f.GetParams()})
+	}
+	return m.change(ctx, func(d *state.Desired) { d.Filters = list }, func(c *config.Config) { c.Filters = list })
+}
+
 // fillDesired adds the desired settings, scene and plugins to a status.
 func fillDesired(st *pb.MasterStatus, d state.Desired) {
 	e := d.Encoder
@@ -121,6 +131,9 @@ func fillDesired(st *pb.MasterStatus, d state.Desired) {
 	}
 	for _, p := range d.Plugins {
 		st.PluginList = append(st.PluginList, &pb.PluginSpec{Name: p.Name, Binary: p.Binary, Params: p.Params})
+	}
+	for _, f := range d.Filters {
+		st.FilterList = append(st.FilterList, &pb.FilterEntry{Name: f.Name, Binary: f.Binary, Layer: f.Layer, Params: f.Params})
 	}
 	st.AudioSettings = audioSettings(d.Audio)
 }

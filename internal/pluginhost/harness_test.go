@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	build := exec.Command("go", "build", "-o", dir+"/",
-		"./plugins/clock", "./plugins/watermark", "./plugins/eventlog", "./plugins/chaos",
+		"./plugins/clock", "./plugins/watermark", "./plugins/eventlog", "./plugins/chaos", "./plugins/chromakey",
 		"./internal/pluginhost/testdata/otherproto", "./cmd/pluginhost")
 	build.Dir = "../.."
 	if out, err := build.CombinedOutput(); err != nil {
@@ -53,6 +53,8 @@ type harness struct {
 	svc    *Service
 	client pb.PluginHostClient
 	rev    uint64
+	// filterDir, when set, is where filter plugins listen for frames.
+	filterDir string
 
 	mu   sync.Mutex
 	pids map[int32]bool // every plugin process seen
@@ -118,7 +120,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 func (h *harness) configure(specs ...*pb.PluginSpec) *pb.PluginHostStatus {
 	h.t.Helper()
 	h.rev++
-	st, err := h.client.Configure(context.Background(), &pb.PluginHostConfig{Revision: h.rev, PluginsDir: h.dir, Plugins: specs})
+	st, err := h.client.Configure(context.Background(), &pb.PluginHostConfig{Revision: h.rev, PluginsDir: h.dir, Plugins: specs,
+		FilterDir: h.filterDir})
 	if err != nil {
 		h.t.Fatal(err)
 	}

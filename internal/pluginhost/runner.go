@@ -54,6 +54,9 @@ type spec struct {
 	path   string            // the binary
 	params map[string]string // as configured
 	gen    uint64            // rises when params change
+	// socket is where a filter plugin listens for the encoder; empty
+	// when the master gave no filter directory.
+	socket string
 }
 
 // runner supervises one plugin: it starts its process, configures it,
@@ -374,9 +377,12 @@ func (r *runner) waitRetry(delay time.Duration, failed bool) bool {
 
 // instance is one running process of the plugin.
 type instance struct {
-	pc   pb.PluginClient
-	info sdk.Info
-	gen  uint64 // spec generation configured
+	pc pb.PluginClient
+	// configured: a Configure of this process went well, so a later
+	// refusal leaves the plugin running on the values before.
+	configured bool
+	info       sdk.Info
+	gen        uint64 // spec generation configured
 	// sizeGen is the output size generation last rendered for; needFull
 	// asks for the image even if unchanged.
 	sizeGen  uint64
@@ -520,16 +526,41 @@ func (r *runner) runOnce() ending {
 			if e := failedCall("Configure", err, r.o.CallDeadline); e != nil {
 				return e
 			}
+			if inst.configured {
+				// A running plugin that refuses new values keeps its
+				// previous ones: a filter stays on air as it was.
+				inst.gen = sp.gen
+				msg := sp.path + ": " + stub.ParamsRefused + status.Convert(err).Message()
+				r.update(func(st *pb.PluginState) { st.Error = msg })
+				r.log.Warn("new parameters refused; the previous ones stay", "err", msg)
+				return nil
+			}
 			stop()
 			e := permanent("parameters refused by the plugin: %s", status.Convert(err).Message())
 			return &e
 		}
-		inst.gen = sp.gen
-		r.update(func(st *pb.PluginState) { st.Params = params })
+		inst.gen, inst.configured = sp.gen, true
+		r.update(func(st *pb.PluginState) { st.Params, st.Error = params, "" })
 		return nil
 	}
 	if e := configure(sp); e != nil {
 		return *e
+	}
+	if info.Kind == sdk.KindFilter {
+		if sp.socket == "" {
+			stop()
+			return permanent("a filter plugin, but the master named no filter directory; list it under filters:")
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, r.o.CallDeadline)
+		_, err := pc.OpenFilter(ctx, &pb.OpenFilterRequest{Socket: sp.socket})
+		cancel()
+		if err != nil {
+			if e := failedCall("OpenFilter", err, r.o.CallDeadline); e != nil {
+				return *e
+			}
+			stop()
+			return permanent("OpenFilter failed: %s", status.Convert(err).Message())
+		}
 	}
 
 	events := make(chan *pb.PluginEvent, eventQueue)

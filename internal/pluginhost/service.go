@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/fault"
+	"github.com/onair-studio/onair/internal/filter"
 	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/supervise"
 	"github.com/onair-studio/onair/stub/pb"
@@ -203,14 +204,14 @@ func (s *Service) Configure(_ context.Context, cfg *pb.PluginHostConfig) (*pb.Pl
 		}
 		named[name] = true
 		s.order = append(s.order, name)
-		want := spec{path: path, params: maps.Clone(sp.GetParams())}
+		want := spec{path: path, params: maps.Clone(sp.GetParams()), socket: filter.SocketPath(cfg.GetFilterDir(), name)}
 		if want.params == nil {
 			want.params = map[string]string{}
 		}
 		switch r := s.runners[name]; {
 		case r == nil:
 			s.runners[name] = newRunner(name, want, s.o, s.ovs)
-		case r.currentSpec().path != want.path:
+		case r.currentSpec().path != want.path || r.currentSpec().socket != want.socket:
 			s.retire(r)
 			s.runners[name] = newRunner(name, want, s.o, s.ovs)
 		case !maps.Equal(r.currentSpec().params, want.params):

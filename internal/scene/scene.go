@@ -116,6 +116,8 @@ type Compositor struct {
 	ovMu     sync.Mutex
 	overlays []*overlay // replaced, never changed in place, so a reader may keep it
 
+	filters atomic.Pointer[Filters]
+
 	composed, skipped atomic.Int64
 	zeroCopy          atomic.Int64
 	running           atomic.Bool
@@ -306,12 +308,13 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	c.ovMu.Lock()
 	overlays := c.overlays
 	c.ovMu.Unlock()
+	fs := c.filters.Load()
 	cur, mix := c.advance(frameNo)
 	var d drawn
 	if mix.prev == nil {
-		d = render(cur, out, frameNo, t, rawOK && len(overlays) == 0, overlays)
+		d = render(cur, out, frameNo, t, rawOK && len(overlays) == 0 && len(fs.program()) == 0, overlays, fs)
 	} else {
-		d = c.scenes.mix(out, cur, mix, frameNo, t, overlays)
+		d = c.scenes.mix(out, cur, mix, frameNo, t, overlays, fs)
 	}
 	c.shown, c.shownBGRX = out, d.bgrx
 	if d.lent != nil {
@@ -325,6 +328,9 @@ func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 		if !placed(o.id, cur) && !placed(o.id, mix.prev) {
 			drawOver(out, o.img, o.at, o.opacity, o.opaque)
 		}
+	}
+	for _, f := range fs.program() {
+		f.Apply(out)
 	}
 	c.hasFrame = true
 	return Frame{RGBA: c.shown, BGRX: c.shownBGRX, Capture: d.capture, Compose: stages.Since(start) - d.capture}
@@ -343,8 +349,8 @@ type drawn struct {
 }
 
 // render draws layers, bottom first, into out, or lends a full-frame
-// capture (only with rawOK: see compose).
-func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay) (d drawn) {
+// capture (only with rawOK: see compose), each layer through its filters.
+func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay, fs *Filters) (d drawn) {
 	for _, l := range layers {
 		if l.src == nil && l.plugin == "" { // never opened: missing from every frame
 			l.mu.Lock()
@@ -358,7 +364,7 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 	// capture costs no extra copy.
 	base := -1
 	for i := len(layers) - 1; i >= 0; i-- {
-		if layers[i].covers(out.Rect) {
+		if layers[i].covers(out.Rect) && len(fs.layer(layers[i])) == 0 {
 			base = i
 			break
 		}
@@ -416,7 +422,13 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 		d.capture += stages.Since(began)
 		l.setErr(err)
 		if err == nil {
-			drawOver(out, l.buf, l.rect.Min, l.opacity, l.src.Opaque())
+			opaque := l.src.Opaque()
+			for _, f := range fs.layer(l) {
+				if f.Apply(l.buf) {
+					opaque = false // a filter may have made pixels transparent
+				}
+			}
+			drawOver(out, l.buf, l.rect.Min, l.opacity, opaque)
 		} else {
 			l.placeholder(out)
 		}

@@ -179,12 +179,12 @@ func (c *Compositor) advance(frameNo int64) ([]*layer, mixing) {
 
 // mix renders both scenes and combines them into out as the transition
 // says; what it reports is the time both spent reading sources.
-func (s *switching) mix(out *image.RGBA, cur []*layer, m mixing, frameNo int64, t time.Time, overlays []*overlay) drawn {
+func (s *switching) mix(out *image.RGBA, cur []*layer, m mixing, frameNo int64, t time.Time, overlays []*overlay, fs *Filters) drawn {
 	if s.old == nil || s.old.Rect != out.Rect {
 		s.old, s.next = image.NewRGBA(out.Rect), image.NewRGBA(out.Rect)
 	}
-	d := render(m.prev, s.old, frameNo, t, false, overlays)
-	d.capture += render(cur, s.next, frameNo, t, false, overlays).capture
+	d := render(m.prev, s.old, frameNo, t, false, overlays, fs)
+	d.capture += render(cur, s.next, frameNo, t, false, overlays, fs).capture
 	switch m.with.Kind {
 	case transition.Slide:
 		slide(out, s.old, s.next, m.progress)

@@ -23,6 +23,11 @@ type Desired struct {
 	ExcludeBackends []string
 	// Plugins are the plugin instances the pluginhost runs.
 	Plugins []config.Plugin
+	// Filters are the filter plugins on layers or the program, in order;
+	// FilterDir is this run's private directory where they meet the
+	// encoder.
+	Filters   []config.Filter
+	FilterDir string
 	// Renditions are the extra encodes some output uses.
 	Renditions []config.Rendition
 	// Audio is the program's sound: sources, volumes, bitrate.

@@ -41,8 +41,11 @@ func CheckValue(typ, v string) error { return param.Check(typ, v) }
 // CheckInfo reports whether a plugin's Info is usable: a known kind and a
 // schema with unique names, known types and valid defaults.
 func CheckInfo(i Info) error {
-	if i.Kind != KindOverlay && i.Kind != KindEvent {
-		return fmt.Errorf("kind %q (want %q or %q)", i.Kind, KindOverlay, KindEvent)
+	if i.Kind != KindOverlay && i.Kind != KindEvent && i.Kind != KindFilter {
+		return fmt.Errorf("kind %q (want %q, %q or %q)", i.Kind, KindOverlay, KindEvent, KindFilter)
+	}
+	if err := checkFormats(i); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, p := range i.Params {
@@ -105,7 +108,8 @@ func Resolve(schema []Param, given map[string]string) (map[string]string, error)
 
 // InfoFromProto converts the wire form of Info back.
 func InfoFromProto(pi *pb.PluginInfo) Info {
-	i := Info{Name: pi.GetName(), Version: pi.GetVersion(), Kind: pi.GetKind(), Description: pi.GetDescription()}
+	i := Info{Name: pi.GetName(), Version: pi.GetVersion(), Kind: pi.GetKind(), Description: pi.GetDescription(),
+		Formats: pi.GetFormats()}
 	for _, p := range pi.GetParams() {
 		i.Params = append(i.Params, Param{Name: p.GetName(), Type: p.GetType(), Default: p.GetDefault(),
 			Description: p.GetDescription(), Choices: p.GetChoices(), Min: p.GetMin(), Max: p.GetMax()})

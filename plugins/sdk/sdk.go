@@ -1,8 +1,9 @@
 // Package sdk is what an OnAir plugin imports. A plugin is its own program:
 // it implements Plugin and calls Serve from main. The pluginhost starts it,
 // asks for its Info, configures it with the parameters the user set, and then
-// renders it about ten times a second (overlay plugins) and tells it about
-// studio events. A plugin that crashes or hangs takes only itself down; the
+// renders it about ten times a second (overlay plugins), hands it every
+// frame of a layer or of the program through shared memory (filter plugins,
+// see Filter) and tells it about studio events. A plugin that crashes or hangs takes only itself down; the
 // pluginhost restarts it.
 //
 //	type hello struct{ sdk.Base }
@@ -71,11 +72,14 @@ type Info struct {
 	// Name and Version are shown in status.
 	Name    string
 	Version string
-	// Kind is KindOverlay or KindEvent.
+	// Kind is KindOverlay, KindEvent or KindFilter.
 	Kind        string
 	Description string
 	// Params is the parameter schema: parameters not listed are refused.
 	Params []Param
+	// Formats are the pixel formats a filter takes, preferred first
+	// (FormatRGBA, FormatI420); only filters set it.
+	Formats []string
 }
 
 // Param is one parameter a plugin accepts.
@@ -184,6 +188,8 @@ type server struct {
 	pb.UnimplementedPluginServer
 	mu sync.Mutex
 	p  Plugin
+	// stopFilter ends a filter's frame server (nil: none runs).
+	stopFilter func()
 	// last is what the last changed reply carried, to tell whether the
 	// next frame differs.
 	last struct {
@@ -203,7 +209,7 @@ func (s *server) Info(context.Context, *pb.InfoRequest) (*pb.PluginInfo, error) 
 
 // InfoProto converts i to its wire form.
 func InfoProto(i Info) *pb.PluginInfo {
-	out := &pb.PluginInfo{Name: i.Name, Version: i.Version, Kind: i.Kind, Description: i.Description}
+	out := &pb.PluginInfo{Name: i.Name, Version: i.Version, Kind: i.Kind, Description: i.Description, Formats: i.Formats}
 	for _, p := range i.Params {
 		out.Params = append(out.Params, &pb.PluginParam{Name: p.Name, Type: p.Type, Default: p.Default,
 			Description: p.Description, Choices: p.Choices, Min: p.Min, Max: p.Max})

@@ -595,6 +595,122 @@ func (x *PluginList) GetPlugins() []*PluginSpec {
 	return nil
 }
 
+type FilterList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filters       []*FilterEntry         `protobuf:"bytes,1,rep,name=filters,proto3" json:"filters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FilterList) Reset() {
+	*x = FilterList{}
+	mi := &file_control_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FilterList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FilterList) ProtoMessage() {}
+
+func (x *FilterList) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FilterList.ProtoReflect.Descriptor instead.
+func (*FilterList) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *FilterList) GetFilters() []*FilterEntry {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+// FilterEntry is one filter of the desired state (config filters:).
+type FilterEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the instance; binary the plugin file when it differs.
+	Name   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Binary string `protobuf:"bytes,2,opt,name=binary,proto3" json:"binary,omitempty"`
+	// layer is the layer filtered (its name, or its source); empty: the
+	// whole program.
+	Layer         string            `protobuf:"bytes,3,opt,name=layer,proto3" json:"layer,omitempty"`
+	Params        map[string]string `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FilterEntry) Reset() {
+	*x = FilterEntry{}
+	mi := &file_control_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FilterEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FilterEntry) ProtoMessage() {}
+
+func (x *FilterEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_control_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FilterEntry.ProtoReflect.Descriptor instead.
+func (*FilterEntry) Descriptor() ([]byte, []int) {
+	return file_control_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *FilterEntry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FilterEntry) GetBinary() string {
+	if x != nil {
+		return x.Binary
+	}
+	return ""
+}
+
+func (x *FilterEntry) GetLayer() string {
+	if x != nil {
+		return x.Layer
+	}
+	return ""
+}
+
+func (x *FilterEntry) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
 type WatchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -603,7 +719,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +731,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +744,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{10}
+	return file_control_proto_rawDescGZIP(), []int{12}
 }
 
 type Event struct {
@@ -647,7 +763,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +775,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +788,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{11}
+	return file_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Event) GetUnixMs() int64 {
@@ -721,7 +837,7 @@ type DestinationSpec struct {
 
 func (x *DestinationSpec) Reset() {
 	*x = DestinationSpec{}
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +849,7 @@ func (x *DestinationSpec) String() string {
 func (*DestinationSpec) ProtoMessage() {}
 
 func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +862,7 @@ func (x *DestinationSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationSpec.ProtoReflect.Descriptor instead.
 func (*DestinationSpec) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{12}
+	return file_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DestinationSpec) GetName() string {
@@ -795,7 +911,7 @@ type StreamKeyRequest struct {
 
 func (x *StreamKeyRequest) Reset() {
 	*x = StreamKeyRequest{}
-	mi := &file_control_proto_msgTypes[13]
+	mi := &file_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +923,7 @@ func (x *StreamKeyRequest) String() string {
 func (*StreamKeyRequest) ProtoMessage() {}
 
 func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[13]
+	mi := &file_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +936,7 @@ func (x *StreamKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamKeyRequest.ProtoReflect.Descriptor instead.
 func (*StreamKeyRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{13}
+	return file_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StreamKeyRequest) GetName() string {
@@ -852,7 +968,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_control_proto_msgTypes[14]
+	mi := &file_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +980,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[14]
+	mi := &file_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +993,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{14}
+	return file_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordRequest) GetStop() bool {
@@ -918,7 +1034,7 @@ type RecordingStatus struct {
 
 func (x *RecordingStatus) Reset() {
 	*x = RecordingStatus{}
-	mi := &file_control_proto_msgTypes[15]
+	mi := &file_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1046,7 @@ func (x *RecordingStatus) String() string {
 func (*RecordingStatus) ProtoMessage() {}
 
 func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[15]
+	mi := &file_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1059,7 @@ func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingStatus.ProtoReflect.Descriptor instead.
 func (*RecordingStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{15}
+	return file_control_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordingStatus) GetState() string {
@@ -1004,7 +1120,7 @@ type DestinationRequest struct {
 
 func (x *DestinationRequest) Reset() {
 	*x = DestinationRequest{}
-	mi := &file_control_proto_msgTypes[16]
+	mi := &file_control_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1132,7 @@ func (x *DestinationRequest) String() string {
 func (*DestinationRequest) ProtoMessage() {}
 
 func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[16]
+	mi := &file_control_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1145,7 @@ func (x *DestinationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationRequest.ProtoReflect.Descriptor instead.
 func (*DestinationRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{16}
+	return file_control_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DestinationRequest) GetIndex() int32 {
@@ -1049,7 +1165,7 @@ type DestinationUpdate struct {
 
 func (x *DestinationUpdate) Reset() {
 	*x = DestinationUpdate{}
-	mi := &file_control_proto_msgTypes[17]
+	mi := &file_control_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1177,7 @@ func (x *DestinationUpdate) String() string {
 func (*DestinationUpdate) ProtoMessage() {}
 
 func (x *DestinationUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[17]
+	mi := &file_control_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1190,7 @@ func (x *DestinationUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationUpdate.ProtoReflect.Descriptor instead.
 func (*DestinationUpdate) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{17}
+	return file_control_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DestinationUpdate) GetIndex() int32 {
@@ -1118,7 +1234,7 @@ type DestinationStatus struct {
 
 func (x *DestinationStatus) Reset() {
 	*x = DestinationStatus{}
-	mi := &file_control_proto_msgTypes[18]
+	mi := &file_control_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1246,7 @@ func (x *DestinationStatus) String() string {
 func (*DestinationStatus) ProtoMessage() {}
 
 func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[18]
+	mi := &file_control_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1259,7 @@ func (x *DestinationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DestinationStatus.ProtoReflect.Descriptor instead.
 func (*DestinationStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{18}
+	return file_control_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DestinationStatus) GetUrl() string {
@@ -1239,7 +1355,7 @@ type BitrateRequest struct {
 
 func (x *BitrateRequest) Reset() {
 	*x = BitrateRequest{}
-	mi := &file_control_proto_msgTypes[19]
+	mi := &file_control_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1251,7 +1367,7 @@ func (x *BitrateRequest) String() string {
 func (*BitrateRequest) ProtoMessage() {}
 
 func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[19]
+	mi := &file_control_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1264,7 +1380,7 @@ func (x *BitrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BitrateRequest.ProtoReflect.Descriptor instead.
 func (*BitrateRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{19}
+	return file_control_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BitrateRequest) GetKbps() int32 {
@@ -1283,7 +1399,7 @@ type MonitorURLReply struct {
 
 func (x *MonitorURLReply) Reset() {
 	*x = MonitorURLReply{}
-	mi := &file_control_proto_msgTypes[20]
+	mi := &file_control_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1411,7 @@ func (x *MonitorURLReply) String() string {
 func (*MonitorURLReply) ProtoMessage() {}
 
 func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[20]
+	mi := &file_control_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1424,7 @@ func (x *MonitorURLReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitorURLReply.ProtoReflect.Descriptor instead.
 func (*MonitorURLReply) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{20}
+	return file_control_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MonitorURLReply) GetUrl() string {
@@ -1327,7 +1443,7 @@ type ChildRequest struct {
 
 func (x *ChildRequest) Reset() {
 	*x = ChildRequest{}
-	mi := &file_control_proto_msgTypes[21]
+	mi := &file_control_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1455,7 @@ func (x *ChildRequest) String() string {
 func (*ChildRequest) ProtoMessage() {}
 
 func (x *ChildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[21]
+	mi := &file_control_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1468,7 @@ func (x *ChildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildRequest.ProtoReflect.Descriptor instead.
 func (*ChildRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{21}
+	return file_control_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ChildRequest) GetChild() string {
@@ -1372,7 +1488,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_control_proto_msgTypes[22]
+	mi := &file_control_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1500,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[22]
+	mi := &file_control_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1513,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{22}
+	return file_control_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *FaultRequest) GetChild() string {
@@ -1463,6 +1579,9 @@ type MasterStatus struct {
 	SceneNames []string `protobuf:"bytes,32,rep,name=scene_names,json=sceneNames,proto3" json:"scene_names,omitempty"`
 	// preview_scene is studio mode's preview; empty when studio mode is off.
 	PreviewScene string `protobuf:"bytes,33,opt,name=preview_scene,json=previewScene,proto3" json:"preview_scene,omitempty"`
+	// filter_list is the desired filters, in order (their counters are in
+	// encoder.filters, their processes in plugins).
+	FilterList []*FilterEntry `protobuf:"bytes,34,rep,name=filter_list,json=filterList,proto3" json:"filter_list,omitempty"`
 	// hotkeys are the window's keys: the config's, then the defaults it
 	// leaves unbound.
 	Hotkeys       []*Hotkey `protobuf:"bytes,60,rep,name=hotkeys,proto3" json:"hotkeys,omitempty"`
@@ -1472,7 +1591,7 @@ type MasterStatus struct {
 
 func (x *MasterStatus) Reset() {
 	*x = MasterStatus{}
-	mi := &file_control_proto_msgTypes[23]
+	mi := &file_control_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1603,7 @@ func (x *MasterStatus) String() string {
 func (*MasterStatus) ProtoMessage() {}
 
 func (x *MasterStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[23]
+	mi := &file_control_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1616,7 @@ func (x *MasterStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MasterStatus.ProtoReflect.Descriptor instead.
 func (*MasterStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{23}
+	return file_control_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MasterStatus) GetPid() int32 {
@@ -1668,6 +1787,13 @@ func (x *MasterStatus) GetPreviewScene() string {
 	return ""
 }
 
+func (x *MasterStatus) GetFilterList() []*FilterEntry {
+	if x != nil {
+		return x.FilterList
+	}
+	return nil
+}
+
 func (x *MasterStatus) GetHotkeys() []*Hotkey {
 	if x != nil {
 		return x.Hotkeys
@@ -1687,7 +1813,7 @@ type Hotkey struct {
 
 func (x *Hotkey) Reset() {
 	*x = Hotkey{}
-	mi := &file_control_proto_msgTypes[24]
+	mi := &file_control_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1825,7 @@ func (x *Hotkey) String() string {
 func (*Hotkey) ProtoMessage() {}
 
 func (x *Hotkey) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[24]
+	mi := &file_control_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1838,7 @@ func (x *Hotkey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hotkey.ProtoReflect.Descriptor instead.
 func (*Hotkey) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{24}
+	return file_control_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Hotkey) GetKey() string {
@@ -1755,7 +1881,7 @@ type ChildStatus struct {
 
 func (x *ChildStatus) Reset() {
 	*x = ChildStatus{}
-	mi := &file_control_proto_msgTypes[25]
+	mi := &file_control_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1893,7 @@ func (x *ChildStatus) String() string {
 func (*ChildStatus) ProtoMessage() {}
 
 func (x *ChildStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[25]
+	mi := &file_control_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1906,7 @@ func (x *ChildStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildStatus.ProtoReflect.Descriptor instead.
 func (*ChildStatus) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{25}
+	return file_control_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ChildStatus) GetName() string {
@@ -1909,7 +2035,18 @@ const file_control_proto_rawDesc = "" +
 	"\x06layers\x18\x01 \x03(\v2\x0f.onair.v1.LayerR\x06layers\"<\n" +
 	"\n" +
 	"PluginList\x12.\n" +
-	"\aplugins\x18\x01 \x03(\v2\x14.onair.v1.PluginSpecR\aplugins\"\x0e\n" +
+	"\aplugins\x18\x01 \x03(\v2\x14.onair.v1.PluginSpecR\aplugins\"=\n" +
+	"\n" +
+	"FilterList\x12/\n" +
+	"\afilters\x18\x01 \x03(\v2\x15.onair.v1.FilterEntryR\afilters\"\xc5\x01\n" +
+	"\vFilterEntry\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06binary\x18\x02 \x01(\tR\x06binary\x12\x14\n" +
+	"\x05layer\x18\x03 \x01(\tR\x05layer\x129\n" +
+	"\x06params\x18\x04 \x03(\v2!.onair.v1.FilterEntry.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x0e\n" +
 	"\fWatchRequest\"\x9c\x01\n" +
 	"\x05Event\x12\x17\n" +
 	"\aunix_ms\x18\x01 \x01(\x03R\x06unixMs\x12.\n" +
@@ -1966,7 +2103,7 @@ const file_control_proto_rawDesc = "" +
 	"\x05child\x18\x01 \x01(\tR\x05child\"K\n" +
 	"\fFaultRequest\x12\x14\n" +
 	"\x05child\x18\x01 \x01(\tR\x05child\x12%\n" +
-	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xf7\a\n" +
+	"\x05fault\x18\x02 \x01(\v2\x0f.onair.v1.FaultR\x05fault\"\xaf\b\n" +
 	"\fMasterStatus\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x1a\n" +
@@ -1996,7 +2133,9 @@ const file_control_proto_rawDesc = "" +
 	"\rprogram_scene\x18\x1f \x01(\tR\fprogramScene\x12\x1f\n" +
 	"\vscene_names\x18  \x03(\tR\n" +
 	"sceneNames\x12#\n" +
-	"\rpreview_scene\x18! \x01(\tR\fpreviewScene\x12*\n" +
+	"\rpreview_scene\x18! \x01(\tR\fpreviewScene\x126\n" +
+	"\vfilter_list\x18\" \x03(\v2\x15.onair.v1.FilterEntryR\n" +
+	"filterList\x12*\n" +
 	"\ahotkeys\x18< \x03(\v2\x10.onair.v1.HotkeyR\ahotkeys\"2\n" +
 	"\x06Hotkey\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
@@ -2014,7 +2153,7 @@ const file_control_proto_rawDesc = "" +
 	"lastStderr\x12!\n" +
 	"\fmemory_bytes\x18\n" +
 	" \x01(\x04R\vmemoryBytes\x12\x12\n" +
-	"\x04note\x18\v \x01(\tR\x04note2\xfa\x12\n" +
+	"\x04note\x18\v \x01(\tR\x04note2\x80\x14\n" +
 	"\aControl\x129\n" +
 	"\x06Status\x12\x17.onair.v1.StatusRequest\x1a\x16.onair.v1.MasterStatus\x120\n" +
 	"\x05Start\x12\x0f.onair.v1.Empty\x1a\x16.onair.v1.MasterStatus\x12/\n" +
@@ -2041,7 +2180,10 @@ const file_control_proto_rawDesc = "" +
 	"\bSetAudio\x12\x17.onair.v1.AudioSettings\x1a\x16.onair.v1.MasterStatus\x12:\n" +
 	"\fAudioDevices\x12\x0f.onair.v1.Empty\x1a\x19.onair.v1.AudioDeviceList\x12@\n" +
 	"\rRestartPlugin\x12\x17.onair.v1.PluginRequest\x1a\x16.onair.v1.MasterStatus\x12H\n" +
-	"\x0fSetPluginParams\x12\x1d.onair.v1.PluginParamsRequest\x1a\x16.onair.v1.MasterStatus\x124\n" +
+	"\x0fSetPluginParams\x12\x1d.onair.v1.PluginParamsRequest\x1a\x16.onair.v1.MasterStatus\x12:\n" +
+	"\n" +
+	"SetFilters\x12\x14.onair.v1.FilterList\x1a\x16.onair.v1.MasterStatus\x12H\n" +
+	"\x0fSetFilterParams\x12\x1d.onair.v1.PluginParamsRequest\x1a\x16.onair.v1.MasterStatus\x124\n" +
 	"\n" +
 	"SaveReplay\x12\x17.onair.v1.ReplayRequest\x1a\r.onair.v1.Job\x120\n" +
 	"\tSubmitJob\x12\x14.onair.v1.JobRequest\x1a\r.onair.v1.Job\x12(\n" +
@@ -2076,7 +2218,7 @@ func file_control_proto_rawDescGZIP() []byte {
 	return file_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_control_proto_goTypes = []any{
 	(*NamedScene)(nil),          // 0: onair.v1.NamedScene
 	(*SceneList)(nil),           // 1: onair.v1.SceneList
@@ -2088,153 +2230,163 @@ var file_control_proto_goTypes = []any{
 	(*EncoderSettings)(nil),     // 7: onair.v1.EncoderSettings
 	(*Scene)(nil),               // 8: onair.v1.Scene
 	(*PluginList)(nil),          // 9: onair.v1.PluginList
-	(*WatchRequest)(nil),        // 10: onair.v1.WatchRequest
-	(*Event)(nil),               // 11: onair.v1.Event
-	(*DestinationSpec)(nil),     // 12: onair.v1.DestinationSpec
-	(*StreamKeyRequest)(nil),    // 13: onair.v1.StreamKeyRequest
-	(*RecordRequest)(nil),       // 14: onair.v1.RecordRequest
-	(*RecordingStatus)(nil),     // 15: onair.v1.RecordingStatus
-	(*DestinationRequest)(nil),  // 16: onair.v1.DestinationRequest
-	(*DestinationUpdate)(nil),   // 17: onair.v1.DestinationUpdate
-	(*DestinationStatus)(nil),   // 18: onair.v1.DestinationStatus
-	(*BitrateRequest)(nil),      // 19: onair.v1.BitrateRequest
-	(*MonitorURLReply)(nil),     // 20: onair.v1.MonitorURLReply
-	(*ChildRequest)(nil),        // 21: onair.v1.ChildRequest
-	(*FaultRequest)(nil),        // 22: onair.v1.FaultRequest
-	(*MasterStatus)(nil),        // 23: onair.v1.MasterStatus
-	(*Hotkey)(nil),              // 24: onair.v1.Hotkey
-	(*ChildStatus)(nil),         // 25: onair.v1.ChildStatus
-	nil,                         // 26: onair.v1.PluginParamsRequest.ParamsEntry
-	(*Layer)(nil),               // 27: onair.v1.Layer
-	(*PluginSpec)(nil),          // 28: onair.v1.PluginSpec
-	(*AudioLevels)(nil),         // 29: onair.v1.AudioLevels
-	(*Fault)(nil),               // 30: onair.v1.Fault
-	(*EncoderStatus)(nil),       // 31: onair.v1.EncoderStatus
-	(*PluginState)(nil),         // 32: onair.v1.PluginState
-	(*AudioSettings)(nil),       // 33: onair.v1.AudioSettings
-	(*AudioStatus)(nil),         // 34: onair.v1.AudioStatus
-	(*ReplayStatus)(nil),        // 35: onair.v1.ReplayStatus
-	(*StatusRequest)(nil),       // 36: onair.v1.StatusRequest
-	(*Empty)(nil),               // 37: onair.v1.Empty
-	(*SnapshotRequest)(nil),     // 38: onair.v1.SnapshotRequest
-	(*PluginRequest)(nil),       // 39: onair.v1.PluginRequest
-	(*ReplayRequest)(nil),       // 40: onair.v1.ReplayRequest
-	(*JobRequest)(nil),          // 41: onair.v1.JobRequest
-	(*JobID)(nil),               // 42: onair.v1.JobID
-	(*JobListRequest)(nil),      // 43: onair.v1.JobListRequest
-	(*SnapshotReply)(nil),       // 44: onair.v1.SnapshotReply
-	(*AudioDeviceList)(nil),     // 45: onair.v1.AudioDeviceList
-	(*Job)(nil),                 // 46: onair.v1.Job
-	(*JobList)(nil),             // 47: onair.v1.JobList
+	(*FilterList)(nil),          // 10: onair.v1.FilterList
+	(*FilterEntry)(nil),         // 11: onair.v1.FilterEntry
+	(*WatchRequest)(nil),        // 12: onair.v1.WatchRequest
+	(*Event)(nil),               // 13: onair.v1.Event
+	(*DestinationSpec)(nil),     // 14: onair.v1.DestinationSpec
+	(*StreamKeyRequest)(nil),    // 15: onair.v1.StreamKeyRequest
+	(*RecordRequest)(nil),       // 16: onair.v1.RecordRequest
+	(*RecordingStatus)(nil),     // 17: onair.v1.RecordingStatus
+	(*DestinationRequest)(nil),  // 18: onair.v1.DestinationRequest
+	(*DestinationUpdate)(nil),   // 19: onair.v1.DestinationUpdate
+	(*DestinationStatus)(nil),   // 20: onair.v1.DestinationStatus
+	(*BitrateRequest)(nil),      // 21: onair.v1.BitrateRequest
+	(*MonitorURLReply)(nil),     // 22: onair.v1.MonitorURLReply
+	(*ChildRequest)(nil),        // 23: onair.v1.ChildRequest
+	(*FaultRequest)(nil),        // 24: onair.v1.FaultRequest
+	(*MasterStatus)(nil),        // 25: onair.v1.MasterStatus
+	(*Hotkey)(nil),              // 26: onair.v1.Hotkey
+	(*ChildStatus)(nil),         // 27: onair.v1.ChildStatus
+	nil,                         // 28: onair.v1.PluginParamsRequest.ParamsEntry
+	nil,                         // 29: onair.v1.FilterEntry.ParamsEntry
+	(*Layer)(nil),               // 30: onair.v1.Layer
+	(*PluginSpec)(nil),          // 31: onair.v1.PluginSpec
+	(*AudioLevels)(nil),         // 32: onair.v1.AudioLevels
+	(*Fault)(nil),               // 33: onair.v1.Fault
+	(*EncoderStatus)(nil),       // 34: onair.v1.EncoderStatus
+	(*PluginState)(nil),         // 35: onair.v1.PluginState
+	(*AudioSettings)(nil),       // 36: onair.v1.AudioSettings
+	(*AudioStatus)(nil),         // 37: onair.v1.AudioStatus
+	(*ReplayStatus)(nil),        // 38: onair.v1.ReplayStatus
+	(*StatusRequest)(nil),       // 39: onair.v1.StatusRequest
+	(*Empty)(nil),               // 40: onair.v1.Empty
+	(*SnapshotRequest)(nil),     // 41: onair.v1.SnapshotRequest
+	(*PluginRequest)(nil),       // 42: onair.v1.PluginRequest
+	(*ReplayRequest)(nil),       // 43: onair.v1.ReplayRequest
+	(*JobRequest)(nil),          // 44: onair.v1.JobRequest
+	(*JobID)(nil),               // 45: onair.v1.JobID
+	(*JobListRequest)(nil),      // 46: onair.v1.JobListRequest
+	(*SnapshotReply)(nil),       // 47: onair.v1.SnapshotReply
+	(*AudioDeviceList)(nil),     // 48: onair.v1.AudioDeviceList
+	(*Job)(nil),                 // 49: onair.v1.Job
+	(*JobList)(nil),             // 50: onair.v1.JobList
 }
 var file_control_proto_depIdxs = []int32{
-	27, // 0: onair.v1.NamedScene.layers:type_name -> onair.v1.Layer
+	30, // 0: onair.v1.NamedScene.layers:type_name -> onair.v1.Layer
 	0,  // 1: onair.v1.SceneList.scenes:type_name -> onair.v1.NamedScene
-	27, // 2: onair.v1.LayerRequest.layer:type_name -> onair.v1.Layer
-	26, // 3: onair.v1.PluginParamsRequest.params:type_name -> onair.v1.PluginParamsRequest.ParamsEntry
-	27, // 4: onair.v1.Scene.layers:type_name -> onair.v1.Layer
-	28, // 5: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
-	23, // 6: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
-	29, // 7: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
-	12, // 8: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
-	30, // 9: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
-	25, // 10: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
-	31, // 11: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
-	18, // 12: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
-	32, // 13: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
-	15, // 14: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
-	7,  // 15: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
-	27, // 16: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
-	28, // 17: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
-	33, // 18: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
-	34, // 19: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
-	35, // 20: onair.v1.MasterStatus.replay:type_name -> onair.v1.ReplayStatus
-	24, // 21: onair.v1.MasterStatus.hotkeys:type_name -> onair.v1.Hotkey
-	36, // 22: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
-	37, // 23: onair.v1.Control.Start:input_type -> onair.v1.Empty
-	37, // 24: onair.v1.Control.Stop:input_type -> onair.v1.Empty
-	21, // 25: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
-	22, // 26: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
-	19, // 27: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
-	38, // 28: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
-	37, // 29: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
-	16, // 30: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
-	14, // 31: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
-	13, // 32: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
-	12, // 33: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
-	16, // 34: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
-	17, // 35: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
-	7,  // 36: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
-	8,  // 37: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
-	9,  // 38: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
-	10, // 39: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
-	33, // 40: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
-	37, // 41: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
-	39, // 42: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
-	6,  // 43: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
-	40, // 44: onair.v1.Control.SaveReplay:input_type -> onair.v1.ReplayRequest
-	41, // 45: onair.v1.Control.SubmitJob:input_type -> onair.v1.JobRequest
-	42, // 46: onair.v1.Control.GetJob:input_type -> onair.v1.JobID
-	43, // 47: onair.v1.Control.ListJobs:input_type -> onair.v1.JobListRequest
-	42, // 48: onair.v1.Control.CancelJob:input_type -> onair.v1.JobID
-	37, // 49: onair.v1.Control.WatchJobs:input_type -> onair.v1.Empty
-	37, // 50: onair.v1.Control.ListScenes:input_type -> onair.v1.Empty
-	2,  // 51: onair.v1.Control.SwitchScene:input_type -> onair.v1.SwitchSceneRequest
-	0,  // 52: onair.v1.Control.AddScene:input_type -> onair.v1.NamedScene
-	3,  // 53: onair.v1.Control.RemoveScene:input_type -> onair.v1.SceneRequest
-	4,  // 54: onair.v1.Control.RenameScene:input_type -> onair.v1.RenameSceneRequest
-	5,  // 55: onair.v1.Control.AddLayer:input_type -> onair.v1.LayerRequest
-	5,  // 56: onair.v1.Control.RemoveLayer:input_type -> onair.v1.LayerRequest
-	5,  // 57: onair.v1.Control.ReorderLayer:input_type -> onair.v1.LayerRequest
-	5,  // 58: onair.v1.Control.UpdateLayer:input_type -> onair.v1.LayerRequest
-	1,  // 59: onair.v1.Control.SetScenes:input_type -> onair.v1.SceneList
-	3,  // 60: onair.v1.Control.SetPreviewScene:input_type -> onair.v1.SceneRequest
-	2,  // 61: onair.v1.Control.Transition:input_type -> onair.v1.SwitchSceneRequest
-	23, // 62: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
-	23, // 63: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
-	23, // 64: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
-	23, // 65: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
-	37, // 66: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
-	23, // 67: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
-	44, // 68: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
-	20, // 69: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
-	23, // 70: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
-	23, // 71: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
-	23, // 72: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
-	23, // 73: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
-	23, // 74: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
-	23, // 75: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
-	23, // 76: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
-	23, // 77: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
-	23, // 78: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
-	11, // 79: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
-	23, // 80: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
-	45, // 81: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	23, // 82: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
-	23, // 83: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
-	46, // 84: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
-	46, // 85: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
-	46, // 86: onair.v1.Control.GetJob:output_type -> onair.v1.Job
-	47, // 87: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
-	46, // 88: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
-	46, // 89: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
-	1,  // 90: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
-	23, // 91: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
-	23, // 92: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
-	23, // 93: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
-	23, // 94: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
-	23, // 95: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
-	23, // 96: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
-	23, // 97: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
-	23, // 98: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
-	23, // 99: onair.v1.Control.SetScenes:output_type -> onair.v1.MasterStatus
-	23, // 100: onair.v1.Control.SetPreviewScene:output_type -> onair.v1.MasterStatus
-	23, // 101: onair.v1.Control.Transition:output_type -> onair.v1.MasterStatus
-	62, // [62:102] is the sub-list for method output_type
-	22, // [22:62] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	30, // 2: onair.v1.LayerRequest.layer:type_name -> onair.v1.Layer
+	28, // 3: onair.v1.PluginParamsRequest.params:type_name -> onair.v1.PluginParamsRequest.ParamsEntry
+	30, // 4: onair.v1.Scene.layers:type_name -> onair.v1.Layer
+	31, // 5: onair.v1.PluginList.plugins:type_name -> onair.v1.PluginSpec
+	11, // 6: onair.v1.FilterList.filters:type_name -> onair.v1.FilterEntry
+	29, // 7: onair.v1.FilterEntry.params:type_name -> onair.v1.FilterEntry.ParamsEntry
+	25, // 8: onair.v1.Event.status:type_name -> onair.v1.MasterStatus
+	32, // 9: onair.v1.Event.audio_levels:type_name -> onair.v1.AudioLevels
+	14, // 10: onair.v1.DestinationUpdate.spec:type_name -> onair.v1.DestinationSpec
+	33, // 11: onair.v1.FaultRequest.fault:type_name -> onair.v1.Fault
+	27, // 12: onair.v1.MasterStatus.children:type_name -> onair.v1.ChildStatus
+	34, // 13: onair.v1.MasterStatus.encoder:type_name -> onair.v1.EncoderStatus
+	20, // 14: onair.v1.MasterStatus.destinations:type_name -> onair.v1.DestinationStatus
+	35, // 15: onair.v1.MasterStatus.plugins:type_name -> onair.v1.PluginState
+	17, // 16: onair.v1.MasterStatus.recording:type_name -> onair.v1.RecordingStatus
+	7,  // 17: onair.v1.MasterStatus.settings:type_name -> onair.v1.EncoderSettings
+	30, // 18: onair.v1.MasterStatus.scene:type_name -> onair.v1.Layer
+	31, // 19: onair.v1.MasterStatus.plugin_list:type_name -> onair.v1.PluginSpec
+	36, // 20: onair.v1.MasterStatus.audio_settings:type_name -> onair.v1.AudioSettings
+	37, // 21: onair.v1.MasterStatus.audio:type_name -> onair.v1.AudioStatus
+	38, // 22: onair.v1.MasterStatus.replay:type_name -> onair.v1.ReplayStatus
+	11, // 23: onair.v1.MasterStatus.filter_list:type_name -> onair.v1.FilterEntry
+	26, // 24: onair.v1.MasterStatus.hotkeys:type_name -> onair.v1.Hotkey
+	39, // 25: onair.v1.Control.Status:input_type -> onair.v1.StatusRequest
+	40, // 26: onair.v1.Control.Start:input_type -> onair.v1.Empty
+	40, // 27: onair.v1.Control.Stop:input_type -> onair.v1.Empty
+	23, // 28: onair.v1.Control.Restart:input_type -> onair.v1.ChildRequest
+	24, // 29: onair.v1.Control.InjectFault:input_type -> onair.v1.FaultRequest
+	21, // 30: onair.v1.Control.SetBitrate:input_type -> onair.v1.BitrateRequest
+	41, // 31: onair.v1.Control.Snapshot:input_type -> onair.v1.SnapshotRequest
+	40, // 32: onair.v1.Control.MonitorURL:input_type -> onair.v1.Empty
+	18, // 33: onair.v1.Control.Reconnect:input_type -> onair.v1.DestinationRequest
+	16, // 34: onair.v1.Control.Record:input_type -> onair.v1.RecordRequest
+	15, // 35: onair.v1.Control.SetStreamKey:input_type -> onair.v1.StreamKeyRequest
+	14, // 36: onair.v1.Control.AddDestination:input_type -> onair.v1.DestinationSpec
+	18, // 37: onair.v1.Control.RemoveDestination:input_type -> onair.v1.DestinationRequest
+	19, // 38: onair.v1.Control.UpdateDestination:input_type -> onair.v1.DestinationUpdate
+	7,  // 39: onair.v1.Control.SetEncoder:input_type -> onair.v1.EncoderSettings
+	8,  // 40: onair.v1.Control.SetScene:input_type -> onair.v1.Scene
+	9,  // 41: onair.v1.Control.SetPlugins:input_type -> onair.v1.PluginList
+	12, // 42: onair.v1.Control.WatchEvents:input_type -> onair.v1.WatchRequest
+	36, // 43: onair.v1.Control.SetAudio:input_type -> onair.v1.AudioSettings
+	40, // 44: onair.v1.Control.AudioDevices:input_type -> onair.v1.Empty
+	42, // 45: onair.v1.Control.RestartPlugin:input_type -> onair.v1.PluginRequest
+	6,  // 46: onair.v1.Control.SetPluginParams:input_type -> onair.v1.PluginParamsRequest
+	10, // 47: onair.v1.Control.SetFilters:input_type -> onair.v1.FilterList
+	6,  // 48: onair.v1.Control.SetFilterParams:input_type -> onair.v1.PluginParamsRequest
+	43, // 49: onair.v1.Control.SaveReplay:input_type -> onair.v1.ReplayRequest
+	44, // 50: onair.v1.Control.SubmitJob:input_type -> onair.v1.JobRequest
+	45, // 51: onair.v1.Control.GetJob:input_type -> onair.v1.JobID
+	46, // 52: onair.v1.Control.ListJobs:input_type -> onair.v1.JobListRequest
+	45, // 53: onair.v1.Control.CancelJob:input_type -> onair.v1.JobID
+	40, // 54: onair.v1.Control.WatchJobs:input_type -> onair.v1.Empty
+	40, // 55: onair.v1.Control.ListScenes:input_type -> onair.v1.Empty
+	2,  // 56: onair.v1.Control.SwitchScene:input_type -> onair.v1.SwitchSceneRequest
+	0,  // 57: onair.v1.Control.AddScene:input_type -> onair.v1.NamedScene
+	3,  // 58: onair.v1.Control.RemoveScene:input_type -> onair.v1.SceneRequest
+	4,  // 59: onair.v1.Control.RenameScene:input_type -> onair.v1.RenameSceneRequest
+	5,  // 60: onair.v1.Control.AddLayer:input_type -> onair.v1.LayerRequest
+	5,  // 61: onair.v1.Control.RemoveLayer:input_type -> onair.v1.LayerRequest
+	5,  // 62: onair.v1.Control.ReorderLayer:input_type -> onair.v1.LayerRequest
+	5,  // 63: onair.v1.Control.UpdateLayer:input_type -> onair.v1.LayerRequest
+	1,  // 64: onair.v1.Control.SetScenes:input_type -> onair.v1.SceneList
+	3,  // 65: onair.v1.Control.SetPreviewScene:input_type -> onair.v1.SceneRequest
+	2,  // 66: onair.v1.Control.Transition:input_type -> onair.v1.SwitchSceneRequest
+	25, // 67: onair.v1.Control.Status:output_type -> onair.v1.MasterStatus
+	25, // 68: onair.v1.Control.Start:output_type -> onair.v1.MasterStatus
+	25, // 69: onair.v1.Control.Stop:output_type -> onair.v1.MasterStatus
+	25, // 70: onair.v1.Control.Restart:output_type -> onair.v1.MasterStatus
+	40, // 71: onair.v1.Control.InjectFault:output_type -> onair.v1.Empty
+	25, // 72: onair.v1.Control.SetBitrate:output_type -> onair.v1.MasterStatus
+	47, // 73: onair.v1.Control.Snapshot:output_type -> onair.v1.SnapshotReply
+	22, // 74: onair.v1.Control.MonitorURL:output_type -> onair.v1.MonitorURLReply
+	25, // 75: onair.v1.Control.Reconnect:output_type -> onair.v1.MasterStatus
+	25, // 76: onair.v1.Control.Record:output_type -> onair.v1.MasterStatus
+	25, // 77: onair.v1.Control.SetStreamKey:output_type -> onair.v1.MasterStatus
+	25, // 78: onair.v1.Control.AddDestination:output_type -> onair.v1.MasterStatus
+	25, // 79: onair.v1.Control.RemoveDestination:output_type -> onair.v1.MasterStatus
+	25, // 80: onair.v1.Control.UpdateDestination:output_type -> onair.v1.MasterStatus
+	25, // 81: onair.v1.Control.SetEncoder:output_type -> onair.v1.MasterStatus
+	25, // 82: onair.v1.Control.SetScene:output_type -> onair.v1.MasterStatus
+	25, // 83: onair.v1.Control.SetPlugins:output_type -> onair.v1.MasterStatus
+	13, // 84: onair.v1.Control.WatchEvents:output_type -> onair.v1.Event
+	25, // 85: onair.v1.Control.SetAudio:output_type -> onair.v1.MasterStatus
+	48, // 86: onair.v1.Control.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	25, // 87: onair.v1.Control.RestartPlugin:output_type -> onair.v1.MasterStatus
+	25, // 88: onair.v1.Control.SetPluginParams:output_type -> onair.v1.MasterStatus
+	25, // 89: onair.v1.Control.SetFilters:output_type -> onair.v1.MasterStatus
+	25, // 90: onair.v1.Control.SetFilterParams:output_type -> onair.v1.MasterStatus
+	49, // 91: onair.v1.Control.SaveReplay:output_type -> onair.v1.Job
+	49, // 92: onair.v1.Control.SubmitJob:output_type -> onair.v1.Job
+	49, // 93: onair.v1.Control.GetJob:output_type -> onair.v1.Job
+	50, // 94: onair.v1.Control.ListJobs:output_type -> onair.v1.JobList
+	49, // 95: onair.v1.Control.CancelJob:output_type -> onair.v1.Job
+	49, // 96: onair.v1.Control.WatchJobs:output_type -> onair.v1.Job
+	1,  // 97: onair.v1.Control.ListScenes:output_type -> onair.v1.SceneList
+	25, // 98: onair.v1.Control.SwitchScene:output_type -> onair.v1.MasterStatus
+	25, // 99: onair.v1.Control.AddScene:output_type -> onair.v1.MasterStatus
+	25, // 100: onair.v1.Control.RemoveScene:output_type -> onair.v1.MasterStatus
+	25, // 101: onair.v1.Control.RenameScene:output_type -> onair.v1.MasterStatus
+	25, // 102: onair.v1.Control.AddLayer:output_type -> onair.v1.MasterStatus
+	25, // 103: onair.v1.Control.RemoveLayer:output_type -> onair.v1.MasterStatus
+	25, // 104: onair.v1.Control.ReorderLayer:output_type -> onair.v1.MasterStatus
+	25, // 105: onair.v1.Control.UpdateLayer:output_type -> onair.v1.MasterStatus
+	25, // 106: onair.v1.Control.SetScenes:output_type -> onair.v1.MasterStatus
+	25, // 107: onair.v1.Control.SetPreviewScene:output_type -> onair.v1.MasterStatus
+	25, // 108: onair.v1.Control.Transition:output_type -> onair.v1.MasterStatus
+	67, // [67:109] is the sub-list for method output_type
+	25, // [25:67] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_control_proto_init() }
@@ -2252,7 +2404,7 @@ func file_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

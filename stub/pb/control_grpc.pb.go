@@ -41,6 +41,8 @@ const (
 	Control_AudioDevices_FullMethodName      = "/onair.v1.Control/AudioDevices"
 	Control_RestartPlugin_FullMethodName     = "/onair.v1.Control/RestartPlugin"
 	Control_SetPluginParams_FullMethodName   = "/onair.v1.Control/SetPluginParams"
+	Control_SetFilters_FullMethodName        = "/onair.v1.Control/SetFilters"
+	Control_SetFilterParams_FullMethodName   = "/onair.v1.Control/SetFilterParams"
 	Control_SaveReplay_FullMethodName        = "/onair.v1.Control/SaveReplay"
 	Control_SubmitJob_FullMethodName         = "/onair.v1.Control/SubmitJob"
 	Control_GetJob_FullMethodName            = "/onair.v1.Control/GetJob"
@@ -120,6 +122,14 @@ type ControlClient interface {
 	// checked against the plugin's schema first, every error at once; a
 	// refused change changes nothing. Saved.
 	SetPluginParams(ctx context.Context, in *PluginParamsRequest, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetFilters replaces the filter list (add, remove, reorder): the
+	// pluginhost runs the filter plugins, the encoder applies them in order
+	// on their layers or the program. Checked like the config file; saved.
+	SetFilters(ctx context.Context, in *FilterList, opts ...grpc.CallOption) (*MasterStatus, error)
+	// SetFilterParams changes some of one filter's parameters, live,
+	// checked against its schema first (every error at once); a refused
+	// change changes nothing. Saved.
+	SetFilterParams(ctx context.Context, in *PluginParamsRequest, opts ...grpc.CallOption) (*MasterStatus, error)
 	// SaveReplay queues the replay buffer's save and answers at once with
 	// the job; the master writes the file within moments.
 	SaveReplay(ctx context.Context, in *ReplayRequest, opts ...grpc.CallOption) (*Job, error)
@@ -391,6 +401,24 @@ func (c *controlClient) SetPluginParams(ctx context.Context, in *PluginParamsReq
 	return out, nil
 }
 
+func (c *controlClient) SetFilters(ctx context.Context, in *FilterList, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetFilters_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SetFilterParams(ctx context.Context, in *PluginParamsRequest, opts ...grpc.CallOption) (*MasterStatus, error) {
+	out := new(MasterStatus)
+	err := c.cc.Invoke(ctx, Control_SetFilterParams_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *controlClient) SaveReplay(ctx context.Context, in *ReplayRequest, opts ...grpc.CallOption) (*Job, error) {
 	out := new(Job)
 	err := c.cc.Invoke(ctx, Control_SaveReplay_FullMethodName, in, out, opts...)
@@ -635,6 +663,14 @@ type ControlServer interface {
 	// checked against the plugin's schema first, every error at once; a
 	// refused change changes nothing. Saved.
 	SetPluginParams(context.Context, *PluginParamsRequest) (*MasterStatus, error)
+	// SetFilters replaces the filter list (add, remove, reorder): the
+	// pluginhost runs the filter plugins, the encoder applies them in order
+	// on their layers or the program. Checked like the config file; saved.
+	SetFilters(context.Context, *FilterList) (*MasterStatus, error)
+	// SetFilterParams changes some of one filter's parameters, live,
+	// checked against its schema first (every error at once); a refused
+	// change changes nothing. Saved.
+	SetFilterParams(context.Context, *PluginParamsRequest) (*MasterStatus, error)
 	// SaveReplay queues the replay buffer's save and answers at once with
 	// the job; the master writes the file within moments.
 	SaveReplay(context.Context, *ReplayRequest) (*Job, error)
@@ -747,6 +783,12 @@ func (UnimplementedControlServer) RestartPlugin(context.Context, *PluginRequest)
 }
 func (UnimplementedControlServer) SetPluginParams(context.Context, *PluginParamsRequest) (*MasterStatus, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SetPluginParams not implemented")
+}
+func (UnimplementedControlServer) SetFilters(context.Context, *FilterList) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetFilters not implemented")
+}
+func (UnimplementedControlServer) SetFilterParams(context.Context, *PluginParamsRequest) (*MasterStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetFilterParams not implemented")
 }
 func (UnimplementedControlServer) SaveReplay(context.Context, *ReplayRequest) (*Job, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SaveReplay not implemented")
@@ -1214,6 +1256,42 @@ func _Control_SetPluginParams_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_SetFilters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FilterList)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetFilters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetFilters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetFilters(ctx, req.(*FilterList))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SetFilterParams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PluginParamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetFilterParams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetFilterParams_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetFilterParams(ctx, req.(*PluginParamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Control_SaveReplay_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ReplayRequest)
 	if err := dec(in); err != nil {
@@ -1631,6 +1709,14 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetPluginParams",
 			Handler:    _Control_SetPluginParams_Handler,
+		},
+		{
+			MethodName: "SetFilters",
+			Handler:    _Control_SetFilters_Handler,
+		},
+		{
+			MethodName: "SetFilterParams",
+			Handler:    _Control_SetFilterParams_Handler,
 		},
 		{
 			MethodName: "SaveReplay",

@@ -75,6 +75,9 @@ type EncoderConfig struct {
 	// Snapshot with preview set. It never touches the program's frames.
 	PreviewScene  string   `protobuf:"bytes,22,opt,name=preview_scene,json=previewScene,proto3" json:"preview_scene,omitempty"`
 	PreviewLayers []*Layer `protobuf:"bytes,23,rep,name=preview_layers,json=previewLayers,proto3" json:"preview_layers,omitempty"`
+	// filters change layers' pixels (or the whole program's) in filter
+	// plugins' processes, through shared memory, in order.
+	Filters       []*FilterSpec `protobuf:"bytes,24,rep,name=filters,proto3" json:"filters,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -270,6 +273,217 @@ func (x *EncoderConfig) GetPreviewLayers() []*Layer {
 	return nil
 }
 
+func (x *EncoderConfig) GetFilters() []*FilterSpec {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+type FilterSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the filter instance (its plugin's name at the pluginhost).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// layer names the layer filtered; empty filters the program.
+	Layer string `protobuf:"bytes,2,opt,name=layer,proto3" json:"layer,omitempty"`
+	// socket is where the filter's plugin process listens for the encoder.
+	Socket        string `protobuf:"bytes,3,opt,name=socket,proto3" json:"socket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FilterSpec) Reset() {
+	*x = FilterSpec{}
+	mi := &file_encoder_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FilterSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FilterSpec) ProtoMessage() {}
+
+func (x *FilterSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FilterSpec.ProtoReflect.Descriptor instead.
+func (*FilterSpec) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FilterSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FilterSpec) GetLayer() string {
+	if x != nil {
+		return x.Layer
+	}
+	return ""
+}
+
+func (x *FilterSpec) GetSocket() string {
+	if x != nil {
+		return x.Socket
+	}
+	return ""
+}
+
+// FilterStatus counts one filter's frames since its pipeline started.
+type FilterStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Layer string                 `protobuf:"bytes,2,opt,name=layer,proto3" json:"layer,omitempty"`
+	// attached: the plugin's process is connected now.
+	Attached bool   `protobuf:"varint,3,opt,name=attached,proto3" json:"attached,omitempty"`
+	Filtered uint64 `protobuf:"varint,4,opt,name=filtered,proto3" json:"filtered,omitempty"`
+	// late: the result came after the deadline; bypassed: the frame aired
+	// unfiltered for any reason (late, plugin away, bad result); rejected:
+	// results refused as torn, oversized or written past the frame.
+	Late     uint64 `protobuf:"varint,5,opt,name=late,proto3" json:"late,omitempty"`
+	Bypassed uint64 `protobuf:"varint,6,opt,name=bypassed,proto3" json:"bypassed,omitempty"`
+	Rejected uint64 `protobuf:"varint,7,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	// attaches counts connections; more than one means restarts.
+	Attaches uint64 `protobuf:"varint,8,opt,name=attaches,proto3" json:"attaches,omitempty"`
+	Error    string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	// deadline_us is each frame's deadline.
+	DeadlineUs int64 `protobuf:"varint,10,opt,name=deadline_us,json=deadlineUs,proto3" json:"deadline_us,omitempty"`
+	// wait_p50_us and wait_p99_us: how long the last 256 frames handed to
+	// the plugin waited for its answer (a late one counts its deadline).
+	WaitP50Us     int64 `protobuf:"varint,11,opt,name=wait_p50_us,json=waitP50Us,proto3" json:"wait_p50_us,omitempty"`
+	WaitP99Us     int64 `protobuf:"varint,12,opt,name=wait_p99_us,json=waitP99Us,proto3" json:"wait_p99_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FilterStatus) Reset() {
+	*x = FilterStatus{}
+	mi := &file_encoder_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FilterStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FilterStatus) ProtoMessage() {}
+
+func (x *FilterStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_encoder_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FilterStatus.ProtoReflect.Descriptor instead.
+func (*FilterStatus) Descriptor() ([]byte, []int) {
+	return file_encoder_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *FilterStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FilterStatus) GetLayer() string {
+	if x != nil {
+		return x.Layer
+	}
+	return ""
+}
+
+func (x *FilterStatus) GetAttached() bool {
+	if x != nil {
+		return x.Attached
+	}
+	return false
+}
+
+func (x *FilterStatus) GetFiltered() uint64 {
+	if x != nil {
+		return x.Filtered
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetLate() uint64 {
+	if x != nil {
+		return x.Late
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetBypassed() uint64 {
+	if x != nil {
+		return x.Bypassed
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetRejected() uint64 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetAttaches() uint64 {
+	if x != nil {
+		return x.Attaches
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *FilterStatus) GetDeadlineUs() int64 {
+	if x != nil {
+		return x.DeadlineUs
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetWaitP50Us() int64 {
+	if x != nil {
+		return x.WaitP50Us
+	}
+	return 0
+}
+
+func (x *FilterStatus) GetWaitP99Us() int64 {
+	if x != nil {
+		return x.WaitP99Us
+	}
+	return 0
+}
+
 type Layer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// source is a source string: pattern, screen[:N[:X,Y,WxH]], window:NAME,
@@ -296,7 +510,7 @@ type Layer struct {
 
 func (x *Layer) Reset() {
 	*x = Layer{}
-	mi := &file_encoder_proto_msgTypes[1]
+	mi := &file_encoder_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +522,7 @@ func (x *Layer) String() string {
 func (*Layer) ProtoMessage() {}
 
 func (x *Layer) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[1]
+	mi := &file_encoder_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +535,7 @@ func (x *Layer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Layer.ProtoReflect.Descriptor instead.
 func (*Layer) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{1}
+	return file_encoder_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Layer) GetSource() string {
@@ -420,7 +634,7 @@ type Rendition struct {
 
 func (x *Rendition) Reset() {
 	*x = Rendition{}
-	mi := &file_encoder_proto_msgTypes[2]
+	mi := &file_encoder_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +646,7 @@ func (x *Rendition) String() string {
 func (*Rendition) ProtoMessage() {}
 
 func (x *Rendition) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[2]
+	mi := &file_encoder_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +659,7 @@ func (x *Rendition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rendition.ProtoReflect.Descriptor instead.
 func (*Rendition) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{2}
+	return file_encoder_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Rendition) GetName() string {
@@ -487,7 +701,7 @@ type RenditionStatus struct {
 
 func (x *RenditionStatus) Reset() {
 	*x = RenditionStatus{}
-	mi := &file_encoder_proto_msgTypes[3]
+	mi := &file_encoder_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -499,7 +713,7 @@ func (x *RenditionStatus) String() string {
 func (*RenditionStatus) ProtoMessage() {}
 
 func (x *RenditionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[3]
+	mi := &file_encoder_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -512,7 +726,7 @@ func (x *RenditionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenditionStatus.ProtoReflect.Descriptor instead.
 func (*RenditionStatus) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{3}
+	return file_encoder_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RenditionStatus) GetName() string {
@@ -566,14 +780,15 @@ type EncoderStatus struct {
 	Stages *StageTimes `protobuf:"bytes,16,opt,name=stages,proto3" json:"stages,omitempty"`
 	// zero_copy_frames counts frames converted straight from the shared
 	// memory the X server captured them into.
-	ZeroCopyFrames uint64 `protobuf:"varint,17,opt,name=zero_copy_frames,json=zeroCopyFrames,proto3" json:"zero_copy_frames,omitempty"`
+	ZeroCopyFrames uint64          `protobuf:"varint,17,opt,name=zero_copy_frames,json=zeroCopyFrames,proto3" json:"zero_copy_frames,omitempty"`
+	Filters        []*FilterStatus `protobuf:"bytes,18,rep,name=filters,proto3" json:"filters,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EncoderStatus) Reset() {
 	*x = EncoderStatus{}
-	mi := &file_encoder_proto_msgTypes[4]
+	mi := &file_encoder_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +800,7 @@ func (x *EncoderStatus) String() string {
 func (*EncoderStatus) ProtoMessage() {}
 
 func (x *EncoderStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[4]
+	mi := &file_encoder_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +813,7 @@ func (x *EncoderStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EncoderStatus.ProtoReflect.Descriptor instead.
 func (*EncoderStatus) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{4}
+	return file_encoder_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *EncoderStatus) GetAppliedRevision() uint64 {
@@ -720,6 +935,13 @@ func (x *EncoderStatus) GetZeroCopyFrames() uint64 {
 	return 0
 }
 
+func (x *EncoderStatus) GetFilters() []*FilterStatus {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
 // StageTimes is one second of the encoder's work per frame.
 type StageTimes struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -734,7 +956,7 @@ type StageTimes struct {
 
 func (x *StageTimes) Reset() {
 	*x = StageTimes{}
-	mi := &file_encoder_proto_msgTypes[5]
+	mi := &file_encoder_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +968,7 @@ func (x *StageTimes) String() string {
 func (*StageTimes) ProtoMessage() {}
 
 func (x *StageTimes) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[5]
+	mi := &file_encoder_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +981,7 @@ func (x *StageTimes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StageTimes.ProtoReflect.Descriptor instead.
 func (*StageTimes) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{5}
+	return file_encoder_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StageTimes) GetFrames() uint32 {
@@ -794,7 +1016,7 @@ type StageTime struct {
 
 func (x *StageTime) Reset() {
 	*x = StageTime{}
-	mi := &file_encoder_proto_msgTypes[6]
+	mi := &file_encoder_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1028,7 @@ func (x *StageTime) String() string {
 func (*StageTime) ProtoMessage() {}
 
 func (x *StageTime) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[6]
+	mi := &file_encoder_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1041,7 @@ func (x *StageTime) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StageTime.ProtoReflect.Descriptor instead.
 func (*StageTime) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{6}
+	return file_encoder_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StageTime) GetName() string {
@@ -853,7 +1075,7 @@ type BackendRefusal struct {
 
 func (x *BackendRefusal) Reset() {
 	*x = BackendRefusal{}
-	mi := &file_encoder_proto_msgTypes[7]
+	mi := &file_encoder_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +1087,7 @@ func (x *BackendRefusal) String() string {
 func (*BackendRefusal) ProtoMessage() {}
 
 func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[7]
+	mi := &file_encoder_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +1100,7 @@ func (x *BackendRefusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackendRefusal.ProtoReflect.Descriptor instead.
 func (*BackendRefusal) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{7}
+	return file_encoder_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BackendRefusal) GetBackend() string {
@@ -909,7 +1131,7 @@ type SnapshotRequest struct {
 
 func (x *SnapshotRequest) Reset() {
 	*x = SnapshotRequest{}
-	mi := &file_encoder_proto_msgTypes[8]
+	mi := &file_encoder_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1143,7 @@ func (x *SnapshotRequest) String() string {
 func (*SnapshotRequest) ProtoMessage() {}
 
 func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[8]
+	mi := &file_encoder_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1156,7 @@ func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{8}
+	return file_encoder_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SnapshotRequest) GetWidth() int32 {
@@ -975,7 +1197,7 @@ type SnapshotReply struct {
 
 func (x *SnapshotReply) Reset() {
 	*x = SnapshotReply{}
-	mi := &file_encoder_proto_msgTypes[9]
+	mi := &file_encoder_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1209,7 @@ func (x *SnapshotReply) String() string {
 func (*SnapshotReply) ProtoMessage() {}
 
 func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[9]
+	mi := &file_encoder_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1222,7 @@ func (x *SnapshotReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotReply.ProtoReflect.Descriptor instead.
 func (*SnapshotReply) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{9}
+	return file_encoder_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SnapshotReply) GetImage() []byte {
@@ -1033,7 +1255,7 @@ type SlateRequest struct {
 
 func (x *SlateRequest) Reset() {
 	*x = SlateRequest{}
-	mi := &file_encoder_proto_msgTypes[10]
+	mi := &file_encoder_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1267,7 @@ func (x *SlateRequest) String() string {
 func (*SlateRequest) ProtoMessage() {}
 
 func (x *SlateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[10]
+	mi := &file_encoder_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1280,7 @@ func (x *SlateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlateRequest.ProtoReflect.Descriptor instead.
 func (*SlateRequest) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{10}
+	return file_encoder_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SlateRequest) GetWidth() int32 {
@@ -1121,7 +1343,7 @@ type SlateReply struct {
 
 func (x *SlateReply) Reset() {
 	*x = SlateReply{}
-	mi := &file_encoder_proto_msgTypes[11]
+	mi := &file_encoder_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1355,7 @@ func (x *SlateReply) String() string {
 func (*SlateReply) ProtoMessage() {}
 
 func (x *SlateReply) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[11]
+	mi := &file_encoder_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1368,7 @@ func (x *SlateReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlateReply.ProtoReflect.Descriptor instead.
 func (*SlateReply) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{11}
+	return file_encoder_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SlateReply) GetSps() []byte {
@@ -1194,7 +1416,7 @@ type SlateAccessUnit struct {
 
 func (x *SlateAccessUnit) Reset() {
 	*x = SlateAccessUnit{}
-	mi := &file_encoder_proto_msgTypes[12]
+	mi := &file_encoder_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1428,7 @@ func (x *SlateAccessUnit) String() string {
 func (*SlateAccessUnit) ProtoMessage() {}
 
 func (x *SlateAccessUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_encoder_proto_msgTypes[12]
+	mi := &file_encoder_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1441,7 @@ func (x *SlateAccessUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlateAccessUnit.ProtoReflect.Descriptor instead.
 func (*SlateAccessUnit) Descriptor() ([]byte, []int) {
-	return file_encoder_proto_rawDescGZIP(), []int{12}
+	return file_encoder_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SlateAccessUnit) GetNalus() [][]byte {
@@ -1233,7 +1455,7 @@ var File_encoder_proto protoreflect.FileDescriptor
 
 const file_encoder_proto_rawDesc = "" +
 	"\n" +
-	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\x8a\x06\n" +
+	"\rencoder.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\x10pluginhost.proto\"\xba\x06\n" +
 	"\rEncoderConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12\x16\n" +
@@ -1263,7 +1485,28 @@ const file_encoder_proto_rawDesc = "" +
 	"transition\x12#\n" +
 	"\rtransition_ms\x18\x15 \x01(\x05R\ftransitionMs\x12#\n" +
 	"\rpreview_scene\x18\x16 \x01(\tR\fpreviewScene\x126\n" +
-	"\x0epreview_layers\x18\x17 \x03(\v2\x0f.onair.v1.LayerR\rpreviewLayers\"\xa7\x02\n" +
+	"\x0epreview_layers\x18\x17 \x03(\v2\x0f.onair.v1.LayerR\rpreviewLayers\x12.\n" +
+	"\afilters\x18\x18 \x03(\v2\x14.onair.v1.FilterSpecR\afilters\"N\n" +
+	"\n" +
+	"FilterSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05layer\x18\x02 \x01(\tR\x05layer\x12\x16\n" +
+	"\x06socket\x18\x03 \x01(\tR\x06socket\"\xcf\x02\n" +
+	"\fFilterStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05layer\x18\x02 \x01(\tR\x05layer\x12\x1a\n" +
+	"\battached\x18\x03 \x01(\bR\battached\x12\x1a\n" +
+	"\bfiltered\x18\x04 \x01(\x04R\bfiltered\x12\x12\n" +
+	"\x04late\x18\x05 \x01(\x04R\x04late\x12\x1a\n" +
+	"\bbypassed\x18\x06 \x01(\x04R\bbypassed\x12\x1a\n" +
+	"\brejected\x18\a \x01(\x04R\brejected\x12\x1a\n" +
+	"\battaches\x18\b \x01(\x04R\battaches\x12\x14\n" +
+	"\x05error\x18\t \x01(\tR\x05error\x12\x1f\n" +
+	"\vdeadline_us\x18\n" +
+	" \x01(\x03R\n" +
+	"deadlineUs\x12\x1e\n" +
+	"\vwait_p50_us\x18\v \x01(\x03R\twaitP50Us\x12\x1e\n" +
+	"\vwait_p99_us\x18\f \x01(\x03R\twaitP99Us\"\xa7\x02\n" +
 	"\x05Layer\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x05R\x01x\x12\f\n" +
@@ -1288,7 +1531,7 @@ const file_encoder_proto_rawDesc = "" +
 	"\x0fRenditionStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0eencoded_frames\x18\x02 \x01(\x04R\rencodedFrames\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\xad\x05\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xdf\x05\n" +
 	"\rEncoderStatus\x12)\n" +
 	"\x10applied_revision\x18\x01 \x01(\x04R\x0fappliedRevision\x12\x12\n" +
 	"\x04live\x18\x02 \x01(\bR\x04live\x12/\n" +
@@ -1309,7 +1552,8 @@ const file_encoder_proto_rawDesc = "" +
 	"\astandby\x18\x0e \x01(\bR\astandby\x12%\n" +
 	"\x0ecodec_deferred\x18\x0f \x01(\bR\rcodecDeferred\x12,\n" +
 	"\x06stages\x18\x10 \x01(\v2\x14.onair.v1.StageTimesR\x06stages\x12(\n" +
-	"\x10zero_copy_frames\x18\x11 \x01(\x04R\x0ezeroCopyFrames\"k\n" +
+	"\x10zero_copy_frames\x18\x11 \x01(\x04R\x0ezeroCopyFrames\x120\n" +
+	"\afilters\x18\x12 \x03(\v2\x16.onair.v1.FilterStatusR\afilters\"k\n" +
 	"\n" +
 	"StageTimes\x12\x16\n" +
 	"\x06frames\x18\x01 \x01(\rR\x06frames\x12\x18\n" +
@@ -1372,65 +1616,69 @@ func file_encoder_proto_rawDescGZIP() []byte {
 	return file_encoder_proto_rawDescData
 }
 
-var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_encoder_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_encoder_proto_goTypes = []any{
 	(*EncoderConfig)(nil),   // 0: onair.v1.EncoderConfig
-	(*Layer)(nil),           // 1: onair.v1.Layer
-	(*Rendition)(nil),       // 2: onair.v1.Rendition
-	(*RenditionStatus)(nil), // 3: onair.v1.RenditionStatus
-	(*EncoderStatus)(nil),   // 4: onair.v1.EncoderStatus
-	(*StageTimes)(nil),      // 5: onair.v1.StageTimes
-	(*StageTime)(nil),       // 6: onair.v1.StageTime
-	(*BackendRefusal)(nil),  // 7: onair.v1.BackendRefusal
-	(*SnapshotRequest)(nil), // 8: onair.v1.SnapshotRequest
-	(*SnapshotReply)(nil),   // 9: onair.v1.SnapshotReply
-	(*SlateRequest)(nil),    // 10: onair.v1.SlateRequest
-	(*SlateReply)(nil),      // 11: onair.v1.SlateReply
-	(*SlateAccessUnit)(nil), // 12: onair.v1.SlateAccessUnit
-	(*AudioSettings)(nil),   // 13: onair.v1.AudioSettings
-	(*AudioStatus)(nil),     // 14: onair.v1.AudioStatus
-	(*StatusRequest)(nil),   // 15: onair.v1.StatusRequest
-	(*Fault)(nil),           // 16: onair.v1.Fault
-	(*Empty)(nil),           // 17: onair.v1.Empty
-	(*Overlay)(nil),         // 18: onair.v1.Overlay
-	(*AudioDeviceList)(nil), // 19: onair.v1.AudioDeviceList
-	(*AudioLevels)(nil),     // 20: onair.v1.AudioLevels
+	(*FilterSpec)(nil),      // 1: onair.v1.FilterSpec
+	(*FilterStatus)(nil),    // 2: onair.v1.FilterStatus
+	(*Layer)(nil),           // 3: onair.v1.Layer
+	(*Rendition)(nil),       // 4: onair.v1.Rendition
+	(*RenditionStatus)(nil), // 5: onair.v1.RenditionStatus
+	(*EncoderStatus)(nil),   // 6: onair.v1.EncoderStatus
+	(*StageTimes)(nil),      // 7: onair.v1.StageTimes
+	(*StageTime)(nil),       // 8: onair.v1.StageTime
+	(*BackendRefusal)(nil),  // 9: onair.v1.BackendRefusal
+	(*SnapshotRequest)(nil), // 10: onair.v1.SnapshotRequest
+	(*SnapshotReply)(nil),   // 11: onair.v1.SnapshotReply
+	(*SlateRequest)(nil),    // 12: onair.v1.SlateRequest
+	(*SlateReply)(nil),      // 13: onair.v1.SlateReply
+	(*SlateAccessUnit)(nil), // 14: onair.v1.SlateAccessUnit
+	(*AudioSettings)(nil),   // 15: onair.v1.AudioSettings
+	(*AudioStatus)(nil),     // 16: onair.v1.AudioStatus
+	(*StatusRequest)(nil),   // 17: onair.v1.StatusRequest
+	(*Fault)(nil),           // 18: onair.v1.Fault
+	(*Empty)(nil),           // 19: onair.v1.Empty
+	(*Overlay)(nil),         // 20: onair.v1.Overlay
+	(*AudioDeviceList)(nil), // 21: onair.v1.AudioDeviceList
+	(*AudioLevels)(nil),     // 22: onair.v1.AudioLevels
 }
 var file_encoder_proto_depIdxs = []int32{
-	2,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
-	1,  // 1: onair.v1.EncoderConfig.layers:type_name -> onair.v1.Layer
-	13, // 2: onair.v1.EncoderConfig.audio:type_name -> onair.v1.AudioSettings
-	1,  // 3: onair.v1.EncoderConfig.preview_layers:type_name -> onair.v1.Layer
-	0,  // 4: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
-	7,  // 5: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
-	3,  // 6: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
-	14, // 7: onair.v1.EncoderStatus.audio:type_name -> onair.v1.AudioStatus
-	5,  // 8: onair.v1.EncoderStatus.stages:type_name -> onair.v1.StageTimes
-	6,  // 9: onair.v1.StageTimes.stages:type_name -> onair.v1.StageTime
-	12, // 10: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
-	0,  // 11: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
-	15, // 12: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
-	16, // 13: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
-	17, // 14: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
-	8,  // 15: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
-	18, // 16: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
-	10, // 17: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
-	17, // 18: onair.v1.Encoder.AudioDevices:input_type -> onair.v1.Empty
-	17, // 19: onair.v1.Encoder.WatchAudioLevels:input_type -> onair.v1.Empty
-	4,  // 20: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
-	4,  // 21: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
-	17, // 22: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
-	17, // 23: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
-	9,  // 24: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
-	17, // 25: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
-	11, // 26: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
-	19, // 27: onair.v1.Encoder.AudioDevices:output_type -> onair.v1.AudioDeviceList
-	20, // 28: onair.v1.Encoder.WatchAudioLevels:output_type -> onair.v1.AudioLevels
-	20, // [20:29] is the sub-list for method output_type
-	11, // [11:20] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	4,  // 0: onair.v1.EncoderConfig.renditions:type_name -> onair.v1.Rendition
+	3,  // 1: onair.v1.EncoderConfig.layers:type_name -> onair.v1.Layer
+	15, // 2: onair.v1.EncoderConfig.audio:type_name -> onair.v1.AudioSettings
+	3,  // 3: onair.v1.EncoderConfig.preview_layers:type_name -> onair.v1.Layer
+	1,  // 4: onair.v1.EncoderConfig.filters:type_name -> onair.v1.FilterSpec
+	0,  // 5: onair.v1.EncoderStatus.config:type_name -> onair.v1.EncoderConfig
+	9,  // 6: onair.v1.EncoderStatus.refused:type_name -> onair.v1.BackendRefusal
+	5,  // 7: onair.v1.EncoderStatus.renditions:type_name -> onair.v1.RenditionStatus
+	16, // 8: onair.v1.EncoderStatus.audio:type_name -> onair.v1.AudioStatus
+	7,  // 9: onair.v1.EncoderStatus.stages:type_name -> onair.v1.StageTimes
+	2,  // 10: onair.v1.EncoderStatus.filters:type_name -> onair.v1.FilterStatus
+	8,  // 11: onair.v1.StageTimes.stages:type_name -> onair.v1.StageTime
+	14, // 12: onair.v1.SlateReply.access_units:type_name -> onair.v1.SlateAccessUnit
+	0,  // 13: onair.v1.Encoder.Configure:input_type -> onair.v1.EncoderConfig
+	17, // 14: onair.v1.Encoder.Status:input_type -> onair.v1.StatusRequest
+	18, // 15: onair.v1.Encoder.InjectFault:input_type -> onair.v1.Fault
+	19, // 16: onair.v1.Encoder.ForceKeyframe:input_type -> onair.v1.Empty
+	10, // 17: onair.v1.Encoder.Snapshot:input_type -> onair.v1.SnapshotRequest
+	20, // 18: onair.v1.Encoder.SetOverlay:input_type -> onair.v1.Overlay
+	12, // 19: onair.v1.Encoder.Slate:input_type -> onair.v1.SlateRequest
+	19, // 20: onair.v1.Encoder.AudioDevices:input_type -> onair.v1.Empty
+	19, // 21: onair.v1.Encoder.WatchAudioLevels:input_type -> onair.v1.Empty
+	6,  // 22: onair.v1.Encoder.Configure:output_type -> onair.v1.EncoderStatus
+	6,  // 23: onair.v1.Encoder.Status:output_type -> onair.v1.EncoderStatus
+	19, // 24: onair.v1.Encoder.InjectFault:output_type -> onair.v1.Empty
+	19, // 25: onair.v1.Encoder.ForceKeyframe:output_type -> onair.v1.Empty
+	11, // 26: onair.v1.Encoder.Snapshot:output_type -> onair.v1.SnapshotReply
+	19, // 27: onair.v1.Encoder.SetOverlay:output_type -> onair.v1.Empty
+	13, // 28: onair.v1.Encoder.Slate:output_type -> onair.v1.SlateReply
+	21, // 29: onair.v1.Encoder.AudioDevices:output_type -> onair.v1.AudioDeviceList
+	22, // 30: onair.v1.Encoder.WatchAudioLevels:output_type -> onair.v1.AudioLevels
+	22, // [22:31] is the sub-list for method output_type
+	13, // [13:22] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_encoder_proto_init() }
@@ -1446,7 +1694,7 @@ func file_encoder_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_encoder_proto_rawDesc), len(file_encoder_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,87 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type OpenFilterRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// socket is the path to listen on; a stale socket there is replaced.
+	Socket        string `protobuf:"bytes,1,opt,name=socket,proto3" json:"socket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenFilterRequest) Reset() {
+	*x = OpenFilterRequest{}
+	mi := &file_plugin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenFilterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenFilterRequest) ProtoMessage() {}
+
+func (x *OpenFilterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenFilterRequest.ProtoReflect.Descriptor instead.
+func (*OpenFilterRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *OpenFilterRequest) GetSocket() string {
+	if x != nil {
+		return x.Socket
+	}
+	return ""
+}
+
+type OpenFilterReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenFilterReply) Reset() {
+	*x = OpenFilterReply{}
+	mi := &file_plugin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenFilterReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenFilterReply) ProtoMessage() {}
+
+func (x *OpenFilterReply) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenFilterReply.ProtoReflect.Descriptor instead.
+func (*OpenFilterReply) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{1}
+}
+
 type InfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -29,7 +110,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_plugin_proto_msgTypes[0]
+	mi := &file_plugin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -41,7 +122,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[0]
+	mi := &file_plugin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -54,7 +135,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{0}
+	return file_plugin_proto_rawDescGZIP(), []int{2}
 }
 
 type PluginInfo struct {
@@ -62,19 +143,21 @@ type PluginInfo struct {
 	// name and version are shown in status; name need not match the file name.
 	Name    string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	// kind is "overlay" (rendered and sent events) or "event" (only sent
-	// events).
+	// kind is "overlay" (rendered and sent events), "event" (only sent
+	// events) or "filter" (changes frames; also sent events).
 	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	// params is the parameter schema: a parameter not listed here is refused.
-	Params        []*PluginParam `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty"`
-	Description   string         `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	Params      []*PluginParam `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty"`
+	Description string         `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// formats a "filter" plugin takes, preferred first: "rgba", "i420".
+	Formats       []string `protobuf:"bytes,6,rep,name=formats,proto3" json:"formats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PluginInfo) Reset() {
 	*x = PluginInfo{}
-	mi := &file_plugin_proto_msgTypes[1]
+	mi := &file_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -86,7 +169,7 @@ func (x *PluginInfo) String() string {
 func (*PluginInfo) ProtoMessage() {}
 
 func (x *PluginInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[1]
+	mi := &file_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -99,7 +182,7 @@ func (x *PluginInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginInfo.ProtoReflect.Descriptor instead.
 func (*PluginInfo) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{1}
+	return file_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PluginInfo) GetName() string {
@@ -137,6 +220,13 @@ func (x *PluginInfo) GetDescription() string {
 	return ""
 }
 
+func (x *PluginInfo) GetFormats() []string {
+	if x != nil {
+		return x.Formats
+	}
+	return nil
+}
+
 type PluginParam struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -159,7 +249,7 @@ type PluginParam struct {
 
 func (x *PluginParam) Reset() {
 	*x = PluginParam{}
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +261,7 @@ func (x *PluginParam) String() string {
 func (*PluginParam) ProtoMessage() {}
 
 func (x *PluginParam) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +274,7 @@ func (x *PluginParam) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginParam.ProtoReflect.Descriptor instead.
 func (*PluginParam) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{2}
+	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PluginParam) GetName() string {
@@ -245,7 +335,7 @@ type PluginConfig struct {
 
 func (x *PluginConfig) Reset() {
 	*x = PluginConfig{}
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +347,7 @@ func (x *PluginConfig) String() string {
 func (*PluginConfig) ProtoMessage() {}
 
 func (x *PluginConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +360,7 @@ func (x *PluginConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginConfig.ProtoReflect.Descriptor instead.
 func (*PluginConfig) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PluginConfig) GetParams() map[string]string {
@@ -288,7 +378,7 @@ type PluginConfigReply struct {
 
 func (x *PluginConfigReply) Reset() {
 	*x = PluginConfigReply{}
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -300,7 +390,7 @@ func (x *PluginConfigReply) String() string {
 func (*PluginConfigReply) ProtoMessage() {}
 
 func (x *PluginConfigReply) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -313,7 +403,7 @@ func (x *PluginConfigReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginConfigReply.ProtoReflect.Descriptor instead.
 func (*PluginConfigReply) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 type RenderRequest struct {
@@ -331,7 +421,7 @@ type RenderRequest struct {
 
 func (x *RenderRequest) Reset() {
 	*x = RenderRequest{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +433,7 @@ func (x *RenderRequest) String() string {
 func (*RenderRequest) ProtoMessage() {}
 
 func (x *RenderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +446,7 @@ func (x *RenderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderRequest.ProtoReflect.Descriptor instead.
 func (*RenderRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RenderRequest) GetWidth() int32 {
@@ -404,7 +494,7 @@ type RenderReply struct {
 
 func (x *RenderReply) Reset() {
 	*x = RenderReply{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +506,7 @@ func (x *RenderReply) String() string {
 func (*RenderReply) ProtoMessage() {}
 
 func (x *RenderReply) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +519,7 @@ func (x *RenderReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderReply.ProtoReflect.Descriptor instead.
 func (*RenderReply) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RenderReply) GetChanged() bool {
@@ -497,7 +587,7 @@ type PluginEvent struct {
 
 func (x *PluginEvent) Reset() {
 	*x = PluginEvent{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +599,7 @@ func (x *PluginEvent) String() string {
 func (*PluginEvent) ProtoMessage() {}
 
 func (x *PluginEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +612,7 @@ func (x *PluginEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginEvent.ProtoReflect.Descriptor instead.
 func (*PluginEvent) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PluginEvent) GetKind() string {
@@ -554,7 +644,7 @@ type OnEventReply struct {
 
 func (x *OnEventReply) Reset() {
 	*x = OnEventReply{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +656,7 @@ func (x *OnEventReply) String() string {
 func (*OnEventReply) ProtoMessage() {}
 
 func (x *OnEventReply) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,22 +669,26 @@ func (x *OnEventReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OnEventReply.ProtoReflect.Descriptor instead.
 func (*OnEventReply) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\fplugin.proto\x12\bonair.v1\"\r\n" +
-	"\vInfoRequest\"\x9f\x01\n" +
+	"\fplugin.proto\x12\bonair.v1\"+\n" +
+	"\x11OpenFilterRequest\x12\x16\n" +
+	"\x06socket\x18\x01 \x01(\tR\x06socket\"\x11\n" +
+	"\x0fOpenFilterReply\"\r\n" +
+	"\vInfoRequest\"\xb9\x01\n" +
 	"\n" +
 	"PluginInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12-\n" +
 	"\x06params\x18\x04 \x03(\v2\x15.onair.v1.PluginParamR\x06params\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\"\xaf\x01\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12\x18\n" +
+	"\aformats\x18\x06 \x03(\tR\aformats\"\xaf\x01\n" +
 	"\vPluginParam\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
@@ -630,12 +724,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x0e\n" +
-	"\fOnEventReply2\xf3\x01\n" +
+	"\fOnEventReply2\xb9\x02\n" +
 	"\x06Plugin\x123\n" +
 	"\x04Info\x12\x15.onair.v1.InfoRequest\x1a\x14.onair.v1.PluginInfo\x12@\n" +
 	"\tConfigure\x12\x16.onair.v1.PluginConfig\x1a\x1b.onair.v1.PluginConfigReply\x128\n" +
 	"\x06Render\x12\x17.onair.v1.RenderRequest\x1a\x15.onair.v1.RenderReply\x128\n" +
-	"\aOnEvent\x12\x15.onair.v1.PluginEvent\x1a\x16.onair.v1.OnEventReplyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
+	"\aOnEvent\x12\x15.onair.v1.PluginEvent\x1a\x16.onair.v1.OnEventReply\x12D\n" +
+	"\n" +
+	"OpenFilter\x12\x1b.onair.v1.OpenFilterRequest\x1a\x19.onair.v1.OpenFilterReplyB*Z(github.com/onair-studio/onair/stub/pb;pbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -649,34 +745,38 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_plugin_proto_goTypes = []any{
-	(*InfoRequest)(nil),       // 0: onair.v1.InfoRequest
-	(*PluginInfo)(nil),        // 1: onair.v1.PluginInfo
-	(*PluginParam)(nil),       // 2: onair.v1.PluginParam
-	(*PluginConfig)(nil),      // 3: onair.v1.PluginConfig
-	(*PluginConfigReply)(nil), // 4: onair.v1.PluginConfigReply
-	(*RenderRequest)(nil),     // 5: onair.v1.RenderRequest
-	(*RenderReply)(nil),       // 6: onair.v1.RenderReply
-	(*PluginEvent)(nil),       // 7: onair.v1.PluginEvent
-	(*OnEventReply)(nil),      // 8: onair.v1.OnEventReply
-	nil,                       // 9: onair.v1.PluginConfig.ParamsEntry
-	nil,                       // 10: onair.v1.PluginEvent.FieldsEntry
+	(*OpenFilterRequest)(nil), // 0: onair.v1.OpenFilterRequest
+	(*OpenFilterReply)(nil),   // 1: onair.v1.OpenFilterReply
+	(*InfoRequest)(nil),       // 2: onair.v1.InfoRequest
+	(*PluginInfo)(nil),        // 3: onair.v1.PluginInfo
+	(*PluginParam)(nil),       // 4: onair.v1.PluginParam
+	(*PluginConfig)(nil),      // 5: onair.v1.PluginConfig
+	(*PluginConfigReply)(nil), // 6: onair.v1.PluginConfigReply
+	(*RenderRequest)(nil),     // 7: onair.v1.RenderRequest
+	(*RenderReply)(nil),       // 8: onair.v1.RenderReply
+	(*PluginEvent)(nil),       // 9: onair.v1.PluginEvent
+	(*OnEventReply)(nil),      // 10: onair.v1.OnEventReply
+	nil,                       // 11: onair.v1.PluginConfig.ParamsEntry
+	nil,                       // 12: onair.v1.PluginEvent.FieldsEntry
 }
 var file_plugin_proto_depIdxs = []int32{
-	2,  // 0: onair.v1.PluginInfo.params:type_name -> onair.v1.PluginParam
-	9,  // 1: onair.v1.PluginConfig.params:type_name -> onair.v1.PluginConfig.ParamsEntry
-	10, // 2: onair.v1.PluginEvent.fields:type_name -> onair.v1.PluginEvent.FieldsEntry
-	0,  // 3: onair.v1.Plugin.Info:input_type -> onair.v1.InfoRequest
-	3,  // 4: onair.v1.Plugin.Configure:input_type -> onair.v1.PluginConfig
-	5,  // 5: onair.v1.Plugin.Render:input_type -> onair.v1.RenderRequest
-	7,  // 6: onair.v1.Plugin.OnEvent:input_type -> onair.v1.PluginEvent
-	1,  // 7: onair.v1.Plugin.Info:output_type -> onair.v1.PluginInfo
-	4,  // 8: onair.v1.Plugin.Configure:output_type -> onair.v1.PluginConfigReply
-	6,  // 9: onair.v1.Plugin.Render:output_type -> onair.v1.RenderReply
-	8,  // 10: onair.v1.Plugin.OnEvent:output_type -> onair.v1.OnEventReply
-	7,  // [7:11] is the sub-list for method output_type
-	3,  // [3:7] is the sub-list for method input_type
+	4,  // 0: onair.v1.PluginInfo.params:type_name -> onair.v1.PluginParam
+	11, // 1: onair.v1.PluginConfig.params:type_name -> onair.v1.PluginConfig.ParamsEntry
+	12, // 2: onair.v1.PluginEvent.fields:type_name -> onair.v1.PluginEvent.FieldsEntry
+	2,  // 3: onair.v1.Plugin.Info:input_type -> onair.v1.InfoRequest
+	5,  // 4: onair.v1.Plugin.Configure:input_type -> onair.v1.PluginConfig
+	7,  // 5: onair.v1.Plugin.Render:input_type -> onair.v1.RenderRequest
+	9,  // 6: onair.v1.Plugin.OnEvent:input_type -> onair.v1.PluginEvent
+	0,  // 7: onair.v1.Plugin.OpenFilter:input_type -> onair.v1.OpenFilterRequest
+	3,  // 8: onair.v1.Plugin.Info:output_type -> onair.v1.PluginInfo
+	6,  // 9: onair.v1.Plugin.Configure:output_type -> onair.v1.PluginConfigReply
+	8,  // 10: onair.v1.Plugin.Render:output_type -> onair.v1.RenderReply
+	10, // 11: onair.v1.Plugin.OnEvent:output_type -> onair.v1.OnEventReply
+	1,  // 12: onair.v1.Plugin.OpenFilter:output_type -> onair.v1.OpenFilterReply
+	8,  // [8:13] is the sub-list for method output_type
+	3,  // [3:8] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -687,14 +787,14 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
-	file_plugin_proto_msgTypes[6].OneofWrappers = []any{}
+	file_plugin_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion7
 
 const (
-	Plugin_Info_FullMethodName      = "/onair.v1.Plugin/Info"
-	Plugin_Configure_FullMethodName = "/onair.v1.Plugin/Configure"
-	Plugin_Render_FullMethodName    = "/onair.v1.Plugin/Render"
-	Plugin_OnEvent_FullMethodName   = "/onair.v1.Plugin/OnEvent"
+	Plugin_Info_FullMethodName       = "/onair.v1.Plugin/Info"
+	Plugin_Configure_FullMethodName  = "/onair.v1.Plugin/Configure"
+	Plugin_Render_FullMethodName     = "/onair.v1.Plugin/Render"
+	Plugin_OnEvent_FullMethodName    = "/onair.v1.Plugin/OnEvent"
+	Plugin_OpenFilter_FullMethodName = "/onair.v1.Plugin/OpenFilter"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -42,6 +43,11 @@ type PluginClient interface {
 	Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderReply, error)
 	// OnEvent tells the plugin about something that happened in the studio.
 	OnEvent(ctx context.Context, in *PluginEvent, opts ...grpc.CallOption) (*OnEventReply, error)
+	// OpenFilter asks a "filter" plugin to listen on a unix socket
+	// (SOCK_SEQPACKET) for the encoder, which connects and hands frames over
+	// in shared memory (see internal/filter for the wire format). Called
+	// after each Configure of a start; frames never cross this channel.
+	OpenFilter(ctx context.Context, in *OpenFilterRequest, opts ...grpc.CallOption) (*OpenFilterReply, error)
 }
 
 type pluginClient struct {
@@ -88,6 +94,15 @@ func (c *pluginClient) OnEvent(ctx context.Context, in *PluginEvent, opts ...grp
 	return out, nil
 }
 
+func (c *pluginClient) OpenFilter(ctx context.Context, in *OpenFilterRequest, opts ...grpc.CallOption) (*OpenFilterReply, error) {
+	out := new(OpenFilterReply)
+	err := c.cc.Invoke(ctx, Plugin_OpenFilter_FullMethodName, in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility
@@ -105,6 +120,11 @@ type PluginServer interface {
 	Render(context.Context, *RenderRequest) (*RenderReply, error)
 	// OnEvent tells the plugin about something that happened in the studio.
 	OnEvent(context.Context, *PluginEvent) (*OnEventReply, error)
+	// OpenFilter asks a "filter" plugin to listen on a unix socket
+	// (SOCK_SEQPACKET) for the encoder, which connects and hands frames over
+	// in shared memory (see internal/filter for the wire format). Called
+	// after each Configure of a start; frames never cross this channel.
+	OpenFilter(context.Context, *OpenFilterRequest) (*OpenFilterReply, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -123,6 +143,9 @@ func (UnimplementedPluginServer) Render(context.Context, *RenderRequest) (*Rende
 }
 func (UnimplementedPluginServer) OnEvent(context.Context, *PluginEvent) (*OnEventReply, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method OnEvent not implemented")
+}
+func (UnimplementedPluginServer) OpenFilter(context.Context, *OpenFilterRequest) (*OpenFilterReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method OpenFilter not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 
@@ -209,6 +232,24 @@ func _Plugin_OnEvent_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_OpenFilter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenFilterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).OpenFilter(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_OpenFilter_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).OpenFilter(ctx, req.(*OpenFilterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -231,6 +272,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OnEvent",
 			Handler:    _Plugin_OnEvent_Handler,
+		},
+		{
+			MethodName: "OpenFilter",
+			Handler:    _Plugin_OpenFilter_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

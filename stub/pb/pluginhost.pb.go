@@ -71,8 +71,11 @@ type PluginHostConfig struct {
 	Revision uint64                 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
 	// plugins_dir holds the plugin binaries and their manifest
 	// (plugins.sha256). Empty means <user config dir>/onair/plugins.
-	PluginsDir    string        `protobuf:"bytes,2,opt,name=plugins_dir,json=pluginsDir,proto3" json:"plugins_dir,omitempty"`
-	Plugins       []*PluginSpec `protobuf:"bytes,3,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	PluginsDir string        `protobuf:"bytes,2,opt,name=plugins_dir,json=pluginsDir,proto3" json:"plugins_dir,omitempty"`
+	Plugins    []*PluginSpec `protobuf:"bytes,3,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	// filter_dir is a private directory where "filter" plugins listen for the
+	// encoder, each at <name>.sock.
+	FilterDir     string `protobuf:"bytes,4,opt,name=filter_dir,json=filterDir,proto3" json:"filter_dir,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -126,6 +129,13 @@ func (x *PluginHostConfig) GetPlugins() []*PluginSpec {
 		return x.Plugins
 	}
 	return nil
+}
+
+func (x *PluginHostConfig) GetFilterDir() string {
+	if x != nil {
+		return x.FilterDir
+	}
+	return ""
 }
 
 type PluginSpec struct {
@@ -649,12 +659,14 @@ const file_pluginhost_proto_rawDesc = "" +
 	"\n" +
 	"\x10pluginhost.proto\x12\bonair.v1\x1a\fcommon.proto\x1a\fplugin.proto\"#\n" +
 	"\rPluginRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"\x7f\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x9e\x01\n" +
 	"\x10PluginHostConfig\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x1f\n" +
 	"\vplugins_dir\x18\x02 \x01(\tR\n" +
 	"pluginsDir\x12.\n" +
-	"\aplugins\x18\x03 \x03(\v2\x14.onair.v1.PluginSpecR\aplugins\"\xad\x01\n" +
+	"\aplugins\x18\x03 \x03(\v2\x14.onair.v1.PluginSpecR\aplugins\x12\x1d\n" +
+	"\n" +
+	"filter_dir\x18\x04 \x01(\tR\tfilterDir\"\xad\x01\n" +
 	"\n" +
 	"PluginSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +

@@ -67,3 +67,17 @@ func RenderAgain(t testing.TB, p sdk.Plugin, output image.Point) *image.RGBA {
 }
 
 func alpha(opacity float64) color.Alpha { return color.Alpha{A: uint8(opacity*255 + 0.5)} }
+
+// Filter configures a filter plugin with params and runs it once on a copy
+// of img (RGBA), returning the changed copy. A refusal or an error from
+// Filter fails the test.
+func Filter(t testing.TB, p sdk.Filter, params map[string]string, img *image.RGBA) *image.RGBA {
+	t.Helper()
+	Configure(t, p, params)
+	out := image.NewRGBA(image.Rectangle{Max: img.Bounds().Size()})
+	draw.Draw(out, out.Rect, img, img.Bounds().Min, draw.Src)
+	if err := p.Filter(context.Background(), &sdk.FilterFrame{RGBA: out, Seq: 2}); err != nil {
+		t.Fatalf("%s: Filter: %v", p.Info().Name, err)
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+package encoder
+
+import (
+	"image"
+	"sync"
+
+	"github.com/onair-studio/onair/internal/filter"
+	"github.com/onair-studio/onair/internal/scene"
+	"github.com/onair-studio/onair/stub/pb"
+)
+
+// layerFilter is one configured filter: it connects to its plugin's
+// socket for frames of the size it is first handed, and again when that
+// size changes. Filters outlive pipelines, so a restarted pipeline keeps
+// its plugins attached and counted.
+type layerFilter struct {
+	spec     *pb.FilterSpec
+	deadline float64 // fps the deadline is cut from
+
+	mu     sync.Mutex
+	client *filter.Client
+	size   image.Point
+	// closed: the filter left the configuration. A frame composed with
+	// the old filter list meanwhile is bypassed, never dialled for: a
+	// client nobody closes would hold the plugin's connection.
+	closed bool
+	// before sums the counters of clients replaced by a size change.
+	before filter.Stats
+}
+
+func (f *layerFilter) Apply(img *image.RGBA) bool {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return false
+	}
+	c := f.client
+	if c == nil || f.size != img.Rect.Size() {
+		if c != nil {
+			f.before = add(f.before, c.Stats())
+			c.Close()
+		}
+		f.size = img.Rect.Size()
+		c = filter.Dial(f.spec.GetSocket(), f.size.X, f.size.Y, filter.Options{Deadline: filter.DeadlineFor(f.deadline)})
+		f.client = c
+	}
+	f.mu.Unlock()
+	return c.Apply(img)
+}
+
+func add(a, b filter.Stats) filter.Stats {
+	a.Filtered += b.Filtered
+	a.Late += b.Late
+	a.Bypassed += b.Bypassed
+	a.Rejected += b.Rejected
+	a.Attaches += b.Attaches
+	return a
+}
+
+func (f *layerFilter) status() *pb.FilterStatus {
+	f.mu.Lock()
+	st := f.before
+	if f.client != nil {
+		cur := f.client.Stats()
+		st = add(st, cur)
+		st.Connected, st.Err, st.WaitP50, st.WaitP99 = cur.Connected, cur.Err, cur.WaitP50, cur.WaitP99
+	}
+	f.mu.Unlock()
+	return &pb.FilterStatus{Name: f.spec.GetName(), Layer: f.spec.GetLayer(), Attached: st.Connected,
+		Filtered: st.Filtered, Late: st.Late, Bypassed: st.Bypassed, Rejected: st.Rejected, Attaches: st.Attaches,
+		Error: st.Err, DeadlineUs: filter.DeadlineFor(f.deadline).Microseconds(),
+		WaitP50Us: st.WaitP50.Microseconds(), WaitP99Us: st.WaitP99.Microseconds()}
+}
+
+func (f *layerFilter) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	if f.client != nil {
+		f.client.Close()
+		f.client = nil
+	}
+}
+
+// reconcileFilters keeps the filters cfg still names (same name, layer,
+// socket and frame rate) and replaces the rest.
+func reconcileFilters(old []*layerFilter, cfg *pb.EncoderConfig) []*layerFilter {
+	fps := float64(cfg.GetFps())
+	if fps <= 0 {
+		fps = 30
+	}
+	var out []*layerFilter
+	kept := map[*layerFilter]bool{}
+	for _, sp := range cfg.GetFilters() {
+		var f *layerFilter
+		for _, o := range old {
+			if !kept[o] && o.spec.GetName() == sp.GetName() && o.spec.GetLayer() == sp.GetLayer() &&
+				o.spec.GetSocket() == sp.GetSocket() && o.deadline == fps {
+				f = o
+				break
+			}
+		}
+		if f == nil {
+			f = &layerFilter{spec: sp, deadline: fps}
+		}
+		kept[f] = true
+		out = append(out, f)
+	}
+	for _, o := range old {
+		if !kept[o] {
+			o.close()
+		}
+	}
+	return out
+}
+
+// sceneFilters is the filters as the compositor takes them.
+func sceneFilters(fs []*layerFilter) *scene.Filters {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := &scene.Filters{Layers: map[string][]scene.Filter{}}
+	for _, f := range fs {
+		if l := f.spec.GetLayer(); l != "" {
+			out.Layers[l] = append(out.Layers[l], f)
+		} else {
+			out.Program = append(out.Program, f)
+		}
+	}
+	return out
+}

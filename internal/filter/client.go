@@ -1,0 +1,380 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Stats are one filter's counters, as status shows them.
+type Stats struct {
+	// Connected says the plugin's process is attached now.
+	Connected bool
+	// Filtered counts frames the filter changed in time.
+	Filtered uint64
+	// Late counts frames whose result came after the deadline (or never).
+	Late uint64
+	// Bypassed counts frames that aired unfiltered for any reason: late,
+	// plugin not attached, every slot still busy, or a bad result.
+	Bypassed uint64
+	// Rejected counts results refused: a torn slot, a damaged guard, a
+	// wrong size or a failure the plugin reported.
+	Rejected uint64
+	// Attaches counts connections made; more than one means the plugin
+	// was restarted (or the encoder reconnected).
+	Attaches uint64
+	// Err is why the filter is not attached, or why the last setup or
+	// frame was refused.
+	Err string
+	// WaitP50 and WaitP99 are how long the last frames handed to the
+	// plugin waited for their answers (a late one counts its deadline).
+	WaitP50, WaitP99 time.Duration
+}
+
+// waitsKept is how many recent waits the percentiles are taken over.
+const waitsKept = 256
+
+// Options tune a Client.
+type Options struct {
+	// Deadline is how long a frame waits for its result.
+	Deadline time.Duration
+	// MinBackoff and MaxBackoff bound the wait between connection
+	// attempts while the plugin is away (defaults 20 ms and 100 ms: an
+	// attempt on a local socket costs microseconds, and a restarted
+	// plugin should be back on air well within a second).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// DeadlineFor is the default deadline at a frame rate: a third of the frame
+// interval, so compose, filter and encode still fit in one frame.
+func DeadlineFor(fps float64) time.Duration {
+	return time.Duration(float64(time.Second) / fps / 3)
+}
+
+// Client is the encoder's end of one filter on frames of one size. Apply
+// is called from one goroutine (the compositor's); the connection is made
+// and remade in the background.
+type Client struct {
+	path    string
+	w, h    int
+	o       Options
+	closed  chan struct{}
+	stopped chan struct{}
+
+	cur atomic.Pointer[conn] // attached connection, nil while away
+	seq uint64               // last sequence number sent (even)
+
+	filtered, late, bypassed, rejected, attaches atomic.Uint64
+
+	mu    sync.Mutex
+	err   string
+	waits []time.Duration // the last waitsKept, a ring
+	next  int
+}
+
+// conn is one attached connection and its ring.
+type conn struct {
+	// mu is held while the compositor uses the ring, so it is unmapped
+	// only when nobody reads it.
+	mu     sync.Mutex
+	gone   bool
+	c      *net.UnixConn
+	l      Layout
+	mem    []byte
+	busy   []bool // slots handed to the plugin and not answered yet
+	dones  chan doneMsg
+	dead   chan struct{}
+	failed error
+}
+
+// Dial returns a client for the plugin listening at path, which filters
+// RGBA frames of w×h. It connects, and reconnects after a crash, on its own.
+func Dial(path string, w, h int, o Options) *Client {
+	if o.Deadline <= 0 {
+		o.Deadline = DeadlineFor(30)
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 20 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 100 * time.Millisecond
+	}
+	c := &Client{path: path, w: w, h: h, o: o, closed: make(chan struct{}), stopped: make(chan struct{})}
+	go c.connectLoop()
+	return c
+}
+
+func (c *Client) setErr(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil {
+		c.err = ""
+	} else {
+		c.err = err.Error()
+	}
+}
+
+// Stats returns the counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := Stats{Connected: c.cur.Load() != nil, Filtered: c.filtered.Load(), Late: c.late.Load(),
+		Bypassed: c.bypassed.Load(), Rejected: c.rejected.Load(), Attaches: c.attaches.Load(), Err: c.err}
+	if len(c.waits) > 0 {
+		w := slices.Clone(c.waits)
+		slices.Sort(w)
+		st.WaitP50, st.WaitP99 = w[len(w)/2], w[(len(w)-1)*99/100]
+	}
+	return st
+}
+
+// waited records one frame's wait for its answer.
+func (c *Client) waited(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.waits) < waitsKept {
+		c.waits = append(c.waits, d)
+		return
+	}
+	c.waits[c.next] = d
+	c.next = (c.next + 1) % waitsKept
+}
+
+// Close ends the connection; later frames are bypassed.
+func (c *Client) Close() {
+	close(c.closed)
+	<-c.stopped
+}
+
+// connectLoop keeps a connection attached, with backoff while the plugin
+// is away.
+func (c *Client) connectLoop() {
+	defer close(c.stopped)
+	wait := c.o.MinBackoff
+	for {
+		cn, err := c.attach()
+		if err == nil {
+			c.attaches.Add(1)
+			c.setErr(nil)
+			c.cur.Store(cn)
+			wait = c.o.MinBackoff
+			select {
+			case <-cn.dead:
+				c.cur.Store(nil)
+				c.setErr(fmt.Errorf("filter plugin went away: %v", cn.failed))
+			case <-c.closed:
+				c.cur.Store(nil)
+			}
+			cn.release()
+			continue
+		}
+		if !errors.Is(err, unix.ECONNREFUSED) && !errors.Is(err, unix.ENOENT) {
+			c.setErr(err)
+		} else {
+			c.setErr(fmt.Errorf("waiting for the filter plugin at %s", c.path))
+		}
+		select {
+		case <-c.closed:
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, c.o.MaxBackoff)
+	}
+}
+
+// attach connects and sets the ring up; the plugin's wishes are checked
+// before any memory is made.
+func (c *Client) attach() (*conn, error) {
+	select {
+	case <-c.closed:
+		return nil, errors.New("closed")
+	default:
+	}
+	nc, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: c.path, Net: "unixpacket"})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*conn, error) {
+		nc.Close()
+		return nil, err
+	}
+	// Setup must not hang the background loop on a plugin that never
+	// answers.
+	nc.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := nc.Write(hello{width: c.w, height: c.h, formats: []string{FormatRGBA}}.marshal()); err != nil {
+		return fail(err)
+	}
+	b := make([]byte, 64)
+	n, err := nc.Read(b)
+	if err != nil {
+		return fail(err)
+	}
+	l, err := parseLayout(b[:n])
+	if err == nil {
+		err = l.Check()
+	}
+	if err == nil && (l.Width != c.w || l.Height != c.h || l.Format != FormatRGBA) {
+		err = fmt.Errorf("%s frames of %dx%d asked for, %s %dx%d offered", l.Format, l.Width, l.Height, FormatRGBA, c.w, c.h)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("filter refused at setup: %w", err))
+	}
+	fd, mem, err := newRing(l)
+	if err != nil {
+		return fail(err)
+	}
+	_, _, err = nc.WriteMsgUnix(marshalLayout(l), unix.UnixRights(fd), nil)
+	unix.Close(fd) // the plugin holds its own copy now
+	if err != nil {
+		unix.Munmap(mem)
+		return fail(err)
+	}
+	nc.SetDeadline(time.Time{})
+	cn := &conn{c: nc, l: l, mem: mem, busy: make([]bool, l.Slots), dones: make(chan doneMsg, 2*l.Slots), dead: make(chan struct{})}
+	go cn.read()
+	return cn, nil
+}
+
+// release closes the connection and unmaps the ring once the compositor
+// is done with it.
+func (cn *conn) release() {
+	cn.c.Close()
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	cn.gone = true
+	unix.Munmap(cn.mem)
+}
+
+// read passes the plugin's replies on until the connection ends.
+func (cn *conn) read() {
+	defer close(cn.dead)
+	b := make([]byte, 64)
+	for {
+		n, err := cn.c.Read(b)
+		if err == nil {
+			var d doneMsg
+			if d, err = parseDone(b[:n]); err == nil {
+				select {
+				case cn.dones <- d:
+				default:
+					err = errors.New("more replies than frames sent")
+				}
+			}
+		}
+		if err != nil {
+			cn.failed = err
+			return
+		}
+	}
+}
+
+// Apply filters img (RGBA, w×h, no padding) in place. It returns false when
+// the frame was bypassed: img is then unchanged. It never waits longer than
+// the deadline.
+func (c *Client) Apply(img *image.RGBA) bool {
+	if c.apply(img) {
+		c.filtered.Add(1)
+		return true
+	}
+	c.bypassed.Add(1)
+	return false
+}
+
+func (c *Client) apply(img *image.RGBA) bool {
+	cn := c.cur.Load()
+	if cn == nil || img.Rect.Dx() != c.w || img.Rect.Dy() != c.h || img.Stride != 4*c.w {
+		return false
+	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.gone {
+		return false
+	}
+	deadline := time.NewTimer(c.o.Deadline)
+	defer deadline.Stop()
+	cn.settle()
+	i := -1
+	for j, b := range cn.busy {
+		if !b {
+			i = j
+			break
+		}
+	}
+	if i < 0 { // every slot is still with a slow plugin
+		return false
+	}
+	sl := cn.l.slot(cn.mem, i)
+	c.seq += 2
+	seq := c.seq
+	sl.setSeq(seq - 1) // odd: being written
+	copy(sl.pixels, img.Pix)
+	sl.setSeq(seq)
+	cn.busy[i] = true
+	sent := time.Now()
+	if _, err := cn.c.Write(frameMsg{slot: i, seq: seq}.marshal()); err != nil {
+		return false
+	}
+	for {
+		select {
+		case d := <-cn.dones:
+			if d.slot >= 0 && d.slot < len(cn.busy) {
+				cn.busy[d.slot] = false
+			}
+			if d.seq != seq || d.slot != i {
+				continue // a late frame's answer: thrown away
+			}
+			c.waited(time.Since(sent))
+			return c.take(cn, sl, d, img)
+		case <-cn.dead:
+			return false
+		case <-deadline.C:
+			c.waited(time.Since(sent))
+			c.late.Add(1)
+			return false
+		}
+	}
+}
+
+// settle frees the slots whose late answers have come in since.
+func (cn *conn) settle() {
+	for {
+		select {
+		case d := <-cn.dones:
+			if d.slot >= 0 && d.slot < len(cn.busy) {
+				cn.busy[d.slot] = false
+			}
+		default:
+			return
+		}
+	}
+}
+
+// take copies a result out of its slot, unless it is not whole and right.
+func (c *Client) take(cn *conn, sl slot, d doneMsg, img *image.RGBA) bool {
+	reject := func(why string) bool {
+		c.rejected.Add(1)
+		c.setErr(errors.New("filter result refused: " + why))
+		return false
+	}
+	switch {
+	case d.status != statusOK:
+		return reject("the filter failed on the frame")
+	case d.bytes != uint64(len(sl.pixels)):
+		return reject(fmt.Sprintf("it wrote %d bytes into a frame of %d", d.bytes, len(sl.pixels)))
+	case sl.done() != d.seq || sl.seq() != d.seq:
+		return reject("the slot changed under the answer")
+	case !sl.guardIntact():
+		return reject("it wrote past its frame")
+	}
+	// A plugin that answered has finished with the slot; the done word
+	// checked above shows it finished this frame, not an older one.
+	copy(img.Pix, sl.pixels)
+	return true
+}
