@@ -71,22 +71,8 @@ func BenchmarkFilterSustainedFPS(b *testing.B) {
 			// holds the rate while it filters all but 1% of the frames.
 			return skipped == 0 && float64(bypassed) <= 0.01*float64(rate)*5
 		}
-		last, failed := 0, 0
-		for rate := 30; failed == 0 && rate <= 400; rate += 10 {
-			if held(rate) {
-				last = rate
-			} else {
-				failed = rate
-			}
-		}
-		for rate := last + 5; last > 0 && rate < failed; rate += 5 {
-			if !held(rate) {
-				break
-			}
-			last = rate
-		}
+		best[filtered] = highestHeld(30, 400, 5, held)
 		m.Stop()
-		best[filtered] = last
 	}
 	share := float64(best[true]) / float64(max(best[false], 1))
 	fmt.Printf("highest sustained rate, 720p ultrafast test pattern: %d fps without a filter, %d fps with a pass-through program filter = %.0f%% (target >= 90%%)\n",

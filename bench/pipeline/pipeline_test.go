@@ -392,22 +392,7 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		// A rate is held if one of two tries skips nothing: on a shared
 		// machine, a burst of someone else's work must not end the search.
 		held := func(rate int) bool { return try(rate) || try(rate) }
-		// Up in steps of 10 until a rate skips, then in steps of 2 from the
-		// last rate held towards it.
-		best, failed := 0, 0
-		for rate := 20; failed == 0 && rate <= 2*int(bare); rate += 10 {
-			if held(rate) {
-				best = rate
-			} else {
-				failed = rate
-			}
-		}
-		for rate := best + 2; best > 0 && rate < failed; rate += 2 {
-			if !held(rate) {
-				break
-			}
-			best = rate
-		}
+		best := highestHeld(20, 2*int(bare), 2, held)
 		m.Stop()
 		fmt.Printf("highest sustained rate with no skipped frames, %dx%d %s from the X screen: %d fps = %.0f%% of bare libx264 (target >= %d%%)\n",
 			c.w, c.h, c.preset, best, 100*float64(best)/bare, c.target)
@@ -514,4 +499,25 @@ func (s *stampScanner) feed(p []byte, now time.Time) {
 		}
 		s.buf = s.buf[i+4+j:]
 	}
+}
+
+// highestHeld is the highest frame rate from lowest up to at most highest
+// that held: up in steps of 10 until a rate fails, then in steps of fine
+// from the last rate held towards it. 0 if lowest failed.
+func highestHeld(lowest, highest, fine int, held func(rate int) bool) int {
+	best, failed := 0, 0
+	for rate := lowest; failed == 0 && rate <= highest; rate += 10 {
+		if held(rate) {
+			best = rate
+		} else {
+			failed = rate
+		}
+	}
+	for rate := best + fine; best > 0 && rate < failed; rate += fine {
+		if !held(rate) {
+			break
+		}
+		best = rate
+	}
+	return best
 }
