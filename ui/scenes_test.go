@@ -234,3 +234,32 @@ func TestLayerPanelListsFilters(t *testing.T) {
 		return hasLabel(r.studio.scene.overlays, "Program filters: hide (redact, attached)")
 	})
 }
+
+// Places says where a window test should click: the scene buttons and
+// Transition only while the Scene tab shows them, and a tap in the middle
+// of a place lands on that button.
+func TestPlacesLeadClicksToTheButtons(t *testing.T) {
+	r := newRig(t)
+	r.master.set(func(st *pb.MasterStatus) {
+		st.SceneNames, st.ProgramScene, st.PreviewScene = []string{"Starting soon", "Game", "BRB"}, "Game", "Game"
+	})
+	r.await("the scene list", func() bool { return len(r.studio.scene.sceneButton) == 3 })
+	places := r.studio.Places()
+	if _, ok := places["scene:BRB"]; ok || places["tabs"].Empty() {
+		t.Fatalf("with the Destinations tab shown: %v", places)
+	}
+	r.studio.tabs.SelectIndex(1)
+	places = r.studio.Places()
+	if len(places) != 5 {
+		t.Fatalf("with the Scene tab shown: %v", places)
+	}
+	tap := func(name string) {
+		c := places[name].Bounds()
+		mid := fyne.NewPos(float32(c.Min.X+c.Max.X)/2, float32(c.Min.Y+c.Max.Y)/2)
+		test.TapCanvas(r.win.Canvas(), mid)
+	}
+	tap("scene:BRB")
+	r.await("BRB in the preview", func() bool { return r.studio.status.GetPreviewScene() == "BRB" })
+	tap("Transition")
+	r.await("BRB on air", func() bool { return r.studio.status.GetProgramScene() == "BRB" })
+}

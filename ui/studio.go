@@ -69,6 +69,7 @@ type Studio struct {
 	plugins *pluginsPanel
 	jobs    *jobsPanel
 	logs    *logView
+	tabs    *container.AppTabs
 	root    fyne.CanvasObject
 
 	// shortcuts are the hotkeys registered on the window, made from
@@ -127,7 +128,7 @@ func New(opt Options) *Studio {
 	s.jobs = newJobsPanel(s)
 	s.logs = newLogView()
 
-	tabs := container.NewAppTabs(
+	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Destinations", s.dests.content),
 		container.NewTabItem("Scene", s.scene.content),
 		container.NewTabItem("Encoder", s.encoder.content),
@@ -139,7 +140,7 @@ func New(opt Options) *Studio {
 	// Studio mode's preview sits above the program; hidden, the program
 	// has the pane to itself.
 	left := container.NewBorder(nil, s.stats.content, nil, nil, container.NewGridWithRows(1, s.studio.content, s.preview.content))
-	body := container.NewHSplit(left, tabs)
+	body := container.NewHSplit(left, s.tabs)
 	body.Offset = 0.5
 	main := container.NewVSplit(body, s.logs.content)
 	main.Offset = 0.78

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,6 +23,29 @@ import (
 
 // previewEvery is how often the window asks the master for a snapshot.
 const previewEvery = 250 * time.Millisecond
+
+// placesEnv, set to 1 by the window tests, makes SIGUSR1 print where the
+// parts they click are ("places: " and JSON, in window pixels).
+const placesEnv = "ONAIR_TEST_PLACES"
+
+// printPlaces answers SIGUSR1 until ctx ends; on the UI goroutine, so the
+// places are those of the window as last laid out.
+func printPlaces(ctx context.Context, studio *ui.Studio) {
+	ask := make(chan os.Signal, 1)
+	signal.Notify(ask, syscall.SIGUSR1)
+	defer signal.Stop(ask)
+	for {
+		select {
+		case <-ask:
+			fyne.Do(func() {
+				b, _ := json.Marshal(studio.Places())
+				fmt.Fprintf(os.Stderr, "places: %s\n", b)
+			})
+		case <-ctx.Done():
+			return
+		}
+	}
+}
 
 // window is what the studio window attaches to.
 type window struct {
@@ -75,6 +99,9 @@ func runWindow(win window) error {
 		open()
 	}
 
+	if os.Getenv(placesEnv) == "1" {
+		go printPlaces(ctx, studio)
+	}
 	// A signal ends the window only: the engine is a separate process.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
