@@ -28,23 +28,26 @@ const previewEvery = 250 * time.Millisecond
 // parts they click are ("places: " and JSON, in window pixels).
 const placesEnv = "ONAIR_TEST_PLACES"
 
-// printPlaces answers SIGUSR1 until ctx ends; on the UI goroutine, so the
-// places are those of the window as last laid out.
+// printPlaces answers SIGUSR1 until ctx ends, on the UI goroutine, so the
+// places are those of the window as last laid out. The signal is taken
+// before the window shows (by default it would end the process).
 func printPlaces(ctx context.Context, studio *ui.Studio) {
 	ask := make(chan os.Signal, 1)
 	signal.Notify(ask, syscall.SIGUSR1)
-	defer signal.Stop(ask)
-	for {
-		select {
-		case <-ask:
-			fyne.Do(func() {
-				b, _ := json.Marshal(studio.Places())
-				fmt.Fprintf(os.Stderr, "places: %s\n", b)
-			})
-		case <-ctx.Done():
-			return
+	go func() {
+		defer signal.Stop(ask)
+		for {
+			select {
+			case <-ask:
+				fyne.Do(func() {
+					b, _ := json.Marshal(studio.Places())
+					fmt.Fprintf(os.Stderr, "places: %s\n", b)
+				})
+			case <-ctx.Done():
+				return
+			}
 		}
-	}
+	}()
 }
 
 // window is what the studio window attaches to.
@@ -100,7 +103,7 @@ func runWindow(win window) error {
 	}
 
 	if os.Getenv(placesEnv) == "1" {
-		go printPlaces(ctx, studio)
+		printPlaces(ctx, studio)
 	}
 	// A signal ends the window only: the engine is a separate process.
 	sig := make(chan os.Signal, 1)
