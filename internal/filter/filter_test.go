@@ -59,6 +59,8 @@ func runHelper(mode, path string) {
 		}
 	case "pass":
 		s.Apply = func(Frame) error { return nil }
+	case "passsound":
+		s.Formats, s.Apply = []string{FormatF32}, func(Frame) error { return nil }
 	case "slow":
 		s.Apply = func(f Frame) error { time.Sleep(time.Second); return invert(f) }
 	case "hugeframe", "manyslots", "guard", "size", "torn":
