@@ -32,9 +32,9 @@ const detectorMs = 20
 
 type gate struct {
 	sdk.Base
-	threshold    float32 // linear
-	open, close_ float32 // gain change per sample
-	decay        float32 // the detector's per-sample fall
+	threshold  float32 // linear
+	rise, fall float32 // gain change per sample, opening and closing
+	decay      float32 // the detector's per-sample fall
 
 	// Carried from block to block: consecutive blocks are one sound.
 	level, gain float32
@@ -49,7 +49,7 @@ func perSample(ms float64) float32 { return float32(1 / (ms / 1000 * sdk.AudioRa
 func (g *gate) Configure(_ context.Context, p map[string]string) error {
 	num := func(k string) float64 { v, _ := strconv.ParseFloat(p[k], 64); return v }
 	g.threshold = float32(math.Pow(10, num("threshold")/20))
-	g.open, g.close_ = perSample(num("attack")), perSample(num("release"))
+	g.rise, g.fall = perSample(num("attack")), perSample(num("release"))
 	g.decay = float32(math.Exp(-1 / (detectorMs / 1000.0 * sdk.AudioRate)))
 	return nil
 }
@@ -66,9 +66,9 @@ func (g *gate) FilterAudio(_ context.Context, a *sdk.AudioFrame) error {
 		}
 		g.level = max(peak, g.level*g.decay)
 		if g.level >= g.threshold {
-			g.gain = min(g.gain+g.open, 1)
+			g.gain = min(g.gain+g.rise, 1)
 		} else {
-			g.gain = max(g.gain-g.close_, 0)
+			g.gain = max(g.gain-g.fall, 0)
 		}
 		for c := range ch {
 			s[i+c] *= g.gain
