@@ -199,10 +199,14 @@ func (p *audioPanel) update(st *pb.MasterStatus) {
 		summary += " — " + e.GetReason()
 	}
 	p.summary.SetText(summary)
+	filters := filterLines(st)
 	for i, r := range p.rows {
 		text := stripState(r.source.Selected, e)
 		if ms := p.shown.GetSources()[i].GetOffsetMs(); ms != 0 {
 			text = fmt.Sprintf("offset %d ms · %s", ms, text)
+		}
+		if f := filters[audiolimits.SoundPrefix+r.source.Selected]; f != "" {
+			text += "\nFilters: " + f
 		}
 		r.state.SetText(text)
 	}

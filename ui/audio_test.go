@@ -83,3 +83,20 @@ func TestMixerMeterFollowsEvents(t *testing.T) {
 
 // oneSpaced undoes the text format's random double spaces.
 func oneSpaced(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// A source's strip lists the sound filters on it and whether each is
+// attached.
+func TestMixerStripListsSoundFilters(t *testing.T) {
+	r := newRig(t)
+	p := r.studio.audio
+	r.master.set(func(st *pb.MasterStatus) {
+		st.FilterList = []*pb.FilterEntry{{Name: "gate", Binary: "noisegate", Layer: "sound:mic"}}
+		st.Encoder = &pb.EncoderStatus{Filters: []*pb.FilterStatus{{Name: "gate", Attached: true}}}
+	})
+	r.await("the mic's filter listed", func() bool {
+		return len(p.rows) == 2 && strings.Contains(p.rows[0].state.Text, "Filters: gate (noisegate, attached)")
+	})
+	if strings.Contains(p.rows[1].state.Text, "Filters") {
+		t.Errorf("the desktop strip lists a filter: %q", p.rows[1].state.Text)
+	}
+}

@@ -244,7 +244,7 @@ func filterLines(st *pb.MasterStatus) map[string]string {
 			binary = f.GetName()
 		}
 		if !attached[f.GetName()] {
-			state = "not attached: the layer airs unfiltered"
+			state = "not attached: airs unfiltered"
 		}
 		line := fmt.Sprintf("%s (%s, %s)", f.GetName(), binary, state)
 		if prev := out[f.GetLayer()]; prev != "" {

@@ -16,7 +16,8 @@ import (
 const ctlFilterUsage = `usage: master ctl filter COMMAND
   list                       each filter: layer, plugin state, frames filtered, late and bypassed
   add NAME [-binary FILE] [-layer LAYER] [key=value...]
-                             filter a layer (by name), or without -layer the program (saved)
+                             filter a layer (by name), a sound source (-layer sound:mic),
+                             or without -layer the program (saved)
   rm NAME                    remove a filter (saved)
   move NAME POS              put a filter at position POS (1 = first applied) (saved)
   set NAME key=value...      change parameters live, checked first (all errors at once); saved`

@@ -54,7 +54,16 @@ type MixerOptions struct {
 	// OnLevels receives the meters on the mixing goroutine; it must not
 	// block (forward them, do not work on them).
 	OnLevels func(Levels)
+	// Filter, when set, changes each unmuted source's block in place
+	// before its volume and the mix (a sound filter plugin on the
+	// microphone). It runs on the mixing goroutine and must return within
+	// its deadline, leaving the block as it was when it cannot filter it.
+	Filter BlockFilter
 }
+
+// BlockFilter changes the block (FrameSamples interleaved stereo samples)
+// of the source named source in place.
+type BlockFilter func(source string, block []float32)
 
 // SourceInfo is one of the mixer's sources as the pipeline shows it.
 type SourceInfo struct {
@@ -259,6 +268,9 @@ func (m *Mixer) Mix(pts time.Duration, out []float32) {
 		s.in.Read(in, pts-s.offset)
 		if s.muted {
 			continue
+		}
+		if m.opts.Filter != nil {
+			m.opts.Filter(s.name, in)
 		}
 		g := gain(s.volumeDB)
 		for i, v := range in {

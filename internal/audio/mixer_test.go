@@ -167,3 +167,37 @@ func TestToneBeepsWhenThePatternFlashes(t *testing.T) {
 		}
 	}
 }
+
+// A filter on a source changes only that source's block, before its
+// volume; a muted source is not filtered.
+func TestFilterChangesOneSourceBeforeItsVolume(t *testing.T) {
+	var seen []string
+	m := NewMixer(NewClock(), MixerOptions{Filter: func(source string, block []float32) {
+		seen = append(seen, source)
+		if source == "mic" {
+			clear(block)
+		}
+	}})
+	if err := m.Add("mic", sine{amp: 0.5, freq: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add("desktop", sine{amp: 0.25, freq: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add("muted", sine{amp: 0.25, freq: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	m.SetMute("muted", true)
+	m.SetVolume("desktop", -6.0206) // half
+	out := mixBlocks(m, 1)
+	peak := 0.0
+	for _, v := range out {
+		peak = max(peak, math.Abs(float64(v)))
+	}
+	if math.Abs(peak-0.125) > 0.002 {
+		t.Errorf("the mix peaks at %.3f, want 0.125: the desktop alone at half volume, the microphone filtered out", peak)
+	}
+	if strings.Join(seen, ",") != "mic,desktop" {
+		t.Errorf("filtered %v, want mic then desktop and never the muted source", seen)
+	}
+}

@@ -16,7 +16,10 @@ const (
 	PulsePrefix   = "pulse:"  // pulse:NAME, any PulseAudio source by name
 	TonePrefix    = "tone:"   // tone:FREQ, a test tone of FREQ Hz
 	LayerPrefix   = "layer:"  // layer:NAME, the sound of the scene's layer NAME (a media file)
-	ToneMaxHz     = 20000
+	// SoundPrefix in a filter's layer attaches it to a sound source
+	// instead of a picture layer: "sound:mic" filters the microphone.
+	SoundPrefix = "sound:"
+	ToneMaxHz   = 20000
 	// MaxSources bounds the sources mixed at once.
 	MaxSources = 16
 )

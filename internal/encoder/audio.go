@@ -75,12 +75,13 @@ type sourceGroup struct {
 
 // startAudio mixes the sources s names on clock, encoding with enc (which
 // it then owns), until close.
-// Layer sources ("layer:NAME") find their layer's sound with layers.
+// Layer sources ("layer:NAME") find their layer's sound with layers; filter
+// changes each source's block before the mix.
 func startAudio(clock audio.Clock, enc *audio.AACEncoder, s *pb.AudioSettings, log *slog.Logger,
-	out func([][]byte, time.Duration), onLevels func(*pb.AudioLevels), layers func(string) audio.LayerSound) *audioEngine {
+	out func([][]byte, time.Duration), onLevels func(*pb.AudioLevels), layers func(string) audio.LayerSound, filter audio.BlockFilter) *audioEngine {
 	e := &audioEngine{log: log, opts: audioOptions(), clock: clock, enc: enc, out: out, onLevels: onLevels, done: make(chan struct{})}
 	e.opts.Layers = layers
-	e.mixer = audio.NewMixer(clock, audio.MixerOptions{OnLevels: e.meter})
+	e.mixer = audio.NewMixer(clock, audio.MixerOptions{OnLevels: e.meter, Filter: filter})
 	e.apply(s)
 	var ctx context.Context
 	ctx, e.stop = context.WithCancel(context.Background())

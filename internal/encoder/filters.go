@@ -2,8 +2,12 @@ package encoder
 
 import (
 	"image"
+	"strings"
 	"sync"
+	"time"
 
+	"github.com/onair-studio/onair/internal/audio"
+	"github.com/onair-studio/onair/internal/audiolimits"
 	"github.com/onair-studio/onair/internal/filter"
 	"github.com/onair-studio/onair/internal/scene"
 	"github.com/onair-studio/onair/stub/pb"
@@ -12,7 +16,8 @@ import (
 // layerFilter is one configured filter: it connects to its plugin's
 // socket for frames of the size it is first handed, and again when that
 // size changes. Filters outlive pipelines, so a restarted pipeline keeps
-// its plugins attached and counted.
+// its plugins attached and counted. A filter on a sound source (a layer
+// of "sound:SOURCE") gets that source's mixer blocks instead.
 type layerFilter struct {
 	spec     *pb.FilterSpec
 	deadline float64 // fps the deadline is cut from
@@ -26,6 +31,40 @@ type layerFilter struct {
 	closed bool
 	// before sums the counters of clients replaced by a size change.
 	before filter.Stats
+}
+
+// soundSource is the sound source the filter is on, "" for pictures.
+func (f *layerFilter) soundSource() string {
+	src, _ := strings.CutPrefix(f.spec.GetLayer(), audiolimits.SoundPrefix)
+	if src == f.spec.GetLayer() {
+		return ""
+	}
+	return src
+}
+
+// deadlineOf is how long a frame or block may wait for the plugin.
+func (f *layerFilter) deadlineOf() time.Duration {
+	if f.soundSource() != "" {
+		return filter.DeadlineForBlock(audio.FrameSamples)
+	}
+	return filter.DeadlineFor(f.deadline)
+}
+
+// ApplySound filters one mixer block in place; false: it was bypassed and
+// is unchanged.
+func (f *layerFilter) ApplySound(block []float32) bool {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return false
+	}
+	if f.client == nil {
+		f.client = filter.Dial(f.spec.GetSocket(), audio.FrameSamples, audio.Channels,
+			filter.Options{Format: filter.FormatF32, Deadline: f.deadlineOf()})
+	}
+	c := f.client
+	f.mu.Unlock()
+	return c.ApplySamples(block)
 }
 
 func (f *layerFilter) Apply(img *image.RGBA) bool {
@@ -68,7 +107,7 @@ func (f *layerFilter) status() *pb.FilterStatus {
 	f.mu.Unlock()
 	return &pb.FilterStatus{Name: f.spec.GetName(), Layer: f.spec.GetLayer(), Attached: st.Connected,
 		Filtered: st.Filtered, Late: st.Late, Bypassed: st.Bypassed, Rejected: st.Rejected, Attaches: st.Attaches,
-		Error: st.Err, DeadlineUs: filter.DeadlineFor(f.deadline).Microseconds(),
+		Error: st.Err, DeadlineUs: f.deadlineOf().Microseconds(),
 		WaitP50Us: st.WaitP50.Microseconds(), WaitP99Us: st.WaitP99.Microseconds()}
 }
 
@@ -121,10 +160,24 @@ func sceneFilters(fs []*layerFilter) *scene.Filters {
 	}
 	out := &scene.Filters{Layers: map[string][]scene.Filter{}}
 	for _, f := range fs {
+		if f.soundSource() != "" {
+			continue
+		}
 		if l := f.spec.GetLayer(); l != "" {
 			out.Layers[l] = append(out.Layers[l], f)
 		} else {
 			out.Program = append(out.Program, f)
+		}
+	}
+	return out
+}
+
+// soundFilters is the sound filters by the source they are on, in order.
+func soundFilters(fs []*layerFilter) map[string][]*layerFilter {
+	out := map[string][]*layerFilter{}
+	for _, f := range fs {
+		if src := f.soundSource(); src != "" {
+			out[src] = append(out[src], f)
 		}
 	}
 	return out

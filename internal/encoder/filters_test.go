@@ -39,3 +39,30 @@ func TestReconcileFiltersKeepsUnchanged(t *testing.T) {
 		t.Error("a filter kept its deadline through a frame rate change")
 	}
 }
+
+// A filter whose layer is "sound:SOURCE" goes to that source's mixer
+// blocks, with a third of a block as its deadline, and never to the
+// compositor.
+func TestSoundFiltersGoToTheirSource(t *testing.T) {
+	fs := reconcileFilters(nil, &pb.EncoderConfig{Fps: 30, Filters: []*pb.FilterSpec{
+		{Name: "gate", Layer: "sound:mic", Socket: "/nonexistent/gate.sock"},
+		{Name: "key", Layer: "cam", Socket: "/nonexistent/key.sock"},
+	}})
+	t.Cleanup(func() { reconcileFilters(fs, &pb.EncoderConfig{}) })
+	sc := sceneFilters(fs)
+	if len(sc.Layers) != 1 || len(sc.Layers["cam"]) != 1 || len(sc.Program) != 0 {
+		t.Errorf("the compositor gets %+v, want only the cam filter", sc)
+	}
+	sound := soundFilters(fs)
+	if len(sound) != 1 || len(sound["mic"]) != 1 || sound["mic"][0].spec.GetName() != "gate" {
+		t.Errorf("the mixer gets %v, want the gate on mic", sound)
+	}
+	if d := fs[0].status().GetDeadlineUs(); d != 7111 {
+		t.Errorf("a sound filter's deadline is %d us, want a third of 1024 samples at 48 kHz (7111)", d)
+	}
+	block := make([]float32, 2048)
+	block[5] = 0.5
+	if fs[0].ApplySound(block) || block[5] != 0.5 || fs[0].status().GetBypassed() != 1 {
+		t.Errorf("a block with no plugin attached was not passed on untouched and counted bypassed: %+v", fs[0].status())
+	}
+}

@@ -45,6 +45,8 @@ type pipeline struct {
 	// aac is the opened AAC encoder until run hands it to the audio engine.
 	aac      *audio.AACEncoder
 	onLevels func(*pb.AudioLevels)
+	// sound is the sound filters by source name; the service sets it.
+	sound atomic.Pointer[map[string][]*layerFilter]
 	// crashAfter is for tests only (see simulatedCrashAfter).
 	crashAfter uint64
 
@@ -251,10 +253,25 @@ func (p *pipeline) run() error {
 	if p.aac != nil {
 		// After the picture's start: opening devices takes a moment the
 		// first frame does not wait for.
-		p.audio = startAudio(audio.Clock{Start: start}, p.aac, soundOf(cfg), p.log, p.program.publishAudio, p.onLevels, p.layerSound)
+		p.audio = startAudio(audio.Clock{Start: start}, p.aac, soundOf(cfg), p.log, p.program.publishAudio, p.onLevels, p.layerSound, p.filterSound)
 		p.aac = nil // the engine owns it now
 	}
 	return nil
+}
+
+// setSoundFilters attaches the sound filters among fs to their sources.
+func (p *pipeline) setSoundFilters(fs []*layerFilter) {
+	m := soundFilters(fs)
+	p.sound.Store(&m)
+}
+
+// filterSound runs source's filters, in order, on its block.
+func (p *pipeline) filterSound(source string, block []float32) {
+	if m := p.sound.Load(); m != nil {
+		for _, f := range (*m)[source] {
+			f.ApplySound(block)
+		}
+	}
 }
 
 // layerSound is the sound of the program's layer named name, nil when

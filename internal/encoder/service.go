@@ -72,7 +72,7 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 	s.applyPreview(cfg)
 	s.filters = reconcileFilters(s.filters, cfg)
 	if s.pipe != nil {
-		s.pipe.comp.SetFilters(sceneFilters(s.filters))
+		s.attachFilters(s.pipe)
 	}
 	// A spare's AAC encoder is open but its audio engine is not, so a new
 	// sound bitrate has nothing to apply it live: the spare prepares again.
@@ -114,7 +114,7 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 			return s.status(), nil
 		}
 		s.pipe = p
-		p.comp.SetFilters(sceneFilters(s.filters))
+		s.attachFilters(p)
 		s.log.Info("standing by", "codec_open", p.program != nil)
 	default:
 		s.stopPipeline()
@@ -125,10 +125,17 @@ func (s *Service) Configure(_ context.Context, cfg *pb.EncoderConfig) (*pb.Encod
 			s.log.Error("encoder pipeline did not start", "err", err)
 		} else {
 			s.applyOverlays(p)
-			p.comp.SetFilters(sceneFilters(s.filters))
+			s.attachFilters(p)
 		}
 	}
 	return s.status(), nil
+}
+
+// attachFilters hands p the filters: the picture's to its compositor, the
+// sound's to its mixer.
+func (s *Service) attachFilters(p *pipeline) {
+	p.comp.SetFilters(sceneFilters(s.filters))
+	p.setSoundFilters(s.filters)
 }
 
 // keepOrPromote brings a held pipeline up to s.cfg: a spare opens a codec

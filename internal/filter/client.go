@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,6 +46,9 @@ const waitsKept = 256
 type Options struct {
 	// Deadline is how long a frame waits for its result.
 	Deadline time.Duration
+	// Format is what the frames are (default FormatRGBA; FormatF32 for
+	// sound, see DialSound).
+	Format string
 	// MinBackoff and MaxBackoff bound the wait between connection
 	// attempts while the plugin is away (defaults 20 ms and 100 ms: an
 	// attempt on a local socket costs microseconds, and a restarted
@@ -56,6 +60,12 @@ type Options struct {
 // interval, so compose, filter and encode still fit in one frame.
 func DeadlineFor(fps float64) time.Duration {
 	return time.Duration(float64(time.Second) / fps / 3)
+}
+
+// DeadlineForBlock is the default deadline of a sound block of n samples
+// per channel at 48 kHz: a third of the time it plays (7.1 ms for 1024).
+func DeadlineForBlock(n int) time.Duration {
+	return time.Duration(n) * time.Second / 48000 / 3
 }
 
 // Client is the encoder's end of one filter on frames of one size. Apply
@@ -95,10 +105,14 @@ type conn struct {
 }
 
 // Dial returns a client for the plugin listening at path, which filters
-// RGBA frames of w×h. It connects, and reconnects after a crash, on its own.
+// frames of w×h in o.Format. It connects, and reconnects after a crash, on
+// its own.
 func Dial(path string, w, h int, o Options) *Client {
 	if o.Deadline <= 0 {
 		o.Deadline = DeadlineFor(30)
+	}
+	if o.Format == "" {
+		o.Format = FormatRGBA
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 20 * time.Millisecond
@@ -208,7 +222,7 @@ func (c *Client) attach() (*conn, error) {
 	// Setup must not hang the background loop on a plugin that never
 	// answers.
 	nc.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := nc.Write(hello{width: c.w, height: c.h, formats: []string{FormatRGBA}}.marshal()); err != nil {
+	if _, err := nc.Write(hello{width: c.w, height: c.h, formats: []string{c.o.Format}}.marshal()); err != nil {
 		return fail(err)
 	}
 	b := make([]byte, 64)
@@ -220,8 +234,8 @@ func (c *Client) attach() (*conn, error) {
 	if err == nil {
 		err = l.Check()
 	}
-	if err == nil && (l.Width != c.w || l.Height != c.h || l.Format != FormatRGBA) {
-		err = fmt.Errorf("%s frames of %dx%d asked for, %s %dx%d offered", l.Format, l.Width, l.Height, FormatRGBA, c.w, c.h)
+	if err == nil && (l.Width != c.w || l.Height != c.h || l.Format != c.o.Format) {
+		err = fmt.Errorf("%s frames of %dx%d asked for, %s %dx%d offered", l.Format, l.Width, l.Height, c.o.Format, c.w, c.h)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("filter refused at setup: %w", err))
@@ -279,7 +293,20 @@ func (cn *conn) read() {
 // the frame was bypassed: img is then unchanged. It never waits longer than
 // the deadline.
 func (c *Client) Apply(img *image.RGBA) bool {
-	if c.apply(img) {
+	ok := img.Rect.Dx() == c.w && img.Rect.Dy() == c.h && img.Stride == 4*c.w && c.o.Format == FormatRGBA
+	return c.count(ok && c.apply(img.Pix))
+}
+
+// ApplySamples filters one sound block (interleaved, w samples of h
+// channels) in place, as Apply does a picture: false means it was bypassed
+// and is unchanged.
+func (c *Client) ApplySamples(s []float32) bool {
+	ok := len(s) == c.w*c.h && c.o.Format == FormatF32
+	return c.count(ok && c.apply(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), 4*len(s))))
+}
+
+func (c *Client) count(filtered bool) bool {
+	if filtered {
 		c.filtered.Add(1)
 		return true
 	}
@@ -287,9 +314,9 @@ func (c *Client) Apply(img *image.RGBA) bool {
 	return false
 }
 
-func (c *Client) apply(img *image.RGBA) bool {
+func (c *Client) apply(pix []byte) bool {
 	cn := c.cur.Load()
-	if cn == nil || img.Rect.Dx() != c.w || img.Rect.Dy() != c.h || img.Stride != 4*c.w {
+	if cn == nil {
 		return false
 	}
 	cn.mu.Lock()
@@ -314,7 +341,7 @@ func (c *Client) apply(img *image.RGBA) bool {
 	c.seq += 2
 	seq := c.seq
 	sl.setSeq(seq - 1) // odd: being written
-	copy(sl.pixels, img.Pix)
+	copy(sl.pixels, pix)
 	sl.setSeq(seq)
 	cn.busy[i] = true
 	sent := time.Now()
@@ -331,7 +358,7 @@ func (c *Client) apply(img *image.RGBA) bool {
 				continue // a late frame's answer: thrown away
 			}
 			c.waited(time.Since(sent))
-			return c.take(cn, sl, d, img)
+			return c.take(cn, sl, d, pix)
 		case <-cn.dead:
 			return false
 		case <-deadline.C:
@@ -357,7 +384,7 @@ func (cn *conn) settle() {
 }
 
 // take copies a result out of its slot, unless it is not whole and right.
-func (c *Client) take(cn *conn, sl slot, d doneMsg, img *image.RGBA) bool {
+func (c *Client) take(cn *conn, sl slot, d doneMsg, pix []byte) bool {
 	reject := func(why string) bool {
 		c.rejected.Add(1)
 		c.setErr(errors.New("filter result refused: " + why))
@@ -375,6 +402,6 @@ func (c *Client) take(cn *conn, sl slot, d doneMsg, img *image.RGBA) bool {
 	}
 	// A plugin that answered has finished with the slot; the done word
 	// checked above shows it finished this frame, not an older one.
-	copy(img.Pix, sl.pixels)
+	copy(pix, sl.pixels)
 	return true
 }

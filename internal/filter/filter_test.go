@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -47,8 +48,19 @@ func runHelper(mode, path string) {
 	}
 	s := Server{Formats: []string{FormatRGBA}, Apply: invert}
 	switch mode {
+	case "halve": // a sound filter: every sample at half level
+		s.Formats = []string{FormatF32}
+		s.Apply = func(f Frame) error {
+			samples := unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(f.Pix))), len(f.Pix)/4)
+			for i := range samples {
+				samples[i] /= 2
+			}
+			return nil
+		}
 	case "pass":
 		s.Apply = func(Frame) error { return nil }
+	case "passsound":
+		s.Formats, s.Apply = []string{FormatF32}, func(Frame) error { return nil }
 	case "slow":
 		s.Apply = func(f Frame) error { time.Sleep(time.Second); return invert(f) }
 	case "hugeframe", "manyslots", "guard", "size", "torn":
@@ -328,5 +340,42 @@ func TestNewestEncoderIsServed(t *testing.T) {
 	want := inverted(img)
 	if !c.Apply(img) || !slices.Equal(img.Pix, want) {
 		t.Fatalf("the new encoder's frame was not filtered: %+v", c.Stats())
+	}
+}
+
+// A sound block travels the same ring: the plugin changes the samples in
+// place; a video filter is refused for sound at setup, so the block passes
+// untouched.
+func TestSoundBlocksThroughTheRing(t *testing.T) {
+	path := socketPath(t)
+	startHelper(t, "halve", path)
+	c := Dial(path, 1024, 2, Options{Format: FormatF32, Deadline: 5 * time.Second})
+	t.Cleanup(c.Close)
+	awaitAttached(t, c, 1)
+	block := make([]float32, 2048)
+	for i := range block {
+		block[i] = float32(i%200)/100 - 1
+	}
+	want := slices.Clone(block)
+	for i := range want {
+		want[i] /= 2
+	}
+	if !c.ApplySamples(block) || !slices.Equal(block, want) {
+		t.Fatalf("the block is not the filtered one: %+v", c.Stats())
+	}
+	if c.ApplySamples(make([]float32, 100)) {
+		t.Error("a block of the wrong length was filtered")
+	}
+
+	video := socketPath(t)
+	startHelper(t, "invert", video)
+	v := Dial(video, 1024, 2, Options{Format: FormatF32, Deadline: 5 * time.Second})
+	t.Cleanup(v.Close)
+	testpeer.Await(t, 20*time.Second, "the refusal", func() bool {
+		return v.Stats().Attaches == 0 && v.Stats().Err != "" && !strings.Contains(v.Stats().Err, "waiting")
+	})
+	orig := slices.Clone(block)
+	if v.ApplySamples(block) || !slices.Equal(block, orig) {
+		t.Error("a video filter changed a sound block")
 	}
 }

@@ -35,11 +35,16 @@ import (
 	"unsafe"
 )
 
-// Pixel formats a filter may declare.
+// Frame formats a filter may declare. A sound block travels as a frame
+// too: Width is its samples per channel, Height its channels.
 const (
 	FormatRGBA = "rgba" // premultiplied R,G,B,A bytes, row-major, no padding
 	FormatI420 = "i420" // Y plane, then U and V at half size each way
+	FormatF32  = "f32"  // interleaved float32 samples, native byte order
 )
+
+// MaxChannels bounds a sound block's channels.
+const MaxChannels = 8
 
 // Limits a ring must keep, checked on both sides at setup.
 const (
@@ -61,7 +66,8 @@ type Layout struct {
 	Slots         int
 }
 
-// FrameBytes is one frame's size in the format.
+// FrameBytes is one frame's size in the format (RGBA and F32 both take
+// four bytes a unit).
 func (l Layout) FrameBytes() int {
 	if l.Format == FormatI420 {
 		cw, ch := (l.Width+1)/2, (l.Height+1)/2
@@ -82,8 +88,10 @@ func (l Layout) Size() int { return l.Slots * l.slotStride() }
 // or ring too large, or an absurd number of slots.
 func (l Layout) Check() error {
 	switch {
-	case l.Format != FormatRGBA && l.Format != FormatI420:
-		return fmt.Errorf("format %q is not %s or %s", l.Format, FormatRGBA, FormatI420)
+	case l.Format != FormatRGBA && l.Format != FormatI420 && l.Format != FormatF32:
+		return fmt.Errorf("format %q is not %s, %s or %s", l.Format, FormatRGBA, FormatI420, FormatF32)
+	case l.Format == FormatF32 && (l.Height < 1 || l.Height > MaxChannels):
+		return fmt.Errorf("a sound block of %d channels is not within 1..%d", l.Height, MaxChannels)
 	case l.Width <= 0 || l.Height <= 0 || l.Width > MaxSide || l.Height > MaxSide:
 		return fmt.Errorf("frame %dx%d is not within 1..%d pixels each way", l.Width, l.Height, MaxSide)
 	case l.Slots < 1 || l.Slots > MaxSlots:

@@ -25,7 +25,7 @@ const (
 // else says it failed and the frame airs unfiltered.
 const statusOK = 0
 
-var formatCodes = map[string]uint32{FormatRGBA: 1, FormatI420: 2}
+var formatCodes = map[string]uint32{FormatRGBA: 1, FormatI420: 2, FormatF32: 4}
 
 func formatOf(code uint32) string {
 	for f, c := range formatCodes {

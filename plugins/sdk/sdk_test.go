@@ -142,3 +142,23 @@ func TestText(t *testing.T) {
 		t.Errorf("describe: %s", b.String())
 	}
 }
+
+// A sound filter declares the sound format alone; a filter that mixes it
+// with pictures, or declares none, is refused with what it declared.
+func TestFilterFormatsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		formats []string
+		ok      bool
+	}{
+		{[]string{FormatAudio}, true},
+		{[]string{FormatRGBA, FormatI420}, true},
+		{[]string{FormatRGBA, FormatAudio}, false},
+		{nil, false},
+		{[]string{"s16"}, false},
+	} {
+		err := CheckInfo(Info{Name: "f", Kind: KindFilter, Formats: tc.formats})
+		if (err == nil) != tc.ok {
+			t.Errorf("formats %v: error %v, want ok=%v", tc.formats, err, tc.ok)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"slices"
 	"testing"
 
 	"github.com/onair-studio/onair/plugins/sdk"
@@ -78,6 +79,27 @@ func Filter(t testing.TB, p sdk.Filter, params map[string]string, img *image.RGB
 	draw.Draw(out, out.Rect, img, img.Bounds().Min, draw.Src)
 	if err := p.Filter(context.Background(), &sdk.FilterFrame{RGBA: out, Seq: 2}); err != nil {
 		t.Fatalf("%s: Filter: %v", p.Info().Name, err)
+	}
+	return out
+}
+
+// FilterAudio configures a sound filter plugin with params and runs it on
+// copies of blocks, one after the other (each AudioBlock stereo samples),
+// returning the changed copies. A refusal or an error fails the test.
+func FilterAudio(t testing.TB, p sdk.AudioFilter, params map[string]string, blocks ...[]float32) [][]float32 {
+	t.Helper()
+	Configure(t, p, params)
+	var out [][]float32
+	for i, b := range blocks {
+		if len(b) != sdk.AudioBlock*sdk.AudioChannels {
+			t.Fatalf("block %d has %d samples, want %d", i, len(b), sdk.AudioBlock*sdk.AudioChannels)
+		}
+		c := slices.Clone(b)
+		a := &sdk.AudioFrame{Samples: c, Channels: sdk.AudioChannels, Rate: sdk.AudioRate, Seq: uint64(2 * (i + 1))}
+		if err := p.FilterAudio(context.Background(), a); err != nil {
+			t.Fatalf("%s: FilterAudio on block %d: %v", p.Info().Name, i, err)
+		}
+		out = append(out, c)
 	}
 	return out
 }
