@@ -143,10 +143,11 @@ destinations:
 		}
 		return true
 	})
+	skipped := encoderSkipped(m)
 	rFull := testpeer.StartReader(t, full.URL("live", "full"), testpeer.ReaderOptions{})
 	rSmall := testpeer.StartReader(t, small.URL("live", "small"), testpeer.ReaderOptions{})
-	checkDecoded(t, rFull.WaitFrames(60, 3*time.Second, 20*time.Second), 30, 1280, 720)
-	checkDecoded(t, rSmall.WaitFrames(60, 3*time.Second, 20*time.Second), 30, 640, 360)
+	checkDecoded(t, rFull.WaitFrames(60, 3*time.Second, 20*time.Second), 30, 1280, 720, encoderSkipped(m)-skipped)
+	checkDecoded(t, rSmall.WaitFrames(60, 3*time.Second, 20*time.Second), 30, 640, 360, encoderSkipped(m)-skipped)
 	r := m.Status().GetEncoder().GetRenditions()
 	if len(r) != 1 || r[0].GetName() != "360p" || r[0].GetEncodedFrames() == 0 {
 		t.Fatalf("encoder renditions %v, want only 360p, encoding", r)
