@@ -93,15 +93,17 @@ type Client struct {
 type conn struct {
 	// mu is held while the compositor uses the ring, so it is unmapped
 	// only when nobody reads it.
-	mu     sync.Mutex
-	gone   bool
-	c      *net.UnixConn
-	l      Layout
-	mem    []byte
-	busy   []bool // slots handed to the plugin and not answered yet
-	dones  chan doneMsg
-	dead   chan struct{}
-	failed error
+	mu   sync.Mutex
+	gone bool
+	c    *net.UnixConn
+	l    Layout
+	mem  []byte
+	busy []bool // slots handed to the plugin and not answered yet
+	// deadline times each frame's answer (only under mu).
+	deadline *time.Timer
+	dones    chan doneMsg
+	dead     chan struct{}
+	failed   error
 }
 
 // Dial returns a client for the plugin listening at path, which filters
@@ -324,8 +326,16 @@ func (c *Client) apply(pix []byte) bool {
 	if cn.gone {
 		return false
 	}
-	deadline := time.NewTimer(c.o.Deadline)
-	defer deadline.Stop()
+	// One timer per connection, reset per frame: the compositor sends
+	// a frame every few milliseconds. (Since Go 1.23 a reset timer never
+	// delivers a stale expiry.)
+	if cn.deadline == nil {
+		cn.deadline = time.NewTimer(c.o.Deadline)
+	} else {
+		cn.deadline.Reset(c.o.Deadline)
+	}
+	defer cn.deadline.Stop()
+	deadline := cn.deadline
 	cn.settle()
 	i := -1
 	for j, b := range cn.busy {
