@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -359,5 +360,39 @@ func (m *fakeMaster) SetPreviewScene(_ context.Context, r *pb.SceneRequest) (*pb
 func (m *fakeMaster) Transition(_ context.Context, r *pb.SwitchSceneRequest) (*pb.MasterStatus, error) {
 	m.record("Transition", r)
 	m.set(func(st *pb.MasterStatus) { st.ProgramScene, st.PreviewScene = st.PreviewScene, st.ProgramScene })
+	return m.status(), nil
+}
+
+// SetFilters refuses a binary the plugins directory lacks, as the real
+// master does.
+func (m *fakeMaster) SetFilters(_ context.Context, r *pb.FilterList) (*pb.MasterStatus, error) {
+	m.record("SetFilters", r)
+	for i, f := range r.GetFilters() {
+		if f.GetBinary() == "nosuch" {
+			return nil, status.Errorf(codes.InvalidArgument, "filters.%d.binary: no plugin \"nosuch\" in the plugins directory", i)
+		}
+	}
+	m.set(func(st *pb.MasterStatus) { st.FilterList = r.GetFilters() })
+	return m.status(), nil
+}
+
+// SetFilterParams refuses a filter it does not list.
+func (m *fakeMaster) SetFilterParams(_ context.Context, r *pb.PluginParamsRequest) (*pb.MasterStatus, error) {
+	m.record("SetFilterParams", r)
+	var found bool
+	m.set(func(st *pb.MasterStatus) {
+		for _, f := range st.FilterList {
+			if f.GetName() == r.GetName() {
+				found = true
+				if f.Params == nil {
+					f.Params = map[string]string{}
+				}
+				maps.Copy(f.Params, r.GetParams())
+			}
+		}
+	})
+	if !found {
+		return nil, status.Errorf(codes.NotFound, "no filter named %q", r.GetName())
+	}
 	return m.status(), nil
 }

@@ -34,14 +34,21 @@ type scenePanel struct {
 	add        *widget.Button
 	layers     *fyne.Container
 	overlays   *fyne.Container
-	shown      []*pb.Layer
-	filtered   map[string]string // each layer's filters as shown, by layer name
-	overlaid   string            // the overlay lines shown, to rebuild them only on change
-	content    fyne.CanvasObject
+	// program holds the program's filters and their buttons.
+	program *fyne.Container
+	// filterButtons are each filter's buttons by filter name, addFilter
+	// each layer's Add filter button by layer name ("" the program).
+	filterButtons map[string]*filterButtons
+	addFilter     map[string]*widget.Button
+	shown         []*pb.Layer
+	filtered      map[string]string // each layer's filters as shown, by layer name
+	overlaid      string            // the overlay lines shown, to rebuild them only on change
+	content       fyne.CanvasObject
 }
 
 func newScenePanel(s *Studio) *scenePanel {
-	p := &scenePanel{s: s, layers: container.NewVBox(), overlays: container.NewVBox(), scenes: container.NewVBox()}
+	p := &scenePanel{s: s, layers: container.NewVBox(), overlays: container.NewVBox(), scenes: container.NewVBox(),
+		program: container.NewVBox(), filterButtons: map[string]*filterButtons{}, addFilter: map[string]*widget.Button{}}
 	p.studioMode = widget.NewCheck("Studio mode (edit the next scene in a preview)", p.setStudioMode)
 	p.transition = widget.NewButton("Transition", func() {
 		s.call("Transition", func(ctx context.Context, c pb.ControlClient) (*pb.MasterStatus, error) {
@@ -53,7 +60,7 @@ func newScenePanel(s *Studio) *scenePanel {
 	note := widget.NewLabel("Top of the list is drawn on top.")
 	note.Importance = widget.LowImportance
 	p.content = container.NewBorder(container.NewVBox(p.scenes, p.add, note), nil, nil, nil,
-		container.NewVScroll(container.NewVBox(p.overlays, p.layers)))
+		container.NewVScroll(container.NewVBox(p.overlays, p.program, p.layers)))
 	return p
 }
 
@@ -150,18 +157,25 @@ func (p *scenePanel) update(st *pb.MasterStatus) {
 	p.updateScenes(st)
 	layers := sceneLayers(st)
 	filtered := filterLines(st)
-	if !sameLayers(layers, p.shown) || !maps.Equal(filtered, p.filtered) {
+	if !sameLayers(layers, p.shown) || !maps.Equal(filtered, p.filtered) || len(p.program.Objects) == 0 {
 		p.shown, p.filtered = layers, filtered
 		p.layers.RemoveAll()
 		p.visibility = map[int]*widget.Button{}
+		clear(p.filterButtons)
+		clear(p.addFilter)
 		for i := len(layers) - 1; i >= 0; i-- {
 			p.layers.Add(p.layerRow(i, layers))
 		}
+		p.program.RemoveAll()
+		label := "Program filters: none"
+		if f := filtered[""]; f != "" {
+			label = "Program filters: " + f
+		}
+		p.program.Add(widget.NewLabel(label))
+		p.program.Add(filterControls(p.s, "", p.filterButtons, p.addFilter))
+		p.program.Add(widget.NewSeparator())
 	}
 	var lines []string
-	if f := filtered[""]; f != "" {
-		lines = append(lines, "Program filters: "+f)
-	}
 	for _, pl := range st.GetPlugins() {
 		pos := pl.GetParams()["position"]
 		if pos == "" {
@@ -225,6 +239,7 @@ func (p *scenePanel) layerRow(i int, layers []*pb.Layer) fyne.CanvasObject {
 	if f := p.filtered[name]; f != "" {
 		row.Add(widget.NewLabel("Filters: " + f))
 	}
+	row.Add(filterControls(p.s, name, p.filterButtons, p.addFilter))
 	row.Add(container.NewHBox(up, down, visible, edit, remove))
 	row.Add(widget.NewSeparator())
 	return row

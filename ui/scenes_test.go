@@ -231,7 +231,7 @@ func TestLayerPanelListsFilters(t *testing.T) {
 		return hasLabel(r.studio.scene.layers, "Filters: key (chromakey, attached), then grade (lut, not attached")
 	})
 	r.await("the program's filter listed", func() bool {
-		return hasLabel(r.studio.scene.overlays, "Program filters: hide (redact, attached)")
+		return hasLabel(r.studio.scene.program, "Program filters: hide (redact, attached)")
 	})
 }
 
