@@ -34,7 +34,13 @@ type audioPanel struct {
 	devices   []string // the device picker's choices
 	shown     *pb.AudioSettings
 	filling   bool // set while the panel shows the master's values
-	content   fyne.CanvasObject
+	// filterButtons and addFilter steer each strip's sound filters, by
+	// filter name and by "sound:SOURCE"; filterKey is what they were
+	// built from, to rebuild them only on change.
+	filterButtons map[string]*filterButtons
+	addFilter     map[string]*widget.Button
+	filterKey     string
+	content       fyne.CanvasObject
 }
 
 // volume is a dB slider with its value as text.
@@ -49,7 +55,9 @@ type stripRow struct {
 	mute   *widget.Button
 	remove *widget.Button
 	state  *widget.Label
-	box    fyne.CanvasObject
+	// filters holds the strip's sound filter buttons.
+	filters *fyne.Container
+	box     fyne.CanvasObject
 }
 
 // The meter shows peaks from meterFloor dBFS up to full scale.
@@ -57,7 +65,8 @@ const meterFloor = -60.0
 
 func newAudioPanel(s *Studio) *audioPanel {
 	p := &audioPanel{s: s, meterText: widget.NewLabel("mix: –"), summary: widget.NewLabel(""),
-		msg: errorLabel(), list: container.NewVBox()}
+		msg: errorLabel(), list: container.NewVBox(),
+		filterButtons: map[string]*filterButtons{}, addFilter: map[string]*widget.Button{}}
 	p.summary.Wrapping = fyne.TextWrapWord
 	for range 2 {
 		b := widget.NewProgressBar()
@@ -200,6 +209,7 @@ func (p *audioPanel) update(st *pb.MasterStatus) {
 	}
 	p.summary.SetText(summary)
 	filters := filterLines(st)
+	p.updateFilterControls(filters)
 	for i, r := range p.rows {
 		text := stripState(r.source.Selected, e)
 		if ms := p.shown.GetSources()[i].GetOffsetMs(); ms != 0 {
@@ -272,7 +282,7 @@ func (p *audioPanel) fill(a *pb.AudioSettings) {
 // newRow is the strip of source i.
 func (p *audioPanel) newRow(i int) *stripRow {
 	src := func(a *pb.AudioSettings) *pb.AudioSource { return a.GetSources()[i] }
-	r := &stripRow{state: widget.NewLabel("")}
+	r := &stripRow{state: widget.NewLabel(""), filters: container.NewVBox()}
 	r.state.Wrapping = fyne.TextWrapWord
 	r.state.Importance = widget.LowImportance
 	r.source = widget.NewSelect(p.devices, func(s string) {
@@ -290,6 +300,24 @@ func (p *audioPanel) newRow(i int) *stripRow {
 	r.box = container.NewVBox(
 		container.NewBorder(nil, nil, nil, container.NewHBox(r.mute, r.remove), r.source),
 		container.NewBorder(nil, nil, nil, r.vol.label, r.vol.slider),
-		r.state, widget.NewSeparator())
+		r.state, r.filters, widget.NewSeparator())
 	return r
+}
+
+// updateFilterControls rebuilds the strips' filter buttons when a strip's
+// source or its filters changed.
+func (p *audioPanel) updateFilterControls(filters map[string]string) {
+	var key []string
+	for _, r := range p.rows {
+		key = append(key, r.source.Selected, filters[audiolimits.SoundPrefix+r.source.Selected])
+	}
+	if k := strings.Join(key, "\x00"); k != p.filterKey || p.filterKey == "" {
+		p.filterKey = k
+		clear(p.filterButtons)
+		clear(p.addFilter)
+		for _, r := range p.rows {
+			r.filters.RemoveAll()
+			r.filters.Add(filterControls(p.s, audiolimits.SoundPrefix+r.source.Selected, p.filterButtons, p.addFilter))
+		}
+	}
 }

@@ -143,3 +143,27 @@ func TestLayerPanelSetsFilterParams(t *testing.T) {
 		t.Fatalf("calls %v", r.master.Calls())
 	}
 }
+
+// A mixer strip adds a sound filter to its source and removes it, through
+// the same SetFilters as the layer panel.
+func TestMixerStripAddsAndRemovesSoundFilter(t *testing.T) {
+	r := newRig(t)
+	p := r.studio.audio
+	r.await("the strips' Add filter", func() bool {
+		return p.addFilter["sound:mic"] != nil && p.addFilter["sound:desktop"] != nil
+	})
+	f := newFilterForm(r.studio, "sound:mic")
+	f.show()
+	f.name.entry.SetText("gate")
+	f.binary.entry.SetText("noisegate")
+	test.Tap(f.form.save)
+	r.await("the mic's filter listed with its buttons", func() bool {
+		return strings.Contains(p.rows[0].state.Text, "Filters: gate (noisegate") && p.filterButtons["gate"] != nil
+	})
+	if got := filterNames(r.studio.status); got != "gate@sound:mic" {
+		t.Fatalf("filters %s", got)
+	}
+	test.Tap(p.filterButtons["gate"].remove)
+	r.await("the gate removed", func() bool { return len(r.studio.status.GetFilterList()) == 0 })
+	r.await("the strip lists none", func() bool { return !strings.Contains(p.rows[0].state.Text, "Filters") })
+}
