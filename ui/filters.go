@@ -216,7 +216,9 @@ func newFilterParamsForm(s *Studio, name string) *filterParamsForm {
 		rows.Add(widget.NewLabel(prm.GetName()))
 		rows.Add(container.NewVBox(fl.object(), desc))
 	}
-	if len(schema) == 0 {
+	if len(schema) > 0 {
+		f.form.extra = func() bool { return len(f.values()) > 0 } // nothing to change: nothing to send
+	} else {
 		f.lines = f.form.add(newField("Parameters", widget.NewMultiLineEntry(), func(v string) error {
 			_, err := paramLines(v)
 			return err
