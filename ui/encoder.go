@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onair-studio/onair/internal/config"
+	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/stub/pb"
 	"github.com/onair-studio/onair/ui/validate"
 )
@@ -40,7 +41,7 @@ func newEncoderPanel(s *Studio) *encoderPanel {
 	}
 	p.width = add("Width", validate.Even(16, 7680))
 	p.height = add("Height", validate.Even(16, 4320))
-	p.fps = add("Frame rate", validate.IntIn(1, 240, "fps"))
+	p.fps = add("Frame rate", validate.IntIn(1, limits.MaxFPS, "fps"))
 	p.bitrate = add("Bitrate", validate.Bitrate)
 	p.keyframe = add("Keyframe interval", validate.IntIn(1, 20, "s"))
 	p.source = add("Source", validate.Source)

@@ -76,8 +76,8 @@ func (s Settings) resolve() (Settings, error) {
 		return s, fmt.Errorf("codec: unknown backend %q (want auto, %s)", s.Backend, strings.Join(autoOrder, ", "))
 	case s.Width < 16 || s.Height < 16 || s.Width > 8192 || s.Height > 8192 || s.Width%2 != 0 || s.Height%2 != 0:
 		return s, fmt.Errorf("codec: size %dx%d must be even and within 16..8192", s.Width, s.Height)
-	case s.FPS < 1 || s.FPS > 240:
-		return s, fmt.Errorf("codec: fps %d out of range 1..240", s.FPS)
+	case s.FPS < 1 || s.FPS > limits.MaxFPS:
+		return s, fmt.Errorf("codec: fps %d out of range 1..%d", s.FPS, limits.MaxFPS)
 	case s.KeyframeSeconds < 1 || s.KeyframeSeconds > 60:
 		return s, fmt.Errorf("codec: keyframe interval %d s out of range 1..60", s.KeyframeSeconds)
 	case !contains(x264Presets, s.Preset):

@@ -663,7 +663,7 @@ func (c Config) check() []*Error {
 	if e.Width%2 != 0 || e.Height%2 != 0 {
 		bad("encoder.width", "%dx%d: width and height must be even for 4:2:0 video", e.Width, e.Height)
 	}
-	between("encoder.fps", e.FPS, 1, 240)
+	between("encoder.fps", e.FPS, 1, limits.MaxFPS)
 	if err := CheckBitrate(e.BitrateKbps); err != nil {
 		bad("encoder.bitrate_kbps", "%v", err)
 	}

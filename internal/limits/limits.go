@@ -28,6 +28,9 @@ const (
 	MaxOutputHeight = 4320
 )
 
+// MaxFPS is the highest frame rate of the program, a rendition or a webcam.
+const MaxFPS = 240
+
 // MaxPictureSide is the longest side of any picture OnAir takes: a layer,
 // an overlay, a slate or a frame to convert (libx264 takes no more).
 const MaxPictureSide = 16384

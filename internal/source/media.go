@@ -28,9 +28,6 @@ const (
 	WebcamYUYV  = "yuyv"
 )
 
-// maxWebcamFPS bounds a webcam's asked-for frame rate.
-const maxWebcamFPS = 240
-
 // cutOptions splits "{a b=c}rest" into its options and the rest; without
 // braces there are no options.
 func cutOptions(arg string) (opts []string, rest string, err error) {
@@ -86,8 +83,8 @@ func parseWebcam(sp *Spec, arg string) error {
 			sp.CamSize = image.Pt(w, h)
 		case "fps":
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > maxWebcamFPS {
-				return fmt.Errorf("fps %q is not a frame rate from 1 to %d", v, maxWebcamFPS)
+			if err != nil || n < 1 || n > limits.MaxFPS {
+				return fmt.Errorf("fps %q is not a frame rate from 1 to %d", v, limits.MaxFPS)
 			}
 			sp.CamFPS = n
 		case "format":
