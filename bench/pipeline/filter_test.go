@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/internal/testpeer"
 )
 
 // BenchmarkFilterSustainedFPS is the highest frame rate the 720p pipeline
-// (test pattern, compose, convert, libx264 ultrafast, nginx) holds with no
+// (test pattern, compose, convert, libx264 veryfast as streamers use it,
+// nginx) holds with no
 // skipped frame (and at most 1% of frames bypassed) in a 5 s window, with one pass-through filter on the whole
 // program and without it, in the same run. The filter's frames go to its
 // plugin process and back through shared memory; the share is the cost of
@@ -31,7 +33,7 @@ func BenchmarkFilterSustainedFPS(b *testing.B) {
 			b.Fatal(err)
 		}
 		m := testpeer.StartMaster(b, bin, nil, "-config", cfg, "-children", "all", "-source", "pattern",
-			"-width", "1280", "-height", "720", "-preset", "ultrafast", "-bitrate", "3000",
+			"-width", "1280", "-height", "720", "-preset", "veryfast", "-bitrate", "3000",
 			"-dest", nginx.URL("live", fmt.Sprint("f", filtered)), "-live")
 		held := func(rate int) bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -71,12 +73,15 @@ func BenchmarkFilterSustainedFPS(b *testing.B) {
 			// holds the rate while it filters all but 1% of the frames.
 			return skipped == 0 && float64(bypassed) <= 0.01*float64(rate)*5
 		}
-		best[filtered] = highestHeld(30, 400, 5, held)
+		best[filtered] = highestHeld(30, limits.MaxFPS, 5, held)
 		m.Stop()
 	}
 	share := float64(best[true]) / float64(max(best[false], 1))
-	fmt.Printf("highest sustained rate, 720p ultrafast test pattern: %d fps without a filter, %d fps with a pass-through program filter = %.0f%% (target >= 90%%)\n",
+	fmt.Printf("highest sustained rate, 720p veryfast test pattern: %d fps without a filter, %d fps with a pass-through program filter = %.0f%% (target >= 90%%)\n",
 		best[false], best[true], 100*share)
+	if best[false] == limits.MaxFPS {
+		fmt.Printf("without a filter the pipeline held the highest rate OnAir takes (%d fps): the share is a lower bound only if the filtered rate is lower\n", limits.MaxFPS)
+	}
 	b.ReportMetric(float64(best[false]), "fps-bare")
 	b.ReportMetric(float64(best[true]), "fps-filtered")
 	b.ReportMetric(share, "share")
