@@ -383,11 +383,7 @@ func (c *Child[T]) runOnce(promote bool) end {
 	defer stopPing()
 	go c.ping(pingCtx, c.spec.Ping, typed, &lastOK)
 
-	ended := exitOf(cmd.Process.Pid)
-	tick := time.NewTicker(watchPoll)
-	if ended == nil {
-		tick.Reset(exitPoll) // the flag is all there is to go by
-	}
+	ended, tick := exitWatch(cmd.Process.Pid)
 	defer tick.Stop()
 	for {
 		select {

@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,4 +38,16 @@ func exitOf(pid int) <-chan struct{} {
 		}
 	}()
 	return done
+}
+
+// exitWatch is how a watcher learns that pid ended: exitOf's channel, and a
+// ticker at the hang check's rate, or at the exit poll's where there is no
+// pidfd (the exit flag is then all there is to go by).
+func exitWatch(pid int) (<-chan struct{}, *time.Ticker) {
+	ended := exitOf(pid)
+	tick := time.NewTicker(watchPoll)
+	if ended == nil {
+		tick.Reset(exitPoll)
+	}
+	return ended, tick
 }

@@ -205,11 +205,7 @@ func (c *Child[T]) runSpare() (promoted bool) {
 		c.spare = nil
 		return true
 	}
-	ended := exitOf(p.cmd.Process.Pid)
-	tick := time.NewTicker(watchPoll)
-	if ended == nil {
-		tick.Reset(exitPoll) // the flag is all there is to go by
-	}
+	ended, tick := exitWatch(p.cmd.Process.Pid)
 	defer tick.Stop()
 	for {
 		select {
