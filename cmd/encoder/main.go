@@ -9,6 +9,7 @@ import (
 
 	"github.com/onair-studio/onair/internal/audio"
 	"github.com/onair-studio/onair/internal/encoder"
+	"github.com/onair-studio/onair/internal/gosched"
 	"github.com/onair-studio/onair/internal/opuspipe"
 	"github.com/onair-studio/onair/stub"
 )
@@ -27,5 +28,6 @@ func main() {
 		}
 		return
 	}
+	gosched.OneProcessor() // libx264 encodes on threads of its own
 	stub.Serve(stub.EncoderName, &stub.EncoderPlugin{Impl: encoder.New()})
 }

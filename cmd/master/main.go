@@ -10,6 +10,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/onair-studio/onair/internal/gosched"
 )
 
 func main() {
@@ -24,8 +26,12 @@ func main() {
 	case len(os.Args) > 1 && os.Args[1] == "completion":
 		err = completion(os.Args[2:], os.Stdout)
 	case len(os.Args) > 1 && os.Args[1] == "serve-rtmp":
+		gosched.Apply()
+		gosched.OneProcessor()
 		err = serveRTMP(os.Args[2:])
 	default:
+		gosched.Apply() // the children inherit it
+		gosched.OneProcessor()
 		err = run(os.Args[1:])
 	}
 	if err != nil {

@@ -1,8 +1,12 @@
 #include "avwrap.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <libavutil/log.h>
 #include <libavutil/pixfmt.h>
@@ -85,4 +89,87 @@ int onair_fill(AVFrame *dst, const uint8_t *y, int sy, const uint8_t *u,
 		return NV12Copy(y, sy, u, su, d[0], ds[0], d[1], ds[1], w, h);
 	}
 	return -1;
+}
+
+struct onair_sender {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	AVCodecContext *ctx;
+	AVFrame *frame;
+	int pending, quit, result, efd;
+};
+
+static void *sender_main(void *arg) {
+	onair_sender *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->pending && !s->quit) {
+			pthread_cond_wait(&s->cond, &s->mu);
+		}
+		if (s->quit) {
+			break;
+		}
+		pthread_mutex_unlock(&s->mu);
+		int rc = avcodec_send_frame(s->ctx, s->frame);
+		pthread_mutex_lock(&s->mu);
+		s->result = rc;
+		s->pending = 0;
+		uint64_t one = 1;
+		// A full counter (2^64-2 unread sends) cannot happen: the caller
+		// reads after every send.
+		(void)!write(s->efd, &one, sizeof one);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+onair_sender *onair_sender_start(AVCodecContext *ctx, int *efd) {
+	onair_sender *s = calloc(1, sizeof *s);
+	if (!s) {
+		return NULL;
+	}
+	s->ctx = ctx;
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->efd < 0) {
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
+		close(s->efd);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cond);
+		free(s);
+		return NULL;
+	}
+	*efd = s->efd;
+	return s;
+}
+
+void onair_sender_submit(onair_sender *s, AVFrame *f) {
+	pthread_mutex_lock(&s->mu);
+	s->frame = f;
+	s->pending = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int onair_sender_result(onair_sender *s) {
+	pthread_mutex_lock(&s->mu);
+	int rc = s->result;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void onair_sender_stop(onair_sender *s) {
+	pthread_mutex_lock(&s->mu);
+	s->quit = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cond);
+	free(s);
 }

@@ -33,4 +33,26 @@ const char *onair_capture_end(void);
 int onair_fill(AVFrame *dst, const uint8_t *y, int sy, const uint8_t *u,
                int su, const uint8_t *v, int sv);
 
+// onair_sender runs avcodec_send_frame on a thread of its own. An encode
+// takes milliseconds; made from a goroutine, such a cgo call holds a Go
+// processor in a system call, and Go's monitor then takes it away and wakes
+// other threads to cover for it, frame after frame. With the sender the
+// goroutine waits parked on an eventfd instead.
+typedef struct onair_sender onair_sender;
+
+// onair_sender_start starts a sender for ctx; *efd is the eventfd (made
+// non-blocking) that counts finished sends; the caller owns it. NULL on
+// failure.
+onair_sender *onair_sender_start(AVCodecContext *ctx, int *efd);
+
+// onair_sender_submit hands the sender one frame (NULL: end of stream).
+// The caller waits for the eventfd before the next call.
+void onair_sender_submit(onair_sender *s, AVFrame *f);
+
+// onair_sender_result is what the last avcodec_send_frame returned.
+int onair_sender_result(onair_sender *s);
+
+// onair_sender_stop ends the thread and frees the sender (not the eventfd).
+void onair_sender_stop(onair_sender *s);
+
 #endif

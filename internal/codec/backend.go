@@ -12,6 +12,8 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -69,6 +71,10 @@ type avEncoder struct {
 	// copyOnly is set once the encoder kept a direct frame after it
 	// returned (see sendDirect): from then on frames are copied.
 	copyOnly bool
+	// sender runs each send on a thread of its own (see avwrap.h) and
+	// counts finished sends on sent; nil while the encoder is only tried.
+	sender *C.onair_sender
+	sent   *os.File
 }
 
 // backendError is a refusal with a reason a person can act on.
@@ -391,10 +397,39 @@ func (av *avEncoder) send(f *C.AVFrame, pts int64, key bool) error {
 		h.pts, h.pict_type, h.key_frame = f.pts, f.pict_type, f.key_frame
 		f = h
 	}
-	if rc := C.avcodec_send_frame(av.ctx, f); rc < 0 {
+	if rc := av.sendFrame(f); rc < 0 {
 		return averr("avcodec_send_frame", rc)
 	}
 	return nil
+}
+
+// startSender moves the encoder's sends onto a thread of their own.
+func (av *avEncoder) startSender() error {
+	var efd C.int
+	s := C.onair_sender_start(av.ctx, &efd)
+	if s == nil {
+		return errors.New("codec: starting the encoder's send thread failed")
+	}
+	av.sender, av.sent = s, os.NewFile(uintptr(efd), "encoder-sends")
+	return nil
+}
+
+// sendFrame is avcodec_send_frame, made on the sender's thread when there
+// is one while this goroutine waits parked.
+func (av *avEncoder) sendFrame(f *C.AVFrame) C.int {
+	if av.sender == nil {
+		return C.avcodec_send_frame(av.ctx, f)
+	}
+	C.onair_sender_submit(av.sender, f)
+	var b [8]byte
+	if _, err := io.ReadFull(av.sent, b[:]); err != nil {
+		// The eventfd cannot fail while the encoder is open; should it,
+		// stopping waits for the send in flight, and sends go on here.
+		C.onair_sender_stop(av.sender)
+		av.sender = nil
+		return C.AVERROR_UNKNOWN
+	}
+	return C.onair_sender_result(av.sender)
 }
 
 // rawPacket is one packet as libavcodec returned it, in 1/90000 ticks.
@@ -408,7 +443,7 @@ type rawPacket struct {
 // signals end of stream and waits for the last one.
 func (av *avEncoder) drain(flush bool) ([]rawPacket, error) {
 	if flush {
-		if rc := C.avcodec_send_frame(av.ctx, nil); rc < 0 && rc != C.ONAIR_EOF {
+		if rc := av.sendFrame(nil); rc < 0 && rc != C.ONAIR_EOF {
 			return nil, averr("avcodec_send_frame", rc)
 		}
 	}
@@ -435,6 +470,13 @@ func (av *avEncoder) drain(flush bool) ([]rawPacket, error) {
 func (av *avEncoder) close() {
 	if av == nil {
 		return
+	}
+	if av.sender != nil {
+		C.onair_sender_stop(av.sender)
+		av.sender = nil
+	}
+	if av.sent != nil {
+		av.sent.Close()
 	}
 	C.av_packet_free(&av.pkt)
 	C.av_frame_free(&av.sw)
@@ -481,6 +523,10 @@ func openBackend(backend string, s Settings) (*avEncoder, error) {
 	})
 	if err != nil {
 		return nil, refusal(backend, err, logged)
+	}
+	if err := av.startSender(); err != nil {
+		av.close()
+		return nil, err
 	}
 	return av, nil
 }
