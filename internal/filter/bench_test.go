@@ -37,6 +37,37 @@ func BenchmarkRoundTrip720p(b *testing.B) {
 	reportPercentiles(b, took)
 }
 
+// The round trip of one 720p program frame drawn straight into a lent
+// slot (here: one row written, the compositor's drawing is not the
+// filter's cost) and read where the plugin left it: what a program filter
+// costs the encoder per frame.
+func BenchmarkLentRoundTrip720p(b *testing.B) {
+	path := socketPath(b)
+	plugin := startHelper(b, "pass", path)
+	c := Dial(path, 1280, 720, Options{Deadline: time.Second})
+	defer c.Close()
+	awaitAttached(b, c, 1)
+	took := make([]time.Duration, 0, b.N)
+	cpu := startCPU(b, plugin.PID())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		ln := c.Lend()
+		if ln == nil {
+			b.Fatalf("frame %d: no slot: %+v", i, c.Stats())
+		}
+		ln.Image().Pix[4*1280*(i%720)] = byte(i)
+		if !ln.Filter() {
+			b.Fatalf("frame %d bypassed: %+v", i, c.Stats())
+		}
+		ln.Return()
+		took = append(took, time.Since(t0))
+	}
+	b.StopTimer()
+	cpu.report(b)
+	reportPercentiles(b, took)
+}
+
 // The round trip of one mixer block (1024 stereo float samples, 8 KiB)
 // through a pass-through sound filter in another process, against its
 // deadline of 7.1 ms.
