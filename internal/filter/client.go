@@ -68,9 +68,10 @@ func DeadlineForBlock(n int) time.Duration {
 	return time.Duration(n) * time.Second / 48000 / 3
 }
 
-// Client is the encoder's end of one filter on frames of one size. Apply
-// is called from one goroutine (the compositor's); the connection is made
-// and remade in the background.
+// Client is the encoder's end of one filter on frames of one size. Apply,
+// Lend and the loans' methods are called from one goroutine (the
+// compositor's, or the mixer's); the connection is made and remade in the
+// background.
 type Client struct {
 	path    string
 	w, h    int
