@@ -68,23 +68,41 @@ func (f *layerFilter) ApplySound(block []float32) bool {
 }
 
 func (f *layerFilter) Apply(img *image.RGBA) bool {
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		return false
-	}
-	c := f.client
-	if c == nil || f.size != img.Rect.Size() {
-		if c != nil {
-			f.before = add(f.before, c.Stats())
-			c.Close()
+	c := f.clientFor(img.Rect.Size())
+	return c != nil && c.Apply(img)
+}
+
+// Lend lends the compositor a slot of the plugin's ring to draw the
+// program into (see filter.Client.Lend); nil when none is free.
+func (f *layerFilter) Lend(w, h int) scene.Loan {
+	if c := f.clientFor(image.Pt(w, h)); c != nil {
+		if ln := c.Lend(); ln != nil {
+			return ln
 		}
-		f.size = img.Rect.Size()
-		c = filter.Dial(f.spec.GetSocket(), f.size.X, f.size.Y, filter.Options{Deadline: filter.DeadlineFor(f.deadline)})
-		f.client = c
 	}
-	f.mu.Unlock()
-	return c.Apply(img)
+	return nil
+}
+
+// A program filter's frames travel with no copy.
+var _ scene.Lender = (*layerFilter)(nil)
+
+// clientFor is the client for frames of size, dialled on the first
+// frame and again when the size changes; nil once the filter is closed.
+func (f *layerFilter) clientFor(size image.Point) *filter.Client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	if f.client == nil || f.size != size {
+		if f.client != nil {
+			f.before = add(f.before, f.client.Stats())
+			f.client.Close()
+		}
+		f.size = size
+		f.client = filter.Dial(f.spec.GetSocket(), size.X, size.Y, filter.Options{Deadline: filter.DeadlineFor(f.deadline)})
+	}
+	return f.client
 }
 
 func add(a, b filter.Stats) filter.Stats {

@@ -68,9 +68,10 @@ func DeadlineForBlock(n int) time.Duration {
 	return time.Duration(n) * time.Second / 48000 / 3
 }
 
-// Client is the encoder's end of one filter on frames of one size. Apply
-// is called from one goroutine (the compositor's); the connection is made
-// and remade in the background.
+// Client is the encoder's end of one filter on frames of one size. Apply,
+// Lend and the loans' methods are called from one goroutine (the
+// compositor's, or the mixer's); the connection is made and remade in the
+// background.
 type Client struct {
 	path    string
 	w, h    int
@@ -87,23 +88,6 @@ type Client struct {
 	err   string
 	waits []time.Duration // the last waitsKept, a ring
 	next  int
-}
-
-// conn is one attached connection and its ring.
-type conn struct {
-	// mu is held while the compositor uses the ring, so it is unmapped
-	// only when nobody reads it.
-	mu   sync.Mutex
-	gone bool
-	c    *net.UnixConn
-	l    Layout
-	mem  []byte
-	busy []bool // slots handed to the plugin and not answered yet
-	// deadline times each frame's answer (only under mu).
-	deadline *time.Timer
-	dones    chan doneMsg
-	dead     chan struct{}
-	failed   error
 }
 
 // Dial returns a client for the plugin listening at path, which filters
@@ -181,13 +165,10 @@ func (c *Client) connectLoop() {
 			c.setErr(nil)
 			c.cur.Store(cn)
 			wait = c.o.MinBackoff
-			select {
-			case <-cn.dead:
-				c.cur.Store(nil)
+			if c.watch(cn) {
 				c.setErr(fmt.Errorf("filter plugin went away: %v", cn.failed))
-			case <-c.closed:
-				c.cur.Store(nil)
 			}
+			c.cur.Store(nil)
 			cn.release()
 			continue
 		}
@@ -202,6 +183,29 @@ func (c *Client) connectLoop() {
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, c.o.MaxBackoff)
+	}
+}
+
+// hangupCheck is how often an attached connection is checked for a
+// plugin that went away while no frame was sent (a frame sent finds out
+// at once).
+const hangupCheck = 100 * time.Millisecond
+
+// watch waits until cn dies (true) or the client is closed (false).
+func (c *Client) watch(cn *conn) bool {
+	t := time.NewTicker(hangupCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-cn.dead:
+			return true
+		case <-c.closed:
+			return false
+		case <-t.C:
+			if cn.hungUp() {
+				cn.fail(errors.New("the plugin hung up"))
+			}
+		}
 	}
 }
 
@@ -253,42 +257,7 @@ func (c *Client) attach() (*conn, error) {
 		return fail(err)
 	}
 	nc.SetDeadline(time.Time{})
-	cn := &conn{c: nc, l: l, mem: mem, busy: make([]bool, l.Slots), dones: make(chan doneMsg, 2*l.Slots), dead: make(chan struct{})}
-	go cn.read()
-	return cn, nil
-}
-
-// release closes the connection and unmaps the ring once the compositor
-// is done with it.
-func (cn *conn) release() {
-	cn.c.Close()
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	cn.gone = true
-	unix.Munmap(cn.mem)
-}
-
-// read passes the plugin's replies on until the connection ends.
-func (cn *conn) read() {
-	defer close(cn.dead)
-	b := make([]byte, 64)
-	for {
-		n, err := cn.c.Read(b)
-		if err == nil {
-			var d doneMsg
-			if d, err = parseDone(b[:n]); err == nil {
-				select {
-				case cn.dones <- d:
-				default:
-					err = errors.New("more replies than frames sent")
-				}
-			}
-		}
-		if err != nil {
-			cn.failed = err
-			return
-		}
-	}
+	return newConn(c, nc, l, mem)
 }
 
 // Apply filters img (RGBA, w×h, no padding) in place. It returns false when
@@ -316,102 +285,18 @@ func (c *Client) count(filtered bool) bool {
 	return false
 }
 
+// apply filters pix through a slot: copied in, and out when the result
+// is taken. The program's frames skip both copies (see Lend).
 func (c *Client) apply(pix []byte) bool {
-	cn := c.cur.Load()
-	if cn == nil {
+	ln := c.lend()
+	if ln == nil {
 		return false
 	}
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	if cn.gone {
+	defer ln.Return()
+	copy(ln.pix, pix)
+	if !c.send(ln) {
 		return false
 	}
-	// One timer per connection, reset per frame: the compositor sends
-	// a frame every few milliseconds. (Since Go 1.23 a reset timer never
-	// delivers a stale expiry.)
-	if cn.deadline == nil {
-		cn.deadline = time.NewTimer(c.o.Deadline)
-	} else {
-		cn.deadline.Reset(c.o.Deadline)
-	}
-	defer cn.deadline.Stop()
-	deadline := cn.deadline
-	cn.settle()
-	i := -1
-	for j, b := range cn.busy {
-		if !b {
-			i = j
-			break
-		}
-	}
-	if i < 0 { // every slot is still with a slow plugin
-		return false
-	}
-	sl := cn.l.slot(cn.mem, i)
-	c.seq += 2
-	seq := c.seq
-	sl.setSeq(seq - 1) // odd: being written
-	copy(sl.pixels, pix)
-	sl.setSeq(seq)
-	cn.busy[i] = true
-	sent := time.Now()
-	if _, err := cn.c.Write(frameMsg{slot: i, seq: seq}.marshal()); err != nil {
-		return false
-	}
-	for {
-		select {
-		case d := <-cn.dones:
-			if d.slot >= 0 && d.slot < len(cn.busy) {
-				cn.busy[d.slot] = false
-			}
-			if d.seq != seq || d.slot != i {
-				continue // a late frame's answer: thrown away
-			}
-			c.waited(time.Since(sent))
-			return c.take(cn, sl, d, pix)
-		case <-cn.dead:
-			return false
-		case <-deadline.C:
-			c.waited(time.Since(sent))
-			c.late.Add(1)
-			return false
-		}
-	}
-}
-
-// settle frees the slots whose late answers have come in since.
-func (cn *conn) settle() {
-	for {
-		select {
-		case d := <-cn.dones:
-			if d.slot >= 0 && d.slot < len(cn.busy) {
-				cn.busy[d.slot] = false
-			}
-		default:
-			return
-		}
-	}
-}
-
-// take copies a result out of its slot, unless it is not whole and right.
-func (c *Client) take(cn *conn, sl slot, d doneMsg, pix []byte) bool {
-	reject := func(why string) bool {
-		c.rejected.Add(1)
-		c.setErr(errors.New("filter result refused: " + why))
-		return false
-	}
-	switch {
-	case d.status != statusOK:
-		return reject("the filter failed on the frame")
-	case d.bytes != uint64(len(sl.pixels)):
-		return reject(fmt.Sprintf("it wrote %d bytes into a frame of %d", d.bytes, len(sl.pixels)))
-	case sl.done() != d.seq || sl.seq() != d.seq:
-		return reject("the slot changed under the answer")
-	case !sl.guardIntact():
-		return reject("it wrote past its frame")
-	}
-	// A plugin that answered has finished with the slot; the done word
-	// checked above shows it finished this frame, not an older one.
-	copy(pix, sl.pixels)
+	copy(pix, ln.pix)
 	return true
 }

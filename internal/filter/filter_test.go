@@ -379,3 +379,93 @@ func TestSoundBlocksThroughTheRing(t *testing.T) {
 		t.Error("a video filter changed a sound block")
 	}
 }
+
+// The program's frame is drawn straight into a lent slot and the result
+// read where the plugin left it: no copy either way.
+func TestLentFrameIsFilteredInPlace(t *testing.T) {
+	path := socketPath(t)
+	startHelper(t, "invert", path)
+	c := dial(t, path, 64, 48, 5*time.Second)
+	awaitAttached(t, c, 1)
+	for i := 0; i < 3; i++ {
+		ln := c.Lend()
+		if ln == nil {
+			t.Fatalf("frame %d: no slot lent: %+v", i, c.Stats())
+		}
+		img := testFrame(64, 48)
+		copy(ln.Image().Pix, img.Pix)
+		if !ln.Filter() || !slices.Equal(ln.Image().Pix, inverted(img)) {
+			t.Fatalf("frame %d: the lent slot does not hold the filtered frame: %+v", i, c.Stats())
+		}
+		ln.Return()
+	}
+	if st := c.Stats(); st.Filtered != 3 || st.Bypassed != 0 {
+		t.Errorf("stats %+v, want 3 filtered", st)
+	}
+}
+
+// ringMappings counts this process's mappings of filter rings.
+func ringMappings(t *testing.T) int {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(maps), "memfd:onair-filter")
+}
+
+// A plugin killed, or a filter closed, while the compositor still shows
+// a frame from its slot leaves that frame readable: the ring is unmapped
+// only when the slot is given back.
+func TestLentSlotOutlivesItsPlugin(t *testing.T) {
+	path := socketPath(t)
+	p := startHelper(t, "invert", path)
+	c := dial(t, path, 64, 48, 5*time.Second)
+	awaitAttached(t, c, 1)
+	ln := c.Lend()
+	if ln == nil {
+		t.Fatal("no slot lent")
+	}
+	img := testFrame(64, 48)
+	copy(ln.Image().Pix, img.Pix)
+	if !ln.Filter() {
+		t.Fatalf("bypassed: %+v", c.Stats())
+	}
+	if err := unix.Kill(p.PID(), unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	testpeer.Await(t, 20*time.Second, "the client to see the plugin gone", func() bool { return !c.Stats().Connected })
+	mapped := ringMappings(t)
+	if !slices.Equal(ln.Image().Pix, inverted(img)) { // faults if unmapped
+		t.Fatal("the lent frame changed after its plugin died")
+	}
+	if c.Lend() != nil {
+		t.Error("a slot was lent with no plugin attached")
+	}
+	ln.Return()
+	if n := ringMappings(t); n != mapped-1 {
+		t.Errorf("%d ring mappings after the last slot came back, want %d", n, mapped-1)
+	}
+
+	// The same when the filter is closed (taken out of the configuration).
+	path = socketPath(t)
+	startHelper(t, "invert", path)
+	closing := Dial(path, 64, 48, Options{Deadline: 5 * time.Second})
+	awaitAttached(t, closing, 1)
+	if ln = closing.Lend(); ln == nil {
+		t.Fatal("no slot lent")
+	}
+	copy(ln.Image().Pix, img.Pix)
+	if !ln.Filter() {
+		t.Fatalf("bypassed: %+v", closing.Stats())
+	}
+	closing.Close()
+	mapped = ringMappings(t)
+	if !slices.Equal(ln.Image().Pix, inverted(img)) {
+		t.Fatal("the lent frame changed after its filter was closed")
+	}
+	ln.Return()
+	if n := ringMappings(t); n != mapped-1 {
+		t.Errorf("%d ring mappings after the slot of a closed filter came back, want %d", n, mapped-1)
+	}
+}

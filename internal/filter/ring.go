@@ -16,15 +16,21 @@
 // (SOCK_SEQPACKET, so a message is never split) and no copy through any
 // third process. A socket was chosen over polling shared memory because the
 // plugin sleeps in the kernel while it waits, and the encoder's wait has a
-// real deadline (a timer) without spinning a core of a two-core machine.
+// real deadline (the socket's) without spinning a core of a two-core machine.
 //
-// The encoder copies a frame into a free slot (sequence odd while it
-// writes, then even), sends the slot and sequence number, and waits up to
-// the deadline for the reply. It reads the result only when the reply came
-// in time, the plugin's done number equals the frame's sequence before and
-// after the copy (a seqlock: a half-written slot is never read), the guard is
+// The encoder puts a frame into a free slot (sequence odd while it writes,
+// then even), sends the slot and sequence number, and reads the reply on
+// the same goroutine, up to the deadline. It takes the result only when the
+// reply came in time, the plugin's done number and the slot's sequence are
+// the frame's (a seqlock: a half-written slot is never read), the guard is
 // intact and the reported size is the frame's. Anything else bypasses the
 // filter for that frame: the unfiltered pixels go on air.
+//
+// The program's frame travels with no copy at all (see Client.Lend): the
+// compositor draws it straight into the slot and the encoder converts the
+// result where the plugin left it; the slot stays lent, and the ring
+// mapped, until the next frame gives it back. A layer's or a sound
+// block's frame is copied in and out (Apply).
 package filter
 
 import (

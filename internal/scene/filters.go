@@ -10,6 +10,27 @@ type Filter interface {
 	Apply(img *image.RGBA) bool
 }
 
+// A Lender is a filter that can lend the compositor the memory its frames
+// travel in: as the program's first filter, the program is drawn straight
+// into it and shown from it, with no copy either way.
+type Lender interface {
+	Filter
+	// Lend reserves a w×h frame to draw into; nil when none is free
+	// (Apply then filters, or bypasses, the frame as usual).
+	Lend(w, h int) Loan
+}
+
+// Loan is a frame a Lender lent.
+type Loan interface {
+	Image() *image.RGBA
+	// Filter filters the frame drawn into Image in place. False: it was
+	// bypassed and Image must not be shown (a late filter may still be
+	// writing it).
+	Filter() bool
+	// Return gives the frame back; Image must not be read after.
+	Return()
+}
+
 // Filters are the filters on the scene: per layer (by the layer's name,
 // or its source when it has none), and on the program after everything
 // else is drawn. Each list runs in order.

@@ -23,6 +23,9 @@ type Frame struct {
 // Consumer receives each composed frame, on the compositor's goroutine.
 //
 // frame is reused for the next frame: convert or copy it before returning.
+// It may point into memory the compositor only borrows (a screen capture's
+// shared memory, a program filter's ring slot), which stays valid until
+// the next frame is composed.
 // frameNo is the frame's slot: it is due at start + frameNo/fps, so
 // frameNo/fps is its presentation time and a gap in frameNo is skipped slots.
 // captureTime is the wall-clock time composition began.

@@ -112,6 +112,9 @@ type Compositor struct {
 	lent      image.RGBA
 	shownBGRX bool // shown holds B,G,R,X (see Frame)
 	hasFrame  bool
+	// loan, when not nil, is what shown points into: a program filter's
+	// frame, held until the next frame is composed (or Close).
+	loan Loan
 
 	ovMu     sync.Mutex
 	overlays []*overlay // replaced, never changed in place, so a reader may keep it
@@ -141,6 +144,10 @@ type layer struct {
 	// media is a file or webcam layer: when it fails it shows a
 	// placeholder in its place, so the fault is seen, not a hole.
 	media bool
+	// drew says buf holds this frame's picture (read and filtered), and
+	// opaque whether it is still opaque; only the compositor's goroutine
+	// uses them.
+	drew, opaque bool
 
 	mu     sync.Mutex
 	err    error
@@ -299,41 +306,103 @@ func (c *Compositor) Compose(frameNo int64, t time.Time) *image.RGBA {
 // compose renders a frame; with rawOK, a full-frame screen capture with
 // nothing drawn over it is left as the X server's B,G,R,X, and where the
 // server wrote it when the source can lend it. While a transition runs,
-// both scenes are rendered and mixed.
+// both scenes are rendered and mixed. When the first program filter lends
+// a frame, the program is drawn into it and, filtered, shown from it.
 func (c *Compositor) compose(frameNo int64, t time.Time, rawOK bool) Frame {
 	start := stages.Now()
 	c.frameMu.Lock()
 	defer c.frameMu.Unlock()
+	c.giveBack()
 	out := c.out
 	c.ovMu.Lock()
 	overlays := c.overlays
 	c.ovMu.Unlock()
 	fs := c.filters.Load()
 	cur, mix := c.advance(frameNo)
-	var d drawn
-	if mix.prev == nil {
-		d = render(cur, out, frameNo, t, rawOK && len(overlays) == 0 && len(fs.program()) == 0, overlays, fs)
-	} else {
-		d = c.scenes.mix(out, cur, mix, frameNo, t, overlays, fs)
+	program := fs.program()
+	p := painting{cur: cur, mix: mix, frameNo: frameNo, t: t, overlays: overlays, fs: fs,
+		rawOK: rawOK && len(overlays) == 0 && len(program) == 0}
+	var loan Loan
+	if len(program) > 0 {
+		if l, ok := program[0].(Lender); ok {
+			loan = l.Lend(c.w, c.h)
+		}
 	}
-	c.shown, c.shownBGRX = out, d.bgrx
+	shown := out
+	if loan != nil {
+		shown = loan.Image()
+	}
+	d := c.paint(shown, p)
+	if loan != nil {
+		program = program[1:]
+		if loan.Filter() {
+			c.loan = loan
+		} else {
+			// Shown unfiltered and whole: drawn again into the
+			// compositor's own frame.
+			loan.Return()
+			shown = out
+			p.again = true
+			d.capture += c.paint(out, p).capture
+		}
+	}
+	for _, f := range program {
+		f.Apply(shown)
+	}
+	c.shown, c.shownBGRX = shown, d.bgrx
 	if d.lent != nil {
 		c.lent = image.RGBA{Pix: d.lent, Stride: d.stride, Rect: out.Rect}
 		c.shown = &c.lent
 		c.zeroCopy.Add(1)
 	}
-	// Overlays no layer places go above everything, where their plugins
-	// put them.
-	for _, o := range overlays {
-		if !placed(o.id, cur) && !placed(o.id, mix.prev) {
-			drawOver(out, o.img, o.at, o.opacity, o.opaque)
-		}
-	}
-	for _, f := range fs.program() {
-		f.Apply(out)
-	}
 	c.hasFrame = true
 	return Frame{RGBA: c.shown, BGRX: c.shownBGRX, Capture: d.capture, Compose: stages.Since(start) - d.capture}
+}
+
+// painting is what one frame draws.
+type painting struct {
+	cur      []*layer
+	mix      mixing
+	frameNo  int64
+	t        time.Time
+	overlays []*overlay
+	fs       *Filters
+	rawOK    bool
+	// again: the frame is drawn a second time (a program filter's frame
+	// was bypassed). The layers' own pictures from the first time are
+	// drawn as they are, not read or filtered again, and nothing is
+	// counted twice.
+	again bool
+}
+
+// paint draws the program into dst: the scene, or both while a transition
+// runs, then the overlays no layer places.
+func (c *Compositor) paint(dst *image.RGBA, p painting) drawn {
+	var d drawn
+	if p.mix.prev == nil {
+		d = render(p.cur, dst, p)
+	} else {
+		d = c.scenes.mix(dst, p)
+	}
+	// Overlays no layer places go above everything, where their plugins
+	// put them.
+	for _, o := range p.overlays {
+		if !placed(o.id, p.cur) && !placed(o.id, p.mix.prev) {
+			drawOver(dst, o.img, o.at, o.opacity, o.opaque)
+		}
+	}
+	return d
+}
+
+// giveBack returns the program filter's frame the last frame was shown
+// from. The caller holds frameMu for writing.
+func (c *Compositor) giveBack() {
+	if c.loan == nil {
+		return
+	}
+	c.shown = c.out
+	c.loan.Return()
+	c.loan = nil
 }
 
 // drawn is what render did.
@@ -349,10 +418,12 @@ type drawn struct {
 }
 
 // render draws layers, bottom first, into out, or lends a full-frame
-// capture (only with rawOK: see compose), each layer through its filters.
-func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK bool, overlays []*overlay, fs *Filters) (d drawn) {
+// capture (only with p.rawOK: see compose), each layer through its
+// filters.
+func render(layers []*layer, out *image.RGBA, p painting) (d drawn) {
+	frameNo, t, fs := p.frameNo, p.t, p.fs
 	for _, l := range layers {
-		if l.src == nil && l.plugin == "" { // never opened: missing from every frame
+		if l.src == nil && l.plugin == "" && !p.again { // never opened: missing from every frame
 			l.mu.Lock()
 			l.errors++
 			l.mu.Unlock()
@@ -374,7 +445,7 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 		var err error
 		began := stages.Now()
 		src := layers[base].src
-		if rawOK && base == len(layers)-1 {
+		if p.rawOK && base == len(layers)-1 {
 			// Nothing is drawn over it: converted from where the server
 			// wrote it if the source lends it, else copied as B,G,R,X.
 			var ok bool
@@ -393,7 +464,9 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 			err = src.Read(out, frameNo, t)
 		}
 		d.capture += stages.Since(began)
-		layers[base].setErr(err)
+		if !p.again {
+			layers[base].setErr(err)
+		}
 		if err == nil {
 			start = base + 1
 		}
@@ -408,7 +481,7 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 			continue
 		}
 		if l.plugin != "" && !l.cfg.Hidden {
-			l.drawOverlay(out, overlays)
+			l.drawOverlay(out, p.overlays)
 			continue
 		}
 		if l.src == nil {
@@ -417,18 +490,22 @@ func render(layers []*layer, out *image.RGBA, frameNo int64, t time.Time, rawOK 
 		if l.src == nil || l.cfg.Hidden || l.opacity == 0 || !l.rect.Overlaps(out.Rect) {
 			continue
 		}
-		began := stages.Now()
-		err := l.read(l.buf, frameNo, t)
-		d.capture += stages.Since(began)
-		l.setErr(err)
-		if err == nil {
-			opaque := l.src.Opaque()
-			for _, f := range fs.layer(l) {
-				if f.Apply(l.buf) {
-					opaque = false // a filter may have made pixels transparent
+		if !p.again {
+			began := stages.Now()
+			err := l.read(l.buf, frameNo, t)
+			d.capture += stages.Since(began)
+			l.setErr(err)
+			l.drew, l.opaque = err == nil, l.src.Opaque()
+			if l.drew {
+				for _, f := range fs.layer(l) {
+					if f.Apply(l.buf) {
+						l.opaque = false // a filter may have made pixels transparent
+					}
 				}
 			}
-			drawOver(out, l.buf, l.rect.Min, l.opacity, opaque)
+		}
+		if l.drew {
+			drawOver(out, l.buf, l.rect.Min, l.opacity, l.opaque)
 		} else {
 			l.placeholder(out)
 		}
@@ -461,10 +538,12 @@ func (c *Compositor) Close() error {
 	c.sceneMu.Lock()
 	defer c.sceneMu.Unlock()
 	if c.shown != c.out {
-		// The lent pixels go with their source: keep a copy for snapshots.
+		// The lent pixels go with their source or filter: keep a copy for
+		// snapshots.
 		copy(c.out.Pix, c.shown.Pix)
 		c.shown = c.out
 	}
+	c.giveBack()
 	// The closed layers stay, so later frames report them as failing.
 	all := append(append(append([]*layer(nil), c.layers...), c.scenes.prev...), c.scenes.pending...)
 	c.scenes.prev, c.scenes.pending = nil, nil

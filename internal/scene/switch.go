@@ -3,7 +3,6 @@ package scene
 import (
 	"encoding/binary"
 	"image"
-	"time"
 
 	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/transition"
@@ -178,13 +177,19 @@ func (c *Compositor) advance(frameNo int64) ([]*layer, mixing) {
 }
 
 // mix renders both scenes and combines them into out as the transition
-// says; what it reports is the time both spent reading sources.
-func (s *switching) mix(out *image.RGBA, cur []*layer, m mixing, frameNo int64, t time.Time, overlays []*overlay, fs *Filters) drawn {
-	if s.old == nil || s.old.Rect != out.Rect {
-		s.old, s.next = image.NewRGBA(out.Rect), image.NewRGBA(out.Rect)
+// says; what it reports is the time both spent reading sources. Drawn
+// again (p.again), it combines the scenes rendered the first time.
+func (s *switching) mix(out *image.RGBA, p painting) drawn {
+	m := p.mix
+	p.rawOK = false
+	var d drawn
+	if !p.again {
+		if s.old == nil || s.old.Rect != out.Rect {
+			s.old, s.next = image.NewRGBA(out.Rect), image.NewRGBA(out.Rect)
+		}
+		d = render(m.prev, s.old, p)
+		d.capture += render(p.cur, s.next, p).capture
 	}
-	d := render(m.prev, s.old, frameNo, t, false, overlays, fs)
-	d.capture += render(cur, s.next, frameNo, t, false, overlays, fs).capture
 	switch m.with.Kind {
 	case transition.Slide:
 		slide(out, s.old, s.next, m.progress)
