@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/onair-studio/onair/internal/control"
+	"github.com/onair-studio/onair/internal/gosched"
 	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -162,6 +165,27 @@ func TestPartialMode(t *testing.T) {
 	out, err := m.Ctl("restart", "encoder")
 	if err == nil || !strings.Contains(out, "not run by this master") {
 		t.Fatalf("restart of an absent child: %v\n%s", err, out)
+	}
+}
+
+// The master and its children run with the scheduler setting that keeps
+// Go's system monitor from waking them thousands of times a second; the
+// master re-executes itself to get it (same pid) and keeps the user's own
+// GODEBUG entries.
+func TestSchedulerSettingReachesEveryProcess(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, []string{"GODEBUG=gctrace=0"})
+	st := m.AwaitConfigured(10*time.Second, "encoder", "pluginhost")
+	want := "GODEBUG=gctrace=0," + gosched.Setting
+	pids := map[string]int{"master": m.Cmd.Process.Pid}
+	for _, name := range []string{"encoder", "pluginhost"} {
+		pids[name] = int(child(st, name).GetPid())
+	}
+	for name, pid := range pids {
+		env := strings.Split(readFile(t, fmt.Sprintf("/proc/%d/environ", pid)), "\x00")
+		if !slices.Contains(env, want) {
+			t.Errorf("%s (pid %d) runs without %q", name, pid, want)
+		}
 	}
 }
 
