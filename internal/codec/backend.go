@@ -75,6 +75,7 @@ type avEncoder struct {
 	// counts finished sends on sent; nil while the encoder is only tried.
 	sender *C.onair_sender
 	sent   *os.File
+	count  [8]byte // the eventfd's counter, read after each send
 }
 
 // backendError is a refusal with a reason a person can act on.
@@ -421,8 +422,7 @@ func (av *avEncoder) sendFrame(f *C.AVFrame) C.int {
 		return C.avcodec_send_frame(av.ctx, f)
 	}
 	C.onair_sender_submit(av.sender, f)
-	var b [8]byte
-	if _, err := io.ReadFull(av.sent, b[:]); err != nil {
+	if _, err := io.ReadFull(av.sent, av.count[:]); err != nil {
 		// The eventfd cannot fail while the encoder is open; should it,
 		// stopping waits for the send in flight, and sends go on here.
 		C.onair_sender_stop(av.sender)
