@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -195,7 +196,7 @@ type filterParamsForm struct {
 }
 
 func newFilterParamsForm(s *Studio, name string) *filterParamsForm {
-	f := &filterParamsForm{s: s, name: name, params: map[string]*field{}, refused: errorLabel()}
+	f := &filterParamsForm{s: s, name: name, refused: errorLabel()}
 	var desired map[string]string
 	for _, e := range s.status.GetFilterList() {
 		if e.GetName() == name {
@@ -204,18 +205,7 @@ func newFilterParamsForm(s *Studio, name string) *filterParamsForm {
 	}
 	rows := grid()
 	schema := pluginState(s.status, name).GetSchema()
-	for _, prm := range schema {
-		fl := f.form.add(newField(prm.GetName(), widget.NewEntry(), func(v string) error { return validate.Param(prm, strings.TrimSpace(v)) }))
-		fl.entry.SetPlaceHolder(prm.GetDefault())
-		fl.entry.SetText(desired[prm.GetName()])
-		fl.touched = false
-		f.params[prm.GetName()] = fl
-		desc := widget.NewLabel(fmt.Sprintf("%s (%s)", prm.GetDescription(), prm.GetType()))
-		desc.Importance = widget.LowImportance
-		desc.Wrapping = fyne.TextWrapWord
-		rows.Add(widget.NewLabel(prm.GetName()))
-		rows.Add(container.NewVBox(fl.object(), desc))
-	}
+	f.params = schemaFields(&f.form, rows, schema, desired)
 	if len(schema) > 0 {
 		f.form.extra = func() bool { return len(f.values()) > 0 } // nothing to change: nothing to send
 	} else {
@@ -224,7 +214,7 @@ func newFilterParamsForm(s *Studio, name string) *filterParamsForm {
 			return err
 		}))
 		var text []string
-		for _, k := range sortedKeys(desired) {
+		for _, k := range slices.Sorted(maps.Keys(desired)) {
 			text = append(text, k+"="+desired[k])
 		}
 		f.lines.entry.SetText(strings.Join(text, "\n"))
@@ -239,15 +229,6 @@ func newFilterParamsForm(s *Studio, name string) *filterParamsForm {
 	f.content = container.NewVBox(rows, f.refused, container.NewHBox(widget.NewButton("Cancel", func() { f.dlg.Hide() }), save))
 	f.form.validate()
 	return f
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // paramLines reads name=value lines; blank lines are skipped.
@@ -279,13 +260,7 @@ func (f *filterParamsForm) values() map[string]string {
 		out, _ := paramLines(f.lines.entry.Text)
 		return out
 	}
-	out := map[string]string{}
-	for name, fl := range f.params {
-		if v := strings.TrimSpace(fl.entry.Text); v != "" {
-			out[name] = v
-		}
-	}
-	return out
+	return filled(f.params)
 }
 
 func (f *filterParamsForm) submit() {

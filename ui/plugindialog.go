@@ -70,7 +70,7 @@ type pluginForm struct {
 }
 
 func newPluginForm(s *Studio, name string) *pluginForm {
-	f := &pluginForm{s: s, name: name, params: map[string]*field{}}
+	f := &pluginForm{s: s, name: name}
 	ps := pluginState(s.status, name)
 	var desired map[string]string
 	for _, p := range s.status.GetPluginList() {
@@ -79,13 +79,28 @@ func newPluginForm(s *Studio, name string) *pluginForm {
 		}
 	}
 	rows := grid()
-	for _, prm := range ps.GetSchema() {
-		prm := prm
-		fl := f.form.add(newField(prm.GetName(), widget.NewEntry(), func(v string) error { return validate.Param(prm, v) }))
+	f.params = schemaFields(&f.form, rows, ps.GetSchema(), desired)
+	save := widget.NewButton("Save", f.submit)
+	save.Importance = widget.HighImportance
+	f.form.save = save
+	f.content = container.NewVBox(rows, container.NewHBox(widget.NewButton("Cancel", func() { f.dlg.Hide() }), save))
+	f.form.validate()
+	return f
+}
+
+// values are the parameters entered; blank ones take their defaults.
+func (f *pluginForm) values() map[string]string { return filled(f.params) }
+
+// schemaFields adds a checked field to fm and a row to rows for each
+// parameter of a plugin's schema, showing its desired value.
+func schemaFields(fm *form, rows *fyne.Container, schema []*pb.PluginParam, desired map[string]string) map[string]*field {
+	fields := map[string]*field{}
+	for _, prm := range schema {
+		fl := fm.add(newField(prm.GetName(), widget.NewEntry(), func(v string) error { return validate.Param(prm, strings.TrimSpace(v)) }))
 		fl.entry.SetPlaceHolder(prm.GetDefault())
 		fl.entry.SetText(desired[prm.GetName()])
 		fl.touched = false
-		f.params[prm.GetName()] = fl
+		fields[prm.GetName()] = fl
 		help := prm.GetType()
 		if c := prm.GetChoices(); len(c) > 0 {
 			help = strings.Join(c, " | ")
@@ -96,18 +111,13 @@ func newPluginForm(s *Studio, name string) *pluginForm {
 		rows.Add(widget.NewLabel(prm.GetName()))
 		rows.Add(container.NewVBox(fl.object(), desc))
 	}
-	save := widget.NewButton("Save", f.submit)
-	save.Importance = widget.HighImportance
-	f.form.save = save
-	f.content = container.NewVBox(rows, container.NewHBox(widget.NewButton("Cancel", func() { f.dlg.Hide() }), save))
-	f.form.validate()
-	return f
+	return fields
 }
 
-// values are the parameters entered; blank ones take their defaults.
-func (f *pluginForm) values() map[string]string {
+// filled is the fields' values, trimmed; blank fields are left out.
+func filled(fields map[string]*field) map[string]string {
 	out := map[string]string{}
-	for name, fl := range f.params {
+	for name, fl := range fields {
 		if v := strings.TrimSpace(fl.entry.Text); v != "" {
 			out[name] = v
 		}

@@ -33,6 +33,13 @@ func (h *Hub[T]) Watch() (<-chan T, func()) {
 	}
 }
 
+// Len is how many watch now.
+func (h *Hub[T]) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.watchers)
+}
+
 // Publish hands v to every watcher; a full watcher drops its oldest value
 // for it.
 func (h *Hub[T]) Publish(v T) {

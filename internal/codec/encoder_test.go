@@ -18,9 +18,17 @@ func encodePattern(t *testing.T, e *Encoder, n int, format Format) ([]Packet, []
 	t.Helper()
 	s := e.Settings()
 	f := mustFrame(t, format, s.Width, s.Height)
+	return encodeFrames(t, e, n, func(int) *Frame { return f })
+}
+
+// encodeFrames is encodePattern with frame i drawn into frame(i).
+func encodeFrames(t *testing.T, e *Encoder, n int, frame func(i int) *Frame) ([]Packet, [][]byte) {
+	t.Helper()
+	s := e.Settings()
 	var pkts []Packet
 	var src [][]byte
 	for i := 0; i < n; i++ {
+		f := frame(i)
 		if err := f.FromRGBA(pattern(i, s.Width, s.Height)); err != nil {
 			t.Fatal(err)
 		}
@@ -387,28 +395,13 @@ func TestDirectFramesEncodeWithoutCopy(t *testing.T) {
 		}
 		frames[i] = f
 	}
-	var pkts []Packet
-	var src [][]byte
-	for i := 0; i < n; i++ {
+	pkts, src := encodeFrames(t, e, n, func(i int) *Frame {
 		f := frames[i%2]
-		if err := f.FromRGBA(pattern(i, testW, testH)); err != nil {
-			t.Fatal(err)
-		}
-		src = append(src, i420Bytes(f))
 		if e.av.direct(f) == nil {
 			t.Fatalf("frame %d would be copied into the encoder", i)
 		}
-		p, err := e.Encode(f, time.Duration(i)*frameDur(testFPS), time.Time{}, false)
-		if err != nil {
-			t.Fatalf("frame %d: %v", i, err)
-		}
-		pkts = append(pkts, p...)
-	}
-	p, err := e.Flush()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkts = append(pkts, p...)
+		return f
+	})
 	path := writeStream(t, pkts)
 	if msg := decodeErrors(t, path); msg != "" {
 		t.Fatalf("decode errors: %s", msg)

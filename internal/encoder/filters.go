@@ -53,18 +53,8 @@ func (f *layerFilter) deadlineOf() time.Duration {
 // ApplySound filters one mixer block in place; false: it was bypassed and
 // is unchanged.
 func (f *layerFilter) ApplySound(block []float32) bool {
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		return false
-	}
-	if f.client == nil {
-		f.client = filter.Dial(f.spec.GetSocket(), audio.FrameSamples, audio.Channels,
-			filter.Options{Format: filter.FormatF32, Deadline: f.deadlineOf()})
-	}
-	c := f.client
-	f.mu.Unlock()
-	return c.ApplySamples(block)
+	c := f.clientFor(image.Pt(audio.FrameSamples, audio.Channels))
+	return c != nil && c.ApplySamples(block)
 }
 
 func (f *layerFilter) Apply(img *image.RGBA) bool {
@@ -86,8 +76,9 @@ func (f *layerFilter) Lend(w, h int) scene.Loan {
 // A program filter's frames travel with no copy.
 var _ scene.Lender = (*layerFilter)(nil)
 
-// clientFor is the client for frames of size, dialled on the first
-// frame and again when the size changes; nil once the filter is closed.
+// clientFor is the client for frames (or sound blocks) of size, dialled
+// on the first one and again when the size changes; nil once the filter
+// is closed.
 func (f *layerFilter) clientFor(size image.Point) *filter.Client {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -100,7 +91,11 @@ func (f *layerFilter) clientFor(size image.Point) *filter.Client {
 			f.client.Close()
 		}
 		f.size = size
-		f.client = filter.Dial(f.spec.GetSocket(), size.X, size.Y, filter.Options{Deadline: filter.DeadlineFor(f.deadline)})
+		o := filter.Options{Deadline: f.deadlineOf()}
+		if f.soundSource() != "" {
+			o.Format = filter.FormatF32
+		}
+		f.client = filter.Dial(f.spec.GetSocket(), size.X, size.Y, o)
 	}
 	return f.client
 }

@@ -277,10 +277,7 @@ func (p *pipeline) filterSound(source string, block []float32) {
 // layerSound is the sound of the program's layer named name, nil when
 // none plays.
 func (p *pipeline) layerSound(name string) audio.LayerSound {
-	if s := p.comp.Sound(name); s != nil {
-		return s
-	}
-	return nil
+	return p.comp.Sound(name)
 }
 
 // held reports whether the pipeline is prepared but not running (a spare).

@@ -1,40 +1,21 @@
 package filter
 
 import (
-	"fmt"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/onair-studio/onair/internal/procstat"
 )
 
 // The round trip of one 720p frame through a pass-through filter in
 // another process: copy into the ring, notify, answer, copy back. p50, p95
 // and p99 are reported per frame.
 func BenchmarkRoundTrip720p(b *testing.B) {
-	path := socketPath(b)
-	plugin := startHelper(b, "pass", path)
-	c := Dial(path, 1280, 720, Options{Deadline: time.Second})
-	defer c.Close()
-	awaitAttached(b, c, 1)
 	img := testFrame(1280, 720)
-	took := make([]time.Duration, 0, b.N)
-	cpu := startCPU(b, plugin.PID())
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		if !c.Apply(img) {
-			b.Fatalf("frame %d bypassed: %+v", i, c.Stats())
-		}
-		took = append(took, time.Since(t0))
-	}
-	b.StopTimer()
-	cpu.report(b)
-	reportPercentiles(b, took)
+	roundTrips(b, "pass", 1280, 720, Options{}, func(c *Client, _ int) bool { return c.Apply(img) })
 }
 
 // The round trip of one 720p program frame drawn straight into a lent
@@ -42,9 +23,32 @@ func BenchmarkRoundTrip720p(b *testing.B) {
 // filter's cost) and read where the plugin left it: what a program filter
 // costs the encoder per frame.
 func BenchmarkLentRoundTrip720p(b *testing.B) {
+	roundTrips(b, "pass", 1280, 720, Options{}, func(c *Client, i int) bool {
+		ln := c.Lend()
+		if ln == nil {
+			return false
+		}
+		defer ln.Return()
+		ln.Image().Pix[4*1280*(i%720)] = byte(i)
+		return ln.Filter()
+	})
+}
+
+// The round trip of one mixer block (1024 stereo float samples, 8 KiB)
+// through a pass-through sound filter in another process, against its
+// deadline of 7.1 ms.
+func BenchmarkRoundTripSoundBlock(b *testing.B) {
+	block := make([]float32, 2048)
+	roundTrips(b, "passsound", 1024, 2, Options{Format: FormatF32}, func(c *Client, _ int) bool { return c.ApplySamples(block) })
+}
+
+// roundTrips times b.N frames of w×h through a plugin helper in mode:
+// frame sends frame i and says whether it came back filtered.
+func roundTrips(b *testing.B, mode string, w, h int, o Options, frame func(c *Client, i int) bool) {
 	path := socketPath(b)
-	plugin := startHelper(b, "pass", path)
-	c := Dial(path, 1280, 720, Options{Deadline: time.Second})
+	plugin := startHelper(b, mode, path)
+	o.Deadline = time.Second
+	c := Dial(path, w, h, o)
 	defer c.Close()
 	awaitAttached(b, c, 1)
 	took := make([]time.Duration, 0, b.N)
@@ -52,42 +56,13 @@ func BenchmarkLentRoundTrip720p(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		ln := c.Lend()
-		if ln == nil {
-			b.Fatalf("frame %d: no slot: %+v", i, c.Stats())
+		if !frame(c, i) {
+			b.Fatalf("frame %d not filtered: %+v", i, c.Stats())
 		}
-		ln.Image().Pix[4*1280*(i%720)] = byte(i)
-		if !ln.Filter() {
-			b.Fatalf("frame %d bypassed: %+v", i, c.Stats())
-		}
-		ln.Return()
 		took = append(took, time.Since(t0))
 	}
 	b.StopTimer()
 	cpu.report(b)
-	reportPercentiles(b, took)
-}
-
-// The round trip of one mixer block (1024 stereo float samples, 8 KiB)
-// through a pass-through sound filter in another process, against its
-// deadline of 7.1 ms.
-func BenchmarkRoundTripSoundBlock(b *testing.B) {
-	path := socketPath(b)
-	startHelper(b, "passsound", path)
-	c := Dial(path, 1024, 2, Options{Format: FormatF32, Deadline: time.Second})
-	defer c.Close()
-	awaitAttached(b, c, 1)
-	block := make([]float32, 2048)
-	took := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		if !c.ApplySamples(block) {
-			b.Fatalf("block %d bypassed: %+v", i, c.Stats())
-		}
-		took = append(took, time.Since(t0))
-	}
-	b.StopTimer()
 	reportPercentiles(b, took)
 }
 
@@ -125,17 +100,12 @@ func selfCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// procCPU is process pid's user and system time, from /proc (clock ticks
-// of 10 ms on Linux: measure over a few hundred frames).
+// procCPU is process pid's user and system time (clock ticks of 10 ms:
+// measure over a few hundred frames).
 func procCPU(b *testing.B, pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
+	ticks, ok := procstat.Ticks([]int{pid})
+	if !ok {
+		b.Fatalf("no CPU time for pid %d", pid)
 	}
-	// The fields after the command's closing parenthesis; utime and
-	// stime are the 14th and 15th of the line.
-	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * 10 * time.Millisecond
+	return time.Duration(ticks) * 10 * time.Millisecond
 }

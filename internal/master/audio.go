@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -155,11 +154,10 @@ type levelRelay struct {
 	hub     *broadcast.Hub[*pb.AudioLevels]
 
 	// The encoder's meters cross to the master only while someone
-	// watches them here: a dozen readings a second, each a wake-up on both
-	// sides, for nobody otherwise.
-	mu       sync.Mutex
-	watchers int
-	changed  chan struct{}
+	// watches them here (hub.Len): a dozen readings a second, each a
+	// wake-up on both sides, for nobody otherwise. changed says the
+	// number of watchers may have changed.
+	changed chan struct{}
 }
 
 // How soon the relay asks the encoder again: after its stream ended, and
@@ -177,31 +175,21 @@ func newLevelRelay(enc func() (pb.EncoderClient, bool)) *levelRelay {
 // ends the watch; a watcher that reads nothing holds up no one.
 func (r *levelRelay) Watch() (<-chan *pb.AudioLevels, func()) {
 	ch, leave := r.hub.Watch()
-	r.count(1)
-	var once sync.Once
+	r.signal()
 	return ch, func() {
-		once.Do(func() {
-			leave()
-			r.count(-1)
-		})
+		leave()
+		r.signal()
 	}
 }
 
-func (r *levelRelay) count(d int) {
-	r.mu.Lock()
-	r.watchers += d
-	r.mu.Unlock()
+func (r *levelRelay) signal() {
 	select {
 	case r.changed <- struct{}{}:
 	default:
 	}
 }
 
-func (r *levelRelay) watched() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.watchers > 0
-}
+func (r *levelRelay) watched() bool { return r.hub.Len() > 0 }
 
 // awaitWatched waits until the meters are watched (true) or ctx ends.
 func (r *levelRelay) awaitWatched(ctx context.Context) bool {

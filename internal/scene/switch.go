@@ -95,6 +95,9 @@ func (c *Compositor) Edit(layers []Layer) error {
 // longer shown whose sources no shown or waiting layer took over. The
 // caller holds sceneMu.
 func (c *Compositor) release(gone []*layer) {
+	if len(gone) == 0 {
+		return // the common case, every frame
+	}
 	live := map[capture.Source]bool{}
 	for _, ls := range [][]*layer{c.layers, c.scenes.prev, c.scenes.pending} {
 		for _, l := range ls {

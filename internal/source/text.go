@@ -28,40 +28,37 @@ const (
 // parseText fills sp from the argument of a text source.
 func parseText(sp *Spec, arg string) error {
 	sp.FontSize, sp.Color = DefaultTextSize, color.NRGBA{255, 255, 255, 255}
-	if strings.HasPrefix(arg, "{") {
-		opts, text, ok := strings.Cut(arg[1:], "}")
-		if !ok {
-			return fmt.Errorf("options %q: no closing }", arg)
-		}
-		for _, kv := range strings.Fields(opts) {
-			k, v, _ := strings.Cut(kv, "=")
-			switch k {
-			case "size":
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 4 || n > maxTextSize {
-					return fmt.Errorf("size %q is not a number of pixels 4..%d", v, maxTextSize)
-				}
-				sp.FontSize = n
-			case "color", "outline":
-				c, err := parseColor(v)
-				if err != nil {
-					return fmt.Errorf("%s %q: %v", k, v, err)
-				}
-				if k == "color" {
-					sp.Color = c
-				} else if c.A != 0 { // a transparent outline is none
-					sp.Outline = c
-				}
-			case "font":
-				if v == "" {
-					return fmt.Errorf("font= names no file")
-				}
-				sp.FontPath = v
-			default:
-				return fmt.Errorf("unknown option %q (want size, color, outline, font)", k)
+	opts, arg, err := cutOptions(arg)
+	if err != nil {
+		return err
+	}
+	for _, kv := range opts {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "size":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 4 || n > maxTextSize {
+				return fmt.Errorf("size %q is not a number of pixels 4..%d", v, maxTextSize)
 			}
+			sp.FontSize = n
+		case "color", "outline":
+			c, err := parseColor(v)
+			if err != nil {
+				return fmt.Errorf("%s %q: %v", k, v, err)
+			}
+			if k == "color" {
+				sp.Color = c
+			} else if c.A != 0 { // a transparent outline is none
+				sp.Outline = c
+			}
+		case "font":
+			if v == "" {
+				return fmt.Errorf("font= names no file")
+			}
+			sp.FontPath = v
+		default:
+			return fmt.Errorf("unknown option %q (want size, color, outline, font)", k)
 		}
-		arg = text
 	}
 	if arg == "" {
 		return fmt.Errorf("text needs something to show, as text:Live now!")

@@ -62,12 +62,15 @@ type Player struct {
 	// frame is an input picture's duration (0: not known yet).
 	frame atomic.Int64
 
-	mu     sync.Mutex
-	err    error // the decoder stopped on an error
-	sound  ring
-	stop   chan struct{}
-	done   chan struct{}
-	closed atomic.Bool
+	mu    sync.Mutex
+	err   error // the decoder stopped on an error
+	sound ring
+	// hasSound: the input has a sound track (known at open, so the mixer
+	// sees the layer's sound before its first block is decoded).
+	hasSound bool
+	stop     chan struct{}
+	done     chan struct{}
+	closed   atomic.Bool
 }
 
 type picture struct {
@@ -86,7 +89,7 @@ func Play(in Input, opts Options) (*Player, error) {
 		return nil, err
 	}
 	p := &Player{in: in, opts: opts, ready: make(chan *picture, maxPictures), free: make(chan *picture, maxPictures),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), hasSound: r.hasSound()}
 	p.sound.init()
 	for range pictures {
 		p.free <- &picture{}
@@ -337,7 +340,7 @@ func (p *Player) ReadSound(dst []float32, at time.Time) bool {
 }
 
 // HasSound reports whether the input has a sound track.
-func (p *Player) HasSound() bool { return p.sound.any.Load() }
+func (p *Player) HasSound() bool { return p.hasSound }
 
 // Close stops the decoder and releases the input.
 func (p *Player) Close() error {

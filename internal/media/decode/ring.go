@@ -2,7 +2,6 @@ package decode
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -24,7 +23,6 @@ type ring struct {
 	buf     []float32 // interleaved stereo, sample n at 2*(n % size)
 	lo, hi  int64     // the samples held: lo up to hi
 	written bool
-	any     atomic.Bool
 }
 
 func (r *ring) init() { r.buf = make([]float32, 2*ringSeconds*sampleRate) }
@@ -37,7 +35,6 @@ func (r *ring) write(n int64, samples []float32) {
 	if count == 0 {
 		return
 	}
-	r.any.Store(true)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.written || n > r.hi || n+count < r.lo {
