@@ -23,6 +23,7 @@ import (
 	"github.com/onair-studio/onair/internal/audio"
 	"github.com/onair-studio/onair/internal/capture"
 	"github.com/onair-studio/onair/internal/codec"
+	"github.com/onair-studio/onair/internal/gosched"
 	"github.com/onair-studio/onair/internal/limits"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -42,7 +43,14 @@ func (s *Service) Slate(_ context.Context, req *pb.SlateRequest) (*pb.SlateReply
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	reply, err := encodeSlate(img, int(req.GetFps()), int(req.GetKeyframeSeconds()), int(req.GetBitrateKbps()))
+	// A slate is a keyframe interval of pictures (280 at 1080p140), encoded
+	// while the program is: at normal priority it took the program's cores
+	// for seconds after every change of size or rate, and frames were
+	// skipped. In the background it takes only what the program leaves.
+	var reply *pb.SlateReply
+	gosched.Background(func() {
+		reply, err = encodeSlate(img, int(req.GetFps()), int(req.GetKeyframeSeconds()), int(req.GetBitrateKbps()))
+	})
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}

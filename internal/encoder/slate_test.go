@@ -1,14 +1,18 @@
 package encoder
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
@@ -121,5 +125,67 @@ func TestSlatePicture(t *testing.T) {
 
 	if _, err := New().Slate(context.Background(), &pb.SlateRequest{Width: w, Height: h, Fps: 10, Image: filepath.Join(t.TempDir(), "none.png")}); err == nil {
 		t.Fatal("a missing picture gave no error")
+	}
+}
+
+// backgroundThreads are this process's threads, other than the main one, at
+// the lowest CPU priority (nice 19).
+func backgroundThreads(t *testing.T) []string {
+	tasks, err := filepath.Glob("/proc/self/task/*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range tasks {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // a thread that has just ended
+		}
+		// Fields after the command's closing parenthesis: nice is the 17th.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 16 && f[16] == "19" && !strings.HasPrefix(p, fmt.Sprintf("/proc/self/task/%d/", os.Getpid())) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// A slate is encoded while the program is, after every change of size or
+// rate: at normal priority its libx264 took the program's cores for
+// seconds and the program skipped frames. Its encoder and every thread
+// libx264 starts for it must run at the lowest priority, and end with it.
+func TestSlateYieldsToTheProgram(t *testing.T) {
+	if n := len(backgroundThreads(t)); n != 0 {
+		t.Fatalf("%d threads at the lowest priority before the slate", n)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := New().Slate(context.Background(), &pb.SlateRequest{Width: 1280, Height: 720, Fps: 60, KeyframeSeconds: 4, BitrateKbps: 4000})
+		done <- err
+	}()
+	most := 0
+	for wait := true; wait; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			wait = false
+		default:
+			most = max(most, len(backgroundThreads(t)))
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// The encoding goroutine's thread, libavcodec's send thread and
+	// libx264's own.
+	if most < 3 {
+		t.Errorf("at most %d threads ran at the lowest priority while the slate was made, want its encoder's (3 or more)", most)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(backgroundThreads(t)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("threads still at the lowest priority after the slate: %v", backgroundThreads(t))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -1,6 +1,7 @@
-// Package gosched holds the Go scheduler settings of OnAir's streaming
-// processes, which spend their time handing small pieces of work between
-// goroutines and C threads 50 to 100 times a second.
+// Package gosched holds how OnAir's streaming processes are scheduled: they
+// spend their time handing small pieces of work between goroutines and C
+// threads 50 to 100 times a second, and work besides the stream must not
+// take the cores the stream needs.
 //
 // Apply keeps Go's system monitor from waking such a process thousands of
 // times a second.
@@ -23,6 +24,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Setting is the GODEBUG entry that keeps the monitor out of deep sleep.
@@ -73,4 +76,27 @@ func OneProcessor() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+}
+
+// backgroundNice is the lowest CPU priority there is.
+const backgroundNice = 19
+
+// Background runs fn on an OS thread of its own at the lowest CPU priority,
+// for work that must not slow the stream beside it: the threads fn's C code
+// starts (libx264's) are created at that priority too. Such work still runs
+// on a busy machine, only after what runs at normal priority. The thread
+// ends with fn (the main thread is parked for good instead), so no other
+// goroutine ever runs on it.
+func Background(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Never unlocked: the goroutine's exit ends the thread, and its
+		// priority with it.
+		runtime.LockOSThread()
+		// An error leaves the priority as it was: the work is still done.
+		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), backgroundNice)
+		fn()
+	}()
+	<-done
 }

@@ -1,6 +1,13 @@
 package gosched
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 func TestWithSetting(t *testing.T) {
 	for _, c := range []struct {
@@ -17,5 +24,43 @@ func TestWithSetting(t *testing.T) {
 		if got != c.want || changed != c.changed {
 			t.Errorf("withSetting(%q) = %q, %v; want %q, %v", c.cur, got, changed, c.want, c.changed)
 		}
+	}
+}
+
+// niceOf is the nice value of this process's thread tid.
+func niceOf(t *testing.T, tid int) int {
+	p, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 20 - p // the system call's answer is 20 - nice
+}
+
+func TestBackgroundRunsAtLowestPriority(t *testing.T) {
+	var tid, nice int
+	Background(func() {
+		tid = unix.Gettid()
+		nice = niceOf(t, tid)
+	})
+	if nice != backgroundNice {
+		t.Errorf("background work ran at nice %d, want %d", nice, backgroundNice)
+	}
+	if n := niceOf(t, unix.Gettid()); n != 0 {
+		t.Errorf("the caller's thread is at nice %d after the background work, want 0", n)
+	}
+	// The thread ends with the work, so no goroutine runs at its priority
+	// after it. (Go parks the main thread instead of ending it.)
+	if tid == os.Getpid() {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid)); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the background thread %d still runs after the work", tid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
