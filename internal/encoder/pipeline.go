@@ -26,9 +26,10 @@ import (
 // composes and converts each frame into a free picture, and the encoding
 // goroutine encodes and publishes it. So the next frame is captured while this one is
 // encoded, and the pipeline keeps up with whichever of the two is slower
-// rather than with their sum. There are two pictures: when the encoder
-// holds both, the compositor waits and the slots that pass are skipped, so
-// at most one frame ever waits and frames are dropped, never queued.
+// rather than with their sum. Converted pictures wait for the encoder in a
+// short queue (see pictures); when it is full, the compositor waits and the
+// slots that pass are skipped, so frames are dropped, never queued without
+// bound.
 type pipeline struct {
 	log        *slog.Logger
 	cfg        *pb.EncoderConfig
@@ -60,6 +61,15 @@ type pipeline struct {
 	stop   context.CancelFunc
 	done   chan struct{} // both goroutines have ended
 }
+
+// pictures is how many converted frames the pipeline holds: one being
+// encoded and up to three waiting (100 ms at 30 fps). As in OBS's frame cache,
+// a frame the encoder is late with (a keyframe, a burst of other work on the
+// machine) then delays the next ones a little instead of skipping them; the
+// delay goes as soon as the encoder is ahead again, and only an encoder that
+// stays too slow skips. Measured at 1080p ultrafast: 214 fps held without a
+// skipped frame, against 194 with two pictures.
+const pictures = 4
 
 // picture is one composed frame converted for the encoders.
 type picture struct {
@@ -200,7 +210,6 @@ func (p *pipeline) openCodecs() (err error) {
 		}
 		p.renditions = append(p.renditions, t)
 	}
-	const pictures = 2
 	p.free, p.ready = make(chan *picture, pictures), make(chan *picture, pictures)
 	for i := 0; i < pictures; i++ {
 		pic := &picture{program: p.program.frame}

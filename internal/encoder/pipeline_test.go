@@ -228,3 +228,50 @@ func TestScreenColoursSurviveEncoding(t *testing.T) {
 		}
 	}
 }
+
+// A frame the encoder is late with (here its send, held up for close to
+// four frame slots, as a keyframe or a burst of other work on the machine
+// would) delays the next ones instead of skipping them: they wait in the
+// pipeline's queue and go as soon as the encoder is free again.
+func TestLateFrameDelaysRatherThanSkips(t *testing.T) {
+	s := &sink{paths: map[string]*received{}}
+	srv, err := rtsp.NewServer("127.0.0.1:0", rtsp.RandomCredentials("encoder"), rtsp.RandomCredentials("monitor"), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	const fps = 30
+	cfg := &pb.EncoderConfig{Source: "pattern", Width: 320, Height: 180, Fps: fps, BitrateKbps: 500, KeyframeSeconds: 2,
+		Backend: codec.BackendX264, Preset: "ultrafast", ReturnUrl: srv.PublishURL("program")}
+	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	delivered := func() int { return len(s.get("program").pts) }
+	if !testpeer.Eventually(20*time.Second, func() bool { return delivered() >= fps }) {
+		t.Fatalf("after 20 s: %d frames on the return path", delivered())
+	}
+	// Slots are 33 ms. The stall starts just after a frame was sent, so the
+	// encoder is held up at its next send for about stall-33 ms: the
+	// frames of the next four slots have to wait somewhere, or be skipped.
+	// (With two pictures, as before, one was skipped; four take them.)
+	const stall = 190 * time.Millisecond
+	for n := delivered(); delivered() == n; {
+		time.Sleep(time.Millisecond)
+	}
+	before, n := p.comp.Stats(), delivered()
+	p.program.pubMu.Lock()
+	time.Sleep(stall) // the fault: a send that takes this long
+	p.program.pubMu.Unlock()
+	if !testpeer.Eventually(20*time.Second, func() bool { return delivered() >= n+2*fps }) {
+		t.Fatalf("after 20 s: %d frames on the return path since the stall", delivered()-n)
+	}
+	after := p.comp.Stats()
+	if d := after.Skipped - before.Skipped; d > 0 {
+		t.Errorf("%d frames skipped for a send held up %v, want none", d, stall)
+	}
+	if composed, got := after.Composed-before.Composed, delivered()-n; got < int(composed)-int(pictures) {
+		t.Errorf("%d frames composed since the stall, %d delivered", composed, got)
+	}
+}
