@@ -53,6 +53,24 @@ func (s *sink) Unit(path string, au stream.Unit) {
 	}
 }
 
+// returnPath is the master's side of the return path for a test: an RTSP
+// server whose sink records what arrives. It closes when the test ends.
+func returnPath(t *testing.T) (*sink, *rtsp.Server) {
+	t.Helper()
+	s := &sink{paths: map[string]*received{}}
+	srv, err := rtsp.NewServer("127.0.0.1:0", rtsp.RandomCredentials("encoder"), rtsp.RandomCredentials("monitor"), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return s, srv
+}
+
+// quietLog logs a pipeline's warnings and errors only.
+func quietLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
 func (s *sink) get(path string) received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -79,17 +97,12 @@ func forcedKey(r received, forcedAt time.Time) int {
 // order, on the frame clock, stamped with its capture time, while status
 // is read and keyframes are forced from other goroutines (run under -race).
 func TestPipelineDeliversInOrder(t *testing.T) {
-	s := &sink{paths: map[string]*received{}}
-	srv, err := rtsp.NewServer("127.0.0.1:0", rtsp.RandomCredentials("encoder"), rtsp.RandomCredentials("monitor"), s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	s, srv := returnPath(t)
 	const fps = 30
 	cfg := &pb.EncoderConfig{Source: "pattern", Width: 320, Height: 180, Fps: fps, BitrateKbps: 500, KeyframeSeconds: 10,
 		Backend: codec.BackendX264, Preset: "ultrafast", ReturnUrl: srv.PublishURL("program"),
 		Renditions: []*pb.Rendition{{Name: "low", Width: 160, Height: 90, BitrateKbps: 200}}}
-	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	p, _, err := startPipeline(cfg, quietLog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,16 +190,11 @@ func TestScreenColoursSurviveEncoding(t *testing.T) {
 	t.Cleanup(anim.Close)
 	t.Setenv("DISPLAY", srv.Display)
 
-	s := &sink{paths: map[string]*received{}}
-	rs, err := rtsp.NewServer("127.0.0.1:0", rtsp.RandomCredentials("encoder"), rtsp.RandomCredentials("monitor"), s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
+	s, rs := returnPath(t)
 	cfg := &pb.EncoderConfig{Source: "screen", Width: w, Height: h, Fps: 30, BitrateKbps: 2000, KeyframeSeconds: 1,
 		Backend: codec.BackendX264, Preset: "ultrafast", ReturnUrl: rs.PublishURL("program"),
 		Renditions: []*pb.Rendition{{Name: "half", Width: w / 2, Height: h / 2, BitrateKbps: 500}}}
-	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	p, _, err := startPipeline(cfg, quietLog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,16 +242,11 @@ func TestScreenColoursSurviveEncoding(t *testing.T) {
 // would) delays the next ones instead of skipping them: they wait in the
 // pipeline's queue and go as soon as the encoder is free again.
 func TestLateFrameDelaysRatherThanSkips(t *testing.T) {
-	s := &sink{paths: map[string]*received{}}
-	srv, err := rtsp.NewServer("127.0.0.1:0", rtsp.RandomCredentials("encoder"), rtsp.RandomCredentials("monitor"), s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	s, srv := returnPath(t)
 	const fps = 30
 	cfg := &pb.EncoderConfig{Source: "pattern", Width: 320, Height: 180, Fps: fps, BitrateKbps: 500, KeyframeSeconds: 2,
 		Backend: codec.BackendX264, Preset: "ultrafast", ReturnUrl: srv.PublishURL("program")}
-	p, _, err := startPipeline(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	p, _, err := startPipeline(cfg, quietLog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

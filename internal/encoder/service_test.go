@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/onair-studio/onair/internal/codec"
-	"github.com/onair-studio/onair/internal/rtsp"
 	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
 )
@@ -19,12 +18,7 @@ import (
 // bitrate in effect and the last revision really applied, so the master
 // never believes the refused one is live; a good bitrate after it applies.
 func TestRefusedBitrateIsNotRecorded(t *testing.T) {
-	srv, err := rtsp.NewServer("127.0.0.1:0", rtsp.RandomCredentials("encoder"), rtsp.RandomCredentials("monitor"),
-		&sink{paths: map[string]*received{}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	_, srv := returnPath(t)
 	s := New()
 	ctx := context.Background()
 	cfg := &pb.EncoderConfig{Revision: 1, Source: "pattern", Width: 320, Height: 180, Fps: 30, BitrateKbps: 500,
@@ -39,7 +33,7 @@ func TestRefusedBitrateIsNotRecorded(t *testing.T) {
 	})
 
 	cfg.Revision, cfg.BitrateKbps = 2, 600000
-	_, err = s.Configure(ctx, cfg)
+	_, err := s.Configure(ctx, cfg)
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "600000 kbit/s is outside 100..100000") {
 		t.Fatalf("600000 kbit/s: %v, want it refused with the range", err)
 	}
@@ -63,12 +57,7 @@ func TestRefusedBitrateIsNotRecorded(t *testing.T) {
 // master and no frame is captured, until it is promoted; then it publishes
 // with the settings of the promotion, a bitrate changed meanwhile included.
 func TestSpareIsSilentUntilPromoted(t *testing.T) {
-	got := &sink{paths: map[string]*received{}}
-	srv, err := rtsp.NewServer("127.0.0.1:0", rtsp.RandomCredentials("encoder"), rtsp.RandomCredentials("monitor"), got, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	got, srv := returnPath(t)
 	s := New()
 	ctx := context.Background()
 	cfg := &pb.EncoderConfig{Revision: 1, Source: "pattern", Width: 320, Height: 180, Fps: 30, BitrateKbps: 500,
