@@ -381,7 +381,7 @@ func TestConcurrentControl(t *testing.T) {
 }
 
 // Frames whose planes are libavcodec's own (NewDirectFrame), refilled and
-// encoded in turn as the encoder's pipeline does with its two pictures, go
+// encoded in turn as the encoder's pipeline does with its pictures (two here), go
 // to libx264 without a copy, and each decodes as its own picture (closer
 // to it than to the picture before, which shared no buffer with it).
 func TestDirectFramesEncodeWithoutCopy(t *testing.T) {
