@@ -257,9 +257,10 @@ func TestLateFrameDelaysRatherThanSkips(t *testing.T) {
 	}
 	// Slots are 33 ms. The stall starts just after a frame was sent, so the
 	// encoder is held up at its next send for about stall-33 ms: the
-	// frames of the next four slots have to wait somewhere, or be skipped.
-	// (With two pictures, as before, one was skipped; four take them.)
-	const stall = 190 * time.Millisecond
+	// frames of the next five slots have to wait somewhere, or be skipped.
+	// With two pictures, as before, two are skipped; four pictures take
+	// them all, and one skip is allowed for a loaded machine's lateness.
+	const stall = 210 * time.Millisecond
 	for n := delivered(); delivered() == n; {
 		time.Sleep(time.Millisecond)
 	}
@@ -271,8 +272,8 @@ func TestLateFrameDelaysRatherThanSkips(t *testing.T) {
 		t.Fatalf("after 20 s: %d frames on the return path since the stall", delivered()-n)
 	}
 	after := p.comp.Stats()
-	if d := after.Skipped - before.Skipped; d > 0 {
-		t.Errorf("%d frames skipped for a send held up %v, want none", d, stall)
+	if d := after.Skipped - before.Skipped; d > 1 {
+		t.Errorf("%d frames skipped for a send held up %v, want none (one at most on a loaded machine)", d, stall)
 	}
 	if composed, got := after.Composed-before.Composed, delivered()-n; got < int(composed)-int(pictures) {
 		t.Errorf("%d frames composed since the stall, %d delivered", composed, got)
