@@ -261,9 +261,8 @@ func TestLateFrameDelaysRatherThanSkips(t *testing.T) {
 	// With two pictures, as before, two are skipped; four pictures take
 	// them all, and one skip is allowed for a loaded machine's lateness.
 	const stall = 210 * time.Millisecond
-	for n := delivered(); delivered() == n; {
-		time.Sleep(time.Millisecond)
-	}
+	last := delivered()
+	testpeer.Await(t, 20*time.Second, "a frame on the return path", func() bool { return delivered() > last })
 	before, n := p.comp.Stats(), delivered()
 	p.program.pubMu.Lock()
 	time.Sleep(stall) // the fault: a send that takes this long

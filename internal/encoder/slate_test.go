@@ -1,20 +1,19 @@
 package encoder
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"golang.org/x/sys/unix"
 
 	"github.com/onair-studio/onair/internal/testpeer"
 	"github.com/onair-studio/onair/stub/pb"
@@ -131,20 +130,19 @@ func TestSlatePicture(t *testing.T) {
 // backgroundThreads are this process's threads, other than the main one, at
 // the lowest CPU priority (nice 19).
 func backgroundThreads(t *testing.T) []string {
-	tasks, err := filepath.Glob("/proc/self/task/*/stat")
+	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, p := range tasks {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue // a thread that has just ended
+	for _, task := range tasks {
+		tid, err := strconv.Atoi(task.Name())
+		if err != nil || tid == os.Getpid() {
+			continue
 		}
-		// Fields after the command's closing parenthesis: nice is the 17th.
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 16 && f[16] == "19" && !strings.HasPrefix(p, fmt.Sprintf("/proc/self/task/%d/", os.Getpid())) {
-			out = append(out, p)
+		// The system call answers 20 - nice; an error is a thread just ended.
+		if p, err := unix.Getpriority(unix.PRIO_PROCESS, tid); err == nil && p == 1 {
+			out = append(out, task.Name())
 		}
 	}
 	return out
@@ -181,11 +179,5 @@ func TestSlateYieldsToTheProgram(t *testing.T) {
 	if most < 3 {
 		t.Errorf("at most %d threads ran at the lowest priority while the slate was made, want its encoder's (3 or more)", most)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(backgroundThreads(t)) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("threads still at the lowest priority after the slate: %v", backgroundThreads(t))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testpeer.Await(t, 10*time.Second, "the slate's threads to end", func() bool { return len(backgroundThreads(t)) == 0 })
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/onair-studio/onair/internal/testpeer"
 )
 
 func TestWithSetting(t *testing.T) {
@@ -53,14 +55,8 @@ func TestBackgroundRunsAtLowestPriority(t *testing.T) {
 	if tid == os.Getpid() {
 		return
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid)); os.IsNotExist(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the background thread %d still runs after the work", tid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testpeer.Await(t, 10*time.Second, "the background thread's end", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid))
+		return os.IsNotExist(err)
+	})
 }
