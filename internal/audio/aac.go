@@ -41,7 +41,23 @@ type AACEncoder struct {
 	kbps   int
 	last   int64
 	sent   bool
+
+	// Digital silence (a program with no sound source, or every source
+	// muted or quiet) is answered without the codec once it has encoded
+	// silentAfter silent blocks in a row: from then on its frame is the
+	// same pure-silence frame each time, which is kept in silent.
+	silentAfter int
+	zeros       int    // silent blocks in a row the codec has encoded
+	silent      []byte // the codec's pure-silence frame; nil: none yet
+	lag         int64  // samples from a block's PTS to its frame's PTS
+	shift       int64  // samples of silence answered without the codec
+	skipped     uint64 // blocks answered without the codec
 }
+
+// silentAfter is how many silent blocks the codec must have encoded before
+// its frames are pure silence: each frame's transform spans two blocks, and
+// the codec answers a block late.
+const silentAfter = 4
 
 // NewAACEncoder opens the encoder at kbps (audiolimits.CheckBitrateKbps;
 // 0 means audiolimits.DefaultBitrateKbps).
@@ -58,7 +74,7 @@ func NewAACEncoder(kbps int) (_ *AACEncoder, err error) {
 	if codec == nil {
 		return nil, errors.New("audio: this libavcodec has no aac encoder")
 	}
-	e := &AACEncoder{kbps: kbps}
+	e := &AACEncoder{kbps: kbps, silentAfter: silentAfter}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -125,6 +141,14 @@ func (e *AACEncoder) Encode(b Block) ([]AccessUnit, error) {
 	if e.sent && pts <= e.last {
 		return nil, fmt.Errorf("audio: block at %v does not follow the previous one at %v", b.PTS, SampleTime(e.last))
 	}
+	quiet := silent(b.Samples)
+	if quiet && e.silent != nil {
+		// The codec's state is silence already and stays so: the frames it
+		// would make are the kept one. Its clock falls behind by a block.
+		e.last, e.shift = pts, e.shift+FrameSamples
+		e.skipped++
+		return []AccessUnit{{PTS: SampleTime(pts - e.lag), Data: e.silent}}, nil
+	}
 	f := e.frame
 	C.av_frame_unref(f)
 	f.nb_samples = FrameSamples
@@ -142,12 +166,31 @@ func (e *AACEncoder) Encode(b Block) ([]AccessUnit, error) {
 			plane[i] = b.Samples[Channels*i+ch]
 		}
 	}
-	f.pts = C.int64_t(pts)
+	// The codec's clock counts only the blocks it was given.
+	f.pts = C.int64_t(pts - e.shift)
 	if rc := C.avcodec_send_frame(e.ctx, f); rc < 0 {
 		return nil, averr("avcodec_send_frame", rc)
 	}
 	e.last, e.sent = pts, true
-	return e.drain()
+	out, err := e.drain()
+	if !quiet {
+		e.zeros, e.silent = 0, nil
+		return out, err
+	}
+	if e.zeros++; e.zeros >= e.silentAfter && err == nil && len(out) == 1 {
+		e.silent, e.lag = out[0].Data, pts-SampleAt(out[0].PTS)
+	}
+	return out, err
+}
+
+// silent reports whether samples are all zero: digital silence.
+func silent(samples []float32) bool {
+	for _, v := range samples {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Flush returns the access units still inside the encoder; Encode fails
@@ -175,7 +218,7 @@ func (e *AACEncoder) drain() ([]AccessUnit, error) {
 			return out, averr("avcodec_receive_packet", rc)
 		}
 		out = append(out, AccessUnit{
-			PTS:  SampleTime(int64(e.pkt.pts)),
+			PTS:  SampleTime(int64(e.pkt.pts) + e.shift),
 			Data: C.GoBytes(unsafe.Pointer(e.pkt.data), e.pkt.size),
 		})
 		C.av_packet_unref(e.pkt)
