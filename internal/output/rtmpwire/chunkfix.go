@@ -60,6 +60,7 @@ type Fixer struct {
 	cur     *chunkStream // chunk stream of the current chunk
 	payload uint32       // payload bytes left in the current chunk
 	out     []byte
+	partial int // messages begun and not yet ended, over all chunk streams
 }
 
 // NewFixer returns a Fixer for a stream that begins with the handshake.
@@ -93,6 +94,14 @@ func (f *Fixer) Feed(in []byte) []byte {
 		}
 	}
 	return f.out
+}
+
+// Between reports whether the stream so far ends on a message boundary:
+// the handshake is over or not begun, and no message has begun without
+// ending (go-rtmp interleaves the chunks of messages on different chunk
+// streams).
+func (f *Fixer) Between() bool {
+	return f.partial == 0 && f.payload == 0 && len(f.hdr) == 0
 }
 
 // header checks whether f.hdr holds a complete chunk header; if so it emits
@@ -165,6 +174,9 @@ func (f *Fixer) header() []byte {
 	if cs.remain == 0 {
 		cs.remain = cs.length
 		cs.ctrl = cs.ctrl[:0]
+		if cs.remain > 0 {
+			f.partial++
+		}
 	}
 	f.cur = cs
 	f.payload = min(f.chunkSize, cs.remain)
@@ -184,6 +196,7 @@ func (f *Fixer) consume(p []byte) {
 	f.payload -= n
 	cs.remain -= n
 	if cs.remain == 0 {
+		f.partial--
 		f.endMessage()
 	}
 }
@@ -201,8 +214,9 @@ func (f *Fixer) endMessage() {
 			f.chunkSize = v
 		}
 	case typeAbort:
-		if s := f.streams[v]; s != nil {
+		if s := f.streams[v]; s != nil && s.remain > 0 {
 			s.remain = 0
+			f.partial--
 		}
 	}
 }

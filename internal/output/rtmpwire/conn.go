@@ -11,6 +11,11 @@ import (
 // ones it forgets (see Fixer), and every socket write has a deadline so a
 // stalled peer fails the connection instead of blocking it forever.
 //
+// go-rtmp writes each chunk on its own (a picture is several), each a
+// system call here and a wake-up of the peer. Conn holds chunks back until
+// every message begun has ended, then writes them at once: a message is of
+// no use to the peer before its last chunk anyway.
+//
 // As go-rtmp uses it, one goroutine reads and one (its chunk writer) writes.
 type Conn struct {
 	net.Conn
@@ -19,7 +24,12 @@ type Conn struct {
 	buf          []byte
 	pending      []byte // repaired bytes not yet returned by Read
 	readErr      error
+	held         []byte // repaired bytes of unfinished messages, not yet written
 }
+
+// flushAt bounds what Write holds back: a message longer than this (a large
+// keyframe) goes out in pieces of about this size.
+const flushAt = 256 << 10
 
 // NewConn wraps c, which must be at the start of the RTMP handshake.
 // writeTimeout (if > 0) bounds each socket write.
@@ -50,9 +60,17 @@ func (c *Conn) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// Write sends repaired bytes to the peer.
+// Write sends repaired bytes to the peer once they end every message begun.
 func (c *Conn) Write(b []byte) (int, error) {
 	out := c.wr.Feed(b)
+	if len(c.held) > 0 || !c.wr.Between() {
+		c.held = append(c.held, out...)
+		if !c.wr.Between() && len(c.held) < flushAt {
+			return len(b), nil
+		}
+		out = c.held
+		c.held = c.held[:0] // out stays valid: nothing appends before the write
+	}
 	if c.writeTimeout > 0 {
 		if err := c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
 			return 0, err
