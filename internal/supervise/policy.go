@@ -35,11 +35,14 @@ func DefaultPolicy() Policy {
 		// waits FirstBackoff again, so an encoder that dies now and then
 		// costs a fraction of a second each time, not a growing freeze.
 		// Crashes closer together still back off and hit CrashLimit.
-		StableAfter:  10 * time.Second,
-		CrashLimit:   5,
-		CrashWindow:  time.Minute,
-		SlowRetry:    30 * time.Second,
-		PingEvery:    250 * time.Millisecond,
+		StableAfter: 10 * time.Second,
+		CrashLimit:  5,
+		CrashWindow: time.Minute,
+		SlowRetry:   30 * time.Second,
+		// Four pings to a HangAfter: a loaded machine's slow answer is not
+		// taken for a hang. Each ping is a TLS round trip both processes
+		// pay for while live, so not more often.
+		PingEvery:    500 * time.Millisecond,
 		HangAfter:    2 * time.Second,
 		StartTimeout: 10 * time.Second,
 	}
