@@ -334,7 +334,9 @@ func Start(opts Options) (*Master, error) {
 	if m.worker != nil && m.jobs != nil {
 		m.startDispatch(ctx, cfg.Jobs.Concurrency)
 	}
-	go m.overlays.run(ctx)
+	if m.plugins != nil { // overlays come from plugins only
+		go m.overlays.run(ctx)
+	}
 	go m.levels.run(ctx)
 	go m.slate.filter.Run(ctx)
 	if cfg.Record.Path != "" {

@@ -38,6 +38,10 @@ func (r *overlayRelay) encoderRestarted() {
 	}
 }
 
+// overlayRetry is how often overlays the encoder could not take are sent
+// again.
+const overlayRetry = 100 * time.Millisecond
+
 func (r *overlayRelay) run(ctx context.Context) {
 	go r.watch(ctx)
 	cache := map[string]*pb.Overlay{}
@@ -47,7 +51,9 @@ func (r *overlayRelay) run(ctx context.Context) {
 	// pending: the encoder may lack overlays or removals (it restarted, or
 	// a send failed); everything goes again as soon as it runs.
 	pending := false
-	retry := time.NewTicker(100 * time.Millisecond)
+	// The retry ticks only while something waits to go again: an idle
+	// master is not woken ten times a second for nothing.
+	retry, ticking := time.NewTicker(overlayRetry), true
 	defer retry.Stop()
 	remove := func(id string) {
 		if r.send(ctx, &pb.Overlay{Id: id, Removed: true}) == retryLater {
@@ -85,6 +91,13 @@ func (r *overlayRelay) run(ctx context.Context) {
 		}
 	}
 	for {
+		if pending != ticking {
+			if ticking = pending; ticking {
+				retry.Reset(overlayRetry)
+			} else {
+				retry.Stop()
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
