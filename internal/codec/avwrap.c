@@ -115,10 +115,13 @@ static void *sender_main(void *arg) {
 		pthread_mutex_lock(&s->mu);
 		s->result = rc;
 		s->pending = 0;
+		pthread_mutex_unlock(&s->mu);
+		// Woken after the unlock, the caller does not find the lock still
+		// held and sleep on it again. A full counter (2^64-2 unread sends)
+		// cannot happen: the caller reads after every send.
 		uint64_t one = 1;
-		// A full counter (2^64-2 unread sends) cannot happen: the caller
-		// reads after every send.
 		(void)!write(s->efd, &one, sizeof one);
+		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -152,8 +155,9 @@ void onair_sender_submit(onair_sender *s, AVFrame *f) {
 	pthread_mutex_lock(&s->mu);
 	s->frame = f;
 	s->pending = 1;
-	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->mu);
+	// Signalled after the unlock, for the same reason as the eventfd.
+	pthread_cond_signal(&s->cond);
 }
 
 int onair_sender_result(onair_sender *s) {
