@@ -26,7 +26,8 @@ type AccessUnit struct {
 	// PTS is the capture-clock time of the first sample it decodes to.
 	// The encoder's first frame is priming (PTS 1024 samples before the
 	// first block's), which a decoder drops.
-	PTS  time.Duration
+	PTS time.Duration
+	// Data is read-only: the frames of a stretch of silence share one.
 	Data []byte
 }
 

@@ -15,7 +15,7 @@ import (
 // the program was silent, and the sound after it unchanged.
 func TestSilenceSkipsTheCodec(t *testing.T) {
 	const toneBlocks, quietBlocks = 47, 94 // about 1 s of a tone, 2 s of silence
-	const freq, amp = 440.0, 0.25           // -12 dBFS
+	const freq, amp = 440.0, 0.25          // -12 dBFS
 	var blocks []Block
 	for k := range 2*toneBlocks + quietBlocks {
 		b := Block{PTS: SampleTime(int64(k) * FrameSamples), Samples: make([]float32, Channels*FrameSamples)}
