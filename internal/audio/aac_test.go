@@ -35,14 +35,13 @@ func TestSilenceSkipsTheCodec(t *testing.T) {
 	if min := uint64(quietBlocks - silentAfter - 2); skipped < min {
 		t.Errorf("the codec was skipped for %d of %d silent blocks, want at least %d", skipped, quietBlocks, min)
 	}
-	if len(got) != len(want) {
-		t.Fatalf("%d frames, the codec alone makes %d", len(got), len(want))
-	}
-	for i := range got {
-		if got[i].PTS != want[i].PTS {
-			t.Fatalf("frame %d at %v, the codec alone puts it at %v", i, got[i].PTS, want[i].PTS)
-		}
-	}
+	samePTS(t, got, want)
+	// Stopped during the silence, the codec's last frames follow the ones
+	// that did without it.
+	end := toneBlocks + quietBlocks/2
+	g, _ := encodeBlocks(t, blocks[:end], silentAfter)
+	w, _ := encodeBlocks(t, blocks[:end], math.MaxInt)
+	samePTS(t, g, w)
 
 	cfg := newTestConfig(t)
 	dg := testpeer.Left(testpeer.DecodeAAC(t, cfg, data(got)))
@@ -71,6 +70,19 @@ func TestSilenceSkipsTheCodec(t *testing.T) {
 	level := testpeer.ToneLevel(float64s(dg[after:after+16*FrameSamples]), freq)
 	if want := 20 * math.Log10(amp); math.Abs(level-want) > 1 {
 		t.Errorf("the tone after the silence decodes at %.1f dBFS, want %.1f", level, want)
+	}
+}
+
+// samePTS fails unless got and want are frames at the same times.
+func samePTS(t *testing.T, got, want []AccessUnit) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d frames, the codec alone makes %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].PTS != want[i].PTS {
+			t.Fatalf("frame %d at %v, the codec alone puts it at %v", i, got[i].PTS, want[i].PTS)
+		}
 	}
 }
 
