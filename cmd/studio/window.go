@@ -24,6 +24,13 @@ import (
 // previewEvery is how often the window asks the master for a snapshot.
 const previewEvery = 250 * time.Millisecond
 
+// quitGrace is how long fyne's loop has to end once the window quits.
+// fyne 2.7.1 can hang in its own teardown (the stopped event it queues at
+// the end waits for the main loop that has just closed), and a window that
+// never closes is worse than one that skips fyne's last clean-up: it holds
+// nothing the engine needs.
+const quitGrace = 3 * time.Second
+
 // placesEnv, set to 1 by the window tests, makes SIGUSR1 print where the
 // parts they click are ("places: " and JSON, in window pixels).
 const placesEnv = "ONAIR_TEST_PLACES"
@@ -105,6 +112,15 @@ func runWindow(win window) error {
 	if os.Getenv(placesEnv) == "1" {
 		printPlaces(ctx, studio)
 	}
+	// quitting stops the panels' updates and, should fyne's loop not end
+	// within quitGrace, ends the window without it.
+	quitting := func() {
+		studio.Close()
+		time.AfterFunc(quitGrace, func() {
+			cancel()
+			os.Exit(0)
+		})
+	}
 	// A signal ends the window only: the engine is a separate process.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -112,6 +128,9 @@ func runWindow(win window) error {
 	go func() {
 		select {
 		case <-sig:
+			// Here, not on the UI goroutine: fyne takes the signal too and
+			// may be ending its loop already.
+			quitting()
 			fyne.Do(func() {
 				if pid := studio.Status().GetPid(); win.ownsEngine && pid > 0 {
 					fmt.Fprintf(os.Stderr, "Closing the window; the engine keeps running (pid %d). Stop it with: kill %[1]d\n", pid)
@@ -122,7 +141,9 @@ func runWindow(win window) error {
 		}
 	}()
 	if win.ownsEngine {
-		w.SetCloseIntercept(func() { confirmQuit(a, w, studio) })
+		w.SetCloseIntercept(func() { confirmQuit(a, w, studio, quitting) })
+	} else {
+		w.SetOnClosed(quitting)
 	}
 	w.ShowAndRun()
 	studio.Close()
@@ -138,19 +159,23 @@ func runWindow(win window) error {
 
 // confirmQuit asks whether the engine on this machine should stop with the
 // window; keeping it is the default, since it may be live or recording.
-func confirmQuit(a fyne.App, w fyne.Window, studio *ui.Studio) {
+func confirmQuit(a fyne.App, w fyne.Window, studio *ui.Studio, quitting func()) {
 	st := studio.Status()
 	msg := "The engine is off air. Stop it too, or keep it running for a later window?"
 	if st.GetLive() || st.GetRecording().GetState() == "recording" {
 		msg = "The engine is live or recording. Keep it running (the stream goes on), or stop it?"
 	}
 	var d dialog.Dialog
-	keep := widget.NewButton("Keep the engine running", func() { a.Quit() })
+	keep := widget.NewButton("Keep the engine running", func() {
+		quitting()
+		a.Quit()
+	})
 	keep.Importance = widget.HighImportance
 	stop := widget.NewButton("Stop the engine", func() {
 		if err := stopEngine(int(st.GetPid())); err != nil {
 			fmt.Fprintln(os.Stderr, "stopping the engine:", err)
 		}
+		quitting()
 		a.Quit()
 	})
 	stop.Importance = widget.DangerImportance
