@@ -52,7 +52,6 @@ type AACEncoder struct {
 	silent      []byte // the codec's pure-silence frame; nil: none yet
 	lag         int64  // samples from a block's PTS to its frame's PTS
 	shift       int64  // samples of silence answered without the codec
-	skipped     uint64 // blocks answered without the codec
 }
 
 // silentAfter is how many silent blocks the codec must have encoded before
@@ -147,7 +146,6 @@ func (e *AACEncoder) Encode(b Block) ([]AccessUnit, error) {
 		// The codec's state is silence already and stays so: the frames it
 		// would make are the kept one. Its clock falls behind by a block.
 		e.last, e.shift = pts, e.shift+FrameSamples
-		e.skipped++
 		return []AccessUnit{{PTS: SampleTime(pts - e.lag), Data: e.silent}}, nil
 	}
 	f := e.frame
