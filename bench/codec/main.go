@@ -131,12 +131,12 @@ func encodeOnAir(sz size, preset string, src []*codec.Frame, n int) (float64, in
 			return 0, 0, err
 		}
 		for _, p := range pkts {
-			bytes += len(p.Data)
+			bytes += annexBSize(p)
 		}
 	}
 	pkts, err := enc.Flush()
 	for _, p := range pkts {
-		bytes += len(p.Data)
+		bytes += annexBSize(p)
 	}
 	return float64(n) / time.Since(start).Seconds(), bytes, err
 }
@@ -213,4 +213,14 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// annexBSize is the size of p in Annex-B form (4-byte start codes), as
+// ffmpeg writes the same stream.
+func annexBSize(p codec.Packet) int {
+	n := 0
+	for _, nalu := range p.NALUs {
+		n += 4 + len(nalu)
+	}
+	return n
 }

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
 	"github.com/onair-studio/onair/internal/limits"
 )
 
@@ -68,6 +70,11 @@ type avEncoder struct {
 	// avcodec_send_frame returns (libx264), so it can be fed direct frames;
 	// hardware encoders may keep a reference and read it later.
 	takesDirect bool
+	// lengthPrefixed: the encoder hands out NAL units each behind its
+	// 4-byte length (libx264 told annexb=0), so splitting an access unit
+	// reads a length per unit instead of searching every byte for a start
+	// code. Other backends hand out Annex B.
+	lengthPrefixed bool
 	// copyOnly is set once the encoder kept a direct frame after it
 	// returned (see sendDirect): from then on frames are copied.
 	copyOnly bool
@@ -156,14 +163,15 @@ func openAV(backend string, s Settings) (_ *avEncoder, err error) {
 	defer C.av_dict_free(&opts)
 	switch backend {
 	case BackendX264:
-		av.format, av.liveBitrate, av.takesDirect = I420, true, true
+		av.format, av.liveBitrate, av.takesDirect, av.lengthPrefixed = I420, true, true, true
 		setOpt(&opts, "preset", s.Preset)
 		setOpt(&opts, "tune", "zerolatency")
 		setOpt(&opts, "profile", s.Profile)
 		setOpt(&opts, "forced-idr", "1")
 		// Rate control counts frames, not timestamps: the compositor paces
 		// a constant rate, and the SPS then states the real frame rate.
-		setOpt(&opts, "x264-params", "force-cfr=1")
+		// Length-prefixed output: see lengthPrefixed.
+		setOpt(&opts, "x264-params", "force-cfr=1:annexb=0")
 	case BackendNVENC:
 		av.liveBitrate = true
 		setOpt(&opts, "preset", nvencPreset[s.Preset])
@@ -465,6 +473,18 @@ func (av *avEncoder) drain(flush bool) ([]rawPacket, error) {
 		})
 		C.av_packet_unref(p)
 	}
+}
+
+// split cuts one access unit of the encoder's output into NAL units.
+func (av *avEncoder) split(data []byte) ([][]byte, error) {
+	if av.lengthPrefixed {
+		var au h264.AVCC
+		err := au.Unmarshal(data)
+		return au, err
+	}
+	var au h264.AnnexB
+	err := au.Unmarshal(data)
+	return au, err
 }
 
 func (av *avEncoder) close() {

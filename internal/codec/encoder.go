@@ -96,10 +96,8 @@ const maxInflight = 256
 
 // Packet is one encoded access unit.
 type Packet struct {
-	// Data is the access unit in Annex-B form (4-byte start codes), with
-	// the capture-time SEI. Keyframes always carry SPS and PPS.
-	Data []byte
-	// NALUs are the same NAL units without start codes.
+	// NALUs are the access unit's NAL units without start codes, with the
+	// capture-time SEI. Keyframes always carry SPS and PPS.
 	NALUs [][]byte
 	// PTS and DTS are on the clock of the pts passed to Encode (rounded to
 	// 1/90000 s where they differ from it); DTS == PTS without B-frames.
@@ -110,6 +108,10 @@ type Packet struct {
 	// (microsecond precision).
 	CaptureTime time.Time
 }
+
+// AnnexB is the access unit in Annex-B form (4-byte start codes), as a file
+// or a decoder's input takes it.
+func (p Packet) AnnexB() ([]byte, error) { return h264.AnnexB(p.NALUs).Marshal() }
 
 type frameInfo struct {
 	pts     time.Duration
@@ -340,8 +342,8 @@ func (e *Encoder) Close() error {
 func (e *Encoder) packets(raw []rawPacket) ([]Packet, error) {
 	out := make([]Packet, 0, len(raw))
 	for _, r := range raw {
-		var au h264.AnnexB
-		if err := au.Unmarshal(r.data); err != nil {
+		au, err := e.av.split(r.data)
+		if err != nil {
 			return out, fmt.Errorf("codec: encoder output: %w", err)
 		}
 		hasSPS, hasPPS := false, false
@@ -366,11 +368,7 @@ func (e *Encoder) packets(raw []rawPacket) ([]Packet, error) {
 			p.PTS, p.CaptureTime = info.pts, info.capture
 			au = insertSEI(au, CaptureTimeSEI(info.capture))
 		}
-		data, err := h264.AnnexB(au).Marshal()
-		if err != nil {
-			return out, fmt.Errorf("codec: encoder output: %w", err)
-		}
-		p.Data, p.NALUs = data, au
+		p.NALUs = au
 		out = append(out, p)
 	}
 	return out, nil

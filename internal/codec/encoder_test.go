@@ -192,7 +192,7 @@ func TestSetBitrateLive(t *testing.T) {
 			all = append(all, pkts...)
 			for _, p := range pkts {
 				if i >= perPhase/2 { // past the VBV settling
-					bytes += len(p.Data)
+					bytes += len(annexB(t, p))
 				}
 				if p.Keyframe {
 					keys++

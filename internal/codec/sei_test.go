@@ -129,7 +129,7 @@ func TestEncoderCarriesCaptureTime(t *testing.T) {
 	}
 	var prev time.Time
 	for i, p := range pkts {
-		got, ok := ParseCaptureTimeAnnexB(p.Data)
+		got, ok := ParseCaptureTimeAnnexB(annexB(t, p))
 		if !ok || !got.Equal(want[i]) || !p.CaptureTime.Equal(want[i]) {
 			t.Fatalf("AU %d: capture %v (%v), Packet.CaptureTime %v, want %v", i, got, ok, p.CaptureTime, want[i])
 		}

@@ -95,12 +95,22 @@ func run(t testing.TB, stdin []byte, name string, args ...string) []byte {
 	return out.Bytes()
 }
 
+// annexB is p in Annex-B form.
+func annexB(t testing.TB, p Packet) []byte {
+	t.Helper()
+	b, err := p.AnnexB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // writeStream writes the packets as one Annex-B file and returns its path.
 func writeStream(t testing.TB, pkts []Packet) string {
 	t.Helper()
 	var buf bytes.Buffer
 	for _, p := range pkts {
-		buf.Write(p.Data)
+		buf.Write(annexB(t, p))
 	}
 	path := filepath.Join(t.TempDir(), "out.h264")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
