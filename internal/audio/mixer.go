@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/onair-studio/onair/internal/audiolimits"
+	"github.com/onair-studio/onair/internal/gosched"
 )
 
 // Meter settings: levels go out every meterBlocks blocks (85 ms, about 12
@@ -343,8 +344,8 @@ func (m *Mixer) Run(ctx context.Context, consume func(Block)) { m.RunBatched(ctx
 // at once, one wake-up downstream instead of one per block.
 func (m *Mixer) RunBatched(ctx context.Context, consume func(Block), flush func()) {
 	k := SampleAt(m.clock.Since()) / FrameSamples
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	sleeper := gosched.NewSleeper() // one wake-up a batch, on time
+	defer sleeper.Close()
 	for {
 		// Mix every block that is due, then sleep until mixBatch more are:
 		// a wake-up costs more than mixing a block does.
@@ -361,11 +362,8 @@ func (m *Mixer) RunBatched(ctx context.Context, consume func(Block), flush func(
 			flush()
 		}
 		due := SampleTime((k+mixBatch)*FrameSamples) + m.latency()
-		timer.Reset(max(due-m.clock.Since(), 0))
-		select {
-		case <-ctx.Done():
+		if !sleeper.Sleep(ctx, due-m.clock.Since()) {
 			return
-		case <-timer.C:
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"image"
 	"time"
+
+	"github.com/onair-studio/onair/internal/gosched"
 )
 
 // Frame is a composed picture handed to a Consumer.
@@ -56,7 +58,9 @@ func (c *Compositor) RunFrom(ctx context.Context, start time.Time, consume Consu
 
 	clk := c.clock
 	if clk == nil {
-		clk = realClock{}
+		sleeper := gosched.NewSleeper()
+		defer sleeper.Close()
+		clk = realClock{sleeper}
 	}
 	if start.IsZero() {
 		start = clk.Now()
@@ -99,17 +103,9 @@ type clock interface {
 	Sleep(ctx context.Context, d time.Duration) bool
 }
 
-type realClock struct{}
+// realClock is the wall clock, slept on with one wake-up a frame, on time.
+type realClock struct{ sleeper *gosched.Sleeper }
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) Sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func (r realClock) Sleep(ctx context.Context, d time.Duration) bool { return r.sleeper.Sleep(ctx, d) }
