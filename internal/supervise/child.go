@@ -38,11 +38,6 @@ const (
 // look): 10 ms keeps crash detection well under 50 ms.
 const exitPoll = 10 * time.Millisecond
 
-// watchPoll is how often the watcher looks at the child while it runs: for
-// a hang, and for an exit exitOf could not report. A running child then
-// costs the master 10 wake-ups a second rather than 100.
-const watchPoll = 100 * time.Millisecond
-
 // Spec describes one child. T is the client type the plugin dispenses.
 type Spec[T any] struct {
 	Name string
@@ -385,6 +380,8 @@ func (c *Child[T]) runOnce(promote bool) end {
 
 	ended, tick := exitWatch(cmd.Process.Pid)
 	defer tick.Stop()
+	hang := newHangWatch(&lastOK, c.spec.Policy.HangAfter)
+	defer hang.timer.Stop()
 	for {
 		select {
 		case <-ended:
@@ -408,16 +405,16 @@ func (c *Child[T]) runOnce(promote bool) end {
 				}
 			}
 		case <-tick.C:
-			ran := time.Since(now)
 			if client.Exited() {
 				client.Kill()
 				c.exited(cmd, "", stderr)
-				return end{kind: endCrash, ran: ran}
+				return end{kind: endCrash, ran: time.Since(now)}
 			}
-			if silent := time.Since(time.Unix(0, lastOK.Load())); silent > c.spec.Policy.HangAfter {
+		case <-hang.timer.C:
+			if silent, hung := hang.hung(); hung {
 				p.kill()
 				c.exited(cmd, fmt.Sprintf("hung: no answer to health pings for %s, killed", silent.Round(time.Millisecond)), stderr)
-				return end{kind: endCrash, ran: ran}
+				return end{kind: endCrash, ran: time.Since(now)}
 			}
 		}
 	}

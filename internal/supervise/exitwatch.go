@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,13 +42,39 @@ func exitOf(pid int) <-chan struct{} {
 }
 
 // exitWatch is how a watcher learns that pid ended: exitOf's channel, and a
-// ticker at the hang check's rate, or at the exit poll's where there is no
-// pidfd (the exit flag is then all there is to go by).
+// ticker that polls the exit flag, running from the start where there is no
+// pidfd (the flag is then all there is to go by) and stopped until the
+// watcher restarts it otherwise.
 func exitWatch(pid int) (<-chan struct{}, *time.Ticker) {
 	ended := exitOf(pid)
-	tick := time.NewTicker(watchPoll)
-	if ended == nil {
-		tick.Reset(exitPoll)
+	tick := time.NewTicker(exitPoll)
+	if ended != nil {
+		tick.Stop()
 	}
 	return ended, tick
+}
+
+// hangWatch fires when a child whose last answer came at lastOK may have
+// been silent for hangAfter; hung then says whether it was, or re-arms the
+// timer for the new last answer. A watcher so wakes about once per timeout
+// while the child answers, not on every poll.
+type hangWatch struct {
+	timer     *time.Timer
+	lastOK    *atomic.Int64 // Unix nanoseconds
+	hangAfter time.Duration
+}
+
+func newHangWatch(lastOK *atomic.Int64, hangAfter time.Duration) hangWatch {
+	return hangWatch{time.NewTimer(hangAfter), lastOK, hangAfter}
+}
+
+// hung reports how long the child has been silent if that is over the
+// timeout; otherwise it re-arms the timer.
+func (h hangWatch) hung() (time.Duration, bool) {
+	silent := time.Since(time.Unix(0, h.lastOK.Load()))
+	if silent > h.hangAfter {
+		return silent, true
+	}
+	h.timer.Reset(h.hangAfter - silent + time.Millisecond)
+	return 0, false
 }

@@ -207,6 +207,8 @@ func (c *Child[T]) runSpare() (promoted bool) {
 	}
 	ended, tick := exitWatch(p.cmd.Process.Pid)
 	defer tick.Stop()
+	hang := newHangWatch(&lastOK, c.spec.Policy.HangAfter)
+	defer hang.timer.Stop()
 	for {
 		select {
 		case <-ended:
@@ -224,18 +226,22 @@ func (c *Child[T]) runSpare() (promoted bool) {
 				c.log.Warn("spare reconfigure failed", "child", name, "err", err)
 			}
 		case <-tick.C:
-			why := "" // exited: its exit status says why
 			if !p.client.Exited() {
-				silent := time.Since(time.Unix(0, lastOK.Load()))
-				if silent <= c.spec.Policy.HangAfter {
-					continue
-				}
-				why = fmt.Sprintf("hung: no answer to health pings for %s, killed", silent.Round(time.Millisecond))
+				continue
 			}
 			if !release() {
 				return true // promoted just now; the new owner finds out
 			}
-			return gone(p, why)
+			return gone(p, "") // its exit status says why
+		case <-hang.timer.C:
+			silent, hung := hang.hung()
+			if !hung {
+				continue
+			}
+			if !release() {
+				return true
+			}
+			return gone(p, fmt.Sprintf("hung: no answer to health pings for %s, killed", silent.Round(time.Millisecond)))
 		}
 	}
 }
