@@ -178,7 +178,7 @@ func measureOnAir(b *testing.B, s *stage, r run) usage {
 	skipped := st1.GetEncoder().GetSkippedFrames() - st0.GetEncoder().GetSkippedFrames()
 	aac := st1.GetAudio().GetEncodedFrames() - st0.GetAudio().GetEncodedFrames()
 	return usage{cpuPerFrame: (mc1 - mc0 + ec1 - ec0) / frames, detail: fmt.Sprintf(
-		"master %.1f s + encoder %.1f s over %.0f frames, %d skipped, %d AAC frames; context switches per frame master %.1f, encoder %.1f; peak RSS master %d MiB, encoder %d MiB; Xvfb %.1f s, PulseAudio %.2f s",
+		"master %.2f s + encoder %.2f s over %.0f frames, %d skipped, %d AAC frames; context switches per frame master %.1f, encoder %.1f; peak RSS master %d MiB, encoder %d MiB; Xvfb %.1f s, PulseAudio %.2f s",
 		mc1-mc0, ec1-ec0, frames, skipped, aac, float64(ms1-ms0)/frames, float64(es1-es0)/frames, mPeak/1024, ePeak/1024, xc1-xc0, pc1-pc0)}
 }
 
