@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Sleeper waits for a duration with one wake-up, on time. A paced loop (a
-// frame every 33 ms, a sound batch every 64 ms) sleeps through it.
+// Sleeper waits for a duration with one wake-up, on time: the mixer sleeps
+// through it between sound batches.
 //
 // Go's own timers wake such a loop twice, and late: the runtime waits for
 // its next timer in whole milliseconds, rounded down, so it wakes a fraction
@@ -17,6 +17,11 @@ import (
 // millisecond. A Sleeper's timer is the kernel's (a timerfd, to the
 // nanosecond), and the runtime waits for it as for any file: one wake-up,
 // at the time asked for.
+//
+// The price: in a busy process the runtime runs a poller's wake-up only
+// after the goroutines already ready, where a due timer goes first. A loop
+// whose lateness costs output (the compositor's frame clock) keeps Go's
+// timers.
 //
 // A Sleeper is used by one goroutine at a time.
 type Sleeper struct {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"image"
 	"time"
-
-	"github.com/onair-studio/onair/internal/gosched"
 )
 
 // Frame is a composed picture handed to a Consumer.
@@ -58,9 +56,7 @@ func (c *Compositor) RunFrom(ctx context.Context, start time.Time, consume Consu
 
 	clk := c.clock
 	if clk == nil {
-		sleeper := gosched.NewSleeper()
-		defer sleeper.Close()
-		clk = realClock{sleeper}
+		clk = realClock{}
 	}
 	if start.IsZero() {
 		start = clk.Now()
@@ -103,9 +99,21 @@ type clock interface {
 	Sleep(ctx context.Context, d time.Duration) bool
 }
 
-// realClock is the wall clock, slept on with one wake-up a frame, on time.
-type realClock struct{ sleeper *gosched.Sleeper }
+// realClock sleeps on Go's timers, not a gosched.Sleeper: the runtime runs
+// a due timer before any other ready goroutine, but a poller's wake-up only
+// after them, and at high rates the frame clock must not wait behind the
+// encoder's work (measured: 1080p ultrafast held 160 fps instead of 176).
+type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (r realClock) Sleep(ctx context.Context, d time.Duration) bool { return r.sleeper.Sleep(ctx, d) }
+func (realClock) Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
