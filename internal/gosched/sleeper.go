@@ -21,7 +21,7 @@ import (
 // The price: in a busy process the runtime runs a poller's wake-up only
 // after the goroutines already ready, where a due timer goes first. A loop
 // whose lateness costs output (the compositor's frame clock) keeps Go's
-// timers.
+// timers (TimerSleep).
 //
 // A Sleeper is used by one goroutine at a time.
 type Sleeper struct {
@@ -45,12 +45,12 @@ func (s *Sleeper) Sleep(ctx context.Context, d time.Duration) bool {
 		return ctx.Err() == nil
 	}
 	if s.timer == nil {
-		return goSleep(ctx, d)
+		return TimerSleep(ctx, d)
 	}
 	// Setting the timer also clears an expiry an ended sleep left unread.
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
 	if err := unix.TimerfdSettime(s.fd, 0, &spec, nil); err != nil {
-		return goSleep(ctx, d)
+		return TimerSleep(ctx, d)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.timer.SetReadDeadline(time.Unix(1, 0)) })
 	var expiries [8]byte
@@ -60,7 +60,7 @@ func (s *Sleeper) Sleep(ctx context.Context, d time.Duration) bool {
 		_ = s.timer.SetReadDeadline(time.Time{})
 		return false
 	}
-	return err == nil || goSleep(ctx, d) // a failed read: sleep the old way
+	return err == nil || TimerSleep(ctx, d) // a failed read: sleep the old way
 }
 
 // Close frees the timer.
@@ -70,7 +70,10 @@ func (s *Sleeper) Close() {
 	}
 }
 
-func goSleep(ctx context.Context, d time.Duration) bool {
+// TimerSleep waits for d on Go's timers, or returns false when ctx ends
+// first: a Sleeper's fallback, and the sleep of a loop that must not wait
+// behind other goroutines when its time comes (see Sleeper).
+func TimerSleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

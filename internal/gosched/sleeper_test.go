@@ -28,8 +28,8 @@ func TestSleeperSleepsAtLeastWhatIsAsked(t *testing.T) {
 	}
 }
 
-// A stop must not wait out the sleep: a compositor stopped in a long wait
-// ends at once.
+// A stop must not wait out the sleep: a mixer stopped in its wait ends at
+// once.
 func TestSleeperEndsWithItsContext(t *testing.T) {
 	s := NewSleeper()
 	defer s.Close()

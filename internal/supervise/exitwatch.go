@@ -11,8 +11,7 @@ import (
 // exitOf returns a channel closed as soon as process pid ends, before it is
 // reaped (go-plugin reaps it and then raises its exit flag), so a watcher
 // sleeps until then instead of polling the flag. It returns nil where the
-// system cannot tell (no pidfd): the watcher's slow poll still sees the
-// exit.
+// system cannot tell (no pidfd): the watcher then polls the flag all along.
 func exitOf(pid int) <-chan struct{} {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
@@ -75,6 +74,7 @@ func (h hangWatch) hung() (time.Duration, bool) {
 	if silent > h.hangAfter {
 		return silent, true
 	}
+	// Just past the deadline, so that a child still silent then is over it.
 	h.timer.Reset(h.hangAfter - silent + time.Millisecond)
 	return 0, false
 }
