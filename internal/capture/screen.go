@@ -345,13 +345,17 @@ func (s *screenSource) grab(r image.Rectangle) ([]byte, error) {
 	return reply.Data, nil
 }
 
-// windowRect is the window's inside in root coordinates, now.
+// windowRect is the window's inside in root coordinates, now. Both
+// questions go out before either answer is awaited: one round trip to the X
+// server a frame, not two.
 func (s *screenSource) windowRect() (image.Rectangle, error) {
-	g, err := xproto.GetGeometry(s.conn, xproto.Drawable(s.window)).Reply()
+	size := xproto.GetGeometry(s.conn, xproto.Drawable(s.window))
+	origin := xproto.TranslateCoordinates(s.conn, s.window, s.root, 0, 0)
+	g, err := size.Reply()
 	if err != nil {
 		return image.Rectangle{}, fmt.Errorf("window 0x%x: %w", uint32(s.window), err)
 	}
-	p, err := xproto.TranslateCoordinates(s.conn, s.window, s.root, 0, 0).Reply()
+	p, err := origin.Reply()
 	if err != nil {
 		return image.Rectangle{}, fmt.Errorf("window 0x%x: %w", uint32(s.window), err)
 	}
