@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -113,14 +114,15 @@ func runWindow(win window) error {
 		printPlaces(ctx, studio)
 	}
 	// quitting stops the panels' updates and, should fyne's loop not end
-	// within quitGrace, ends the window without it.
-	quitting := func() {
+	// within quitGrace, ends the window without it. Once: a signal and a
+	// button of the quit dialog may both ask.
+	quitting := sync.OnceFunc(func() {
 		studio.Close()
 		time.AfterFunc(quitGrace, func() {
 			cancel()
 			os.Exit(0)
 		})
-	}
+	})
 	// A signal ends the window only: the engine is a separate process.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
