@@ -2,6 +2,9 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,4 +179,10 @@ void onair_sender_stop(onair_sender *s) {
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cond);
 	free(s);
+}
+
+void onair_trim(void) {
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }

@@ -27,6 +27,10 @@ void onair_capture_begin(void);
 // The string stays valid until the next onair_capture_begin on this thread.
 const char *onair_capture_end(void);
 
+// onair_trim hands the C heap's free memory back to the system (glibc's
+// malloc_trim; nothing elsewhere).
+void onair_trim(void);
+
 // onair_fill copies a caller's I420 (v != NULL) or NV12 (v == NULL) planes
 // into dst, which is AV_PIX_FMT_YUV420P or AV_PIX_FMT_NV12, converting the
 // chroma layout when the two differ. dst must be writable.

@@ -281,10 +281,13 @@ func avFormat(f Format) C.int {
 	return C.int(C.AV_PIX_FMT_NV12)
 }
 
+// trimHeap hands the C heap's free memory back to the system.
+func trimHeap() { C.onair_trim() }
+
 // NewDirectFrame allocates a frame whose planes are a libavcodec frame's
 // buffers, which a software encoder takes as they are: encoding a frame in
 // Go memory (NewFrame) first copies it into the encoder's own. The planes
-// are freed with the Frame, so keep it while they are in use.
+// are freed by Free, or with the Frame, so keep it while they are in use.
 func NewDirectFrame(format Format, width, height int) (*Frame, error) {
 	if format != I420 && format != NV12 {
 		return nil, fmt.Errorf("codec: unknown frame format %v", format)
@@ -311,7 +314,11 @@ func NewDirectFrame(format Format, width, height int) (*Frame, error) {
 		f.Strides[i] = int(av.linesize[i])
 		f.Planes[i] = unsafe.Slice((*byte)(unsafe.Pointer(av.data[i])), f.Strides[i]*n)
 	}
-	runtime.AddCleanup(f, func(av *C.AVFrame) { C.av_frame_free(&av) }, av)
+	cleanup := runtime.AddCleanup(f, func(av *C.AVFrame) { C.av_frame_free(&av) }, av)
+	f.free = func() {
+		cleanup.Stop()
+		C.av_frame_free(&av)
+	}
 	return f, nil
 }
 

@@ -46,6 +46,22 @@ type Frame struct {
 	// direct is the libavcodec frame (*C.AVFrame) whose buffers the planes
 	// are, for NewDirectFrame; nil for frames in Go memory.
 	direct unsafe.Pointer
+	// free releases direct now; nil for frames in Go memory and once freed.
+	free func()
+}
+
+// Free releases a NewDirectFrame's planes now, rather than whenever the
+// garbage collector finds the Frame unreachable: a few megabytes of C
+// memory the collector does not see, which a pipeline that is replaced
+// (every change of size or rate) would otherwise leave behind until the
+// next collection. The frame must not be used after. A no-op for frames
+// in Go memory and on a second call.
+func (f *Frame) Free() {
+	if f.free == nil {
+		return
+	}
+	f.free()
+	f.free, f.direct, f.Planes = nil, nil, [3][]byte{}
 }
 
 // NewFrame allocates a frame with tightly packed planes.

@@ -334,6 +334,12 @@ func (e *Encoder) Close() error {
 	defer e.mu.Unlock()
 	e.av.close()
 	e.av = nil
+	// An encoder's memory (libx264 holds tens of megabytes at 1080p) goes
+	// back to the system now: glibc would keep it in its arenas for reuse,
+	// and every change of size or rate opens a new encoder, whose blocks
+	// rarely fit the old ones' places (measured: 16 changes of rate at 1080p
+	// left the encoder at 308 MiB instead of 234).
+	trimHeap()
 	return nil
 }
 

@@ -2,12 +2,15 @@ package codec
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"github.com/onair-studio/onair/internal/testpeer"
 )
 
 const testW, testH, testFPS = 640, 360, 30
@@ -425,5 +428,47 @@ func TestDirectFramesEncodeWithoutCopy(t *testing.T) {
 	}
 	if e.av.direct(nv) != nil {
 		t.Error("an NV12 frame would go to libx264 as it is")
+	}
+}
+
+// A pipeline replaced by a change of size or rate frees its pictures: a
+// 1080p picture is 3 MiB the garbage collector does not see, so left to
+// it they stayed with the encoder until its next collection.
+func TestFreedFramesGiveMemoryBack(t *testing.T) {
+	const w, h, n = 1920, 1080, 30
+	resident := func() int64 {
+		rss, err := testpeer.RSS(os.Getpid())
+		if err != nil {
+			t.Skipf("resident memory not readable: %v", err)
+		}
+		return rss >> 20
+	}
+	before := resident()
+	var frames []*Frame
+	for range n {
+		f, err := NewDirectFrame(I420, w, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := range f.Planes {
+			for j := range f.Planes[p] {
+				f.Planes[p][j] = byte(j + p)
+			}
+		}
+		frames = append(frames, f)
+	}
+	held := resident() - before
+	for _, f := range frames {
+		f.Free()
+		f.Free() // a second call does nothing
+		if f.Planes[0] != nil {
+			t.Fatal("a freed frame still has planes")
+		}
+	}
+	trimHeap() // as the encoder's Close does
+	left := resident() - before
+	t.Logf("%d 1080p frames: %d MiB resident while held, %d MiB after Free", n, held, left)
+	if held < n*5/2 || left > held/4 {
+		t.Errorf("%d 1080p frames held %d MiB and left %d MiB after Free (at most a quarter expected)", n, held, left)
 	}
 }

@@ -384,6 +384,12 @@ func (p *pipeline) close() {
 		p.stop()
 		<-p.done
 	}
+	// With both goroutines ended every picture is back among the free ones;
+	// the first's program frame is the program track's, freed with it. They
+	// go before the tracks, whose encoders' Close gives the memory back.
+	for len(p.free) > 0 {
+		(<-p.free).program.Free()
+	}
 	for _, t := range p.tracks() {
 		t.close()
 	}
