@@ -337,8 +337,8 @@ func (e *Encoder) Close() error {
 	// An encoder's memory (libx264 holds tens of megabytes at 1080p) goes
 	// back to the system now: glibc would keep it in its arenas for reuse,
 	// and every change of size or rate opens a new encoder, whose blocks
-	// rarely fit the old ones' places (measured: 16 changes of rate at 1080p
-	// left the encoder at 308 MiB instead of 234).
+	// rarely fit the old ones' places (BENCHMARKS.md, "Encoder memory
+	// through changes of settings").
 	trimHeap()
 	return nil
 }

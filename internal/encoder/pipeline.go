@@ -384,9 +384,10 @@ func (p *pipeline) close() {
 		p.stop()
 		<-p.done
 	}
-	// With both goroutines ended every picture is back among the free ones;
-	// the first's program frame is the program track's, freed with it. They
-	// go before the tracks, whose encoders' Close gives the memory back.
+	// With both goroutines ended every picture is back among the free ones
+	// (the first's program frame is the program track's own; a second Free
+	// does nothing). They go before the tracks, whose encoders' Close hands
+	// the freed memory back to the system.
 	for len(p.free) > 0 {
 		(<-p.free).program.Free()
 	}
