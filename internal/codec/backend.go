@@ -281,8 +281,13 @@ func avFormat(f Format) C.int {
 	return C.int(C.AV_PIX_FMT_NV12)
 }
 
-// trimHeap hands the C heap's free memory back to the system.
-func trimHeap() { C.onair_trim() }
+// TrimHeap hands the C heap's free memory back to the system: glibc keeps
+// what closed encoders freed (libx264 holds tens of megabytes at 1080p) in
+// its arenas for reuse, where a new encoder's blocks rarely fit
+// (BENCHMARKS.md, "Encoder memory through changes of settings"). It holds
+// the heap's locks while it works, so call it at normal priority, never
+// from a background thread that could be preempted holding them.
+func TrimHeap() { C.onair_trim() }
 
 // NewDirectFrame allocates a frame whose planes are a libavcodec frame's
 // buffers, which a software encoder takes as they are: encoding a frame in

@@ -334,12 +334,6 @@ func (e *Encoder) Close() error {
 	defer e.mu.Unlock()
 	e.av.close()
 	e.av = nil
-	// An encoder's memory (libx264 holds tens of megabytes at 1080p) goes
-	// back to the system now: glibc would keep it in its arenas for reuse,
-	// and every change of size or rate opens a new encoder, whose blocks
-	// rarely fit the old ones' places (BENCHMARKS.md, "Encoder memory
-	// through changes of settings").
-	trimHeap()
 	return nil
 }
 

@@ -465,7 +465,7 @@ func TestFreedFramesGiveMemoryBack(t *testing.T) {
 			t.Fatal("a freed frame still has planes")
 		}
 	}
-	trimHeap() // as the encoder's Close does
+	TrimHeap() // as a pipeline's close does
 	left := resident() - before
 	t.Logf("%d 1080p frames: %d MiB resident while held, %d MiB after Free", n, held, left)
 	if held < n*5/2 || left > held/4 {

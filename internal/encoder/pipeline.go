@@ -386,8 +386,7 @@ func (p *pipeline) close() {
 	}
 	// With both goroutines ended every picture is back among the free ones
 	// (the first's program frame is the program track's own; a second Free
-	// does nothing). They go before the tracks, whose encoders' Close hands
-	// the freed memory back to the system.
+	// does nothing).
 	for len(p.free) > 0 {
 		(<-p.free).program.Free()
 	}
@@ -400,6 +399,9 @@ func (p *pipeline) close() {
 	if p.comp != nil {
 		p.comp.Close()
 	}
+	// What the pictures and encoders freed goes back to the system, here on
+	// the caller's thread at normal priority (see codec.TrimHeap).
+	codec.TrimHeap()
 }
 
 // fill adds the pipeline's counters to st.

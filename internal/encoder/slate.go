@@ -53,6 +53,8 @@ func (s *Service) Slate(_ context.Context, req *pb.SlateRequest) (*pb.SlateReply
 	gosched.Background(func() {
 		reply, err = encodeSlate(img, int(req.GetFps()), int(req.GetKeyframeSeconds()), int(req.GetBitrateKbps()))
 	})
+	// Back at normal priority: the slate's encoder's memory goes back too.
+	codec.TrimHeap()
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}

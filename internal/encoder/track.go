@@ -150,6 +150,6 @@ func (t *track) close() {
 		t.pub = nil
 	}
 	t.pubMu.Unlock()
-	t.frame.Free() // before the encoder, whose Close gives the memory back
+	t.frame.Free()
 	t.enc.Close()
 }
