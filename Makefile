@@ -20,8 +20,9 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # (-p 1): several tests time restarts against real processes, and two
 # packages' worth of encoders and live servers on two cores would make those
 # times measure the machine rather than OnAir. The timeout is per package:
-# cmd/master's end-to-end tests took 8 minutes on one 2-core machine and 13
-# on a slower one, so 25 leaves room for a slow machine without hiding a hang.
+# cmd/master's end-to-end tests take 8 to 9 minutes on 2-core machines and
+# took 13 with other work beside them, so 25 leaves room for a slow or busy
+# machine without hiding a hang.
 TEST_FLAGS ?= -race -p 1 -count=1 -timeout 25m
 
 .PHONY: all deps build plugins run test bench fuzz soak proto lint clean
