@@ -31,6 +31,12 @@ func (r *ring) size() int64 { return int64(len(r.buf) / 2) }
 
 // write stores samples from sample n on.
 func (r *ring) write(n int64, samples []float32) {
+	if n < 0 {
+		// Before the timeline's start (a malformed file's timestamps):
+		// never read, and no place in the ring.
+		skip := min(-n, int64(len(samples)/2))
+		samples, n = samples[2*skip:], n+skip
+	}
 	count := int64(len(samples) / 2)
 	if count == 0 {
 		return
