@@ -274,7 +274,7 @@ func TestLateFrameDelaysRatherThanSkips(t *testing.T) {
 	if d := after.Skipped - before.Skipped; d > 1 {
 		t.Errorf("%d frames skipped for a send held up %v, want none (one at most on a loaded machine)", d, stall)
 	}
-	if composed, got := after.Composed-before.Composed, delivered()-n; got < int(composed)-int(pictures) {
+	if composed, got := after.Composed-before.Composed, delivered()-n; got < int(composed)-int(Pictures) {
 		t.Errorf("%d frames composed since the stall, %d delivered", composed, got)
 	}
 }
