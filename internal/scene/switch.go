@@ -56,6 +56,11 @@ func (c *Compositor) Switch(layers []Layer, with transition.T) error {
 // whose string did not change is kept as it is, not opened again: a media
 // file plays on through an edit of another layer, a camera is not
 // reopened.
+//
+// The sources to keep are chosen under sceneMu, which is then released
+// while new ones open; so Edit and Switch must not run concurrently (the
+// encoder's service makes its changes one at a time), or a switch taken
+// up in between could close a source this edit keeps.
 func (c *Compositor) Edit(layers []Layer) error {
 	for i, cfg := range layers {
 		if err := checkLayer(i, cfg); err != nil {
