@@ -66,10 +66,10 @@ test: deps
 
 # Speed targets, each compared with ffmpeg in the same run (ratios printed).
 # One package at a time (-p 1): two benchmarks sharing the cores would
-# measure each other. The screen pipeline's rate search alone takes several
-# minutes, more than go test's default 10-minute limit on a slow machine.
+# measure each other. The screen pipeline's rate searches alone take about
+# 14 minutes, so each package gets 90 (go test's default limit is 10).
 bench: deps build
-	$(GO) test -run '^$$' -bench . -p 1 -timeout 60m ./...
+	$(GO) test -run '^$$' -bench . -p 1 -timeout 90m ./...
 	$(GO) run ./bench/codec
 
 # Fuzz every target for FUZZTIME (make fuzz FUZZTIME=1m for longer runs). The
