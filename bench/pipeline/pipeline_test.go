@@ -539,9 +539,8 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		held := func(rate int) bool { return try(rate) || try(rate) }
 		best := highestHeld(lowest, 2*int(bare), 2, held)
 		m.Stop()
-		// Bare libx264 once more, on the idle machine again: how far the
-		// machine's own speed moved during the search, which the share
-		// (against the first figure) does not show.
+		// Bare libx264 as fast as it goes once more, on the idle machine
+		// again: how far the machine's own speed moved during the searches.
 		s.anim.SetRate(1)
 		after, _ := bareX264FPS(b, src, c.w, c.h, c.preset, 30, kbps)
 		for _, f := range src {
