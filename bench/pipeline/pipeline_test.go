@@ -476,7 +476,9 @@ func selfCPU() time.Duration {
 // work a change of rate starts in the background (the slate, the spare's
 // codec) is done, as bare libx264's opens a second after its start.
 //
-// Bare libx264 is measured three ways. The target's share is of the
+// Bare libx264 is measured three ways, and the three searches take turns
+// with the pipeline's, a rate each at a time (the pipeline idling at one
+// frame a second during bare libx264's). The target's share is of the
 // highest rate it holds under the same rule as the pipeline (bareHeld):
 // like the pipeline, it is told the rate it runs at, and at 720p veryfast
 // the bits a frame gets (kbit/s over the rate) change its speed by 40%.
@@ -492,36 +494,19 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		preset string
 		target int // percent of bare libx264
 	}{{1280, 720, "veryfast", 90}, {1920, 1080, "ultrafast", 80}} {
-		// Bare libx264 first, on an otherwise idle machine: as fast as it
-		// goes, then the highest rate it holds under the pipeline's rule.
+		// Bare libx264 as fast as it goes first, on an otherwise idle
+		// machine.
 		content := testpeer.TestSourceFrames(b, c.w, c.h, loopFrames)
 		src := i420Frames(b, content, c.w, c.h)
 		bare, cores := bareX264FPS(b, src, c.w, c.h, c.preset, 30, kbps)
 		fmt.Printf("%dx%d %s: bare libx264 on the same frames: %.1f fps, %.2f cores busy\n", c.w, c.h, c.preset, bare, cores)
-		var s *stage // nil until the screen shows: bare libx264 alone
-		tryBare := func(rate int) bool {
-			beside := "alone"
-			if s != nil {
-				beside = "beside the X server's copies"
-				defer s.xCopies(b, c.w, c.h, rate)()
-			}
-			skipped, got := bareHeld(b, src, c.w, c.h, c.preset, rate, kbps, 8*time.Second)
-			fmt.Printf("%dx%d %s, bare libx264 %s at %d fps: %.1f fps handed over, %d skipped\n", c.w, c.h, c.preset, beside, rate, got, skipped)
-			return skipped == 0
-		}
-		// Every search starts at half the burst rate, in steps of ten.
-		lowest := 10 * (int(bare) / 20)
-		heldBare := func(rate int) bool { return tryBare(rate) || tryBare(rate) }
-		bareBest := highestHeld(lowest, 2*int(bare), 2, heldBare)
-		s = screenStage(b, content, c.w, c.h, 30)
-		ceiling := highestHeld(lowest, 2*int(bare), 2, heldBare)
+		s := screenStage(b, content, c.w, c.h, 30)
 		m := testpeer.StartMaster(b, testpeer.Binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
 			"-width", strconv.Itoa(c.w), "-height", strconv.Itoa(c.h), "-preset", c.preset, "-bitrate", strconv.Itoa(kbps),
 			"-dest", s.nginx.URL("live", "fps"), "-live")
 		// From here on each change of rate makes one slate.
 		m.Await("the first slate", time.Minute, func() bool { return strings.Contains(m.Out.String(), "slate ready") })
-		try := func(rate int) bool {
-			s.anim.SetRate(float64(rate))
+		setRate := func(rate int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			set := m.Status().GetSettings()
 			changed, slates := set.GetFps() != int32(rate), strings.Count(m.Out.String(), "slate ready")
@@ -550,6 +535,26 @@ func BenchmarkSustainedFPS(b *testing.B) {
 					return false
 				})
 			}
+		}
+		// Bare libx264's turns: the pipeline idles at one frame a second,
+		// and the screen stands still unless the X server's copies are
+		// wanted.
+		tryBare := func(rate int, withX bool) bool {
+			setRate(1)
+			beside := "alone"
+			if withX {
+				beside = "beside the X server's copies"
+				defer s.xCopies(b, c.w, c.h, rate)()
+			} else {
+				s.anim.SetRate(1)
+			}
+			skipped, got := bareHeld(b, src, c.w, c.h, c.preset, rate, kbps, 8*time.Second)
+			fmt.Printf("%dx%d %s, bare libx264 %s at %d fps: %.1f fps handed over, %d skipped\n", c.w, c.h, c.preset, beside, rate, got, skipped)
+			return skipped == 0
+		}
+		try := func(rate int) bool {
+			s.anim.SetRate(float64(rate))
+			setRate(rate)
 			s0 := m.Status().GetEncoder()
 			time.Sleep(8 * time.Second) // the measurement window
 			s1 := m.Status().GetEncoder()
@@ -561,8 +566,16 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		}
 		// A rate is held if one of two tries skips nothing: on a shared
 		// machine, a burst of someone else's work must not end the search.
-		held := func(rate int) bool { return try(rate) || try(rate) }
-		best := highestHeld(lowest, 2*int(bare), 2, held)
+		// The three searches take turns, a rate each at a time, so that a
+		// change in the machine's speed hits all three; each starts at 40%
+		// of the burst rate (which moves by a third from run to run), in
+		// steps of ten.
+		lowest, highest := 10*(int(bare)/25), 2*int(bare)
+		bareAlone := newSearch(lowest, highest, 2, func(rate int) bool { return tryBare(rate, false) || tryBare(rate, false) })
+		beside := newSearch(lowest, highest, 2, func(rate int) bool { return tryBare(rate, true) || tryBare(rate, true) })
+		pipe := newSearch(lowest, highest, 2, func(rate int) bool { return try(rate) || try(rate) })
+		takeTurns(bareAlone, beside, pipe)
+		bareBest, ceiling, best := bareAlone.best, beside.best, pipe.best
 		m.Stop()
 		// Bare libx264 as fast as it goes once more, on the idle machine
 		// again: how far the machine's own speed moved during the searches.
@@ -687,19 +700,59 @@ func (s *stampScanner) feed(p []byte, now time.Time) {
 // that held: up in steps of 10 until a rate fails, then in steps of fine
 // from the last rate held towards it. 0 if lowest failed.
 func highestHeld(lowest, highest, fine int, held func(rate int) bool) int {
-	best, failed := 0, 0
-	for rate := lowest; failed == 0 && rate <= highest; rate += 10 {
-		if held(rate) {
-			best = rate
-		} else {
-			failed = rate
+	s := newSearch(lowest, highest, fine, held)
+	for s.step() {
+	}
+	return s.best
+}
+
+// search is highestHeld one rate at a time, so that searches can take
+// turns.
+type search struct {
+	highest, fine int
+	held          func(rate int) bool
+	best, failed  int // the highest rate held so far; the first that failed
+	next          int // the rate to try next; 0 when done
+}
+
+func newSearch(lowest, highest, fine int, held func(rate int) bool) *search {
+	return &search{highest: highest, fine: fine, held: held, next: lowest}
+}
+
+// step tries the next rate, and reports whether there is another.
+func (s *search) step() bool {
+	if s.next == 0 {
+		return false
+	}
+	rate, held := s.next, s.held(s.next)
+	switch {
+	case s.failed == 0 && held: // up in steps of 10
+		s.best, s.next = rate, rate+10
+		if s.next > s.highest {
+			s.next = 0
+		}
+	case s.failed == 0: // the first failure: back to fine steps
+		s.failed, s.next = rate, s.best+s.fine
+		if s.best == 0 || s.next >= s.failed {
+			s.next = 0
+		}
+	case held:
+		s.best, s.next = rate, rate+s.fine
+		if s.next >= s.failed {
+			s.next = 0
+		}
+	default:
+		s.next = 0
+	}
+	return s.next != 0
+}
+
+// takeTurns runs the searches a step each in turn until all are done.
+func takeTurns(searches ...*search) {
+	for more := true; more; {
+		more = false
+		for _, s := range searches {
+			more = s.step() || more
 		}
 	}
-	for rate := best + fine; best > 0 && rate < failed; rate += fine {
-		if !held(rate) {
-			break
-		}
-		best = rate
-	}
-	return best
 }
