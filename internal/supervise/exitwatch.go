@@ -26,18 +26,28 @@ func exitOf(pid int) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer f.Close()
-		waited := false
-		// A pidfd reads as ready once its process has ended.
-		err := rc.Read(func(uintptr) bool {
-			ready := waited
-			waited = true
-			return ready
-		})
+		// A pidfd reads as ready once its process has ended. Asked, not
+		// assumed on the first call: Read forgets any readiness seen before
+		// it began, so an end that came before then would never wake it.
+		err := rc.Read(func(fd uintptr) bool { return pidfdReady(int(fd)) })
 		if err == nil {
 			close(done)
 		}
 	}()
 	return done
+}
+
+// pidfdReady reports whether pidfd reads as ready: its process has ended. An
+// answer it cannot get counts as ended, so that the watcher falls back to
+// polling the exit flag rather than sleeping for good.
+func pidfdReady(pidfd int) bool {
+	p := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(p, 0)
+		if err != unix.EINTR {
+			return err != nil || n > 0
+		}
+	}
 }
 
 // exitWatch is how a watcher learns that pid ended: exitOf's channel, and a
