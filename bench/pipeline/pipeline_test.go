@@ -526,13 +526,9 @@ func BenchmarkSustainedFPS(b *testing.B) {
 				// sustained is what holds once that work is done.
 				m.Await("the slate and the spare at the new rate", time.Minute, func() bool {
 					st := m.Status()
-					for _, c := range st.GetChildren() {
-						if c.GetName() == "encoder-standby" {
-							return c.GetState() == "standby" && c.GetConfiguredRevision() == st.GetRevision() &&
-								strings.Count(m.Out.String(), "slate ready") > slates
-						}
-					}
-					return false
+					spare := testpeer.Child(st, "encoder-standby")
+					return spare.GetState() == "standby" && spare.GetConfiguredRevision() == st.GetRevision() &&
+						strings.Count(m.Out.String(), "slate ready") > slates
 				})
 			}
 		}

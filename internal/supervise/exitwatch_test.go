@@ -1,23 +1,18 @@
 package supervise
 
 import (
-	"bytes"
-	"fmt"
-	"os"
 	"os/exec"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The exit channel closes when the process dies, before anyone reaps it,
 // and stays open while it runs.
 func TestExitOfSeesDeathBeforeReaping(t *testing.T) {
-	cmd := exec.Command("sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := startSleep(t)
 	ended := exitOf(cmd.Process.Pid)
 	if ended == nil {
 		t.Skip("no pidfd on this system: the watchers poll instead")
@@ -30,61 +25,58 @@ func TestExitOfSeesDeathBeforeReaping(t *testing.T) {
 	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-ended:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the channel did not close 10 s after the process was killed")
-	}
-	// Not reaped yet: the exit status is still there for go-plugin.
-	if err := cmd.Wait(); err == nil || err.Error() != "signal: killed" {
-		t.Fatalf("wait after the channel closed: %v, want signal: killed", err)
-	}
+	awaitEndSeen(t, ended, cmd)
 }
 
 // A process that ended before the watch began is seen too: a child can die
 // while its watcher is still being set up.
 func TestExitOfSeesDeathBeforeTheWatch(t *testing.T) {
 	for range 20 {
-		cmd := exec.Command("sleep", "60")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd := startSleep(t)
 		if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		awaitZombie(t, cmd.Process.Pid)
+		// Until it has ended, without reaping it.
+		var info unix.Siginfo
+		for {
+			err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+			if err == nil {
+				break
+			}
+			if err != unix.EINTR {
+				t.Fatal(err)
+			}
+		}
 		ended := exitOf(cmd.Process.Pid)
 		if ended == nil {
-			_ = cmd.Wait()
 			t.Skip("no pidfd on this system: the watchers poll instead")
 		}
-		select {
-		case <-ended:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the channel did not close for a process that had already ended")
-		}
-		if err := cmd.Wait(); err == nil || err.Error() != "signal: killed" {
-			t.Fatalf("wait after the channel closed: %v, want signal: killed", err)
-		}
+		awaitEndSeen(t, ended, cmd)
 	}
 }
 
-// awaitZombie waits until process pid has ended and awaits reaping.
-func awaitZombie(t *testing.T, pid int) {
+// startSleep starts a process that runs until killed; the test kills and
+// reaps it at the end if it has not.
+func startSleep(t *testing.T) *exec.Cmd {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The state follows the command's closing parenthesis.
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d did not end 10 s after SIGKILL", pid)
-		}
-		time.Sleep(time.Millisecond)
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// awaitEndSeen checks that ended closes for cmd's killed process and that
+// the process was not reaped: its exit status is still there for go-plugin.
+func awaitEndSeen(t *testing.T, ended <-chan struct{}, cmd *exec.Cmd) {
+	t.Helper()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the channel did not close 10 s after the process was killed")
+	}
+	if err := cmd.Wait(); err == nil || err.Error() != "signal: killed" {
+		t.Fatalf("wait after the channel closed: %v, want signal: killed", err)
 	}
 }
