@@ -504,39 +504,11 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		m := testpeer.StartMaster(b, testpeer.Binaries(b), []string{"DISPLAY=" + s.x.Display}, "-children", "encoder", "-source", "screen",
 			"-width", strconv.Itoa(c.w), "-height", strconv.Itoa(c.h), "-preset", c.preset, "-bitrate", strconv.Itoa(kbps),
 			"-dest", s.nginx.URL("live", "fps"), "-live")
-		// From here on each change of rate makes one slate.
-		m.Await("the first slate", time.Minute, func() bool { return strings.Contains(m.Out.String(), "slate ready") })
-		setRate := func(rate int) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			set := m.Status().GetSettings()
-			changed, slates := set.GetFps() != int32(rate), strings.Count(m.Out.String(), "slate ready")
-			set.Fps = int32(rate)
-			_, err := m.Client.SetEncoder(ctx, set)
-			cancel()
-			if err != nil {
-				b.Fatal(err)
-			}
-			m.Await("running at the new rate", 20*time.Second, func() bool {
-				e := m.Status().GetEncoder()
-				return e.GetConfig().GetFps() == int32(rate) && e.GetEncodedFrames() > uint64(rate)
-			})
-			if changed {
-				// A change of rate has the encoder make the slate for it in
-				// the background and the spare reopen its codec: what is
-				// sustained is what holds once that work is done.
-				m.Await("the slate and the spare at the new rate", time.Minute, func() bool {
-					st := m.Status()
-					spare := testpeer.Child(st, "encoder-standby")
-					return spare.GetState() == "standby" && spare.GetConfiguredRevision() == st.GetRevision() &&
-						strings.Count(m.Out.String(), "slate ready") > slates
-				})
-			}
-		}
 		// Bare libx264's turns: the pipeline idles at one frame a second,
 		// and the screen stands still unless the X server's copies are
 		// wanted.
 		tryBare := func(rate int, withX bool) bool {
-			setRate(1)
+			setRate(b, m, 1)
 			beside := "alone"
 			if withX {
 				beside = "beside the X server's copies"
@@ -550,7 +522,7 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		}
 		try := func(rate int) bool {
 			s.anim.SetRate(float64(rate))
-			setRate(rate)
+			setRate(b, m, rate)
 			s0 := m.Status().GetEncoder()
 			time.Sleep(8 * time.Second) // the measurement window
 			s1 := m.Status().GetEncoder()
@@ -589,6 +561,36 @@ func BenchmarkSustainedFPS(b *testing.B) {
 		b.ReportMetric(float64(best)/float64(bareBest), fmt.Sprintf("of-bare-held-%dp", c.h))
 		b.ReportMetric(float64(best)/float64(ceiling), fmt.Sprintf("of-x-ceiling-%dp", c.h))
 		b.ReportMetric(float64(best)/bare, fmt.Sprintf("of-bare-%dp", c.h))
+	}
+}
+
+// setRate has master m run at rate, and returns once it does. A change of
+// rate has the encoder make the slate for it in the background and the
+// spare reopen its codec; setRate returns once that work is done too, so
+// that a window opened next measures what holds at the rate alone.
+func setRate(b *testing.B, m *testpeer.Master, rate int) {
+	// From the first slate on, each change of rate makes one.
+	m.Await("the first slate", time.Minute, func() bool { return strings.Contains(m.Out.String(), "slate ready") })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	set := m.Status().GetSettings()
+	changed, slates := set.GetFps() != int32(rate), strings.Count(m.Out.String(), "slate ready")
+	set.Fps = int32(rate)
+	_, err := m.Client.SetEncoder(ctx, set)
+	cancel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Await("running at the new rate", 20*time.Second, func() bool {
+		e := m.Status().GetEncoder()
+		return e.GetConfig().GetFps() == int32(rate) && e.GetEncodedFrames() > uint64(rate)
+	})
+	if changed {
+		m.Await("the slate and the spare at the new rate", time.Minute, func() bool {
+			st := m.Status()
+			spare := testpeer.Child(st, "encoder-standby")
+			return spare.GetState() == "standby" && spare.GetConfiguredRevision() == st.GetRevision() &&
+				strings.Count(m.Out.String(), "slate ready") > slates
+		})
 	}
 }
 
@@ -692,18 +694,10 @@ func (s *stampScanner) feed(p []byte, now time.Time) {
 	}
 }
 
-// highestHeld is the highest frame rate from lowest up to at most highest
-// that held: up in steps of 10 until a rate fails, then in steps of fine
-// from the last rate held towards it. 0 if lowest failed.
-func highestHeld(lowest, highest, fine int, held func(rate int) bool) int {
-	s := newSearch(lowest, highest, fine, held)
-	for s.step() {
-	}
-	return s.best
-}
-
-// search is highestHeld one rate at a time, so that searches can take
-// turns.
+// search finds the highest frame rate from lowest up to at most highest
+// that holds: up in steps of 10 until a rate fails, then in steps of fine
+// from the last rate held towards it; best is 0 if lowest failed. It goes
+// one rate at a time (step), so that searches can take turns.
 type search struct {
 	highest, fine int
 	held          func(rate int) bool
