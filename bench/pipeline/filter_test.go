@@ -22,6 +22,7 @@ import (
 // at one frame a second, so that a change in the machine's speed hits
 // both.
 func BenchmarkFilterSustainedFPS(b *testing.B) {
+	testpeer.PauseDAMON(b)
 	bin := testpeer.Binaries(b)
 	nginx := testpeer.StartNginx(b, testpeer.NginxOptions{})
 	masters := map[bool]*testpeer.Master{}
