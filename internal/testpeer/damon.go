@@ -13,7 +13,8 @@ import (
 // that samples the physical memory every half second takes a core for 20
 // to 50 ms each time, and on two cores a screen pipeline then skips frames
 // at rates far below what it holds otherwise (BENCHMARKS.md); a desktop
-// runs none. Each monitor paused is turned on again when tb ends. Without
+// runs none. Each monitor paused is turned on again when tb ends, and
+// until then the way to do it by hand is printed. Without
 // the right to pause one, it says so: the figures then include its stalls.
 func PauseDAMON(tb testing.TB) { pauseDAMON(tb, "/sys/kernel/mm/damon/admin/kdamonds") }
 
@@ -31,7 +32,8 @@ func pauseDAMON(tb testing.TB, dir string) {
 			fmt.Printf("the kernel's DAMON memory monitor %s is running and cannot be paused (%v): the figures include its stalls\n", name, err)
 			continue
 		}
-		fmt.Printf("paused the kernel's DAMON memory monitor %s until the benchmark ends\n", name)
+		// A benchmark killed or timed out runs no cleanup: say how to undo it.
+		fmt.Printf("paused the kernel's DAMON memory monitor %s until the benchmark ends (should it not end normally: echo on > %s)\n", name, state)
 		tb.Cleanup(func() {
 			if err := os.WriteFile(state, []byte("on"), 0); err != nil {
 				tb.Errorf("turning the DAMON memory monitor %s on again: %v", name, err)
