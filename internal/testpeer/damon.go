@@ -10,12 +10,13 @@ import (
 
 // PauseDAMON turns off, until tb ends, the kernel's DAMON memory monitors
 // (kdamond threads) that some virtual machines run for their host. One
-// that samples the physical memory every half second takes a core for 20
-// to 50 ms each time, and on two cores a screen pipeline then skips frames
-// at rates far below what it holds otherwise (BENCHMARKS.md); a desktop
-// runs none. Each monitor paused is turned on again when tb ends, and
-// until then the way to do it by hand is printed. Without
-// the right to pause one, it says so: the figures then include its stalls.
+// that samples the physical memory every half second takes a core for
+// about 30 ms each time, and on two cores a screen pipeline then skips
+// frames at rates far below what it holds otherwise (BENCHMARKS.md); a
+// desktop runs none. Each monitor paused is turned on again when tb ends,
+// and the way to do it by hand is printed in case tb never ends normally.
+// Without the right to pause one, it says so: the figures then include its
+// stalls.
 func PauseDAMON(tb testing.TB) { pauseDAMON(tb, "/sys/kernel/mm/damon/admin/kdamonds") }
 
 // pauseDAMON is PauseDAMON for the monitors under dir (DAMON's sysfs
