@@ -160,14 +160,13 @@ func TestSoundThroughAShortEncoderRestart(t *testing.T) {
 		}
 	}
 	t.Logf("sound: %d packets, %d silent; longest step %v; tone back %v after the picture", len(sound), silent, worst, heard-back)
-	// Where the old source's silence meets the new source's first picture
-	// the step is up to two frames (41 to 46 ms measured) plus however
-	// long that picture took to follow the new source's start: 59 ms once,
-	// on a machine losing a core for 30 ms at a time. Silence comes before
-	// it, so a listener hears that silence last a few ms longer; the
-	// outage itself, unfilled, would be a step of half a second.
-	if worst > 100*time.Millisecond {
-		t.Errorf("a hole of %v in the sound at the viewer, want none over 100 ms", worst)
+	// The old source's silence runs in whole frames up to where the outputs
+	// place the new source's first picture, so where they meet the step is
+	// a frame plus less than a frame left unfilled; RTMP's whole
+	// milliseconds add up to 2 ms. The outage unfilled would be a step of
+	// half a second.
+	if worst >= 2*testpeer.AACFrameDuration+2*time.Millisecond {
+		t.Errorf("a hole of %v in the sound at the viewer, want steps under two AAC frames", worst)
 	}
 	if silent == 0 {
 		t.Error("no silence filled the outage")

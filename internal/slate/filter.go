@@ -277,6 +277,12 @@ func (f *Filter) Unit(name string, u stream.Unit) {
 		f.passSound(name, p, u, now)
 		return
 	}
+	if p.sound.rebasing && !p.showing {
+		// The outputs run on the old source's clock until this picture, and
+		// place it after the old one's last by the wall clock between them:
+		// the old sound's silence runs on up to there.
+		f.endSound(name, p, now)
+	}
 	p.lastAU, p.lastPTS = now, u.PTS
 	if p.showing {
 		if !u.Key {
@@ -369,10 +375,12 @@ func (f *Filter) silenceUntil(name string, p *path, due time.Duration) {
 }
 
 // endSound fills a source's sound with silence up to where its picture is
-// now, as the source ends (a restarted encoder, or the slate, comes next):
-// the outputs start the next source's clock there, and its sound after it.
+// now, as the source ends (a restarted encoder, or the slate, comes next)
+// and again at the next source's first picture: the outputs start the next
+// source's clock there, and its sound after it. The last frame ends before
+// that, so the next source's sound never overlaps it.
 func (f *Filter) endSound(name string, p *path, now time.Time) {
-	if p.sound.rebasing || p.lastAU.IsZero() {
+	if p.lastAU.IsZero() {
 		return
 	}
 	f.silenceUntil(name, p, p.lastPTS+now.Sub(p.lastAU)-p.sound.frame)

@@ -18,13 +18,24 @@ type heard struct {
 
 func (h heard) String() string { return fmt.Sprintf("%s@%v", h.what, h.pts) }
 
-type listener struct{ got []heard }
+type listener struct {
+	got []heard
+	clk *clock
+	// pictures are the pictures heard and when, in order.
+	pictures []picture
+}
+
+type picture struct {
+	pts time.Duration
+	at  time.Time
+}
 
 func (l *listener) SourceStarted(string, stream.Tracks) { l.got = append(l.got, heard{what: "start"}) }
 func (l *listener) Unit(_ string, u stream.Unit) {
 	switch {
 	case u.Kind == stream.Video:
 		l.got = append(l.got, heard{"picture", u.PTS})
+		l.pictures = append(l.pictures, picture{u.PTS, l.clk.t})
 	case string(u.AAC) == "real":
 		l.got = append(l.got, heard{"sound", u.PTS})
 	default:
@@ -106,7 +117,8 @@ func checkSoundContinuous(t *testing.T, what string, got []heard) {
 }
 
 func soundFilter() (*Filter, *listener, *clock) {
-	l, clk := &listener{}, &clock{t: time.Unix(1000, 0)}
+	clk := &clock{t: time.Unix(1000, 0)}
+	l := &listener{clk: clk}
 	f := New(l, clk.now, nil, nil)
 	f.SetLive(true)
 	return f, l, clk
@@ -147,6 +159,7 @@ func TestSilenceFillsAShortOutage(t *testing.T) {
 
 	// The new source: its clock starts over, and its first sound arrives
 	// before its first picture.
+	n := len(l.pictures)
 	src = newSource(f, clk)
 	f.Unit("program", stream.AudioUnit([]byte("real"), 0))
 	src.aacs = 1
@@ -166,6 +179,14 @@ func TestSilenceFillsAShortOutage(t *testing.T) {
 		}
 	}
 	checkSoundContinuous(t, "until the new picture", append(gap, silence...))
+	// The outputs place the new picture after the old one's last by the
+	// wall clock between them; the silence on the old clock ends less than
+	// a frame before it, never after.
+	last, first := l.pictures[n-1], l.pictures[n]
+	at := last.pts + first.at.Sub(last.at)
+	if end := silence[len(silence)-1].pts + aacFrame; end > at || end <= at-aacFrame {
+		t.Fatalf("the old clock's silence ends at %v, the new picture goes out at %v on it: want the end within a frame before it", end, at)
+	}
 	if len(after) < i+2 || after[i] != (heard{"picture", 0}) || after[i+1] != (heard{"sound", 0}) {
 		t.Fatalf("at the new source: %v, want its picture and its sound at PTS 0", after)
 	}
@@ -299,10 +320,12 @@ func TestLateSoundThroughARestart(t *testing.T) {
 	if real < 60 || silentAfterReal > 0 {
 		t.Fatalf("after the restart %d real sound frames and %d silent ones after them, want the new source's sound (about 80) and no silence: %v", real, silentAfterReal, after)
 	}
+	// The old source's clock lasts until the new source's first picture.
 	for i, h := range after {
-		if h.what == "start" {
+		if h.what == "picture" {
 			checkSoundContinuous(t, "the old source's silence", append(before, after[:i]...))
 			checkSoundContinuous(t, "the new source", after[i:])
+			break
 		}
 	}
 }
