@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -116,7 +117,8 @@ type path struct {
 // sound is a path's real sound as the outputs hear it: where it is on the
 // clock of the source the outputs run on, and silence to fill its gaps.
 type sound struct {
-	silence []byte        // one silent frame in the sound's config; nil: no sound to fill
+	config  *mpeg4audio.AudioSpecificConfig
+	silence []byte        // one silent frame in config; nil: no sound to fill
 	frame   time.Duration // one frame's length
 	end     time.Duration // where the last frame sent ends: the next one's PTS
 	heardAt time.Time     // when real sound (or the source's first picture) last came
@@ -233,6 +235,11 @@ func (f *Filter) SetLive(live bool) {
 func (f *Filter) announce(name string, p *path) {
 	f.next.SourceStarted(name, p.tracks)
 	p.sound.rebasing, p.sound.held = true, nil
+	if !reflect.DeepEqual(p.sound.config, p.tracks.Audio) {
+		// The outputs take every sound frame from here to be in the new
+		// source's config: the old clock's silence stops.
+		p.sound.silence = nil
+	}
 }
 
 // Showing lists the paths on the slate now, sorted.
@@ -311,7 +318,7 @@ func (f *Filter) Unit(name string, u stream.Unit) {
 // before the picture they just started the source with.
 func (f *Filter) rebaseSound(name string, p *path, pts time.Duration, now time.Time) {
 	held := p.sound.held
-	p.sound = sound{silence: SilentAAC(p.tracks.Audio), end: pts, heardAt: now, heard: pts}
+	p.sound = sound{config: p.tracks.Audio, silence: SilentAAC(p.tracks.Audio), end: pts, heardAt: now, heard: pts}
 	f.change() // a sound gap can come due sooner than Run waits
 	if p.tracks.Audio != nil && p.tracks.Audio.SampleRate > 0 {
 		p.sound.frame = stream.AACFrameDuration(p.tracks.Audio.SampleRate)

@@ -329,3 +329,27 @@ func TestLateSoundThroughARestart(t *testing.T) {
 		}
 	}
 }
+
+// A new source whose sound is in another config (mono here) stops the old
+// clock's silence at its announcement: the outputs take every sound frame
+// after it to be in the new config, and stereo silence would not decode
+// as mono.
+func TestNoOldSilenceAfterANewSoundConfig(t *testing.T) {
+	f, l, clk := soundFilter()
+	src := newSource(f, clk)
+	src.playUntil(time.Second)
+	wait(f, clk, 300*time.Millisecond)
+	mono := &mpeg4audio.AudioSpecificConfig{Type: mpeg4audio.ObjectTypeAACLC, SampleRate: 48000, ChannelCount: 1}
+	l.take()
+	f.SourceStarted("program", stream.Tracks{Video: &stream.H264{SPS: []byte("sps"), PPS: []byte("pps")}, Audio: mono})
+	wait(f, clk, 600*time.Millisecond) // its picture is late
+	f.Unit("program", stream.VideoUnit([][]byte{[]byte(realIDR)}, 0))
+	got := l.take()
+	i := 0
+	for i < len(got) && got[i].what == "silence" { // the old source's, to its end
+		i++
+	}
+	if len(got) != i+2 || got[i].what != "start" || got[i+1] != (heard{"picture", 0}) {
+		t.Fatalf("a source in another sound config, its picture 600 ms late: %v, want its start and its picture, no silence between", got)
+	}
+}
