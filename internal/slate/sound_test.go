@@ -127,7 +127,8 @@ func soundFilter() (*Filter, *listener, *clock) {
 // The encoder restarts within half a second (shorter than the slate's
 // second): the outputs hear the old source's sound, then silence from where
 // it stopped, frame after frame and no faster than real time, until the new
-// source's first picture; from there the new source's sound, with the same
+// source's first picture, ending less than a frame before where the outputs
+// place that picture; from there the new source's sound, with the same
 // PTS as its picture (its earlier sound waited for the picture and went out
 // with it), and no more silence.
 func TestSilenceFillsAShortOutage(t *testing.T) {
