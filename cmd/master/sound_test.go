@@ -593,7 +593,7 @@ func TestSoundGaplessThroughEncoderKill(t *testing.T) {
 	// that much stays unfilled (a player does not stall on it). The file's
 	// timestamps are whole milliseconds (RTMP's), so a hole reads up to 2 ms
 	// longer than it is. Anything longer is a hole the master left.
-	if gap >= 1024*time.Second/48000+2*time.Millisecond {
+	if gap >= testpeer.AACFrameDuration+2*time.Millisecond {
 		t.Errorf("the viewer's sound has a gap of %v across the encoder kill, want under one AAC frame", gap)
 	}
 	if len(after) < 3 || percentile(after, 95) > 20*time.Millisecond {

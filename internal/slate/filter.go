@@ -117,13 +117,13 @@ type path struct {
 // sound is a path's real sound as the outputs hear it: where it is on the
 // clock of the source the outputs run on, and silence to fill its gaps.
 type sound struct {
-	config  *mpeg4audio.AudioSpecificConfig
-	silence []byte        // one silent frame in config; nil: no sound to fill
-	frame   time.Duration // one frame's length
-	end     time.Duration // where the last frame sent ends: the next one's PTS
-	heardAt time.Time     // when real sound (or the source's first picture) last came
-	heard   time.Duration // the PTS that was due then
-	filling bool          // silence went out since the last real frame
+	config  *mpeg4audio.AudioSpecificConfig // the sound's, as the outputs were told it
+	silence []byte                          // one silent frame in config; nil: no sound to fill
+	frame   time.Duration                   // one frame's length
+	end     time.Duration                   // where the last frame sent ends: the next one's PTS
+	heardAt time.Time                       // when real sound (or the source's first picture) last came
+	heard   time.Duration                   // the PTS that was due then
+	filling bool                            // silence went out since the last real frame
 	// rebasing: a new source was announced; the outputs take its clock at
 	// its first picture, and its sound waits in held until then.
 	rebasing bool

@@ -183,6 +183,9 @@ func TestSilenceFillsAShortOutage(t *testing.T) {
 	// The outputs place the new picture after the old one's last by the
 	// wall clock between them; the silence on the old clock ends less than
 	// a frame before it, never after.
+	if len(silence) == 0 {
+		t.Fatalf("no silence on the old clock before the new picture: %v", after)
+	}
 	last, first := l.pictures[n-1], l.pictures[n]
 	at := last.pts + first.at.Sub(last.at)
 	if end := silence[len(silence)-1].pts + aacFrame; end > at || end <= at-aacFrame {
